@@ -1,0 +1,72 @@
+// The linter holds the layering of docs/ARCHITECTURE.md: each folder may import only what is
+// listed for it, so a change that breaks the one-way dependencies fails `npm test`.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'net', 'http', 'https', 'child_process', 'crypto',
+  'dgram', 'dns', 'tls', 'stream', 'worker_threads', 'url', 'util', 'events', 'buffer', 'zlib'];
+
+/** A no-restricted-imports rule listing what a folder must not import, with the reason. */
+function forbid(groups) {
+  return { 'no-restricted-imports': ['error', { patterns: groups }] };
+}
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'renderer/dist/**', 'phone/app/dist/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: ['crypto/**/*.ts'],
+    rules: forbid([
+      { group: nodeBuiltins, message: 'crypto/ is pure: no I/O and no Node built-ins (inject what you need).' },
+      { group: ['ws', 'better-sqlite3', 'electron', 'bonjour-service', 'node-rtsp-stream'], message: 'crypto/ depends on libsodium-wrappers only.' },
+      { group: ['**/main/**', '**/native/**', '**/relay/**', '**/phone/**', '**/renderer/**'], message: 'crypto/ is the bottom layer.' },
+    ]),
+  },
+  {
+    files: ['native/**/*.ts'],
+    rules: forbid([
+      { group: ['**/main/**', '**/relay/**', '**/phone/**', '**/renderer/**', '**/crypto/**'], message: 'native/ depends on Node built-ins only.' },
+      { group: ['electron'], message: 'native/ runs headless too.' },
+    ]),
+  },
+  {
+    files: ['relay/**/*.ts'],
+    rules: forbid([
+      { group: ['**/crypto/**'], message: 'The relay is blind: it needs no crypto/ internals.' },
+      { group: ['**/main/**', '**/native/**', '**/phone/**', '**/renderer/**', 'electron', 'better-sqlite3'], message: 'relay/ depends on Node built-ins and ws only.' },
+    ]),
+  },
+  {
+    files: ['phone/**/*.ts'],
+    rules: forbid([
+      { group: ['**/main/**', '**/native/**', '**/renderer/**', 'electron', 'better-sqlite3'], message: 'phone/ depends on crypto/ and the relay client codec only.' },
+    ]),
+  },
+  {
+    files: ['renderer/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: forbid([
+      { group: nodeBuiltins, message: 'renderer/ runs in a sandboxed page: no Node.' },
+      { group: ['electron', '**/main/**', '**/native/**', '**/relay/**', 'better-sqlite3'], message: 'renderer/ talks to main only through the typed bridge.' },
+    ]),
+  },
+  {
+    // Only Electron entry files (*.main.ts, *.preload.ts) may touch Electron.
+    files: ['main/**/*.ts'],
+    ignores: ['main/**/*.main.ts', 'main/**/*.preload.ts'],
+    rules: forbid([
+      { group: ['electron'], message: 'Only *.main.ts and *.preload.ts files may import electron; the headless hub never needs it.' },
+      { group: ['**/renderer/**', '**/phone/**'], message: 'main/ does not import UI or phone code.' },
+    ]),
+  },
+);
