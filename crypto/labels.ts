@@ -1,0 +1,21 @@
+// Domain-separation labels. docs/PROTOCOL.md quotes each one exactly; changing a label is a
+// protocol version change. Every hash, signature and key derivation in Vigil starts with one.
+
+export const PROTOCOL_VERSION = 1;
+
+export const LABEL_HUB_ID = 'vigil v1 hub id';
+export const LABEL_DEVICE_ID = 'vigil v1 device id';
+export const LABEL_INVITE_PSK = 'vigil v1 invite psk';
+export const LABEL_PAIRING_PROLOGUE = 'vigil v1 pairing';
+export const LABEL_PAIRING_CODE = 'vigil v1 pairing code';
+export const LABEL_HUB_KEYS = 'vigil v1 hub keys';
+export const LABEL_CERTIFICATE = 'vigil v1 device certificate';
+export const LABEL_SESSION_PROLOGUE = 'vigil v1 session';
+export const LABEL_SESSION_PSK = 'vigil v1 session psk';
+export const LABEL_KEY_UPDATE = 'vigil v1 key update';
+export const LABEL_KEY_UPDATE_OFFLINE = 'vigil v1 key update offline';
+export const LABEL_ROSTER = 'vigil v1 roster';
+export const LABEL_FRAME_KEY = 'vigil v1 frame key';
+export const LABEL_FRAME_SALT = 'vigil v1 frame salt';
+export const LABEL_COMMAND = 'vigil v1 command';
+export const LABEL_CAMERA_ID = 'vigil v1 camera id';
