@@ -1,0 +1,106 @@
+// `vigil relay --listen HOST:PORT`: runs the blind relay alone until SIGINT or SIGTERM. The main CLI
+// calls runRelayCli(argv) with the arguments after `relay`.
+
+import { startRelay, type LogFields, type RelayLogger } from './server.ts';
+
+export const DEFAULT_LISTEN = '127.0.0.1:8787';
+
+export interface RelayCliIo {
+  stdout(line: string): void;
+  stderr(line: string): void;
+  /** Resolves when the process should stop; default: the first SIGINT or SIGTERM. */
+  stopSignal?: Promise<void>;
+}
+
+const USAGE = 'usage: vigil relay [--listen HOST:PORT] [--public-host HOST[:PORT]]... [--verbose]';
+
+/** Parses `HOST:PORT` or `[IPV6]:PORT`. */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--listen wants HOST:PORT, got ${JSON.stringify(value)}`);
+  }
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+export interface RelayCliArgs {
+  host: string;
+  port: number;
+  publicHosts: string[];
+  verbose: boolean;
+}
+
+export function parseRelayArgs(argv: readonly string[]): RelayCliArgs {
+  let listen = DEFAULT_LISTEN;
+  const publicHosts: string[] = [];
+  let verbose = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    switch (flag) {
+      case '--listen':
+        listen = value();
+        break;
+      case '--public-host':
+        publicHosts.push(value());
+        break;
+      case '--verbose':
+        verbose = true;
+        break;
+      default:
+        throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+    }
+  }
+  return { ...parseListen(listen), publicHosts, verbose };
+}
+
+/** One JSON line per event on stderr; fields are already limited to short ids, sizes and codes. */
+function jsonLogger(write: (line: string) => void, verbose: boolean): RelayLogger {
+  const line =
+    (level: string) =>
+    (event: string, fields: LogFields = {}): void =>
+      write(JSON.stringify({ t: new Date().toISOString(), level, event, ...fields }));
+  return { info: line('info'), warn: line('warn'), ...(verbose ? { debug: line('debug') } : {}) };
+}
+
+function signals(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** Runs the relay; resolves with the exit code once it has stopped. */
+export async function runRelayCli(
+  argv: readonly string[],
+  io: RelayCliIo = { stdout: (l) => console.log(l), stderr: (l) => console.error(l) },
+): Promise<number> {
+  let args: RelayCliArgs;
+  try {
+    args = parseRelayArgs(argv);
+  } catch (e) {
+    io.stderr((e as Error).message);
+    return 2;
+  }
+  const relay = await startRelay({
+    host: args.host,
+    port: args.port,
+    logger: jsonLogger(io.stderr, args.verbose),
+    ...(args.publicHosts.length > 0 ? { publicHosts: args.publicHosts } : {}),
+  });
+  io.stdout(`relay listening on ${relay.url}`);
+  await (io.stopSignal ?? signals());
+  await relay.close();
+  return 0;
+}
