@@ -1,0 +1,364 @@
+// A paired phone's live link to its hub, over any transport that speaks the relay protocol (the
+// cloud relay, or the hub's LAN endpoint). It keeps a Noise session with the hub, sends signed
+// commands, takes key updates, and opens frames. Everything the relay hands it is checked end to
+// end: frames and key updates addressed elsewhere are "not for me" and skipped, never shown.
+import { toHex } from '../../crypto/bytes.ts';
+import { signCommand, type Action } from '../../crypto/command.ts';
+import type { CryptoError} from '../../crypto/errors.ts';
+import { isCryptoError } from '../../crypto/errors.ts';
+import { sign } from '../../crypto/identity.ts';
+import { FrameOpener, type OpenedFrame } from '../../crypto/frame.ts';
+import { openKeyUpdate, openKeyUpdateOffline, type KeyUpdate } from '../../crypto/keyupdate.ts';
+import {
+  Envelope, decodeEnvelope, decodeSessionMessage, encodeEnvelope, encodeSessionMessage, type Notice,
+} from '../../crypto/messages.ts';
+import { startSession, type Session } from '../../crypto/session.ts';
+import type { MediaMessage, RelayClient, RelayClientState } from '../../relay/client.ts';
+import type { RelayFactory } from './pair.ts';
+import type { PhoneProfile } from './profile.ts';
+
+export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'hub-offline' | 'removed' | 'closed';
+
+export interface CameraInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly number: number;
+  readonly topic: string;
+  readonly mime?: string;
+  readonly codecs?: string;
+  readonly state?: string;
+  readonly ptz?: boolean;
+}
+
+export interface LinkCounters {
+  opened: number;
+  notForMe: number;
+  replayed: number;
+  tampered: number;
+  malformed: number;
+}
+
+export interface HubLinkOptions {
+  profile: PhoneProfile;
+  relayFactory: RelayFactory;
+  relayUrl?: string;
+  /** Called when the profile's command counter moved, so the caller can save it. */
+  onProfileChanged?: (profile: PhoneProfile) => void;
+  onState?: (state: LinkState, detail?: string) => void;
+  onFrame?: (frame: OpenedFrame) => void;
+  onNotice?: (notice: Notice) => void;
+  onKeyUpdate?: (epoch: number) => void;
+  commandTimeoutMs?: number;
+}
+
+interface PendingCommand {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+}
+
+const HANDSHAKE_RETRY_MS = [500, 1000, 2000, 5000];
+
+export class HubLink {
+  readonly counters: LinkCounters = { opened: 0, notForMe: 0, replayed: 0, tampered: 0, malformed: 0 };
+  private readonly profile: PhoneProfile;
+  private readonly client: RelayClient;
+  private readonly opener = new FrameOpener();
+  private session: Session | undefined;
+  private handshake: { finish(message2: Uint8Array): { session: Session; payload: Uint8Array } } | undefined;
+  private sessionWaiters: Array<() => void> = [];
+  private readonly pending = new Map<bigint, PendingCommand>();
+  private state: LinkState = 'connecting';
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private handshakeAttempt = 0;
+  private closed = false;
+  private epoch = -1;
+  private readonly watched = new Map<string, CameraInfo>();
+
+  constructor(private readonly opts: HubLinkOptions) {
+    this.profile = opts.profile;
+    const url = opts.relayUrl ?? opts.profile.relays[0];
+    if (url === undefined) throw new Error('the profile names no relay');
+    this.client = opts.relayFactory({
+      url,
+      publicKey: this.profile.relayKey.publicKey,
+      sign: (m) => sign(this.profile.relayKey, m),
+      onMessage: (from, payload) => this.onDirect(from, payload),
+      onMedia: (m) => this.onMedia(m),
+      onStateChange: (s) => this.onRelayState(s),
+    });
+  }
+
+  get linkState(): LinkState {
+    return this.state;
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Resolves when a session with the hub is up. */
+  async ready(timeoutMs = 15_000): Promise<void> {
+    if (this.session !== undefined) return;
+    if (this.state === 'removed') throw new CommandError('this phone was removed from the hub');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.sessionWaiters = this.sessionWaiters.filter((w) => w !== done);
+        reject(new CommandError(this.state === 'hub-offline' ? 'the hub is offline' : 'no session with the hub (timed out)'));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.sessionWaiters.push(done);
+    });
+  }
+
+  async command(action: Action, args?: unknown): Promise<unknown> {
+    await this.ready();
+    const session = this.session!;
+    const seq = this.nextSeq();
+    const signed = signCommand(this.profile.device, { hubId: this.profile.hub.hubId, seq, issuedAt: Date.now(), action, args });
+    const result = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new CommandError(`${action}: the hub did not answer in time`));
+      }, this.opts.commandTimeoutMs ?? 15_000);
+      this.pending.set(seq, { resolve, reject, timer });
+    });
+    await this.sendToHub(Envelope.SESSION_DATA, session.seal(encodeSessionMessage({ kind: 'command', signed })));
+    return result;
+  }
+
+  async listCameras(): Promise<CameraInfo[]> {
+    const value = await this.command('list-cameras');
+    if (!Array.isArray(value)) throw new CommandError('list-cameras: unexpected answer');
+    return value as CameraInfo[];
+  }
+
+  /** Subscribes first, then asks the hub for the init segment and latest GOP, so nothing falls between. */
+  async watch(camera: CameraInfo): Promise<void> {
+    this.watched.set(camera.topic, camera);
+    await this.client.subscribe(this.profile.hub.relayKey, fromHexId(camera.topic));
+    await this.command('watch', { camera: camera.id });
+  }
+
+  async unwatch(camera: CameraInfo): Promise<void> {
+    this.watched.delete(camera.topic);
+    await this.client.unsubscribe(this.profile.hub.relayKey, fromHexId(camera.topic)).catch(() => undefined);
+    await this.command('unwatch', { camera: camera.id }).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.handshakeTimer);
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new CommandError('closed'));
+    }
+    this.pending.clear();
+    this.setState('closed');
+    await this.client.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private nextSeq(): bigint {
+    // Time-based floor keeps sequence numbers rising even if a saved profile lags behind.
+    const floor = BigInt(Date.now()) * 1000n;
+    const seq = this.profile.lastSeq >= floor ? this.profile.lastSeq + 1n : floor;
+    this.profile.lastSeq = seq;
+    this.opts.onProfileChanged?.(this.profile);
+    return seq;
+  }
+
+  private setState(state: LinkState, detail?: string): void {
+    if (this.state === state || (this.state === 'removed' && state !== 'closed')) return;
+    this.state = state;
+    this.opts.onState?.(state, detail);
+  }
+
+  private onRelayState(s: RelayClientState): void {
+    if (this.closed) return;
+    if (s === 'ready') {
+      // Sessions are end to end: a relay reconnect does not need a new handshake, only a new one
+      // when we have none.
+      if (this.session === undefined) this.startHandshake();
+      else this.setState('live');
+    } else if (s === 'waiting' || s === 'connecting') {
+      if (this.state !== 'connecting') this.setState('reconnecting');
+    }
+  }
+
+  private startHandshake(): void {
+    if (this.closed || this.state === 'removed') return;
+    clearTimeout(this.handshakeTimer);
+    const { message1, finish } = startSession({ device: this.profile.device, hub: this.profile.hub });
+    this.handshake = { finish };
+    this.sendToHub(Envelope.SESSION_1, message1).catch((e: unknown) => {
+      if (e instanceof Error && /offline/.test(e.message)) this.setState('hub-offline');
+    });
+    // If no answer comes (hub offline, message lost), try again with backoff.
+    const delay = HANDSHAKE_RETRY_MS[Math.min(this.handshakeAttempt++, HANDSHAKE_RETRY_MS.length - 1)]!;
+    this.handshakeTimer = setTimeout(() => {
+      if (this.session === undefined) this.startHandshake();
+    }, delay + 2000);
+  }
+
+  private async sendToHub(kind: (typeof Envelope)[keyof typeof Envelope], body: Uint8Array): Promise<void> {
+    await this.client.send(this.profile.hub.relayKey, encodeEnvelope(kind, body));
+  }
+
+  private onDirect(from: Uint8Array, payload: Uint8Array): void {
+    // Only the hub talks to us directly; what else arrives is misrouted and is not opened.
+    if (toHex(from) !== toHex(this.profile.hub.relayKey)) {
+      this.counters.notForMe++;
+      return;
+    }
+    let env;
+    try {
+      env = decodeEnvelope(payload);
+    } catch {
+      this.counters.malformed++;
+      return;
+    }
+    try {
+      switch (env.kind) {
+        case Envelope.SESSION_2:
+          this.onSession2(env.body);
+          break;
+        case Envelope.SESSION_DATA:
+          this.onSessionData(env.body);
+          break;
+        case Envelope.SESSION_RESET:
+          // Unauthenticated, so it can only make us do a fresh handshake, nothing worse.
+          this.session = undefined;
+          this.startHandshake();
+          break;
+        case Envelope.KEY_UPDATE_OFFLINE:
+          this.takeKeyUpdate(openKeyUpdateOffline(env.body, this.profile.device, this.profile.hub));
+          break;
+        case Envelope.FRAME:
+          this.openFrame(env.body);
+          break;
+        default:
+          this.counters.malformed++;
+      }
+    } catch (e) {
+      this.count(e);
+    }
+  }
+
+  private onSession2(message2: Uint8Array): void {
+    if (this.handshake === undefined) return;
+    const { session, payload } = this.handshake.finish(message2);
+    this.handshake = undefined;
+    // The hub answers a handshake with this phone's current key update.
+    if (payload.length > 0) this.takeKeyUpdate(openKeyUpdate(payload, this.profile.hub, this.profile.device.deviceId));
+    this.session = session;
+    this.handshakeAttempt = 0;
+    clearTimeout(this.handshakeTimer);
+    this.setState('live');
+    const waiters = this.sessionWaiters;
+    this.sessionWaiters = [];
+    for (const w of waiters) w();
+    // After a hub restart, ask again for what we were watching.
+    for (const camera of this.watched.values()) {
+      this.command('watch', { camera: camera.id }).catch(() => undefined);
+    }
+  }
+
+  private onSessionData(body: Uint8Array): void {
+    if (this.session === undefined) return;
+    const message = decodeSessionMessage(this.session.open(body));
+    switch (message.kind) {
+      case 'result': {
+        const p = this.pending.get(message.seq);
+        if (p === undefined) return;
+        this.pending.delete(message.seq);
+        clearTimeout(p.timer);
+        if (message.ok) p.resolve(message.value);
+        else p.reject(new CommandError(typeof message.value === 'string' ? message.value : 'the hub refused the command'));
+        return;
+      }
+      case 'key-update':
+        this.takeKeyUpdate(openKeyUpdate(message.signed, this.profile.hub, this.profile.device.deviceId));
+        return;
+      case 'notice':
+        if (message.value.type === 'removed') {
+          this.session = undefined;
+          this.setState('removed', 'this phone was removed from the hub');
+        }
+        this.opts.onNotice?.(message.value);
+        return;
+      case 'command':
+        // Hubs do not send commands to phones.
+        this.counters.malformed++;
+        return;
+    }
+  }
+
+  private takeKeyUpdate(update: KeyUpdate): void {
+    for (const c of update.cameras) {
+      try {
+        this.opener.addKey({ hubId: update.hubId, cameraId: c.cameraId, cameraNumber: c.cameraNumber, epoch: update.epoch, key: c.key });
+      } catch (e) {
+        // An older epoch than one we hold is a replay; keep the newer key.
+        this.count(e);
+      }
+    }
+    if (update.epoch > this.epoch) {
+      this.epoch = update.epoch;
+      this.opts.onKeyUpdate?.(update.epoch);
+    }
+  }
+
+  private onMedia(m: MediaMessage): void {
+    if (toHex(m.hubRelayId) !== toHex(this.profile.hub.relayKey)) {
+      this.counters.notForMe++;
+      return;
+    }
+    try {
+      this.openFrame(m.payload);
+    } catch (e) {
+      this.count(e);
+    }
+  }
+
+  private openFrame(wire: Uint8Array): void {
+    const frame = this.opener.open(wire);
+    this.counters.opened++;
+    this.opts.onFrame?.(frame);
+  }
+
+  private count(e: unknown): void {
+    if (!isCryptoError(e)) {
+      this.counters.malformed++;
+      return;
+    }
+    switch ((e as CryptoError).code) {
+      case 'not-for-me':
+        this.counters.notForMe++;
+        return;
+      case 'replayed':
+        this.counters.replayed++;
+        return;
+      case 'tampered':
+        this.counters.tampered++;
+        return;
+      default:
+        this.counters.malformed++;
+    }
+  }
+}
+
+function fromHexId(hex: string): Uint8Array {
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new CommandError('bad camera topic from hub');
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}

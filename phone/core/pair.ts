@@ -1,0 +1,87 @@
+// The phone's side of pairing: scan (or paste) the link, reach the hub through the relay mailbox the
+// invite names, show the code, wait for the owner's approval on the hub, keep the certificate.
+import { equalBytes } from '../../crypto/bytes.ts';
+import { CryptoError, isCryptoError } from '../../crypto/errors.ts';
+import { newDeviceIdentity, newSigningKeyPair, sign, type HubPublicKeys } from '../../crypto/identity.ts';
+import { parseInviteLink } from '../../crypto/invite.ts';
+import { Envelope, decodeEnvelope, encodeEnvelope } from '../../crypto/messages.ts';
+import { startPairing } from '../../crypto/pairing.ts';
+import type { RelayClient, RelayClientOptions } from '../../relay/client.ts';
+import type { PhoneProfile } from './profile.ts';
+
+export type RelayFactory = (options: RelayClientOptions) => RelayClient;
+
+export interface PairOptions {
+  link: string;
+  name: string;
+  relayFactory: RelayFactory;
+  /** Called once the code is known, to show it next to the hub's. */
+  onCode?: (code: string) => void;
+  /** How long to wait for the owner's approval. */
+  timeoutMs?: number;
+  /** Use this relay instead of the invite's first. */
+  relayUrl?: string;
+}
+
+export class PairingError extends Error {
+  override readonly name = 'PairingError';
+}
+
+export async function pairWithHub(opts: PairOptions): Promise<PhoneProfile> {
+  const invite = parseInviteLink(opts.link);
+  const relayUrl = opts.relayUrl ?? invite.relays[0];
+  if (relayUrl === undefined) throw new PairingError('the pairing link names no relay to reach the hub through');
+  const device = newDeviceIdentity();
+  const relayKey = newSigningKeyPair('phone relay key');
+  const pairing = startPairing({ invite, device, relayKey: relayKey.publicKey, name: opts.name, now: Date.now() / 1000 });
+
+  let hub: HubPublicKeys | undefined;
+  let client: RelayClient | undefined;
+  const result = new Promise<PhoneProfile>((resolve, reject) => {
+    const fail = (e: unknown) => reject(e instanceof Error ? e : new PairingError(String(e)));
+    client = opts.relayFactory({
+      url: relayUrl,
+      publicKey: relayKey.publicKey,
+      sign: (m) => sign(relayKey, m),
+      onMessage(from, payload) {
+        try {
+          const { kind, body } = decodeEnvelope(payload);
+          if (kind === Envelope.PAIR_2 && hub === undefined) {
+            const m2 = pairing.readMessage2(body);
+            hub = m2.hub;
+            opts.onCode?.(m2.code);
+            client?.postMailbox(invite.inviteId, encodeEnvelope(Envelope.PAIR_CONFIRM, m2.confirmation)).catch(fail);
+          } else if (kind === Envelope.PAIR_RESULT && hub !== undefined && equalBytes(from, hub.relayKey)) {
+            const certificate = pairing.readResult(body);
+            resolve({
+              name: opts.name, device, relayKey, hub, certificate, relays: invite.relays.length ? invite.relays : [relayUrl],
+              lastSeq: 0n, pairedAt: Math.floor(Date.now() / 1000),
+            });
+          }
+        } catch (e) {
+          // A refusal or the wrong hub ends pairing; anything else on the wire is someone else's noise.
+          if (isCryptoError(e) && (e.code === 'forbidden' || e.code === 'wrong-hub-key' || e.code === 'tampered' || e.code === 'expired')) fail(e);
+        }
+      },
+    });
+  });
+  const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PairingError(hub === undefined
+      ? 'the hub did not answer: is it running and connected to the same relay, and is the code still valid?'
+      : 'the owner did not approve this phone on the hub in time')), timeoutMs);
+  });
+  try {
+    await Promise.race([client!.waitReady(), timeout]);
+    await Promise.race([client!.postMailbox(invite.inviteId, encodeEnvelope(Envelope.PAIR_1, pairing.message1)), timeout]);
+    return await Promise.race([result, timeout]);
+  } catch (e) {
+    if (e instanceof CryptoError && e.code === 'forbidden') throw new PairingError('the owner refused this phone on the hub');
+    if (e instanceof CryptoError && e.code === 'wrong-hub-key') throw new PairingError('the hub that answered is not the one in the QR code: pairing aborted');
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    await client?.close();
+  }
+}
