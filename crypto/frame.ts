@@ -1,0 +1,420 @@
+// Vigil's frame envelope: one sealed media fragment (init segment, video fragment or audio fragment)
+// on RFC 9605 SFrame. docs/protocol/frame.md is the spec; this file follows it line by line.
+//
+//   wire     = sframeHeader(kid, counter) || metadata (44 bytes, clear) || ciphertext || tag (16)
+//   metadata = u8 version || u8 suite || hubId (16) || cameraId (16) || u8 track || u64 captureTime
+//              || u8 frameType
+//   AAD      = sframeHeader || metadata;  AEAD = ChaCha20-Poly1305-IETF (libsodium)
+//
+// Key id: kid = (cameraNumber << 32) | epoch. cameraNumber is a u31 the hub assigns to each camera
+// (stable for the camera's life in that hub), epoch the hub's u32 key epoch. The top bit of the kid
+// stays 0, so every kid fits the RFC's 64-bit header field and small ones encode short.
+//
+// Per-key secrets come from the epoch's 32-byte content key (the SFrame "base key"), bound to hub,
+// camera and kid, so a key of camera A opens nothing of camera B, of another epoch or another hub:
+//   context  = hubId || cameraId || u64be(kid)
+//   frameKey = deriveKey(baseKey, "vigil v1 frame key", 32, context)
+//   salt     = deriveKey(baseKey, "vigil v1 frame salt", 12, context)
+//   nonce    = salt XOR (12-byte big-endian counter)          (RFC 9605 section 4.4.3)
+//
+// Nonces are never random: each sealer owns a counter from 0 that only goes up, and at most one
+// sealer per (frameKey, salt) may exist in a process. Counters live only in memory: the hub makes a
+// fresh random content key (a new epoch) on every start, so a restarted counter never meets an old key.
+import { concat, equalBytes, u64be } from './bytes.ts';
+import { CryptoError, malformed, unreachable } from './errors.ts';
+import { deriveKey } from './hash.ts';
+import { LABEL_FRAME_KEY, LABEL_FRAME_SALT, LABEL_FRAME_SEALER, PROTOCOL_VERSION } from './labels.ts';
+import { ReplayWindow } from './replay.ts';
+import { Secret } from './secret.ts';
+import { decodeSframeHeader, encodeSframeHeader, SFRAME_MAX_HEADER_BYTES, SFRAME_MAX_VALUE } from './sframe.ts';
+import { sodium } from './sodium.ts';
+
+export const FRAME_VERSION = PROTOCOL_VERSION;
+/** Suite 1: ChaCha20-Poly1305-IETF, 32-byte key, 12-byte nonce, 16-byte tag. The only one. */
+export const SUITE_CHACHA20_POLY1305 = 1;
+export const FRAME_ID_BYTES = 16;
+export const FRAME_BASE_KEY_BYTES = 32;
+export const FRAME_METADATA_BYTES = 44;
+export const FRAME_TAG_BYTES = 16;
+const NONCE_BYTES = 12;
+/** Largest payload sealed or opened: a 4K keyframe fragment is a few MB; 16 MiB bounds memory. */
+export const MAX_FRAME_PAYLOAD_BYTES = 16 * 1024 * 1024;
+export const MAX_FRAME_WIRE_BYTES = SFRAME_MAX_HEADER_BYTES + FRAME_METADATA_BYTES + MAX_FRAME_PAYLOAD_BYTES + FRAME_TAG_BYTES;
+export const MAX_CAMERA_NUMBER = 0x7fff_ffff;
+export const MAX_EPOCH = 0xffff_ffff;
+/** The last counter a sealer uses; after it the epoch must change. */
+export const MAX_FRAME_COUNTER = SFRAME_MAX_VALUE;
+/** Live keys one opener holds (one per camera); bounds memory against a runaway caller. */
+export const MAX_OPENER_CAMERAS = 1024;
+
+export type FrameTrack = 'video' | 'audio';
+export type FrameType = 'init' | 'keyframe' | 'delta' | 'audio-only';
+
+function trackCode(track: FrameTrack): number {
+  switch (track) {
+    case 'video':
+      return 0;
+    case 'audio':
+      return 1;
+    default:
+      return unreachable(track);
+  }
+}
+const TRACKS: readonly FrameTrack[] = ['video', 'audio'];
+
+function frameTypeCode(type: FrameType): number {
+  switch (type) {
+    case 'init':
+      return 0;
+    case 'keyframe':
+      return 1;
+    case 'delta':
+      return 2;
+    case 'audio-only':
+      return 3;
+    default:
+      return unreachable(type);
+  }
+}
+const FRAME_TYPES: readonly FrameType[] = ['init', 'keyframe', 'delta', 'audio-only'];
+
+/** kid = (cameraNumber << 32) | epoch */
+export function frameKeyId(cameraNumber: number, epoch: number): bigint {
+  checkCameraNumber(cameraNumber);
+  checkEpoch(epoch);
+  return (BigInt(cameraNumber) << 32n) | BigInt(epoch);
+}
+
+/** The inverse of frameKeyId; a kid with the top bit set yields a cameraNumber no key can have. */
+export function splitFrameKeyId(kid: bigint): { cameraNumber: number; epoch: number } {
+  return { cameraNumber: Number(kid >> 32n), epoch: Number(kid & 0xffff_ffffn) };
+}
+
+function checkCameraNumber(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_CAMERA_NUMBER) throw new RangeError('cameraNumber must be an integer in 0..2^31-1');
+}
+function checkEpoch(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_EPOCH) throw new RangeError('epoch must be an integer in 0..2^32-1');
+}
+function checkId(id: Uint8Array, name: string): void {
+  if (!(id instanceof Uint8Array) || id.length !== FRAME_ID_BYTES) throw new RangeError(`${name} must be ${FRAME_ID_BYTES} bytes`);
+}
+
+export interface FrameKeyParams {
+  readonly hubId: Uint8Array;
+  readonly cameraId: Uint8Array;
+  readonly cameraNumber: number;
+  readonly epoch: number;
+  /** The epoch's 32-byte content key for this camera. Not kept: only derived keys are. */
+  readonly key: Uint8Array | Secret;
+}
+
+interface DerivedKey {
+  readonly hubId: Uint8Array;
+  readonly cameraId: Uint8Array;
+  readonly cameraNumber: number;
+  readonly epoch: number;
+  readonly kid: bigint;
+  readonly aeadKey: Uint8Array;
+  readonly salt: Uint8Array;
+}
+
+function derive(params: FrameKeyParams): DerivedKey {
+  checkId(params.hubId, 'hubId');
+  checkId(params.cameraId, 'cameraId');
+  const kid = frameKeyId(params.cameraNumber, params.epoch);
+  const baseKey = params.key instanceof Secret ? params.key.expose() : params.key;
+  if (!(baseKey instanceof Uint8Array) || baseKey.length !== FRAME_BASE_KEY_BYTES) {
+    throw new RangeError(`frame base key must be ${FRAME_BASE_KEY_BYTES} bytes`);
+  }
+  const context = concat(params.hubId, params.cameraId, u64be(kid));
+  return {
+    hubId: params.hubId.slice(),
+    cameraId: params.cameraId.slice(),
+    cameraNumber: params.cameraNumber,
+    epoch: params.epoch,
+    kid,
+    aeadKey: deriveKey(baseKey, LABEL_FRAME_KEY, 32, context),
+    salt: deriveKey(baseKey, LABEL_FRAME_SALT, NONCE_BYTES, context),
+  };
+}
+
+/** nonce = salt XOR u96be(counter); the counter fills the low 8 bytes. */
+function nonceFor(salt: Uint8Array, counter: bigint): Uint8Array {
+  const nonce = salt.slice();
+  const view = new DataView(nonce.buffer);
+  view.setUint32(4, view.getUint32(4) ^ Number(counter >> 32n));
+  view.setUint32(8, view.getUint32(8) ^ Number(counter & 0xffff_ffffn));
+  return nonce;
+}
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+// One-way fingerprints of every (frameKey, salt) a sealer was made for in this process. A second
+// sealer for the same key would restart its counter at 0 and reuse nonces, so it is refused.
+const sealedKeys = new Set<string>();
+/** Set only inside FrameSealer.forTesting, which is refused outside tests. */
+let testingSealer = false;
+
+function fingerprint(k: DerivedKey): string {
+  const fp = deriveKey(k.aeadKey, LABEL_FRAME_SEALER, 16, k.salt);
+  let hex = '';
+  for (const b of fp) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+export interface FrameToSeal {
+  readonly track: FrameTrack;
+  /** Capture time in Unix milliseconds (0..2^53-1). */
+  readonly captureTime: number;
+  readonly frameType: FrameType;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Seals the frames of one camera in one epoch. Owns the only counter for its key: starts at 0, goes
+ * up by one per frame, and refuses to seal once MAX_FRAME_COUNTER was used (start a new epoch).
+ * Only one sealer per key may exist in a process; the hub's fresh key per start covers restarts.
+ */
+export class FrameSealer {
+  readonly #key: DerivedKey;
+  /** version || suite || hubId || cameraId: the constant first 34 bytes of the metadata. */
+  readonly #fixedMetadata: Uint8Array;
+  #next: bigint;
+  #closed = false;
+
+  constructor(params: FrameKeyParams) {
+    this.#key = derive(params);
+    if (!testingSealer) {
+      const fp = fingerprint(this.#key);
+      if (sealedKeys.has(fp)) {
+        throw new Error(`FrameSealer(camera=${params.cameraNumber}, epoch=${params.epoch}): a sealer for this key already exists; counters would repeat`);
+      }
+      sealedKeys.add(fp);
+    }
+    this.#fixedMetadata = concat(Uint8Array.of(FRAME_VERSION, SUITE_CHACHA20_POLY1305), this.#key.hubId, this.#key.cameraId);
+    this.#next = 0n;
+  }
+
+  /** Test hook: a sealer whose counter starts at `first`, outside the registry. Refused outside tests. */
+  static forTesting(params: FrameKeyParams, first: bigint): FrameSealer {
+    if (!inTests()) throw new Error('FrameSealer.forTesting is available in tests only');
+    if (first < 0n || first > MAX_FRAME_COUNTER) throw new RangeError('counter must be in 0..2^64-1');
+    testingSealer = true;
+    try {
+      const sealer = new FrameSealer(params);
+      sealer.#next = first;
+      return sealer;
+    } finally {
+      testingSealer = false;
+    }
+  }
+
+  get kid(): bigint {
+    return this.#key.kid;
+  }
+  get cameraNumber(): number {
+    return this.#key.cameraNumber;
+  }
+  get epoch(): number {
+    return this.#key.epoch;
+  }
+  /** The counter the next frame will carry. */
+  get nextCounter(): bigint {
+    return this.#next;
+  }
+
+  seal(frame: FrameToSeal): Uint8Array {
+    const where = `sealFrame(camera=${this.#key.cameraNumber}, epoch=${this.#key.epoch})`;
+    if (this.#closed) throw new Error(`${where}: sealer is closed`);
+    const track = trackCode(frame.track);
+    const frameType = frameTypeCode(frame.frameType);
+    if (!Number.isSafeInteger(frame.captureTime) || frame.captureTime < 0) throw new RangeError(`${where}: captureTime must be a safe non-negative integer`);
+    if (!(frame.payload instanceof Uint8Array)) throw new TypeError(`${where}: payload must be a Uint8Array`);
+    if (frame.payload.length > MAX_FRAME_PAYLOAD_BYTES) throw new RangeError(`${where}: payload over ${MAX_FRAME_PAYLOAD_BYTES} bytes`);
+    const counter = this.#next;
+    if (counter > MAX_FRAME_COUNTER) throw new Error(`${where}: frame counter exhausted; start a new epoch`);
+    // Advance before encrypting: whatever happens next, this counter is never used again.
+    this.#next = counter + 1n;
+
+    const header = encodeSframeHeader(this.#key.kid, counter);
+    const aadLength = header.length + FRAME_METADATA_BYTES;
+    const aad = new Uint8Array(aadLength);
+    aad.set(header, 0);
+    aad.set(this.#fixedMetadata, header.length);
+    const view = new DataView(aad.buffer);
+    let o = header.length + this.#fixedMetadata.length;
+    view.setUint8(o, track);
+    view.setBigUint64(o + 1, BigInt(frame.captureTime));
+    view.setUint8(o + 9, frameType);
+    o += 10;
+    if (o !== aadLength) throw new Error('frame metadata layout mismatch');
+
+    const sealed = sodium().crypto_aead_chacha20poly1305_ietf_encrypt(
+      frame.payload, aad, null, nonceFor(this.#key.salt, counter), this.#key.aeadKey,
+    );
+    const wire = new Uint8Array(aadLength + sealed.length);
+    wire.set(aad, 0);
+    wire.set(sealed, aadLength);
+    return wire;
+  }
+
+  /** Wipes the derived key; the sealer (and its key, via the registry) cannot be used again. */
+  close(): void {
+    this.#closed = true;
+    this.#key.aeadKey.fill(0);
+    this.#key.salt.fill(0);
+  }
+
+  toString(): string {
+    return `FrameSealer(camera=${this.#key.cameraNumber}, epoch=${this.#key.epoch}, next=${this.#next})`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+  [INSPECT](): string {
+    return this.toString();
+  }
+}
+
+export interface OpenedFrame {
+  readonly cameraId: Uint8Array;
+  readonly cameraNumber: number;
+  readonly epoch: number;
+  readonly track: FrameTrack;
+  readonly captureTime: number;
+  readonly frameType: FrameType;
+  readonly payload: Uint8Array;
+  readonly counter: bigint;
+}
+
+interface LiveKey extends DerivedKey {
+  readonly window: ReplayWindow;
+}
+
+/**
+ * Opens the frames of one hub. Holds one live key per camera: the newest epoch it was given. Frames
+ * of an older epoch of a camera are refused as 'replayed' (an old epoch is never shown as live), and
+ * adding a newer epoch forgets and wipes the older key. Each live key has its own replay window.
+ */
+export class FrameOpener {
+  #hubId: Uint8Array | undefined;
+  readonly #keys = new Map<bigint, LiveKey>();
+  /** cameraNumber -> newest epoch given; kept after keys are removed so old frames stay refused. */
+  readonly #latestEpoch = new Map<number, number>();
+  /** cameraNumber -> cameraId, pinned by the first key: the hub never renumbers a camera. */
+  readonly #cameraIds = new Map<number, Uint8Array>();
+
+  addKey(params: FrameKeyParams): void {
+    const k = derive(params);
+    const where = `FrameOpener.addKey(camera=${k.cameraNumber}, epoch=${k.epoch})`;
+    if (this.#hubId !== undefined && !equalBytes(this.#hubId, k.hubId)) throw new Error(`${where}: an opener serves one hub`);
+    const pinned = this.#cameraIds.get(k.cameraNumber);
+    if (pinned !== undefined && !equalBytes(pinned, k.cameraId)) throw new Error(`${where}: camera number already names another camera`);
+    const existing = this.#keys.get(k.kid);
+    if (existing !== undefined) {
+      const same = equalBytes(existing.aeadKey, k.aeadKey);
+      k.aeadKey.fill(0);
+      k.salt.fill(0);
+      if (!same) throw new Error(`${where}: a different key for this camera and epoch`);
+      return; // the same key again (a repeated key update): keep its replay window
+    }
+    const latest = this.#latestEpoch.get(k.cameraNumber);
+    if (latest !== undefined && k.epoch < latest) return; // older than live: useless, never shown
+    if (latest === undefined && this.#cameraIds.size >= MAX_OPENER_CAMERAS) throw new RangeError(`${where}: over ${MAX_OPENER_CAMERAS} cameras`);
+    if (latest !== undefined) this.#dropKey(frameKeyId(k.cameraNumber, latest));
+    this.#hubId ??= k.hubId;
+    this.#cameraIds.set(k.cameraNumber, k.cameraId);
+    this.#latestEpoch.set(k.cameraNumber, k.epoch);
+    this.#keys.set(k.kid, { ...k, window: new ReplayWindow() });
+  }
+
+  /** Forgets (and wipes) every key of an epoch before `epoch`, e.g. after a removal. */
+  removeKeysBefore(epoch: number): void {
+    checkEpoch(epoch);
+    for (const [kid, k] of this.#keys) if (k.epoch < epoch) this.#dropKey(kid);
+  }
+
+  #dropKey(kid: bigint): void {
+    const k = this.#keys.get(kid);
+    if (k === undefined) return;
+    k.aeadKey.fill(0);
+    k.salt.fill(0);
+    this.#keys.delete(kid);
+  }
+
+  /**
+   * Authenticates and opens one frame. Throws CryptoError: 'malformed' (does not parse),
+   * 'replayed' (older epoch, repeated or too-old counter), 'not-for-me' (no key for this kid),
+   * 'unsupported' (version or suite), 'tampered' (authentication failed, or hub or camera differ
+   * from the key's). Nothing from the wire is acted on before it authenticates, except to refuse.
+   */
+  open(wire: Uint8Array): OpenedFrame {
+    if (!(wire instanceof Uint8Array)) throw malformed('openFrame', 'not bytes');
+    if (wire.length > MAX_FRAME_WIRE_BYTES) throw malformed('openFrame', `over ${MAX_FRAME_WIRE_BYTES} bytes`);
+    const header = decodeSframeHeader(wire);
+    const { cameraNumber, epoch } = splitFrameKeyId(header.kid);
+    const where = `openFrame(camera=${cameraNumber}, epoch=${epoch}, counter=${header.ctr})`;
+    const m = header.headerLength;
+    const aadLength = m + FRAME_METADATA_BYTES;
+    if (wire.length < aadLength + FRAME_TAG_BYTES) throw malformed(where, `${wire.length} bytes is shorter than header, metadata and tag`);
+
+    const latest = this.#latestEpoch.get(cameraNumber);
+    if (latest !== undefined && epoch < latest) throw new CryptoError('replayed', where, `epoch is older than the live epoch ${latest}`);
+    const key = this.#keys.get(header.kid);
+    if (key === undefined) throw new CryptoError('not-for-me', where, 'no key for this camera and epoch');
+
+    const view = new DataView(wire.buffer, wire.byteOffset, wire.byteLength);
+    const version = view.getUint8(m);
+    if (version !== FRAME_VERSION) throw new CryptoError('unsupported', where, `frame version ${version}`);
+    const suite = view.getUint8(m + 1);
+    if (suite !== SUITE_CHACHA20_POLY1305) throw new CryptoError('unsupported', where, `frame suite ${suite}`);
+    const track = TRACKS[view.getUint8(m + 34)];
+    if (track === undefined) throw malformed(where, `unknown track ${view.getUint8(m + 34)}`);
+    const captureTime = view.getBigUint64(m + 35);
+    if (captureTime > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(where, 'captureTime over 2^53-1');
+    const frameType = FRAME_TYPES[view.getUint8(m + 43)];
+    if (frameType === undefined) throw malformed(where, `unknown frame type ${view.getUint8(m + 43)}`);
+    // Cheap refusal before decrypting; the window moves only after authentication (commit below).
+    if (!key.window.wouldAccept(header.ctr)) throw new CryptoError('replayed', where, 'counter seen before or behind the window');
+
+    let payload: Uint8Array;
+    try {
+      payload = sodium().crypto_aead_chacha20poly1305_ietf_decrypt(
+        null, wire.subarray(aadLength), wire.subarray(0, aadLength), nonceFor(key.salt, header.ctr), key.aeadKey,
+      );
+    } catch {
+      throw new CryptoError('tampered', where, 'authentication failed');
+    }
+    // Authentic from a holder of this key; it must also name the hub and camera the key is for.
+    if (!equalBytes(wire.subarray(m + 2, m + 18), key.hubId)) throw new CryptoError('tampered', where, 'hub id differs from the key\'s');
+    if (!equalBytes(wire.subarray(m + 18, m + 34), key.cameraId)) throw new CryptoError('tampered', where, 'camera id differs from the key\'s');
+    if (!key.window.commit(header.ctr)) throw new CryptoError('replayed', where, 'counter seen before');
+    return {
+      cameraId: key.cameraId.slice(),
+      cameraNumber,
+      epoch,
+      track,
+      captureTime: Number(captureTime),
+      frameType,
+      payload,
+      counter: header.ctr,
+    };
+  }
+
+  toString(): string {
+    return `FrameOpener(keys=${this.#keys.size})`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+  [INSPECT](): string {
+    return this.toString();
+  }
+}
+
+/** True under vitest only; crypto/ has no other notion of environment (and none in browsers). */
+function inTests(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.['VITEST'] === 'true';
+}
