@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""Vigil's test camera, adapted from ../shared/testbed/rtsp-camera.py.
+
+Changes: a missing python3-gi / gst-rtsp-server prints {"event": "error", "missing": ...} and exits 3
+(so the TS helper can say what to install); --exit-on-stdin-eof stops the camera when the test
+process that started it goes away, even if it was killed hard.
+
+Simulated IP camera: a GStreamer RTSP server (gst-rtsp-server via python3-gi).
+
+Serves a live test pattern (with a wall-clock overlay) on rtsp://HOST:PORT/PATH.
+
+Debian packages: gstreamer1.0-tools gstreamer1.0-plugins-{base,good,bad,ugly}
+gstreamer1.0-libav gstreamer1.0-x gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0
+
+Uses /usr/bin/python3 on purpose: python3-gi is installed for Debian's Python.
+
+On start it prints one JSON line to stdout, e.g.
+  {"event": "ready", "url": "rtsp://127.0.0.1:8554/cam", "port": 8554, ...}
+then serves until SIGINT/SIGTERM or until --run-seconds elapse.
+
+Only unicast RTP (UDP or RTSP-interleaved TCP) is offered: multicast transport is
+disabled so the server never emits multicast packets.
+"""
+import argparse
+import json
+import signal
+import sys
+
+try:
+    import gi
+
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GstRtsp", "1.0")
+    gi.require_version("GstRtspServer", "1.0")
+    from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+except (ImportError, ValueError) as exc:
+    print(json.dumps({"event": "error", "missing": "python3-gi gir1.2-gst-rtsp-server-1.0",
+                      "error": f"{type(exc).__name__}: {exc}"}), flush=True)
+    sys.exit(3)
+
+
+def parse_size(text):
+    try:
+        w, h = text.lower().split("x")
+        w, h = int(w), int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError("size must look like 1920x1080")
+    if w < 16 or h < 16 or w % 2 or h % 2:
+        raise argparse.ArgumentTypeError("width/height must be even and >= 16")
+    return w, h
+
+
+def build_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8554, help="RTSP TCP port; 0 = pick a free one (default 8554)")
+    p.add_argument("--path", default="/cam", help="mount path (default /cam)")
+    p.add_argument("--codec", choices=["h264", "h265"], default="h264")
+    p.add_argument("--size", type=parse_size, default=(1280, 720), help="WIDTHxHEIGHT (default 1280x720)")
+    p.add_argument("--fps", type=int, default=25, help="frames per second (default 25)")
+    p.add_argument("--gop", type=int, default=None, help="keyframe interval in frames (default = 2*fps)")
+    p.add_argument("--bframes", type=int, default=0, help="B-frames between references (default 0, like most cameras)")
+    p.add_argument("--bitrate", type=int, default=None, help="video kbit/s (default scales with size*fps)")
+    p.add_argument("--slices", type=int, default=1,
+                   help="slices per frame (default 1; >1 mimics cameras that send multi-slice frames)")
+    p.add_argument("--audio", choices=["none", "aac", "pcmu"], default="none",
+                   help="audio track: none, aac (MPEG4-GENERIC, 16 kHz mono), pcmu (G.711 u-law 8 kHz)")
+    p.add_argument("--auth", choices=["none", "basic", "digest", "both"], default="none")
+    p.add_argument("--user", default="admin")
+    p.add_argument("--password", default="secret")
+    p.add_argument("--label", default="SIMCAM", help="text drawn before the clock")
+    p.add_argument("--no-clock", action="store_true", help="disable the clock/running-time overlay")
+    p.add_argument("--pattern", default="smpte", help="videotestsrc pattern (smpte, ball, snow, ...)")
+    p.add_argument("--motion", type=int, default=2,
+                   help="videotestsrc horizontal-speed in px/frame (0 = static picture)")
+    p.add_argument("--not-shared", action="store_true",
+                   help="one encoder per client instead of one shared encoder")
+    p.add_argument("--run-seconds", type=float, default=0, help="exit after this many seconds (0 = until signal)")
+    p.add_argument("--exit-on-stdin-eof", action="store_true",
+                   help="exit when stdin closes (the parent process went away)")
+    p.add_argument("--print-launch", action="store_true", help="print the gst-launch pipeline and exit")
+    a = p.parse_args(argv)
+    if not a.path.startswith("/"):
+        a.path = "/" + a.path
+    if a.fps < 1 or a.fps > 120:
+        p.error("--fps must be 1..120")
+    if a.gop is None:
+        a.gop = 2 * a.fps
+    if a.slices < 1:
+        p.error("--slices must be >= 1")
+    if a.gop < 1:
+        p.error("--gop must be >= 1")
+    if a.bitrate is None:
+        w, h = a.size
+        a.bitrate = max(256, w * h * a.fps // 15000)
+    return a
+
+
+def set_auth_methods_raw(auth, mask):
+    """PyGObject treats GstRTSPAuthMethod as an enum, so BASIC|DIGEST (3) cannot be passed;
+    call the C function directly with the OR-ed mask."""
+    import ctypes
+    lib = ctypes.CDLL("libgstrtspserver-1.0.so.0")
+    get_ptr = ctypes.pythonapi.PyCapsule_GetPointer
+    get_ptr.restype = ctypes.c_void_p
+    get_ptr.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    lib.gst_rtsp_auth_set_supported_methods.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.gst_rtsp_auth_set_supported_methods(get_ptr(auth.__gpointer__, None), mask)
+
+
+def video_branch(a):
+    w, h = a.size
+    src = (f"videotestsrc is-live=true pattern={a.pattern} horizontal-speed={a.motion} "
+           f"! video/x-raw,width={w},height={h},framerate={a.fps}/1 ")
+    overlay = ""
+    label = a.label.replace('"', "'")
+    if not a.no_clock:
+        font = max(8, h // 30)
+        overlay = (f"! clockoverlay halignment=left valignment=top shaded-background=true "
+                   f"font-desc=\"Sans {font}\" text=\"{label}\" time-format=\"%Y-%m-%d %H:%M:%S\" "
+                   f"! timeoverlay halignment=right valignment=bottom shaded-background=true "
+                   f"font-desc=\"Sans {font}\" ")
+    if a.codec == "h264":
+        enc = (f"! videoconvert ! video/x-raw,format=I420 "
+               f"! x264enc speed-preset=ultrafast tune=zerolatency key-int-max={a.gop} "
+               f"bframes={a.bframes} bitrate={a.bitrate} sliced-threads=false "
+               f"option-string=\"slices={a.slices}\" "
+               f"! video/x-h264,profile={'main' if a.bframes else 'baseline'} "
+               f"! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1")
+    else:
+        # x265enc has no bframes property; pass it through option-string.
+        enc = (f"! videoconvert ! video/x-raw,format=I420 "
+               f"! x265enc speed-preset=ultrafast tune=zerolatency key-int-max={a.gop} "
+               f"bitrate={a.bitrate} option-string=\"bframes={a.bframes}:slices={a.slices}\" "
+               f"! video/x-h265,profile=main ! h265parse "
+               f"! rtph265pay name=pay0 pt=96 config-interval=-1")
+    return src + overlay + enc
+
+
+def audio_branch(a):
+    if a.audio == "aac":
+        return (" audiotestsrc is-live=true wave=sine freq=440 volume=0.2 "
+                "! audio/x-raw,rate=16000,channels=1 ! audioconvert ! audioresample "
+                "! avenc_aac bitrate=32000 ! aacparse ! rtpmp4gpay name=pay1 pt=97")
+    if a.audio == "pcmu":
+        return (" audiotestsrc is-live=true wave=sine freq=440 volume=0.2 "
+                "! audio/x-raw,rate=8000,channels=1 ! audioconvert ! audioresample "
+                "! mulawenc ! rtppcmupay name=pay1 pt=0")
+    return ""
+
+
+def launch_line(a):
+    return "( " + video_branch(a) + audio_branch(a) + " )"
+
+
+def main(argv):
+    a = build_args(argv)
+    launch = launch_line(a)
+    if a.print_launch:
+        print(launch)
+        return 0
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address(a.host)
+    server.set_service(str(a.port))
+
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(launch)
+    factory.set_shared(not a.not_shared)
+    # unicast only: never negotiate multicast RTP
+    factory.set_protocols(GstRtsp.RTSPLowerTrans.UDP | GstRtsp.RTSPLowerTrans.TCP)
+
+    if a.auth != "none":
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
+        if a.auth in ("basic", "both"):
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(a.user, a.password), token)
+        if a.auth in ("digest", "both"):
+            auth.add_digest(a.user, a.password, token)
+        if a.auth == "basic":
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+        elif a.auth == "digest":
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        else:
+            set_auth_methods_raw(auth, int(GstRtsp.RTSPAuthMethod.BASIC) | int(GstRtsp.RTSPAuthMethod.DIGEST))
+        auth.set_realm(a.label)
+        server.set_auth(auth)
+        perms = GstRtspServer.RTSPPermissions()
+        perms.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
+        perms.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
+        factory.set_permissions(perms)
+
+    server.get_mount_points().add_factory(a.path, factory)
+    if server.attach(None) == 0:
+        print(json.dumps({"event": "error", "error": f"cannot bind {a.host}:{a.port}"}), flush=True)
+        return 2
+
+    loop = GLib.MainLoop()
+
+    def stop(*_):
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    def cleanup():
+        server.get_session_pool().cleanup()
+        return GLib.SOURCE_CONTINUE
+
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, stop)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, stop)
+    GLib.timeout_add_seconds(2, cleanup)
+    if a.run_seconds > 0:
+        GLib.timeout_add(int(a.run_seconds * 1000), stop)
+    if a.exit_on_stdin_eof:
+        def on_stdin(_fd, _cond):
+            try:
+                data = sys.stdin.buffer.read1(4096)
+            except OSError:
+                data = b""
+            if not data:
+                loop.quit()
+                return GLib.SOURCE_REMOVE
+            return GLib.SOURCE_CONTINUE
+        GLib.io_add_watch(sys.stdin.fileno(), GLib.PRIORITY_DEFAULT,
+                          GLib.IOCondition.IN | GLib.IOCondition.HUP | GLib.IOCondition.ERR, on_stdin)
+
+    port = server.get_bound_port()
+    host = f"[{a.host}]" if ":" in a.host else a.host
+    cred = f"{a.user}:{a.password}@" if a.auth != "none" else ""
+    print(json.dumps({
+        "event": "ready",
+        "url": f"rtsp://{host}:{port}{a.path}",
+        "url_with_credentials": f"rtsp://{cred}{host}:{port}{a.path}",
+        "port": port, "path": a.path, "codec": a.codec,
+        "size": f"{a.size[0]}x{a.size[1]}", "fps": a.fps, "gop": a.gop, "bframes": a.bframes,
+        "bitrate_kbps": a.bitrate, "audio": a.audio, "auth": a.auth,
+    }), flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
