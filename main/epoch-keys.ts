@@ -1,0 +1,63 @@
+// The hub's content keys. One random 32-byte key per camera per epoch, held only in memory: a hub
+// restart starts a new epoch with fresh keys, so a frame counter restarting at 0 can never repeat a
+// (key, nonce) pair (T8). A new epoch also starts on every phone added or removed and every 24 h;
+// the old sealers are closed in the same step, so the first frame after a removal is already sealed
+// under the new epoch (T2).
+import { FrameSealer } from '../crypto/frame.ts';
+import { hexToBytes } from './hex.ts';
+import { type HubIdentity } from '../crypto/identity.ts';
+import { newContentKey, signKeyUpdate, type CameraKey } from '../crypto/keyupdate.ts';
+import { rosterHash, type RosterEntry } from '../crypto/roster.ts';
+
+export interface KeyedCamera {
+  readonly id: string;
+  readonly number: number;
+}
+
+export class EpochKeys {
+  #epoch = -1;
+  #keys = new Map<number, CameraKey>();
+  #sealers = new Map<number, FrameSealer>();
+  #roster: RosterEntry[] = [];
+
+  constructor(private readonly hub: HubIdentity) {}
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Starts `epoch` (from the store's counter, which never repeats) for these cameras and this roster. */
+  begin(epoch: number, cameras: readonly KeyedCamera[], roster: readonly RosterEntry[]): void {
+    if (epoch <= this.#epoch) throw new Error(`epoch must go forward (${this.#epoch} -> ${epoch})`);
+    for (const s of this.#sealers.values()) s.close();
+    for (const k of this.#keys.values()) k.key.wipe();
+    this.#keys = new Map();
+    this.#sealers = new Map();
+    this.#epoch = epoch;
+    this.#roster = [...roster];
+    for (const c of cameras) this.#addCamera(c);
+  }
+
+  #addCamera(camera: KeyedCamera): void {
+    const key: CameraKey = { cameraId: hexToBytes(camera.id), cameraNumber: camera.number, key: newContentKey() };
+    this.#keys.set(camera.number, key);
+    this.#sealers.set(camera.number, new FrameSealer({
+      hubId: this.hub.hubId, cameraId: key.cameraId, cameraNumber: camera.number, epoch: this.#epoch, key: key.key,
+    }));
+  }
+
+  sealer(cameraNumber: number): FrameSealer | undefined {
+    return this.#sealers.get(cameraNumber);
+  }
+
+  /** The signed key update that hands `recipient` every camera key of the current epoch. */
+  keyUpdateFor(recipient: Uint8Array): Uint8Array {
+    return signKeyUpdate(this.hub, {
+      epoch: this.#epoch,
+      rosterHash: rosterHash(this.#epoch, this.#roster),
+      recipient,
+      issuedAt: Date.now(),
+      cameras: [...this.#keys.values()],
+    });
+  }
+}

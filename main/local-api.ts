@@ -1,0 +1,128 @@
+// The hub's local API: how `vigil camera add`, `vigil invite`, `vigil devices ...` (and the headless
+// UI) reach a running hub. It listens on loopback only, and every request needs the token kept in
+// DIR/api-token (mode 0600), compared in constant time: without it, every route answers 401.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+
+export const MAX_API_BODY_BYTES = 64 * 1024;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Matched against the path; named groups become params. */
+  path: RegExp;
+  handler(params: Record<string, string>, body: unknown, query: URLSearchParams): Promise<unknown> | unknown;
+}
+
+export interface LocalApi {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export function tokenMatches(expected: string, presented: string | undefined): boolean {
+  if (presented === undefined) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(presented);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The token from `Authorization: Bearer T` or, for pages opened from the printed link, `?token=T`. */
+export function presentedToken(req: IncomingMessage, url: URL): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7);
+  return url.searchParams.get('token') ?? undefined;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_API_BODY_BYTES) throw new ApiError(413, 'request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new ApiError(400, 'request body is not JSON');
+  }
+}
+
+function send(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value ?? null);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(body);
+}
+
+export interface LocalApiOptions {
+  host: string;
+  port: number;
+  token: string;
+  routes: readonly ApiRoute[];
+  /** Non-API requests (the UI's files) after the token check. */
+  fallback?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+  onError?: (error: unknown) => void;
+}
+
+export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi & { server: Server }> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!tokenMatches(opts.token, presentedToken(req, url))) {
+      send(res, 401, { error: 'unauthorized: this hub needs its access token' });
+      return;
+    }
+    const route = opts.routes.find((r) => r.method === req.method && r.path.test(url.pathname));
+    if (route === undefined) {
+      if (opts.fallback?.(req, res, url)) return;
+      send(res, 404, { error: 'no such route' });
+      return;
+    }
+    const params = route.path.exec(url.pathname)?.groups ?? {};
+    (async () => {
+      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      return route.handler(params, body, url.searchParams);
+    })().then(
+      (value) => send(res, 200, value),
+      (e: unknown) => {
+        if (e instanceof ApiError) send(res, e.status, { error: e.message });
+        else {
+          opts.onError?.(e);
+          send(res, 500, { error: e instanceof Error ? e.message : 'internal error' });
+        }
+      },
+    );
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : opts.port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    server,
+    port,
+    url: `http://${host}:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,94 @@
+// One camera on the hub: its supervised ffmpeg ingest, the latest init segment and GOP (so a phone
+// that starts watching gets a picture at once), and its state for the UI and the phones. The feed
+// holds plaintext only in memory; sealing happens where the keys are (hub.ts).
+import { CameraIngest, type IngestInit, type IngestSource, type IngestState, type IngestTiming } from '../../native/ingest.ts';
+import type { FfmpegInfo } from '../../native/ffmpeg.ts';
+
+/** A GOP longer than this (bytes) is cut: a camera with rare keyframes must not grow memory. */
+export const MAX_GOP_BYTES = 16 * 1024 * 1024;
+
+export interface FeedFragment {
+  readonly data: Uint8Array;
+  readonly keyframe: boolean;
+  readonly captureTime: number;
+}
+
+export interface FeedEvents {
+  onInit(init: IngestInit): void;
+  onFragment(fragment: FeedFragment): void;
+  onState(state: IngestState): void;
+}
+
+export class CameraFeed {
+  #ingest: CameraIngest | undefined;
+  #init: IngestInit | undefined;
+  #gop: FeedFragment[] = [];
+  #gopBytes = 0;
+  #state: IngestState = { state: 'stopped', attempt: 0 };
+  fragments = 0;
+  bytes = 0;
+
+  constructor(
+    readonly cameraNumber: number,
+    private readonly source: IngestSource,
+    private readonly ffmpeg: FfmpegInfo | undefined,
+    private readonly events: FeedEvents,
+    private readonly timing?: Partial<IngestTiming>,
+  ) {}
+
+  get init(): IngestInit | undefined {
+    return this.#init;
+  }
+
+  /** The fragments since the last keyframe, oldest first. */
+  get gop(): readonly FeedFragment[] {
+    return this.#gop;
+  }
+
+  get state(): IngestState {
+    return this.#state;
+  }
+
+  start(): void {
+    if (this.#ingest !== undefined) return;
+    if (this.ffmpeg === undefined) {
+      this.#setState({ state: 'failed', attempt: 0, error: 'ffmpeg is not installed: apt-get install ffmpeg, or set FFMPEG_PATH' });
+      return;
+    }
+    const ingest = new CameraIngest({ source: this.source, ffmpeg: this.ffmpeg, ...(this.timing ? { timing: this.timing } : {}) });
+    ingest.on('init', (init) => {
+      this.#init = init;
+      this.#gop = [];
+      this.#gopBytes = 0;
+      this.events.onInit(init);
+    });
+    ingest.on('fragment', (f) => {
+      const fragment: FeedFragment = { data: f.data, keyframe: f.keyframe, captureTime: Date.now() };
+      this.fragments++;
+      this.bytes += f.data.length;
+      if (f.keyframe) {
+        this.#gop = [];
+        this.#gopBytes = 0;
+      }
+      if (this.#gopBytes + f.data.length <= MAX_GOP_BYTES && (this.#gop.length > 0 || f.keyframe)) {
+        this.#gop.push(fragment);
+        this.#gopBytes += f.data.length;
+      }
+      this.events.onFragment(fragment);
+    });
+    ingest.on('state', (s) => this.#setState(s));
+    this.#ingest = ingest;
+    ingest.start();
+  }
+
+  #setState(s: IngestState): void {
+    this.#state = s;
+    this.events.onState(s);
+  }
+
+  async stop(): Promise<void> {
+    const ingest = this.#ingest;
+    this.#ingest = undefined;
+    if (ingest !== undefined) await ingest.stop();
+  }
+}
