@@ -1,0 +1,102 @@
+// The schema, as an ordered list of steps. Step i (1-based) takes a database from user_version i-1
+// to i; openStore applies each missing step in its own IMMEDIATE transaction, so a crash or a second
+// process starting at the same moment never leaves a half-migrated file. Never edit a shipped step:
+// append a new one.
+//
+// Conventions: times are Unix seconds (INTEGER), the unit crypto/ uses for invites and certificates;
+// ids are lowercase hex of random or derived 16-byte values; sealed columns are BLOBs made by
+// sealed.ts; tables are STRICT so a wrong type is an error, not a silent conversion.
+
+export interface Migration {
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    description: 'hub identity, epochs, cameras, devices, invites, audit log',
+    sql: `
+      CREATE TABLE meta (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+      ) STRICT;
+
+      -- Counters that only go up: epoch numbers and camera numbers are never handed out twice.
+      CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL CHECK (value >= 0)
+      ) STRICT;
+      INSERT INTO counters (name, value) VALUES ('epoch', 0), ('camera_number', 0);
+
+      CREATE TABLE epochs (
+        number     INTEGER PRIMARY KEY CHECK (number >= 1),
+        reason     TEXT NOT NULL CHECK (reason IN ('start', 'device-added', 'device-removed', 'camera-added', 'camera-removed', 'daily')),
+        started_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE hub_identity (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        secret     BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE cameras (
+        id             TEXT PRIMARY KEY CHECK (length(id) = 32 AND id NOT GLOB '*[^0-9a-f]*'),
+        number         INTEGER NOT NULL UNIQUE CHECK (number >= 1),
+        topic          TEXT NOT NULL UNIQUE CHECK (length(topic) = 32 AND topic NOT GLOB '*[^0-9a-f]*'),
+        name           TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+        url            TEXT NOT NULL,
+        username       TEXT,
+        password       BLOB,
+        username_param TEXT,
+        password_param TEXT,
+        kind           TEXT NOT NULL CHECK (kind IN ('rtsp', 'test-pattern')),
+        onvif_pin      TEXT,
+        added_at       INTEGER NOT NULL,
+        removed_at     INTEGER
+      ) STRICT;
+      -- Names are what people type ("vigil camera remove porch"): unique among active cameras,
+      -- ignoring case; a removed camera's name is free again.
+      CREATE UNIQUE INDEX cameras_active_name ON cameras (name COLLATE NOCASE) WHERE removed_at IS NULL;
+
+      CREATE TABLE devices (
+        id               TEXT PRIMARY KEY CHECK (length(id) = 32 AND id NOT GLOB '*[^0-9a-f]*'),
+        name             TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+        role             TEXT NOT NULL CHECK (role IN ('owner', 'viewer')),
+        certificate      BLOB NOT NULL,
+        relay_key        TEXT NOT NULL UNIQUE,
+        exchange_key     TEXT NOT NULL UNIQUE,
+        signing_key      TEXT NOT NULL UNIQUE,
+        paired_at        INTEGER NOT NULL,
+        last_seen        INTEGER,
+        revoked_at       INTEGER,
+        -- u64 sequence numbers do not fit SQLite's signed INTEGER; decimal text, -1 for none yet.
+        last_command_seq TEXT NOT NULL DEFAULT '-1'
+      ) STRICT;
+
+      CREATE TABLE invites (
+        id         TEXT PRIMARY KEY CHECK (length(id) = 32 AND id NOT GLOB '*[^0-9a-f]*'),
+        -- Sealed while open; cleared once used, expired or cancelled (it is never needed again).
+        secret     BLOB,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('open', 'used', 'expired', 'cancelled')),
+        -- Not a foreign key: pairing claims the invite before the device row exists.
+        device_id  TEXT
+      ) STRICT;
+      CREATE INDEX invites_open ON invites (expires_at) WHERE state = 'open';
+
+      CREATE TABLE audit (
+        id     INTEGER PRIMARY KEY AUTOINCREMENT,
+        at     INTEGER NOT NULL,
+        actor  TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+      ) STRICT;
+      CREATE INDEX audit_at ON audit (at);
+    `,
+  },
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
