@@ -107,6 +107,9 @@ export interface RelayClientOptions {
   onStateChange?(state: RelayClientState): void;
 }
 
+/** How often a replayed subscription refused for 'no-capability' is tried again. */
+export const REPLAY_RETRIES = 5;
+
 export const DEFAULT_BACKOFF_MS: readonly number[] = Object.freeze([250, 1000, 2000, 5000]);
 
 interface Pending {
@@ -150,6 +153,7 @@ export class RelayClient {
   private keepaliveTimer: ReturnType<typeof setInterval> | undefined;
   private pingOutstanding = false;
   private readyWaiters: ((error?: RelayClientError) => void)[] = [];
+  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
 
   // Standing state, replayed after every login. Keys are hex ids.
   private readonly grants = new Map<string, Capability>();
@@ -440,6 +444,8 @@ export class RelayClient {
     this.handshakeTimer = undefined;
     this.keepaliveTimer = undefined;
     this.pingOutstanding = false;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
   }
 
   private scheduleReconnect(): void {
@@ -564,9 +570,36 @@ export class RelayClient {
       }
       this.openMailbox(entry.mailboxId, entry.expiresAt).catch(report);
     }
-    for (const entry of this.subscriptions.values()) {
-      this.subscribe(entry.hubRelayId, entry.topicId).catch(report);
-    }
+    for (const [key, entry] of this.subscriptions) this.replaySubscription(key, entry, 0);
+  }
+
+  /**
+   * After a relay restart the hub's grants may arrive after this device's subscriptions, so a
+   * replayed subscription refused for 'no-capability' is tried again on the backoff steps, up to
+   * REPLAY_RETRIES times, before it is dropped and reported.
+   */
+  private replaySubscription(key: string, entry: { hubRelayId: Uint8Array; topicId: Uint8Array }, attempt: number): void {
+    const what = `subscribe(hub=${short(entry.hubRelayId)})`;
+    this.request({ type: 'subscribe', requestId: 0, hubRelayId: entry.hubRelayId, topicId: entry.topicId }, what).catch(
+      (e: unknown) => {
+        if (!(e instanceof RelayClientError)) throw e;
+        if (e.code === 'disconnected' || e.code === 'closed' || e.code === 'timeout') return; // replayed on next login
+        if (this.subscriptions.get(key) !== entry) return;
+        if (e.code === 'no-capability' && attempt < REPLAY_RETRIES) {
+          const delay = this.backoffMs[Math.min(attempt, this.backoffMs.length - 1)] as number;
+          const timer = setTimeout(() => {
+            this.retryTimers.delete(timer);
+            if (this.stateValue === 'ready' && this.subscriptions.get(key) === entry) {
+              this.replaySubscription(key, entry, attempt + 1);
+            }
+          }, delay);
+          this.retryTimers.add(timer);
+          return;
+        }
+        this.subscriptions.delete(key);
+        this.emitError(e);
+      },
+    );
   }
 }
 
