@@ -65,7 +65,7 @@ describe('relay login', () => {
     const c = await open(r);
     const frame = c.loginFrame(new URL(r.url).host);
     if (frame.type !== 'login') throw new Error('unreachable');
-    frame.signature[0] ^= 1;
+    frame.signature[0] = (frame.signature[0] as number) ^ 1;
     c.send(frame);
     expect((await c.closed).code).toBe(RELAY_ERROR_CODES['auth-failed']);
   });

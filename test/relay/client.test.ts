@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { FLAG_KEYFRAME, RIGHT_COMMAND, RIGHT_WATCH, toHex } from '../../relay/codec.ts';
+import { RelayClient, RelayClientError, type MediaMessage, type RelayClientOptions } from '../../relay/client.ts';
+import { startRelay, type RelayHandle } from '../../relay/server.ts';
+import { capabilityFor, eventually, makeKey, randomId, type TestKey } from './helpers.ts';
+
+const relays: RelayHandle[] = [];
+const clients: RelayClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(relays.splice(0).map((r) => r.close()));
+});
+
+async function relay(port = 0): Promise<RelayHandle> {
+  const r = await startRelay({ host: '127.0.0.1', port });
+  relays.push(r);
+  return r;
+}
+
+interface Seen {
+  media: MediaMessage[];
+  messages: { from: string; payload: number[] }[];
+  mailbox: { from: Uint8Array; payload: number[] }[];
+  watchers: number[];
+  errors: RelayClientError[];
+  states: string[];
+}
+
+function client(url: string, key: TestKey = makeKey(), extra: Partial<RelayClientOptions> = {}) {
+  const seen: Seen = { media: [], messages: [], mailbox: [], watchers: [], errors: [], states: [] };
+  const c = new RelayClient({
+    url,
+    publicKey: key.publicKey,
+    sign: key.sign,
+    WebSocket,
+    backoffMs: [50, 100, 200],
+    onMedia: (m) => seen.media.push(m),
+    onMessage: (from, payload) => seen.messages.push({ from: toHex(from), payload: [...payload] }),
+    onMailboxMessage: (_id, from, payload) => seen.mailbox.push({ from: from.slice(), payload: [...payload] }),
+    onWatchers: (_topic, count) => seen.watchers.push(count),
+    onError: (e) => seen.errors.push(e),
+    onStateChange: (s) => seen.states.push(s),
+    ...extra,
+  });
+  clients.push(c);
+  return { c, key, seen };
+}
+
+async function rejection(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    expect(e).toBeInstanceOf(RelayClientError);
+    return (e as RelayClientError).code;
+  }
+}
+
+describe('RelayClient', () => {
+  it('grants, subscribes, publishes and messages through the relay', async () => {
+    const r = await relay();
+    const hub = client(r.url);
+    const phone = client(r.url);
+    await Promise.all([hub.c.waitReady(), phone.c.waitReady()]);
+    expect(hub.seen.states).toEqual(['ready']); // it starts in 'connecting'
+    const topicId = randomId(16);
+
+    expect(await rejection(phone.c.subscribe(hub.key.publicKey, topicId))).toBe('no-capability');
+    await hub.c.grant(capabilityFor(hub.key, phone.key.publicKey, RIGHT_WATCH | RIGHT_COMMAND));
+    await phone.c.subscribe(hub.key.publicKey, topicId);
+    await eventually(() => hub.seen.watchers.at(-1) === 1);
+
+    expect(hub.c.publish(topicId, FLAG_KEYFRAME, new Uint8Array([1, 2, 3]))).toBe(true);
+    await eventually(() => phone.seen.media.length === 1);
+    expect(phone.seen.media[0]).toMatchObject({ flags: FLAG_KEYFRAME, dropped: 0, payload: new Uint8Array([1, 2, 3]) });
+
+    await phone.c.send(hub.key.publicKey, new Uint8Array([4]));
+    await hub.c.send(phone.key.publicKey, new Uint8Array([5]));
+    await eventually(() => hub.seen.messages.length === 1 && phone.seen.messages.length === 1);
+    expect(hub.seen.messages[0]).toEqual({ from: toHex(phone.key.publicKey), payload: [4] });
+    expect(phone.seen.messages[0]).toEqual({ from: toHex(hub.key.publicKey), payload: [5] });
+
+    expect(await rejection(hub.c.send(makeKey().publicKey, new Uint8Array(1)))).toBe('no-capability');
+    const offline = makeKey();
+    await hub.c.grant(capabilityFor(hub.key, offline.publicKey));
+    expect(await rejection(hub.c.send(offline.publicKey, new Uint8Array(1)))).toBe('offline');
+
+    await hub.c.revoke(phone.key.publicKey);
+    await eventually(() => hub.seen.watchers.at(-1) === 0);
+    expect(await rejection(phone.c.send(hub.key.publicKey, new Uint8Array(1)))).toBe('no-capability');
+  });
+
+  it('runs the pairing mailbox', async () => {
+    const r = await relay();
+    const hub = client(r.url);
+    const phone = client(r.url);
+    await Promise.all([hub.c.waitReady(), phone.c.waitReady()]);
+    const invite = randomId(16);
+    expect(await rejection(phone.c.postMailbox(invite, new Uint8Array([1])))).toBe('mailbox-closed');
+    await hub.c.openMailbox(invite, Math.floor(Date.now() / 1000) + 120);
+    await phone.c.postMailbox(invite, new Uint8Array([9, 9]));
+    await eventually(() => hub.seen.mailbox.length === 1);
+    expect(hub.seen.mailbox[0]?.payload).toEqual([9, 9]);
+    await hub.c.send(hub.seen.mailbox[0]?.from as Uint8Array, new Uint8Array([7]));
+    await eventually(() => phone.seen.messages.length === 1);
+    await hub.c.closeMailbox(invite);
+    expect(await rejection(phone.c.postMailbox(invite, new Uint8Array([1])))).toBe('mailbox-closed');
+  });
+
+  it('reconnects after the relay restarts on the same port and replays its standing state', async () => {
+    const first = await relay();
+    const port = first.port;
+    const hub = client(first.url);
+    const phone = client(first.url);
+    await Promise.all([hub.c.waitReady(), phone.c.waitReady()]);
+    const topicId = randomId(16);
+    const invite = randomId(16);
+    await hub.c.grant(capabilityFor(hub.key, phone.key.publicKey));
+    await hub.c.openMailbox(invite, Math.floor(Date.now() / 1000) + 120);
+    await phone.c.subscribe(hub.key.publicKey, topicId);
+    await eventually(() => hub.seen.watchers.at(-1) === 1);
+
+    await first.close();
+    relays.splice(relays.indexOf(first), 1);
+    await eventually(() => hub.c.state !== 'ready' && phone.c.state !== 'ready');
+    expect(hub.seen.errors.map((e) => e.code)).toContain('shutting-down');
+    expect(hub.c.publish(topicId, 0, new Uint8Array(1))).toBe(false);
+
+    const second = await relay(port); // a fresh relay: it remembers nothing
+    expect(second.stats().capabilities).toBe(0);
+    await Promise.all([hub.c.waitReady(5000), phone.c.waitReady(5000)]);
+    // The grant, the mailbox and the subscription come back without the application's help.
+    await eventually(() => second.stats().subscriptions === 1, 5000, 'subscription replayed');
+    expect(second.stats()).toMatchObject({ capabilities: 1, mailboxes: 1 });
+    await eventually(() => hub.seen.watchers.at(-1) === 1);
+    hub.c.publish(topicId, FLAG_KEYFRAME, new Uint8Array([42]));
+    await eventually(() => phone.seen.media.some((m) => m.payload[0] === 42));
+    expect(hub.seen.states.filter((s) => s === 'ready')).toHaveLength(2);
+  });
+
+  it('reports a refused login and keeps trying with backoff until closed', async () => {
+    const r = await startRelay({ host: '127.0.0.1', port: 0, publicHosts: ['relay.example'] });
+    relays.push(r);
+    const c = client(r.url);
+    await eventually(() => c.seen.errors.filter((e) => e.code === 'auth-failed').length >= 2, 3000);
+    expect(c.c.state).not.toBe('ready');
+    expect(await rejection(c.c.send(makeKey().publicKey, new Uint8Array(1)))).toBe('not-connected');
+    await c.c.close();
+    expect(c.c.state).toBe('closed');
+    expect(await rejection(c.c.waitReady())).toBe('closed');
+  });
+
+  it('leaves no timers or sockets behind after close()', async () => {
+    const r = await relay();
+    const count = () => process.getActiveResourcesInfo().filter((x) => x === 'Timeout' || x === 'TCPSocketWrap').length;
+    const before = count();
+    const c = client(r.url, makeKey(), { keepaliveMs: 50 });
+    await c.c.waitReady();
+    await c.c.subscribe(randomId(32), randomId(16)).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 120)); // a few keepalive pings
+    expect(c.c.state).toBe('ready');
+    await c.c.close();
+    await eventually(() => r.stats().connections === 0);
+    await eventually(() => count() <= before, 2000, 'handles to go');
+  });
+
+  it('checks its options', () => {
+    const key = makeKey();
+    expect(() => new RelayClient({ url: 'http://x/v1', publicKey: key.publicKey, sign: key.sign, WebSocket })).toThrow(/ws:/);
+    expect(() => new RelayClient({ url: 'ws://x/v1', publicKey: new Uint8Array(3), sign: key.sign, WebSocket })).toThrow(
+      /publicKey/,
+    );
+    expect(
+      () => new RelayClient({ url: 'ws://x/v1', publicKey: key.publicKey, sign: key.sign, WebSocket, backoffMs: [] }),
+    ).toThrow(/backoffMs/);
+  });
+});
