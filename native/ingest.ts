@@ -1,0 +1,603 @@
+// Supervised ingest of one camera: ffmpeg pulls RTSP over TCP (or makes a test pattern) and remuxes
+// the video without transcoding into fragmented MP4 on its stdout; we split that into the init
+// segment and fragments. The supervisor bounds everything: a start time-out, a stall watchdog, a
+// stepped backoff between restarts, SIGTERM then SIGKILL, and the last stderr lines (redacted) for
+// the error a user sees. The camera password never leaves this file in any message.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { resolveFfmpeg, resolveFfprobe, FfmpegMissingError, type FfmpegInfo } from './ffmpeg.ts';
+import { Fmp4Error, Fmp4Splitter, type Fmp4SplitterOptions, type TrackInfo } from './fmp4.ts';
+import { Redactor, StderrRing, urlWithoutCredentials } from './redact.ts';
+
+export type IngestSource =
+  | {
+      kind: 'rtsp';
+      /** rtsp://[user:password@]host[:port]/path */
+      url: string;
+      /** Alternative to userinfo in the URL; inserted percent-encoded. */
+      username?: string;
+      password?: string;
+      /** 'auto' (default) probes the camera: AAC is copied, anything else is transcoded to AAC. */
+      audio?: 'auto' | 'copy' | 'aac' | 'none';
+    }
+  | {
+      kind: 'test-pattern';
+      /** WIDTHxHEIGHT, default 640x360. */
+      size?: string;
+      fps?: number;
+    };
+
+export type IngestStateName = 'starting' | 'live' | 'stalled' | 'backoff' | 'stopped' | 'failed';
+
+export interface IngestState {
+  state: IngestStateName;
+  /** Why we are not live (redacted). */
+  error?: string;
+  /** 1 for the first try, counting up through restarts; back to 1 once live long enough. */
+  attempt: number;
+  /** In 'backoff': when the next attempt starts. */
+  retryInMs?: number;
+}
+
+export interface IngestInit {
+  data: Uint8Array;
+  codecs: string[];
+  /** `video/mp4; codecs="…"` for MediaSource.isTypeSupported / addSourceBuffer. */
+  mime: string;
+  width?: number;
+  height?: number;
+  tracks: TrackInfo[];
+}
+
+export interface IngestFragment {
+  data: Uint8Array;
+  /** First video sample is a sync sample: a viewer may start here. */
+  keyframe: boolean;
+  /** In the video track's timescale; restarts from 0 after every new init. */
+  decodeTime?: number;
+  timescale?: number;
+  trackIds: number[];
+}
+
+export interface IngestEvents {
+  init: [IngestInit];
+  fragment: [IngestFragment];
+  state: [IngestState];
+}
+
+export interface IngestTiming {
+  /** From the start of an attempt (probe included) to the first fragment. */
+  startTimeoutMs: number;
+  /** Longest gap between fragments while live. */
+  stallTimeoutMs: number;
+  /** Waits before attempt 2, 3, …; the last step repeats. */
+  backoffMs: readonly number[];
+  /** Between SIGTERM and SIGKILL. */
+  killTimeoutMs: number;
+  /** Live this long, and the backoff starts again from its first step. */
+  stableAfterMs: number;
+  /** The quick stream probe before each RTSP attempt. */
+  probeTimeoutMs: number;
+  /** Give up ('failed') after this many attempts in a row; Infinity = never. */
+  maxAttempts: number;
+}
+
+/**
+ * ffmpeg argument templates. `{name}` is replaced by a value; an argument that is exactly a
+ * placeholder becomes one argument whatever the value holds (no shell is ever involved).
+ */
+export interface FfmpegArgTemplates {
+  global: string[];
+  rtspInput: string[];
+  testPatternInput: string[];
+  testPatternVideo: string[];
+  mapVideo: string[];
+  mapAudio: string[];
+  videoCopy: string[];
+  /** Added for H.265: Apple and MSE want 'hvc1' (parameter sets in the sample entry). */
+  hevcTag: string[];
+  audioCopy: string[];
+  audioTranscode: string[];
+  noAudio: string[];
+  output: string[];
+  /** ffprobe: codec names from the SDP only (no waiting for a keyframe). */
+  ffprobe: string[];
+  /** When there is no ffprobe: ffmpeg with no output prints the same stream info and exits. */
+  ffmpegProbe: string[];
+}
+
+export const INGEST_DEFAULTS: { timing: IngestTiming; args: FfmpegArgTemplates; stderrLines: number; stderrBytes: number } = {
+  timing: {
+    startTimeoutMs: 15_000,
+    stallTimeoutMs: 6_000,
+    backoffMs: [1_000, 5_000, 10_000, 60_000],
+    killTimeoutMs: 3_000,
+    stableAfterMs: 30_000,
+    probeTimeoutMs: 8_000,
+    maxAttempts: Infinity,
+  },
+  args: {
+    global: ['-hide_banner', '-nostdin', '-loglevel', 'warning'],
+    // No `-timeout`: in ffmpeg 4.x (the npm binary) it means "listen for a connection" for RTSP.
+    // The stall watchdog covers a silent camera instead.
+    rtspInput: ['-rtsp_transport', 'tcp', '-i', '{url}'],
+    testPatternInput: ['-re', '-f', 'lavfi', '-i', 'testsrc2=size={size}:rate={fps}'],
+    testPatternVideo: ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '{gop}'],
+    mapVideo: ['-map', '0:v:0'],
+    mapAudio: ['-map', '0:a:0'],
+    videoCopy: ['-c:v', 'copy'],
+    hevcTag: ['-tag:v', 'hvc1'],
+    audioCopy: ['-c:a', 'copy'],
+    // 32 kbit/s: G.711 is 8 kHz mono, where AAC allows at most 48 kbit/s.
+    audioTranscode: ['-c:a', 'aac', '-b:a', '32k'],
+    noAudio: ['-an'],
+    // One fragment per video frame: frag_duration=1 µs makes ffmpeg cut before every video packet,
+    // so a frame waits for at most one frame interval (the next packet) before it is written, and
+    // frag_keyframe keeps every keyframe at the start of a fragment. Not frag_every_frame: with an
+    // audio track, ffmpeg 5.1 then writes negative durations and loses half the video frames.
+    output: ['-dn', '-sn', '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', '1', 'pipe:1'],
+    ffprobe: ['-v', 'error', '-rtsp_transport', 'tcp', '-analyzeduration', '0', '-probesize', '32',
+      '-show_entries', 'stream=index,codec_type,codec_name', '-of', 'json', '{url}'],
+    ffmpegProbe: ['-hide_banner', '-nostdin', '-rtsp_transport', 'tcp', '-analyzeduration', '0', '-probesize', '32', '-i', '{url}'],
+  },
+  stderrLines: 50,
+  stderrBytes: 8 * 1024,
+};
+
+export interface CameraIngestOptions {
+  source: IngestSource;
+  /** Resolved ffmpeg (or a path); default: resolveFfmpeg() on first start. */
+  ffmpeg?: FfmpegInfo | string;
+  /** ffprobe path; null = probe with ffmpeg itself; default: resolveFfprobe() next to ffmpeg, else ffmpeg. */
+  ffprobe?: string | null;
+  timing?: Partial<IngestTiming>;
+  args?: Partial<FfmpegArgTemplates>;
+  splitter?: Fmp4SplitterOptions;
+  /** Name for messages, e.g. the camera's name. */
+  label?: string;
+}
+
+let sharedFfmpeg: Promise<FfmpegInfo> | undefined;
+
+/** resolveFfmpeg() once per process for every camera; a failure is not cached (the user may fix it). */
+function defaultFfmpeg(): Promise<FfmpegInfo> {
+  sharedFfmpeg ??= resolveFfmpeg().catch((err: unknown) => {
+    sharedFfmpeg = undefined;
+    throw err;
+  });
+  return sharedFfmpeg;
+}
+
+/** Audio codecs that go into MP4 for browsers as they are. */
+const MP4_AUDIO = new Set(['aac']);
+
+interface ProbeResult {
+  video?: string;
+  audio?: string;
+}
+
+/** Thrown only for misuse; everything at run time is reported through 'state'. */
+export class IngestError extends Error {
+  override readonly name = 'IngestError';
+  constructor(
+    readonly code: 'bad-options',
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export class CameraIngest extends EventEmitter<IngestEvents> {
+  readonly timing: IngestTiming;
+  readonly args: FfmpegArgTemplates;
+  private readonly source: IngestSource;
+  private readonly inputUrl: string;
+  private readonly redactor: Redactor;
+  private readonly stderr: StderrRing;
+  private readonly label: string;
+
+  private ffmpeg: FfmpegInfo | undefined;
+  private ffprobePath: string | null | undefined;
+  private running = false;
+  private generation = 0;
+  private attempt = 0;
+  private current: IngestState = { state: 'stopped', attempt: 0 };
+  private child: ChildProcess | undefined;
+  private childExit: Promise<void> | undefined;
+  private probeChild: ChildProcess | undefined;
+  private probeExit: Promise<void> | undefined;
+  private launching: Promise<void> | undefined;
+  private attemptError: string | undefined;
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  private startTimer: ReturnType<typeof setTimeout> | undefined;
+  private stallTimer: ReturnType<typeof setTimeout> | undefined;
+  private stableTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly options: CameraIngestOptions) {
+    super();
+    this.timing = { ...INGEST_DEFAULTS.timing, ...options.timing };
+    this.args = { ...INGEST_DEFAULTS.args, ...options.args };
+    this.source = options.source;
+    this.label = options.label ?? (options.source.kind === 'rtsp' ? urlWithoutCredentials(options.source.url) : 'test pattern');
+    const t = this.timing;
+    for (const [k, v] of Object.entries(t)) {
+      if (k === 'backoffMs') continue;
+      if (typeof v !== 'number' || !(v > 0)) throw new IngestError('bad-options', `timing.${k} must be > 0`);
+    }
+    if (t.backoffMs.length === 0 || t.backoffMs.some((ms) => !(ms >= 0) || !Number.isFinite(ms))) {
+      throw new IngestError('bad-options', 'timing.backoffMs needs at least one finite step >= 0');
+    }
+    if (options.source.kind === 'rtsp') {
+      this.inputUrl = withCredentials(options.source.url, options.source.username, options.source.password);
+      if (!/^rtsps?:\/\//i.test(this.inputUrl)) throw new IngestError('bad-options', `not an rtsp:// URL: ${urlWithoutCredentials(options.source.url)}`);
+      this.redactor = Redactor.forUrl(this.inputUrl, options.source.password ? [options.source.password] : []);
+    } else {
+      const size = options.source.size ?? '640x360';
+      const fps = options.source.fps ?? 15;
+      if (!/^\d{2,5}x\d{2,5}$/.test(size)) throw new IngestError('bad-options', `size must look like 640x360, got ${size}`);
+      if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new IngestError('bad-options', `fps must be 1..120, got ${fps}`);
+      this.inputUrl = '';
+      this.redactor = new Redactor([]);
+    }
+    this.stderr = new StderrRing(this.redactor, INGEST_DEFAULTS.stderrLines, INGEST_DEFAULTS.stderrBytes);
+    if (typeof options.ffmpeg === 'string') this.ffmpeg = { tool: 'ffmpeg', path: options.ffmpeg, version: 'unknown', source: 'env', skipped: [] };
+    else this.ffmpeg = options.ffmpeg;
+    this.ffprobePath = options.ffprobe;
+  }
+
+  get state(): IngestState {
+    return { ...this.current };
+  }
+
+  /** The last stderr lines of ffmpeg (redacted), for diagnostics. */
+  stderrText(): string {
+    return this.stderr.text();
+  }
+
+  /** Start (or restart after 'failed'). No-op while running. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.attempt = 0;
+    this.relaunch();
+  }
+
+  /** Stop and wait until no process of ours is left. Idempotent. */
+  async stop(): Promise<void> {
+    const wasRunning = this.running;
+    this.running = false;
+    this.generation++;
+    this.clearTimers();
+    this.probeChild?.kill('SIGKILL');
+    // An attempt may be between awaits (resolving ffmpeg runs `ffmpeg -version`): let it see the
+    // new generation and return before we look for processes to kill.
+    await this.launching;
+    this.probeChild?.kill('SIGKILL');
+    await Promise.all([this.killChild(), this.probeExit]);
+    if (wasRunning || this.current.state !== 'stopped') this.setState({ state: 'stopped', attempt: this.attempt });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private relaunch(): void {
+    const p = this.launch();
+    this.launching = p;
+    void p.finally(() => {
+      if (this.launching === p) this.launching = undefined;
+    });
+  }
+
+  private async launch(): Promise<void> {
+    const gen = ++this.generation;
+    this.attempt++;
+    this.attemptError = undefined;
+    this.stderr.clear();
+    this.setState({ state: 'starting', attempt: this.attempt });
+    this.startTimer = this.timer(this.timing.startTimeoutMs, () => {
+      this.attemptError = `no video from ${this.label} within ${this.timing.startTimeoutMs / 1000} s${this.stderrHint()}`;
+      this.probeChild?.kill('SIGKILL');
+      void this.killChild();
+      // If the attempt was still probing, there is no child whose exit would move us on.
+      if (!this.child) this.afterAttempt(gen, this.attemptError);
+    });
+
+    let args: string[];
+    try {
+      this.ffmpeg ??= await defaultFfmpeg();
+      if (gen !== this.generation) return;
+      args = await this.buildArgs(gen);
+    } catch (err) {
+      if (gen !== this.generation) return;
+      if (err instanceof FfmpegMissingError) {
+        this.fail(err.message);
+        return;
+      }
+      this.afterAttempt(gen, this.redactor.redact((err as Error).message));
+      return;
+    }
+    if (gen !== this.generation) return;
+
+    const splitter = new Fmp4Splitter(this.options.splitter);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    } catch (err) {
+      this.afterAttempt(gen, `cannot run ffmpeg: ${(err as Error).message}`);
+      return;
+    }
+    this.child = child;
+    this.childExit = new Promise((resolve) => child.once('close', () => resolve()));
+    child.once('error', (err) => {
+      this.attemptError ??= `cannot run ffmpeg (${this.ffmpeg?.path ?? '?'}): ${err.message}`;
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => this.stderr.push(d));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (gen !== this.generation) return;
+      let segments;
+      try {
+        segments = splitter.push(chunk);
+      } catch (err) {
+        const code = err instanceof Fmp4Error ? err.code : 'error';
+        this.attemptError ??= `ffmpeg output is not valid fragmented MP4 (${code}): ${(err as Error).message}`;
+        void this.killChild();
+        return;
+      }
+      for (const seg of segments) {
+        if (gen !== this.generation) return;
+        if (seg.type === 'init') {
+          const init: IngestInit = { data: seg.data, codecs: seg.codecs, mime: seg.mime, tracks: seg.tracks };
+          if (seg.width !== undefined) init.width = seg.width;
+          if (seg.height !== undefined) init.height = seg.height;
+          this.emit('init', init);
+        } else {
+          this.onFragment(gen);
+          const frag: IngestFragment = { data: seg.data, keyframe: seg.keyframe, trackIds: seg.trackIds };
+          if (seg.decodeTime !== undefined) frag.decodeTime = seg.decodeTime;
+          if (seg.timescale !== undefined) frag.timescale = seg.timescale;
+          this.emit('fragment', frag);
+        }
+      }
+    });
+    child.once('close', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      if (gen !== this.generation) return;
+      const why = this.attemptError ?? this.exitMessage(code, signal);
+      this.afterAttempt(gen, why);
+    });
+  }
+
+  private onFragment(gen: number): void {
+    if (this.startTimer) {
+      this.clearTimer(this.startTimer);
+      this.startTimer = undefined;
+    }
+    if (this.current.state !== 'live') {
+      this.setState({ state: 'live', attempt: this.attempt });
+      this.stableTimer = this.timer(this.timing.stableAfterMs, () => {
+        this.attempt = 0; // the next failure starts the backoff from its first step again
+      });
+    }
+    if (this.stallTimer) this.clearTimer(this.stallTimer);
+    this.stallTimer = this.timer(this.timing.stallTimeoutMs, () => {
+      if (gen !== this.generation) return;
+      this.attemptError = `no video from ${this.label} for ${this.timing.stallTimeoutMs / 1000} s${this.stderrHint()}`;
+      this.setState({ state: 'stalled', error: this.attemptError, attempt: this.attempt });
+      void this.killChild();
+    });
+  }
+
+  /** An attempt ended (process exited, probe failed or start timed out): back off or give up. */
+  private afterAttempt(gen: number, error: string): void {
+    if (gen !== this.generation || !this.running) return;
+    this.generation++; // late events of this attempt are ignored from here on
+    this.clearTimers();
+    const safe = this.redactor.redact(error);
+    if (isPermanent(safe)) {
+      this.fail(safe);
+      return;
+    }
+    if (this.attempt >= this.timing.maxAttempts) {
+      this.fail(`${safe} (gave up after ${this.attempt} attempts)`);
+      return;
+    }
+    const steps = this.timing.backoffMs;
+    const delay = steps[Math.min(Math.max(this.attempt - 1, 0), steps.length - 1)] ?? 0;
+    this.setState({ state: 'backoff', error: safe, attempt: this.attempt, retryInMs: delay });
+    const next = this.generation;
+    this.timer(delay, () => {
+      if (next === this.generation && this.running) this.relaunch();
+    });
+  }
+
+  private fail(error: string): void {
+    this.running = false;
+    this.generation++;
+    this.clearTimers();
+    void this.killChild();
+    this.setState({ state: 'failed', error: this.redactor.redact(error), attempt: this.attempt });
+  }
+
+  private async buildArgs(gen: number): Promise<string[]> {
+    const a = this.args;
+    const src = this.source;
+    if (src.kind === 'test-pattern') {
+      const fps = src.fps ?? 15;
+      const vars = { size: src.size ?? '640x360', fps: String(fps), gop: String(2 * fps) };
+      return [
+        ...fill(a.global, vars), ...fill(a.testPatternInput, vars), ...fill(a.mapVideo, vars),
+        ...fill(a.testPatternVideo, vars), ...fill(a.noAudio, vars), ...fill(a.output, vars),
+      ];
+    }
+    const vars = { url: this.inputUrl };
+    const mode = src.audio ?? 'auto';
+    const probe = await this.probe(gen);
+    if (!probe.video) throw new Error(`${this.label} offers no video stream`);
+    const out = [...fill(a.global, vars), ...fill(a.rtspInput, vars), ...fill(a.mapVideo, vars)];
+    const wantAudio = mode !== 'none' && probe.audio !== undefined;
+    if (wantAudio) out.push(...fill(a.mapAudio, vars));
+    out.push(...fill(a.videoCopy, vars));
+    if (probe.video === 'hevc') out.push(...fill(a.hevcTag, vars));
+    if (!wantAudio) out.push(...fill(a.noAudio, vars));
+    else if (mode === 'copy' || (mode === 'auto' && MP4_AUDIO.has(probe.audio ?? ''))) out.push(...fill(a.audioCopy, vars));
+    else out.push(...fill(a.audioTranscode, vars));
+    out.push(...fill(a.output, vars));
+    return out;
+  }
+
+  /**
+   * Which codecs the camera sends, from its SDP (analyzeduration 0: no waiting for a keyframe; about
+   * 0.5 s here). Done before each attempt because ffmpeg must be told up front whether to copy or
+   * transcode the audio, and a camera's settings may change between reconnects.
+   */
+  private async probe(gen: number): Promise<ProbeResult> {
+    if (this.ffprobePath === undefined) {
+      try {
+        this.ffprobePath = (await resolveFfprobe(this.ffmpeg)).path;
+      } catch {
+        this.ffprobePath = null; // the npm ffmpeg comes without ffprobe: ffmpeg can probe too
+      }
+    }
+    if (gen !== this.generation) return {};
+    const useFfprobe = this.ffprobePath !== null;
+    const file = useFfprobe ? this.ffprobePath! : this.ffmpeg!.path;
+    const args = fill(useFfprobe ? this.args.ffprobe : this.args.ffmpegProbe, { url: this.inputUrl });
+    const { code, stdout, stderr } = await this.runProbe(file, args);
+    if (gen !== this.generation) return {};
+    const ring = new StderrRing(this.redactor, 10, 2048);
+    ring.push(stderr);
+    const tail = ring.tail(3).join(' | ');
+    if (useFfprobe) {
+      if (code !== 0) throw new Error(`cannot open ${this.label}: ${tail || `ffprobe exited with code ${code}`}`);
+      let streams: Array<{ codec_type?: string; codec_name?: string }> = [];
+      try {
+        streams = (JSON.parse(stdout) as { streams?: typeof streams }).streams ?? [];
+      } catch {
+        throw new Error(`ffprobe printed no stream list for ${this.label}`);
+      }
+      const result: ProbeResult = {};
+      const v = streams.find((s) => s.codec_type === 'video')?.codec_name;
+      const au = streams.find((s) => s.codec_type === 'audio')?.codec_name;
+      if (v) result.video = v;
+      if (au) result.audio = au;
+      return result;
+    }
+    // ffmpeg without an output exits with 1 even when the input opened; the Stream lines tell.
+    const result: ProbeResult = {};
+    for (const m of stderr.matchAll(/Stream #\d+:\d+[^:]*: (Video|Audio): ([a-z0-9_]+)/g)) {
+      if (m[1] === 'Video') result.video ??= m[2];
+      else result.audio ??= m[2];
+    }
+    if (!result.video && !result.audio) throw new Error(`cannot open ${this.label}: ${tail}`);
+    return result;
+  }
+
+  private runProbe(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+      this.probeChild = child;
+      this.probeExit = new Promise((done) => child.once('close', () => done()));
+      let stdout = '';
+      let stderr = '';
+      const cap = 64 * 1024;
+      child.stdout?.setEncoding('utf8');
+      child.stderr?.setEncoding('utf8');
+      child.stdout?.on('data', (d: string) => {
+        if (stdout.length < cap) stdout += d;
+      });
+      child.stderr?.on('data', (d: string) => {
+        stderr = (stderr + d).slice(-cap);
+      });
+      const t = this.timer(this.timing.probeTimeoutMs, () => {
+        stderr += `\nno answer within ${this.timing.probeTimeoutMs / 1000} s`;
+        child.kill('SIGKILL');
+      });
+      child.once('error', (err) => {
+        stderr += `\n${err.message}`;
+      });
+      child.once('close', (code) => {
+        this.clearTimer(t);
+        if (this.probeChild === child) this.probeChild = undefined;
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  /** SIGTERM, then SIGKILL after killTimeoutMs; resolves when the process is gone. */
+  private async killChild(): Promise<void> {
+    const child = this.child;
+    const exited = this.childExit;
+    if (!child || !exited) return;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), this.timing.killTimeoutMs);
+      await exited;
+      clearTimeout(t);
+    } else {
+      await exited;
+    }
+    if (this.child === child) this.child = undefined;
+  }
+
+  private exitMessage(code: number | null, signal: NodeJS.Signals | null): string {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    return `ffmpeg ${how} for ${this.label}${this.stderrHint()}`;
+  }
+
+  private stderrHint(): string {
+    const tail = this.stderr.tail(3);
+    return tail.length ? `: ${tail.join(' | ')}` : '';
+  }
+
+  private setState(s: IngestState): void {
+    const safe: IngestState = { ...s };
+    if (safe.error !== undefined) safe.error = this.redactor.redact(safe.error);
+    this.current = safe;
+    this.emit('state', { ...safe });
+  }
+
+  private timer(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  private clearTimer(t: ReturnType<typeof setTimeout>): void {
+    clearTimeout(t);
+    this.timers.delete(t);
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.startTimer = this.stallTimer = this.stableTimer = undefined;
+  }
+}
+
+/**
+ * Failures a retry cannot fix. A wrong password in particular: many cameras lock the account after a
+ * few failed logins, so hammering them with retries would lock the owner out.
+ */
+function isPermanent(message: string): boolean {
+  return /\b401\b|Unauthorized|authorization failed|\b403\b|Forbidden/i.test(message);
+}
+
+function fill(template: readonly string[], vars: Record<string, string>): string[] {
+  return template.map((arg) => arg.replace(/\{([a-z]+)\}/g, (m, name: string) => vars[name] ?? m));
+}
+
+function withCredentials(url: string, username?: string, password?: string): string {
+  if (username === undefined && password === undefined) return url;
+  try {
+    const u = new URL(url);
+    if (username !== undefined) u.username = encodeURIComponent(username);
+    if (password !== undefined) u.password = encodeURIComponent(password);
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

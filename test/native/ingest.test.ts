@@ -1,0 +1,276 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  CameraIngest,
+  INGEST_DEFAULTS,
+  type CameraIngestOptions,
+  type IngestFragment,
+  type IngestInit,
+  type IngestState,
+} from '../../native/ingest.ts';
+import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
+
+const FPS = 15;
+const PASSWORD = 'Sup3r-S3cret!pw';
+const work = mkdtempSync(path.join(tmpdir(), 'vigil-ingest-'));
+const ingests = new Set<CameraIngest>();
+
+afterAll(async () => {
+  await Promise.all([...ingests].map((i) => i.stop()));
+  await stopAllCameras();
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface Recording {
+  ingest: CameraIngest;
+  inits: IngestInit[];
+  fragments: IngestFragment[];
+  states: IngestState[];
+}
+
+function record(options: CameraIngestOptions): Recording {
+  const ingest = new CameraIngest(options);
+  ingests.add(ingest);
+  const rec: Recording = { ingest, inits: [], fragments: [], states: [] };
+  ingest.on('init', (i) => rec.inits.push(i));
+  ingest.on('fragment', (f) => rec.fragments.push(f));
+  ingest.on('state', (s) => rec.states.push(s));
+  return rec;
+}
+
+function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = setInterval(() => {
+      if (cond()) {
+        clearInterval(tick);
+        resolve();
+      } else if (Date.now() - t0 > timeoutMs) {
+        clearInterval(tick);
+        reject(new Error(`timed out waiting for ${what}`));
+      }
+    }, 20);
+  });
+}
+
+/** Init + fragments as one file; ffprobe's view of it. */
+function probeOutput(name: string, rec: Recording): { streams: Array<{ codec_name: string; codec_type: string; nb_read_frames?: string; width?: number; codec_tag_string: string }> } {
+  const file = path.join(work, `${name}.mp4`);
+  writeFileSync(file, Buffer.concat([rec.inits[0]!.data, ...rec.fragments.map((f) => f.data)]));
+  const json = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries',
+    'stream=codec_name,codec_type,codec_tag_string,width,height,nb_read_frames', '-of', 'json', file], { encoding: 'utf8' });
+  return JSON.parse(json) as ReturnType<typeof probeOutput>;
+}
+
+function ffmpegChildren(): string[] {
+  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => /ffmpeg|ffprobe/.test(l));
+}
+
+const LIVE_SECONDS = 3;
+
+async function captureLive(rec: Recording): Promise<void> {
+  rec.ingest.start();
+  await waitFor('live', () => rec.states.some((s) => s.state === 'live'), 15_000);
+  const firstCount = rec.fragments.length;
+  await new Promise((r) => setTimeout(r, LIVE_SECONDS * 1000));
+  expect(rec.fragments.length - firstCount).toBeGreaterThan(LIVE_SECONDS * FPS * 0.7);
+  await rec.ingest.stop();
+}
+
+function videoFrames(rec: Recording): { frames: number; expected: number } {
+  const video = rec.fragments.filter((f) => f.timescale !== undefined && f.decodeTime !== undefined);
+  const first = video[0]!;
+  const last = video[video.length - 1]!;
+  const seconds = (last.decodeTime! - first.decodeTime!) / last.timescale!;
+  return { frames: video.length, expected: Math.round(seconds * FPS) + 1 };
+}
+
+describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
+  it('H.264 with digest auth: video copied, fragments play, password never shown', async () => {
+    const cam = await startCamera({ codec: 'h264', auth: 'digest', user: 'admin', password: PASSWORD });
+    // loglevel info makes ffmpeg print its input URL, credentials included: the redaction must hold.
+    const rec = record({
+      source: { kind: 'rtsp', url: cam.url, username: 'admin', password: PASSWORD },
+      args: { global: ['-hide_banner', '-nostdin', '-loglevel', 'info'] },
+    });
+    await captureLive(rec);
+    const init = rec.inits[0]!;
+    expect(init.codecs).toHaveLength(1);
+    expect(init.codecs[0]).toMatch(/^avc1\.42[0-9A-F]{4}$/);
+    expect(init.mime).toBe(`video/mp4; codecs="${init.codecs[0]}"`);
+    expect([init.width, init.height]).toEqual([640, 360]);
+    expect(rec.fragments[0]?.keyframe).toBe(true);
+    const probe = probeOutput('h264', rec);
+    expect(probe.streams.map((s) => s.codec_name)).toEqual(['h264']);
+    const { frames, expected } = videoFrames(rec);
+    expect(Number(probe.streams[0]!.nb_read_frames)).toBeGreaterThanOrEqual(frames - 1);
+    expect(Math.abs(frames - expected)).toBeLessThanOrEqual(Math.ceil(expected * 0.1));
+    // Keyframes every GOP (2 s at 15 fps), not on every fragment.
+    expect(rec.fragments.filter((f) => f.keyframe).length).toBeLessThanOrEqual(Math.ceil(frames / (2 * FPS)) + 1);
+
+    const stderr = rec.ingest.stderrText();
+    expect(stderr).toContain('***@127.0.0.1'); // ffmpeg did print the URL; we redacted it
+    const everything = JSON.stringify(rec.states) + stderr + JSON.stringify(rec.ingest.state);
+    expect(everything).not.toContain(PASSWORD);
+    expect(everything).not.toContain(encodeURIComponent(PASSWORD));
+    await cam.stop();
+  });
+
+  it('H.265 with PCMU (G.711) audio: hvc1 copied, audio transcoded to AAC', async () => {
+    const cam = await startCamera({ codec: 'h265', audio: 'pcmu' });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url } });
+    await captureLive(rec);
+    const init = rec.inits[0]!;
+    expect(init.codecs[0]).toMatch(/^hvc1\.1\.6\.L\d+/);
+    expect(init.codecs[1]).toBe('mp4a.40.2');
+    const probe = probeOutput('h265-pcmu', rec);
+    expect(probe.streams.map((s) => `${s.codec_type}:${s.codec_name}:${s.codec_tag_string}`)).toEqual(['video:hevc:hvc1', 'audio:aac:mp4a']);
+    const { frames, expected } = videoFrames(rec);
+    expect(Math.abs(frames - expected)).toBeLessThanOrEqual(Math.ceil(expected * 0.1));
+    expect(Number(probe.streams[0]!.nb_read_frames)).toBeGreaterThanOrEqual(frames - 1);
+    await cam.stop();
+  });
+
+  it('H.264 with AAC audio: both copied', async () => {
+    const cam = await startCamera({ codec: 'h264', audio: 'aac' });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url } });
+    await captureLive(rec);
+    expect(rec.inits[0]!.codecs[1]).toBe('mp4a.40.2');
+    const probe = probeOutput('h264-aac', rec);
+    expect(probe.streams.map((s) => s.codec_name)).toEqual(['h264', 'aac']);
+    // The audio rides in the video fragments; a keyframe fragment starts with video.
+    expect(rec.fragments.some((f) => f.trackIds.includes(2))).toBe(true);
+    const { frames, expected } = videoFrames(rec);
+    expect(Math.abs(frames - expected)).toBeLessThanOrEqual(Math.ceil(expected * 0.1));
+    await cam.stop();
+  });
+
+  it('test pattern: H.264 made by ffmpeg, one fragment per frame', async () => {
+    const rec = record({ source: { kind: 'test-pattern', size: '320x180', fps: FPS } });
+    await captureLive(rec);
+    expect(rec.inits[0]).toMatchObject({ width: 320, height: 180 });
+    expect(rec.inits[0]!.codecs[0]).toMatch(/^avc1\./);
+    const probe = probeOutput('pattern', rec);
+    expect(Number(probe.streams[0]!.nb_read_frames)).toBe(rec.fragments.length);
+    expect(rec.fragments.filter((f) => f.keyframe).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('CameraIngest supervision', () => {
+  it('backs off with a clear error when nothing listens, then gives up after maxAttempts', async () => {
+    const port = await freePort();
+    const rec = record({
+      source: { kind: 'rtsp', url: `rtsp://admin:${PASSWORD}@127.0.0.1:${port}/cam` },
+      timing: { backoffMs: [100, 200], maxAttempts: 3, startTimeoutMs: 5000 },
+    });
+    rec.ingest.start();
+    await waitFor('failed', () => rec.ingest.state.state === 'failed', 15_000);
+    const names = rec.states.map((s) => s.state);
+    expect(names).toEqual(['starting', 'backoff', 'starting', 'backoff', 'starting', 'failed']);
+    expect(rec.states[1]).toMatchObject({ attempt: 1, retryInMs: 100 });
+    expect(rec.states[3]).toMatchObject({ attempt: 2, retryInMs: 200 });
+    expect(rec.states[1]?.error).toMatch(/Connection refused/i);
+    expect(rec.states[5]?.error).toMatch(/gave up after 3 attempts/);
+    expect(JSON.stringify(rec.states)).not.toContain(PASSWORD);
+    expect(ffmpegChildren()).toEqual([]);
+  });
+
+  it('times out a camera that accepts the connection and never answers', async () => {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const rec = record({
+        source: { kind: 'rtsp', url: `rtsp://127.0.0.1:${port}/cam` },
+        timing: { startTimeoutMs: 1000, backoffMs: [60_000] },
+      });
+      const t0 = Date.now();
+      rec.ingest.start();
+      await waitFor('backoff', () => rec.ingest.state.state === 'backoff', 8000);
+      expect(Date.now() - t0).toBeLessThan(4000);
+      expect(rec.ingest.state.error).toMatch(/no video from rtsp:\/\/127\.0\.0\.1:\d+\/cam within 1 s/);
+      const t1 = Date.now();
+      await rec.ingest.stop();
+      expect(Date.now() - t1).toBeLessThan(2000); // the 60 s backoff timer does not hold stop()
+      expect(rec.ingest.state.state).toBe('stopped');
+      expect(ffmpegChildren()).toEqual([]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+
+  it('survives the camera dying: stalled/backoff, then live again when it returns on the same port', async () => {
+    let cam: TestCamera = await startCamera({ codec: 'h264' });
+    const port = cam.port;
+    const rec = record({
+      source: { kind: 'rtsp', url: cam.url },
+      timing: { stallTimeoutMs: 2000, backoffMs: [300, 600], startTimeoutMs: 8000 },
+    });
+    rec.ingest.start();
+    await waitFor('live', () => rec.ingest.state.state === 'live', 15_000);
+    await cam.kill();
+    await waitFor('stalled or backoff', () => ['stalled', 'backoff'].includes(rec.ingest.state.state), 8000);
+    const outage = rec.states.length;
+    cam = await startCamera({ codec: 'h264', port });
+    await waitFor('live again', () => rec.ingest.state.state === 'live' && rec.states.length > outage, 20_000);
+    expect(rec.inits.length).toBeGreaterThanOrEqual(2); // a fresh init segment after the restart
+    const after = rec.states.slice(outage - 1).map((s) => s.state);
+    expect(after).toContain('backoff');
+    expect(after[after.length - 1]).toBe('live');
+    await rec.ingest.stop();
+    expect(ffmpegChildren()).toEqual([]);
+    await cam.stop();
+  });
+
+  it('a wrong password fails at once (no retry storm to lock the account) and is never shown', async () => {
+    const cam = await startCamera({ codec: 'h264', auth: 'digest', user: 'admin', password: PASSWORD });
+    const wrong = 'Wr0ng-Pa55word';
+    const rec = record({ source: { kind: 'rtsp', url: `rtsp://admin:${wrong}@127.0.0.1:${cam.port}/cam` } });
+    rec.ingest.start();
+    await waitFor('failed', () => rec.ingest.state.state === 'failed', 10_000);
+    expect(rec.ingest.state.error).toMatch(/401|Unauthorized/);
+    const all = JSON.stringify(rec.states) + rec.ingest.stderrText();
+    expect(all).not.toContain(wrong);
+    expect(all).not.toContain(PASSWORD);
+    await cam.stop();
+  });
+
+  it('stop() during the first attempt leaves no process and no timer', async () => {
+    const rec = record({ source: { kind: 'test-pattern' } });
+    rec.ingest.start();
+    await new Promise((r) => setTimeout(r, 50));
+    await rec.ingest.stop();
+    expect(rec.ingest.state.state).toBe('stopped');
+    expect(ffmpegChildren()).toEqual([]);
+    await rec.ingest.stop(); // idempotent
+  });
+
+  it('has finite, documented defaults and refuses bad options', () => {
+    expect(INGEST_DEFAULTS.timing.backoffMs).toEqual([1000, 5000, 10000, 60000]);
+    expect(() => new CameraIngest({ source: { kind: 'rtsp', url: 'http://x/' } })).toThrow(/bad-options/);
+    expect(() => new CameraIngest({ source: { kind: 'test-pattern', size: 'big' } })).toThrow(/bad-options/);
+    expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, timing: { backoffMs: [] } })).toThrow(/bad-options/);
+    expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, timing: { stallTimeoutMs: 0 } })).toThrow(/bad-options/);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
