@@ -34,11 +34,11 @@ function decodeLoose(text: string): string {
   }
 }
 
-/** The URL's host and path only: safe for an error message. */
+/** The URL's scheme and host only, safe for an error message (paths can hold credentials too). */
 export function redactUrl(raw: string): string {
   try {
     const u = new URL(raw);
-    return `${u.protocol}//${u.host}${u.pathname}`;
+    return `${u.protocol}//${u.host}/…`;
   } catch {
     return '(unparseable URL)';
   }

@@ -227,9 +227,11 @@ function toDevice(r: DeviceRow): Device {
 
 /** JSON for the audit log; refuses bytes, Secrets and secret-looking keys rather than logging them. */
 function auditJson(detail: Record<string, unknown>, where: string): string {
-  const json = JSON.stringify(detail, (key, value: unknown) => {
+  const json = JSON.stringify(detail, function (this: Record<string, unknown>, key: string, value: unknown) {
     if (key !== '' && SECRET_KEY.test(key)) throw new StoreError('invalid', where, `audit detail must not hold "${key}"`);
-    if (value instanceof Uint8Array || value instanceof Secret || value instanceof ArrayBuffer) {
+    // `this[key]` is the value before toJSON, which turns a Secret into a harmless-looking placeholder.
+    const original = this[key];
+    if (original instanceof Uint8Array || original instanceof Secret || original instanceof ArrayBuffer) {
       throw new StoreError('invalid', where, `audit detail "${key}" is binary; log a name or an id instead`);
     }
     if (typeof value === 'bigint') return value.toString();
