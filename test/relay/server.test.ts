@@ -123,6 +123,16 @@ describe('relay login', () => {
     expect(await second.call({ type: 'ping', requestId: 0 }).catch(() => 'x')).not.toBe('x');
   });
 
+  it('terminates a connection that stops answering pings', async () => {
+    const r = await relay({ limits: { authTimeoutMs: 100, idleTimeoutMs: 300 } });
+    const alive = await login(r);
+    const silent = await login(r);
+    (silent.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await eventually(() => r.stats().closes['idle-timeout'] === 1, 3000, 'idle-timeout');
+    expect(r.stats().loggedIn).toBe(1);
+    expect(await alive.call({ type: 'ping', requestId: 0 })).toBe('ok');
+  });
+
   it('closes an oversized frame with 1009 (too-large)', async () => {
     const r = await relay({ limits: { maxMessageBytes: 4096, queueBytes: 8192 } });
     const c = await login(r);
