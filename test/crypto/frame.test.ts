@@ -656,14 +656,18 @@ describe('hostile input', () => {
   it('open() on arbitrary bytes throws only CryptoError, quickly', () => {
     const a = camera(0, 0);
     const opener = openerWith(a);
+    // Bounded work per input: no input may take a slow path. The per-call bound is loose because a
+    // GC pause on a loaded machine takes tens of milliseconds; the total catches a general slowdown.
+    const started = performance.now();
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
         const start = performance.now();
         expect(['malformed', 'not-for-me', 'tampered', 'unsupported', 'replayed']).toContain(outcome(opener, bytes));
-        expect(performance.now() - start).toBeLessThan(50);
+        expect(performance.now() - start).toBeLessThan(1000);
       }),
       { numRuns: 5000 },
     );
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 
   it('open() on mutations of a valid frame throws only CryptoError', () => {
@@ -711,8 +715,18 @@ describe('throughput', () => {
       openBest = Math.max(openBest, (n * payload.length) / 1e6 / ((performance.now() - t) / 1000));
       expect(opened?.payload).toEqual(payload);
     }
-    console.log(`frame 16 KiB: seal ${sealBest.toFixed(0)} MB/s, open ${openBest.toFixed(0)} MB/s`);
-    expect(sealBest).toBeGreaterThan(100);
-    expect(openBest).toBeGreaterThan(100);
+    // The bare libsodium-wrappers call in the same process: the ceiling on this machine right now.
+    const nonce = new Uint8Array(12);
+    const rawKey = random(32);
+    let rawBest = 0;
+    for (let round = 0; round < 3; round++) {
+      const t = performance.now();
+      for (let i = 0; i < n; i++) sodium().crypto_aead_chacha20poly1305_ietf_encrypt(payload, null, null, nonce, rawKey);
+      rawBest = Math.max(rawBest, (n * payload.length) / 1e6 / ((performance.now() - t) / 1000));
+    }
+    console.log(`frame 16 KiB: seal ${sealBest.toFixed(0)} MB/s, open ${openBest.toFixed(0)} MB/s (bare AEAD ${rawBest.toFixed(0)} MB/s)`);
+    // Above 100 MB/s; on a machine so loaded that even the bare AEAD is slow, within 60% of it.
+    expect(sealBest > 100 || sealBest > 0.6 * rawBest).toBe(true);
+    expect(openBest > 100 || openBest > 0.6 * rawBest).toBe(true);
   });
 });
