@@ -1,0 +1,269 @@
+// `vigil`: the hub's command line. Each command prints one clear line and exits non-zero on failure.
+import { parseArgs } from 'node:util';
+import { createInterface } from 'node:readline/promises';
+import QRCode from 'qrcode';
+import { runRelayCli } from '../relay/cli.ts';
+import { Hub } from './hub.ts';
+import { CliError, runningHub, type HubApi } from './cli/api-client.ts';
+import { openStore } from './store/db.ts';
+
+const USAGE = `usage: vigil <command> [options]
+
+  relay --listen HOST:PORT                 run the blind relay
+  hub --data DIR --relay URL [--ui HOST:PORT]
+                                           run the hub (keeps running; Ctrl-C stops it)
+  camera add --data DIR --name NAME URL    add a camera (URL may carry user:password)
+  camera list --data DIR [--json]
+  camera remove --data DIR NAME
+  invite --data DIR [--yes] [--role owner|viewer] [--ttl SECONDS]
+                                           print a pairing link and QR, then approve the phone
+  devices list --data DIR [--json]
+  devices revoke --data DIR DEVICE_ID
+  status --data DIR
+
+Every command takes --help.`;
+
+type Out = { log(line: string): void; error(line: string): void };
+const out: Out = { log: (l) => console.log(l), error: (l) => console.error(l) };
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function parse(argv: string[], options: OptionSpec, usage: string): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+    if (r.values.help) {
+      out.log(usage);
+      process.exit(0);
+    }
+    return r;
+  } catch (e) {
+    throw new CliError(`${e instanceof Error ? e.message : String(e)}\n${usage}`);
+  }
+}
+
+function dataDir(values: Record<string, unknown>, usage: string): string {
+  const dir = values.data;
+  if (typeof dir !== 'string' || dir === '') throw new CliError(`--data DIR is required\n${usage}`);
+  return dir;
+}
+
+async function needHub(dir: string): Promise<HubApi> {
+  const api = await runningHub(dir);
+  if (api === undefined) throw new CliError(`no hub is running on ${dir}: start it with 'vigil hub --data ${dir} --relay URL'`);
+  return api;
+}
+
+async function cmdHub(argv: string[]): Promise<void> {
+  const usage = 'usage: vigil hub --data DIR [--relay URL] [--ui HOST:PORT] [--app-url URL]';
+  const { values } = parse(argv, { data: { type: 'string' }, relay: { type: 'string', multiple: true }, ui: { type: 'string' }, 'app-url': { type: 'string' } }, usage);
+  const dir = dataDir(values, usage);
+  const relays = (values.relay as string[] | undefined) ?? [];
+  let apiHost = '127.0.0.1';
+  let apiPort = 0;
+  if (typeof values.ui === 'string') {
+    const m = /^(.+):(\d+)$/.exec(values.ui);
+    if (!m) throw new CliError(`--ui wants HOST:PORT\n${usage}`);
+    apiHost = m[1]!;
+    apiPort = Number(m[2]);
+    if (apiHost !== '127.0.0.1' && apiHost !== 'localhost' && apiHost !== '::1') {
+      throw new CliError('--ui binds to loopback only in this version');
+    }
+  }
+  const hub = await Hub.start({
+    dataDir: dir, relays, apiHost, apiPort, log: (l) => out.log(l),
+    ...(typeof values['app-url'] === 'string' ? { appUrl: values['app-url'] } : {}),
+  });
+  out.log(`hub ${Buffer.from(hub.identity.hubId).toString('hex').slice(0, 16)} running; local API ${hub.apiUrl}`);
+  if (relays.length === 0) out.log('no relay given: phones can pair and watch only through a relay (--relay URL)');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await hub.close();
+}
+
+async function cmdCamera(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const usage = 'usage: vigil camera add --data DIR --name NAME URL | camera list --data DIR [--json] | camera remove --data DIR NAME';
+  if (sub === 'add') {
+    const { values, positionals } = parse(rest, { data: { type: 'string' }, name: { type: 'string' }, 'test-pattern': { type: 'boolean' } }, usage);
+    const dir = dataDir(values, usage);
+    const name = values.name;
+    const testPattern = values['test-pattern'] === true;
+    const url = testPattern ? 'test-pattern:' : positionals[0];
+    if (typeof name !== 'string' || url === undefined) throw new CliError(`camera add needs --name NAME and a URL\n${usage}`);
+    const kind = testPattern ? 'test-pattern' as const : 'rtsp' as const;
+    const api = await runningHub(dir);
+    if (api !== undefined) {
+      const r = (await api.post('/api/cameras', { name, url, kind })) as { name: string; number: number };
+      out.log(`added camera "${r.name}" (number ${r.number}); the running hub started it`);
+    } else {
+      const store = openStore(dir);
+      try {
+        const c = store.addCamera({ name, url, kind });
+        store.audit('owner', 'camera-added', { camera: c.id });
+        out.log(`added camera "${c.name}" (number ${c.number}); it starts with the hub`);
+      } finally {
+        store.close();
+      }
+    }
+  } else if (sub === 'list') {
+    const { values } = parse(rest, { data: { type: 'string' }, json: { type: 'boolean' } }, usage);
+    const dir = dataDir(values, usage);
+    const api = await runningHub(dir);
+    const cameras = api ? ((await api.get('/api/cameras')) as Record<string, unknown>[]) : (() => {
+      const store = openStore(dir);
+      try {
+        return store.listCameras().map((c) => ({ id: c.id, name: c.name, number: c.number, url: c.url, state: 'hub not running' }));
+      } finally {
+        store.close();
+      }
+    })();
+    for (const c of cameras as Record<string, unknown>[]) out.log(values.json ? JSON.stringify(c) : `${c.number}\t${c.name}\t${c.state}\t${c.url}${c.error ? `\t${c.error}` : ''}`);
+  } else if (sub === 'remove') {
+    const { values, positionals } = parse(rest, { data: { type: 'string' } }, usage);
+    const dir = dataDir(values, usage);
+    const name = positionals[0];
+    if (name === undefined) throw new CliError(usage);
+    const api = await runningHub(dir);
+    if (api) await api.del(`/api/cameras/${encodeURIComponent(name)}`);
+    else {
+      const store = openStore(dir);
+      try {
+        if (!store.removeCamera(name)) throw new CliError(`no camera "${name}"`);
+      } finally {
+        store.close();
+      }
+    }
+    out.log(`removed camera "${name}"`);
+  } else {
+    throw new CliError(usage);
+  }
+}
+
+async function cmdInvite(argv: string[]): Promise<void> {
+  const usage = 'usage: vigil invite --data DIR [--yes] [--role owner|viewer] [--ttl SECONDS]';
+  const { values } = parse(argv, { data: { type: 'string' }, yes: { type: 'boolean' }, role: { type: 'string' }, ttl: { type: 'string' } }, usage);
+  const dir = dataDir(values, usage);
+  const role = (values.role as string | undefined) ?? 'owner';
+  if (role !== 'owner' && role !== 'viewer') throw new CliError('--role must be owner or viewer');
+  const api = await needHub(dir);
+  const invite = (await api.post('/api/invites', { ttlSeconds: Number(values.ttl ?? 600) })) as { id: string; link: string; expiresAt: number };
+  out.log(`pairing link: ${invite.link}`);
+  if (process.stdout.isTTY) out.log(await QRCode.toString(invite.link, { type: 'terminal', small: true }));
+  out.log(`valid until ${new Date(invite.expiresAt * 1000).toLocaleTimeString()}; scan it with the phone app or run: ./bin/vigil-phone pair '<link>' --profile phone.json`);
+  const deadline = invite.expiresAt * 1000;
+  while (Date.now() < deadline) {
+    const status = (await api.get(`/api/invites/${invite.id}`)) as { state: string; code?: string; name?: string };
+    if (status.state === 'confirm') {
+      out.log(`phone "${status.name}" wants to pair; code ${status.code!.slice(0, 3)} ${status.code!.slice(3)}`);
+      let yes = values.yes === true;
+      if (!yes) {
+        const rl = createInterface({ input: process.stdin, output: process.stdout });
+        const answer = await rl.question('Does the phone show the same code? Approve it [y/N] ');
+        rl.close();
+        yes = /^y(es)?$/i.test(answer.trim());
+      }
+      if (!yes) {
+        await api.post(`/api/invites/${invite.id}/refuse`);
+        throw new CliError('refused: the phone was not added');
+      }
+      const device = (await api.post(`/api/invites/${invite.id}/approve`, { role })) as { id: string; name: string; role: string };
+      out.log(`paired "${device.name}" as ${device.role} (device ${device.id})`);
+      return;
+    }
+    if (status.state !== 'waiting') throw new CliError(`invite ${status.state}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new CliError('the invite expired before a phone answered');
+}
+
+async function cmdDevices(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const usage = 'usage: vigil devices list --data DIR [--json] | devices revoke --data DIR DEVICE_ID';
+  if (sub === 'list') {
+    const { values } = parse(rest, { data: { type: 'string' }, json: { type: 'boolean' } }, usage);
+    const dir = dataDir(values, usage);
+    const api = await runningHub(dir);
+    const devices = api ? ((await api.get('/api/devices')) as Record<string, unknown>[]) : (() => {
+      const store = openStore(dir);
+      try {
+        return store.listDevices({ includeRevoked: true }).map((d) => ({ id: d.id, name: d.name, role: d.role, pairedAt: d.pairedAt, lastSeen: d.lastSeen, revoked: d.revokedAt !== null }));
+      } finally {
+        store.close();
+      }
+    })();
+    for (const d of devices) out.log(values.json ? JSON.stringify(d) : `${d.id}\t${d.name}\t${d.role}\t${d.revoked ? 'revoked' : 'active'}`);
+  } else if (sub === 'revoke') {
+    const { values, positionals } = parse(rest, { data: { type: 'string' } }, usage);
+    const dir = dataDir(values, usage);
+    const id = positionals[0];
+    if (id === undefined || !/^[0-9a-f]{32}$/.test(id)) throw new CliError(`devices revoke needs a DEVICE_ID (32 hex digits)\n${usage}`);
+    const api = await runningHub(dir);
+    if (api) {
+      const r = (await api.post(`/api/devices/${id}/revoke`)) as { revoked: boolean };
+      out.log(r.revoked ? `revoked ${id}: it gets no new keys and the relay drops its subscriptions` : `${id} was already revoked`);
+    } else {
+      const store = openStore(dir);
+      try {
+        if (store.getDevice(id) === undefined) throw new CliError(`no device ${id}`);
+        store.revokeDevice(id);
+        store.audit('owner', 'revoked', { device: id });
+      } finally {
+        store.close();
+      }
+      out.log(`revoked ${id}; the hub starts a new epoch without it when it starts`);
+    }
+  } else {
+    throw new CliError(usage);
+  }
+}
+
+async function cmdStatus(argv: string[]): Promise<void> {
+  const usage = 'usage: vigil status --data DIR';
+  const { values } = parse(argv, { data: { type: 'string' } }, usage);
+  const api = await needHub(dataDir(values, usage));
+  out.log(JSON.stringify(await api.get('/api/status')));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'relay':
+        await runRelayCli(rest);
+        return 0;
+      case 'hub':
+        await cmdHub(rest);
+        return 0;
+      case 'camera':
+        await cmdCamera(rest);
+        return 0;
+      case 'invite':
+        await cmdInvite(rest);
+        return 0;
+      case 'devices':
+        await cmdDevices(rest);
+        return 0;
+      case 'status':
+        await cmdStatus(rest);
+        return 0;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        out.log(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        out.error(`vigil: unknown command "${command}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    out.error(`vigil ${command}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

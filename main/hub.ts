@@ -1,0 +1,398 @@
+// The hub: loads its identity and store, starts a new key epoch, supervises the cameras, keeps its
+// relay link, and answers phones. Headless (`vigil hub`) and the Electron app run this same class.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { cryptoReady } from '../crypto/sodium.ts';
+import { exportHubIdentity, importHubIdentity, newHubIdentity, sign, type HubIdentity } from '../crypto/identity.ts';
+import type { Command } from '../crypto/command.ts';
+import { sealKeyUpdateOffline } from '../crypto/keyupdate.ts';
+import { Envelope, encodeEnvelope } from '../crypto/messages.ts';
+import type { FrameType } from '../crypto/frame.ts';
+import { decodeCertificate } from '../crypto/certificate.ts';
+import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
+import { FLAG_INIT, FLAG_KEYFRAME, RIGHT_COMMAND, RIGHT_WATCH, signCapability } from '../relay/codec.ts';
+import { resolveFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
+import type { IngestSource, IngestState, IngestTiming } from '../native/ingest.ts';
+import { CameraFeed } from './media/camera-feed.ts';
+import { EpochKeys } from './epoch-keys.ts';
+import { bytesToHex, hexToBytes } from './hex.ts';
+import { PairingDesk, type InviteStatus } from './pairing-desk.ts';
+import { CommandRefused, PhoneSessions } from './phone-sessions.ts';
+import { openStore, type Camera, type Device, type EpochReason, type Store } from './store/db.ts';
+import { ApiError, startLocalApi, type LocalApi } from './local-api.ts';
+import { apiRoutes } from './api-routes.ts';
+
+export const HUB_FILE = 'hub.json';
+export const TOKEN_FILE = 'api-token';
+/** Capabilities are re-granted at every relay login; this only bounds a leaked one. */
+const CAPABILITY_LIFETIME_S = 7 * 24 * 3600;
+const DAILY_EPOCH_MS = 24 * 3600 * 1000;
+
+export interface HubOptions {
+  dataDir: string;
+  relays: readonly string[];
+  /** Local API (and UI) address; port 0 picks one. */
+  apiHost?: string;
+  apiPort?: number;
+  /** Base URL of the phone app, for pairing links that open it. */
+  appUrl?: string;
+  ingestTiming?: Partial<IngestTiming>;
+  log?: (line: string) => void;
+}
+
+export interface CameraStatus {
+  id: string;
+  name: string;
+  number: number;
+  topic: string;
+  url: string;
+  kind: string;
+  state: IngestState['state'];
+  error?: string;
+  mime?: string;
+  codecs?: string;
+  width?: number;
+  height?: number;
+  watchers: number;
+  fragments: number;
+  bytes: number;
+}
+
+interface LiveCamera {
+  camera: Camera;
+  feed: CameraFeed;
+  watchers: number;
+}
+
+export class Hub {
+  readonly store: Store;
+  readonly identity: HubIdentity;
+  readonly keys: EpochKeys;
+  readonly desk: PairingDesk;
+  readonly sessions: PhoneSessions;
+  readonly relay: RelayClient | undefined;
+  #cameras = new Map<number, LiveCamera>();
+  #ffmpeg: FfmpegInfo | undefined;
+  #ffmpegError: string | undefined;
+  #api: LocalApi | undefined;
+  #dailyTimer: ReturnType<typeof setInterval> | undefined;
+  #relayState = 'closed';
+  #closed = false;
+  readonly #log: (line: string) => void;
+
+  private constructor(private readonly opts: HubOptions, store: Store, identity: HubIdentity) {
+    this.store = store;
+    this.identity = identity;
+    this.#log = opts.log ?? (() => undefined);
+    this.keys = new EpochKeys(identity);
+    const relayUrl = opts.relays[0];
+    this.relay = relayUrl === undefined ? undefined : new RelayClient({
+      url: relayUrl,
+      publicKey: identity.relay.publicKey,
+      sign: (m) => sign(identity.relay, m),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      onMessage: (from, payload) => this.sessions.onMessage(from, payload),
+      onMailboxMessage: (id, from, payload) => this.desk.onMailboxMessage(id, from, payload),
+      onWatchers: (topic, count) => this.#onWatchers(bytesToHex(topic), count),
+      onStateChange: (s) => this.#onRelayState(s),
+    });
+    const transport = {
+      send: async (to: Uint8Array, payload: Uint8Array) => {
+        if (this.relay === undefined) throw new Error('no relay');
+        await this.relay.send(to, payload);
+      },
+      openMailbox: async (id: Uint8Array, expiresAt: number) => {
+        if (this.relay === undefined) throw new ApiError(409, 'this hub has no relay: start it with --relay URL to pair phones');
+        await this.relay.openMailbox(id, expiresAt);
+      },
+      closeMailbox: async (id: Uint8Array) => {
+        await this.relay?.closeMailbox(id);
+      },
+    };
+    this.desk = new PairingDesk(identity, store, transport, () => opts.relays, {
+      onPaired: (device) => this.#onPaired(device),
+      onStatus: (id, status) => this.#onInviteStatus(id, status),
+    }, opts.appUrl);
+    this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id),
+      (command, device) => this.#handleCommand(command, device), this.#log);
+  }
+
+  static async start(opts: HubOptions): Promise<Hub> {
+    await cryptoReady();
+    const store = openStore(opts.dataDir);
+    const identity = importHubIdentity(store.getOrCreateHubIdentity(() => exportHubIdentity(newHubIdentity())));
+    const hub = new Hub(opts, store, identity);
+    await hub.#start();
+    return hub;
+  }
+
+  async #start(): Promise<void> {
+    try {
+      this.#ffmpeg = await resolveFfmpeg();
+    } catch (e) {
+      this.#ffmpegError = e instanceof Error ? e.message : String(e);
+      this.#log(`warning: ${this.#ffmpegError}`);
+    }
+    this.desk.expireStaleInvites();
+    // A new epoch on every start: content keys live only in memory, so counters restart safely.
+    this.#newEpoch('start');
+    for (const camera of this.store.listCameras()) this.#startCamera(camera);
+    this.#dailyTimer = setInterval(() => this.#newEpoch('daily'), DAILY_EPOCH_MS);
+    this.#dailyTimer.unref();
+    await this.#startApi();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Keys and roster
+
+  #roster(): Device[] {
+    return this.store.listDevices();
+  }
+
+  /** Starts a new epoch and hands every phone still on the roster its keys (T2, T3). */
+  #newEpoch(reason: EpochReason): void {
+    const epoch = this.store.nextEpoch(reason);
+    this.keys.begin(epoch, this.store.listCameras(), this.#roster().map((d) => ({ deviceId: hexToBytes(d.id), role: d.role })));
+    // Init segments are re-sealed under the new epoch for current watchers.
+    for (const live of this.#cameras.values()) {
+      const init = live.feed.init;
+      if (init !== undefined && live.watchers > 0) this.#publish(live, 'init', init.data, Date.now(), FLAG_INIT);
+    }
+    this.#deliverKeys();
+    this.#log(`epoch ${epoch} (${reason})`);
+  }
+
+  #deliverKeys(): void {
+    const reached = this.sessions.sendKeyUpdates();
+    // Phones without a session (e.g. after a hub restart) get the update sealed to their X-Wing key.
+    if (this.relay === undefined || this.#relayState !== 'ready') return;
+    for (const d of this.#roster()) {
+      if (reached.has(d.id)) continue;
+      const cert = decodeCertificate(d.certificate, this.identity.signing.publicKey);
+      const wire = sealKeyUpdateOffline(this.identity.hubId, { deviceId: cert.deviceId, pqKey: cert.pqKey }, this.keys.keyUpdateFor(cert.deviceId));
+      void this.relay.send(hexToBytes(d.relayKey), encodeEnvelope(Envelope.KEY_UPDATE_OFFLINE, wire)).catch(() => undefined);
+    }
+  }
+
+  async #grant(device: Device): Promise<void> {
+    if (this.relay === undefined) return;
+    const cap = signCapability({
+      hubRelayId: this.identity.relay.publicKey,
+      deviceRelayId: hexToBytes(device.relayKey),
+      rights: device.role === 'owner' ? RIGHT_WATCH | RIGHT_COMMAND : RIGHT_WATCH | RIGHT_COMMAND,
+      expiresAt: Math.floor(Date.now() / 1000) + CAPABILITY_LIFETIME_S,
+    }, (m) => sign(this.identity.relay, m));
+    await this.relay.grant(cap);
+  }
+
+  async #onPaired(device: Device): Promise<void> {
+    await this.#grant(device).catch((e: unknown) => this.#log(`grant failed: ${String(e)}`));
+    this.#newEpoch('device-added');
+  }
+
+  #onInviteStatus(id: string, status: InviteStatus): void {
+    if (status.state === 'confirm') this.#log(`invite ${id.slice(0, 8)}: "${status.name}" shows code ${status.code}`);
+  }
+
+  /** Removes a phone: its relay capability goes, its session ends, and a new epoch starts at once. */
+  async revokeDevice(id: string): Promise<boolean> {
+    const device = this.store.getDevice(id);
+    if (device === undefined) throw new ApiError(404, 'no such phone');
+    if (!this.store.revokeDevice(id)) return false;
+    this.sessions.end(id, { type: 'removed' });
+    // New keys before anything else is sealed: the next frame is already of the new epoch.
+    this.#newEpoch('device-removed');
+    this.store.audit('owner', 'revoked', { device: id, name: device.name });
+    await this.relay?.revoke(hexToBytes(device.relayKey)).catch((e: unknown) => this.#log(`relay revoke failed: ${String(e)}`));
+    return true;
+  }
+
+  #onRelayState(state: string): void {
+    this.#relayState = state;
+    this.#log(`relay: ${state}`);
+    if (state === 'ready') {
+      for (const d of this.#roster()) void this.#grant(d).catch(() => undefined);
+      this.#deliverKeys();
+    }
+  }
+
+  get relayState(): string {
+    return this.relay === undefined ? 'none' : this.#relayState;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Cameras
+
+  #sourceFor(camera: Camera): IngestSource {
+    if (camera.kind === 'test-pattern') return { kind: 'test-pattern', size: '640x360', fps: 15 };
+    return { kind: 'rtsp', url: this.store.cameraUrlWithCredentials(camera.id) };
+  }
+
+  #startCamera(camera: Camera): void {
+    const live: LiveCamera = { camera, watchers: 0, feed: undefined as unknown as CameraFeed };
+    live.feed = new CameraFeed(camera.number, this.#sourceFor(camera), this.#ffmpeg, {
+      onInit: (init) => {
+        if (live.watchers > 0) this.#publish(live, 'init', init.data, Date.now(), FLAG_INIT);
+      },
+      onFragment: (f) => {
+        if (live.watchers > 0) this.#publish(live, f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime, f.keyframe ? FLAG_KEYFRAME : 0);
+      },
+      onState: (s) => {
+        this.#log(`camera ${camera.number}: ${s.state}${s.error ? ` (${s.error})` : ''}`);
+        this.sessions.notifyAll({ type: 'camera-state', camera: camera.id, state: s.state, ...(s.error ? { error: s.error } : {}) });
+      },
+    }, this.opts.ingestTiming);
+    this.#cameras.set(camera.number, live);
+    live.feed.start();
+  }
+
+  #seal(live: LiveCamera, frameType: FrameType, data: Uint8Array, captureTime: number): Uint8Array | undefined {
+    const sealer = this.keys.sealer(live.camera.number);
+    if (sealer === undefined) return undefined;
+    return sealer.seal({ track: 'video', captureTime, frameType, payload: data });
+  }
+
+  #publish(live: LiveCamera, frameType: FrameType, data: Uint8Array, captureTime: number, flags: number): void {
+    const wire = this.#seal(live, frameType, data, captureTime);
+    if (wire === undefined || this.relay === undefined) return;
+    this.relay.publish(hexToBytes(live.camera.topic), flags, wire);
+  }
+
+  #onWatchers(topic: string, count: number): void {
+    for (const live of this.#cameras.values()) {
+      if (live.camera.topic === topic) live.watchers = count;
+    }
+  }
+
+  /** Sends one phone the init segment and the GOP so far, sealed, so its picture starts at once. */
+  #sendStart(live: LiveCamera, device: Device): void {
+    if (this.relay === undefined) return;
+    const to = this.sessions.relayKeyOf(device.id) ?? hexToBytes(device.relayKey);
+    const init = live.feed.init;
+    if (init === undefined) return;
+    const frames: [FrameType, Uint8Array, number][] = [['init', init.data, Date.now()]];
+    for (const f of live.feed.gop) frames.push([f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime]);
+    for (const [type, data, at] of frames) {
+      const wire = this.#seal(live, type, data, at);
+      if (wire !== undefined) void this.relay.send(to, encodeEnvelope(Envelope.FRAME, wire)).catch(() => undefined);
+    }
+  }
+
+  addCamera(input: { name: string; url: string; kind?: 'rtsp' | 'test-pattern' }): Camera {
+    const camera = this.store.addCamera(input);
+    this.store.audit('owner', 'camera-added', { camera: camera.id });
+    // The new camera needs a key in this epoch: start a new one so every phone gets it.
+    this.#newEpoch('camera-added');
+    this.#startCamera(camera);
+    this.sessions.notifyAll({ type: 'cameras-changed' });
+    return camera;
+  }
+
+  async removeCamera(idOrName: string): Promise<boolean> {
+    const camera = this.store.getCamera(idOrName);
+    if (camera === undefined) return false;
+    const live = this.#cameras.get(camera.number);
+    this.#cameras.delete(camera.number);
+    await live?.feed.stop();
+    this.store.removeCamera(camera.id);
+    this.store.audit('owner', 'camera-removed', { camera: camera.id });
+    this.#newEpoch('camera-removed');
+    this.sessions.notifyAll({ type: 'cameras-changed' });
+    return true;
+  }
+
+  cameraStatus(): CameraStatus[] {
+    return this.store.listCameras().map((camera) => {
+      const live = this.#cameras.get(camera.number);
+      const init = live?.feed.init;
+      const state = live?.feed.state;
+      return {
+        id: camera.id, name: camera.name, number: camera.number, topic: camera.topic, url: camera.url, kind: camera.kind,
+        state: state?.state ?? 'stopped',
+        ...(state?.error ? { error: state.error } : {}),
+        ...(init ? { mime: init.mime, codecs: init.codecs.join(','), width: init.width, height: init.height } : {}),
+        watchers: live?.watchers ?? 0,
+        fragments: live?.feed.fragments ?? 0,
+        bytes: live?.feed.bytes ?? 0,
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Phone commands (already authorised by crypto/command.ts)
+
+  async #handleCommand(command: Command, device: Device): Promise<unknown> {
+    const args = (command.args ?? {}) as { camera?: unknown };
+    const cameraArg = () => {
+      const id = typeof args.camera === 'string' ? args.camera : '';
+      const camera = this.store.getCamera(id);
+      const live = camera && this.#cameras.get(camera.number);
+      if (!camera || !live) throw new CommandRefused('no such camera');
+      return live;
+    };
+    switch (command.action) {
+      case 'list-cameras':
+        return this.cameraStatus().map((c) => ({
+          id: c.id, name: c.name, number: c.number, topic: c.topic, state: c.state,
+          ...(c.mime ? { mime: c.mime, codecs: c.codecs } : {}), ptz: false,
+        }));
+      case 'watch': {
+        const live = cameraArg();
+        this.#sendStart(live, device);
+        this.store.audit(device.id, 'watched', { camera: live.camera.id });
+        return { ok: true, epoch: this.keys.epoch };
+      }
+      case 'unwatch':
+        cameraArg();
+        return { ok: true };
+      case 'snapshot':
+      case 'ptz':
+      case 'settings':
+        throw new CommandRefused(`${command.action} is not available for this camera`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Local API
+
+  async #startApi(): Promise<void> {
+    const tokenPath = join(this.opts.dataDir, TOKEN_FILE);
+    let token: string;
+    if (existsSync(tokenPath)) token = readFileSync(tokenPath, 'utf8').trim();
+    else {
+      token = randomBytes(24).toString('base64url');
+      writeFileSync(tokenPath, token + '\n', { mode: 0o600 });
+    }
+    chmodSync(tokenPath, 0o600);
+    this.#api = await startLocalApi({
+      host: this.opts.apiHost ?? '127.0.0.1',
+      port: this.opts.apiPort ?? 0,
+      token,
+      routes: apiRoutes(this),
+      onError: (e) => this.#log(`api error: ${e instanceof Error ? e.message : String(e)}`),
+    });
+    writeFileSync(join(this.opts.dataDir, HUB_FILE), JSON.stringify({ url: this.#api.url, pid: process.pid }) + '\n', { mode: 0o600 });
+  }
+
+  get apiUrl(): string | undefined {
+    return this.#api?.url;
+  }
+
+  get ffmpegProblem(): string | undefined {
+    return this.#ffmpegError;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#dailyTimer);
+    this.sessions.closeAll();
+    await Promise.all([...this.#cameras.values()].map((c) => c.feed.stop()));
+    await this.#api?.close();
+    await this.relay?.close();
+    rmSync(join(this.opts.dataDir, HUB_FILE), { force: true });
+    this.store.close();
+  }
+}

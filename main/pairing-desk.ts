@@ -1,0 +1,184 @@
+// The hub's side of pairing. An invite opens a relay mailbox named by its id; a phone's PAIR_1 and
+// PAIR_CONFIRM arrive there. Only after the confirmation authenticates (so the phone holds the
+// invite secret) does the request wait for the owner, with the 6-digit code to compare. Approval
+// adds the phone to the roster, single use, and answers with the certificate.
+import { CryptoError, isCryptoError } from '../crypto/errors.ts';
+import type { HubIdentity } from '../crypto/identity.ts';
+import { formatInviteLink, newInvite } from '../crypto/invite.ts';
+import { Envelope, decodeEnvelope, encodeEnvelope } from '../crypto/messages.ts';
+import { acceptPairing, pairingInviteId, type HubPairing } from '../crypto/pairing.ts';
+import type { Role } from '../crypto/certificate.ts';
+import { bytesToHex, hexToBytes } from './hex.ts';
+import type { Device, Store } from './store/db.ts';
+
+export const DEFAULT_INVITE_TTL_SECONDS = 10 * 60;
+/** Pairing attempts kept per invite: a flood of bogus PAIR_1 messages cannot grow memory. */
+const MAX_ATTEMPTS_PER_INVITE = 8;
+
+export type InviteStatus =
+  | { state: 'waiting' }
+  | { state: 'confirm'; code: string; name: string }
+  | { state: 'approved'; deviceId: string; name: string }
+  | { state: 'refused' }
+  | { state: 'expired' }
+  | { state: 'cancelled' };
+
+interface Attempt {
+  readonly from: Uint8Array;
+  readonly pairing: HubPairing;
+}
+
+interface OpenInviteState {
+  readonly id: string;
+  readonly link: string;
+  readonly expiresAt: number;
+  attempts: Attempt[];
+  /** The attempt that proved the secret and now waits for the owner. */
+  confirmed?: Attempt & { code: string };
+  status: InviteStatus;
+}
+
+export interface PairingTransport {
+  openMailbox(id: Uint8Array, expiresAt: number): Promise<void>;
+  closeMailbox(id: Uint8Array): Promise<void>;
+  send(to: Uint8Array, payload: Uint8Array): Promise<void>;
+}
+
+export interface PairingDeskEvents {
+  onPaired(device: Device): Promise<void> | void;
+  onStatus?(inviteId: string, status: InviteStatus): void;
+}
+
+export class PairingDesk {
+  readonly #invites = new Map<string, OpenInviteState>();
+
+  constructor(
+    private readonly hub: HubIdentity,
+    private readonly store: Store,
+    private readonly transport: PairingTransport,
+    private readonly relays: () => readonly string[],
+    private readonly events: PairingDeskEvents,
+    private readonly appUrl?: string,
+  ) {}
+
+  async createInvite(ttlSeconds = DEFAULT_INVITE_TTL_SECONDS): Promise<{ id: string; link: string; expiresAt: number }> {
+    const now = Math.floor(Date.now() / 1000);
+    const invite = newInvite(this.hub, { relays: this.relays(), now, ttlSeconds });
+    const id = this.store.addInvite({ inviteId: invite.inviteId, secret: invite.secret, expiresAt: invite.expiresAt });
+    const link = formatInviteLink(invite, this.appUrl);
+    this.#invites.set(id, { id, link, expiresAt: invite.expiresAt, attempts: [], status: { state: 'waiting' } });
+    await this.transport.openMailbox(invite.inviteId, invite.expiresAt);
+    this.store.audit('owner', 'invite-created', { invite: id.slice(0, 8), expiresAt: invite.expiresAt });
+    return { id, link, expiresAt: invite.expiresAt };
+  }
+
+  status(id: string): InviteStatus | undefined {
+    const open = this.#invites.get(id);
+    if (open !== undefined) {
+      if (open.status.state === 'waiting' || open.status.state === 'confirm') {
+        if (Date.now() / 1000 >= open.expiresAt) this.#finish(open, { state: 'expired' });
+      }
+      return open.status;
+    }
+    const stored = this.store.getInvite(id);
+    if (stored === undefined) return undefined;
+    if (stored.state === 'used' && stored.deviceId) {
+      const device = this.store.getDevice(stored.deviceId);
+      return { state: 'approved', deviceId: stored.deviceId, name: device?.name ?? '' };
+    }
+    if (stored.state === 'open') return { state: 'waiting' };
+    return { state: stored.state === 'cancelled' ? 'cancelled' : 'expired' };
+  }
+
+  /** A message in one of our mailboxes. Anything that does not check out is dropped quietly. */
+  onMailboxMessage(mailboxId: Uint8Array, from: Uint8Array, payload: Uint8Array): void {
+    const open = this.#invites.get(bytesToHex(mailboxId));
+    if (open === undefined || (open.status.state !== 'waiting' && open.status.state !== 'confirm')) return;
+    let env;
+    try {
+      env = decodeEnvelope(payload);
+    } catch {
+      return;
+    }
+    try {
+      if (env.kind === Envelope.PAIR_1) this.#onPair1(open, from, env.body);
+      else if (env.kind === Envelope.PAIR_CONFIRM) this.#onConfirm(open, from, env.body);
+    } catch (e) {
+      if (!isCryptoError(e)) throw e;
+      // Wrong secret, wrong hub key, replays: the attempt just fails; the invite stays open.
+    }
+  }
+
+  #onPair1(open: OpenInviteState, from: Uint8Array, message1: Uint8Array): void {
+    if (open.confirmed !== undefined || open.attempts.length >= MAX_ATTEMPTS_PER_INVITE) return;
+    if (bytesToHex(pairingInviteId(message1)) !== open.id) return;
+    const stored = this.store.getInvite(open.id);
+    if (stored === undefined || stored.secret === null || stored.state !== 'open') return;
+    const pairing = acceptPairing({
+      hub: this.hub,
+      invite: { inviteId: hexToBytes(open.id), secret: stored.secret, expiresAt: stored.expiresAt, used: false },
+      message1,
+      now: Date.now() / 1000,
+    });
+    open.attempts.push({ from, pairing });
+    void this.transport.send(from, encodeEnvelope(Envelope.PAIR_2, pairing.message2)).catch(() => undefined);
+  }
+
+  #onConfirm(open: OpenInviteState, from: Uint8Array, confirmation: Uint8Array): void {
+    if (open.confirmed !== undefined) return;
+    for (const attempt of open.attempts) {
+      if (bytesToHex(attempt.from) !== bytesToHex(from)) continue;
+      const code = attempt.pairing.readConfirmation(confirmation);
+      open.confirmed = { ...attempt, code };
+      open.status = { state: 'confirm', code, name: attempt.pairing.name };
+      this.events.onStatus?.(open.id, open.status);
+      return;
+    }
+  }
+
+  async approve(id: string, role: Role = 'owner'): Promise<Device> {
+    const open = this.#invites.get(id);
+    const confirmed = open?.confirmed;
+    if (open === undefined || confirmed === undefined || open.status.state !== 'confirm') {
+      throw new CryptoError('forbidden', 'approve', 'no phone is waiting for approval on this invite');
+    }
+    const { certificate, message3 } = confirmed.pairing.approve(role, Date.now() / 1000);
+    const device = this.store.addDevice({ name: confirmed.pairing.name, certificate });
+    if (!this.store.markInviteUsed(id, device.id)) {
+      this.store.revokeDevice(device.id);
+      throw new CryptoError('replayed', 'approve', 'this invite was already used');
+    }
+    this.store.audit('owner', 'paired', { device: device.id, name: device.name, role });
+    await this.events.onPaired(device);
+    await this.transport.send(confirmed.from, encodeEnvelope(Envelope.PAIR_RESULT, message3)).catch(() => undefined);
+    this.#finish(open, { state: 'approved', deviceId: device.id, name: device.name });
+    return device;
+  }
+
+  async refuse(id: string): Promise<void> {
+    const open = this.#invites.get(id);
+    if (open === undefined) throw new CryptoError('forbidden', 'refuse', 'no such open invite');
+    if (open.confirmed !== undefined) {
+      await this.transport.send(open.confirmed.from, encodeEnvelope(Envelope.PAIR_RESULT, open.confirmed.pairing.refuse())).catch(() => undefined);
+    }
+    this.store.cancelInvite(id);
+    this.store.audit('owner', 'pairing-refused', { invite: id.slice(0, 8) });
+    this.#finish(open, { state: 'refused' });
+  }
+
+  #finish(open: OpenInviteState, status: InviteStatus): void {
+    open.status = status;
+    open.attempts = [];
+    open.confirmed = undefined;
+    if (status.state === 'expired') this.store.expireInvites();
+    void this.transport.closeMailbox(hexToBytes(open.id)).catch(() => undefined);
+    this.events.onStatus?.(open.id, status);
+  }
+
+  /** Re-opens the mailboxes of invites still open (after a hub restart they live in the store). */
+  expireStaleInvites(): void {
+    // Invites are not carried across hub restarts: the secret would have to stay readable. The store
+    // expires them; the owner makes a new one.
+    this.store.expireInvites(Number.MAX_SAFE_INTEGER);
+  }
+}

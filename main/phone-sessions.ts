@@ -1,0 +1,189 @@
+// Sessions with paired phones, over any transport that speaks the relay protocol. A phone's
+// SESSION_1 is accepted only if its Noise static key belongs to a device on the roster and not
+// revoked; the answer carries the phone's current key update. Commands inside a session are
+// checked by crypto/command.ts (roster, role, signature, age, sequence) before anything acts on them.
+import { authorizeCommand, type Action, type Command } from '../crypto/command.ts';
+import { isCryptoError } from '../crypto/errors.ts';
+import type { HubIdentity } from '../crypto/identity.ts';
+import {
+  Envelope, decodeEnvelope, decodeSessionMessage, encodeEnvelope, encodeSessionMessage, type Notice,
+} from '../crypto/messages.ts';
+import { acceptSession, type Session } from '../crypto/session.ts';
+import { bytesToHex, hexToBytes } from './hex.ts';
+import type { Device, Store } from './store/db.ts';
+
+export interface SessionTransport {
+  send(to: Uint8Array, payload: Uint8Array): Promise<void>;
+}
+
+export type CommandHandler = (command: Command, device: Device) => Promise<unknown>;
+
+export class CommandRefused extends Error {
+  override readonly name = 'CommandRefused';
+}
+
+interface PhoneSession {
+  readonly device: Device;
+  readonly relayKey: Uint8Array;
+  current: Session;
+  /** A newer handshake not yet confirmed by a message from the phone (a relay may replay SESSION_1). */
+  pending?: Session;
+}
+
+export class PhoneSessions {
+  readonly #sessions = new Map<string, PhoneSession>();
+
+  constructor(
+    private readonly hub: HubIdentity,
+    private readonly store: Store,
+    private readonly transport: SessionTransport,
+    private readonly keyUpdateFor: (deviceId: Uint8Array) => Uint8Array,
+    private readonly handle: CommandHandler,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
+
+  /** Phones with a live session now. */
+  get online(): number {
+    return this.#sessions.size;
+  }
+
+  onMessage(from: Uint8Array, payload: Uint8Array): void {
+    const device = this.store.findDeviceByRelayKey(bytesToHex(from));
+    // The relay only forwards from devices we granted, but we do not rely on it.
+    if (device === undefined || device.revokedAt !== null) return;
+    let env;
+    try {
+      env = decodeEnvelope(payload);
+    } catch {
+      return;
+    }
+    try {
+      if (env.kind === Envelope.SESSION_1) this.#onHandshake(device, from, env.body);
+      else if (env.kind === Envelope.SESSION_DATA) this.#onData(device, from, env.body);
+    } catch (e) {
+      if (!isCryptoError(e)) throw e;
+      this.log(`session with ${device.id.slice(0, 8)}: ${e.code}`);
+    }
+  }
+
+  #onHandshake(device: Device, from: Uint8Array, message1: Uint8Array): void {
+    const accepted = acceptSession({
+      hub: this.hub,
+      message1,
+      lookupDevice: (exchangeKey) => {
+        const d = this.store.findDeviceByExchangeKey(bytesToHex(exchangeKey));
+        // The Noise static key must be the same device the relay login says it is.
+        return d !== undefined && d.id === device.id && d.revokedAt === null ? d : undefined;
+      },
+    });
+    const { message2, session } = accepted.respond(this.keyUpdateFor(hexToBytes(device.id)));
+    const existing = this.#sessions.get(device.id);
+    if (existing === undefined) this.#sessions.set(device.id, { device, relayKey: from, current: session });
+    else {
+      existing.pending?.close();
+      existing.pending = session;
+    }
+    this.store.touchDevice(device.id);
+    void this.transport.send(from, encodeEnvelope(Envelope.SESSION_2, message2)).catch(() => undefined);
+  }
+
+  #onData(device: Device, from: Uint8Array, body: Uint8Array): void {
+    const s = this.#sessions.get(device.id);
+    if (s === undefined) {
+      // We restarted, or never had one: tell the phone to handshake again.
+      void this.transport.send(from, encodeEnvelope(Envelope.SESSION_RESET, new Uint8Array(0))).catch(() => undefined);
+      return;
+    }
+    let plain: Uint8Array | undefined;
+    if (s.pending !== undefined) {
+      try {
+        plain = s.pending.open(body);
+        s.current.close();
+        s.current = s.pending;
+        s.pending = undefined;
+      } catch {
+        plain = undefined;
+      }
+    }
+    plain ??= s.current.open(body);
+    const message = decodeSessionMessage(plain);
+    if (message.kind !== 'command') return;
+    this.#runCommand(s, message.signed);
+  }
+
+  #runCommand(s: PhoneSession, signed: Uint8Array): void {
+    let command: Command;
+    const fresh = this.store.getDevice(s.device.id);
+    try {
+      command = authorizeCommand(signed, {
+        hubId: this.hub.hubId,
+        lookupDevice: (id) => {
+          const d = this.store.getDevice(bytesToHex(id));
+          return d === undefined ? undefined : { signingKey: hexToBytes(d.signingKey), role: d.role, revoked: d.revokedAt !== null };
+        },
+        lastSeq: (id) => this.store.lastCommandSeq(bytesToHex(id)),
+        sessionDeviceId: hexToBytes(s.device.id),
+        now: Date.now(),
+      });
+    } catch (e) {
+      if (!isCryptoError(e)) throw e;
+      this.store.audit(s.device.id, 'command-refused', { reason: e.code });
+      return;
+    }
+    this.store.setLastCommandSeq(s.device.id, command.seq);
+    this.store.touchDevice(s.device.id);
+    const device = fresh ?? s.device;
+    this.handle(command, device).then(
+      (value) => this.#reply(s, command.seq, true, value),
+      (e: unknown) => this.#reply(s, command.seq, false, e instanceof CommandRefused ? e.message : 'the hub could not do that'),
+    );
+  }
+
+  #reply(s: PhoneSession, seq: bigint, ok: boolean, value: unknown): void {
+    if (!this.#sessions.has(s.device.id)) return;
+    this.#sendInSession(s, encodeSessionMessage({ kind: 'result', seq, ok, value }));
+  }
+
+  #sendInSession(s: PhoneSession, plain: Uint8Array): void {
+    void this.transport.send(s.relayKey, encodeEnvelope(Envelope.SESSION_DATA, s.current.seal(plain))).catch(() => undefined);
+  }
+
+  /** Sends every phone with a session its key update for the current epoch. */
+  sendKeyUpdates(): Set<string> {
+    const reached = new Set<string>();
+    for (const s of this.#sessions.values()) {
+      this.#sendInSession(s, encodeSessionMessage({ kind: 'key-update', signed: this.keyUpdateFor(hexToBytes(s.device.id)) }));
+      reached.add(s.device.id);
+    }
+    return reached;
+  }
+
+  notify(deviceId: string, notice: Notice): void {
+    const s = this.#sessions.get(deviceId);
+    if (s !== undefined) this.#sendInSession(s, encodeSessionMessage({ kind: 'notice', value: notice }));
+  }
+
+  notifyAll(notice: Notice): void {
+    for (const id of this.#sessions.keys()) this.notify(id, notice);
+  }
+
+  /** Ends a phone's session (after telling it why, if `notice` is given). */
+  end(deviceId: string, notice?: Notice): void {
+    if (notice !== undefined) this.notify(deviceId, notice);
+    const s = this.#sessions.get(deviceId);
+    if (s === undefined) return;
+    s.current.close();
+    s.pending?.close();
+    this.#sessions.delete(deviceId);
+  }
+
+  relayKeyOf(deviceId: string): Uint8Array | undefined {
+    return this.#sessions.get(deviceId)?.relayKey;
+  }
+
+  closeAll(): void {
+    for (const id of [...this.#sessions.keys()]) this.end(id);
+  }
+}
+
+export type { Action };

@@ -1,0 +1,190 @@
+// `vigil-phone`: a command-line phone that does what the phone app does, on the same protocol. Its
+// keys stay in the profile file (mode 0600).
+import { parseArgs } from 'node:util';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import WebSocket from 'ws';
+import { cryptoReady } from '../crypto/sodium.ts';
+import { equalBytes } from '../crypto/bytes.ts';
+import type { OpenedFrame } from '../crypto/frame.ts';
+import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../relay/client.ts';
+import { pairWithHub } from './core/pair.ts';
+import { HubLink, type CameraInfo } from './core/hub-link.ts';
+import { profileFromJson, profileToJson, type PhoneProfile } from './core/profile.ts';
+
+const USAGE = `usage: vigil-phone <command> [options]
+
+  pair LINK --profile FILE [--name NAME] [--relay URL]
+  cameras --profile FILE [--json] [--relay URL]
+  watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--relay URL]`;
+
+class CliError extends Error {}
+
+type Values = Record<string, string | boolean | undefined>;
+function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>, usage: string): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+    if (r.values.help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    return r;
+  } catch (e) {
+    throw new CliError(`${e instanceof Error ? e.message : String(e)}\n${usage}`);
+  }
+}
+
+const relayFactory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
+
+function need(values: Values, name: string, usage: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new CliError(`--${name} is required\n${usage}`);
+  return v;
+}
+
+function loadProfile(path: string): PhoneProfile {
+  if (!existsSync(path)) throw new CliError(`no profile at ${path}: pair first with 'vigil-phone pair LINK --profile ${path}'`);
+  return profileFromJson(readFileSync(path, 'utf8'));
+}
+
+/** Written to a temporary file and renamed, 0600 from the start: the profile holds private keys. */
+function saveProfile(path: string, profile: PhoneProfile): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, profileToJson(profile), { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+async function cmdPair(argv: string[]): Promise<void> {
+  const usage = 'usage: vigil-phone pair LINK --profile FILE [--name NAME] [--relay URL]';
+  const { values, positionals } = parse(argv, { profile: { type: 'string' }, name: { type: 'string' }, relay: { type: 'string' } }, usage);
+  const link = positionals[0];
+  if (link === undefined) throw new CliError(`pair needs the pairing LINK\n${usage}`);
+  const path = need(values, 'profile', usage);
+  if (existsSync(path)) throw new CliError(`${path} already exists: choose another --profile file`);
+  const profile = await pairWithHub({
+    link,
+    name: (values.name as string | undefined) ?? 'vigil-phone',
+    relayFactory,
+    ...(typeof values.relay === 'string' ? { relayUrl: values.relay } : {}),
+    onCode: (code) => console.log(`code ${code.slice(0, 3)} ${code.slice(3)}: check that the hub shows the same, then approve it there`),
+  });
+  saveProfile(path, profile);
+  console.log(`paired with hub ${Buffer.from(profile.hub.hubId).toString('hex').slice(0, 16)} as ${profile.certificate.role}; profile saved to ${path}`);
+}
+
+async function withLink<T>(values: Values, usage: string, f: (link: HubLink, profile: PhoneProfile, path: string) => Promise<T>, hooks: { onFrame?: (f: OpenedFrame) => void } = {}): Promise<T> {
+  const path = need(values, 'profile', usage);
+  const profile = loadProfile(path);
+  const link = new HubLink({
+    profile,
+    relayFactory,
+    ...(typeof values.relay === 'string' ? { relayUrl: values.relay } : {}),
+    onProfileChanged: (p) => saveProfile(path, p),
+    onState: (state, detail) => {
+      if (state !== 'live' && state !== 'connecting') console.error(`link: ${state}${detail ? ` (${detail})` : ''}`);
+    },
+    ...(hooks.onFrame ? { onFrame: hooks.onFrame } : {}),
+  });
+  try {
+    return await f(link, profile, path);
+  } finally {
+    await link.close();
+  }
+}
+
+async function cmdCameras(argv: string[]): Promise<void> {
+  const usage = 'usage: vigil-phone cameras --profile FILE [--json] [--relay URL]';
+  const { values } = parse(argv, { profile: { type: 'string' }, json: { type: 'boolean' }, relay: { type: 'string' } }, usage);
+  await withLink(values, usage, async (link) => {
+    const cameras = await link.listCameras();
+    for (const c of cameras) console.log(values.json ? JSON.stringify(c) : `${c.name}\t${c.state ?? ''}\t${c.codecs ?? ''}`);
+    if (cameras.length === 0 && !values.json) console.log('the hub has no cameras yet');
+  });
+}
+
+async function cmdWatch(argv: string[]): Promise<void> {
+  const usage = 'usage: vigil-phone watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--relay URL]';
+  const { values } = parse(argv, {
+    profile: { type: 'string' }, camera: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string' },
+  }, usage);
+  const cameraName = need(values, 'camera', usage);
+  const seconds = Number(need(values, 'seconds', usage));
+  if (!(seconds > 0 && seconds <= 24 * 3600)) throw new CliError('--seconds must be a positive number');
+  const outPath = need(values, 'out', usage);
+  const fd = openSync(outPath, 'w', 0o644);
+  let camera: CameraInfo | undefined;
+  let init: Uint8Array | undefined;
+  let last: { epoch: number; counter: bigint } | undefined;
+  let fragments = 0;
+  let bytes = 0;
+  const onFrame = (f: OpenedFrame) => {
+    if (camera === undefined || f.cameraNumber !== camera.number) return;
+    if (f.frameType === 'init') {
+      // The hub re-sends the init segment at each new epoch; write it once.
+      if (init === undefined) {
+        init = f.payload;
+        writeSync(fd, f.payload);
+        bytes += f.payload.length;
+      } else if (!equalBytes(init, f.payload)) {
+        console.error('the camera restarted with a new init segment; continuing in the same file');
+      }
+      last = { epoch: f.epoch, counter: f.counter };
+      return;
+    }
+    if (init === undefined) return; // nothing is playable before the init segment
+    // Frames reach us by two paths (the GOP sent directly, and the live topic): keep capture order.
+    if (last !== undefined && (f.epoch < last.epoch || (f.epoch === last.epoch && f.counter <= last.counter))) return;
+    last = { epoch: f.epoch, counter: f.counter };
+    writeSync(fd, f.payload);
+    fragments++;
+    bytes += f.payload.length;
+  };
+  try {
+    await withLink(values, usage, async (link, profile) => {
+      const cameras = await link.listCameras();
+      camera = cameras.find((c) => c.name === cameraName) ?? cameras.find((c) => c.id === cameraName);
+      if (camera === undefined) throw new CliError(`no camera "${cameraName}" on this hub (have: ${cameras.map((c) => c.name).join(', ') || 'none'})`);
+      console.log(`watching "${camera.name}" for ${seconds} s through relay ${values.relay ?? profile.relays[0]}`);
+      await link.watch(camera);
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      const c = link.counters;
+      console.log(`wrote ${fragments} fragments (${bytes} bytes) to ${outPath}; dropped: ${c.notForMe} not for me, ${c.tampered} tampered, ${c.replayed} replayed`);
+      if (link.linkState === 'removed') throw new CliError('this phone was removed from the hub');
+    }, { onFrame });
+  } finally {
+    closeSync(fd);
+  }
+  if (fragments === 0) throw new CliError('decrypted nothing: no video reached this phone');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  await cryptoReady();
+  try {
+    switch (command) {
+      case 'pair':
+        await cmdPair(rest);
+        return 0;
+      case 'cameras':
+        await cmdCameras(rest);
+        return 0;
+      case 'watch':
+        await cmdWatch(rest);
+        return 0;
+      case '--help':
+      case '-h':
+      case 'help':
+        console.log(USAGE);
+        return 0;
+      default:
+        console.error(command === undefined ? USAGE : `vigil-phone: unknown command "${command}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    console.error(`vigil-phone ${command}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+process.exit();
