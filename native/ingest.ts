@@ -136,7 +136,10 @@ export const INGEST_DEFAULTS: { timing: IngestTiming; args: FfmpegArgTemplates; 
     // so a frame waits for at most one frame interval (the next packet) before it is written, and
     // frag_keyframe keeps every keyframe at the start of a fragment. Not frag_every_frame: with an
     // audio track, ffmpeg 5.1 then writes negative durations and loses half the video frames.
-    output: ['-dn', '-sn', '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', '1', 'pipe:1'],
+    // max_interleave_delta: ffmpeg holds video until the audio track catches up, by default for up
+    // to 10 s, longer than the stall watchdog; 0.5 s bounds that for a camera whose audio goes quiet.
+    // (50 ms would smooth G.711 cameras' 128 ms bursts, but makes ffmpeg 5.1 write negative durations.)
+    output: ['-dn', '-sn', '-max_interleave_delta', '500000', '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', '1', 'pipe:1'],
     ffprobe: ['-v', 'error', '-rtsp_transport', 'tcp', '-analyzeduration', '0', '-probesize', '32',
       '-show_entries', 'stream=index,codec_type,codec_name', '-of', 'json', '{url}'],
     ffmpegProbe: ['-hide_banner', '-nostdin', '-rtsp_transport', 'tcp', '-analyzeduration', '0', '-probesize', '32', '-i', '{url}'],
@@ -319,6 +322,8 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     if (gen !== this.generation) return;
 
     const splitter = new Fmp4Splitter(this.options.splitter);
+    let videoTracks = new Set<number>();
+    let lastVideoTime: number | undefined;
     let child: ChildProcess;
     try {
       child = spawn(this.ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
@@ -347,13 +352,23 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       for (const seg of segments) {
         if (gen !== this.generation) return;
         if (seg.type === 'init') {
+          videoTracks = new Set(seg.tracks.filter((t) => t.kind === 'video').map((t) => t.id));
           const init: IngestInit = { data: seg.data, codecs: seg.codecs, mime: seg.mime, tracks: seg.tracks };
           if (seg.width !== undefined) init.width = seg.width;
           if (seg.height !== undefined) init.height = seg.height;
           this.emit('init', init);
         } else {
           this.onFragment(gen);
-          const frag: IngestFragment = { data: seg.data, keyframe: seg.keyframe, trackIds: seg.trackIds };
+          const hasVideo = seg.trackIds.some((id) => videoTracks.has(id));
+          let keyframe = seg.keyframe;
+          // A camera that sends a keyframe as several slices makes ffmpeg's RTSP reader emit one
+          // packet per slice with the same DTS (bumped by 1 tick), so one picture spans two
+          // fragments, both flagged sync. Only the first is a place to start.
+          if (keyframe && hasVideo && seg.decodeTime !== undefined && lastVideoTime !== undefined && seg.decodeTime - lastVideoTime <= 1) {
+            keyframe = false;
+          }
+          if (hasVideo && seg.decodeTime !== undefined) lastVideoTime = seg.decodeTime;
+          const frag: IngestFragment = { data: seg.data, keyframe, trackIds: seg.trackIds };
           if (seg.decodeTime !== undefined) frag.decodeTime = seg.decodeTime;
           if (seg.timescale !== undefined) frag.timescale = seg.timescale;
           this.emit('fragment', frag);
