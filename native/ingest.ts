@@ -336,6 +336,9 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     child.once('error', (err) => {
       this.attemptError ??= `cannot run ffmpeg (${this.ffmpeg?.path ?? '?'}): ${err.message}`;
     });
+    // A pipe error ends in 'close' like everything else; unhandled it would crash the hub.
+    child.stdout?.on('error', () => undefined);
+    child.stderr?.on('error', () => undefined);
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => this.stderr.push(d));
     child.stdout?.on('data', (chunk: Buffer) => {
