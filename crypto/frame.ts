@@ -359,6 +359,11 @@ export class FrameOpener {
     const aadLength = m + FRAME_METADATA_BYTES;
     if (wire.length < aadLength + FRAME_TAG_BYTES) throw malformed(where, `${wire.length} bytes is shorter than header, metadata and tag`);
 
+    // A frame whose (still unauthenticated) metadata names another hub is someone else's: skip it
+    // quietly. This only ever refuses; a forger gains nothing by choosing this answer.
+    if (this.#hubId !== undefined && !equalBytes(wire.subarray(m + 2, m + 18), this.#hubId)) {
+      throw new CryptoError('not-for-me', where, 'frame of another hub');
+    }
     const latest = this.#latestEpoch.get(cameraNumber);
     if (latest !== undefined && epoch < latest) throw new CryptoError('replayed', where, `epoch is older than the live epoch ${latest}`);
     const key = this.#keys.get(header.kid);

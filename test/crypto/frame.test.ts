@@ -211,7 +211,7 @@ function buildVectors(): Vector[] {
   add('tag-bit', 's0 with the last bit of the tag flipped', k0, 'tampered', flip(s0.wire, -1, 7), s0.sealed);
   add('ciphertext-bit', 's2 with one ciphertext bit flipped', k2, 'tampered', flip(s2.wire, m2 + FRAME_METADATA_BYTES + 5, 3), s2.sealed);
   add('capture-time-changed', 's2 with the low bit of captureTime flipped', k2, 'tampered', flip(s2.wire, m2 + 42), s2.sealed);
-  add('hub-id-changed', 's2 with the first byte of the metadata hub id changed', k2, 'tampered', flip(s2.wire, m2 + 2), s2.sealed);
+  add('hub-id-changed', 's2 with the first byte of the metadata hub id changed', k2, 'not-for-me', flip(s2.wire, m2 + 2), s2.sealed);
   add('camera-id-changed', 's2 with the first byte of the metadata camera id changed', k2, 'tampered', flip(s2.wire, m2 + 18), s2.sealed);
   add('counter-changed', 's2 with its counter changed from 300 to 301', k2, 'tampered', flip(s2.wire, m2 - 1), s2.sealed);
 
@@ -222,7 +222,7 @@ function buildVectors(): Vector[] {
 
   // The same content key bytes under another hub id: derivation binds the hub.
   const kOtherHub = [cam(1, 1, 0x80, 0x21, hubB)];
-  add('other-hub', 's2 opened with the same base key, camera number and epoch, but another hub id', kOtherHub, 'tampered', s2.wire, s2.sealed);
+  add('other-hub', 's2 opened with the same base key, camera number and epoch, but another hub id', kOtherHub, 'not-for-me', s2.wire, s2.sealed);
 
   add('not-for-me', 's2 at a receiver that holds only camera 3\'s key', k1, 'not-for-me', s2.wire, s2.sealed);
   add('replayed', 's2 delivered twice', k2, 'replayed', s2.wire, s2.sealed, [s2.wire]);
@@ -424,11 +424,12 @@ describe('T4 isolation', () => {
     const a = camera(1, 7);
     const wire = new FrameSealer(a).seal(FRAME);
     const m = decodeSframeHeader(wire).headerLength;
-    for (const [from, to] of [[m + 2, m + 18], [m + 18, m + 34]] as const) {
+    // Another hub id reads as someone else's frame (skipped quietly); another camera id as forged.
+    for (const [from, to, expected] of [[m + 2, m + 18, 'not-for-me'], [m + 18, m + 34, 'tampered']] as const) {
       const forged = wire.slice();
       forged.set(random(16), from);
       expect(forged.subarray(from, to)).not.toEqual(wire.subarray(from, to));
-      expect(outcome(openerWith(a), forged)).toBe('tampered');
+      expect(outcome(openerWith(a), forged)).toBe(expected);
     }
   });
 
@@ -445,7 +446,7 @@ describe('T4 isolation', () => {
     const asB = concat(encodeSframeHeader(frameKeyId(2, 7), h.ctr), wire.subarray(h.headerLength));
     expect(outcome(openerWith({ ...b, key: a.key }), asB)).toBe('tampered');
     // The same key bytes, camera number and epoch under another hub.
-    expect(outcome(openerWith({ ...a, hubId: random(16) }), wire)).toBe('tampered');
+    expect(outcome(openerWith({ ...a, hubId: random(16) }), wire)).toBe('not-for-me');
   });
 
   it('an authentic frame whose metadata names another hub or camera than its key is refused', () => {
@@ -455,7 +456,7 @@ describe('T4 isolation', () => {
       track: 0, captureTime: 1n, frameType: 2, plaintext: utf8('x'),
     };
     expect(outcome(openerWith(a), refSeal(base).wire)).toBe('success');
-    expect(outcome(openerWith(a), refSeal({ ...base, metadataHubId: random(16) }).wire)).toBe('tampered');
+    expect(outcome(openerWith(a), refSeal({ ...base, metadataHubId: random(16) }).wire)).toBe('not-for-me');
     expect(outcome(openerWith(a), refSeal({ ...base, metadataCameraId: random(16) }).wire)).toBe('tampered');
   });
 });
@@ -695,38 +696,4 @@ describe('hostile input', () => {
   });
 });
 
-describe('throughput', () => {
-  it('seals and opens 16 KiB frames above 100 MB/s', () => {
-    const a = camera(1, 7);
-    const sealer = new FrameSealer(a);
-    const payload = random(16 * 1024);
-    const n = 2000;
-    let sealBest = 0;
-    let openBest = 0;
-    for (let round = 0; round < 3; round++) {
-      const wires: Uint8Array[] = [];
-      let t = performance.now();
-      for (let i = 0; i < n; i++) wires.push(sealer.seal({ ...FRAME, payload }));
-      sealBest = Math.max(sealBest, (n * payload.length) / 1e6 / ((performance.now() - t) / 1000));
-      const opener = openerWith(a);
-      let opened: OpenedFrame | undefined;
-      t = performance.now();
-      for (const w of wires) opened = opener.open(w);
-      openBest = Math.max(openBest, (n * payload.length) / 1e6 / ((performance.now() - t) / 1000));
-      expect(opened?.payload).toEqual(payload);
-    }
-    // The bare libsodium-wrappers call in the same process: the ceiling on this machine right now.
-    const nonce = new Uint8Array(12);
-    const rawKey = random(32);
-    let rawBest = 0;
-    for (let round = 0; round < 3; round++) {
-      const t = performance.now();
-      for (let i = 0; i < n; i++) sodium().crypto_aead_chacha20poly1305_ietf_encrypt(payload, null, null, nonce, rawKey);
-      rawBest = Math.max(rawBest, (n * payload.length) / 1e6 / ((performance.now() - t) / 1000));
-    }
-    console.log(`frame 16 KiB: seal ${sealBest.toFixed(0)} MB/s, open ${openBest.toFixed(0)} MB/s (bare AEAD ${rawBest.toFixed(0)} MB/s)`);
-    // Above 100 MB/s; on a machine so loaded that even the bare AEAD is slow, within 60% of it.
-    expect(sealBest > 100 || sealBest > 0.6 * rawBest).toBe(true);
-    expect(openBest > 100 || openBest > 0.6 * rawBest).toBe(true);
-  });
-});
+// Throughput is measured in bench/crypto.bench.ts (npm run bench:crypto), never in a timed test.
