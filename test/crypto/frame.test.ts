@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { cryptoReady, sodium } from '../../crypto/sodium.ts';
 import {
   FRAME_METADATA_BYTES, FrameOpener, FrameSealer, MAX_FRAME_COUNTER, frameKeyId, splitFrameKeyId,
-  type FrameKeyParams, type FrameTrack, type FrameType, type OpenedFrame,
+  type FrameKeyParams, type FrameTrack, type FrameType,
 } from '../../crypto/frame.ts';
 import { encodeSframeHeader, decodeSframeHeader } from '../../crypto/sframe.ts';
 import { CryptoError, type CryptoErrorCode } from '../../crypto/errors.ts';
