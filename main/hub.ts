@@ -1,6 +1,7 @@
 // The hub: loads its identity and store, starts a new key epoch, supervises the cameras, keeps its
 // relay link, and answers phones. Headless (`vigil hub`) and the Electron app run this same class.
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -40,6 +41,8 @@ export interface HubOptions {
   appUrl?: string;
   ingestTiming?: Partial<IngestTiming>;
   log?: (line: string) => void;
+  /** Serves non-API requests on the local API port (the headless UI), after the token check. */
+  uiHandler?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 }
 
 export interface CameraStatus {
@@ -371,6 +374,7 @@ export class Hub {
       port: this.opts.apiPort ?? 0,
       token,
       routes: apiRoutes(this),
+      ...(this.opts.uiHandler ? { fallback: this.opts.uiHandler } : {}),
       onError: (e) => this.#log(`api error: ${e instanceof Error ? e.message : String(e)}`),
     });
     writeFileSync(join(this.opts.dataDir, HUB_FILE), JSON.stringify({ url: this.#api.url, pid: process.pid }) + '\n', { mode: 0o600 });
@@ -378,6 +382,11 @@ export class Hub {
 
   get apiUrl(): string | undefined {
     return this.#api?.url;
+  }
+
+  /** The local API token (for the UI link printed on the hub's own terminal only). */
+  get apiToken(): string {
+    return readFileSync(join(this.opts.dataDir, TOKEN_FILE), 'utf8').trim();
   }
 
   get ffmpegProblem(): string | undefined {
