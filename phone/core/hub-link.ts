@@ -17,7 +17,7 @@ import type { MediaMessage, RelayClient, RelayClientState } from '../../relay/cl
 import type { RelayFactory } from './pair.ts';
 import type { PhoneProfile } from './profile.ts';
 
-export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'hub-offline' | 'removed' | 'closed';
+export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'hub-offline' | 'refused' | 'removed' | 'closed';
 
 export interface CameraInfo {
   readonly id: string;
@@ -105,10 +105,13 @@ export class HubLink {
   async ready(timeoutMs = 15_000): Promise<void> {
     if (this.session !== undefined) return;
     if (this.state === 'removed') throw new CommandError('this phone was removed from the hub');
+    if (this.state === 'refused') throw new CommandError('the relay refuses to connect this phone to the hub: was it removed from the hub?');
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.sessionWaiters = this.sessionWaiters.filter((w) => w !== done);
-        reject(new CommandError(this.state === 'hub-offline' ? 'the hub is offline' : 'no session with the hub (timed out)'));
+        reject(new CommandError(this.state === 'hub-offline' ? 'the hub is offline'
+          : this.state === 'refused' ? 'the relay refuses to connect this phone to the hub: was it removed from the hub?'
+            : 'no session with the hub (timed out)'));
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
@@ -200,7 +203,11 @@ export class HubLink {
     const { message1, finish } = startSession({ device: this.profile.device, hub: this.profile.hub });
     this.handshake = { finish };
     this.sendToHub(Envelope.SESSION_1, message1).catch((e: unknown) => {
-      if (e instanceof Error && /offline/.test(e.message)) this.setState('hub-offline');
+      const code = (e as { code?: string } | undefined)?.code;
+      if (code === 'offline') this.setState('hub-offline');
+      // The relay holds no capability for us: the hub withdrew it (removed), or never re-granted it.
+      // Only the hub can say "removed" authentically, so this is a hint shown as such, not a verdict.
+      else if (code === 'no-capability') this.setState('refused', 'the relay says this phone may not reach the hub (removed from it?)');
     });
     // If no answer comes (hub offline, message lost), try again with backoff.
     const delay = HANDSHAKE_RETRY_MS[Math.min(this.handshakeAttempt++, HANDSHAKE_RETRY_MS.length - 1)]!;
