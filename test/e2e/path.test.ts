@@ -1,0 +1,89 @@
+// The first path, as a user runs it: a real RTSP camera (GStreamer), `vigil relay`, `vigil hub`,
+// `vigil camera add`, `vigil invite`, `vigil-phone pair`, `vigil-phone watch`; the MP4 the phone
+// decrypted must pass ffprobe with the camera's codecs and (nearly) every frame the camera sent.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
+import {
+  VIGIL_PHONE, addCamera, ffprobe, pairPhone, run, startHub, startRelay, stopAll, tempDir, videoFrameTimes, waitForCameraState,
+} from '../support/system.ts';
+
+const FPS = 15;
+let dir: string;
+let profile: string;
+let cameras: TestCamera[] = [];
+
+beforeAll(async () => {
+  dir = tempDir();
+  cameras = await Promise.all([
+    startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: FPS, runSeconds: 240 }),
+    startCamera({ codec: 'h265', audio: 'pcmu', size: '640x360', fps: FPS, runSeconds: 240 }),
+  ]);
+  const relay = await startRelay();
+  await startHub(join(dir, 'hub'), relay.url);
+  await addCamera(join(dir, 'hub'), 'Front door', cameras[0]!.url);
+  await addCamera(join(dir, 'hub'), 'Garage', cameras[1]!.url);
+  profile = join(dir, 'phone.json');
+  await pairPhone(join(dir, 'hub'), profile, 'Ana');
+  await waitForCameraState(join(dir, 'hub'), 'Front door', ['live']);
+  await waitForCameraState(join(dir, 'hub'), 'Garage', ['live']);
+}, 120_000);
+
+afterAll(async () => {
+  await stopAll();
+  await stopAllCameras();
+});
+
+async function watch(camera: string, seconds: number, out: string) {
+  const r = await run(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', camera, '--seconds', String(seconds), '--out', out], { timeoutMs: 60_000 });
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/wrote \d+ fragments/);
+  return r;
+}
+
+/** Every frame of the span the file covers is there: count within 10% of span x fps. */
+async function expectNearlyEveryFrame(file: string) {
+  const times = await videoFrameTimes(file);
+  expect(times.length).toBeGreaterThan(FPS * 3);
+  const span = Math.max(...times) - Math.min(...times);
+  const expected = span * FPS + 1;
+  expect(Math.abs(times.length - expected) / expected, `frames ${times.length}, span ${span.toFixed(2)} s`).toBeLessThan(0.1);
+}
+
+describe('camera -> hub -> relay -> phone', () => {
+  it('the phone lists the cameras by their names (which travel encrypted)', async () => {
+    const r = await run(VIGIL_PHONE, ['cameras', '--profile', profile, '--json'], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const names = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { name: string }).name);
+    expect(names.sort()).toEqual(['Front door', 'Garage']);
+  });
+
+  it('H.264 with AAC audio arrives as a playable MP4 with every frame', async () => {
+    const out = join(dir, 'front.mp4');
+    await watch('Front door', 6, out);
+    const probe = await ffprobe(out);
+    const video = probe.streams.find((s) => s.codec_type === 'video');
+    const audio = probe.streams.find((s) => s.codec_type === 'audio');
+    expect(video?.codec_name).toBe('h264');
+    expect(video?.width).toBe(640);
+    expect(audio?.codec_name).toBe('aac');
+    await expectNearlyEveryFrame(out);
+  });
+
+  it('H.265 passes through; G.711 audio arrives transcoded to AAC', async () => {
+    const out = join(dir, 'garage.mp4');
+    await watch('Garage', 6, out);
+    const probe = await ffprobe(out);
+    expect(probe.streams.find((s) => s.codec_type === 'video')?.codec_name).toBe('hevc');
+    expect(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name).toBe('aac');
+    await expectNearlyEveryFrame(out);
+    expect(statSync(out).size).toBeGreaterThan(10_000);
+  });
+
+  it('watch exits non-zero with one clear line for a camera that does not exist', async () => {
+    const r = await run(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', 'Attic', '--seconds', '2', '--out', join(dir, 'x.mp4')], { timeoutMs: 30_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/no camera "Attic"/);
+  });
+});
