@@ -22,6 +22,7 @@ import { bytesToHex, hexToBytes } from './hex.ts';
 import { PairingDesk, type InviteStatus } from './pairing-desk.ts';
 import { CommandRefused, PhoneSessions } from './phone-sessions.ts';
 import { openStore, type Camera, type Device, type EpochReason, type Store } from './store/db.ts';
+import type { KeyProtector } from './store/sealed.ts';
 import { ApiError, startLocalApi, type LocalApi } from './local-api.ts';
 import { apiRoutes } from './api-routes.ts';
 
@@ -43,6 +44,16 @@ export interface HubOptions {
   log?: (line: string) => void;
   /** Serves non-API requests on the local API port (the headless UI), after the token check. */
   uiHandler?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+  /** Wraps the store's data key (the Electron app passes one backed by safeStorage). */
+  keyProtector?: KeyProtector;
+}
+
+/** A local viewer on the hub itself (the UI's live tiles): plaintext fMP4, never leaves the process. */
+export interface LocalViewer {
+  onInit(data: Uint8Array, mime: string): void;
+  onFragment(data: Uint8Array, keyframe: boolean): void;
+  /** The camera was removed or the hub is closing. */
+  onEnd?(): void;
 }
 
 export interface CameraStatus {
@@ -77,6 +88,7 @@ export class Hub {
   readonly sessions: PhoneSessions;
   readonly relay: RelayClient | undefined;
   #cameras = new Map<number, LiveCamera>();
+  #localViewers = new Map<number, Set<LocalViewer>>();
   #ffmpeg: FfmpegInfo | undefined;
   #ffmpegError: string | undefined;
   #api: LocalApi | undefined;
@@ -124,7 +136,7 @@ export class Hub {
 
   static async start(opts: HubOptions): Promise<Hub> {
     await cryptoReady();
-    const store = openStore(opts.dataDir);
+    const store = openStore(opts.dataDir, opts.keyProtector ? { keyProtector: opts.keyProtector } : {});
     const identity = importHubIdentity(store.getOrCreateHubIdentity(() => exportHubIdentity(newHubIdentity())));
     const hub = new Hub(opts, store, identity);
     await hub.#start();
@@ -237,9 +249,11 @@ export class Hub {
     const live: LiveCamera = { camera, watchers: 0, feed: undefined as unknown as CameraFeed };
     live.feed = new CameraFeed(camera.number, this.#sourceFor(camera), this.#ffmpeg, {
       onInit: (init) => {
+        for (const v of this.#localViewers.get(camera.number) ?? []) v.onInit(init.data, `${init.mime}; codecs="${init.codecs.join(',')}"`);
         if (live.watchers > 0) this.#publish(live, 'init', init.data, Date.now(), FLAG_INIT);
       },
       onFragment: (f) => {
+        for (const v of this.#localViewers.get(camera.number) ?? []) v.onFragment(f.data, f.keyframe);
         if (live.watchers > 0) this.#publish(live, f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime, f.keyframe ? FLAG_KEYFRAME : 0);
       },
       onState: (s) => {
@@ -298,12 +312,53 @@ export class Hub {
     if (camera === undefined) return false;
     const live = this.#cameras.get(camera.number);
     this.#cameras.delete(camera.number);
+    for (const v of this.#localViewers.get(camera.number) ?? []) v.onEnd?.();
+    this.#localViewers.delete(camera.number);
     await live?.feed.stop();
     this.store.removeCamera(camera.id);
     this.store.audit('owner', 'camera-removed', { camera: camera.id });
     this.#newEpoch('camera-removed');
     this.sessions.notifyAll({ type: 'cameras-changed' });
     return true;
+  }
+
+  /**
+   * Local viewing on the hub (the UI's tiles): the init segment and the GOP so far at once, then
+   * every fragment. Plaintext, in-process only: the hub is the root of trust and the UI server
+   * serves it on the token-guarded local API port. Returns the function that stops it.
+   */
+  watchLocal(idOrName: string, viewer: LocalViewer): () => void {
+    const camera = this.store.getCamera(idOrName);
+    const live = camera && this.#cameras.get(camera.number);
+    if (!camera || !live) throw new ApiError(404, 'no such camera');
+    let viewers = this.#localViewers.get(camera.number);
+    if (viewers === undefined) this.#localViewers.set(camera.number, (viewers = new Set()));
+    viewers.add(viewer);
+    const init = live.feed.init;
+    if (init !== undefined) {
+      viewer.onInit(init.data, `${init.mime}; codecs="${init.codecs.join(',')}"`);
+      for (const f of live.feed.gop) viewer.onFragment(f.data, f.keyframe);
+    }
+    return () => {
+      viewers.delete(viewer);
+      if (viewers.size === 0) this.#localViewers.delete(camera.number);
+    };
+  }
+
+  renameCamera(idOrName: string, name: string): Camera {
+    const before = this.store.getCamera(idOrName);
+    if (before === undefined) throw new ApiError(404, 'no such camera');
+    const camera = this.store.renameCamera(before.id, name);
+    const live = this.#cameras.get(camera.number);
+    if (live !== undefined) live.camera = camera;
+    this.store.audit('owner', 'camera-renamed', { camera: camera.id, from: before.name, to: camera.name });
+    this.sessions.notifyAll({ type: 'cameras-changed' });
+    return camera;
+  }
+
+  /** The relay this hub uses (the first given), for the UI. */
+  get relayUrl(): string | undefined {
+    return this.opts.relays[0];
   }
 
   cameraStatus(): CameraStatus[] {
@@ -397,6 +452,8 @@ export class Hub {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#dailyTimer);
+    for (const viewers of this.#localViewers.values()) for (const v of viewers) v.onEnd?.();
+    this.#localViewers.clear();
     this.sessions.closeAll();
     await Promise.all([...this.#cameras.values()].map((c) => c.feed.stop()));
     await this.#api?.close();
