@@ -48,6 +48,20 @@ export function apiRoutes(hub: Hub): ApiRoute[] {
       },
     },
     {
+      method: 'POST', path: /^\/api\/cameras\/(?<id>[^/]+)\/rename$/, handler: (p, body) => guard(() => {
+        const camera = hub.renameCamera(decodeURIComponent(p.id ?? ''), field(body, 'name'));
+        return { id: camera.id, name: camera.name, number: camera.number };
+      }),
+    },
+    {
+      method: 'GET', path: /^\/api\/relay$/, handler: () => ({
+        url: hub.relayUrl ?? null,
+        state: hub.relayState,
+        phonesOnline: hub.sessions.online,
+        watchingNow: hub.cameraStatus().reduce((n, c) => n + c.watchers, 0),
+      }),
+    },
+    {
       method: 'POST', path: /^\/api\/invites$/, handler: (_, body) => guard(async () => {
         const ttl = Number((body as { ttlSeconds?: unknown } | undefined)?.ttlSeconds ?? 600);
         if (!(ttl >= 30 && ttl <= 3600)) throw new ApiError(400, 'ttlSeconds must be 30..3600');
