@@ -70,7 +70,7 @@ export class HubLink {
   private readonly opener = new FrameOpener();
   private session: Session | undefined;
   private handshake: { finish(message2: Uint8Array): { session: Session; payload: Uint8Array } } | undefined;
-  private sessionWaiters: Array<() => void> = [];
+  private sessionWaiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
   private readonly pending = new Map<bigint, PendingCommand>();
   private state: LinkState = 'connecting';
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -104,21 +104,29 @@ export class HubLink {
   /** Resolves when a session with the hub is up. */
   async ready(timeoutMs = 15_000): Promise<void> {
     if (this.session !== undefined) return;
+    this.throwIfRefused();
+    await new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.sessionWaiters = this.sessionWaiters.filter((w) => w !== waiter);
+        reject(new CommandError(this.state === 'hub-offline' ? 'the hub is offline' : 'no session with the hub (timed out)'));
+      }, timeoutMs);
+      this.sessionWaiters.push(waiter);
+    });
+  }
+
+  private throwIfRefused(): void {
     if (this.state === 'removed') throw new CommandError('this phone was removed from the hub');
     if (this.state === 'refused') throw new CommandError('the relay refuses to connect this phone to the hub: was it removed from the hub?');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.sessionWaiters = this.sessionWaiters.filter((w) => w !== done);
-        reject(new CommandError(this.state === 'hub-offline' ? 'the hub is offline'
-          : this.state === 'refused' ? 'the relay refuses to connect this phone to the hub: was it removed from the hub?'
-            : 'no session with the hub (timed out)'));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.sessionWaiters.push(done);
-    });
   }
 
   async command(action: Action, args?: unknown): Promise<unknown> {
@@ -183,6 +191,18 @@ export class HubLink {
     if (this.state === state || (this.state === 'removed' && state !== 'closed')) return;
     this.state = state;
     this.opts.onState?.(state, detail);
+    if (state === 'removed' || state === 'refused' || state === 'closed') {
+      const waiters = this.sessionWaiters;
+      this.sessionWaiters = [];
+      for (const w of waiters) {
+        try {
+          this.throwIfRefused();
+          w.reject(new CommandError('closed'));
+        } catch (e) {
+          w.reject(e as Error);
+        }
+      }
+    }
   }
 
   private onRelayState(s: RelayClientState): void {
@@ -272,7 +292,7 @@ export class HubLink {
     this.setState('live');
     const waiters = this.sessionWaiters;
     this.sessionWaiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) w.resolve();
     // After a hub restart, ask again for what we were watching.
     for (const camera of this.watched.values()) {
       this.command('watch', { camera: camera.id }).catch(() => undefined);

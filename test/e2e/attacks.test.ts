@@ -1,0 +1,228 @@
+// The attacks of the threat model, performed against the real programs: a relay that misroutes hub
+// A's frames and key updates to a phone of hub B (the Eufy case, T1/T5), a phone removed while
+// another keeps watching (T2), and everything a relay could keep forever (T10).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { cryptoReady } from '../../crypto/sodium.ts';
+import { fromBase64url } from '../../crypto/bytes.ts';
+import { sign } from '../../crypto/identity.ts';
+import type { OpenedFrame } from '../../crypto/frame.ts';
+import { Envelope } from '../../crypto/messages.ts';
+import { RelayClient, type MediaMessage, type RelayClientOptions, type WebSocketConstructor } from '../../relay/client.ts';
+import { HubLink } from '../../phone/core/hub-link.ts';
+import { profileFromJson, type PhoneProfile } from '../../phone/core/profile.ts';
+import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
+import { startRelayTap, type RelayTap } from '../support/relay-tap.ts';
+import {
+  VIGIL, VIGIL_PHONE, addCamera, pairPhone, run, startHub, startRelay, stopAll, tempDir, waitForCameraState, type Running,
+} from '../support/system.ts';
+
+const CAMERA_NAME = `Nursery ${randomBytes(4).toString('hex')}`;
+const CAMERA_PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
+
+let dir: string;
+let tap: RelayTap;
+let relay: Running;
+let camera: TestCamera;
+const hubA = () => join(dir, 'hubA');
+const hubB = () => join(dir, 'hubB');
+const profiles = { a: '', b: '', c: '' };
+let deviceC = '';
+
+/** A relay factory that keeps each client's callbacks, so the test can play a misrouting relay. */
+function recordingFactory(record?: (kind: 'media' | 'direct', from: Uint8Array, payload: Uint8Array, media?: MediaMessage) => void) {
+  const made: { options: RelayClientOptions }[] = [];
+  const factory = (options: RelayClientOptions) => {
+    const wrapped: RelayClientOptions = {
+      ...options,
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      onMedia: (m) => {
+        record?.('media', m.hubRelayId, m.payload, m);
+        options.onMedia?.(m);
+      },
+      onMessage: (from, payload) => {
+        record?.('direct', from, payload);
+        options.onMessage?.(from, payload);
+      },
+    };
+    made.push({ options });
+    return new RelayClient(wrapped);
+  };
+  return { factory, made };
+}
+
+function load(path: string): PhoneProfile {
+  return profileFromJson(readFileSync(path, 'utf8'));
+}
+
+beforeAll(async () => {
+  await cryptoReady();
+  dir = tempDir();
+  camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, auth: 'digest', user: 'admin', password: CAMERA_PASSWORD, runSeconds: 300 });
+  tap = await startRelayTap();
+  const r = await startRelay('127.0.0.1:0', ['--public-host', tap.host]);
+  relay = r.proc;
+  tap.setUpstream(r.url);
+  await startHub(hubA(), tap.url);
+  await startHub(hubB(), tap.url);
+  const url = camera.url.replace('rtsp://', `rtsp://admin:${CAMERA_PASSWORD}@`);
+  await addCamera(hubA(), CAMERA_NAME, url);
+  await addCamera(hubB(), 'Hall', url);
+  profiles.a = join(dir, 'a.json');
+  profiles.b = join(dir, 'b.json');
+  profiles.c = join(dir, 'c.json');
+  await pairPhone(hubA(), profiles.a, 'Ana');
+  await pairPhone(hubB(), profiles.b, 'Bob (other home)');
+  deviceC = (await pairPhone(hubA(), profiles.c, 'Cleaner', 'viewer')).deviceId;
+  await waitForCameraState(hubA(), CAMERA_NAME, ['live']);
+  await waitForCameraState(hubB(), 'Hall', ['live']);
+}, 150_000);
+
+afterAll(async () => {
+  await tap?.close();
+  await stopAll();
+  await stopAllCameras();
+});
+
+describe('T1/T5: a relay hands hub A\'s frames and key updates to a phone of hub B', () => {
+  it('opens nothing, shows nothing, and says "not for me"', async () => {
+    // 1. Capture what hub A sends its own phone: frames (direct GOP and live topic).
+    const capturedA: { kind: 'media' | 'direct'; payload: Uint8Array; media?: MediaMessage }[] = [];
+    const a = recordingFactory((kind, _from, payload, media) => capturedA.push({ kind, payload: Uint8Array.from(payload), ...(media ? { media } : {}) }));
+    const linkA = new HubLink({ profile: load(profiles.a), relayFactory: a.factory });
+    const framesA: OpenedFrame[] = [];
+    (linkA as unknown as { opts: { onFrame: (f: OpenedFrame) => void } }).opts.onFrame = (f) => framesA.push(f);
+    const [cam] = await linkA.listCameras();
+    await linkA.watch(cam!);
+    await new Promise((r) => setTimeout(r, 3000));
+    await linkA.close();
+    expect(framesA.length).toBeGreaterThan(10);
+
+    // 2. Hub A's key update for one of its phones that has no session, sealed to its X-Wing key
+    //    (a new epoch starts when a camera is added).
+    const profileA = load(profiles.c);
+    const offline: Uint8Array[] = [];
+    const raw = new RelayClient({
+      url: profileA.relays[0]!, publicKey: profileA.relayKey.publicKey, sign: (m) => sign(profileA.relayKey, m),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      onMessage: (_from, payload) => {
+        if (payload[0] === Envelope.KEY_UPDATE_OFFLINE) offline.push(Uint8Array.from(payload));
+      },
+    });
+    await raw.waitReady();
+    const added = await run(VIGIL, ['camera', 'add', '--data', hubA(), '--name', 'Porch', camera.url]);
+    expect(added.code, added.stderr).toBe(0);
+    const deadline = Date.now() + 10_000;
+    while (offline.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await raw.close();
+    expect(offline.length).toBeGreaterThan(0);
+
+    // 3. Phone B, live with hub B, gets all of it, labelled as coming from its own hub.
+    const profileB = load(profiles.b);
+    const b = recordingFactory();
+    const framesB: OpenedFrame[] = [];
+    const linkB = new HubLink({ profile: profileB, relayFactory: b.factory, onFrame: (f) => framesB.push(f) });
+    await linkB.ready();
+    expect(linkB.currentEpoch).toBeGreaterThan(0);
+    const opts = b.made[0]!.options;
+    const frames = capturedA.filter((c) => c.kind === 'media' || c.payload[0] === Envelope.FRAME);
+    expect(frames.length).toBeGreaterThan(10);
+    const before = { ...linkB.counters };
+    for (const c of frames) {
+      if (c.kind === 'media') opts.onMedia!({ ...c.media!, hubRelayId: profileB.hub.relayKey, payload: c.payload });
+      else opts.onMessage!(profileB.hub.relayKey, c.payload);
+    }
+    for (const k of offline) opts.onMessage!(profileB.hub.relayKey, k);
+    // And hub A's session messages: they do not authenticate in B's session.
+    for (const c of capturedA.filter((x) => x.kind === 'direct' && x.payload[0] === Envelope.SESSION_DATA)) {
+      opts.onMessage!(profileB.hub.relayKey, c.payload);
+    }
+    expect(framesB).toHaveLength(0);
+    expect(linkB.counters.opened).toBe(before.opened);
+    expect(linkB.counters.notForMe - before.notForMe).toBe(frames.length + offline.length);
+    expect(linkB.linkState).toBe('live');
+    await linkB.close();
+  });
+});
+
+describe('T2: a removed phone opens nothing new while another keeps watching', () => {
+  it('revokes the cleaner\'s phone; the owner keeps watching under the new epoch', async () => {
+    const owner: OpenedFrame[] = [];
+    const cleaner: OpenedFrame[] = [];
+    const afterRevoke: MediaMessage[] = [];
+    let revoked = false;
+    const ownerFactory = recordingFactory((kind, _f, payload, media) => {
+      if (revoked && kind === 'media') afterRevoke.push({ ...media!, payload: Uint8Array.from(payload) });
+    });
+    const cleanerFactory = recordingFactory();
+    const linkOwner = new HubLink({ profile: load(profiles.a), relayFactory: ownerFactory.factory, onFrame: (f) => owner.push(f) });
+    const linkCleaner = new HubLink({ profile: load(profiles.c), relayFactory: cleanerFactory.factory, onFrame: (f) => cleaner.push(f) });
+    const cams = await linkOwner.listCameras();
+    const cam = cams.find((c) => c.name === CAMERA_NAME)!;
+    await linkOwner.watch(cam);
+    await linkCleaner.watch(cam);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(cleaner.length).toBeGreaterThan(5);
+    const epochBefore = linkCleaner.currentEpoch;
+
+    const r = await run(VIGIL, ['devices', 'revoke', '--data', hubA(), deviceC]);
+    expect(r.code, r.stderr).toBe(0);
+    revoked = true;
+    const cleanerCountAtRevoke = cleaner.length;
+    await new Promise((res) => setTimeout(res, 4000));
+
+    // The cleaner's phone was told, and opened nothing of any later epoch.
+    expect(linkCleaner.linkState).toBe('removed');
+    expect(cleaner.slice(cleanerCountAtRevoke).every((f) => f.epoch <= epochBefore)).toBe(true);
+    // The owner goes on, under a newer epoch.
+    const ownerNew = owner.filter((f) => f.epoch > epochBefore && f.frameType !== 'init');
+    expect(ownerNew.length).toBeGreaterThan(20);
+
+    // A malicious relay forwards the owner's new frames to the removed phone anyway: nothing opens.
+    const opts = cleanerFactory.made[0]!.options;
+    const opened = linkCleaner.counters.opened;
+    for (const m of afterRevoke) opts.onMedia!(m);
+    expect(afterRevoke.length).toBeGreaterThan(20);
+    expect(linkCleaner.counters.opened).toBe(opened);
+    await linkOwner.close();
+    await linkCleaner.close();
+
+    // And from the command line, the removed profile cannot watch.
+    const w = await run(VIGIL_PHONE, ['watch', '--profile', profiles.c, '--camera', CAMERA_NAME, '--seconds', '2', '--out', join(dir, 'c.mp4')], { timeoutMs: 60_000 });
+    expect(w.code).not.toBe(0);
+  });
+});
+
+describe('T10: the relay is blind', () => {
+  it('a full capture of relay traffic holds no media plaintext, camera name or password', async () => {
+    const out = join(dir, 'a.mp4');
+    const w = await run(VIGIL_PHONE, ['watch', '--profile', profiles.a, '--camera', CAMERA_NAME, '--seconds', '4', '--out', out], { timeoutMs: 60_000 });
+    expect(w.code, w.stderr).toBe(0);
+    const mp4 = readFileSync(out);
+    // The SPS the camera sends, from the decrypted file's avcC box.
+    const avcC = mp4.indexOf('avcC');
+    expect(avcC).toBeGreaterThan(0);
+    const spsLength = mp4.readUInt16BE(avcC + 4 + 6);
+    const sps = mp4.subarray(avcC + 4 + 8, avcC + 4 + 8 + spsLength);
+    expect(sps.length).toBeGreaterThan(8);
+
+    const capture = Buffer.concat(tap.captured);
+    expect(capture.length).toBeGreaterThan(100_000);
+    // The decrypted file does contain these, so the search itself works.
+    for (const needle of ['ftyp', 'moov', 'moof', 'mdat', 'avc1']) expect(mp4.includes(needle)).toBe(true);
+    for (const needle of ['ftyp', 'moov', 'moof', 'mdat', 'avc1', 'avcC', CAMERA_NAME, CAMERA_PASSWORD, 'admin:']) {
+      expect(capture.includes(needle), needle).toBe(false);
+    }
+    expect(capture.includes(sps)).toBe(false);
+    expect(capture.includes(Buffer.from(CAMERA_NAME, 'utf16le'))).toBe(false);
+    // Nor do the relay's own logs.
+    for (const needle of [CAMERA_NAME, CAMERA_PASSWORD]) expect(relay.output().includes(needle)).toBe(false);
+    // The pairing links' secrets travelled only in the QR/link, never through the relay.
+    const b64 = readFileSync(profiles.a, 'utf8');
+    expect(fromBase64url(JSON.parse(b64).relayKey as string).length).toBe(64);
+    expect(capture.includes(Buffer.from(fromBase64url(JSON.parse(b64).relayKey as string).subarray(0, 32)))).toBe(false);
+  });
+});

@@ -1,0 +1,67 @@
+// A wiretap between clients and the relay: a WebSocket proxy that forwards every message both ways
+// and keeps a copy. Tests use it as "a full capture of relay traffic" (what a malicious relay keeps
+// forever) and check that it holds nothing useful. Start the relay with `--public-host` naming the
+// tap, since clients sign the host they connect to.
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import type { AddressInfo } from 'node:net';
+
+export interface RelayTap {
+  readonly url: string;
+  readonly host: string;
+  /** Every message seen, both directions, in order. */
+  readonly captured: Buffer[];
+  setUpstream(url: string): void;
+  close(): Promise<void>;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export async function startRelayTap(): Promise<RelayTap> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 8 * 1024 * 1024 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const port = (wss.address() as AddressInfo).port;
+  const captured: Buffer[] = [];
+  let upstream = '';
+  wss.on('connection', (client, req) => {
+    const server = new WebSocket(upstream + (req.url?.replace(/^\/v1/, '') ?? ''));
+    const pending: Buffer[] = [];
+    server.on('open', () => {
+      for (const m of pending.splice(0)) server.send(m);
+    });
+    client.on('message', (data) => {
+      const b = toBuffer(data);
+      captured.push(b);
+      if (server.readyState === WebSocket.OPEN) server.send(b);
+      else pending.push(b);
+    });
+    server.on('message', (data) => {
+      const b = toBuffer(data);
+      captured.push(b);
+      if (client.readyState === WebSocket.OPEN) client.send(b);
+    });
+    const closeBoth = () => {
+      client.terminate();
+      server.terminate();
+    };
+    client.on('close', closeBoth);
+    server.on('close', closeBoth);
+    client.on('error', closeBoth);
+    server.on('error', closeBoth);
+  });
+  return {
+    url: `ws://127.0.0.1:${port}/v1`,
+    host: `127.0.0.1:${port}`,
+    captured,
+    setUpstream(url) {
+      upstream = url;
+    },
+    close: () => new Promise<void>((r) => {
+      for (const c of wss.clients) c.terminate();
+      wss.close(() => r());
+    }),
+  };
+}
