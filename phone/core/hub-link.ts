@@ -36,6 +36,8 @@ export interface LinkCounters {
   replayed: number;
   tampered: number;
   malformed: number;
+  /** Frames the relay says it dropped for this phone (a slow viewer); the video has a gap there. */
+  relayDropped: number;
 }
 
 export interface HubLinkOptions {
@@ -64,7 +66,7 @@ export class CommandError extends Error {
 const HANDSHAKE_RETRY_MS = [500, 1000, 2000, 5000];
 
 export class HubLink {
-  readonly counters: LinkCounters = { opened: 0, notForMe: 0, replayed: 0, tampered: 0, malformed: 0 };
+  readonly counters: LinkCounters = { opened: 0, notForMe: 0, replayed: 0, tampered: 0, malformed: 0, relayDropped: 0 };
   private readonly profile: PhoneProfile;
   private readonly client: RelayClient;
   private readonly opener = new FrameOpener();
@@ -349,6 +351,7 @@ export class HubLink {
       this.counters.notForMe++;
       return;
     }
+    this.counters.relayDropped += m.dropped;
     try {
       this.openFrame(m.payload);
     } catch (e) {
