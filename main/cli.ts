@@ -6,11 +6,12 @@ import { runRelayCli } from '../relay/cli.ts';
 import { Hub } from './hub.ts';
 import { CliError, runningHub, type HubApi } from './cli/api-client.ts';
 import { openStore } from './store/db.ts';
+import { createUiServer } from './ui/ui-server.ts';
 
 const USAGE = `usage: vigil <command> [options]
 
   relay --listen HOST:PORT                 run the blind relay
-  hub --data DIR --relay URL [--ui HOST:PORT]
+  hub --data DIR --relay URL [--ui HOST:PORT [--ui-allow-remote]]
                                            run the hub (keeps running; Ctrl-C stops it)
   camera add --data DIR --name NAME URL    add a camera (URL may carry user:password)
   camera list --data DIR [--json]
@@ -55,8 +56,8 @@ async function needHub(dir: string): Promise<HubApi> {
 }
 
 async function cmdHub(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil hub --data DIR [--relay URL] [--ui HOST:PORT] [--app-url URL]';
-  const { values } = parse(argv, { data: { type: 'string' }, relay: { type: 'string', multiple: true }, ui: { type: 'string' }, 'app-url': { type: 'string' } }, usage);
+  const usage = 'usage: vigil hub --data DIR [--relay URL] [--ui HOST:PORT [--ui-allow-remote]] [--app-url URL]';
+  const { values } = parse(argv, { data: { type: 'string' }, relay: { type: 'string', multiple: true }, ui: { type: 'string' }, 'ui-allow-remote': { type: 'boolean' }, 'app-url': { type: 'string' } }, usage);
   const dir = dataDir(values, usage);
   const relays = (values.relay as string[] | undefined) ?? [];
   let apiHost = '127.0.0.1';
@@ -66,15 +67,22 @@ async function cmdHub(argv: string[]): Promise<void> {
     if (!m) throw new CliError(`--ui wants HOST:PORT\n${usage}`);
     apiHost = m[1]!;
     apiPort = Number(m[2]);
-    if (apiHost !== '127.0.0.1' && apiHost !== 'localhost' && apiHost !== '::1') {
-      throw new CliError('--ui binds to loopback only in this version');
+    if (apiHost.startsWith('[') && apiHost.endsWith(']')) apiHost = apiHost.slice(1, -1);
+    const loopback = apiHost === '127.0.0.1' || apiHost === 'localhost' || apiHost === '::1';
+    // Off loopback the page and the token travel in plain HTTP on the LAN: the owner must ask for it.
+    if (!loopback && values['ui-allow-remote'] !== true) {
+      throw new CliError(`--ui ${values.ui} is not a loopback address: add --ui-allow-remote to serve the UI to the network (it still needs the token)`);
     }
   }
+  const ui = typeof values.ui === 'string' ? createUiServer() : undefined;
   const hub = await Hub.start({
     dataDir: dir, relays, apiHost, apiPort, log: (l) => out.log(l),
     ...(typeof values['app-url'] === 'string' ? { appUrl: values['app-url'] } : {}),
+    ...(ui ? { uiHandler: ui.handler } : {}),
   });
+  ui?.attach(hub);
   out.log(`hub ${Buffer.from(hub.identity.hubId).toString('hex').slice(0, 16)} running; local API ${hub.apiUrl}`);
+  if (ui) out.log(`ui: ${hub.apiUrl}/?token=${encodeURIComponent(hub.apiToken)}`);
   if (relays.length === 0) out.log('no relay given: phones can pair and watch only through a relay (--relay URL)');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
