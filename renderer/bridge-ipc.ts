@@ -1,0 +1,80 @@
+// HubBridge over Electron IPC: the preload (main/electron/hub.preload.ts) exposes exactly one object,
+// `window.vigilHub` (PreloadApi), and this wraps it in the same interface as the HTTP bridge.
+import {
+  CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, fail, withTimeout,
+  type CallArgs, type CallName, type CallValue, type HubBridge, type LiveEvent, type LiveHandle, type LiveSink,
+  type NewCameraInput, type PreloadApi, type Role,
+} from './bridge.ts';
+
+export class IpcBridge implements HubBridge {
+  readonly kind = 'ipc' as const;
+  readonly #sinks = new Map<number, LiveSink>();
+
+  constructor(private readonly api: PreloadApi) {
+    api.onLive((streamId, event) => this.#onLive(streamId, event));
+  }
+
+  #call<K extends CallName>(name: K, ...args: CallArgs<K>): Promise<CallValue<K>> {
+    const ms = SLOW_CALLS.has(name) ? SLOW_CALL_TIMEOUT_MS : CALL_TIMEOUT_MS;
+    const p = this.api.invoke(name, ...args).catch((e: unknown) => fail(`${name}: ${e instanceof Error ? e.message : String(e)}`));
+    return withTimeout(name, ms, p as Promise<never>) as Promise<CallValue<K>>;
+  }
+
+  status() { return this.#call('status'); }
+  listCameras() { return this.#call('listCameras'); }
+  addCamera(input: NewCameraInput) { return this.#call('addCamera', input); }
+  renameCamera(id: string, name: string) { return this.#call('renameCamera', id, name); }
+  removeCamera(id: string) { return this.#call('removeCamera', id); }
+  discovery() { return this.#call('discovery'); }
+  createInvite() { return this.#call('createInvite'); }
+  inviteStatus(id: string) { return this.#call('inviteStatus', id); }
+  approveInvite(id: string, role: Role) { return this.#call('approveInvite', id, role); }
+  refuseInvite(id: string) { return this.#call('refuseInvite', id); }
+  listPhones() { return this.#call('listPhones'); }
+  revokePhone(id: string) { return this.#call('revokePhone', id); }
+  relay() { return this.#call('relay'); }
+  audit(limit: number) { return this.#call('audit', limit); }
+
+  #onLive(streamId: number, event: LiveEvent): void {
+    const sink = this.#sinks.get(streamId);
+    if (sink === undefined) return;
+    switch (event.type) {
+      case 'init':
+        sink.onInit(event.mime);
+        return;
+      case 'data':
+        sink.onData(event.chunk);
+        return;
+      case 'end':
+        this.#sinks.delete(streamId);
+        sink.onEnd(event.error);
+        return;
+    }
+  }
+
+  openLive(cameraId: string, sink: LiveSink): LiveHandle {
+    let streamId: number | undefined;
+    let closed = false;
+    void this.api.openLive(cameraId).then((r) => {
+      if (!r.ok) {
+        sink.onEnd(r.error);
+        return;
+      }
+      if (closed) {
+        this.api.closeLive(r.value.streamId);
+        return;
+      }
+      streamId = r.value.streamId;
+      this.#sinks.set(streamId, sink);
+    }, (e: unknown) => sink.onEnd(String(e)));
+    return {
+      close: () => {
+        closed = true;
+        if (streamId !== undefined) {
+          this.#sinks.delete(streamId);
+          this.api.closeLive(streamId);
+        }
+      },
+    };
+  }
+}
