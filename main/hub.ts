@@ -77,7 +77,6 @@ export interface CameraStatus {
 interface LiveCamera {
   camera: Camera;
   feed: CameraFeed;
-  watchers: number;
 }
 
 export class Hub {
@@ -88,6 +87,8 @@ export class Hub {
   readonly sessions: PhoneSessions;
   readonly relay: RelayClient | undefined;
   #cameras = new Map<number, LiveCamera>();
+  /** Viewers per relay topic, as the relay reports them (it may report before a camera starts). */
+  #watchers = new Map<string, number>();
   #localViewers = new Map<number, Set<LocalViewer>>();
   #ffmpeg: FfmpegInfo | undefined;
   #ffmpegError: string | undefined;
@@ -173,13 +174,14 @@ export class Hub {
     // Init segments are re-sealed under the new epoch for current watchers.
     for (const live of this.#cameras.values()) {
       const init = live.feed.init;
-      if (init !== undefined && live.watchers > 0) this.#publish(live, 'init', init.data, Date.now(), FLAG_INIT);
+      if (init !== undefined && this.#watched(live)) this.#publish(live, 'init', init.data, Date.now(), FLAG_INIT);
     }
     this.#deliverKeys();
     this.#log(`epoch ${epoch} (${reason})`);
   }
 
   #deliverKeys(): void {
+    if (this.keys.epoch < 0) return; // not started yet; the first epoch delivers
     const reached = this.sessions.sendKeyUpdates();
     // Phones without a session (e.g. after a hub restart) get the update sealed to their X-Wing key.
     if (this.relay === undefined || this.#relayState !== 'ready') return;
@@ -246,15 +248,15 @@ export class Hub {
   }
 
   #startCamera(camera: Camera): void {
-    const live: LiveCamera = { camera, watchers: 0, feed: undefined as unknown as CameraFeed };
+    const live: LiveCamera = { camera, feed: undefined as unknown as CameraFeed };
     live.feed = new CameraFeed(camera.number, this.#sourceFor(camera), this.#ffmpeg, {
       onInit: (init) => {
         for (const v of this.#localViewers.get(camera.number) ?? []) v.onInit(init.data, `${init.mime}; codecs="${init.codecs.join(',')}"`);
-        if (live.watchers > 0) this.#publish(live, 'init', init.data, Date.now(), FLAG_INIT);
+        if (this.#watched(live)) this.#publish(live, 'init', init.data, Date.now(), FLAG_INIT);
       },
       onFragment: (f) => {
         for (const v of this.#localViewers.get(camera.number) ?? []) v.onFragment(f.data, f.keyframe);
-        if (live.watchers > 0) this.#publish(live, f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime, f.keyframe ? FLAG_KEYFRAME : 0);
+        if (this.#watched(live)) this.#publish(live, f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime, f.keyframe ? FLAG_KEYFRAME : 0);
       },
       onState: (s) => {
         this.#log(`camera ${camera.number}: ${s.state}${s.error ? ` (${s.error})` : ''}`);
@@ -278,9 +280,13 @@ export class Hub {
   }
 
   #onWatchers(topic: string, count: number): void {
-    for (const live of this.#cameras.values()) {
-      if (live.camera.topic === topic) live.watchers = count;
-    }
+    if (count > 0) this.#watchers.set(topic, count);
+    else this.#watchers.delete(topic);
+  }
+
+  /** A camera is sent to the relay only while someone watches it there. */
+  #watched(live: LiveCamera): boolean {
+    return (this.#watchers.get(live.camera.topic) ?? 0) > 0;
   }
 
   /** Sends one phone the init segment and the GOP so far, sealed, so its picture starts at once. */
@@ -371,7 +377,7 @@ export class Hub {
         state: state?.state ?? 'stopped',
         ...(state?.error ? { error: state.error } : {}),
         ...(init ? { mime: init.mime, codecs: init.codecs.join(','), width: init.width, height: init.height } : {}),
-        watchers: live?.watchers ?? 0,
+        watchers: this.#watchers.get(camera.topic) ?? 0,
         fragments: live?.feed.fragments ?? 0,
         bytes: live?.feed.bytes ?? 0,
       };
