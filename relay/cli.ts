@@ -1,5 +1,6 @@
-// `vigil relay --listen HOST:PORT`: runs the blind relay alone until SIGINT or SIGTERM. The main CLI
-// calls runRelayCli(argv) with the arguments after `relay`.
+// `vigil relay --listen HOST:PORT [--nats URL]`: runs the blind relay until SIGINT or SIGTERM, alone
+// or as one node of a cluster joined through NATS. The main CLI calls runRelayCli(argv) with the
+// arguments after `relay`.
 
 import { startRelay, type LogFields, type RelayLogger } from './server.ts';
 
@@ -12,7 +13,8 @@ export interface RelayCliIo {
   stopSignal?: Promise<void>;
 }
 
-const USAGE = 'usage: vigil relay [--listen HOST:PORT] [--public-host HOST[:PORT]]... [--verbose]';
+const USAGE =
+  'usage: vigil relay [--listen HOST:PORT] [--public-host HOST[:PORT]]... [--nats nats://HOST:PORT]... [--nats-prefix SUBJECT] [--verbose]';
 
 /** Parses `HOST:PORT` or `[IPV6]:PORT`. */
 export function parseListen(value: string): { host: string; port: number } {
@@ -28,12 +30,17 @@ export interface RelayCliArgs {
   host: string;
   port: number;
   publicHosts: string[];
+  /** NATS servers to join a cluster through; empty: a single node. */
+  nats: string[];
+  natsPrefix: string | undefined;
   verbose: boolean;
 }
 
 export function parseRelayArgs(argv: readonly string[]): RelayCliArgs {
   let listen = DEFAULT_LISTEN;
   const publicHosts: string[] = [];
+  const nats: string[] = [];
+  let natsPrefix: string | undefined;
   let verbose = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -50,6 +57,16 @@ export function parseRelayArgs(argv: readonly string[]): RelayCliArgs {
       case '--public-host':
         publicHosts.push(value());
         break;
+      case '--nats':
+        // One flag may list several servers of one NATS cluster, comma-separated.
+        for (const url of value().split(',')) {
+          if (!/^(nats|tls):\/\/[^\s/]+\/?$/.test(url)) throw new Error(`--nats wants nats://HOST:PORT, got ${JSON.stringify(url)}`);
+          nats.push(url);
+        }
+        break;
+      case '--nats-prefix':
+        natsPrefix = value();
+        break;
       case '--verbose':
         verbose = true;
         break;
@@ -57,7 +74,8 @@ export function parseRelayArgs(argv: readonly string[]): RelayCliArgs {
         throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
     }
   }
-  return { ...parseListen(listen), publicHosts, verbose };
+  if (natsPrefix !== undefined && nats.length === 0) throw new Error(`--nats-prefix needs --nats\n${USAGE}`);
+  return { ...parseListen(listen), publicHosts, nats, natsPrefix, verbose };
 }
 
 /** One JSON line per event on stderr; fields are already limited to short ids, sizes and codes. */
@@ -93,13 +111,22 @@ export async function runRelayCli(
     io.stderr((e as Error).message);
     return 2;
   }
-  const relay = await startRelay({
-    host: args.host,
-    port: args.port,
-    logger: jsonLogger(io.stderr, args.verbose),
-    ...(args.publicHosts.length > 0 ? { publicHosts: args.publicHosts } : {}),
-  });
-  io.stdout(`relay listening on ${relay.url}`);
+  let relay;
+  try {
+    relay = await startRelay({
+      host: args.host,
+      port: args.port,
+      logger: jsonLogger(io.stderr, args.verbose),
+      ...(args.publicHosts.length > 0 ? { publicHosts: args.publicHosts } : {}),
+      ...(args.nats.length > 0
+        ? { nats: { servers: args.nats, ...(args.natsPrefix !== undefined ? { prefix: args.natsPrefix } : {}) } }
+        : {}),
+    });
+  } catch (e) {
+    io.stderr(`relay: cannot start: ${(e as Error).message}`);
+    return 1;
+  }
+  io.stdout(`relay listening on ${relay.url}${args.nats.length > 0 ? ` (cluster via ${args.nats.join(',')})` : ''}`);
   await (io.stopSignal ?? signals());
   await relay.close();
   return 0;

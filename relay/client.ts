@@ -2,7 +2,8 @@
 // WebSocket constructor (the browser's, or `WebSocket` from 'ws' in Node 20) and a signer, so the
 // same file runs everywhere. It logs in, keeps the connection alive, reconnects with stepped
 // backoff, and after each login replays its standing state (grants, open mailboxes, subscriptions)
-// because the relay keeps nothing across its own restarts.
+// because the relay keeps nothing across its own restarts. Given several relay URLs (nodes of one
+// cluster), it moves to the next one whenever a connection fails or drops.
 
 import {
   MAILBOX_ID_BYTES,
@@ -80,7 +81,13 @@ export interface MediaMessage {
 
 export interface RelayClientOptions {
   /** ws:// or wss:// URL of the relay, with its path (e.g. wss://relay.example/v1). */
-  url: string;
+  url?: string;
+  /**
+   * Several relay URLs: nodes of one relay cluster. The client starts with the first (after `url`
+   * when both are given; duplicates are removed) and moves to the next whenever a connection fails
+   * or drops, so a dead node costs one backoff step (250 ms by default), not a re-pairing.
+   */
+  urls?: readonly string[];
   /** This client's relay id: its 32-byte Ed25519 public key. */
   publicKey: Uint8Array;
   /** Ed25519 signer for that key (e.g. libsodium crypto_sign_detached). */
@@ -134,8 +141,8 @@ function positive(n: number | undefined, fallback: number, what: string): number
 }
 
 export class RelayClient {
-  private readonly url: string;
-  private readonly host: string;
+  private readonly urlList: readonly { url: string; host: string }[];
+  private urlIndex = 0;
   private readonly publicKey: Uint8Array;
   private readonly Ws: WebSocketConstructor;
   private readonly backoffMs: readonly number[];
@@ -161,12 +168,17 @@ export class RelayClient {
   private readonly subscriptions = new Map<string, { hubRelayId: Uint8Array; topicId: Uint8Array }>();
 
   constructor(private readonly options: RelayClientOptions) {
-    const parsed = new URL(options.url);
-    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-      throw new TypeError('RelayClient: url must be ws:// or wss://');
-    }
-    this.url = options.url;
-    this.host = parsed.host;
+    const given = [...(options.url !== undefined ? [options.url] : []), ...(options.urls ?? [])];
+    const unique = [...new Set(given)];
+    if (unique.length === 0) throw new TypeError('RelayClient: give url or urls');
+    this.urlList = unique.map((url) => {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+        throw new TypeError('RelayClient: url must be ws:// or wss://');
+      }
+      // The login signature names the host this connection believes it reaches (README §4).
+      return { url, host: parsed.host };
+    });
     checkLength(options.publicKey, RELAY_ID_BYTES, 'publicKey');
     this.publicKey = options.publicKey.slice();
     const Ws = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -184,6 +196,16 @@ export class RelayClient {
 
   get state(): RelayClientState {
     return this.stateValue;
+  }
+
+  /** The relay URL in use now (or tried next). */
+  get url(): string {
+    return (this.urlList[this.urlIndex] as { url: string }).url;
+  }
+
+  /** Every relay URL this client moves between, in order. */
+  get urls(): readonly string[] {
+    return this.urlList.map((u) => u.url);
   }
 
   /** Bytes handed to the socket and not yet sent: a hub may skip publishing while this is high. */
@@ -398,6 +420,7 @@ export class RelayClient {
     try {
       socket = new this.Ws(this.url);
     } catch (e) {
+      this.urlIndex = (this.urlIndex + 1) % this.urlList.length;
       this.emitError(new RelayClientError('disconnected', 'connect', { cause: e }));
       this.scheduleReconnect();
       return;
@@ -435,6 +458,8 @@ export class RelayClient {
     this.failPending('disconnected');
     const relayCode = relayErrorCodeFromNumber(code);
     if (relayCode !== undefined) this.emitError(new RelayClientError(relayCode, 'connection'));
+    // Another node of the cluster may be up while this one is not. (With one URL this is a no-op.)
+    this.urlIndex = (this.urlIndex + 1) % this.urlList.length;
     if (this.stateValue !== 'closed') this.scheduleReconnect();
   }
 
@@ -480,7 +505,8 @@ export class RelayClient {
     const o = this.options;
     switch (m.type) {
       case 'challenge': {
-        const signature = this.options.sign(loginMessage(m.nonce, m.connectionId, this.host));
+        const host = (this.urlList[this.urlIndex] as { host: string }).host;
+        const signature = this.options.sign(loginMessage(m.nonce, m.connectionId, host));
         this.write({ type: 'login', publicKey: this.publicKey, signature });
         return;
       }

@@ -10,6 +10,10 @@ export interface RelayLimits {
   queueBytes: number;
   /** Extra room above queueBytes for control frames; past it the connection is closed (slow-consumer). */
   controlSlackBytes: number;
+  /** Time from TCP connect to a complete HTTP upgrade request (slow-loris guard: answered 408). */
+  handshakeTimeoutMs: number;
+  /** TCP connections from one address that have not finished their HTTP request yet. */
+  maxHandshakesPerAddress: number;
   /** Time from connect to a valid login. */
   authTimeoutMs: number;
   /** A connection that answers no ping for this long is terminated. Pings go every idleTimeoutMs / 2. */
@@ -42,6 +46,8 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxMessageBytes: 4 * 1024 * 1024,
   queueBytes: 8 * 1024 * 1024,
   controlSlackBytes: 256 * 1024,
+  handshakeTimeoutMs: 10_000,
+  maxHandshakesPerAddress: 16,
   authTimeoutMs: 5_000,
   idleTimeoutMs: 60_000,
   maxConnections: 10_000,
@@ -87,7 +93,10 @@ export function resolveLimits(options: Partial<RelayLimits> = {}): RelayLimits {
     fail('maxConnectionsPerAddress must not exceed maxConnections');
   }
   if (limits.maxMailboxesPerHub > limits.maxMailboxes) fail('maxMailboxesPerHub must not exceed maxMailboxes');
-  for (const key of ['authTimeoutMs', 'idleTimeoutMs', 'hubGraceMs', 'sweepIntervalMs', 'maxMailboxTtlMs'] as const) {
+  if (limits.maxHandshakesPerAddress > limits.maxConnections) {
+    fail('maxHandshakesPerAddress must not exceed maxConnections');
+  }
+  for (const key of ['handshakeTimeoutMs', 'authTimeoutMs', 'idleTimeoutMs', 'hubGraceMs', 'sweepIntervalMs', 'maxMailboxTtlMs'] as const) {
     if (limits[key] > MAX_TIMER_MS) fail(`${key} must be at most ${MAX_TIMER_MS}`);
   }
   if (limits.authTimeoutMs >= limits.idleTimeoutMs) fail('authTimeoutMs must be shorter than idleTimeoutMs');

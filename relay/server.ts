@@ -1,10 +1,13 @@
 // The blind relay: logs clients in by their Ed25519 relay keys, holds the capabilities hubs grant
 // (in memory only), and moves opaque bytes between hubs and devices along them. It never decrypts,
 // never writes to disk and never logs more than short relay ids, sizes and codes. relay/README.md
-// is the spec; this file follows it.
+// is the spec; this file follows it. With `nats` set, the node joins other nodes through NATS
+// (cluster.ts): each node is authoritative for the hubs connected to it and replicates their
+// grants and revocations; everything else is routed to the node that holds the connection.
 
 import http from 'node:http';
 import { randomBytes, type KeyObject } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
@@ -28,12 +31,14 @@ import {
   type RelayErrorCode,
   type ServerMessage,
 } from './codec.ts';
+import { CLUSTER_OVERHEAD_BYTES, ClusterLink, type ClusterHost, type ClusterOptions, type ControlEvent } from './cluster.ts';
 import { resolveLimits, type RelayLimits } from './limits.ts';
-import { RelayCounters, prometheusText, type RelayStats } from './metrics.ts';
+import { RelayCounters, prometheusText, type HandshakeRefusal, type RelayStats } from './metrics.ts';
 import { ed25519PublicKey, verifyEd25519 } from './verify.ts';
 
 export { DEFAULT_LIMITS, resolveLimits, type RelayLimits } from './limits.ts';
-export type { RelayStats, DropReason } from './metrics.ts';
+export type { RelayStats, DropReason, HandshakeRefusal, ClusterGauges } from './metrics.ts';
+export type { ClusterOptions } from './cluster.ts';
 
 export type LogFields = Record<string, string | number | boolean>;
 
@@ -64,6 +69,11 @@ export interface RelayOptions {
    * rewrites Host. At most 8.
    */
   publicHosts?: string[];
+  /**
+   * Join a cluster of relay nodes through NATS (README §11). Unset: a single node, nothing leaves
+   * the process. startRelay rejects when no NATS server answers.
+   */
+  nats?: ClusterOptions;
 }
 
 export interface RelayHandle {
@@ -73,7 +83,7 @@ export interface RelayHandle {
   readonly port: number;
   readonly limits: Readonly<RelayLimits>;
   stats(): RelayStats;
-  /** Closes every connection (code shutting-down), stops every timer and the listener. */
+  /** Closes every connection (code shutting-down), stops every timer and the listener, leaves the cluster. */
   close(): Promise<void>;
 }
 
@@ -81,6 +91,8 @@ export interface RelayHandle {
 // State
 
 interface CapEntry {
+  /** As the hub signed it: replicated to other nodes unchanged, and verified there again. */
+  capability: Capability;
   rights: number;
   expiresAtMs: number;
   /** Granted on an earlier connection of the hub and not granted again since. */
@@ -112,11 +124,23 @@ interface Sub {
   dropped: number;
 }
 
+/** What the hub's node knows of another node's viewers of one topic. */
+interface RemoteWatchers {
+  topicId: Uint8Array;
+  /** node id hex -> viewers there */
+  counts: Map<string, number>;
+}
+
 /** Everything the relay holds for one hub relay id; outlives the hub's connection by hubGraceMs. */
 interface HubState {
   idHex: string;
   id: Uint8Array;
+  /** The hub's connection when it is on this node. */
   conn: Conn | undefined;
+  /** The node holding the hub's connection when it is another node (cluster only). */
+  home: string | undefined;
+  /** Viewers on other nodes, by topic hex; kept only while the hub is connected here. */
+  remoteWatchers: Map<string, RemoteWatchers>;
   caps: Map<string, CapEntry>;
   mailboxes: Map<string, Mailbox>;
   topics: Map<string, Topic>;
@@ -142,13 +166,17 @@ interface Conn {
 }
 
 const MAX_PUBLIC_HOSTS = 8;
+/** Byte offset of `dropped:u32` in a `media` frame: version, type, hubRelayId, topicId, flags. */
+const MEDIA_DROPPED_OFFSET = 2 + 32 + 16 + 1;
+const MEDIA_FLAGS_OFFSET = MEDIA_DROPPED_OFFSET - 1;
+const MEDIA_TYPE = 0x46;
 /** How long close() waits for close handshakes before terminating sockets. */
 const SHUTDOWN_GRACE_MS = 1_000;
 
 // ---------------------------------------------------------------------------------------------------
 // The relay
 
-class Relay {
+class Relay implements ClusterHost {
   readonly counters = new RelayCounters();
   private readonly conns = new Set<Conn>();
   private readonly byId = new Map<string, Conn>();
@@ -158,11 +186,15 @@ class Relay {
   private readonly pingTimer: NodeJS.Timeout;
   private readonly sweepTimer: NodeJS.Timeout;
   private closing = false;
+  private mediaOut = 0;
+  private mediaIn = 0;
+  pendingHandshakes = 0;
 
   constructor(
     readonly limits: RelayLimits,
     private readonly log: RelayLogger,
     private readonly publicHosts: string[] | undefined,
+    private readonly cluster: ClusterLink | undefined,
   ) {
     this.pingTimer = setInterval(() => this.pingAll(), Math.floor(limits.idleTimeoutMs / 2));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), limits.sweepIntervalMs);
@@ -238,6 +270,10 @@ class Relay {
     for (const sub of [...conn.subs.values()]) this.removeSub(sub, undefined);
     if (conn.idHex !== undefined && this.byId.get(conn.idHex) === conn) {
       this.byId.delete(conn.idHex);
+      if (this.cluster) {
+        this.cluster.releaseId(conn.idHex);
+        this.cluster.broadcast({ kind: 'offline', node: this.cluster.node, id: conn.id as Uint8Array });
+      }
       const hub = this.hubs.get(conn.idHex);
       if (hub && hub.conn === conn) this.hubWentAway(hub, Date.now());
     }
@@ -356,9 +392,9 @@ class Relay {
       case 'grant':
         return this.grant(conn, m.requestId, m.capability, now);
       case 'revoke':
-        return this.revoke(conn, m.requestId, toHex(m.deviceRelayId));
+        return this.revoke(conn, m.requestId, m.deviceRelayId);
       case 'mailbox-open':
-        return this.openMailbox(conn, m.requestId, toHex(m.mailboxId), m.expiresAt * 1000, now);
+        return void this.openMailbox(conn, m.requestId, toHex(m.mailboxId), m.expiresAt * 1000, now);
       case 'mailbox-close':
         return this.closeMailbox(conn, m.requestId, toHex(m.mailboxId));
       case 'mailbox-post':
@@ -408,6 +444,11 @@ class Relay {
     conn.idHex = idHex;
     conn.key = key;
     this.byId.set(idHex, conn);
+    if (this.cluster) {
+      // Other nodes close their connection for this id (replaced) and learn the hub lives here.
+      this.cluster.broadcast({ kind: 'online', node: this.cluster.node, id });
+      this.cluster.claimId(idHex);
+    }
     this.log.info('logged-in', { id: shortId(id) });
     this.send(conn, { type: 'ready', relayId: id, maxMessageBytes: this.limits.maxMessageBytes }, 'control');
     const hub = this.hubs.get(idHex);
@@ -417,13 +458,21 @@ class Relay {
   // --- hubs -------------------------------------------------------------------------------------
 
   private hubOf(conn: Conn): HubState {
-    const idHex = conn.idHex as string;
+    const hub = this.ensureHub(conn.id as Uint8Array, conn.idHex as string);
+    hub.conn = conn;
+    hub.home = undefined;
+    return hub;
+  }
+
+  private ensureHub(id: Uint8Array, idHex: string): HubState {
     let hub = this.hubs.get(idHex);
     if (!hub) {
       hub = {
         idHex,
-        id: conn.id as Uint8Array,
-        conn,
+        id: Uint8Array.from(id),
+        conn: undefined,
+        home: undefined,
+        remoteWatchers: new Map(),
         caps: new Map(),
         mailboxes: new Map(),
         topics: new Map(),
@@ -432,6 +481,10 @@ class Relay {
       this.hubs.set(idHex, hub);
     }
     return hub;
+  }
+
+  private forgetIfEmpty(hub: HubState): void {
+    if (!hub.conn && hub.caps.size === 0 && hub.topics.size === 0) this.hubs.delete(hub.idHex);
   }
 
   /** The hub must grant again within hubGraceMs what it still wants; the rest is swept. */
@@ -443,18 +496,18 @@ class Relay {
 
   private hubWentAway(hub: HubState, now: number): void {
     hub.conn = undefined;
+    hub.remoteWatchers.clear(); // other nodes report again when the hub comes back (online)
     // Mailboxes belong to a live hub: posts to an absent hub would go nowhere.
     for (const mailbox of [...hub.mailboxes.values()]) this.dropMailbox(mailbox);
     this.markStale(hub, now);
-    if (hub.caps.size === 0 && hub.topics.size === 0) this.hubs.delete(hub.idHex);
+    this.forgetIfEmpty(hub);
   }
 
   private hubCameBack(hub: HubState, conn: Conn, now: number): void {
     hub.conn = conn;
+    hub.home = undefined;
     this.markStale(hub, now);
-    for (const topic of hub.topics.values()) {
-      this.send(conn, { type: 'watchers', topicId: topic.topicId, count: topic.subs.size }, 'control');
-    }
+    for (const topic of hub.topics.values()) this.tellWatchers(topic);
   }
 
   private validCap(hub: HubState | undefined, deviceHex: string, right: number, now: number): boolean {
@@ -476,19 +529,28 @@ class Relay {
     if (!hub.caps.has(deviceHex) && hub.caps.size >= this.limits.maxCapabilitiesPerHub) {
       return this.refuse(conn, requestId, 'limit-reached');
     }
-    hub.caps.set(deviceHex, { rights: cap.rights, expiresAtMs, stale: false });
+    this.applyGrant(hub, cap, expiresAtMs);
     this.log.info('granted', { hub: shortId(cap.hubRelayId), device: shortId(cap.deviceRelayId) });
-    // A narrower grant takes effect at once.
-    if ((cap.rights & RIGHT_WATCH) === 0) this.dropDeviceSubs(hub, deviceHex, 'no-capability');
+    this.cluster?.broadcast({ kind: 'grant', node: this.cluster.node, capability: cap });
     this.ok(conn, requestId);
   }
 
-  private revoke(conn: Conn, requestId: number, deviceHex: string): void {
+  private applyGrant(hub: HubState, cap: Capability, expiresAtMs: number): void {
+    const deviceHex = toHex(cap.deviceRelayId);
+    hub.caps.set(deviceHex, { capability: cap, rights: cap.rights, expiresAtMs, stale: false });
+    // A narrower grant takes effect at once.
+    if ((cap.rights & RIGHT_WATCH) === 0) this.dropDeviceSubs(hub, deviceHex, 'no-capability');
+  }
+
+  private revoke(conn: Conn, requestId: number, deviceRelayId: Uint8Array): void {
+    const deviceHex = toHex(deviceRelayId);
     const hub = this.hubs.get(conn.idHex as string);
     if (hub?.caps.delete(deviceHex)) {
       this.log.info('revoked', { hub: shortId(hub.id), device: deviceHex.slice(0, 8) });
       this.dropDeviceSubs(hub, deviceHex, 'no-capability');
     }
+    // Always told: another node may still hold a copy this node already dropped.
+    this.cluster?.broadcast({ kind: 'revoke', node: this.cluster.node, hubRelayId: conn.id as Uint8Array, deviceRelayId });
     this.ok(conn, requestId);
   }
 
@@ -502,9 +564,16 @@ class Relay {
 
   // --- mailboxes --------------------------------------------------------------------------------
 
-  private openMailbox(conn: Conn, requestId: number, key: string, expiresAtMs: number, now: number): void {
+  private async openMailbox(conn: Conn, requestId: number, key: string, expiresAtMs: number, now: number): Promise<void> {
     if (expiresAtMs <= now || expiresAtMs > now + this.limits.maxMailboxTtlMs) {
       return this.refuse(conn, requestId, 'expired');
+    }
+    if (!this.mailboxes.has(key) && this.cluster) {
+      // Invite ids are random, so a clash means someone is squatting on another hub's invite.
+      if ((await this.cluster.queryMailbox(key, conn.id as Uint8Array)) === 'taken') {
+        return this.refuse(conn, requestId, 'mailbox-taken');
+      }
+      if (conn.detached) return;
     }
     const existing = this.mailboxes.get(key);
     if (existing) {
@@ -519,6 +588,7 @@ class Relay {
     const mailbox: Mailbox = { key, hub, expiresAtMs, posts: 0, posters: new Set() };
     hub.mailboxes.set(key, mailbox);
     this.mailboxes.set(key, mailbox);
+    this.cluster?.claimMailbox(key);
     this.ok(conn, requestId);
   }
 
@@ -531,22 +601,43 @@ class Relay {
   private dropMailbox(mailbox: Mailbox): void {
     mailbox.hub.mailboxes.delete(mailbox.key);
     this.mailboxes.delete(mailbox.key);
+    this.cluster?.releaseMailbox(mailbox.key);
   }
 
   private postMailbox(conn: Conn, requestId: number, mailboxId: Uint8Array, payload: Uint8Array, now: number): void {
-    const mailbox = this.mailboxes.get(toHex(mailboxId));
+    const key = toHex(mailboxId);
+    if (!this.mailboxes.has(key) && this.cluster) {
+      // The hub may be on another node; that node applies the same rules and answers.
+      void this.cluster.postMailbox(mailboxId, conn.id as Uint8Array, payload).then((status) => {
+        if (status === 'ok') this.ok(conn, requestId);
+        else {
+          if (status === 'queue-full') this.counters.drops['queue-full'] += 1;
+          this.refuse(conn, requestId, status);
+        }
+      });
+      return;
+    }
+    const status = this.deliverPost(key, conn.id as Uint8Array, payload, now);
+    if (status === 'ok') this.ok(conn, requestId);
+    else this.refuse(conn, requestId, status);
+  }
+
+  /** A post to a mailbox held here, from a poster on this node or another. */
+  private deliverPost(key: string, from: Uint8Array, payload: Uint8Array, now: number): 'ok' | RelayErrorCode {
+    const mailbox = this.mailboxes.get(key);
     const hubConn = mailbox?.hub.conn;
-    if (!mailbox || mailbox.expiresAtMs <= now || !hubConn) return this.refuse(conn, requestId, 'mailbox-closed');
-    if (mailbox.hub.idHex === conn.idHex) return this.refuse(conn, requestId, 'bad-request');
-    if (mailbox.posts >= this.limits.maxMailboxPosts) return this.refuse(conn, requestId, 'mailbox-full');
+    if (!mailbox || mailbox.expiresAtMs <= now || !hubConn) return 'mailbox-closed';
+    const fromHex = toHex(from);
+    if (mailbox.hub.idHex === fromHex) return 'bad-request';
+    if (mailbox.posts >= this.limits.maxMailboxPosts) return 'mailbox-full';
     mailbox.posts += 1;
-    const from = conn.id as Uint8Array;
+    const mailboxId = Uint8Array.from(Buffer.from(key, 'hex'));
     if (!this.send(hubConn, { type: 'mailbox-message', mailboxId, from, payload }, 'direct')) {
       this.counters.drops['queue-full'] += 1;
-      return this.refuse(conn, requestId, 'queue-full');
+      return 'queue-full';
     }
-    mailbox.posters.add(conn.idHex as string);
-    this.ok(conn, requestId);
+    mailbox.posters.add(fromHex);
+    return 'ok';
   }
 
   // --- direct messages --------------------------------------------------------------------------
@@ -570,12 +661,26 @@ class Relay {
     // Permission before presence: a stranger learns nothing about who is online.
     if (!this.mayMessage(conn.idHex as string, targetHex, now)) return this.refuse(conn, requestId, 'no-capability');
     const target = this.byId.get(targetHex);
-    if (!target) return this.refuse(conn, requestId, 'offline');
-    if (!this.send(target, { type: 'message', from: conn.id as Uint8Array, payload }, 'direct')) {
-      this.counters.drops['queue-full'] += 1;
-      return this.refuse(conn, requestId, 'queue-full');
+    if (!target && this.cluster) {
+      // Permission was checked here, on the sender's node; the target's node only delivers.
+      void this.cluster.sendDirect(targetHex, conn.id as Uint8Array, payload).then((status) => {
+        if (status === 'ok') this.ok(conn, requestId);
+        else this.refuse(conn, requestId, status);
+      });
+      return;
     }
-    this.ok(conn, requestId);
+    const status = this.deliverDirect(target, conn.id as Uint8Array, payload);
+    if (status === 'ok') this.ok(conn, requestId);
+    else this.refuse(conn, requestId, status);
+  }
+
+  private deliverDirect(target: Conn | undefined, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
+    if (!target) return 'offline';
+    if (!this.send(target, { type: 'message', from, payload }, 'direct')) {
+      this.counters.drops['queue-full'] += 1;
+      return 'queue-full';
+    }
+    return 'ok';
   }
 
   // --- topics -----------------------------------------------------------------------------------
@@ -595,6 +700,8 @@ class Relay {
     if (!topic) {
       topic = { key, hub, topicId: Uint8Array.from(topicId), subs: new Map() };
       hub.topics.set(key, topic);
+      // Always, even when the hub is here: it may move to another node while viewers stay.
+      this.cluster?.watchTopic(hubHex, toHex(topicId));
     }
     const sub: Sub = { topic, conn, dropping: false, dropped: 0 };
     topic.subs.set(conn, sub);
@@ -615,15 +722,31 @@ class Relay {
     this.tellWatchers(topic);
     if (topic.subs.size === 0) {
       topic.hub.topics.delete(topic.key);
-      if (!topic.hub.conn && topic.hub.caps.size === 0 && topic.hub.topics.size === 0) {
-        this.hubs.delete(topic.hub.idHex);
-      }
+      this.cluster?.unwatchTopic(topic.hub.idHex, toHex(topic.topicId));
+      this.forgetIfEmpty(topic.hub);
     }
   }
 
+  /** The hub hears the count of every node's viewers: directly when here, through its node otherwise. */
   private tellWatchers(topic: Topic): void {
-    const hubConn = topic.hub.conn;
-    if (hubConn) this.send(hubConn, { type: 'watchers', topicId: topic.topicId, count: topic.subs.size }, 'control');
+    const hub = topic.hub;
+    if (hub.conn) this.sendWatchers(hub, topic.topicId);
+    else this.cluster?.reportWatchers(hub.idHex, topic.topicId, topic.subs.size);
+  }
+
+  private sendWatchers(hub: HubState, topicId: Uint8Array): void {
+    if (!hub.conn) return;
+    const topicHex = toHex(topicId);
+    const count = (hub.topics.get(hub.idHex + topicHex)?.subs.size ?? 0) + this.remoteCount(hub, topicHex);
+    this.send(hub.conn, { type: 'watchers', topicId, count }, 'control');
+  }
+
+  private remoteCount(hub: HubState, topicHex: string): number {
+    const remote = hub.remoteWatchers.get(topicHex);
+    if (!remote) return 0;
+    let n = 0;
+    for (const c of remote.counts.values()) n += c;
+    return n;
   }
 
   private publish(
@@ -635,14 +758,26 @@ class Relay {
     now: number,
   ): void {
     const hub = this.hubs.get(conn.idHex as string);
-    const topic = hub?.topics.get((conn.idHex as string) + toHex(topicId));
-    if (!hub || !topic) {
+    const topicHex = toHex(topicId);
+    const topic = hub?.topics.get((conn.idHex as string) + topicHex);
+    const remote = hub && this.cluster ? this.remoteCount(hub, topicHex) > 0 : false;
+    if (!hub || (!topic && !remote)) {
       this.counters.drops['no-subscriber'] += 1;
       return this.ok(conn, requestId);
     }
+    // One encoding for every viewer without a gap, here and on other nodes.
+    const frame = encodeMessage({ type: 'media', hubRelayId: hub.id, topicId, flags, dropped: 0, payload });
+    if (remote) {
+      this.cluster?.publishMedia(hub.idHex, topicHex, frame);
+      this.mediaOut += 1;
+    }
+    if (topic) this.fanOut(hub, topic, flags, frame, now);
+    this.ok(conn, requestId);
+  }
+
+  /** Sends one `media` frame (dropped = 0) to a topic's viewers on this node, dropping for slow ones. */
+  private fanOut(hub: HubState, topic: Topic, flags: number, frame: Uint8Array, now: number): void {
     const resumes = (flags & (FLAG_KEYFRAME | FLAG_INIT)) !== 0;
-    const base: ServerMessage = { type: 'media', hubRelayId: hub.id, topicId, flags, dropped: 0, payload };
-    let shared: Uint8Array | undefined; // one encoding for every viewer without a gap
     for (const sub of [...topic.subs.values()]) {
       const viewerHex = sub.conn.idHex as string;
       if (!this.validCap(hub, viewerHex, RIGHT_WATCH, now)) {
@@ -655,9 +790,11 @@ class Relay {
         this.counters.drops['slow-viewer'] += 1;
         continue;
       }
-      let bytes: Uint8Array;
-      if (sub.dropped === 0) bytes = shared ??= encodeMessage(base);
-      else bytes = encodeMessage({ ...base, dropped: Math.min(sub.dropped, 0xffff_ffff) });
+      let bytes = frame;
+      if (sub.dropped !== 0) {
+        bytes = frame.slice();
+        new DataView(bytes.buffer, bytes.byteOffset).setUint32(MEDIA_DROPPED_OFFSET, Math.min(sub.dropped, 0xffff_ffff));
+      }
       if (this.sendBytes(sub.conn, bytes, 'media')) {
         sub.dropping = false;
         sub.dropped = 0;
@@ -667,7 +804,6 @@ class Relay {
         this.counters.drops['slow-viewer'] += 1;
       }
     }
-    this.ok(conn, requestId);
   }
 
   // --- sweeping ---------------------------------------------------------------------------------
@@ -685,7 +821,143 @@ class Relay {
         }
       }
       if (sweepStale) hub.staleDeadlineMs = undefined;
-      if (!hub.conn && hub.caps.size === 0 && hub.topics.size === 0) this.hubs.delete(hub.idHex);
+      this.forgetIfEmpty(hub);
+    }
+  }
+
+  // --- the cluster (ClusterHost) ----------------------------------------------------------------
+
+  onControl(e: ControlEvent): void {
+    const now = Date.now();
+    switch (e.kind) {
+      case 'hello':
+        return this.announceAll();
+      case 'heartbeat':
+      case 'bye':
+        return;
+      case 'online': {
+        const local = this.byId.get(toHex(e.id));
+        if (local) this.closeWith(local, 'replaced');
+        return this.hubLivesAt(e.id, e.node, now);
+      }
+      case 'announce':
+        return this.hubLivesAt(e.id, e.node, now);
+      case 'offline': {
+        const hub = this.hubs.get(toHex(e.id));
+        if (!hub || hub.conn || hub.home !== e.node) return;
+        hub.home = undefined;
+        this.markStale(hub, now);
+        return this.forgetIfEmpty(hub);
+      }
+      case 'grant': {
+        const cap = e.capability;
+        // Verified again here: NATS carries the hub's signature, so no peer can mint a capability.
+        const key = ed25519PublicKey(cap.hubRelayId);
+        if (!key || !verifyEd25519(key, capabilitySigningMessage(cap), cap.signature)) {
+          this.counters.refused('bad-capability');
+          return;
+        }
+        const expiresAtMs = cap.expiresAt * 1000;
+        if (expiresAtMs <= now) return;
+        const hub = this.ensureHub(cap.hubRelayId, toHex(cap.hubRelayId));
+        if (!hub.conn) hub.home = e.node;
+        const deviceHex = toHex(cap.deviceRelayId);
+        if (!hub.caps.has(deviceHex) && hub.caps.size >= this.limits.maxCapabilitiesPerHub) return;
+        return this.applyGrant(hub, cap, expiresAtMs);
+      }
+      case 'revoke': {
+        const hub = this.hubs.get(toHex(e.hubRelayId));
+        const deviceHex = toHex(e.deviceRelayId);
+        if (hub?.caps.delete(deviceHex)) this.dropDeviceSubs(hub, deviceHex, 'no-capability');
+        if (hub) this.forgetIfEmpty(hub);
+        return;
+      }
+      default:
+        return unreachable(e);
+    }
+  }
+
+  /** The hub is connected to node `node` now: what it does not grant again within hubGraceMs goes. */
+  private hubLivesAt(id: Uint8Array, node: string, now: number): void {
+    const hub = this.hubs.get(toHex(id));
+    if (!hub || hub.conn) return;
+    hub.home = node;
+    this.markStale(hub, now);
+    // Its node starts with no counts from us.
+    for (const topic of hub.topics.values()) this.cluster?.reportWatchers(hub.idHex, topic.topicId, topic.subs.size);
+  }
+
+  /** Tells every node which hubs live here and what they granted, and our viewers of remote hubs. */
+  private announceAll(): void {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    for (const hub of this.hubs.values()) {
+      if (hub.conn) {
+        cluster.broadcast({ kind: 'announce', node: cluster.node, id: hub.id });
+        for (const cap of hub.caps.values()) {
+          if (!cap.stale) cluster.broadcast({ kind: 'grant', node: cluster.node, capability: cap.capability });
+        }
+      } else {
+        for (const topic of hub.topics.values()) cluster.reportWatchers(hub.idHex, topic.topicId, topic.subs.size);
+      }
+    }
+  }
+
+  onResync(): void {
+    this.announceAll();
+  }
+
+  onDirect(toHex_: string, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
+    return this.deliverDirect(this.byId.get(toHex_), from, payload);
+  }
+
+  onMailboxPost(mailboxHex: string, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
+    return this.deliverPost(mailboxHex, from, payload, Date.now());
+  }
+
+  onMailboxQuery(mailboxHex: string, hubHex: string): 'free' | 'taken' {
+    const mailbox = this.mailboxes.get(mailboxHex);
+    return mailbox && mailbox.hub.idHex !== hubHex ? 'taken' : 'free';
+  }
+
+  onWatchersReport(hubHex: string, node: string, topicId: Uint8Array, count: number): void {
+    const hub = this.hubs.get(hubHex);
+    if (!hub?.conn) return;
+    const topicHex = toHex(topicId);
+    let remote = hub.remoteWatchers.get(topicHex);
+    if (!remote) {
+      if (count === 0) return;
+      remote = { topicId: Uint8Array.from(topicId), counts: new Map() };
+      hub.remoteWatchers.set(topicHex, remote);
+    }
+    if (count === 0) remote.counts.delete(node);
+    else remote.counts.set(node, count);
+    if (remote.counts.size === 0) hub.remoteWatchers.delete(topicHex);
+    this.sendWatchers(hub, remote.topicId);
+  }
+
+  onMedia(hubHex: string, topicHex: string, frame: Uint8Array): void {
+    const topic = this.hubs.get(hubHex)?.topics.get(hubHex + topicHex);
+    // Late frames after the last viewer left, or something that is not a media frame, go nowhere.
+    if (!topic || frame.length < MEDIA_DROPPED_OFFSET + 8 || frame[1] !== MEDIA_TYPE) return;
+    this.mediaIn += 1;
+    this.fanOut(topic.hub, topic, frame[MEDIA_FLAGS_OFFSET] as number, frame, Date.now());
+  }
+
+  onPeerGone(node: string): void {
+    const now = Date.now();
+    this.log.info('peer-gone', { node: node.slice(0, 8) });
+    for (const hub of [...this.hubs.values()]) {
+      if (hub.home === node) {
+        hub.home = undefined;
+        this.markStale(hub, now);
+        this.forgetIfEmpty(hub);
+      }
+      for (const [topicHex, remote] of [...hub.remoteWatchers]) {
+        if (!remote.counts.delete(node)) continue;
+        if (remote.counts.size === 0) hub.remoteWatchers.delete(topicHex);
+        this.sendWatchers(hub, remote.topicId);
+      }
     }
   }
 
@@ -711,6 +983,10 @@ class Relay {
       subscriptions,
       mailboxes: this.mailboxes.size,
       queuedBytes,
+      pendingHandshakes: this.pendingHandshakes,
+      cluster: this.cluster
+        ? { node: this.cluster.node.slice(0, 8), ...this.cluster.stats(), mediaOut: this.mediaOut, mediaIn: this.mediaIn }
+        : undefined,
     });
   }
 
@@ -746,7 +1022,7 @@ function unreachable(value: never): never {
 // ---------------------------------------------------------------------------------------------------
 // Server
 
-/** Starts a relay on host:port (port 0 picks one); resolves once it listens. */
+/** Starts a relay on host:port (port 0 picks one); resolves once it listens (and has joined NATS). */
 export async function startRelay(options: RelayOptions = {}): Promise<RelayHandle> {
   const limits = resolveLimits(options.limits);
   const host = options.host ?? '127.0.0.1';
@@ -757,7 +1033,16 @@ export async function startRelay(options: RelayOptions = {}): Promise<RelayHandl
     throw new RangeError(`relay: publicHosts must list 1..${MAX_PUBLIC_HOSTS} hosts`);
   }
   const log = options.logger ?? silentLogger;
-  const relay = new Relay(limits, log, publicHosts);
+  const cluster = options.nats ? await ClusterLink.connect(options.nats) : undefined;
+  if (cluster) {
+    // Every client frame may have to cross NATS whole; a frame NATS refuses would vanish silently.
+    const fits = cluster.maxPayload - CLUSTER_OVERHEAD_BYTES;
+    if (limits.maxMessageBytes > fits) {
+      log.warn('max-message-lowered', { from: limits.maxMessageBytes, to: fits, natsMaxPayload: cluster.maxPayload });
+      limits.maxMessageBytes = fits;
+    }
+  }
+  const relay = new Relay(limits, log, publicHosts, cluster);
   const startedAt = Date.now();
 
   const wss = new WebSocketServer({
@@ -767,58 +1052,121 @@ export async function startRelay(options: RelayOptions = {}): Promise<RelayHandl
     clientTracking: false,
   });
 
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (req.method === 'GET' && url === '/healthz') {
-      const s = relay.stats();
-      const body = JSON.stringify({
-        ok: true,
-        connections: s.connections,
-        loggedIn: s.loggedIn,
-        hubs: s.hubs,
-        subscriptions: s.subscriptions,
-        mailboxes: s.mailboxes,
-        uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-      });
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+  const server = http.createServer(
+    {
+      // Node checks header and request time-outs on this period; the default (30 s) would let a
+      // slow-loris hold sockets three times longer than handshakeTimeoutMs.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.handshakeTimeoutMs / 4))),
+      headersTimeout: limits.handshakeTimeoutMs,
+      requestTimeout: limits.handshakeTimeoutMs,
+    },
+    (req, res) => {
+      const url = req.url ?? '/';
+      if (req.method === 'GET' && url === '/healthz') {
+        const s = relay.stats();
+        // A node cut off from NATS cannot reach hubs or phones on other nodes: take it out of rotation.
+        const ok = s.cluster === undefined || s.cluster.connected;
+        const body = JSON.stringify({
+          ok,
+          connections: s.connections,
+          loggedIn: s.loggedIn,
+          hubs: s.hubs,
+          subscriptions: s.subscriptions,
+          mailboxes: s.mailboxes,
+          uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
+          cluster: s.cluster ? { node: s.cluster.node, connected: s.cluster.connected, peers: s.cluster.peers } : null,
+        });
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+        return;
+      }
+      if (req.method === 'GET' && url === '/metrics') {
+        res
+          .writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' })
+          .end(prometheusText(relay.stats()));
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    },
+  );
+  server.keepAliveTimeout = 5_000;
+
+  // Sockets that have not completed their HTTP request yet: bounded per address and in total, so a
+  // flood of half-open handshakes costs at most that many sockets for handshakeTimeoutMs each.
+  const handshaking = new Map<string, number>();
+  const pending = new WeakSet<Socket>();
+  const refuseHandshake = (reason: HandshakeRefusal): void => {
+    relay.counters.handshakeRefusals[reason] += 1;
+    log.debug?.('handshake-refused', { reason });
+  };
+  const settle = (socket: Socket): void => {
+    if (!pending.delete(socket)) return;
+    relay.pendingHandshakes -= 1;
+    const address = socket.remoteAddress ?? 'unknown';
+    const n = (handshaking.get(address) ?? 1) - 1;
+    if (n <= 0) handshaking.delete(address);
+    else handshaking.set(address, n);
+  };
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const n = handshaking.get(address) ?? 0;
+    if (n >= limits.maxHandshakesPerAddress || relay.pendingHandshakes >= limits.maxConnections) {
+      refuseHandshake('too-many-handshakes');
+      socket.destroy();
       return;
     }
-    if (req.method === 'GET' && url === '/metrics') {
-      res
-        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' })
-        .end(prometheusText(relay.stats()));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    handshaking.set(address, n + 1);
+    relay.pendingHandshakes += 1;
+    pending.add(socket);
+    socket.once('close', () => settle(socket));
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
+  server.on('request', (req: http.IncomingMessage) => settle(req.socket as Socket));
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    refuseHandshake(timedOut ? 'headers-timeout' : 'bad-request');
+    if (socket.writable) {
+      socket.end(
+        timedOut
+          ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+          : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      );
+    }
+    socket.destroy();
+  });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    settle(socket as Socket);
     socket.on('error', () => socket.destroy());
     const pathname = (req.url ?? '').split('?')[0];
     if (pathname !== path) {
+      refuseHandshake('not-found');
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => relay.accept(ws, req));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8787, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8787, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    await relay.shutdown();
+    await cluster?.close();
+    throw e;
+  }
   server.on('error', (err: Error & { code?: string }) => log.warn('server-error', { code: err.code ?? 'unknown' }));
+  cluster?.start(relay);
 
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('relay: no TCP address');
   const port = address.port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `ws://${urlHost}:${port}${path}`;
-  log.info('listening', { port });
+  log.info('listening', { port, cluster: cluster !== undefined });
 
   let closed: Promise<void> | undefined;
   return {
@@ -832,6 +1180,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<RelayHandl
         const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await relay.shutdown();
+        await cluster?.close();
         wss.close();
         await listenerClosed;
         log.info('stopped', {});

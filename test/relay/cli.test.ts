@@ -5,14 +5,21 @@ import { RawClient } from './helpers.ts';
 describe('relay cli', () => {
   it('parses --listen', () => {
     expect(DEFAULT_LISTEN).toBe('127.0.0.1:8787');
-    expect(parseRelayArgs([])).toEqual({ host: '127.0.0.1', port: 8787, publicHosts: [], verbose: false });
+    expect(parseRelayArgs([])).toEqual({ host: '127.0.0.1', port: 8787, publicHosts: [], nats: [], natsPrefix: undefined, verbose: false });
     expect(parseRelayArgs(['--listen', '0.0.0.0:9000'])).toMatchObject({ host: '0.0.0.0', port: 9000 });
     expect(parseRelayArgs(['--listen=[::1]:9001', '--public-host', 'relay.example', '--verbose'])).toEqual({
       host: '::1',
       port: 9001,
       publicHosts: ['relay.example'],
+      nats: [],
+      natsPrefix: undefined,
       verbose: true,
     });
+    expect(parseRelayArgs(['--nats', 'nats://127.0.0.1:4222,nats://10.0.0.2:4222', '--nats=tls://n3:4222'])).toMatchObject({
+      nats: ['nats://127.0.0.1:4222', 'nats://10.0.0.2:4222', 'tls://n3:4222'],
+    });
+    expect(() => parseRelayArgs(['--nats', 'http://x'])).toThrow(/nats:\/\//);
+    expect(() => parseRelayArgs(['--nats-prefix', 'a.b'])).toThrow(/needs --nats/);
     expect(() => parseListen('localhost')).toThrow(/HOST:PORT/);
     expect(() => parseListen('127.0.0.1:70000')).toThrow(/HOST:PORT/);
     expect(() => parseRelayArgs(['--listen'])).toThrow(/needs a value/);
