@@ -81,7 +81,7 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
     ...(typeof values.relay === 'string' ? { relayUrl: values.relay } : {}),
     onProfileChanged: (p) => saveProfile(path, p),
     onState: (state, detail) => {
-      if (state !== 'live' && state !== 'connecting') console.error(`link: ${state}${detail ? ` (${detail})` : ''}`);
+      if (state !== 'live' && state !== 'connecting' && state !== 'closed') console.error(`link: ${state}${detail ? ` (${detail})` : ''}`);
     },
     ...(hooks.onFrame ? { onFrame: hooks.onFrame } : {}),
   });
