@@ -3,7 +3,7 @@
 // relay cannot link one phone across homes. Ids are hashes of the signing key, so they reveal
 // nothing beyond the key itself and cannot be chosen to collide with another hub's.
 import { labeledHash } from './hash.ts';
-import { LABEL_DEVICE_ID, LABEL_HUB_ID } from './labels.ts';
+import { LABEL_DEVICE_ID, LABEL_HUB_ID, LABEL_LAN_ID } from './labels.ts';
 import { Secret } from './secret.ts';
 import { sodium } from './sodium.ts';
 import { Reader, Writer } from './wire.ts';
@@ -52,6 +52,11 @@ export interface HubPublicKeys {
 
 export function hubIdFor(signingKey: Uint8Array): Uint8Array {
   return labeledHash(LABEL_HUB_ID, ID_BYTES, signingKey);
+}
+
+/** What the hub announces on the LAN: recognisable by its phones, linkable to nothing else. */
+export function lanIdFor(hubId: Uint8Array): Uint8Array {
+  return labeledHash(LABEL_LAN_ID, 8, hubId);
 }
 
 export function deviceIdFor(signingKey: Uint8Array): Uint8Array {

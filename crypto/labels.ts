@@ -22,3 +22,4 @@ export const LABEL_CAMERA_ID = 'vigil v1 camera id';
 /** Names a frame sealer's (key, salt) in the per-process registry that forbids a second sealer. */
 export const LABEL_FRAME_SEALER = 'vigil v1 frame sealer';
 export const LABEL_PAIRING_CONFIRM = 'vigil v1 pairing confirm';
+export const LABEL_LAN_ID = 'vigil v1 lan id';

@@ -19,6 +19,7 @@ export class EpochKeys {
   #keys = new Map<number, CameraKey>();
   #sealers = new Map<number, FrameSealer>();
   #roster: RosterEntry[] = [];
+  #startedAt = 0;
 
   constructor(private readonly hub: HubIdentity) {}
 
@@ -34,6 +35,7 @@ export class EpochKeys {
     this.#keys = new Map();
     this.#sealers = new Map();
     this.#epoch = epoch;
+    this.#startedAt = Date.now();
     this.#roster = [...roster];
     for (const c of cameras) this.#addCamera(c);
   }
@@ -44,6 +46,11 @@ export class EpochKeys {
     this.#sealers.set(camera.number, new FrameSealer({
       hubId: this.hub.hubId, cameraId: key.cameraId, cameraNumber: camera.number, epoch: this.#epoch, key: key.key,
     }));
+  }
+
+  /** When the current epoch began (Unix ms): frames captured before it belong to the old roster. */
+  get startedAt(): number {
+    return this.#startedAt;
   }
 
   sealer(cameraNumber: number): FrameSealer | undefined {

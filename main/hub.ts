@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { cryptoReady } from '../crypto/sodium.ts';
 import { exportHubIdentity, importHubIdentity, newHubIdentity, sign, type HubIdentity } from '../crypto/identity.ts';
 import type { Command } from '../crypto/command.ts';
@@ -12,13 +11,15 @@ import { sealKeyUpdateOffline } from '../crypto/keyupdate.ts';
 import { Envelope, encodeEnvelope } from '../crypto/messages.ts';
 import type { FrameType } from '../crypto/frame.ts';
 import { decodeCertificate } from '../crypto/certificate.ts';
-import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
+import { startRelay, type RelayHandle } from '../relay/server.ts';
+import { HubLinks, type Link } from './hub-links.ts';
+import { LanAnnouncer, lanHostAddress } from './lan-announce.ts';
 import { FLAG_INIT, FLAG_KEYFRAME, RIGHT_COMMAND, RIGHT_WATCH, signCapability } from '../relay/codec.ts';
 import { resolveFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
 import type { IngestSource, IngestState, IngestTiming } from '../native/ingest.ts';
 import { CameraFeed } from './media/camera-feed.ts';
 import { EpochKeys } from './epoch-keys.ts';
-import { bytesToHex, hexToBytes } from './hex.ts';
+import { hexToBytes } from './hex.ts';
 import { PairingDesk, type InviteStatus } from './pairing-desk.ts';
 import { CommandRefused, PhoneSessions } from './phone-sessions.ts';
 import { openStore, type Camera, type Device, type EpochReason, type Store } from './store/db.ts';
@@ -42,6 +43,11 @@ export interface HubOptions {
   appUrl?: string;
   ingestTiming?: Partial<IngestTiming>;
   log?: (line: string) => void;
+  /**
+   * The LAN endpoint: the relay protocol served by the hub itself for phones at home. `announce`
+   * publishes it with mDNS (multicast: only on networks you own; tests run it in namespaces).
+   */
+  lan?: { host: string; port: number; announce?: boolean; advertisedHost?: string };
   /** Serves non-API requests on the local API port (the headless UI), after the token check. */
   uiHandler?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
   /** Wraps the store's data key (the Electron app passes one backed by safeStorage). */
@@ -85,16 +91,14 @@ export class Hub {
   readonly keys: EpochKeys;
   readonly desk: PairingDesk;
   readonly sessions: PhoneSessions;
-  readonly relay: RelayClient | undefined;
+  readonly links: HubLinks;
   #cameras = new Map<number, LiveCamera>();
-  /** Viewers per relay topic, as the relay reports them (it may report before a camera starts). */
-  #watchers = new Map<string, number>();
   #localViewers = new Map<number, Set<LocalViewer>>();
   #ffmpeg: FfmpegInfo | undefined;
   #ffmpegError: string | undefined;
   #api: LocalApi | undefined;
   #dailyTimer: ReturnType<typeof setInterval> | undefined;
-  #relayState = 'closed';
+  #lan: { relay: RelayHandle; link: Link; url: string; announce?: LanAnnouncer } | undefined;
   #closed = false;
   readonly #log: (line: string) => void;
 
@@ -103,31 +107,26 @@ export class Hub {
     this.identity = identity;
     this.#log = opts.log ?? (() => undefined);
     this.keys = new EpochKeys(identity);
-    const relayUrl = opts.relays[0];
-    this.relay = relayUrl === undefined ? undefined : new RelayClient({
-      url: relayUrl,
-      publicKey: identity.relay.publicKey,
-      sign: (m) => sign(identity.relay, m),
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
-      onMessage: (from, payload) => this.sessions.onMessage(from, payload),
-      onMailboxMessage: (id, from, payload) => this.desk.onMailboxMessage(id, from, payload),
-      onWatchers: (topic, count) => this.#onWatchers(bytesToHex(topic), count),
-      onStateChange: (s) => this.#onRelayState(s),
+    this.links = new HubLinks(identity, {
+      onMessage: (from, payload, via) => this.sessions.onMessage(from, payload, via),
+      onMailboxMessage: (id, from, payload, via) => this.desk.onMailboxMessage(id, from, payload, via),
+      onReady: (via) => this.#onLinkReady(via),
+      onState: (via, state) => this.#log(`${via.kind === 'lan' ? 'lan endpoint' : 'relay'}: ${state}`),
     });
+    for (const url of opts.relays) this.links.add('relay', url);
     const transport = {
       send: async (to: Uint8Array, payload: Uint8Array) => {
-        if (this.relay === undefined) throw new Error('no relay');
-        await this.relay.send(to, payload);
+        const link = this.links.all.find((l) => l.state === 'ready');
+        if (link === undefined) throw new Error('no relay connection');
+        await link.send(to, payload);
       },
       openMailbox: async (id: Uint8Array, expiresAt: number) => {
-        if (this.relay === undefined) throw new ApiError(409, 'this hub has no relay: start it with --relay URL to pair phones');
-        await this.relay.openMailbox(id, expiresAt);
+        if (this.links.all.length === 0) throw new ApiError(409, 'this hub has no relay and no LAN endpoint: start it with --relay URL or --lan HOST:PORT to pair phones');
+        await this.links.openMailbox(id, expiresAt);
       },
-      closeMailbox: async (id: Uint8Array) => {
-        await this.relay?.closeMailbox(id);
-      },
+      closeMailbox: (id: Uint8Array) => this.links.closeMailbox(id),
     };
-    this.desk = new PairingDesk(identity, store, transport, () => opts.relays, {
+    this.desk = new PairingDesk(identity, store, transport, () => [...this.#lanUrls(), ...opts.relays], {
       onPaired: (device) => this.#onPaired(device),
       onStatus: (id, status) => this.#onInviteStatus(id, status),
     }, opts.appUrl);
@@ -145,6 +144,7 @@ export class Hub {
   }
 
   async #start(): Promise<void> {
+    if (this.opts.lan !== undefined) await this.#startLan();
     try {
       this.#ffmpeg = await resolveFfmpeg();
     } catch (e) {
@@ -184,24 +184,24 @@ export class Hub {
     if (this.keys.epoch < 0) return; // not started yet; the first epoch delivers
     const reached = this.sessions.sendKeyUpdates();
     // Phones without a session (e.g. after a hub restart) get the update sealed to their X-Wing key.
-    if (this.relay === undefined || this.#relayState !== 'ready') return;
     for (const d of this.#roster()) {
       if (reached.has(d.id)) continue;
       const cert = decodeCertificate(d.certificate, this.identity.signing.publicKey);
       const wire = sealKeyUpdateOffline(this.identity.hubId, { deviceId: cert.deviceId, pqKey: cert.pqKey }, this.keys.keyUpdateFor(cert.deviceId));
-      void this.relay.send(hexToBytes(d.relayKey), encodeEnvelope(Envelope.KEY_UPDATE_OFFLINE, wire)).catch(() => undefined);
+      this.links.sendEverywhere(hexToBytes(d.relayKey), encodeEnvelope(Envelope.KEY_UPDATE_OFFLINE, wire));
     }
   }
 
   async #grant(device: Device): Promise<void> {
-    if (this.relay === undefined) return;
     const cap = signCapability({
       hubRelayId: this.identity.relay.publicKey,
       deviceRelayId: hexToBytes(device.relayKey),
-      rights: device.role === 'owner' ? RIGHT_WATCH | RIGHT_COMMAND : RIGHT_WATCH | RIGHT_COMMAND,
+      // Every phone watches and sends commands (viewers too: list, watch); which commands a role may
+      // run is decided end to end by crypto/command.ts, not by the relay.
+      rights: RIGHT_WATCH | RIGHT_COMMAND,
       expiresAt: Math.floor(Date.now() / 1000) + CAPABILITY_LIFETIME_S,
     }, (m) => sign(this.identity.relay, m));
-    await this.relay.grant(cap);
+    await this.links.grant(cap);
   }
 
   async #onPaired(device: Device): Promise<void> {
@@ -222,21 +222,65 @@ export class Hub {
     // New keys before anything else is sealed: the next frame is already of the new epoch.
     this.#newEpoch('device-removed');
     this.store.audit('owner', 'revoked', { device: id, name: device.name });
-    await this.relay?.revoke(hexToBytes(device.relayKey)).catch((e: unknown) => this.#log(`relay revoke failed: ${String(e)}`));
+    await this.links.revoke(hexToBytes(device.relayKey));
     return true;
   }
 
-  #onRelayState(state: string): void {
-    this.#relayState = state;
-    this.#log(`relay: ${state}`);
-    if (state === 'ready') {
-      for (const d of this.#roster()) void this.#grant(d).catch(() => undefined);
-      this.#deliverKeys();
+  #onLinkReady(_via: Link): void {
+    for (const d of this.#roster()) void this.#grant(d).catch(() => undefined);
+    this.#deliverKeys();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The LAN endpoint
+
+  #lanUrls(): string[] {
+    return this.#lan ? [this.#lan.url] : [];
+  }
+
+  async #startLan(): Promise<void> {
+    const lan = this.opts.lan;
+    if (lan === undefined || this.#lan !== undefined) return;
+    // The same relay server as in the cloud, with the same limits; this hub is just its first client.
+    const relay = await startRelay({ host: lan.host, port: lan.port });
+    const local = lan.host === '0.0.0.0' || lan.host === '::' ? '127.0.0.1' : lan.host;
+    const link = this.links.add('lan', `ws://${local.includes(':') ? `[${local}]` : local}:${relay.port}/v1`);
+    const host = lan.advertisedHost ?? (lan.host === '0.0.0.0' || lan.host === '::' ? lanHostAddress() : lan.host);
+    const url = `ws://${host.includes(':') ? `[${host}]` : host}:${relay.port}/v1`;
+    this.#lan = { relay, link, url };
+    if (lan.announce) this.#lan.announce = new LanAnnouncer(this.identity.hubId, relay.port, host);
+    this.#log(`lan endpoint: ${url}${lan.announce ? ' (announced with mDNS)' : ''}`);
+  }
+
+  async #stopLan(): Promise<void> {
+    const lan = this.#lan;
+    this.#lan = undefined;
+    if (lan === undefined) return;
+    await lan.announce?.stop();
+    await this.links.remove(lan.link);
+    await lan.relay.close();
+  }
+
+  /** Stops or starts the LAN endpoint (on the same port) while the hub runs. */
+  async setLan(enabled: boolean): Promise<void> {
+    if (this.opts.lan === undefined) throw new ApiError(409, 'this hub was started without --lan');
+    if (enabled) {
+      const port = this.#lanPort ?? this.opts.lan.port;
+      this.opts.lan = { ...this.opts.lan, port };
+      await this.#startLan();
+    } else {
+      this.#lanPort = this.#lan?.relay.port;
+      await this.#stopLan();
     }
+  }
+  #lanPort: number | undefined;
+
+  get lanUrl(): string | undefined {
+    return this.#lan?.url;
   }
 
   get relayState(): string {
-    return this.relay === undefined ? 'none' : this.#relayState;
+    return this.links.find('relay')?.state ?? 'none';
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -275,31 +319,31 @@ export class Hub {
 
   #publish(live: LiveCamera, frameType: FrameType, data: Uint8Array, captureTime: number, flags: number): void {
     const wire = this.#seal(live, frameType, data, captureTime);
-    if (wire === undefined || this.relay === undefined) return;
-    this.relay.publish(hexToBytes(live.camera.topic), flags, wire);
-  }
-
-  #onWatchers(topic: string, count: number): void {
-    if (count > 0) this.#watchers.set(topic, count);
-    else this.#watchers.delete(topic);
+    if (wire === undefined) return;
+    this.links.publish(live.camera.topic, hexToBytes(live.camera.topic), flags, wire);
   }
 
   /** A camera is sent to the relay only while someone watches it there. */
   #watched(live: LiveCamera): boolean {
-    return (this.#watchers.get(live.camera.topic) ?? 0) > 0;
+    return this.links.watchers(live.camera.topic) > 0;
   }
 
   /** Sends one phone the init segment and the GOP so far, sealed, so its picture starts at once. */
   #sendStart(live: LiveCamera, device: Device): void {
-    if (this.relay === undefined) return;
-    const to = this.sessions.relayKeyOf(device.id) ?? hexToBytes(device.relayKey);
+    const via = this.sessions.linkOf(device.id);
+    if (via === undefined) return;
+    const to = hexToBytes(device.relayKey);
     const init = live.feed.init;
     if (init === undefined) return;
     const frames: [FrameType, Uint8Array, number][] = [['init', init.data, Date.now()]];
-    for (const f of live.feed.gop) frames.push([f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime]);
+    // Only a GOP captured within this epoch: a phone added now must not see video from before (T3).
+    const gop = live.feed.gop;
+    if (gop.length > 0 && gop[0]!.captureTime >= this.keys.startedAt) {
+      for (const f of gop) frames.push([f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime]);
+    }
     for (const [type, data, at] of frames) {
       const wire = this.#seal(live, type, data, at);
-      if (wire !== undefined) void this.relay.send(to, encodeEnvelope(Envelope.FRAME, wire)).catch(() => undefined);
+      if (wire !== undefined) void via.send(to, encodeEnvelope(Envelope.FRAME, wire)).catch(() => undefined);
     }
   }
 
@@ -377,7 +421,7 @@ export class Hub {
         state: state?.state ?? 'stopped',
         ...(state?.error ? { error: state.error } : {}),
         ...(init ? { mime: init.mime, codecs: init.codecs.join(','), width: init.width, height: init.height } : {}),
-        watchers: this.#watchers.get(camera.topic) ?? 0,
+        watchers: this.links.watchers(camera.topic),
         fragments: live?.feed.fragments ?? 0,
         bytes: live?.feed.bytes ?? 0,
       };
@@ -463,7 +507,8 @@ export class Hub {
     this.sessions.closeAll();
     await Promise.all([...this.#cameras.values()].map((c) => c.feed.stop()));
     await this.#api?.close();
-    await this.relay?.close();
+    await this.links.close();
+    await this.#stopLan();
     rmSync(join(this.opts.dataDir, HUB_FILE), { force: true });
     this.store.close();
   }

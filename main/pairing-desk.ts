@@ -26,6 +26,8 @@ export type InviteStatus =
 interface Attempt {
   readonly from: Uint8Array;
   readonly pairing: HubPairing;
+  /** The link (cloud relay or LAN endpoint) the phone reached us on. */
+  readonly via: Pick<PairingTransport, 'send'>;
 }
 
 interface OpenInviteState {
@@ -91,7 +93,7 @@ export class PairingDesk {
   }
 
   /** A message in one of our mailboxes. Anything that does not check out is dropped quietly. */
-  onMailboxMessage(mailboxId: Uint8Array, from: Uint8Array, payload: Uint8Array): void {
+  onMailboxMessage(mailboxId: Uint8Array, from: Uint8Array, payload: Uint8Array, via: Pick<PairingTransport, 'send'> = this.transport): void {
     const open = this.#invites.get(bytesToHex(mailboxId));
     if (open === undefined || (open.status.state !== 'waiting' && open.status.state !== 'confirm')) return;
     let env;
@@ -101,7 +103,7 @@ export class PairingDesk {
       return;
     }
     try {
-      if (env.kind === Envelope.PAIR_1) this.#onPair1(open, from, env.body);
+      if (env.kind === Envelope.PAIR_1) this.#onPair1(open, from, env.body, via);
       else if (env.kind === Envelope.PAIR_CONFIRM) this.#onConfirm(open, from, env.body);
     } catch (e) {
       if (!isCryptoError(e)) throw e;
@@ -109,7 +111,7 @@ export class PairingDesk {
     }
   }
 
-  #onPair1(open: OpenInviteState, from: Uint8Array, message1: Uint8Array): void {
+  #onPair1(open: OpenInviteState, from: Uint8Array, message1: Uint8Array, via: Pick<PairingTransport, 'send'>): void {
     if (open.confirmed !== undefined || open.attempts.length >= MAX_ATTEMPTS_PER_INVITE) return;
     if (bytesToHex(pairingInviteId(message1)) !== open.id) return;
     const stored = this.store.getInvite(open.id);
@@ -120,15 +122,20 @@ export class PairingDesk {
       message1,
       now: Date.now() / 1000,
     });
-    open.attempts.push({ from, pairing });
-    void this.transport.send(from, encodeEnvelope(Envelope.PAIR_2, pairing.message2)).catch(() => undefined);
+    open.attempts.push({ from, pairing, via });
+    void via.send(from, encodeEnvelope(Envelope.PAIR_2, pairing.message2)).catch(() => undefined);
   }
 
   #onConfirm(open: OpenInviteState, from: Uint8Array, confirmation: Uint8Array): void {
     if (open.confirmed !== undefined) return;
     for (const attempt of open.attempts) {
       if (bytesToHex(attempt.from) !== bytesToHex(from)) continue;
-      const code = attempt.pairing.readConfirmation(confirmation);
+      let code: string;
+      try {
+        code = attempt.pairing.readConfirmation(confirmation);
+      } catch {
+        continue; // an earlier attempt from the same phone: try the next
+      }
       open.confirmed = { ...attempt, code };
       open.status = { state: 'confirm', code, name: attempt.pairing.name };
       this.events.onStatus?.(open.id, open.status);
@@ -142,15 +149,20 @@ export class PairingDesk {
     if (open === undefined || confirmed === undefined || open.status.state !== 'confirm') {
       throw new CryptoError('forbidden', 'approve', 'no phone is waiting for approval on this invite');
     }
-    const { certificate, message3 } = confirmed.pairing.approve(role, Date.now() / 1000);
-    const device = this.store.addDevice({ name: confirmed.pairing.name, certificate });
-    if (!this.store.markInviteUsed(id, device.id)) {
-      this.store.revokeDevice(device.id);
-      throw new CryptoError('replayed', 'approve', 'this invite was already used');
+    if (Date.now() / 1000 >= open.expiresAt) {
+      this.#finish(open, { state: 'expired' });
+      throw new CryptoError('expired', 'approve', 'the invite expired before it was approved');
     }
+    const { certificate, message3 } = confirmed.pairing.approve(role, Date.now() / 1000);
+    // One transaction: the phone is on the roster exactly when its invite is used up.
+    const device = this.store.transaction(() => {
+      const d = this.store.addDevice({ name: confirmed.pairing.name, certificate });
+      if (!this.store.markInviteUsed(id, d.id)) throw new CryptoError('replayed', 'approve', 'this invite was already used');
+      return d;
+    });
     this.store.audit('owner', 'paired', { device: device.id, name: device.name, role });
     await this.events.onPaired(device);
-    await this.transport.send(confirmed.from, encodeEnvelope(Envelope.PAIR_RESULT, message3)).catch(() => undefined);
+    await confirmed.via.send(confirmed.from, encodeEnvelope(Envelope.PAIR_RESULT, message3)).catch(() => undefined);
     this.#finish(open, { state: 'approved', deviceId: device.id, name: device.name });
     return device;
   }
@@ -159,7 +171,7 @@ export class PairingDesk {
     const open = this.#invites.get(id);
     if (open === undefined) throw new CryptoError('forbidden', 'refuse', 'no such open invite');
     if (open.confirmed !== undefined) {
-      await this.transport.send(open.confirmed.from, encodeEnvelope(Envelope.PAIR_RESULT, open.confirmed.pairing.refuse())).catch(() => undefined);
+      await open.confirmed.via.send(open.confirmed.from, encodeEnvelope(Envelope.PAIR_RESULT, open.confirmed.pairing.refuse())).catch(() => undefined);
     }
     this.store.cancelInvite(id);
     this.store.audit('owner', 'pairing-refused', { invite: id.slice(0, 8) });

@@ -2,7 +2,7 @@
 // SESSION_1 is accepted only if its Noise static key belongs to a device on the roster and not
 // revoked; the answer carries the phone's current key update. Commands inside a session are
 // checked by crypto/command.ts (roster, role, signature, age, sequence) before anything acts on them.
-import { authorizeCommand, type Action, type Command } from '../crypto/command.ts';
+import { authorizeCommand, decodeCommand, type Action, type Command } from '../crypto/command.ts';
 import { isCryptoError } from '../crypto/errors.ts';
 import type { HubIdentity } from '../crypto/identity.ts';
 import {
@@ -25,6 +25,8 @@ export class CommandRefused extends Error {
 interface PhoneSession {
   readonly device: Device;
   readonly relayKey: Uint8Array;
+  /** The link (cloud relay or LAN endpoint) the phone last reached us on: replies go there. */
+  via: SessionTransport;
   current: Session;
   /** A newer handshake not yet confirmed by a message from the phone (a relay may replay SESSION_1). */
   pending?: Session;
@@ -47,7 +49,7 @@ export class PhoneSessions {
     return this.#sessions.size;
   }
 
-  onMessage(from: Uint8Array, payload: Uint8Array): void {
+  onMessage(from: Uint8Array, payload: Uint8Array, via: SessionTransport = this.transport): void {
     const device = this.store.findDeviceByRelayKey(bytesToHex(from));
     // The relay only forwards from devices we granted, but we do not rely on it.
     if (device === undefined || device.revokedAt !== null) return;
@@ -58,15 +60,15 @@ export class PhoneSessions {
       return;
     }
     try {
-      if (env.kind === Envelope.SESSION_1) this.#onHandshake(device, from, env.body);
-      else if (env.kind === Envelope.SESSION_DATA) this.#onData(device, from, env.body);
+      if (env.kind === Envelope.SESSION_1) this.#onHandshake(device, from, env.body, via);
+      else if (env.kind === Envelope.SESSION_DATA) this.#onData(device, from, env.body, via);
     } catch (e) {
       if (!isCryptoError(e)) throw e;
       this.log(`session with ${device.id.slice(0, 8)}: ${e.code}`);
     }
   }
 
-  #onHandshake(device: Device, from: Uint8Array, message1: Uint8Array): void {
+  #onHandshake(device: Device, from: Uint8Array, message1: Uint8Array, via: SessionTransport): void {
     const accepted = acceptSession({
       hub: this.hub,
       message1,
@@ -78,20 +80,20 @@ export class PhoneSessions {
     });
     const { message2, session } = accepted.respond(this.keyUpdateFor(hexToBytes(device.id)));
     const existing = this.#sessions.get(device.id);
-    if (existing === undefined) this.#sessions.set(device.id, { device, relayKey: from, current: session });
+    if (existing === undefined) this.#sessions.set(device.id, { device, relayKey: from, current: session, via });
     else {
       existing.pending?.close();
       existing.pending = session;
     }
     this.store.touchDevice(device.id);
-    void this.transport.send(from, encodeEnvelope(Envelope.SESSION_2, message2)).catch(() => undefined);
+    void via.send(from, encodeEnvelope(Envelope.SESSION_2, message2)).catch(() => undefined);
   }
 
-  #onData(device: Device, from: Uint8Array, body: Uint8Array): void {
+  #onData(device: Device, from: Uint8Array, body: Uint8Array, via: SessionTransport): void {
     const s = this.#sessions.get(device.id);
     if (s === undefined) {
       // We restarted, or never had one: tell the phone to handshake again.
-      void this.transport.send(from, encodeEnvelope(Envelope.SESSION_RESET, new Uint8Array(0))).catch(() => undefined);
+      void via.send(from, encodeEnvelope(Envelope.SESSION_RESET, new Uint8Array(0))).catch(() => undefined);
       return;
     }
     let plain: Uint8Array | undefined;
@@ -105,7 +107,13 @@ export class PhoneSessions {
         plain = undefined;
       }
     }
-    plain ??= s.current.open(body);
+    if (plain === undefined) {
+      plain = s.current.open(body);
+      // The phone still uses the old session, so the pending one came from a replayed handshake.
+      s.pending?.close();
+      s.pending = undefined;
+    }
+    s.via = via;
     const message = decodeSessionMessage(plain);
     if (message.kind !== 'command') return;
     this.#runCommand(s, message.signed);
@@ -128,9 +136,18 @@ export class PhoneSessions {
     } catch (e) {
       if (!isCryptoError(e)) throw e;
       this.store.audit(s.device.id, 'command-refused', { reason: e.code });
+      // Answer inside the session, so the phone learns why at once instead of timing out.
+      let seq: bigint | undefined;
+      try {
+        seq = decodeCommand(signed).command.seq;
+      } catch {
+        seq = undefined;
+      }
+      if (seq !== undefined) this.#reply(s, seq, false, `refused: ${e.code}`);
       return;
     }
-    this.store.setLastCommandSeq(s.device.id, command.seq);
+    // Another process (or a replay racing this one) took this sequence number: do nothing.
+    if (!this.store.setLastCommandSeq(s.device.id, command.seq)) return;
     this.store.touchDevice(s.device.id);
     const device = fresh ?? s.device;
     this.handle(command, device).then(
@@ -145,7 +162,9 @@ export class PhoneSessions {
   }
 
   #sendInSession(s: PhoneSession, plain: Uint8Array): void {
-    void this.transport.send(s.relayKey, encodeEnvelope(Envelope.SESSION_DATA, s.current.seal(plain))).catch(() => undefined);
+    // A phone that just shook hands reads only its new session: write there until it answers.
+    const session = s.pending ?? s.current;
+    void s.via.send(s.relayKey, encodeEnvelope(Envelope.SESSION_DATA, session.seal(plain))).catch(() => undefined);
   }
 
   /** Sends every phone with a session its key update for the current epoch. */
@@ -177,8 +196,9 @@ export class PhoneSessions {
     this.#sessions.delete(deviceId);
   }
 
-  relayKeyOf(deviceId: string): Uint8Array | undefined {
-    return this.#sessions.get(deviceId)?.relayKey;
+  /** The link a phone with a session last reached us on. */
+  linkOf(deviceId: string): SessionTransport | undefined {
+    return this.#sessions.get(deviceId)?.via;
   }
 
   closeAll(): void {

@@ -4,7 +4,7 @@
 // The hand-over between the two commands is a cache file, DIR/discovery.json, written by
 // `vigil discover --data DIR`: the owner adds exactly the device they were shown (same id, same
 // addresses), not whatever answers a second discovery run. It expires after an hour.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { discover, type DiscoveryReport } from '../discovery/discover.ts';
@@ -81,6 +81,7 @@ export async function cmdDiscover(argv: string[], out: Out = defaultOut): Promis
   const warnings = [...report.warnings];
   if (dir !== undefined) {
     const cache: DiscoveryCache = { version: 1, at: Date.now(), devices: report.devices };
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, DISCOVERY_CACHE_FILE);
     writeFileSync(`${file}.tmp`, JSON.stringify(cache), { mode: 0o600 });
     renameSync(`${file}.tmp`, file);

@@ -17,6 +17,10 @@ export interface WsDiscoveryOptions {
   readonly target?: { readonly address: string; readonly port: number };
   /** Port to hear Hello/Bye on (default 3702, joined to the group); false: do not listen. */
   readonly listenPort?: number | false;
+  /** Join the WS-Discovery group on the listen socket (default true). Tests listen on loopback unicast instead. */
+  readonly listenJoinGroup?: boolean;
+  /** Address the listen socket binds to (default all; only without the group, e.g. 127.0.0.1 in tests). */
+  readonly listenAddress?: string;
   readonly limits?: Partial<DiscoveryLimits>;
   readonly signal?: AbortSignal;
   /** Called as each new device is found (the result lists them too). */
@@ -132,13 +136,13 @@ export async function wsDiscover(opts: WsDiscoveryOptions = {}): Promise<WsDisco
   };
 
   const sockets: dgram.Socket[] = [];
-  const open = async (port: number, join: boolean): Promise<dgram.Socket | undefined> => {
-    const s = dgram.createSocket({ type: 'udp4', reuseAddr: join });
+  const open = async (port: number, join: boolean, bindAddress?: string): Promise<dgram.Socket | undefined> => {
+    const s = dgram.createSocket({ type: 'udp4', reuseAddr: port !== 0 });
     s.on('message', onMessage);
     try {
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
-        s.bind(port, join ? undefined : opts.interfaceAddress, () => {
+        s.bind(port, bindAddress, () => {
           s.off('error', reject);
           resolve();
         });
@@ -155,9 +159,12 @@ export async function wsDiscover(opts: WsDiscoveryOptions = {}): Promise<WsDisco
   };
 
   try {
-    const probeSocket = await open(0, false);
+    const probeSocket = await open(0, false, opts.interfaceAddress);
     if (probeSocket === undefined) throw new DiscoveryError('socket', 'wsDiscover', `cannot open a UDP socket: ${socketErrors.join('; ')}`);
-    if (opts.listenPort !== false) await open(opts.listenPort ?? WSD_PORT, true);
+    if (opts.listenPort !== false) {
+      const join = opts.listenJoinGroup !== false;
+      await open(opts.listenPort ?? WSD_PORT, join, join ? undefined : opts.listenAddress);
+    }
     try {
       probeSocket.setMulticastTTL(1); // WS-Discovery is link-local: never routed beyond the LAN
       if (opts.interfaceAddress !== undefined) probeSocket.setMulticastInterface(opts.interfaceAddress);

@@ -1,0 +1,120 @@
+// The hub's connections to relays: the cloud relay(s) for phones away from home, and its own LAN
+// endpoint (the same relay protocol, served by the hub) for phones at home. Every link is equally
+// untrusted: the same capabilities are granted on each, frames go to a link only while a phone
+// watches there, and a reply goes back on the link the phone's message came in on.
+import WebSocket from 'ws';
+import { sign, type HubIdentity } from '../crypto/identity.ts';
+import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
+import type { Capability } from '../relay/codec.ts';
+import { bytesToHex } from './hex.ts';
+
+export type LinkKind = 'relay' | 'lan';
+
+export interface Link {
+  readonly kind: LinkKind;
+  readonly url: string;
+  readonly client: RelayClient;
+  state: string;
+  readonly watchers: Map<string, number>;
+  send(to: Uint8Array, payload: Uint8Array): Promise<void>;
+}
+
+export interface LinkEvents {
+  onMessage(from: Uint8Array, payload: Uint8Array, via: Link): void;
+  onMailboxMessage(mailboxId: Uint8Array, from: Uint8Array, payload: Uint8Array, via: Link): void;
+  onReady(via: Link): void;
+  onState(via: Link, state: string): void;
+}
+
+export class HubLinks {
+  readonly #links: Link[] = [];
+  /** Standing state to bring to a link added later (the LAN endpoint restarting). */
+  readonly #grants = new Map<string, Capability>();
+
+  constructor(
+    private readonly identity: HubIdentity,
+    private readonly events: LinkEvents,
+  ) {}
+
+  get all(): readonly Link[] {
+    return this.#links;
+  }
+
+  find(kind: LinkKind): Link | undefined {
+    return this.#links.find((l) => l.kind === kind);
+  }
+
+  add(kind: LinkKind, url: string): Link {
+    const watchers = new Map<string, number>();
+    // eslint-disable-next-line prefer-const
+    let link: Link;
+    const client = new RelayClient({
+      url,
+      publicKey: this.identity.relay.publicKey,
+      sign: (m) => sign(this.identity.relay, m),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      ...(kind === 'lan' ? { backoffMs: [250, 500, 1000] } : {}),
+      onMessage: (from, payload) => this.events.onMessage(from, payload, link),
+      onMailboxMessage: (id, from, payload) => this.events.onMailboxMessage(id, from, payload, link),
+      onWatchers: (topic, count) => {
+        if (count > 0) watchers.set(bytesToHex(topic), count);
+        else watchers.delete(bytesToHex(topic));
+      },
+      onStateChange: (s) => {
+        link.state = s;
+        if (s !== 'ready') watchers.clear();
+        this.events.onState(link, s);
+        if (s === 'ready') this.events.onReady(link);
+      },
+    });
+    link = { kind, url, client, state: 'connecting', watchers, send: (to, payload) => client.send(to, payload) };
+    for (const cap of this.#grants.values()) void client.grant(cap).catch(() => undefined);
+    this.#links.push(link);
+    return link;
+  }
+
+  async remove(link: Link): Promise<void> {
+    const i = this.#links.indexOf(link);
+    if (i >= 0) this.#links.splice(i, 1);
+    await link.client.close();
+  }
+
+  async grant(cap: Capability): Promise<void> {
+    this.#grants.set(bytesToHex(cap.deviceRelayId), cap);
+    await Promise.all(this.#links.map((l) => l.client.grant(cap).catch(() => undefined)));
+  }
+
+  async revoke(deviceRelayId: Uint8Array): Promise<void> {
+    this.#grants.delete(bytesToHex(deviceRelayId));
+    await Promise.all(this.#links.map((l) => l.client.revoke(deviceRelayId).catch(() => undefined)));
+  }
+
+  async openMailbox(id: Uint8Array, expiresAt: number): Promise<void> {
+    if (this.#links.length === 0) throw new Error('this hub has neither a relay nor a LAN endpoint: start it with --relay URL or --lan HOST:PORT');
+    await Promise.all(this.#links.map((l) => l.client.openMailbox(id, expiresAt).catch(() => undefined)));
+  }
+
+  async closeMailbox(id: Uint8Array): Promise<void> {
+    await Promise.all(this.#links.map((l) => l.client.closeMailbox(id).catch(() => undefined)));
+  }
+
+  watchers(topic: string): number {
+    let n = 0;
+    for (const l of this.#links) n += l.watchers.get(topic) ?? 0;
+    return n;
+  }
+
+  /** Publishes on every link where someone watches this topic. */
+  publish(topic: string, topicId: Uint8Array, flags: number, payload: Uint8Array): void {
+    for (const l of this.#links) if ((l.watchers.get(topic) ?? 0) > 0) l.client.publish(topicId, flags, payload);
+  }
+
+  /** Sends on every ready link (for a phone whose whereabouts the hub does not know). */
+  sendEverywhere(to: Uint8Array, payload: Uint8Array): void {
+    for (const l of this.#links) if (l.state === 'ready') void l.client.send(to, payload).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#links.splice(0).map((l) => l.client.close()));
+  }
+}

@@ -1,0 +1,34 @@
+// The hub announces its LAN endpoint with mDNS so a paired phone at home finds it. A stranger on the
+// LAN may see the announcement, so it carries only what such a stranger may know: the service type,
+// a port, and a LAN id (a hash of the hub id under its own label) that a paired phone can recognise
+// and that links to nothing else: not the relay id, not another home. No camera or hub names.
+import { networkInterfaces } from 'node:os';
+import { Bonjour } from 'bonjour-service';
+import { lanIdFor } from '../crypto/identity.ts';
+import { bytesToHex } from './hex.ts';
+
+export const LAN_SERVICE_TYPE = 'vigil';
+
+/** The first non-internal IPv4 address: what phones on the LAN will connect to. */
+export function lanHostAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export class LanAnnouncer {
+  readonly #bonjour: Bonjour;
+
+  constructor(hubId: Uint8Array, port: number, host: string) {
+    const id = bytesToHex(lanIdFor(hubId));
+    this.#bonjour = new Bonjour({ interface: host === '127.0.0.1' ? undefined : host } as Record<string, unknown>);
+    this.#bonjour.publish({ name: `vigil-${id.slice(0, 8)}`, type: LAN_SERVICE_TYPE, port, txt: { v: '1', id } });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#bonjour.unpublishAll(() => this.#bonjour.destroy(() => resolve()));
+    });
+  }
+}
