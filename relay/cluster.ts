@@ -47,7 +47,9 @@ export type ControlKind = keyof typeof CONTROL_KINDS;
 
 export type ControlEvent =
   | { kind: 'hello' | 'heartbeat' | 'bye'; node: string }
-  | { kind: 'online' | 'announce' | 'offline'; node: string; id: Uint8Array }
+  | { kind: 'announce' | 'offline'; node: string; id: Uint8Array }
+  /** `at`: login time (unix ms) on the sender; only an older connection elsewhere is replaced. */
+  | { kind: 'online'; node: string; id: Uint8Array; at: number }
   | { kind: 'grant'; node: string; capability: Capability }
   | { kind: 'revoke'; node: string; hubRelayId: Uint8Array; deviceRelayId: Uint8Array };
 
@@ -138,7 +140,11 @@ export function encodeControl(e: ControlEvent): Uint8Array {
     case 'heartbeat':
     case 'bye':
       return concat(head);
-    case 'online':
+    case 'online': {
+      const at = new Uint8Array(8);
+      new DataView(at.buffer).setBigUint64(0, BigInt(e.at));
+      return concat([...head, e.id, at]);
+    }
     case 'announce':
     case 'offline':
       return concat([...head, e.id]);
@@ -162,7 +168,11 @@ export function decodeControl(b: Uint8Array): ControlEvent {
     case 'bye':
       need(body, 0);
       return { kind, node };
-    case 'online':
+    case 'online': {
+      need(body, RELAY_ID_BYTES + 8);
+      const at = Number(new DataView(body.buffer, body.byteOffset + RELAY_ID_BYTES, 8).getBigUint64(0));
+      return { kind, node, id: body.slice(0, RELAY_ID_BYTES), at };
+    }
     case 'announce':
     case 'offline':
       need(body, RELAY_ID_BYTES);
@@ -331,11 +341,26 @@ export class ClusterLink {
 
   // --- relay ids (direct messages and watcher reports) ---------------------------------------------
 
-  /** This node holds `idHex`'s connection: take what other nodes route to it. */
-  claimId(idHex: string): void {
-    if (this.idSubs.has(idHex)) return;
-    const sub = this.nc.subscribe(`${this.prefix}.id.${idHex}`, { callback: (err, msg) => this.onIdMsg(idHex, err, msg) });
-    this.idSubs.set(idHex, sub);
+  /**
+   * This node holds `idHex`'s connection: take what other nodes route to it. Resolves once the NATS
+   * server has the subscription, so a message another node routes right after cannot miss it.
+   */
+  claimId(idHex: string): Promise<void> {
+    if (!this.idSubs.has(idHex)) {
+      const sub = this.nc.subscribe(`${this.prefix}.id.${idHex}`, { callback: (err, msg) => this.onIdMsg(idHex, err, msg) });
+      this.idSubs.set(idHex, sub);
+    }
+    return this.flush();
+  }
+
+  /** Resolves when the NATS server has processed everything sent so far (or at once when it is down). */
+  private async flush(): Promise<void> {
+    if (this.nc.isClosed() || !this.connected) return;
+    try {
+      await this.nc.flush();
+    } catch {
+      // lost meanwhile: the state is re-announced on reconnect
+    }
   }
 
   releaseId(idHex: string): void {
@@ -376,12 +401,15 @@ export class ClusterLink {
 
   // --- mailboxes --------------------------------------------------------------------------------
 
-  claimMailbox(mailboxHex: string): void {
-    if (this.mailboxSubs.has(mailboxHex)) return;
-    const sub = this.nc.subscribe(`${this.prefix}.mbox.${mailboxHex}`, {
-      callback: (err, msg) => this.onMailboxMsg(mailboxHex, err, msg),
-    });
-    this.mailboxSubs.set(mailboxHex, sub);
+  /** Resolves once the NATS server has the subscription (see claimId). */
+  claimMailbox(mailboxHex: string): Promise<void> {
+    if (!this.mailboxSubs.has(mailboxHex)) {
+      const sub = this.nc.subscribe(`${this.prefix}.mbox.${mailboxHex}`, {
+        callback: (err, msg) => this.onMailboxMsg(mailboxHex, err, msg),
+      });
+      this.mailboxSubs.set(mailboxHex, sub);
+    }
+    return this.flush();
   }
 
   releaseMailbox(mailboxHex: string): void {

@@ -163,6 +163,8 @@ interface Conn {
   subs: Map<string, Sub>;
   tokens: number;
   refilledAt: number;
+  /** When the login succeeded (unix ms); decides which of two nodes' connections for one id stays. */
+  loginAt: number;
 }
 
 const MAX_PUBLIC_HOSTS = 8;
@@ -240,6 +242,7 @@ class Relay implements ClusterHost {
       subs: new Map(),
       tokens: this.limits.maxMessagesPerSecond,
       refilledAt: Date.now(),
+      loginAt: 0,
     };
     this.conns.add(conn);
     conn.authTimer = setTimeout(() => this.closeWith(conn, 'auth-timeout'), this.limits.authTimeoutMs);
@@ -443,15 +446,21 @@ class Relay implements ClusterHost {
     conn.id = id;
     conn.idHex = idHex;
     conn.key = key;
+    conn.loginAt = Date.now();
     this.byId.set(idHex, conn);
-    if (this.cluster) {
-      // Other nodes close their connection for this id (replaced) and learn the hub lives here.
-      this.cluster.broadcast({ kind: 'online', node: this.cluster.node, id });
-      this.cluster.claimId(idHex);
-    }
     this.log.info('logged-in', { id: shortId(id) });
-    this.send(conn, { type: 'ready', relayId: id, maxMessageBytes: this.limits.maxMessageBytes }, 'control');
     const hub = this.hubs.get(idHex);
+    if (!this.cluster) return this.ready(conn, hub);
+    // Other nodes close their connection for this id (replaced) and learn the hub lives here;
+    // `ready` waits until NATS routes this id here, so nothing sent to it right after is lost.
+    this.cluster.broadcast({ kind: 'online', node: this.cluster.node, id, at: conn.loginAt });
+    void this.cluster.claimId(idHex).then(() => {
+      if (!conn.detached) this.ready(conn, this.hubs.get(idHex));
+    });
+  }
+
+  private ready(conn: Conn, hub: HubState | undefined): void {
+    this.send(conn, { type: 'ready', relayId: conn.id as Uint8Array, maxMessageBytes: this.limits.maxMessageBytes }, 'control');
     if (hub) this.hubCameBack(hub, conn, Date.now());
   }
 
@@ -588,7 +597,7 @@ class Relay implements ClusterHost {
     const mailbox: Mailbox = { key, hub, expiresAtMs, posts: 0, posters: new Set() };
     hub.mailboxes.set(key, mailbox);
     this.mailboxes.set(key, mailbox);
-    this.cluster?.claimMailbox(key);
+    if (this.cluster) await this.cluster.claimMailbox(key);
     this.ok(conn, requestId);
   }
 
@@ -837,6 +846,8 @@ class Relay implements ClusterHost {
         return;
       case 'online': {
         const local = this.byId.get(toHex(e.id));
+        // The newer login wins wherever it is; a late event about an older one changes nothing.
+        if (local && (local.loginAt > e.at || (local.loginAt === e.at && this.cluster && this.cluster.node > e.node))) return;
         if (local) this.closeWith(local, 'replaced');
         return this.hubLivesAt(e.id, e.node, now);
       }

@@ -166,6 +166,22 @@ describe('RelayClient', () => {
     await eventually(() => count() <= before, 2000, 'handles to go');
   });
 
+  it('moves to the next of several relay URLs when one fails, signing for each host', async () => {
+    const dead = await relay();
+    const deadUrl = dead.url;
+    await dead.close();
+    relays.splice(relays.indexOf(dead), 1);
+    const live = await relay();
+    // The second URL names the same relay as 'localhost': the login must sign that host, not the first's.
+    const liveByName = live.url.replace('127.0.0.1', 'localhost');
+    const key = makeKey();
+    const c = client(deadUrl, key, { url: undefined, urls: [deadUrl, liveByName] });
+    await c.c.waitReady(5000);
+    expect(c.c.url).toBe(liveByName);
+    expect(c.c.urls).toEqual([deadUrl, liveByName]);
+    expect(live.stats().loggedIn).toBe(1);
+  });
+
   it('checks its options', () => {
     const key = makeKey();
     expect(() => new RelayClient({ url: 'http://x/v1', publicKey: key.publicKey, sign: key.sign, WebSocket })).toThrow(/ws:/);
@@ -175,5 +191,7 @@ describe('RelayClient', () => {
     expect(
       () => new RelayClient({ url: 'ws://x/v1', publicKey: key.publicKey, sign: key.sign, WebSocket, backoffMs: [] }),
     ).toThrow(/backoffMs/);
+    expect(() => new RelayClient({ publicKey: key.publicKey, sign: key.sign, WebSocket })).toThrow(/url or urls/);
+    expect(() => new RelayClient({ urls: ['ws://a/v1', 'https://b/v1'], publicKey: key.publicKey, sign: key.sign, WebSocket })).toThrow(/ws:/);
   });
 });

@@ -78,13 +78,14 @@ describe.skipIf(!haveNats)('relay cluster over NATS', () => {
     expect(b.stats().cluster?.mediaIn).toBe(1);
 
     // Direct messages both ways, along the replicated capability; a stranger is refused on its node.
+    const refusedBefore = b.stats().refusals['no-capability'] ?? 0;
     expect(await phone.call({ type: 'send', requestId: 0, to: hub.id, payload: bytes(3, 1) })).toBe('ok');
     expect((await hub.next('message')).from).toEqual(phone.id);
     expect(await hub.call({ type: 'send', requestId: 0, to: phone.id, payload: bytes(3, 2) })).toBe('ok');
     expect((await phone.next('message')).payload).toEqual(bytes(3, 2));
     expect(await stranger.call({ type: 'send', requestId: 0, to: hub.id, payload: bytes(3) })).toBe('no-capability');
     expect(await stranger.call({ type: 'subscribe', requestId: 0, hubRelayId: hub.id, topicId })).toBe('no-capability');
-    expect(b.stats().refusals['no-capability']).toBe(2);
+    expect(b.stats().refusals['no-capability']).toBe(refusedBefore + 2);
 
     // Pairing: the hub's mailbox on node 1, the new phone's post on node 2, the hub's answer back.
     const mailboxId = randomId(16);
@@ -152,6 +153,40 @@ describe.skipIf(!haveNats)('relay cluster over NATS', () => {
     expect(b.stats().capabilities).toBe(0);
   });
 
+  it('a slow viewer on node 2 costs bounded memory and never slows the other viewer or the hub', async () => {
+    const maxMessageBytes = 64 * 1024;
+    const queueBytes = 256 * 1024;
+    const controlSlackBytes = 64 * 1024;
+    const [a, b] = await twoNodes({ limits: { maxMessageBytes, queueBytes, controlSlackBytes, maxMessagesPerSecond: 100_000 } });
+    const hub = await login(a);
+    const slow = await login(b);
+    const fast = await login(b);
+    const topicId = randomId(16);
+    for (const d of [slow, fast]) {
+      await hub.call({ type: 'grant', requestId: 0, capability: capabilityFor(hub.key, d.id) });
+      await subscribeEventually(d, hub.id, topicId);
+    }
+    await eventually(() => hub.messages.some((m) => m.type === 'watchers' && m.count === 2), 3000, 'watchers 2');
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const frames = 400; // 400 x 48 KiB = 19 MiB
+    const fragment = bytes(48 * 1024, 0x42);
+    let fastGot = 0;
+    fast.ws.on('message', () => fastGot++);
+    for (let i = 0; i < frames; i++) {
+      hub.send({ type: 'publish', requestId: 0, topicId, flags: i % 100 === 0 ? FLAG_KEYFRAME : 0, payload: fragment });
+      if (i % 4 === 3) await eventually(() => fastGot >= i + 1, 5000, 'fast viewer to keep up');
+    }
+    await eventually(() => fastGot >= frames, 5000, 'fast viewer to get every frame');
+    const s = b.stats();
+    expect(s.drops['slow-viewer']).toBeGreaterThan(0);
+    expect(s.peakQueuedBytes).toBeLessThanOrEqual(queueBytes + controlSlackBytes);
+    expect(a.stats().drops['slow-viewer']).toBe(0);
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    hub.send({ type: 'publish', requestId: 0, topicId, flags: FLAG_KEYFRAME, payload: bytes(10, 5) });
+    const resumed = await slow.next((m): m is Extract<typeof m, { type: 'media' }> => m.type === 'media' && m.payload.length === 10, 10_000);
+    expect(resumed.dropped).toBeGreaterThan(0);
+  }, 40_000);
+
   it('a grant replicated through NATS is checked against the hub signature on every node', async () => {
     const [a, b] = await twoNodes();
     const hub = await login(a);
@@ -193,15 +228,15 @@ describe.skipIf(!haveNats)('relay cluster over NATS', () => {
 
   it('a node killed mid-stream: the phone resumes through the other node without re-pairing', async () => {
     const prefix = 'vigil.relay.v1';
-    const n1 = await startRelayProcess(nats.url, ['--nats-prefix', `${prefix}.kill`]);
-    const n2 = await startRelayProcess(nats.url, ['--nats-prefix', `${prefix}.kill`]);
-    processes.push(n1, n2);
+    const [n1, n2, n3] = await Promise.all([1, 2, 3].map(() => startRelayProcess(nats.url, ['--nats-prefix', `${prefix}.kill`])));
+    processes.push(n1 as RelayProcess, n2 as RelayProcess, n3 as RelayProcess);
+    if (!n1 || !n2 || !n3) throw new Error('unreachable');
     const hubKey = makeKey();
     const phoneKey = makeKey();
     const topicId = randomId(16);
     let watchers = 0;
     const hub = new RelayClient({
-      urls: [n1.url, n2.url],
+      urls: [n1.url, n3.url],
       publicKey: hubKey.publicKey,
       sign: hubKey.sign,
       WebSocket,
@@ -210,7 +245,7 @@ describe.skipIf(!haveNats)('relay cluster over NATS', () => {
     });
     const media: MediaMessage[] = [];
     const phone = new RelayClient({
-      urls: [n2.url, n1.url],
+      urls: [n2.url, n3.url],
       publicKey: phoneKey.publicKey,
       sign: phoneKey.sign,
       WebSocket,
@@ -244,14 +279,27 @@ describe.skipIf(!haveNats)('relay cluster over NATS', () => {
       const killedAt = Date.now();
       const before = media.length;
       await n2.kill();
-      await eventually(() => media.length >= before + 20, 15_000, 'media again through node 1');
+      await eventually(() => media.length >= before + 20, 15_000, 'media again through node 3');
       const resumedAfterMs = Date.now() - killedAt;
-      expect(phone.url).toBe(n1.url);
+      expect(phone.url).toBe(n3.url);
+      expect(hub.url).toBe(n1.url); // still cross-node: hub on 1, phone on 3
       expect(resumedAfterMs).toBeLessThan(5_000);
       const seqs = media.map((m) => new DataView(m.payload.buffer, m.payload.byteOffset).getUint32(0));
       // In order, and the first frame after the gap is one a decoder can start from.
       for (let i = 1; i < seqs.length; i++) expect(seqs[i] as number).toBeGreaterThan(seqs[i - 1] as number);
       console.log(`phone resumed through the other node ${resumedAfterMs} ms after the kill`);
+
+      // Now the hub's node dies too: the hub moves to node 3, where the phone already is.
+      const before2 = media.length;
+      const killed2At = Date.now();
+      await n1.kill();
+      await eventually(() => media.length >= before2 + 20, 15_000, 'media again after the hub moved');
+      const hubMovedMs = Date.now() - killed2At;
+      expect(hub.url).toBe(n3.url);
+      expect(hubMovedMs).toBeLessThan(5_000);
+      console.log(`hub resumed streaming through node 3 ${hubMovedMs} ms after its node was killed`);
+      const seqs2 = media.map((m) => new DataView(m.payload.buffer, m.payload.byteOffset).getUint32(0));
+      for (let i = 1; i < seqs2.length; i++) expect(seqs2[i] as number).toBeGreaterThan(seqs2[i - 1] as number);
     } finally {
       clearInterval(stream);
     }

@@ -175,14 +175,17 @@ describe('relay codec', () => {
   it('decodes any bytes to a message or a RelayProtocolError, quickly', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
-        const started = performance.now();
+        // CPU time of this process, not wall time: relay and nats-server processes of other test
+        // files share the two cores, and being scheduled out is not the decoder being slow.
+        const started = process.cpuUsage();
         try {
           const m = decodeMessage(bytes);
           expect(encodeMessage(m)).toEqual(bytes); // canonical: one encoding per value
         } catch (e) {
           expect(e).toBeInstanceOf(RelayProtocolError);
         }
-        expect(performance.now() - started).toBeLessThan(50);
+        const spent = process.cpuUsage(started);
+        expect((spent.user + spent.system) / 1000).toBeLessThan(50);
       }),
       { numRuns: 5000 },
     );
