@@ -1,8 +1,8 @@
 // HubBridge over the hub's local HTTP API (headless mode: a browser tab on 127.0.0.1). Every request
 // carries the token as a Bearer header; the token came in the link the hub printed (`ui: URL`).
 import {
-  CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, fail, ok, withTimeout,
-  type CallName, type CallValue, type DiscoveredDevice, type HubBridge, type LiveHandle, type LiveSink, type Result,
+  CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, apiRequestFor, discoveryFromApi, fail, ok, withTimeout,
+  type CallArgs, type CallName, type CallValue, type HubBridge, type LiveHandle, type LiveSink, type NewCameraInput, type Result, type Role,
 } from './bridge.ts';
 import { LiveFrameReader } from './live-framing.ts';
 
@@ -13,9 +13,10 @@ export class HttpBridge implements HubBridge {
 
   constructor(private readonly token: string, private readonly base = '') {}
 
-  /** The value's type comes from the contract (HubCalls); the hub's JSON is trusted as its own. */
-  #request<K extends CallName>(name: K, method: Method, path: string, body?: unknown): Promise<CallValue<K>> {
-    return this.#fetch(name, method, path, body) as Promise<CallValue<K>>;
+  #call<K extends CallName>(name: K, ...args: CallArgs<K>): Promise<CallValue<K>> {
+    const r = apiRequestFor(name, ...args);
+    // The value's type comes from the contract (HubCalls): the hub's JSON is the hub's own.
+    return this.#fetch(name, r.method, r.path, r.body) as Promise<CallValue<K>>;
   }
 
   async #fetch(name: CallName, method: Method, path: string, body?: unknown): Promise<Result<unknown>> {
@@ -48,28 +49,23 @@ export class HttpBridge implements HubBridge {
     })());
   }
 
-  status() { return this.#request('status', 'GET', '/api/status'); }
-  listCameras() { return this.#request('listCameras', 'GET', '/api/cameras'); }
-  addCamera(input: { name: string; url: string; kind?: 'rtsp' | 'test-pattern' }) { return this.#request('addCamera', 'POST', '/api/cameras', input); }
-  renameCamera(id: string, name: string) { return this.#request('renameCamera', 'POST', `/api/cameras/${encodeURIComponent(id)}/rename`, { name }); }
-  removeCamera(id: string) { return this.#request('removeCamera', 'DELETE', `/api/cameras/${encodeURIComponent(id)}`); }
-
+  status() { return this.#call('status'); }
+  listCameras() { return this.#call('listCameras'); }
+  addCamera(input: NewCameraInput) { return this.#call('addCamera', input); }
+  renameCamera(id: string, name: string) { return this.#call('renameCamera', id, name); }
+  removeCamera(id: string) { return this.#call('removeCamera', id); }
   async discovery() {
-    // Discovery is another part of the hub; a hub without it answers 404, which is "none here".
-    const r = await this.#fetch('discovery', 'GET', '/api/discovery');
-    if (!r.ok) return r.error === 'no such route' ? ok(null) : r;
-    const list = Array.isArray(r.value) ? r.value : (r.value as { devices?: unknown } | null)?.devices;
-    return ok(Array.isArray(list) ? (list as DiscoveredDevice[]) : []);
+    const r = apiRequestFor('discovery');
+    return discoveryFromApi(await this.#fetch('discovery', r.method, r.path));
   }
-
-  createInvite() { return this.#request('createInvite', 'POST', '/api/invites', {}); }
-  inviteStatus(id: string) { return this.#request('inviteStatus', 'GET', `/api/invites/${encodeURIComponent(id)}`); }
-  approveInvite(id: string, role: 'owner' | 'viewer') { return this.#request('approveInvite', 'POST', `/api/invites/${encodeURIComponent(id)}/approve`, { role }); }
-  refuseInvite(id: string) { return this.#request('refuseInvite', 'POST', `/api/invites/${encodeURIComponent(id)}/refuse`, {}); }
-  listPhones() { return this.#request('listPhones', 'GET', '/api/devices'); }
-  revokePhone(id: string) { return this.#request('revokePhone', 'POST', `/api/devices/${encodeURIComponent(id)}/revoke`, {}); }
-  relay() { return this.#request('relay', 'GET', '/api/relay'); }
-  audit(limit: number) { return this.#request('audit', 'GET', `/api/audit?limit=${Math.max(1, Math.min(1000, Math.floor(limit)))}`); }
+  createInvite() { return this.#call('createInvite'); }
+  inviteStatus(id: string) { return this.#call('inviteStatus', id); }
+  approveInvite(id: string, role: Role) { return this.#call('approveInvite', id, role); }
+  refuseInvite(id: string) { return this.#call('refuseInvite', id); }
+  listPhones() { return this.#call('listPhones'); }
+  revokePhone(id: string) { return this.#call('revokePhone', id); }
+  relay() { return this.#call('relay'); }
+  audit(limit: number) { return this.#call('audit', limit); }
 
   /** A long-lived streamed response of framed messages (live-framing.ts) from the UI server. */
   openLive(cameraId: string, sink: LiveSink): LiveHandle {

@@ -161,6 +161,44 @@ export const CALL_CHANNELS = {
 
 export const CALL_NAMES = Object.keys(CALL_CHANNELS) as CallName[];
 
+/** How each call maps onto the hub's local API; the HTTP bridge and the Electron main process share it. */
+export interface ApiRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+}
+
+const seg = encodeURIComponent;
+
+export function apiRequestFor<K extends CallName>(name: K, ...args: CallArgs<K>): ApiRequest {
+  const a = args as unknown[];
+  const s = (i: number) => seg(String(a[i]));
+  switch (name as CallName) {
+    case 'status': return { method: 'GET', path: '/api/status' };
+    case 'listCameras': return { method: 'GET', path: '/api/cameras' };
+    case 'addCamera': return { method: 'POST', path: '/api/cameras', body: a[0] };
+    case 'renameCamera': return { method: 'POST', path: `/api/cameras/${s(0)}/rename`, body: { name: a[1] } };
+    case 'removeCamera': return { method: 'DELETE', path: `/api/cameras/${s(0)}` };
+    case 'discovery': return { method: 'GET', path: '/api/discovery' };
+    case 'createInvite': return { method: 'POST', path: '/api/invites', body: {} };
+    case 'inviteStatus': return { method: 'GET', path: `/api/invites/${s(0)}` };
+    case 'approveInvite': return { method: 'POST', path: `/api/invites/${s(0)}/approve`, body: { role: a[1] } };
+    case 'refuseInvite': return { method: 'POST', path: `/api/invites/${s(0)}/refuse`, body: {} };
+    case 'listPhones': return { method: 'GET', path: '/api/devices' };
+    case 'revokePhone': return { method: 'POST', path: `/api/devices/${s(0)}/revoke`, body: {} };
+    case 'relay': return { method: 'GET', path: '/api/relay' };
+    case 'audit': return { method: 'GET', path: `/api/audit?limit=${Math.max(1, Math.min(1000, Math.floor(Number(a[0]) || 100)))}` };
+    default: return unreachable(name as never);
+  }
+}
+
+/** A hub without discovery has no such route: that is "no discovery here", not an error. */
+export function discoveryFromApi(r: Result<unknown>): Result<DiscoveredDevice[] | null> {
+  if (!r.ok) return r.error === 'no such route' ? ok(null) : r;
+  const list = Array.isArray(r.value) ? r.value : (r.value as { devices?: unknown } | null)?.devices;
+  return ok(Array.isArray(list) ? (list as DiscoveredDevice[]) : []);
+}
+
 /** Live streams over IPC: open/close are invokes; data flows main → renderer as events. */
 export const LIVE_CHANNELS = {
   open: 'vigil:live-open',

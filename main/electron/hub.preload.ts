@@ -1,8 +1,8 @@
 // The window's preload: exposes exactly one object, `window.vigilHub` (PreloadApi from the shared
 // contract), and nothing of ipcRenderer itself. Sandboxed preloads cannot load files, so this is
-// bundled (main/electron/build.ts) together with the contract's constants.
+// bundled (main/electron/build.ts) together with the contract's constants. (Electron entry files may
+// import the contract in renderer/bridge.ts; the rest of main/ may not.)
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-// eslint-disable-next-line no-restricted-imports -- the one shared IPC contract (types and channel names only, no DOM)
 import { CALL_CHANNELS, CALL_NAMES, LIVE_CHANNELS, PRELOAD_GLOBAL, fail, type CallName, type LiveEvent, type PreloadApi, type Result } from '../../renderer/bridge.ts';
 
 const known = new Set<string>(CALL_NAMES);

@@ -6,7 +6,6 @@ import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import {
   CALL_CHANNELS, CALL_NAMES, LIVE_CHANNELS, apiRequestFor, discoveryFromApi, fail, ok,
   type CallArgs, type CallName, type LiveEvent, type Result,
-// eslint-disable-next-line no-restricted-imports -- the one shared IPC contract (types and channel names only, no DOM)
 } from '../../renderer/bridge.ts';
 import type { Hub } from '../hub.ts';
 import { ApiError, type ApiRoute } from '../local-api.ts';

@@ -40,6 +40,8 @@ export const pairScreen: ScreenFactory = (ctx) => {
     const status = stage.querySelector('#pair-status');
     if (stage.querySelector('#pair-confirm')) return;
     status?.remove();
+    // The invite is single-use and now taken: the QR has done its job.
+    for (const el of stage.querySelectorAll<HTMLElement>('.qr-box, .field, #pair-expiry')) el.hidden = true;
     const role = h('select', { id: 'pair-role' }, h('option', { value: 'owner' }, 'Owner: watches and controls cameras'), h('option', { value: 'viewer' }, 'Viewer: watches only'));
     const approve = h('button', { type: 'button', class: 'primary', id: 'pair-approve' }, 'Approve');
     const reject = h('button', { type: 'button', class: 'danger', id: 'pair-reject' }, 'Reject');
