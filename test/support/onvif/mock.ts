@@ -1,9 +1,9 @@
-// Starts the ONVIF device mock (onvif-mockup.cjs next to this file) inside a test namespace.
+// Starts the ONVIF device mock (onvif-mockup.mjs next to this file) inside a test namespace.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Netns } from '../netns/netns.ts';
 
-export const MOCK_LAUNCHER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'onvif-mockup.cjs');
+export const MOCK_LAUNCHER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'onvif-mockup.mjs');
 
 export interface OnvifMockOptions {
   host?: string;

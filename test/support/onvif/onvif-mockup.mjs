@@ -12,12 +12,12 @@
 //    (--user/--password), since the mock itself serves no images;
 //  * it prints {"event":"ready"} and, with --verbose, one line per SOAP command it received.
 // Run it only inside a network namespace (it joins a multicast group), from the project root.
-// usage: node onvif-mockup.cjs [--host 127.0.0.1] [--port 10101] [--stream-uri URI] [--endpoint-uuid UUID]
+// usage: node onvif-mockup.mjs [--host 127.0.0.1] [--port 10101] [--stream-uri URI] [--endpoint-uuid UUID]
 //        [--user admin --password secret] [--run-seconds 60] [--verbose]
-'use strict';
-const fs = require('fs');
-const path = require('path');
-const crypto = require('crypto');
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
 
 const args = process.argv.slice(2);
 const opt = (k, d) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
@@ -30,7 +30,9 @@ const password = opt('--password', 'secret');
 const runSeconds = Number(opt('--run-seconds', '60'));
 const JPEG = Buffer.from('/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAgEBAQEBAUFBQUFBQYGBgYGBgYGBgYGBgYHBwcICAgHBwcGBgcHCAgICAkJCQgICAgJCQoKCgwMCwsODg4RERT/xABMAAEBAAAAAAAAAAAAAAAAAAAABwEBAQAAAAAAAAAAAAAAAAAABQcQAQAAAAAAAAAAAAAAAAAAAAARAQAAAAAAAAAAAAAAAAAAAAD/wAARCAAQABADASIAAhEAAxEA/9oADAMBAAIRAxEAPwCOAL+Lf//Z', 'base64');
 
-const projectRequire = require('module').createRequire(path.join(process.cwd(), 'package.json'));
+// The mock is CommonJS + CoffeeScript: load it with require from the project's node_modules. Patching
+// fs.readFileSync here patches the object its require('fs') returns.
+const projectRequire = createRequire(path.join(process.cwd(), 'package.json'));
 const mockDir = path.join(path.dirname(projectRequire.resolve('onvif-mockup/package.json')), 'test', 'serverMockup');
 const origRead = fs.readFileSync;
 fs.readFileSync = function patchedRead(file, ...rest) {
@@ -72,7 +74,7 @@ mockup.server.on('request', (req, res) => {
 mockup.server.on('listening', () => {
   console.log(JSON.stringify({ event: 'ready', device_service: `http://${host}:${port}/onvif/device_service`, endpoint: `urn:uuid:${endpointUuid}`, stream_uri: streamUri }));
 });
-const stop = () => { try { mockup.close(); } catch (e) { /* ignore */ } process.exit(0); };
+const stop = () => { try { mockup.close(); } catch { /* already closed */ } process.exit(0); };
 setTimeout(stop, runSeconds * 1000).unref();
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
