@@ -1,0 +1,104 @@
+// Builds the phone app into phone/app/dist: one IIFE bundle (app.js) with libsodium, jsQR and the
+// protocol code, the static files, and a service worker (sw.js) with every file's SHA-256 compiled
+// in. Prints the release id and the SHA-256 of each file (also in dist/SHA256SUMS and
+// dist/release.json): these are what a release publishes, so anyone can rebuild from the tagged
+// source and compare. With --release-key FILE (hex Ed25519 secret key, 64 bytes) it signs
+// release.json and compiles the public key into the app, which then checks updates against it.
+//
+//   node --import tsx phone/app/build.ts [--out DIR] [--release-key FILE] [--quiet]
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { APP_CSP } from './csp.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_OUT = join(HERE, 'dist');
+/** Browsers the bundle targets: recent phone browsers (MSE/ManagedMediaSource, BigInt, WebAssembly). */
+const TARGET = ['chrome110', 'safari17', 'firefox115'];
+const STATIC = ['index.html', 'app.css', 'manifest.webmanifest', 'icon.svg'];
+
+export interface BuiltApp {
+  dir: string;
+  releaseId: string;
+  /** path -> SHA-256 hex, sw.js included */
+  files: Record<string, string>;
+  signed: boolean;
+}
+
+function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+async function bundle(entry: string, define: Record<string, string>): Promise<Uint8Array> {
+  const r = await build({
+    entryPoints: [join(HERE, entry)],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: TARGET,
+    minify: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    write: false,
+    define,
+    logLevel: 'silent',
+  });
+  const out = r.outputFiles[0];
+  if (out === undefined) throw new Error(`esbuild produced nothing for ${entry}`);
+  return out.contents;
+}
+
+export async function buildApp(opts: { out?: string; releaseKeyHex?: string } = {}): Promise<BuiltApp> {
+  const dir = resolve(opts.out ?? DEFAULT_OUT);
+  let secretKey: Buffer | undefined;
+  if (opts.releaseKeyHex !== undefined) {
+    secretKey = Buffer.from(opts.releaseKeyHex.trim(), 'hex');
+    if (secretKey.length !== 64) throw new Error('the release key must be a 64-byte Ed25519 secret key in hex');
+  }
+  // An Ed25519 secret key in libsodium's layout ends with its public key.
+  const publicKeyHex = secretKey ? secretKey.subarray(32).toString('hex') : '';
+
+  const outputs = new Map<string, Uint8Array | string>();
+  outputs.set('app.js', await bundle('src/main.dom.ts', { VIGIL_RELEASE_PUBLIC_KEY: JSON.stringify(publicKeyHex) }));
+  for (const name of STATIC) {
+    let text = readFileSync(join(HERE, 'static', name), 'utf8');
+    if (name === 'index.html') text = text.replace('%CSP%', APP_CSP);
+    outputs.set(name, text);
+  }
+  const files: Record<string, string> = {};
+  for (const name of [...outputs.keys()].sort()) files[name] = sha256(outputs.get(name)!);
+  const releaseId = sha256(JSON.stringify(files));
+  outputs.set('sw.js', await bundle('src/sw.sw.ts', { VIGIL_RELEASE: JSON.stringify({ releaseId, files }) }));
+  files['sw.js'] = sha256(outputs.get('sw.js')!);
+
+  const version = (JSON.parse(readFileSync(join(HERE, '../../package.json'), 'utf8')) as { version: string }).version;
+  const manifest = JSON.stringify({ format: 'vigil-phone-app-release', version, releaseId, files, releasePublicKey: publicKeyHex || null }, null, 2) + '\n';
+  outputs.set('release.json', manifest);
+  outputs.set('SHA256SUMS', Object.entries(files).map(([n, h]) => `${h}  ${n}\n`).join(''));
+  let signed = false;
+  if (secretKey !== undefined) {
+    const { default: sodium } = await import('libsodium-wrappers');
+    await sodium.ready;
+    outputs.set('release.json.sig', sodium.to_hex(sodium.crypto_sign_detached(new TextEncoder().encode(manifest), new Uint8Array(secretKey))) + '\n');
+    signed = true;
+  }
+
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const [name, data] of outputs) writeFileSync(join(dir, name), data);
+  return { dir, releaseId, files, signed };
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { out: { type: 'string' }, 'release-key': { type: 'string' }, quiet: { type: 'boolean' } } });
+  const key = values['release-key'] ? readFileSync(values['release-key'], 'utf8') : undefined;
+  const r = await buildApp({ ...(values.out ? { out: values.out } : {}), ...(key !== undefined ? { releaseKeyHex: key } : {}) });
+  if (!values.quiet) {
+    console.log(`phone app built in ${r.dir}`);
+    for (const [n, h] of Object.entries(r.files)) console.log(`  ${h}  ${n}`);
+    console.log(`release id ${r.releaseId}${r.signed ? ' (release.json signed)' : ' (unsigned development build)'}`);
+  }
+}

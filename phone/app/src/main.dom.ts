@@ -1,0 +1,344 @@
+// The phone app: pair with a hub (scan its QR or paste the link), list its cameras, watch one live.
+// Every byte from the relay is opened by phone/core and crypto/, exactly as in the command-line
+// phone; this file is the screens around them.
+import { cryptoReady } from '../../../crypto/sodium.ts';
+import { parseInviteLink } from '../../../crypto/invite.ts';
+import { toHex } from '../../../crypto/bytes.ts';
+import type { OpenedFrame } from '../../../crypto/frame.ts';
+import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../../../relay/client.ts';
+import { pairWithHub } from '../../core/pair.ts';
+import { HubLink, type CameraInfo, type LinkState } from '../../core/hub-link.ts';
+import type { PhoneProfile } from '../../core/profile.ts';
+import { askPersistentStorage, forgetProfile, loadProfile, saveProfile } from './store.dom.ts';
+import { startScanner, type Scanner } from './scanner.dom.ts';
+import { LivePlayer, playability, type PlayerState } from './player.dom.ts';
+import { codecLabel } from './order.ts';
+import { watchForUpdates } from './updates.dom.ts';
+
+const relayFactory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
+
+type Screen = 'loading' | 'pair' | 'code' | 'cameras' | 'live' | 'removed';
+
+function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`the page has no #${id}`);
+  return el as T;
+}
+
+function show(screen: Screen): void {
+  for (const el of document.querySelectorAll<HTMLElement>('main > [data-screen]')) el.hidden = el.dataset.screen !== screen;
+  document.body.dataset.screen = screen;
+}
+
+function setText(id: string, text: string): void {
+  $(id).textContent = text;
+}
+
+const LINK_TEXT: Record<LinkState, string> = {
+  connecting: 'Connecting to your hub…',
+  live: 'Connected to your hub',
+  reconnecting: 'Connection lost: reconnecting…',
+  'hub-offline': 'Your hub is offline. Vigil keeps trying.',
+  refused: 'The relay will not connect this phone to the hub. It may have been removed from the hub.',
+  removed: 'This phone was removed from the hub.',
+  closed: 'Disconnected',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Pairing
+
+let scanner: Scanner | undefined;
+let pairing = false;
+
+function showPairing(message?: string): void {
+  show('pair');
+  setText('pair-error', message ?? '');
+}
+
+async function startScan(): Promise<void> {
+  setText('pair-error', '');
+  const video = $<HTMLVideoElement>('scan-video');
+  video.hidden = false;
+  setText('scan-status', 'Point the camera at the QR code on your hub.');
+  try {
+    scanner = await startScanner(video, (text) => {
+      try {
+        parseInviteLink(text);
+      } catch {
+        setText('scan-status', 'That QR code is not a Vigil pairing code. Keep pointing at the hub\'s QR code.');
+        return false;
+      }
+      video.hidden = true;
+      void pair(text);
+      return true;
+    }, (m) => setText('scan-status', m));
+  } catch (e) {
+    video.hidden = true;
+    setText('scan-status', '');
+    const name = e instanceof DOMException ? e.name : '';
+    setText('pair-error', name === 'NotAllowedError' ? 'Camera access was refused. Allow it, or paste the pairing link below.'
+      : name === 'NotFoundError' ? 'This device has no camera. Paste the pairing link below.'
+        : `The camera could not start: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function pair(link: string): Promise<void> {
+  if (pairing) return;
+  scanner?.stop();
+  scanner = undefined;
+  try {
+    parseInviteLink(link);
+  } catch {
+    showPairing('That is not a Vigil pairing link. It starts with vigil://pair/ or contains #pair=.');
+    return;
+  }
+  pairing = true;
+  show('code');
+  setText('code', '— — —');
+  setText('code-status', 'Reaching your hub…');
+  const name = $<HTMLInputElement>('phone-name').value.trim().slice(0, 64) || 'Phone';
+  try {
+    const profile = await pairWithHub({
+      link,
+      name,
+      relayFactory,
+      onCode: (code) => {
+        setText('code', `${code.slice(0, 3)} ${code.slice(3)}`);
+        $('code').dataset.code = code;
+        setText('code-status', 'Check that your hub shows the same code, then approve this phone on the hub.');
+      },
+    });
+    await saveProfile(profile);
+    void askPersistentStorage();
+    startLinked(profile);
+  } catch (e) {
+    showPairing(`Pairing failed: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    pairing = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linked to a hub
+
+let link: HubLink | undefined;
+let cameras: CameraInfo[] = [];
+let watching: { camera: CameraInfo; player: LivePlayer | undefined; tappedAt: number } | undefined;
+let statsTimer: ReturnType<typeof setInterval> | undefined;
+
+function lossMark(): number {
+  const c = link?.counters;
+  return c === undefined ? 0 : c.tampered + c.malformed + c.relayDropped;
+}
+
+function startLinked(profile: PhoneProfile): void {
+  show('cameras');
+  setText('hub-id', toHex(profile.hub.hubId).slice(0, 16));
+  setText('device-role', profile.certificate.role);
+  link = new HubLink({
+    profile,
+    relayFactory,
+    onProfileChanged: (p) => void saveProfile(p).catch(() => undefined),
+    onState: (state, detail) => onLinkState(state, detail),
+    onFrame: (f) => onFrame(f),
+    onNotice: (n) => {
+      if (n.type === 'cameras-changed' || n.type === 'camera-state') void refreshCameras();
+    },
+  });
+  clearInterval(statsTimer);
+  statsTimer = setInterval(showStats, 1000);
+  void refreshCameras();
+}
+
+function onLinkState(state: LinkState, detail?: string): void {
+  document.body.dataset.link = state;
+  const banner = $('link-state');
+  banner.dataset.state = state;
+  banner.textContent = LINK_TEXT[state];
+  if (state === 'removed') {
+    stopWatching(false);
+    show('removed');
+    setText('removed-detail', detail ?? 'The owner removed this phone on the hub. It can no longer open anything the hub sends.');
+  } else if (state === 'live' && cameras.length === 0) {
+    void refreshCameras();
+  }
+}
+
+let refreshing = false;
+async function refreshCameras(): Promise<void> {
+  if (link === undefined || refreshing) return;
+  refreshing = true;
+  try {
+    cameras = await link.listCameras();
+    renderCameras();
+    setText('cameras-error', '');
+  } catch (e) {
+    if (link.linkState !== 'removed') setText('cameras-error', `Cannot list cameras: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    refreshing = false;
+  }
+}
+
+function renderCameras(): void {
+  const list = $('cameras');
+  list.replaceChildren();
+  for (const c of cameras) {
+    const item = document.createElement('li');
+    const button = document.createElement('button');
+    button.className = 'camera';
+    button.dataset.camera = c.id;
+    const name = document.createElement('span');
+    name.className = 'camera-name';
+    name.textContent = c.name;
+    const meta = document.createElement('span');
+    meta.className = 'camera-meta';
+    meta.textContent = `${c.state ?? 'unknown'} · ${codecLabel(c.codecs)}`;
+    button.append(name, meta);
+    button.addEventListener('click', () => void openCamera(c));
+    item.append(button);
+    list.append(item);
+  }
+  setText('cameras-empty', cameras.length === 0 ? 'Your hub has no cameras yet. Add one on the hub.' : '');
+  if (watching !== undefined) {
+    const fresh = cameras.find((c) => c.id === watching!.camera.id);
+    if (fresh !== undefined) setText('live-codec', codecLabel(fresh.codecs));
+  }
+}
+
+function setPlayerState(state: PlayerState | 'unsupported', detail: string): void {
+  const el = $('player-state');
+  el.dataset.state = state;
+  el.textContent = detail;
+}
+
+async function openCamera(camera: CameraInfo): Promise<void> {
+  if (link === undefined) return;
+  stopWatching(true);
+  show('live');
+  setText('live-name', camera.name);
+  setText('live-codec', codecLabel(camera.codecs));
+  const video = $<HTMLVideoElement>('video');
+  delete video.dataset.firstFrameMs;
+  // Snapshot and PTZ: the hub says per camera what it supports; nothing to offer when it says no.
+  for (const b of document.querySelectorAll<HTMLButtonElement>('[data-ptz]')) {
+    b.disabled = camera.ptz !== true;
+    b.title = camera.ptz === true ? '' : 'This camera cannot pan or tilt';
+  }
+  $<HTMLButtonElement>('snapshot').disabled = true;
+  const playable = playability(camera.mime, camera.codecs);
+  const tappedAt = performance.now();
+  if (!playable.ok) {
+    // Nothing is watched that cannot be shown: the hub sends nothing for it.
+    watching = { camera, player: undefined, tappedAt };
+    video.hidden = true;
+    setPlayerState('unsupported', playable.reason);
+    return;
+  }
+  video.hidden = false;
+  const player = new LivePlayer(video, playable.type, {
+    onState: (s, d) => setPlayerState(s, d),
+    onRestartNeeded: () => void link?.watch(camera).catch(() => undefined),
+    onFirstFrame: () => {
+      video.dataset.firstFrameMs = String(Math.round(performance.now() - tappedAt));
+    },
+  });
+  watching = { camera, player, tappedAt };
+  try {
+    await link.watch(camera);
+  } catch (e) {
+    if (watching?.player === player) setPlayerState('error', `Cannot start this camera: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function stopWatching(tellHub: boolean): void {
+  const w = watching;
+  watching = undefined;
+  if (w === undefined) return;
+  w.player?.close();
+  if (tellHub && w.player !== undefined) void link?.unwatch(w.camera).catch(() => undefined);
+}
+
+function onFrame(f: OpenedFrame): void {
+  const w = watching;
+  if (w?.player === undefined || f.cameraNumber !== w.camera.number) return;
+  w.player.push(f, lossMark());
+}
+
+function showStats(): void {
+  const c = link?.counters;
+  if (c === undefined) return;
+  const el = $('stats');
+  el.dataset.opened = String(c.opened);
+  el.dataset.tampered = String(c.tampered);
+  el.dataset.notForMe = String(c.notForMe);
+  el.dataset.replayed = String(c.replayed);
+  el.dataset.relayDropped = String(c.relayDropped);
+  el.dataset.appended = String(watching?.player?.appended ?? 0);
+  el.textContent = `${c.opened} fragments opened · dropped: ${c.tampered} tampered, ${c.notForMe} not for this phone, ${c.replayed} replayed`;
+}
+
+async function forget(): Promise<void> {
+  if (!confirm('Forget this hub? This phone\'s keys for it are deleted; pairing again needs a new QR code from the hub.')) return;
+  stopWatching(true);
+  await link?.close();
+  link = undefined;
+  await forgetProfile();
+  cameras = [];
+  showPairing();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+/** An app link (`…#pair=…`) opens pairing directly; the invite never reaches the app's server. */
+function takePairLinkFromHash(): string | undefined {
+  if (!location.hash.startsWith('#pair=')) return undefined;
+  const linkText = location.href;
+  history.replaceState(null, '', location.pathname + location.search);
+  return linkText;
+}
+
+function wire(): void {
+  $('scan').addEventListener('click', () => void startScan());
+  $('pair-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void pair($<HTMLTextAreaElement>('pair-link').value);
+  });
+  $('back').addEventListener('click', () => {
+    stopWatching(true);
+    show('cameras');
+    void refreshCameras();
+  });
+  $('forget').addEventListener('click', () => void forget());
+  $('forget-removed').addEventListener('click', () => void forget());
+  document.addEventListener('securitypolicyviolation', (e) => {
+    console.error(`CSP blocked ${e.blockedURI || 'inline code'} (${e.violatedDirective})`);
+  });
+}
+
+async function boot(): Promise<void> {
+  wire();
+  show('loading');
+  await cryptoReady();
+  watchForUpdates((message) => {
+    const el = $('update');
+    el.hidden = false;
+    el.textContent = message;
+  });
+  const fromLink = takePairLinkFromHash();
+  let profile: PhoneProfile | undefined;
+  try {
+    profile = await loadProfile();
+  } catch (e) {
+    showPairing(`The saved pairing could not be read (${e instanceof Error ? e.message : String(e)}). Pair again.`);
+    return;
+  }
+  if (profile !== undefined) startLinked(profile);
+  else if (fromLink !== undefined) void pair(fromLink);
+  else showPairing();
+}
+
+boot().catch((e: unknown) => {
+  document.body.dataset.screen = 'failed';
+  document.body.textContent = `Vigil could not start: ${e instanceof Error ? e.message : String(e)}`;
+});
