@@ -1,0 +1,176 @@
+// The phone app in Debian's chromium (playwright-core, Pixel 7 emulation), against the real
+// programs: the RTSP test camera, `vigil relay`, `vigil hub`, `vigil invite --yes`, and a hostile
+// relay in the middle (media-proxy.ts). The app pairs by scanning the hub's QR through chromium's
+// fake camera, plays the camera live, drops a tampered and a misrouted frame without losing the
+// picture, says it cannot play H.265, and stops when the phone is removed on the hub.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import QRCode from 'qrcode';
+import { buildApp } from '../../../phone/app/build.ts';
+import { serveApp, type AppServer } from '../../../phone/app/serve.ts';
+import { cryptoReady, sodium } from '../../../crypto/sodium.ts';
+import { newHubIdentity } from '../../../crypto/identity.ts';
+import { FrameSealer } from '../../../crypto/frame.ts';
+import { startCamera, stopAllCameras } from '../../support/camera/camera.ts';
+import { ROOT, VIGIL, addCamera, run, start, startHub, startRelay, stopAll, tempDir, waitForCameraState, type Running } from '../../support/system.ts';
+import { closeAllBrowsers, launchBrowser, type TestBrowser } from '../../support/browser/browser.ts';
+import { startMediaProxy, type MediaProxy } from './media-proxy.ts';
+
+let dir: string;
+let hubDir: string;
+let app: AppServer;
+let proxy: MediaProxy;
+let invite: Running;
+let phone: TestBrowser;
+let deviceId = '';
+
+beforeAll(async () => {
+  await cryptoReady();
+  dir = tempDir('vigil-phone-app-');
+  hubDir = join(dir, 'hub');
+  const [built, cameraH264, cameraH265] = await Promise.all([
+    buildApp(),
+    startCamera({ codec: 'h264', size: '640x360', fps: 15, runSeconds: 200 }),
+    startCamera({ codec: 'h265', size: '640x360', fps: 15, runSeconds: 200 }),
+  ]);
+  app = await serveApp({ dir: built.dir });
+  proxy = await startMediaProxy();
+  const relay = await startRelay('127.0.0.1:0', ['--public-host', `127.0.0.1:${proxy.port}`]);
+  proxy.setUpstream(relay.url);
+  // The hub, like the phone, reaches the relay through the proxy (its invite names the proxy).
+  await startHub(hubDir, proxy.url, ['--app-url', app.url]);
+  await addCamera(hubDir, 'Front door', cameraH264.url);
+  await addCamera(hubDir, 'Garage', cameraH265.url);
+  await waitForCameraState(hubDir, 'Front door', ['live']);
+
+  // The hub's QR, as a picture chromium's fake camera shows the app.
+  invite = start(VIGIL, ['invite', '--data', hubDir, '--yes'], { maxSeconds: 120 });
+  const [, link] = await invite.waitFor(/pairing link: (\S+)/);
+  expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#pair=/);
+  const png = join(dir, 'qr.png');
+  const y4m = join(dir, 'qr.y4m');
+  await QRCode.toFile(png, link!, { margin: 4, scale: 6, errorCorrectionLevel: 'M' });
+  const ff = await run('ffmpeg', ['-y', '-v', 'error', '-loop', '1', '-i', png, '-vf',
+    'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2:white,format=yuv420p', '-r', '10', '-t', '1', y4m]);
+  expect(ff.code, ff.stderr).toBe(0);
+  phone = await launchBrowser({ fakeCamera: y4m });
+  await phone.page.goto(app.url);
+}, 120_000);
+
+afterAll(async () => {
+  await closeAllBrowsers();
+  await app?.close();
+  await proxy?.close();
+  await stopAll();
+  await stopAllCameras();
+});
+
+const frames = () => phone.page.evaluate(() => (document.getElementById('video') as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames);
+const stat = (name: string) => phone.page.evaluate((n) => Number(document.getElementById('stats')!.dataset[n] ?? 0), name);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('phone app in chromium', () => {
+  it('pairs by scanning the hub\'s QR code, showing the same code as the hub', async () => {
+    const page = phone.page;
+    await page.waitForFunction(() => document.body.dataset.screen === 'pair');
+    await page.fill('#phone-name', 'Chromium phone');
+    await page.click('#scan');
+    const [, a, b] = await invite.waitFor(/wants to pair; code (\d{3}) (\d{3})/, 20_000);
+    await page.waitForFunction(() => document.getElementById('code')?.dataset.code !== undefined);
+    expect(await page.evaluate(() => document.getElementById('code')!.dataset.code)).toBe(`${a}${b}`);
+    const m = await invite.waitFor(/paired "Chromium phone" as owner \(device ([0-9a-f]{32})\)/);
+    deviceId = m[1]!;
+    await page.waitForFunction(() => document.body.dataset.screen === 'cameras' && document.querySelectorAll('#cameras button').length === 2, null, { timeout: 20_000 });
+    const names = await page.$$eval('#cameras .camera-name', (els) => els.map((e) => e.textContent));
+    expect(names.sort()).toEqual(['Front door', 'Garage']);
+    // The keys stay in this browser: IndexedDB holds the profile.
+    const stored = await page.evaluate(() => new Promise<boolean>((resolve) => {
+      const req = indexedDB.open('vigil-phone');
+      req.onsuccess = () => {
+        const get = req.result.transaction('profiles').objectStore('profiles').get('hub');
+        get.onsuccess = () => resolve(typeof get.result === 'string' && get.result.includes('vigil-phone-profile'));
+      };
+    }));
+    expect(stored).toBe(true);
+  }, 60_000);
+
+  it('plays the H.264 camera live: frames keep coming and the picture is there', async () => {
+    const page = phone.page;
+    await page.click('#cameras button[data-camera] >> text=Front door');
+    await page.waitForFunction(() => document.getElementById('player-state')?.dataset.state === 'playing', null, { timeout: 20_000 });
+    const before = await frames();
+    await sleep(5000);
+    const after = await frames();
+    expect(after - before, `decoded frames over 5 s (${before} -> ${after})`).toBeGreaterThan(40);
+    // The picture is the camera's test pattern, not a black or grey box: its pixels vary.
+    const spread = await page.evaluate(() => {
+      const v = document.getElementById('video') as HTMLVideoElement;
+      const c = document.createElement('canvas');
+      c.width = 160;
+      c.height = 90;
+      const ctx = c.getContext('2d')!;
+      ctx.drawImage(v, 0, 0, c.width, c.height);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      let sum = 0;
+      let sq = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        const y = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+        sum += y;
+        sq += y * y;
+      }
+      const n = d.length / 4;
+      return Math.sqrt(sq / n - (sum / n) ** 2);
+    });
+    expect(spread, 'luma standard deviation of the picture').toBeGreaterThan(20);
+    const shots = join(ROOT, 'docs/screenshots');
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, 'phone-live.png') });
+    expect(Number(await page.evaluate(() => document.getElementById('video')!.dataset.firstFrameMs))).toBeGreaterThan(0);
+  }, 40_000);
+
+  it('drops a tampered frame and a misrouted one, and keeps playing', async () => {
+    const tampered0 = await stat('tampered');
+    const notForMe0 = await stat('notForMe');
+    await proxy.tamperNext();
+    // A frame sealed by another hub (its own key, camera and epoch), as if the relay misrouted it.
+    const stranger = newHubIdentity();
+    const sealer = FrameSealer.forTesting({ hubId: stranger.hubId, cameraId: sodium().randombytes_buf(16), cameraNumber: 1, epoch: 7, key: sodium().randombytes_buf(32) }, 0n);
+    expect(proxy.injectMedia(sealer.seal({ track: 'video', captureTime: Date.now(), frameType: 'keyframe', payload: new Uint8Array(2000).fill(7) }))).toBe(1);
+    await phone.page.waitForFunction(([t, n]) => {
+      const s = document.getElementById('stats')!.dataset;
+      return Number(s.tampered) > t! && Number(s.notForMe) > n!;
+    }, [tampered0, notForMe0], { timeout: 10_000 });
+    const before = await frames();
+    await sleep(4000);
+    const after = await frames();
+    expect(after - before, 'frames decoded after the bad ones').toBeGreaterThan(25);
+    expect(await phone.page.evaluate(() => document.getElementById('player-state')!.dataset.state)).toBe('playing');
+    expect(phone.problems.filter((p) => !p.includes('favicon'))).toEqual([]);
+  }, 30_000);
+
+  it('says plainly that this browser cannot play the H.265 camera', async () => {
+    const page = phone.page;
+    await page.click('#back');
+    await page.waitForFunction(() => document.body.dataset.screen === 'cameras');
+    await page.click('#cameras button[data-camera] >> text=Garage');
+    await page.waitForFunction(() => document.getElementById('player-state')?.dataset.state === 'unsupported');
+    expect(await page.textContent('#player-state')).toMatch(/can't play H\.265/);
+    expect(await page.textContent('#live-codec')).toBe('H.265');
+    await page.click('#back');
+    await page.click('#cameras button[data-camera] >> text=Front door');
+    await page.waitForFunction(() => document.getElementById('player-state')?.dataset.state === 'playing', null, { timeout: 20_000 });
+  }, 40_000);
+
+  it('shows that the phone was removed on the hub, and opens nothing after', async () => {
+    const r = await run(VIGIL, ['devices', 'revoke', '--data', hubDir, deviceId]);
+    expect(r.code, r.stderr).toBe(0);
+    await phone.page.waitForFunction(() => document.body.dataset.screen === 'removed', null, { timeout: 15_000 });
+    expect(await phone.page.evaluate(() => document.body.dataset.link)).toBe('removed');
+    await sleep(1000);
+    const opened = await stat('opened');
+    await sleep(3000);
+    expect(await stat('opened'), 'frames opened after removal').toBe(opened);
+    expect(await phone.page.evaluate(() => (document.getElementById('video') as HTMLVideoElement).src)).toBe('');
+  }, 30_000);
+});
