@@ -1,0 +1,445 @@
+// npm run bench:path — the live media path through a loopback relay, measured end to end:
+//   camera (GStreamer RTSP test camera) -> hub (ffmpeg -c copy -> fMP4 -> seal) -> relay -> phone (open)
+// for 1 and then 8 cameras:
+//   - time to first frame: the phone asks to watch (HubLink.watch: subscribe, then the 'watch'
+//     command) -> it has opened the first fragment, and -> it holds a playable start (init segment
+//     and a keyframe), p50 and p99 over several trials;
+//   - added latency per fragment: the hub has the fragment from ffmpeg (the frame's captureTime) ->
+//     the phone opened it (Date.now() there; one machine, one wall clock), p50 and p99 over a window;
+//   - CPU per camera of the hub (its Node process plus its ffmpeg processes) next to ffmpeg's own
+//     remux of the same camera run alone for the same time (-c copy to fragmented MP4 in /dev/null).
+// Layout: the relay and the phone run in this process; the hub runs in a child process
+// (bench/lib/hub.worker.ts), so its CPU is read from /proc apart from theirs. Everything listens on
+// 127.0.0.1. Every process (cameras, hub, ffmpeg) is stopped on the way out, on error and on a
+// deadline too. Prints PASS/FAIL against the targets and exits 0: it is a report.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import type { OpenedFrame } from '../crypto/frame.ts';
+import { cryptoReady } from '../crypto/sodium.ts';
+import { resolveFfmpeg } from '../native/ffmpeg.ts';
+import { HubLink, type CameraInfo } from '../phone/core/hub-link.ts';
+import { pairWithHub, type RelayFactory } from '../phone/core/pair.ts';
+import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
+import { startRelay, type RelayHandle } from '../relay/server.ts';
+import { startCamera, stopAllCameras, type TestCamera } from '../test/support/camera/camera.ts';
+import type { WorkerReply, WorkerRequest, WorkerStatus } from './lib/hub.worker.ts';
+import { childrenOf, sampleTree, treeDelta, TICK_S } from './lib/proc.ts';
+import { fixed, machineLine, median, nowMs, percentile, verdict } from './lib/stats.ts';
+
+const CAMERAS = 8;
+const CAMERA = { size: '640x360', fps: 15, bitrateKbps: 1000, gop: 30 } as const;
+/** TTFF trials per scenario, after one discarded warm-up trial. */
+const TTFF_TRIALS = 5;
+/** The latency and CPU window per scenario, and the ffmpeg baseline's. */
+const WINDOW_MS = 15_000;
+/** Before a window: the start burst (init + GOP) is over and ffmpeg is in its steady state. */
+const SETTLE_MS = 2_000;
+const FIRST_FRAME_TIMEOUT_MS = 10_000;
+/** A window with every camera live but nobody watching: the hub's ingest alone (no sealing, no fan-out). */
+const IDLE_WINDOW_MS = 8_000;
+/** The hub's children charged to it; tsx's esbuild service is a child too, and is not. */
+const MEDIA_TOOLS = ['ffmpeg', 'ffprobe'] as const;
+/** Everything, setup and teardown included, ends by then. */
+const DEADLINE_MS = 175_000;
+
+const TARGET_TTFF_MS = 1_000;
+const TARGET_LATENCY_P99_MS = 50;
+const TARGET_CPU_RATIO = 2;
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'hub.worker.ts');
+
+const relayFactory: RelayFactory = (o) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+// ---------------------------------------------------------------------------------------------
+// Everything that must be stopped on the way out
+
+let relay: RelayHandle | undefined;
+let worker: ChildProcess | undefined;
+let link: HubLink | undefined;
+const baselines = new Set<ChildProcess>();
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const b of baselines) b.kill('SIGKILL');
+    await link?.close().catch(() => undefined);
+    await stopWorker();
+    await stopAllCameras();
+    await relay?.close().catch(() => undefined);
+  })();
+  return cleaning;
+}
+
+async function stopWorker(): Promise<void> {
+  const w = worker;
+  if (w === undefined || w.pid === undefined) return;
+  worker = undefined;
+  if (w.exitCode !== null || w.signalCode !== null) return;
+  const exited = once(w, 'exit');
+  // The hub stops its ffmpeg processes on close; if it does not, they go with it.
+  await Promise.race([rpcOn(w, { op: 'close' }, 8_000).catch(() => undefined), sleep(8_000)]);
+  const orphans = childrenOf(w.pid);
+  if (w.connected) w.disconnect();
+  const killer = setTimeout(() => w.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(killer);
+  for (const o of orphans) {
+    try {
+      process.kill(o.pid, 'SIGKILL');
+    } catch {
+      // already gone, as it should be
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hub worker
+
+let nextId = 1;
+const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+
+function rpcOn<T>(w: ChildProcess, req: DistributiveOmit<WorkerRequest, 'id'>, timeoutMs = 20_000): Promise<T> {
+  const id = nextId++;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      reject(new Error(`hub worker: no answer to ${req.op} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    pending.set(id, {
+      resolve: (v) => {
+        clearTimeout(timer);
+        resolve(v as T);
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    });
+    w.send({ ...req, id });
+  });
+}
+
+function rpc<T>(req: DistributiveOmit<WorkerRequest, 'id'>, timeoutMs?: number): Promise<T> {
+  if (worker === undefined) return Promise.reject(new Error('hub worker is not running'));
+  return rpcOn<T>(worker, req, timeoutMs);
+}
+
+async function startWorker(relayUrl: string): Promise<ChildProcess> {
+  const w = fork(WORKER, [relayUrl], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  worker = w;
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('hub worker did not start within 30 s')), 30_000);
+    w.on('message', (m: WorkerReply) => {
+      if (m.id === 0) {
+        clearTimeout(timer);
+        resolve();
+        return;
+      }
+      const p = pending.get(m.id);
+      if (p === undefined) return;
+      pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new Error(m.error));
+    });
+    w.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`hub worker exited (code ${code}, signal ${signal})`));
+      for (const [, p] of pending) p.reject(new Error('hub worker exited'));
+      pending.clear();
+    });
+  });
+  await ready;
+  return w;
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+async function waitLive(names: readonly string[]): Promise<void> {
+  let last: WorkerStatus | undefined;
+  await waitFor(`cameras ${names.join(', ')} live on the hub`, 30_000, async () => {
+    last = await rpc<WorkerStatus>({ op: 'status' });
+    return names.every((n) => last!.cameras.some((c) => c.name === n && c.state === 'live' && c.fragments > 0));
+  }).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}; last status: ${JSON.stringify(last?.cameras)}`);
+  });
+}
+
+async function waitKeys(): Promise<void> {
+  const { epoch } = await rpc<WorkerStatus>({ op: 'status' });
+  await waitFor(`the phone to hold epoch ${epoch}`, 10_000, () => (link?.currentEpoch ?? -1) >= epoch);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The phone's view
+
+interface Watch {
+  t0: number;
+  firstFragment?: number;
+  sawInit: boolean;
+  firstPicture?: number;
+  done(): void;
+}
+
+const watches = new Map<number, Watch>();
+let latencyFromWall = Number.POSITIVE_INFINITY;
+let latencies: number[] = [];
+
+function onFrame(f: OpenedFrame): void {
+  const wall = Date.now();
+  const t = nowMs();
+  const w = watches.get(f.cameraNumber);
+  if (w !== undefined) {
+    if (f.frameType === 'init') w.sawInit = true;
+    else {
+      w.firstFragment ??= t - w.t0;
+      if (w.sawInit && f.frameType === 'keyframe' && w.firstPicture === undefined) {
+        w.firstPicture = t - w.t0;
+        w.done();
+      }
+    }
+  }
+  // Live fragments only: the GOP sent at the start of a watch was captured before it, on purpose.
+  if (f.frameType !== 'init' && f.captureTime >= latencyFromWall) latencies.push(wall - f.captureTime);
+}
+
+interface TtffResult {
+  fragment: number[];
+  picture: number[];
+  timeouts: number;
+}
+
+async function ttffTrial(cameras: readonly CameraInfo[], into: TtffResult | undefined): Promise<void> {
+  const waits = cameras.map((c) => {
+    let done!: () => void;
+    const arrived = new Promise<void>((r) => (done = r));
+    const w: Watch = { t0: nowMs(), sawInit: false, done };
+    watches.set(c.number, w);
+    const watched = link!.watch(c);
+    return { w, all: Promise.all([watched, Promise.race([arrived, sleep(FIRST_FRAME_TIMEOUT_MS)])]) };
+  });
+  await Promise.all(waits.map((x) => x.all));
+  for (const { w } of waits) {
+    if (into === undefined) continue;
+    if (w.firstPicture === undefined) into.timeouts++;
+    into.fragment.push(w.firstFragment ?? Number.POSITIVE_INFINITY);
+    into.picture.push(w.firstPicture ?? Number.POSITIVE_INFINITY);
+  }
+  watches.clear();
+  await Promise.all(cameras.map((c) => link!.unwatch(c)));
+  await sleep(400); // let in-flight fragments of this trial drain before the next one
+}
+
+interface ScenarioResult {
+  cameras: number;
+  /** Hub Node process CPU seconds per second with the cameras live and unwatched. */
+  idleSelf: number;
+  ttff: TtffResult;
+  latency: number[];
+  produced: number;
+  hubSelf: number;
+  hubFfmpeg: number;
+  childNames: string[];
+  benchSelf: number;
+  seconds: number;
+}
+
+async function scenario(cameras: readonly CameraInfo[]): Promise<ScenarioResult> {
+  await waitKeys();
+  const pid = worker!.pid!;
+  await sleep(SETTLE_MS);
+  const idleA = sampleTree(pid, MEDIA_TOOLS);
+  const idleStart = nowMs();
+  await sleep(IDLE_WINDOW_MS);
+  const idleSelf = treeDelta(idleA, sampleTree(pid, MEDIA_TOOLS)).self / ((nowMs() - idleStart) / 1000);
+
+  const ttff: TtffResult = { fragment: [], picture: [], timeouts: 0 };
+  await ttffTrial(cameras, undefined); // warm-up: JIT, first subscription, first GOP
+  for (let i = 0; i < TTFF_TRIALS; i++) await ttffTrial(cameras, ttff);
+
+  await Promise.all(cameras.map((c) => link!.watch(c)));
+  await sleep(SETTLE_MS);
+  const before = await rpc<WorkerStatus>({ op: 'status' });
+  latencies = [];
+  latencyFromWall = Date.now();
+  const a = sampleTree(pid, MEDIA_TOOLS);
+  const benchA = process.cpuUsage();
+  const start = nowMs();
+  await sleep(WINDOW_MS);
+  const b = sampleTree(pid, MEDIA_TOOLS);
+  const seconds = (nowMs() - start) / 1000;
+  const bench = process.cpuUsage(benchA);
+  latencyFromWall = Number.POSITIVE_INFINITY;
+  const after = await rpc<WorkerStatus>({ op: 'status' });
+  const latency = latencies;
+  await Promise.all(cameras.map((c) => link!.unwatch(c)));
+  const numbers = new Set(cameras.map((c) => c.number));
+  const fragments = (s: WorkerStatus): number => s.cameras.filter((c) => numbers.has(c.number)).reduce((n, c) => n + c.fragments, 0);
+  const d = treeDelta(a, b);
+  return {
+    cameras: cameras.length, idleSelf, ttff, latency, produced: fragments(after) - fragments(before),
+    hubSelf: d.self, hubFfmpeg: d.children, childNames: d.childNames, benchSelf: (bench.user + bench.system) / 1e6, seconds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ffmpeg alone
+
+async function baseline(ffmpegPath: string, urls: readonly string[]): Promise<{ cpu: number; seconds: number }> {
+  const procs = urls.map((url) => {
+    const p = spawn(ffmpegPath, [
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', url, '-c', 'copy',
+      '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', '1', '-y', '/dev/null',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr?.setEncoding('utf8');
+    p.stderr?.on('data', (s: string) => {
+      err = (err + s).slice(-2000);
+    });
+    p.once('exit', () => baselines.delete(p));
+    baselines.add(p);
+    return { p, err: () => err };
+  });
+  try {
+    await sleep(SETTLE_MS + 1_000); // connect, SETUP/PLAY, first keyframe
+    const a = sampleTree(process.pid);
+    const start = nowMs();
+    await sleep(WINDOW_MS);
+    const b = sampleTree(process.pid);
+    const seconds = (nowMs() - start) / 1000;
+    for (const { p, err } of procs) {
+      if (p.exitCode !== null || p.signalCode !== null) throw new Error(`baseline ffmpeg exited early: ${err()}`);
+    }
+    // Only the ffmpeg children: this process's own CPU is not part of the baseline.
+    let cpu = 0;
+    for (const { p } of procs) cpu += (b.children.get(p.pid!)?.cpu ?? 0) - (a.children.get(p.pid!)?.cpu ?? 0);
+    return { cpu, seconds };
+  } finally {
+    for (const { p } of procs) {
+      const gone = p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : once(p, 'exit');
+      p.kill('SIGKILL');
+      await gone;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function ms(v: number): string {
+  return Number.isFinite(v) ? `${fixed(v, 0)} ms` : 'timeout';
+}
+
+function report(r: ScenarioResult, base: { cpu: number; seconds: number }): boolean {
+  const n = r.cameras;
+  const pic99 = percentile(r.ttff.picture, 99);
+  const lat99 = percentile(r.latency, 99);
+  const hubPerStream = (r.hubSelf + r.hubFfmpeg) / r.seconds / n;
+  const basePerStream = base.cpu / base.seconds / n;
+  const ratio = hubPerStream / basePerStream;
+  console.log(`${n} camera${n === 1 ? '' : 's'}:`);
+  console.log(`  time to first frame (${r.ttff.fragment.length} samples: ${TTFF_TRIALS} trials x ${n} camera${n === 1 ? '' : 's'}; p99 = max at this count)`);
+  console.log(`    first fragment opened      p50 ${ms(median(r.ttff.fragment))}  p99 ${ms(percentile(r.ttff.fragment, 99))}`);
+  console.log(`    init + keyframe opened     p50 ${ms(median(r.ttff.picture))}  p99 ${ms(pic99)}  ` +
+    `target < ${TARGET_TTFF_MS} ms: ${verdict(pic99 < TARGET_TTFF_MS)}${r.ttff.timeouts ? ` (${r.ttff.timeouts} timed out)` : ''}`);
+  console.log(`  added latency, hub has fragment -> phone opened it (${r.latency.length} fragments opened of ${r.produced} the hub got in ${fixed(r.seconds, 1)} s)`);
+  console.log(`    p50 ${fixed(median(r.latency), 0)} ms  p99 ${fixed(lat99, 0)} ms  max ${fixed(Math.max(...r.latency), 0)} ms  ` +
+    `target p99 < ${TARGET_LATENCY_P99_MS} ms: ${verdict(lat99 < TARGET_LATENCY_P99_MS)}`);
+  console.log(`  CPU per camera, % of one core (${r.childNames.join('+') || 'no'} children; resolution ${fixed((TICK_S / r.seconds / n) * 100, 3)}%)`);
+  console.log(`    hub Node process ${fixed((r.hubSelf / r.seconds / n) * 100, 2)}%  + its ffmpeg ${fixed((r.hubFfmpeg / r.seconds / n) * 100, 2)}%` +
+    `  = ${fixed(hubPerStream * 100, 2)}%`);
+  console.log(`    (hub Node process with the cameras live but unwatched, ingest only: ${fixed((r.idleSelf / n) * 100, 2)}%)`);
+  console.log(`    ffmpeg remux alone (${n} process${n === 1 ? '' : 'es'}, ${fixed(base.seconds, 1)} s) ${fixed(basePerStream * 100, 2)}%`);
+  console.log(`    hub / ffmpeg alone = ${fixed(ratio, 2)}x  target <= ${TARGET_CPU_RATIO}x: ${verdict(ratio <= TARGET_CPU_RATIO)}`);
+  console.log(`    (relay + phone, this process: ${fixed((r.benchSelf / r.seconds) * 100, 1)}% of one core in all; not charged to the hub)`);
+  return pic99 < TARGET_TTFF_MS && lat99 < TARGET_LATENCY_P99_MS && ratio <= TARGET_CPU_RATIO;
+}
+
+async function main(): Promise<void> {
+  const startedAt = nowMs();
+  await cryptoReady();
+  console.log('vigil bench:path');
+  console.log(machineLine());
+  const ffmpeg = await resolveFfmpeg();
+  console.log(`ffmpeg: ${ffmpeg.path} ${ffmpeg.version}`);
+  console.log(`cameras: ${CAMERAS} GStreamer RTSP test cameras (test/support/camera), one process each, H.264 ${CAMERA.size} at ${CAMERA.fps} fps, ` +
+    `${CAMERA.bitrateKbps} kbit/s, keyframe every ${CAMERA.gop} frames; the hub pulls each over RTSP/TCP with its own ffmpeg`);
+  console.log('layout: relay + phone (HubLink) in this process, hub (main/hub.ts) in a child process; all on 127.0.0.1');
+  console.log(`method: ${TTFF_TRIALS} watch/unwatch trials after a warm-up; then a ${WINDOW_MS / 1000} s window watching every camera ` +
+    `(latency of live fragments; CPU from /proc utime+stime of the hub process and its ffmpeg children), ` +
+    `before it an ${IDLE_WINDOW_MS / 1000} s window unwatched; then ffmpeg alone, same cameras, same window`);
+  console.log('');
+
+  relay = await startRelay({ host: '127.0.0.1', port: 0 });
+  const cams: TestCamera[] = await Promise.all(Array.from({ length: CAMERAS }, () => startCamera({
+    size: CAMERA.size, fps: CAMERA.fps, gop: CAMERA.gop, runSeconds: DEADLINE_MS / 1000 + 10,
+    extraArgs: ['--bitrate', String(CAMERA.bitrateKbps)],
+  })));
+  await startWorker(relay.url);
+
+  // Pair one phone, as the owner would: invite, the phone's code shows up on the hub, approve.
+  const invite = await rpc<{ id: string; link: string }>({ op: 'invite' });
+  const approved = rpc<string>({ op: 'approve', invite: invite.id, timeoutMs: 20_000 }, 25_000);
+  const profile = await pairWithHub({ link: invite.link, name: 'bench phone', relayFactory, timeoutMs: 20_000 });
+  await approved;
+  link = new HubLink({ profile, relayFactory, onFrame, commandTimeoutMs: 10_000 });
+  await link.ready(20_000);
+
+  await rpc({ op: 'add-camera', name: 'cam1', url: cams[0]!.url });
+  await waitLive(['cam1']);
+  let list = await link.listCameras();
+  const one = await scenario(list.filter((c) => c.name === 'cam1'));
+
+  const names = cams.map((_, i) => `cam${i + 1}`);
+  for (let i = 1; i < cams.length; i++) await rpc({ op: 'add-camera', name: names[i]!, url: cams[i]!.url });
+  await waitLive(names);
+  list = await link.listCameras();
+  const all = await scenario(list.filter((c) => names.includes(c.name)));
+
+  await link.close();
+  link = undefined;
+  await stopWorker();
+  const base1 = await baseline(ffmpeg.path, [cams[0]!.url]);
+  const base8 = await baseline(ffmpeg.path, cams.map((c) => c.url));
+
+  console.log('');
+  const pass1 = report(one, base1);
+  console.log('');
+  const pass8 = report(all, base8);
+  console.log('');
+  console.log(`overall: ${verdict(pass1 && pass8)}; done in ${fixed((nowMs() - startedAt) / 1000, 1)} s`);
+}
+
+const deadline = setTimeout(() => {
+  console.error(`bench:path: not done within ${DEADLINE_MS / 1000} s; stopping everything`);
+  void cleanup().finally(() => process.exit(1));
+}, DEADLINE_MS);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(`bench:path failed: ${e instanceof Error ? e.stack : String(e)}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await cleanup();
+    clearTimeout(deadline);
+    // A stray socket or timer must not keep a finished report running.
+    process.exit();
+  });
