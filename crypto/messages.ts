@@ -58,7 +58,11 @@ export type SessionMessage =
 export type Notice =
   | { type: 'removed' }
   | { type: 'camera-state'; camera: string; state: string; error?: string }
-  | { type: 'cameras-changed' };
+  | { type: 'cameras-changed' }
+  /** The hub's LAN endpoints, for phones to try before the relay when at home. */
+  | { type: 'paths'; lan: string[] }
+  /** One chunk of a larger answer (a snapshot), base64; the command's result says how many. */
+  | { type: 'blob'; id: string; index: number; data: string };
 
 const SESSION_KIND = { command: 1, result: 2, 'key-update': 3, notice: 4 } as const;
 export const MAX_SESSION_JSON_BYTES = 60_000;

@@ -28,6 +28,7 @@ export function apiRoutes(hub: Hub): ApiRoute[] {
         hubId: Buffer.from(hub.identity.hubId).toString('hex'),
         epoch: hub.keys.epoch,
         relay: hub.relayState,
+        lan: hub.lanUrl ?? null,
         phonesOnline: hub.sessions.online,
         keyProtection: hub.store.keyProtection,
         ffmpegProblem: hub.ffmpegProblem ?? null,
@@ -52,6 +53,14 @@ export function apiRoutes(hub: Hub): ApiRoute[] {
         const camera = hub.renameCamera(decodeURIComponent(p.id ?? ''), field(body, 'name'));
         return { id: camera.id, name: camera.name, number: camera.number };
       }),
+    },
+    {
+      method: 'POST', path: /^\/api\/lan$/, handler: async (_, body) => {
+        const enabled = (body as { enabled?: unknown } | undefined)?.enabled;
+        if (typeof enabled !== 'boolean') throw new ApiError(400, 'missing "enabled" (true or false)');
+        await hub.setLan(enabled);
+        return { enabled, url: hub.lanUrl ?? null };
+      },
     },
     {
       method: 'GET', path: /^\/api\/relay$/, handler: () => ({

@@ -6,6 +6,7 @@ import { runRelayCli } from '../relay/cli.ts';
 import { Hub } from './hub.ts';
 import { CliError, runningHub, type HubApi } from './cli/api-client.ts';
 import { openStore } from './store/db.ts';
+import { cmdCameraAddFromDiscoveryArgv, cmdDiscover } from './cli/discover.ts';
 import { createUiServer } from './ui/ui-server.ts';
 
 const USAGE = `usage: vigil <command> [options]
@@ -13,7 +14,10 @@ const USAGE = `usage: vigil <command> [options]
   relay --listen HOST:PORT                 run the blind relay
   hub --data DIR --relay URL [--ui HOST:PORT [--ui-allow-remote]]
                                            run the hub (keeps running; Ctrl-C stops it)
+  discover [--seconds N] [--json] [--data DIR]
+                                           list cameras on the LAN (mDNS, ONVIF); adds nothing
   camera add --data DIR --name NAME URL    add a camera (URL may carry user:password)
+  camera add --data DIR --from-discovery ID [--user U --password P] [--name NAME]
   camera list --data DIR [--json]
   camera remove --data DIR NAME
   invite --data DIR [--yes] [--role owner|viewer] [--ttl SECONDS]
@@ -56,8 +60,11 @@ async function needHub(dir: string): Promise<HubApi> {
 }
 
 async function cmdHub(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil hub --data DIR [--relay URL] [--ui HOST:PORT [--ui-allow-remote]] [--app-url URL]';
-  const { values } = parse(argv, { data: { type: 'string' }, relay: { type: 'string', multiple: true }, ui: { type: 'string' }, 'ui-allow-remote': { type: 'boolean' }, 'app-url': { type: 'string' } }, usage);
+  const usage = 'usage: vigil hub --data DIR [--relay URL]... [--lan HOST:PORT [--announce] [--lan-host ADDRESS] | --no-lan] [--ui HOST:PORT [--ui-allow-remote]] [--app-url URL]';
+  const { values } = parse(argv, {
+    data: { type: 'string' }, relay: { type: 'string', multiple: true }, ui: { type: 'string' }, 'ui-allow-remote': { type: 'boolean' },
+    'app-url': { type: 'string' }, lan: { type: 'string' }, 'no-lan': { type: 'boolean' }, announce: { type: 'boolean' }, 'lan-host': { type: 'string' },
+  }, usage);
   const dir = dataDir(values, usage);
   const relays = (values.relay as string[] | undefined) ?? [];
   let apiHost = '127.0.0.1';
@@ -74,16 +81,24 @@ async function cmdHub(argv: string[]): Promise<void> {
       throw new CliError(`--ui ${values.ui} is not a loopback address: add --ui-allow-remote to serve the UI to the network (it still needs the token)`);
     }
   }
+  // The LAN endpoint is off unless asked for: it listens on the network, and --announce multicasts.
+  let lan: { host: string; port: number; announce: boolean; advertisedHost?: string } | undefined;
+  if (typeof values.lan === 'string' && values['no-lan'] !== true) {
+    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(values.lan);
+    if (!m) throw new CliError(`--lan wants HOST:PORT, e.g. 0.0.0.0:7447\n${usage}`);
+    lan = { host: m[1]!, port: Number(m[2]), announce: values.announce === true, ...(typeof values['lan-host'] === 'string' ? { advertisedHost: values['lan-host'] } : {}) };
+  }
   const ui = typeof values.ui === 'string' ? createUiServer() : undefined;
   const hub = await Hub.start({
     dataDir: dir, relays, apiHost, apiPort, log: (l) => out.log(l),
     ...(typeof values['app-url'] === 'string' ? { appUrl: values['app-url'] } : {}),
     ...(ui ? { uiHandler: ui.handler } : {}),
+    ...(lan ? { lan } : {}),
   });
   ui?.attach(hub);
   out.log(`hub ${Buffer.from(hub.identity.hubId).toString('hex').slice(0, 16)} running; local API ${hub.apiUrl}`);
   if (ui) out.log(`ui: ${hub.apiUrl}/?token=${encodeURIComponent(hub.apiToken)}`);
-  if (relays.length === 0) out.log('no relay given: phones can pair and watch only through a relay (--relay URL)');
+  if (relays.length === 0 && !lan) out.log('no relay and no LAN endpoint: phones cannot reach this hub (give --relay URL and/or --lan HOST:PORT)');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -95,6 +110,10 @@ async function cmdHub(argv: string[]): Promise<void> {
 async function cmdCamera(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   const usage = 'usage: vigil camera add --data DIR --name NAME URL | camera list --data DIR [--json] | camera remove --data DIR NAME';
+  if (sub === 'add' && rest.includes('--from-discovery')) {
+    await cmdCameraAddFromDiscoveryArgv(rest);
+    return;
+  }
   if (sub === 'add') {
     const { values, positionals } = parse(rest, { data: { type: 'string' }, name: { type: 'string' }, 'test-pattern': { type: 'boolean' } }, usage);
     const dir = dataDir(values, usage);
@@ -248,6 +267,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'camera':
         await cmdCamera(rest);
+        return 0;
+      case 'discover':
+        await cmdDiscover(rest);
         return 0;
       case 'invite':
         await cmdInvite(rest);

@@ -18,6 +18,8 @@ import { FLAG_INIT, FLAG_KEYFRAME, RIGHT_COMMAND, RIGHT_WATCH, signCapability } 
 import { resolveFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
 import type { IngestSource, IngestState, IngestTiming } from '../native/ingest.ts';
 import { CameraFeed } from './media/camera-feed.ts';
+import { checkPtzArgs, ptz, snapshot } from './onvif/camera-control.ts';
+import { isOnvifError } from './onvif/errors.ts';
 import { EpochKeys } from './epoch-keys.ts';
 import { hexToBytes } from './hex.ts';
 import { PairingDesk, type InviteStatus } from './pairing-desk.ts';
@@ -32,6 +34,8 @@ export const TOKEN_FILE = 'api-token';
 /** Capabilities are re-granted at every relay login; this only bounds a leaked one. */
 const CAPABILITY_LIFETIME_S = 7 * 24 * 3600;
 const DAILY_EPOCH_MS = 24 * 3600 * 1000;
+/** Raw bytes per snapshot chunk: base64 of it fits one session message with room to spare. */
+const SNAPSHOT_CHUNK_BYTES = 36 * 1024;
 
 export interface HubOptions {
   dataDir: string;
@@ -93,6 +97,7 @@ export class Hub {
   readonly sessions: PhoneSessions;
   readonly links: HubLinks;
   #cameras = new Map<number, LiveCamera>();
+  #ptzQueue = new Map<string, Promise<void>>();
   #localViewers = new Map<number, Set<LocalViewer>>();
   #ffmpeg: FfmpegInfo | undefined;
   #ffmpegError: string | undefined;
@@ -131,7 +136,10 @@ export class Hub {
       onStatus: (id, status) => this.#onInviteStatus(id, status),
     }, opts.appUrl);
     this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id),
-      (command, device) => this.#handleCommand(command, device), this.#log);
+      (command, device) => this.#handleCommand(command, device), this.#log,
+      (deviceId) => {
+        if (this.#lan !== undefined) this.sessions.notify(deviceId, { type: 'paths', lan: [this.#lan.url] });
+      });
   }
 
   static async start(opts: HubOptions): Promise<Hub> {
@@ -444,7 +452,10 @@ export class Hub {
       case 'list-cameras':
         return this.cameraStatus().map((c) => ({
           id: c.id, name: c.name, number: c.number, topic: c.topic, state: c.state,
-          ...(c.mime ? { mime: c.mime, codecs: c.codecs } : {}), ptz: false,
+          ...(c.mime ? { mime: c.mime, codecs: c.codecs } : {}),
+          // ONVIF cameras (added from discovery) may take snapshots and PTZ; the camera says if not.
+          ptz: this.store.getCamera(c.id)?.onvifPin != null,
+          snapshot: this.store.getCamera(c.id)?.onvifPin != null,
         }));
       case 'watch': {
         const live = cameraArg();
@@ -455,10 +466,52 @@ export class Hub {
       case 'unwatch':
         cameraArg();
         return { ok: true };
-      case 'snapshot':
-      case 'ptz':
+      case 'snapshot': {
+        const live = cameraArg();
+        const jpeg = await this.#onvif(() => snapshot(this.store, live.camera.id));
+        this.store.audit(device.id, 'snapshot', { camera: live.camera.id });
+        // A JPEG is larger than one session message: it goes as numbered chunks, then the result.
+        const chunks = Math.ceil(jpeg.length / SNAPSHOT_CHUNK_BYTES);
+        for (let i = 0; i < chunks; i++) {
+          this.sessions.notify(device.id, {
+            type: 'blob', id: String(command.seq), index: i,
+            data: Buffer.from(jpeg.subarray(i * SNAPSHOT_CHUNK_BYTES, (i + 1) * SNAPSHOT_CHUNK_BYTES)).toString('base64'),
+          });
+        }
+        return { blob: String(command.seq), chunks, bytes: jpeg.length, type: 'image/jpeg' };
+      }
+      case 'ptz': {
+        const live = cameraArg();
+        const a = command.args as { move?: unknown; seconds?: unknown; stop?: unknown; preset?: unknown };
+        const ptzArgs = {
+          ...(Array.isArray(a.move) ? { move: a.move as [number, number, number] } : {}),
+          ...(typeof a.seconds === 'number' ? { seconds: a.seconds } : {}),
+          ...(a.stop === true ? { stop: true } : {}),
+          ...(typeof a.preset === 'string' || typeof a.preset === 'number' ? { preset: a.preset } : {}),
+        };
+        await this.#onvif(async () => {
+          checkPtzArgs(ptzArgs);
+          // One PTZ action at a time per camera: a move waits for the previous one to finish.
+          const previous = this.#ptzQueue.get(live.camera.id) ?? Promise.resolve();
+          const next = previous.catch(() => undefined).then(() => ptz(this.store, live.camera.id, ptzArgs));
+          this.#ptzQueue.set(live.camera.id, next);
+          await next;
+        });
+        this.store.audit(device.id, 'ptz', { camera: live.camera.id, ...(ptzArgs.stop ? { stop: true } : {}), ...(ptzArgs.preset !== undefined ? { preset: String(ptzArgs.preset) } : {}) });
+        return { ok: true };
+      }
       case 'settings':
-        throw new CommandRefused(`${command.action} is not available for this camera`);
+        throw new CommandRefused('settings are changed on the hub');
+    }
+  }
+
+  /** ONVIF failures become a refusal the phone can show (they name no secrets). */
+  async #onvif<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      if (isOnvifError(e)) throw new CommandRefused(e.message);
+      throw e;
     }
   }
 

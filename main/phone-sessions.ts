@@ -42,6 +42,8 @@ export class PhoneSessions {
     private readonly keyUpdateFor: (deviceId: Uint8Array) => Uint8Array,
     private readonly handle: CommandHandler,
     private readonly log: (line: string) => void = () => undefined,
+    /** Called when a phone completed a handshake (the hub tells it its LAN endpoints). */
+    private readonly onSessionStarted: (deviceId: string) => void = () => undefined,
   ) {}
 
   /** Phones with a live session now. */
@@ -87,6 +89,7 @@ export class PhoneSessions {
     }
     this.store.touchDevice(device.id);
     void via.send(from, encodeEnvelope(Envelope.SESSION_2, message2)).catch(() => undefined);
+    this.onSessionStarted(device.id);
   }
 
   #onData(device: Device, from: Uint8Array, body: Uint8Array, via: SessionTransport): void {

@@ -10,12 +10,17 @@ import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from 
 import { pairWithHub } from './core/pair.ts';
 import { HubLink, type CameraInfo } from './core/hub-link.ts';
 import { profileFromJson, profileToJson, type PhoneProfile } from './core/profile.ts';
+import { findHubOnLan } from './lan-discovery.ts';
 
 const USAGE = `usage: vigil-phone <command> [options]
 
   pair LINK --profile FILE [--name NAME] [--relay URL]
   cameras --profile FILE [--json] [--relay URL]
-  watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--relay URL]`;
+  watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--relay URL] [--path auto|lan|relay] [--mdns]
+
+  --path auto (default) watches straight from the hub's LAN endpoint when it answers, else through
+  the relay, moving between them by itself. --mdns looks for the hub on the local network first
+  (multicast DNS; off by default).`;
 
 class CliError extends Error {}
 
@@ -75,9 +80,15 @@ async function cmdPair(argv: string[]): Promise<void> {
 async function withLink<T>(values: Values, usage: string, f: (link: HubLink, profile: PhoneProfile, path: string) => Promise<T>, hooks: { onFrame?: (f: OpenedFrame) => void } = {}): Promise<T> {
   const path = need(values, 'profile', usage);
   const profile = loadProfile(path);
+  const mode = (values.path as string | undefined) ?? 'auto';
+  if (mode !== 'auto' && mode !== 'lan' && mode !== 'relay') throw new CliError(`--path must be auto, lan or relay\n${usage}`);
+  const found = values.mdns === true ? await findHubOnLan(profile.hub.hubId, 1500) : [];
   const link = new HubLink({
     profile,
     relayFactory,
+    path: mode,
+    lanUrls: found,
+    onPath: (kind, url) => console.error(`path: ${kind === 'lan' ? 'at home' : 'through relay'} (${url})`),
     ...(typeof values.relay === 'string' ? { relayUrl: values.relay } : {}),
     onProfileChanged: (p) => saveProfile(path, p),
     onState: (state, detail) => {
@@ -94,7 +105,7 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
 
 async function cmdCameras(argv: string[]): Promise<void> {
   const usage = 'usage: vigil-phone cameras --profile FILE [--json] [--relay URL]';
-  const { values } = parse(argv, { profile: { type: 'string' }, json: { type: 'boolean' }, relay: { type: 'string' } }, usage);
+  const { values } = parse(argv, { profile: { type: 'string' }, json: { type: 'boolean' }, relay: { type: 'string' }, path: { type: 'string' }, mdns: { type: 'boolean' } }, usage);
   await withLink(values, usage, async (link) => {
     const cameras = await link.listCameras();
     for (const c of cameras) console.log(values.json ? JSON.stringify(c) : `${c.name}\t${c.state ?? ''}\t${c.codecs ?? ''}`);
@@ -106,6 +117,7 @@ async function cmdWatch(argv: string[]): Promise<void> {
   const usage = 'usage: vigil-phone watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--relay URL]';
   const { values } = parse(argv, {
     profile: { type: 'string' }, camera: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string' },
+    path: { type: 'string' }, mdns: { type: 'boolean' },
   }, usage);
   const cameraName = need(values, 'camera', usage);
   const seconds = Number(need(values, 'seconds', usage));
@@ -140,14 +152,15 @@ async function cmdWatch(argv: string[]): Promise<void> {
     bytes += f.payload.length;
   };
   try {
-    await withLink(values, usage, async (link, profile) => {
+    await withLink(values, usage, async (link) => {
       const cameras = await link.listCameras();
       camera = cameras.find((c) => c.name === cameraName) ?? cameras.find((c) => c.id === cameraName);
       if (camera === undefined) throw new CliError(`no camera "${cameraName}" on this hub (have: ${cameras.map((c) => c.name).join(', ') || 'none'})`);
-      console.log(`watching "${camera.name}" for ${seconds} s through relay ${values.relay ?? profile.relays[0]}`);
+      console.log(`watching "${camera.name}" for ${seconds} s ${link.path === 'lan' ? 'at home, from the hub\'s LAN endpoint' : 'through relay'} ${link.pathUrl}`);
       await link.watch(camera);
       await new Promise((r) => setTimeout(r, seconds * 1000));
       const c = link.counters;
+      console.log(`path at the end: ${link.path === 'lan' ? 'at home' : 'through relay'} (${link.pathUrl})`);
       console.log(`wrote ${fragments} fragments (${bytes} bytes) to ${outPath}; dropped: ${c.notForMe} not for me, ${c.tampered} tampered, ${c.replayed} replayed`);
       if (link.linkState === 'removed') throw new CliError('this phone was removed from the hub');
     }, { onFrame });

@@ -28,6 +28,7 @@ export interface CameraInfo {
   readonly codecs?: string;
   readonly state?: string;
   readonly ptz?: boolean;
+  readonly snapshot?: boolean;
 }
 
 export interface LinkCounters {
@@ -44,6 +45,11 @@ export interface HubLinkOptions {
   profile: PhoneProfile;
   relayFactory: RelayFactory;
   relayUrl?: string;
+  /** 'auto' (default): the hub's LAN endpoint when it answers, else a relay; or only one of them. */
+  path?: PathMode;
+  /** LAN endpoints found just now (mDNS), tried before the ones the profile remembers. */
+  lanUrls?: readonly string[];
+  onPath?: (path: PathKind, url: string) => void;
   /** Called when the profile's command counter moved, so the caller can save it. */
   onProfileChanged?: (profile: PhoneProfile) => void;
   onState?: (state: LinkState, detail?: string) => void;
@@ -59,6 +65,19 @@ interface PendingCommand {
   timer: ReturnType<typeof setTimeout>;
 }
 
+export type PathMode = 'auto' | 'lan' | 'relay';
+export type PathKind = 'lan' | 'relay';
+
+interface Candidate {
+  readonly url: string;
+  readonly kind: PathKind;
+}
+
+/** How long a path may stay down before we try the next one, and how often we look for home. */
+const FAILOVER_MS = 1200;
+const CONNECT_TIMEOUT_MS = 3000;
+const LAN_PROBE_MS = 4000;
+
 export class CommandError extends Error {
   override readonly name = 'CommandError';
 }
@@ -68,7 +87,11 @@ const HANDSHAKE_RETRY_MS = [500, 1000, 2000, 5000];
 export class HubLink {
   readonly counters: LinkCounters = { opened: 0, notForMe: 0, replayed: 0, tampered: 0, malformed: 0, relayDropped: 0 };
   private readonly profile: PhoneProfile;
-  private readonly client: RelayClient;
+  private client!: RelayClient;
+  private candidate!: Candidate;
+  private failoverTimer: ReturnType<typeof setTimeout> | undefined;
+  private probeTimer: ReturnType<typeof setInterval> | undefined;
+  private probing = false;
   private readonly opener = new FrameOpener();
   private session: Session | undefined;
   private handshake: { finish(message2: Uint8Array): { session: Session; payload: Uint8Array } } | undefined;
@@ -80,19 +103,97 @@ export class HubLink {
   private closed = false;
   private epoch = -1;
   private readonly watched = new Map<string, CameraInfo>();
+  /** Chunks of answers in progress (snapshots), by command; bounded. */
+  private readonly blobs = new Map<string, Map<number, Uint8Array>>();
 
   constructor(private readonly opts: HubLinkOptions) {
     this.profile = opts.profile;
-    const url = opts.relayUrl ?? opts.profile.relays[0];
-    if (url === undefined) throw new Error('the profile names no relay');
-    this.client = opts.relayFactory({
-      url,
+    const first = this.candidates()[0];
+    if (first === undefined) throw new Error(opts.path === 'lan' ? 'the profile knows no LAN address of the hub' : 'the profile names no relay');
+    this.connect(first);
+    if ((opts.path ?? 'auto') === 'auto' && this.candidates().some((c) => c.kind === 'lan')) {
+      // Away from home on a relay: look for the LAN endpoint now and then, and go home when it answers.
+      this.probeTimer = setInterval(() => void this.probeLan(), LAN_PROBE_MS);
+    }
+  }
+
+  /** Where we may reach the hub, best first: LAN endpoints, then relays (filtered by the path mode). */
+  private candidates(): Candidate[] {
+    const mode = this.opts.path ?? 'auto';
+    const lan = [...new Set([...(this.opts.lanUrls ?? []), ...(this.profile.lanUrls ?? [])])];
+    const relays = this.opts.relayUrl !== undefined ? [this.opts.relayUrl] : this.profile.relays.filter((u) => !lan.includes(u));
+    const out: Candidate[] = [];
+    if (mode !== 'relay') for (const url of lan) out.push({ url, kind: 'lan' });
+    if (mode !== 'lan') for (const url of relays) out.push({ url, kind: 'relay' });
+    return out;
+  }
+
+  /** The path in use: 'lan' ("at home") or 'relay' ("through relay"). */
+  get path(): PathKind {
+    return this.candidate.kind;
+  }
+
+  get pathUrl(): string {
+    return this.candidate.url;
+  }
+
+  private connect(candidate: Candidate): void {
+    this.candidate = candidate;
+    const client = this.opts.relayFactory({
+      url: candidate.url,
       publicKey: this.profile.relayKey.publicKey,
       sign: (m) => sign(this.profile.relayKey, m),
-      onMessage: (from, payload) => this.onDirect(from, payload),
-      onMedia: (m) => this.onMedia(m),
-      onStateChange: (s) => this.onRelayState(s),
+      onMessage: (from, payload) => {
+        if (this.client === client) this.onDirect(from, payload);
+      },
+      onMedia: (m) => {
+        if (this.client === client) this.onMedia(m);
+      },
+      onStateChange: (s) => {
+        if (this.client === client) this.onRelayState(s);
+      },
     });
+    this.client = client;
+    this.armFailover(CONNECT_TIMEOUT_MS);
+  }
+
+  /** If this path is not up within `ms`, move to the next candidate. */
+  private armFailover(ms: number): void {
+    clearTimeout(this.failoverTimer);
+    const list = this.candidates();
+    if (list.length < 2 || this.closed) return;
+    this.failoverTimer = setTimeout(() => {
+      if (this.closed || this.client.state === 'ready') return;
+      const i = list.findIndex((c) => c.url === this.candidate.url);
+      void this.switchTo(list[(i + 1) % list.length]!);
+    }, ms);
+  }
+
+  private async switchTo(next: Candidate): Promise<void> {
+    if (this.closed || next.url === this.candidate.url) return;
+    const old = this.client;
+    this.connect(next);
+    await old.close().catch(() => undefined);
+  }
+
+  private async probeLan(): Promise<void> {
+    if (this.closed || this.probing || this.candidate.kind === 'lan' || this.state === 'removed') return;
+    const lan = this.candidates().find((c) => c.kind === 'lan');
+    if (lan === undefined) return;
+    this.probing = true;
+    const probe = this.opts.relayFactory({
+      url: lan.url, publicKey: this.profile.relayKey.publicKey, sign: (m) => sign(this.profile.relayKey, m), backoffMs: [60_000],
+    });
+    try {
+      await probe.waitReady(2000);
+      await probe.close();
+      await this.switchTo(lan);
+    } catch {
+      // Not at home (or the hub's LAN endpoint is down): stay on the relay.
+    } finally {
+      await probe.close().catch(() => undefined);
+      this.probing = false;
+    }
   }
 
   get linkState(): LinkState {
@@ -147,6 +248,24 @@ export class HubLink {
     return result;
   }
 
+  /** A JPEG from the camera (ONVIF), sent by the hub in chunks inside the session. */
+  async snapshot(camera: CameraInfo): Promise<Uint8Array> {
+    const r = (await this.command('snapshot', { camera: camera.id })) as { blob?: string; chunks?: number; bytes?: number };
+    const parts = this.blobs.get(r.blob ?? '');
+    this.blobs.delete(r.blob ?? '');
+    if (parts === undefined || typeof r.chunks !== 'number' || parts.size !== r.chunks) throw new CommandError('snapshot: incomplete answer from the hub');
+    const out = new Uint8Array(r.bytes ?? 0);
+    let offset = 0;
+    for (let i = 0; i < r.chunks; i++) {
+      const chunk = parts.get(i)!;
+      if (offset + chunk.length > out.length) throw new CommandError('snapshot: inconsistent answer from the hub');
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    if (offset !== out.length) throw new CommandError('snapshot: inconsistent answer from the hub');
+    return out;
+  }
+
   async listCameras(): Promise<CameraInfo[]> {
     const value = await this.command('list-cameras');
     if (!Array.isArray(value)) throw new CommandError('list-cameras: unexpected answer');
@@ -156,6 +275,7 @@ export class HubLink {
   /** Subscribes first, then asks the hub for the init segment and latest GOP, so nothing falls between. */
   async watch(camera: CameraInfo): Promise<void> {
     this.watched.set(camera.topic, camera);
+    await this.ready();
     await this.client.subscribe(this.profile.hub.relayKey, fromHexId(camera.topic));
     await this.command('watch', { camera: camera.id });
   }
@@ -169,6 +289,8 @@ export class HubLink {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.failoverTimer);
+    clearInterval(this.probeTimer);
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new CommandError('closed'));
@@ -210,12 +332,18 @@ export class HubLink {
   private onRelayState(s: RelayClientState): void {
     if (this.closed) return;
     if (s === 'ready') {
-      // Sessions are end to end: a relay reconnect does not need a new handshake, only a new one
-      // when we have none.
+      clearTimeout(this.failoverTimer);
+      this.opts.onPath?.(this.candidate.kind, this.candidate.url);
+      // Sessions are end to end: a new path or a relay reconnect needs no new handshake, only a
+      // new one when we have none.
       if (this.session === undefined) this.startHandshake();
-      else this.setState('live');
+      else {
+        this.setState('live');
+        this.rewatch();
+      }
     } else if (s === 'waiting' || s === 'connecting') {
       if (this.state !== 'connecting') this.setState('reconnecting');
+      this.armFailover(FAILOVER_MS);
     }
   }
 
@@ -295,10 +423,10 @@ export class HubLink {
     const waiters = this.sessionWaiters;
     this.sessionWaiters = [];
     for (const w of waiters) w.resolve();
-    // After a hub restart, ask again for what we were watching.
-    for (const camera of this.watched.values()) {
-      this.command('watch', { camera: camera.id }).catch(() => undefined);
-    }
+    // After a hub restart, ask again for what we were watching; with nothing to watch, say one
+    // thing in the new session so the hub knows it is ours (it keeps the old one until then).
+    if (this.watched.size > 0) this.rewatch();
+    else this.command('list-cameras').catch(() => undefined);
   }
 
   private onSessionData(body: Uint8Array): void {
@@ -318,6 +446,30 @@ export class HubLink {
         this.takeKeyUpdate(openKeyUpdate(message.signed, this.profile.hub, this.profile.device.deviceId));
         return;
       case 'notice':
+        if (message.value.type === 'blob') {
+          const { id, index, data } = message.value;
+          if (!this.blobs.has(id) && this.blobs.size >= 4) return; // at most a few answers at once
+          const parts = this.blobs.get(id) ?? new Map<number, Uint8Array>();
+          if (parts.size >= 512 || !Number.isSafeInteger(index) || index < 0) return; // bounded: 18 MiB
+          parts.set(index, base64ToBytes(data));
+          this.blobs.set(id, parts);
+          return;
+        }
+        if (message.value.type === 'paths') {
+          // The hub's LAN endpoints, remembered for next time (and probed while on a relay).
+          const lan = message.value.lan.filter((u) => /^wss?:\/\//.test(u)).slice(0, 4);
+          if (JSON.stringify(lan) !== JSON.stringify(this.profile.lanUrls ?? [])) {
+            this.profile.lanUrls = lan;
+            this.opts.onProfileChanged?.(this.profile);
+          }
+          if (this.candidate.kind === 'relay' && lan.includes(this.candidate.url)) {
+            this.candidate = { url: this.candidate.url, kind: 'lan' };
+            this.opts.onPath?.('lan', this.candidate.url);
+          }
+          if (this.probeTimer === undefined && lan.length > 0 && (this.opts.path ?? 'auto') === 'auto') {
+            this.probeTimer = setInterval(() => void this.probeLan(), LAN_PROBE_MS);
+          }
+        }
         if (message.value.type === 'removed') {
           this.session = undefined;
           this.setState('removed', 'this phone was removed from the hub');
@@ -328,6 +480,14 @@ export class HubLink {
         // Hubs do not send commands to phones.
         this.counters.malformed++;
         return;
+    }
+  }
+
+  /** On a new path (or after a hub restart): subscribe there again and ask for the latest GOP. */
+  private rewatch(): void {
+    for (const camera of this.watched.values()) {
+      void this.client.subscribe(this.profile.hub.relayKey, fromHexId(camera.topic)).catch(() => undefined);
+      this.command('watch', { camera: camera.id }).catch(() => undefined);
     }
   }
 
@@ -384,6 +544,13 @@ export class HubLink {
         this.counters.malformed++;
     }
   }
+}
+
+function base64ToBytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
 
 function fromHexId(hex: string): Uint8Array {

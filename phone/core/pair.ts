@@ -19,8 +19,10 @@ export interface PairOptions {
   onCode?: (code: string) => void;
   /** How long to wait for the owner's approval. */
   timeoutMs?: number;
-  /** Use this relay instead of the invite's first. */
+  /** Use this relay instead of the invite's list. */
   relayUrl?: string;
+  /** How long to wait for each relay or LAN endpoint to answer before trying the next. */
+  connectTimeoutMs?: number;
 }
 
 export class PairingError extends Error {
@@ -29,8 +31,27 @@ export class PairingError extends Error {
 
 export async function pairWithHub(opts: PairOptions): Promise<PhoneProfile> {
   const invite = parseInviteLink(opts.link);
-  const relayUrl = opts.relayUrl ?? invite.relays[0];
-  if (relayUrl === undefined) throw new PairingError('the pairing link names no relay to reach the hub through');
+  const urls = opts.relayUrl !== undefined ? [opts.relayUrl] : [...invite.relays];
+  if (urls.length === 0) throw new PairingError('the pairing link names no relay to reach the hub through');
+  let lastError: unknown;
+  // The hub lists its LAN endpoint first (when it has one), then its relays: at home pairing works
+  // without the internet, away from home through the relay.
+  for (const url of urls) {
+    try {
+      return await pairThrough(url, opts, invite);
+    } catch (e) {
+      lastError = e;
+      if (!(e instanceof UnreachableError)) throw e;
+    }
+  }
+  throw lastError instanceof UnreachableError
+    ? new PairingError(`could not reach the hub through ${urls.join(' or ')}: is it running, and is this phone on its network or online?`)
+    : lastError;
+}
+
+class UnreachableError extends Error {}
+
+async function pairThrough(relayUrl: string, opts: PairOptions, invite: ReturnType<typeof parseInviteLink>): Promise<PhoneProfile> {
   const device = newDeviceIdentity();
   const relayKey = newSigningKeyPair('phone relay key');
   const pairing = startPairing({ invite, device, relayKey: relayKey.publicKey, name: opts.name, now: Date.now() / 1000 });
@@ -73,7 +94,11 @@ export async function pairWithHub(opts: PairOptions): Promise<PhoneProfile> {
       : 'the owner did not approve this phone on the hub in time')), timeoutMs);
   });
   try {
-    await Promise.race([client!.waitReady(), timeout]);
+    try {
+      await client!.waitReady(opts.connectTimeoutMs ?? 4000);
+    } catch (e) {
+      throw new UnreachableError(String(e));
+    }
     await Promise.race([client!.postMailbox(invite.inviteId, encodeEnvelope(Envelope.PAIR_1, pairing.message1)), timeout]);
     return await Promise.race([result, timeout]);
   } catch (e) {

@@ -18,6 +18,8 @@ export interface PhoneProfile {
   readonly hub: HubPublicKeys;
   readonly certificate: DeviceCertificate;
   readonly relays: readonly string[];
+  /** The hub's LAN endpoints, as the hub last told us. */
+  lanUrls?: readonly string[];
   /** Last command sequence number used; commands must keep going up across restarts. */
   lastSeq: bigint;
   readonly pairedAt: number;
@@ -32,6 +34,7 @@ interface ProfileJson {
   hub: { hubId: string; signingKey: string; exchangeKey: string; pqKey: string; relayKey: string };
   certificate: string;
   relays: string[];
+  lanUrls?: string[];
   lastSeq: string;
   pairedAt: number;
 }
@@ -56,6 +59,7 @@ export function profileToJson(p: PhoneProfile): string {
     },
     certificate: toBase64url(encodeCertificate(p.certificate)),
     relays: [...p.relays],
+    ...(p.lanUrls ? { lanUrls: [...p.lanUrls] } : {}),
     lastSeq: p.lastSeq.toString(),
     pairedAt: p.pairedAt,
   };
@@ -85,6 +89,7 @@ export function profileFromJson(text: string): PhoneProfile {
       hub,
       certificate: decodeCertificate(fromBase64url(j.certificate), hub.signingKey),
       relays: j.relays.map(String),
+      ...(Array.isArray(j.lanUrls) ? { lanUrls: j.lanUrls.map(String) } : {}),
       lastSeq: BigInt(j.lastSeq),
       pairedAt: Number(j.pairedAt),
     };
