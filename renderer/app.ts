@@ -129,6 +129,7 @@ export function startApp(root: HTMLElement, bridge: HubBridge): void {
     }
     const title = current.el.querySelector('h1')?.textContent;
     document.title = title ? `${title} · Vigil hub` : 'Vigil hub';
+    window.scrollTo(0, 0);
     main.focus({ preventScroll: true });
   }
 

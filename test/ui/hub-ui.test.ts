@@ -88,10 +88,11 @@ afterAll(async () => {
 
 describe('the hub UI, headless', () => {
   it('answers 401 on every route without the token (and with a wrong one)', async () => {
-    // Every route of the local API, plus the UI's own paths; each sample must hit exactly one route.
+    // Every route of the local API, plus the UI's own paths. Each route must have exactly one sample:
+    // a new route fails here until it is listed, so none escapes the check.
     const samples: [string, string][] = [
       ['GET', '/api/status'], ['GET', '/api/cameras'], ['POST', '/api/cameras'], ['DELETE', '/api/cameras/x'],
-      ['POST', '/api/cameras/x/rename'], ['GET', '/api/relay'], ['POST', '/api/invites'],
+      ['POST', '/api/cameras/x/rename'], ['POST', '/api/lan'], ['GET', '/api/relay'], ['POST', '/api/invites'],
       ['GET', `/api/invites/${'a'.repeat(32)}`], ['POST', `/api/invites/${'a'.repeat(32)}/approve`], ['POST', `/api/invites/${'a'.repeat(32)}/refuse`],
       ['GET', '/api/devices'], ['POST', `/api/devices/${'a'.repeat(32)}/revoke`], ['GET', '/api/audit'],
     ];
