@@ -244,6 +244,8 @@ export class HubLink {
       }, this.opts.commandTimeoutMs ?? 15_000);
       this.pending.set(seq, { resolve, reject, timer });
     });
+    // Handled here too, so a close() while the send is still under way is no unhandled rejection.
+    result.catch(() => undefined);
     await this.sendToHub(Envelope.SESSION_DATA, session.seal(encodeSessionMessage({ kind: 'command', signed })));
     return result;
   }
