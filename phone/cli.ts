@@ -17,6 +17,8 @@ const USAGE = `usage: vigil-phone <command> [options]
   pair LINK --profile FILE [--name NAME] [--relay URL]
   cameras --profile FILE [--json] [--relay URL]
   watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--relay URL] [--path auto|lan|relay] [--mdns]
+  snapshot --profile FILE --camera NAME --out FILE.jpg
+  ptz --profile FILE --camera NAME (--move PAN,TILT,ZOOM --seconds S | --stop | --preset N)
 
   --path auto (default) watches straight from the hub's LAN endpoint when it answers, else through
   the relay, moving between them by itself. --mdns looks for the hub on the local network first
@@ -170,6 +172,47 @@ async function cmdWatch(argv: string[]): Promise<void> {
   if (fragments === 0) throw new CliError('decrypted nothing: no video reached this phone');
 }
 
+async function findCamera(link: HubLink, name: string): Promise<CameraInfo> {
+  const cameras = await link.listCameras();
+  const camera = cameras.find((c) => c.name === name) ?? cameras.find((c) => c.id === name);
+  if (camera === undefined) throw new CliError(`no camera "${name}" on this hub (have: ${cameras.map((c) => c.name).join(', ') || 'none'})`);
+  return camera;
+}
+
+async function cmdSnapshot(argv: string[]): Promise<void> {
+  const usage = 'usage: vigil-phone snapshot --profile FILE --camera NAME --out FILE.jpg';
+  const { values } = parse(argv, { profile: { type: 'string' }, camera: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string' }, path: { type: 'string' } }, usage);
+  const cameraName = need(values, 'camera', usage);
+  const out = need(values, 'out', usage);
+  await withLink(values, usage, async (link) => {
+    const jpeg = await link.snapshot(await findCamera(link, cameraName));
+    writeFileSync(out, jpeg);
+    console.log(`saved a ${jpeg.length}-byte snapshot of "${cameraName}" to ${out}`);
+  });
+}
+
+async function cmdPtz(argv: string[]): Promise<void> {
+  const usage = 'usage: vigil-phone ptz --profile FILE --camera NAME (--move PAN,TILT,ZOOM --seconds S | --stop | --preset N)';
+  const { values } = parse(argv, {
+    profile: { type: 'string' }, camera: { type: 'string' }, move: { type: 'string' }, seconds: { type: 'string' },
+    stop: { type: 'boolean' }, preset: { type: 'string' }, relay: { type: 'string' }, path: { type: 'string' },
+  }, usage);
+  const cameraName = need(values, 'camera', usage);
+  let args: Record<string, unknown>;
+  if (typeof values.move === 'string') {
+    const move = values.move.split(',').map(Number);
+    if (move.length !== 3 || move.some((v) => !Number.isFinite(v) || v < -1 || v > 1)) throw new CliError('--move wants PAN,TILT,ZOOM, each from -1 to 1');
+    args = { move, seconds: Number(values.seconds ?? 1) };
+  } else if (values.stop === true) args = { stop: true };
+  else if (typeof values.preset === 'string') args = { preset: values.preset };
+  else throw new CliError(`ptz needs --move, --stop or --preset\n${usage}`);
+  await withLink(values, usage, async (link) => {
+    const camera = await findCamera(link, cameraName);
+    await link.command('ptz', { camera: camera.id, ...args });
+    console.log(`ptz done on "${camera.name}"`);
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   await cryptoReady();
@@ -183,6 +226,12 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'watch':
         await cmdWatch(rest);
+        return 0;
+      case 'snapshot':
+        await cmdSnapshot(rest);
+        return 0;
+      case 'ptz':
+        await cmdPtz(rest);
         return 0;
       case '--help':
       case '-h':
