@@ -24,7 +24,7 @@ export const cameraScreen: ScreenFactory = (ctx, id) => {
     h('div', { class: 'camera-page' },
       h('div', { class: 'tile-video large' }, player.video, problem),
       h('div', {}, h('h2', {}, 'Stream'), details, h('h2', {}, 'Settings'), renameForm,
-        h('h2', {}, 'Remove'), h('p', { class: 'hint' }, 'Removing stops the camera and starts new keys, so no phone can watch it any more. Recordings already made stay encrypted on this hub.'),
+        h('h2', {}, 'Remove'), h('p', { class: 'hint' }, 'Removing stops the camera and starts new keys, so no phone can watch it any more.'),
         removeButton, confirmBox)));
 
   let last: { at: number; bytes: number } | undefined;
