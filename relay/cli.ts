@@ -2,7 +2,7 @@
 // or as one node of a cluster joined through NATS. The main CLI calls runRelayCli(argv) with the
 // arguments after `relay`.
 
-import { startRelay, type LogFields, type RelayLogger } from './server.ts';
+import { resolveLimits, startRelay, type LogFields, type RelayLimits, type RelayLogger } from './server.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8787';
 
@@ -14,7 +14,7 @@ export interface RelayCliIo {
 }
 
 const USAGE =
-  'usage: vigil relay [--listen HOST:PORT] [--public-host HOST[:PORT]]... [--nats nats://HOST:PORT]... [--nats-prefix SUBJECT] [--verbose]';
+  'usage: vigil relay [--listen HOST:PORT] [--public-host HOST[:PORT]]... [--nats nats://HOST:PORT]... [--nats-prefix SUBJECT] [--limit NAME=VALUE]... [--verbose]';
 
 /** Parses `HOST:PORT` or `[IPV6]:PORT`. */
 export function parseListen(value: string): { host: string; port: number } {
@@ -33,6 +33,8 @@ export interface RelayCliArgs {
   /** NATS servers to join a cluster through; empty: a single node. */
   nats: string[];
   natsPrefix: string | undefined;
+  /** Limits over the defaults (README §8), e.g. maxConnectionsPerAddress behind a proxy. */
+  limits: Partial<RelayLimits>;
   verbose: boolean;
 }
 
@@ -41,6 +43,7 @@ export function parseRelayArgs(argv: readonly string[]): RelayCliArgs {
   const publicHosts: string[] = [];
   const nats: string[] = [];
   let natsPrefix: string | undefined;
+  const limits: Record<string, number> = {};
   let verbose = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -67,6 +70,12 @@ export function parseRelayArgs(argv: readonly string[]): RelayCliArgs {
       case '--nats-prefix':
         natsPrefix = value();
         break;
+      case '--limit': {
+        const m = /^([A-Za-z]+)=(\d+)$/.exec(value());
+        if (!m) throw new Error(`--limit wants NAME=VALUE (README §8)\n${USAGE}`);
+        limits[m[1] as string] = Number(m[2]);
+        break;
+      }
       case '--verbose':
         verbose = true;
         break;
@@ -75,7 +84,8 @@ export function parseRelayArgs(argv: readonly string[]): RelayCliArgs {
     }
   }
   if (natsPrefix !== undefined && nats.length === 0) throw new Error(`--nats-prefix needs --nats\n${USAGE}`);
-  return { ...parseListen(listen), publicHosts, nats, natsPrefix, verbose };
+  resolveLimits(limits); // unknown names and conflicts fail here, as bad arguments
+  return { ...parseListen(listen), publicHosts, nats, natsPrefix, limits, verbose };
 }
 
 /** One JSON line per event on stderr; fields are already limited to short ids, sizes and codes. */
@@ -117,6 +127,7 @@ export async function runRelayCli(
       host: args.host,
       port: args.port,
       logger: jsonLogger(io.stderr, args.verbose),
+      limits: args.limits,
       ...(args.publicHosts.length > 0 ? { publicHosts: args.publicHosts } : {}),
       ...(args.nats.length > 0
         ? { nats: { servers: args.nats, ...(args.natsPrefix !== undefined ? { prefix: args.natsPrefix } : {}) } }

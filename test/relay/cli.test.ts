@@ -5,7 +5,7 @@ import { RawClient } from './helpers.ts';
 describe('relay cli', () => {
   it('parses --listen', () => {
     expect(DEFAULT_LISTEN).toBe('127.0.0.1:8787');
-    expect(parseRelayArgs([])).toEqual({ host: '127.0.0.1', port: 8787, publicHosts: [], nats: [], natsPrefix: undefined, verbose: false });
+    expect(parseRelayArgs([])).toEqual({ host: '127.0.0.1', port: 8787, publicHosts: [], nats: [], natsPrefix: undefined, limits: {}, verbose: false });
     expect(parseRelayArgs(['--listen', '0.0.0.0:9000'])).toMatchObject({ host: '0.0.0.0', port: 9000 });
     expect(parseRelayArgs(['--listen=[::1]:9001', '--public-host', 'relay.example', '--verbose'])).toEqual({
       host: '::1',
@@ -13,8 +13,15 @@ describe('relay cli', () => {
       publicHosts: ['relay.example'],
       nats: [],
       natsPrefix: undefined,
+      limits: {},
       verbose: true,
     });
+    expect(parseRelayArgs(['--limit', 'maxConnectionsPerAddress=5000', '--limit=maxHandshakesPerAddress=100']).limits).toEqual({
+      maxConnectionsPerAddress: 5000,
+      maxHandshakesPerAddress: 100,
+    });
+    expect(() => parseRelayArgs(['--limit', 'noSuchLimit=1'])).toThrow(/unknown option/);
+    expect(() => parseRelayArgs(['--limit', 'maxConnections=x'])).toThrow(/NAME=VALUE/);
     expect(parseRelayArgs(['--nats', 'nats://127.0.0.1:4222,nats://10.0.0.2:4222', '--nats=tls://n3:4222'])).toMatchObject({
       nats: ['nats://127.0.0.1:4222', 'nats://10.0.0.2:4222', 'tls://n3:4222'],
     });
