@@ -129,8 +129,8 @@ function derive(params: FrameKeyParams): DerivedKey {
   }
   const context = concat(params.hubId, params.cameraId, u64be(kid));
   return {
-    hubId: params.hubId.slice(),
-    cameraId: params.cameraId.slice(),
+    hubId: new Uint8Array(params.hubId),
+    cameraId: new Uint8Array(params.cameraId),
     cameraNumber: params.cameraNumber,
     epoch: params.epoch,
     kid,

@@ -2,7 +2,7 @@
 // reason to import it (and review can grep for `noise.testing`). Fixed ephemeral keys exist only to
 // reproduce published test vectors: a fixed ephemeral in a real handshake would repeat keys and
 // nonces across sessions and void forward secrecy. HandshakeState refuses these options outside a
-// test runner (vitest, or NODE_ENV=test), so even an accidental import fails closed in production.
+// test runner (vitest), so even an accidental import fails closed in production.
 import { HandshakeState, isTestEnvironment } from './noise.ts';
 import type { HandshakeOptions } from './noise.ts';
 import { CryptoError } from './errors.ts';

@@ -372,10 +372,10 @@ export interface TestOnlyHandshakeOptions {
   readonly fixedEphemeral?: Uint8Array;
 }
 
-/** True only under vitest (or NODE_ENV=test); always false in a browser or a production process. */
+/** True only under vitest; always false in a browser or a production process. */
 export function isTestEnvironment(): boolean {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env !== undefined && (env.VITEST === 'true' || env.NODE_ENV === 'test');
+  return env !== undefined && (env.VITEST === 'true');
 }
 
 interface SplitResult {
@@ -438,11 +438,11 @@ export class HandshakeState {
     if (myPre.includes('e') || theirPre.includes('e')) throw new CryptoError('unsupported', where, 'ephemeral pre-messages are not supported');
 
     this.#s = options.staticKeyPair;
-    this.#rs = options.remoteStatic?.slice();
+    this.#rs = (options.remoteStatic === undefined ? undefined : new Uint8Array(options.remoteStatic));
     if (options.psk !== undefined) this.setPsk(options.psk);
     if (testOnly?.fixedEphemeral !== undefined) {
       checkLength(testOnly.fixedEphemeral, DH_LEN, where, 'fixed ephemeral');
-      this.#fixedEphemeral = testOnly.fixedEphemeral.slice();
+      this.#fixedEphemeral = new Uint8Array(testOnly.fixedEphemeral);
     }
 
     // Section 5.3 Initialize(): name, prologue, then pre-message keys, the initiator's first.
@@ -485,7 +485,7 @@ export class HandshakeState {
     if (this.#pskUsed) throw this.#error('malformed', 'psk supplied after it was used');
     if (this.#pskKey !== undefined) throw this.#error('malformed', 'psk already set');
     checkLength(psk, PSK_LEN, this.#where, 'psk');
-    this.#pskKey = new Secret(psk.slice(), 'noise psk');
+    this.#pskKey = new Secret(new Uint8Array(psk), 'noise psk');
   }
 
   /** Section 5.3 WriteMessage(payload, message_buffer): returns the handshake message. */

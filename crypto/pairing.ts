@@ -128,7 +128,8 @@ export function startPairing(opts: {
       if (kind !== RESULT_APPROVED) throw malformed(where, `unknown result ${kind}`);
       const cert = decodeCertificate(r.rest(), hub.signingKey);
       if (!equalBytes(cert.hubId, hub.hubId) || !equalBytes(cert.deviceId, device.deviceId) ||
-          !equalBytes(cert.exchangeKey, device.exchange.publicKey) || !equalBytes(cert.relayKey, opts.relayKey)) {
+          !equalBytes(cert.exchangeKey, device.exchange.publicKey) || !equalBytes(cert.relayKey, opts.relayKey) ||
+          !equalBytes(cert.signingKey, device.signing.publicKey) || !equalBytes(cert.pqKey, device.pq.publicKey)) {
         throw new CryptoError('tampered', where, 'certificate does not name this phone and hub');
       }
       return cert;
