@@ -473,6 +473,9 @@ export class ClusterLink {
   }
 
   publishMedia(hubHex: string, topicHex: string, frame: Uint8Array): void {
+    // While NATS is away the client would buffer every frame until it returns: live video is
+    // worthless late, so it is dropped here and viewers resume at the next keyframe.
+    if (!this.connected) return;
     this.publish(`${this.prefix}.media.${hubHex}.${topicHex}`, frame);
   }
 
@@ -489,7 +492,7 @@ export class ClusterLink {
 
   /** A request answered by a status; `none` when no node listens, the answer is late, or NATS is down. */
   private async requestStatus(subject: string, data: Uint8Array, none: RelayErrorCode | 'ok'): Promise<'ok' | RelayErrorCode> {
-    if (this.nc.isClosed()) return none;
+    if (this.nc.isClosed() || !this.connected) return none;
     try {
       const reply = await this.nc.request(subject, data, { timeout: this.requestTimeoutMs });
       return decodeStatus(reply.data);

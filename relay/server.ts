@@ -932,8 +932,10 @@ class Relay implements ClusterHost {
   }
 
   onWatchersReport(hubHex: string, node: string, topicId: Uint8Array, count: number): void {
-    const hub = this.hubs.get(hubHex);
-    if (!hub?.conn) return;
+    // Reports may come before the hub's first grant on this node created its state.
+    const conn = this.byId.get(hubHex);
+    if (!conn) return;
+    const hub = this.hubOf(conn);
     const topicHex = toHex(topicId);
     let remote = hub.remoteWatchers.get(topicHex);
     if (!remote) {

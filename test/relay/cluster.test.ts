@@ -27,16 +27,21 @@ afterEach(async () => {
   await Promise.all(processes.splice(0).map((p) => p.stop()));
 });
 
-/** Two in-process nodes on one NATS, with a short heartbeat so a lost peer is noticed quickly. */
-async function twoNodes(options: RelayOptions = {}): Promise<[RelayHandle, RelayHandle]> {
+/** In-process nodes on one NATS, with a short heartbeat so a lost peer is noticed quickly. */
+async function nodes(n: number, options: RelayOptions = {}): Promise<RelayHandle[]> {
   const prefix = `vigil.test${Math.floor(Math.random() * 1e9)}`; // tests do not hear each other
-  const node = () =>
-    startRelay({ host: '127.0.0.1', port: 0, ...options, nats: { servers: [nats.url], prefix, heartbeatMs: 200 } });
-  const a = await node();
-  const b = await node();
-  relays.push(a, b);
-  await eventually(() => a.stats().cluster?.peers === 1 && b.stats().cluster?.peers === 1, 3000, 'nodes to see each other');
-  return [a, b];
+  const started: RelayHandle[] = [];
+  for (let i = 0; i < n; i++) {
+    started.push(await startRelay({ host: '127.0.0.1', port: 0, ...options, nats: { servers: [nats.url], prefix, heartbeatMs: 200 } }));
+  }
+  relays.push(...started);
+  await eventually(() => started.every((r) => r.stats().cluster?.peers === n - 1), 3000, 'nodes to see each other');
+  return started;
+}
+
+async function twoNodes(options: RelayOptions = {}): Promise<[RelayHandle, RelayHandle]> {
+  const [a, b] = await nodes(2, options);
+  return [a as RelayHandle, b as RelayHandle];
 }
 
 async function login(r: RelayHandle, key = makeKey()): Promise<RawClient> {
@@ -186,6 +191,24 @@ describe.skipIf(!haveNats)('relay cluster over NATS', () => {
     const resumed = await slow.next((m): m is Extract<typeof m, { type: 'media' }> => m.type === 'media' && m.payload.length === 10, 10_000);
     expect(resumed.dropped).toBeGreaterThan(0);
   }, 40_000);
+
+  it('a hub that moves to a third node hears the viewers at once, and they keep watching', async () => {
+    const [a, b, c] = (await nodes(3)) as [RelayHandle, RelayHandle, RelayHandle];
+    const hubKey = makeKey();
+    const hub = await login(a, hubKey);
+    const phone = await login(b);
+    const topicId = randomId(16);
+    await hub.call({ type: 'grant', requestId: 0, capability: capabilityFor(hub.key, phone.id) });
+    await subscribeEventually(phone, hub.id, topicId);
+    await hub.next('watchers');
+    hub.ws.terminate();
+    // The hub comes back on node 3 and has not granted anything there yet.
+    const moved = await login(c, hubKey);
+    const w = await moved.next('watchers');
+    expect(w.count).toBe(1);
+    moved.send({ type: 'publish', requestId: 0, topicId, flags: FLAG_KEYFRAME, payload: bytes(10, 4) });
+    expect((await phone.next('media')).payload).toEqual(bytes(10, 4));
+  });
 
   it('a grant replicated through NATS is checked against the hub signature on every node', async () => {
     const [a, b] = await twoNodes();
