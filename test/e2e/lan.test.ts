@@ -107,7 +107,7 @@ describe.skipIf(!support.ok)('the LAN path', () => {
     expect(result.subscribe).toBe('no-capability');
     expect(result.send).toBe('no-capability');
     expect(result.mediaReceived).toBe(0);
-    expect(result.flood.refused).toBeGreaterThan(0);
+    expect(result.flood.refused, JSON.stringify(result)).toBeGreaterThan(0);
     expect(result.flood.challenged).toBeLessThanOrEqual(64);
   }
 

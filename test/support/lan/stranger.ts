@@ -32,7 +32,7 @@ try {
   await Promise.all(Array.from({ length: 120 }, () => new Promise<void>((resolve) => {
     const ws = new WebSocket(url);
     sockets.push(ws);
-    const t = setTimeout(() => resolve(), 4000);
+    const t = setTimeout(() => resolve(), 15_000);
     ws.on('message', () => { opened++; clearTimeout(t); resolve(); });
     ws.on('close', (c) => { if (c >= 4000) refused++; clearTimeout(t); resolve(); });
     ws.on('error', () => { clearTimeout(t); resolve(); });

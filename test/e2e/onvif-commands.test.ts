@@ -1,0 +1,95 @@
+// Snapshots and PTZ from phones, end to end (T9): a camera found by ONVIF discovery is added with the
+// owner's credentials; an owner's phone moves it and takes a snapshot; a viewer's phone may take a
+// snapshot but not move it; a removed phone can do neither; refusals are in the audit log. All in a
+// private network namespace (WS-Discovery is multicast), with the ONVIF device mock as the camera.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Netns, netnsSupport } from '../support/netns/netns.ts';
+import { startOnvifMock, type OnvifMock } from '../support/onvif/mock.ts';
+import { ROOT, VIGIL, VIGIL_PHONE, tempDir, stopAll } from '../support/system.ts';
+
+const support = netnsSupport();
+if (!support.ok) console.warn(`[onvif e2e] SKIPPED: ${support.reason}`);
+
+let ns: Netns;
+let mock: OnvifMock;
+let dir: string;
+const hubDir = () => join(dir, 'hub');
+const owner = () => join(dir, 'owner.json');
+const viewer = () => join(dir, 'viewer.json');
+let ownerId = '';
+
+async function pair(profile: string, role: 'owner' | 'viewer'): Promise<string> {
+  const invite = ns.spawn(VIGIL, ['invite', '--data', hubDir(), '--yes', '--role', role]);
+  await ns.waitFor(invite, /pairing link: \S+/, 20_000);
+  const link = /pairing link: (\S+)/.exec(invite.output)![1]!;
+  const r = await ns.run(VIGIL_PHONE, ['pair', link, '--profile', profile], { timeoutMs: 60_000 });
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  await ns.waitFor(invite, /\(device [0-9a-f]{32}\)/, 20_000);
+  return /\(device ([0-9a-f]{32})\)/.exec(invite.output)![1]!;
+}
+
+const phone = (profile: string, ...args: string[]) => ns.run(VIGIL_PHONE, [args[0]!, '--profile', profile, ...args.slice(1)], { timeoutMs: 60_000 });
+
+describe.skipIf(!support.ok)('ONVIF snapshot and PTZ from phones (T9)', () => {
+  beforeAll(async () => {
+    dir = tempDir();
+    ns = Netns.create('onvife2e');
+    const camera = ns.spawn('/usr/bin/python3', [join(ROOT, 'test/support/camera/rtsp-camera.py'), '--port', '8554', '--size', '640x360', '--fps', '15', '--run-seconds', '200']);
+    await ns.waitFor(camera, '"event": "ready"', 20_000);
+    mock = await startOnvifMock(ns, { port: 10101, streamUri: 'rtsp://127.0.0.1:8554/cam', runSeconds: 200 });
+    const relay = ns.spawn(VIGIL, ['relay', '--listen', '127.0.0.1:8787']);
+    await ns.waitFor(relay, /relay listening/, 20_000);
+    const hub = ns.spawn(VIGIL, ['hub', '--data', hubDir(), '--relay', 'ws://127.0.0.1:8787/v1']);
+    await ns.waitFor(hub, /hub [0-9a-f]+ running/, 30_000);
+    const found = await ns.run(VIGIL, ['discover', '--data', hubDir(), '--seconds', '3', '--json'], { timeoutMs: 30_000 });
+    const device = found.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; via: string[] }).find((d) => d.via.includes('onvif'));
+    expect(device, found.stdout + found.stderr).toBeDefined();
+    const added = await ns.run(VIGIL, ['camera', 'add', '--data', hubDir(), '--from-discovery', device!.id, '--user', 'admin', '--password', 'secret', '--name', 'Porch'], { timeoutMs: 30_000 });
+    expect(added.code, added.stdout + added.stderr).toBe(0);
+    ownerId = await pair(owner(), 'owner');
+    await pair(viewer(), 'viewer');
+  }, 150_000);
+
+  afterAll(async () => {
+    await ns?.destroy();
+    await stopAll();
+  });
+
+  it('the owner moves the camera and takes a snapshot; the viewer may only take a snapshot', async () => {
+    const move = await phone(owner(), 'ptz', '--camera', 'Porch', '--move', '0.5,0,0', '--seconds', '1');
+    expect(move.code, move.stdout + move.stderr).toBe(0);
+    expect(mock.output()).toMatch(/ContinuousMove/);
+    const shot = join(dir, 'porch.jpg');
+    const snap = await phone(owner(), 'snapshot', '--camera', 'Porch', '--out', shot);
+    expect(snap.code, snap.stdout + snap.stderr).toBe(0);
+    const jpeg = readFileSync(shot);
+    expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
+
+    const denied = await phone(viewer(), 'ptz', '--camera', 'Porch', '--stop');
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/refused: forbidden/);
+    const viewerShot = await phone(viewer(), 'snapshot', '--camera', 'Porch', '--out', join(dir, 'v.jpg'));
+    expect(viewerShot.code, viewerShot.stderr).toBe(0);
+  }, 90_000);
+
+  it('a removed phone can no longer move the camera, and the refusals are audited', async () => {
+    const r = await ns.run(VIGIL, ['devices', 'revoke', '--data', hubDir(), ownerId]);
+    expect(r.code, r.stderr).toBe(0);
+    const moves = (mock.output().match(/ContinuousMove/g) ?? []).length;
+    const after = await phone(owner(), 'ptz', '--camera', 'Porch', '--move', '0,0.5,0', '--seconds', '1');
+    expect(after.code).not.toBe(0);
+    expect((mock.output().match(/ContinuousMove/g) ?? []).length).toBe(moves);
+
+    const { url } = JSON.parse(readFileSync(join(hubDir(), 'hub.json'), 'utf8')) as { url: string };
+    const token = readFileSync(join(hubDir(), 'api-token'), 'utf8').trim();
+    const script = `const r = await fetch('${url}/api/audit', { headers: { authorization: 'Bearer ${token}' } }); console.log(await r.text());`;
+    const audit = JSON.parse((await ns.run(process.execPath, ['--input-type=module', '-e', script])).stdout) as { action: string; actor: string }[];
+    const actions = audit.map((a) => a.action);
+    expect(actions).toContain('ptz');
+    expect(actions).toContain('snapshot');
+    expect(actions).toContain('command-refused');
+    expect(actions).toContain('revoked');
+  }, 90_000);
+});
