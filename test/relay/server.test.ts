@@ -3,12 +3,13 @@ import { WebSocket } from 'ws';
 import {
   FLAG_INIT,
   FLAG_KEYFRAME,
+  encodeMessage,
   RELAY_ERROR_CODES,
   RIGHT_COMMAND,
   RIGHT_WATCH,
   signCapability,
 } from '../../relay/codec.ts';
-import { startRelay, type RelayHandle, type RelayOptions } from '../../relay/server.ts';
+import { encodeMediaFrame, startRelay, type RelayHandle, type RelayOptions } from '../../relay/server.ts';
 import { RawClient, capabilityFor, eventually, makeKey, randomId, sleep } from './helpers.ts';
 
 const relays: RelayHandle[] = [];
@@ -473,5 +474,20 @@ describe('relay logs', () => {
     expect(log).not.toContain(Buffer.from(mailboxId).toString('hex').slice(0, 8));
     expect(log).not.toContain('127.0.0.1');
     expect(log).toContain(Buffer.from(hub.id).toString('hex').slice(0, 8)); // short ids are fine
+  });
+});
+
+describe('relay media frame', () => {
+  it('builds media frames byte for byte as the codec does', () => {
+    for (const n of [0, 1, 1000, 60_000]) {
+      const hubRelayId = randomId(32);
+      const topicId = randomId(16);
+      const p = randomId(n);
+      for (const flags of [0, FLAG_KEYFRAME, FLAG_INIT]) {
+        expect(new Uint8Array(encodeMediaFrame(hubRelayId, topicId, flags, p))).toEqual(
+          encodeMessage({ type: 'media', hubRelayId, topicId, flags, dropped: 0, payload: p }),
+        );
+      }
+    }
   });
 });
