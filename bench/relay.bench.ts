@@ -461,7 +461,10 @@ function row(m: Measure): string {
 async function main(): Promise<void> {
   const hubs = Number(process.env.BENCH_HUBS ?? 8);
   const viewersPerHub = Number(process.env.BENCH_VIEWERS ?? 8);
-  const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 6);
+  // Bare and relay alternate, and the median round counts: the machine is shared, and a neighbour's
+  // burst should not decide a ratio.
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   console.log(
     `relay bench: ${cpus().length} cores, node ${process.version}; streams of ${STREAM_MBPS} Mbit/s ` +
       `(${FRAGMENTS_PER_SECOND} x ${FRAGMENT_BYTES} B random fragments/s), ${seconds} s per run`,
@@ -472,11 +475,24 @@ async function main(): Promise<void> {
   const none = () => 0;
 
   const bare = await startServer('bare');
-  const bareM = await measure('bare ws forwarder', 'bare', [bare], none, { ...t, hubUrl: bare.url, viewerUrl: bare.url }, seconds);
-  console.log(row(bareM));
-
   const one = await startServer('relay');
-  const oneM = await measure('relay, one node', 'relay', [one], none, { ...t, hubUrl: one.url, viewerUrl: one.url }, seconds);
+  const bareRuns: Measure[] = [];
+  const oneRuns: Measure[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const b = await measure(`bare ws forwarder #${r + 1}`, 'bare', [bare], none, { ...t, hubUrl: bare.url, viewerUrl: bare.url }, seconds, r === 0);
+    console.log(row(b));
+    bareRuns.push(b);
+    const o = await measure(`relay, one node #${r + 1}`, 'relay', [one], none, { ...t, hubUrl: one.url, viewerUrl: one.url }, seconds, r === 0);
+    console.log(row(o));
+    oneRuns.push(o);
+  }
+  const median = (runs: Measure[]): Measure => {
+    const sorted = [...runs].sort((x, y) => x.mbPerCoreSecond - y.mbPerCoreSecond);
+    return { ...(sorted[Math.floor(sorted.length / 2)] as Measure), rssPerConnKiB: (runs[0] as Measure).rssPerConnKiB };
+  };
+  const bareM = { ...median(bareRuns), label: 'bare ws forwarder, median' };
+  const oneM = { ...median(oneRuns), label: 'relay, one node, median' };
+  console.log(row(bareM));
   console.log(row(oneM));
 
   let twoM: Measure | undefined;
