@@ -1,8 +1,9 @@
 // Supervised ingest of one camera: ffmpeg pulls RTSP over TCP (or makes a test pattern) and remuxes
-// the video without transcoding into fragmented MP4 on its stdout; we split that into the init
-// segment and fragments. The supervisor bounds everything: a start time-out, a stall watchdog, a
-// stepped backoff between restarts, SIGTERM then SIGKILL, and the last stderr lines (redacted) for
-// the error a user sees. The camera password never leaves this file in any message.
+// the video without transcoding (or, for the hub's h264 profile, transcodes it) into fragmented MP4
+// on its stdout; we split that into the init segment and fragments. The supervisor bounds
+// everything: a start time-out, a stall watchdog, a stepped backoff between restarts, SIGTERM then
+// SIGKILL, and the last stderr lines (redacted) for the error a user sees. The camera password
+// never leaves this file in any message.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -95,6 +96,11 @@ export interface FfmpegArgTemplates {
   mapVideo: string[];
   mapAudio: string[];
   videoCopy: string[];
+  /**
+   * The "h264" profile: the video re-encoded for browsers without H.265 (costly: the hub runs it
+   * only while someone watches it). A keyframe every 2 s of stream time whatever the camera's rate.
+   */
+  videoH264: string[];
   /** Added for H.265: Apple and MSE want 'hvc1' (parameter sets in the sample entry). */
   hevcTag: string[];
   audioCopy: string[];
@@ -127,6 +133,10 @@ export const INGEST_DEFAULTS: { timing: IngestTiming; args: FfmpegArgTemplates; 
     mapVideo: ['-map', '0:v:0'],
     mapAudio: ['-map', '0:a:0'],
     videoCopy: ['-c:v', 'copy'],
+    // force_key_frames instead of -g: the SDP probe does not tell the frame rate, and a 2 s GOP
+    // bounds how long a new viewer waits for its first picture.
+    videoH264: ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+      '-force_key_frames', 'expr:gte(t,n_forced*2)'],
     hevcTag: ['-tag:v', 'hvc1'],
     audioCopy: ['-c:a', 'copy'],
     // 32 kbit/s: G.711 is 8 kHz mono, where AAC allows at most 48 kbit/s.
@@ -159,6 +169,8 @@ export interface CameraIngestOptions {
   splitter?: Fmp4SplitterOptions;
   /** Name for messages, e.g. the camera's name. */
   label?: string;
+  /** 'copy' (default) remuxes the camera's video; 'h264' transcodes it (RTSP sources only). */
+  video?: 'copy' | 'h264';
 }
 
 let sharedFfmpeg: Promise<FfmpegInfo> | undefined;
@@ -243,6 +255,8 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       this.inputUrl = '';
       this.redactor = new Redactor([]);
     }
+    if (options.video !== undefined && options.video !== 'copy' && options.video !== 'h264') throw new IngestError('bad-options', `video must be 'copy' or 'h264'`);
+    if (options.video === 'h264' && options.source.kind !== 'rtsp') throw new IngestError('bad-options', 'only an RTSP source is transcoded (the test pattern is H.264 already)');
     this.stderr = new StderrRing(this.redactor, INGEST_DEFAULTS.stderrLines, INGEST_DEFAULTS.stderrBytes);
     if (typeof options.ffmpeg === 'string') this.ffmpeg = { tool: 'ffmpeg', path: options.ffmpeg, version: 'unknown', source: 'env', skipped: [] };
     else this.ffmpeg = options.ffmpeg;
@@ -455,8 +469,11 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     const out = [...fill(a.global, vars), ...fill(a.rtspInput, vars), ...fill(a.mapVideo, vars)];
     const wantAudio = mode !== 'none' && probe.audio !== undefined;
     if (wantAudio) out.push(...fill(a.mapAudio, vars));
-    out.push(...fill(a.videoCopy, vars));
-    if (probe.video === 'hevc') out.push(...fill(a.hevcTag, vars));
+    if (this.options.video === 'h264') out.push(...fill(a.videoH264, vars));
+    else {
+      out.push(...fill(a.videoCopy, vars));
+      if (probe.video === 'hevc') out.push(...fill(a.hevcTag, vars));
+    }
     if (!wantAudio) out.push(...fill(a.noAudio, vars));
     else if (mode === 'copy' || (mode === 'auto' && MP4_AUDIO.has(probe.audio ?? ''))) out.push(...fill(a.audioCopy, vars));
     else out.push(...fill(a.audioTranscode, vars));
