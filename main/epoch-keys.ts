@@ -40,6 +40,21 @@ export class EpochKeys {
     for (const c of cameras) this.#addCamera(c);
   }
 
+  /**
+   * Keys one more stream in the current epoch (a camera's h264 profile, found once its codec is
+   * known). A number keyed already is refused: a second key or sealer for it would fork its counter.
+   * The caller hands every phone the key update again.
+   */
+  addCamera(camera: KeyedCamera): void {
+    if (this.#epoch < 0) throw new Error('no epoch yet');
+    if (this.#keys.has(camera.number)) throw new Error(`camera number ${camera.number} already has a key in epoch ${this.#epoch}`);
+    this.#addCamera(camera);
+  }
+
+  has(cameraNumber: number): boolean {
+    return this.#keys.has(cameraNumber);
+  }
+
   #addCamera(camera: KeyedCamera): void {
     const key: CameraKey = { cameraId: hexToBytes(camera.id), cameraNumber: camera.number, key: newContentKey() };
     this.#keys.set(camera.number, key);
