@@ -9,7 +9,9 @@ const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'net', 'http', 'https', 'chi
 
 /** A no-restricted-imports rule listing what a folder must not import, with the reason. */
 function forbid(groups) {
-  return { 'no-restricted-imports': ['error', { patterns: groups }] };
+  // Test-only hooks (fixed ephemerals, fixed keys) live in *.testing.ts files: never in shipped code.
+  const testing = { group: ['**/*.testing.ts', '**/*.testing'], message: 'test-only code: import it from test/ only.' };
+  return { 'no-restricted-imports': ['error', { patterns: [...groups, testing] }] };
 }
 
 export default tseslint.config(
