@@ -4,7 +4,11 @@
 //   wire     = sframeHeader(kid, counter) || metadata (44 bytes, clear) || ciphertext || tag (16)
 //   metadata = u8 version || u8 suite || hubId (16) || cameraId (16) || u8 track || u64 captureTime
 //              || u8 frameType
-//   AAD      = sframeHeader || metadata;  AEAD = ChaCha20-Poly1305-IETF (libsodium)
+//   AAD      = sframeHeader || metadata;  AEAD = ChaCha20-Poly1305-IETF (RFC 8439)
+//
+// The AEAD is injectable (FrameAead) so the hub can seal with node:crypto (OpenSSL, about 3x
+// libsodium-wrappers' WebAssembly) while browsers keep libsodium. Both are the same RFC 8439
+// construction, so the choice never shows on the wire; the known-answer vectors run through both.
 //
 // Key id: kid = (cameraNumber << 32) | epoch. cameraNumber is a u31 the hub assigns to each camera
 // (stable for the camera's life in that hub), epoch the hub's u32 key epoch. The top bit of the kid
@@ -37,6 +41,7 @@ export const FRAME_BASE_KEY_BYTES = 32;
 export const FRAME_METADATA_BYTES = 44;
 export const FRAME_TAG_BYTES = 16;
 const NONCE_BYTES = 12;
+const AEAD_KEY_BYTES = 32;
 /** Largest payload sealed or opened: a 4K keyframe fragment is a few MB; 16 MiB bounds memory. */
 export const MAX_FRAME_PAYLOAD_BYTES = 16 * 1024 * 1024;
 export const MAX_FRAME_WIRE_BYTES = SFRAME_MAX_HEADER_BYTES + FRAME_METADATA_BYTES + MAX_FRAME_PAYLOAD_BYTES + FRAME_TAG_BYTES;
@@ -46,6 +51,30 @@ export const MAX_EPOCH = 0xffff_ffff;
 export const MAX_FRAME_COUNTER = SFRAME_MAX_VALUE;
 /** Live keys one opener holds (one per camera); bounds memory against a runaway caller. */
 export const MAX_OPENER_CAMERAS = 1024;
+
+/**
+ * ChaCha20-Poly1305-IETF (RFC 8439): 32-byte key, 12-byte nonce, 16-byte tag appended to the
+ * ciphertext, byte for byte what libsodium's crypto_aead_chacha20poly1305_ietf_* produce. An
+ * implementation must refuse (throw) any other key or nonce length, and decrypt must throw, and
+ * return nothing, unless the tag authenticates. Results must be fresh arrays the caller may keep.
+ */
+export interface FrameAead {
+  /** Returns ciphertext || tag (plaintext.length + 16 bytes). */
+  encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** `sealed` is ciphertext || tag; returns the plaintext, or throws if authentication fails. */
+  decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array;
+}
+
+/** libsodium-wrappers (WebAssembly): runs everywhere, including browsers. The default. */
+export const sodiumFrameAead: FrameAead = {
+  encrypt: (key, nonce, aad, plaintext) => sodium().crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, aad, null, nonce, key),
+  decrypt: (key, nonce, aad, sealed) => sodium().crypto_aead_chacha20poly1305_ietf_decrypt(null, sealed, aad, nonce, key),
+};
+
+export interface FrameCryptoOptions {
+  /** The frame AEAD; default sodiumFrameAead. */
+  readonly aead?: FrameAead;
+}
 
 export type FrameTrack = 'video' | 'audio';
 export type FrameType = 'init' | 'keyframe' | 'delta' | 'audio-only';
@@ -134,7 +163,7 @@ function derive(params: FrameKeyParams): DerivedKey {
     cameraNumber: params.cameraNumber,
     epoch: params.epoch,
     kid,
-    aeadKey: deriveKey(baseKey, LABEL_FRAME_KEY, 32, context),
+    aeadKey: deriveKey(baseKey, LABEL_FRAME_KEY, AEAD_KEY_BYTES, context),
     salt: deriveKey(baseKey, LABEL_FRAME_SALT, NONCE_BYTES, context),
   };
 }
@@ -178,12 +207,14 @@ export interface FrameToSeal {
  */
 export class FrameSealer {
   readonly #key: DerivedKey;
+  readonly #aead: FrameAead;
   /** version || suite || hubId || cameraId: the constant first 34 bytes of the metadata. */
   readonly #fixedMetadata: Uint8Array;
   #next: bigint;
   #closed = false;
 
-  constructor(params: FrameKeyParams) {
+  constructor(params: FrameKeyParams, options: FrameCryptoOptions = {}) {
+    this.#aead = options.aead ?? sodiumFrameAead;
     this.#key = derive(params);
     if (!testingSealer) {
       const fp = fingerprint(this.#key);
@@ -197,12 +228,12 @@ export class FrameSealer {
   }
 
   /** Test hook: a sealer whose counter starts at `first`, outside the registry. Refused outside tests. */
-  static forTesting(params: FrameKeyParams, first: bigint): FrameSealer {
+  static forTesting(params: FrameKeyParams, first: bigint, options: FrameCryptoOptions = {}): FrameSealer {
     if (!inTests()) throw new Error('FrameSealer.forTesting is available in tests only');
     if (first < 0n || first > MAX_FRAME_COUNTER) throw new RangeError('counter must be in 0..2^64-1');
     testingSealer = true;
     try {
-      const sealer = new FrameSealer(params);
+      const sealer = new FrameSealer(params, options);
       sealer.#next = first;
       return sealer;
     } finally {
@@ -250,9 +281,9 @@ export class FrameSealer {
     o += 10;
     if (o !== aadLength) throw new Error('frame metadata layout mismatch');
 
-    const sealed = sodium().crypto_aead_chacha20poly1305_ietf_encrypt(
-      frame.payload, aad, null, nonceFor(this.#key.salt, counter), this.#key.aeadKey,
-    );
+    const sealed = this.#aead.encrypt(this.#key.aeadKey, nonceFor(this.#key.salt, counter), aad, frame.payload);
+    // An injected AEAD that returns anything but ciphertext || tag would put garbage on the wire.
+    if (sealed.length !== frame.payload.length + FRAME_TAG_BYTES) throw new Error(`${where}: AEAD returned ${sealed.length} bytes for ${frame.payload.length}`);
     const wire = new Uint8Array(aadLength + sealed.length);
     wire.set(aad, 0);
     wire.set(sealed, aadLength);
@@ -298,12 +329,17 @@ interface LiveKey extends DerivedKey {
  * adding a newer epoch forgets and wipes the older key. Each live key has its own replay window.
  */
 export class FrameOpener {
+  readonly #aead: FrameAead;
   #hubId: Uint8Array | undefined;
   readonly #keys = new Map<bigint, LiveKey>();
   /** cameraNumber -> newest epoch given; kept after keys are removed so old frames stay refused. */
   readonly #latestEpoch = new Map<number, number>();
   /** cameraNumber -> cameraId, pinned by the first key: the hub never renumbers a camera. */
   readonly #cameraIds = new Map<number, Uint8Array>();
+
+  constructor(options: FrameCryptoOptions = {}) {
+    this.#aead = options.aead ?? sodiumFrameAead;
+  }
 
   addKey(params: FrameKeyParams): void {
     const k = derive(params);
@@ -385,12 +421,12 @@ export class FrameOpener {
 
     let payload: Uint8Array;
     try {
-      payload = sodium().crypto_aead_chacha20poly1305_ietf_decrypt(
-        null, wire.subarray(aadLength), wire.subarray(0, aadLength), nonceFor(key.salt, header.ctr), key.aeadKey,
-      );
+      payload = this.#aead.decrypt(key.aeadKey, nonceFor(key.salt, header.ctr), wire.subarray(0, aadLength), wire.subarray(aadLength));
     } catch {
       throw new CryptoError('tampered', where, 'authentication failed');
     }
+    // Checked, not trusted: an injected AEAD must return exactly the ciphertext's length.
+    if (payload.length !== wire.length - aadLength - FRAME_TAG_BYTES) throw new CryptoError('tampered', where, 'AEAD returned a plaintext of the wrong length');
     // Authentic from a holder of this key; it must also name the hub and camera the key is for.
     if (!equalBytes(wire.subarray(m + 2, m + 18), key.hubId)) throw new CryptoError('tampered', where, 'hub id differs from the key\'s');
     if (!equalBytes(wire.subarray(m + 18, m + 34), key.cameraId)) throw new CryptoError('tampered', where, 'camera id differs from the key\'s');

@@ -8,8 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cryptoReady, sodium } from '../../crypto/sodium.ts';
 import {
-  FRAME_METADATA_BYTES, FrameOpener, FrameSealer, MAX_FRAME_COUNTER, frameKeyId, splitFrameKeyId,
-  type FrameKeyParams, type FrameTrack, type FrameType,
+  FRAME_METADATA_BYTES, FrameOpener, FrameSealer, MAX_FRAME_COUNTER, frameKeyId, sodiumFrameAead, splitFrameKeyId,
+  type FrameAead, type FrameKeyParams, type FrameTrack, type FrameType,
 } from '../../crypto/frame.ts';
 import { encodeSframeHeader, decodeSframeHeader } from '../../crypto/sframe.ts';
 import { CryptoError, type CryptoErrorCode } from '../../crypto/errors.ts';
@@ -387,6 +387,51 @@ describe('sealing and opening', () => {
     const s = new FrameSealer(camera(0, 0));
     s.close();
     expect(() => s.seal(FRAME)).toThrow(/closed/);
+  });
+});
+
+// The hub injects node:crypto's AEAD (test/main/node-aead.test.ts runs the vectors through it);
+// here, with pure stand-ins, what frame.ts does with whatever AEAD it is given.
+describe('injected AEAD', () => {
+  function counting(): FrameAead & { calls: number } {
+    const aead = {
+      calls: 0,
+      encrypt: (k: Uint8Array, n: Uint8Array, a: Uint8Array, p: Uint8Array) => (aead.calls++, sodiumFrameAead.encrypt(k, n, a, p)),
+      decrypt: (k: Uint8Array, n: Uint8Array, a: Uint8Array, c: Uint8Array) => (aead.calls++, sodiumFrameAead.decrypt(k, n, a, c)),
+    };
+    return aead;
+  }
+
+  it('seals and opens through the AEAD it is given, with the default\'s bytes', () => {
+    const p = camera(5, 6);
+    const aead = counting();
+    const wire = FrameSealer.forTesting(p, 42n, { aead }).seal(FRAME);
+    expect(aead.calls).toBe(1);
+    expect(toHex(wire)).toBe(toHex(FrameSealer.forTesting(p, 42n).seal(FRAME)));
+    const opener = new FrameOpener({ aead });
+    opener.addKey(p);
+    expect(opener.open(wire).payload).toEqual(FRAME.payload);
+    expect(aead.calls).toBe(2);
+  });
+
+  it('any failure of decrypt is \'tampered\', and a wrong-length plaintext too', () => {
+    const p = camera(1, 1);
+    const wire = new FrameSealer(p).seal(FRAME);
+    const throwing: FrameAead = { encrypt: sodiumFrameAead.encrypt, decrypt: () => { throw new TypeError('anything'); } };
+    const short: FrameAead = { encrypt: sodiumFrameAead.encrypt, decrypt: (k, n, a, c) => sodiumFrameAead.decrypt(k, n, a, c).subarray(1) };
+    for (const aead of [throwing, short]) {
+      const opener = new FrameOpener({ aead });
+      opener.addKey(p);
+      expect(outcome(opener, wire)).toBe('tampered');
+      expect(outcome(opener, wire)).toBe('tampered'); // not 'replayed': a failure never moves the window
+    }
+  });
+
+  it('an AEAD that returns anything but ciphertext || tag seals nothing, and the counter stays spent', () => {
+    const long: FrameAead = { encrypt: (k, n, a, m) => concat(sodiumFrameAead.encrypt(k, n, a, m), Uint8Array.of(0)), decrypt: sodiumFrameAead.decrypt };
+    const s = FrameSealer.forTesting(camera(1, 1), 0n, { aead: long });
+    expect(() => s.seal(FRAME)).toThrow(/AEAD returned/);
+    expect(s.nextCounter).toBe(1n);
   });
 });
 
