@@ -5,6 +5,7 @@
 // under the new epoch (T2).
 import { FrameSealer } from '../crypto/frame.ts';
 import { hexToBytes } from './hex.ts';
+import { nodeFrameAead } from './node-aead.ts';
 import { type HubIdentity } from '../crypto/identity.ts';
 import { newContentKey, signKeyUpdate, type CameraKey } from '../crypto/keyupdate.ts';
 import { rosterHash, type RosterEntry } from '../crypto/roster.ts';
@@ -60,7 +61,7 @@ export class EpochKeys {
     this.#keys.set(camera.number, key);
     this.#sealers.set(camera.number, new FrameSealer({
       hubId: this.hub.hubId, cameraId: key.cameraId, cameraNumber: camera.number, epoch: this.#epoch, key: key.key,
-    }));
+    }, { aead: nodeFrameAead })); // OpenSSL: same bytes as the phones' libsodium, about 3x faster
   }
 
   /** When the current epoch began (Unix ms): frames captured before it belong to the old roster. */
