@@ -508,11 +508,8 @@ export class ClusterLink {
     this.closing = true;
     clearInterval(this.heartbeatTimer);
     this.broadcast({ kind: 'bye', node: this.node });
-    try {
-      await this.nc.flush();
-    } catch {
-      // already gone
-    }
+    // Let the bye out, but never wait on a NATS that is away: stopping must not hang.
+    await Promise.race([this.flush(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     await this.nc.close();
   }
 }

@@ -28,11 +28,11 @@ afterEach(async () => {
 });
 
 /** In-process nodes on one NATS, with a short heartbeat so a lost peer is noticed quickly. */
-async function nodes(n: number, options: RelayOptions = {}): Promise<RelayHandle[]> {
+async function nodes(n: number, options: RelayOptions = {}, natsUrl = nats.url): Promise<RelayHandle[]> {
   const prefix = `vigil.test${Math.floor(Math.random() * 1e9)}`; // tests do not hear each other
   const started: RelayHandle[] = [];
   for (let i = 0; i < n; i++) {
-    started.push(await startRelay({ host: '127.0.0.1', port: 0, ...options, nats: { servers: [nats.url], prefix, heartbeatMs: 200 } }));
+    started.push(await startRelay({ host: '127.0.0.1', port: 0, ...options, nats: { servers: [natsUrl], prefix, heartbeatMs: 200 } }));
   }
   relays.push(...started);
   await eventually(() => started.every((r) => r.stats().cluster?.peers === n - 1), 3000, 'nodes to see each other');
@@ -209,6 +209,41 @@ describe.skipIf(!haveNats)('relay cluster over NATS', () => {
     moved.send({ type: 'publish', requestId: 0, topicId, flags: FLAG_KEYFRAME, payload: bytes(10, 4) });
     expect((await phone.next('media')).payload).toEqual(bytes(10, 4));
   });
+
+  it('a node that loses NATS says so on /healthz (503), and the cluster heals when NATS returns', async () => {
+    const own = await startNats();
+    const port = Number(new URL(own.url).port);
+    let restarted: NatsServer | undefined;
+    try {
+      const [a, b] = (await nodes(2, {}, own.url)) as [RelayHandle, RelayHandle];
+      const hub = await login(a);
+      const phone = await login(b);
+      const topicId = randomId(16);
+      await hub.call({ type: 'grant', requestId: 0, capability: capabilityFor(hub.key, phone.id) });
+      await subscribeEventually(phone, hub.id, topicId);
+      await eventually(() => hub.take('watchers').some((w) => w.count === 1), 3000, 'watchers 1');
+      const health = async (r: RelayHandle) => (await fetch(`http://127.0.0.1:${r.port}/healthz`)).status;
+      expect(await health(a)).toBe(200);
+
+      await own.stop();
+      await eventually(() => a.stats().cluster?.connected === false, 3000, 'node to notice');
+      expect(await health(a)).toBe(503);
+      // Meanwhile the peer is given up: the hub's count falls back to this node's viewers.
+      await eventually(() => hub.take('watchers').some((w) => w.count === 0), 3000, 'watchers 0');
+
+      restarted = await startNats(port);
+      await eventually(() => a.stats().cluster?.connected === true && b.stats().cluster?.connected === true, 10_000, 'reconnect');
+      expect(await health(a)).toBe(200);
+      // Hello, announce and the viewer report again: the hub hears its viewer and streams to it.
+      await eventually(() => hub.take('watchers').some((w) => w.count === 1), 5000, 'watchers 1 again');
+      hub.send({ type: 'publish', requestId: 0, topicId, flags: FLAG_KEYFRAME, payload: bytes(10, 6) });
+      expect((await phone.next((m): m is Extract<typeof m, { type: 'media' }> => m.type === 'media' && m.payload[0] === 6)).payload).toEqual(bytes(10, 6));
+    } finally {
+      await Promise.all(relays.splice(0).map((r) => r.close()));
+      await restarted?.stop();
+      await own.stop();
+    }
+  }, 30_000);
 
   it('a grant replicated through NATS is checked against the hub signature on every node', async () => {
     const [a, b] = await twoNodes();

@@ -39,8 +39,8 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-export async function startNats(): Promise<NatsServer> {
-  const port = await freePort();
+export async function startNats(port?: number): Promise<NatsServer> {
+  port ??= await freePort();
   const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
