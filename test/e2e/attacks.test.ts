@@ -31,6 +31,8 @@ const hubA = () => join(dir, 'hubA');
 const hubB = () => join(dir, 'hubB');
 const profiles = { a: '', b: '', c: '' };
 let deviceC = '';
+/** What hub A sent its own phone (frames, directly and on the topic), kept for later attacks. */
+const capturedA: { kind: 'media' | 'direct'; payload: Uint8Array; media?: MediaMessage }[] = [];
 
 /** A relay factory that keeps each client's callbacks, so the test can play a misrouting relay. */
 function recordingFactory(record?: (kind: 'media' | 'direct', from: Uint8Array, payload: Uint8Array, media?: MediaMessage) => void) {
@@ -90,7 +92,6 @@ afterAll(async () => {
 describe('T1/T5: a relay hands hub A\'s frames and key updates to a phone of hub B', () => {
   it('opens nothing, shows nothing, and says "not for me"', async () => {
     // 1. Capture what hub A sends its own phone: frames (direct GOP and live topic).
-    const capturedA: { kind: 'media' | 'direct'; payload: Uint8Array; media?: MediaMessage }[] = [];
     const a = recordingFactory((kind, _from, payload, media) => capturedA.push({ kind, payload: Uint8Array.from(payload), ...(media ? { media } : {}) }));
     const linkA = new HubLink({ profile: load(profiles.a), relayFactory: a.factory });
     const framesA: OpenedFrame[] = [];
@@ -146,6 +147,28 @@ describe('T1/T5: a relay hands hub A\'s frames and key updates to a phone of hub
     expect(linkB.linkState).toBe('live');
     await linkB.close();
   });
+});
+
+describe('T3: a phone added later cannot open what was sent before it joined', () => {
+  it('a relay that kept the old frames hands them to the new phone: nothing opens', async () => {
+    expect(capturedA.length).toBeGreaterThan(10);
+    const profileD = join(dir, 'd.json');
+    await pairPhone(hubA(), profileD, 'New tablet');
+    const profile = load(profileD);
+    const d = recordingFactory();
+    const framesD: OpenedFrame[] = [];
+    const linkD = new HubLink({ profile, relayFactory: d.factory, onFrame: (f) => framesD.push(f) });
+    await linkD.ready();
+    const opts = d.made[0]!.options;
+    const old = capturedA.filter((c) => c.kind === 'media' || c.payload[0] === Envelope.FRAME);
+    for (const c of old) {
+      if (c.kind === 'media') opts.onMedia!({ ...c.media!, hubRelayId: profile.hub.relayKey, payload: c.payload });
+      else opts.onMessage!(profile.hub.relayKey, c.payload);
+    }
+    expect(framesD).toHaveLength(0);
+    expect(linkD.counters.opened).toBe(0);
+    await linkD.close();
+  }, 60_000);
 });
 
 describe('T2: a removed phone opens nothing new while another keeps watching', () => {
