@@ -12,7 +12,7 @@ import { createUiServer } from './ui/ui-server.ts';
 const USAGE = `usage: vigil <command> [options]
 
   relay --listen HOST:PORT                 run the blind relay
-  hub --data DIR --relay URL [--ui HOST:PORT [--ui-allow-remote]]
+  hub --data DIR [--relay URL]... [--lan HOST:PORT [--announce]] [--ui HOST:PORT [--ui-allow-remote]]
                                            run the hub (keeps running; Ctrl-C stops it)
   discover [--seconds N] [--json] [--data DIR]
                                            list cameras on the LAN (mDNS, ONVIF); adds nothing
@@ -110,6 +110,10 @@ async function cmdHub(argv: string[]): Promise<void> {
 async function cmdCamera(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   const usage = 'usage: vigil camera add --data DIR --name NAME URL | camera list --data DIR [--json] | camera remove --data DIR NAME';
+  if (sub === '--help' || sub === '-h') {
+    out.log(usage);
+    return;
+  }
   if (sub === 'add' && rest.includes('--from-discovery')) {
     await cmdCameraAddFromDiscoveryArgv(rest);
     return;
@@ -210,6 +214,10 @@ async function cmdInvite(argv: string[]): Promise<void> {
 async function cmdDevices(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   const usage = 'usage: vigil devices list --data DIR [--json] | devices revoke --data DIR DEVICE_ID';
+  if (sub === '--help' || sub === '-h') {
+    out.log(usage);
+    return;
+  }
   if (sub === 'list') {
     const { values } = parse(rest, { data: { type: 'string' }, json: { type: 'boolean' } }, usage);
     const dir = dataDir(values, usage);
