@@ -18,6 +18,7 @@ import { FLAG_INIT, FLAG_KEYFRAME, RIGHT_COMMAND, RIGHT_WATCH, signCapability } 
 import { resolveFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
 import type { IngestSource, IngestState, IngestTiming } from '../native/ingest.ts';
 import { CameraFeed } from './media/camera-feed.ts';
+import { H264Profile, PROFILE_H264, needsH264Profile, profileNumber } from './media/profile-feed.ts';
 import { checkPtzArgs, ptz, snapshot } from './onvif/camera-control.ts';
 import { isOnvifError } from './onvif/errors.ts';
 import { EpochKeys } from './epoch-keys.ts';
@@ -84,11 +85,39 @@ export interface CameraStatus {
   watchers: number;
   fragments: number;
   bytes: number;
+  /** Streams the hub makes from this camera on demand (the h264 profile of an H.265 camera). */
+  profiles?: ProfileStatus[];
+}
+
+export interface ProfileStatus {
+  name: string;
+  number: number;
+  topic: string;
+  /** Whether its transcoder runs now (only while a phone watches, plus a grace period). */
+  running: boolean;
+  state: IngestState['state'];
+  error?: string;
+  mime: string;
+  codecs: string;
+  watchers: number;
+  starts: number;
+  fragments: number;
 }
 
 interface LiveCamera {
   camera: Camera;
   feed: CameraFeed;
+  /** Made once the camera's codec is known to be one browsers may lack (H.265). */
+  profile?: H264Profile;
+  /** Phones that asked for the profile before its transcoder had an init segment. */
+  profileWaiting: Map<string, Device>;
+}
+
+/** One sealed stream: a camera's own video, or one of its profiles (own number, key and topic). */
+interface Stream {
+  readonly number: number;
+  readonly topic: string;
+  readonly feed: CameraFeed;
 }
 
 export class Hub {
@@ -180,11 +209,18 @@ export class Hub {
   /** Starts a new epoch and hands every phone still on the roster its keys (T2, T3). */
   #newEpoch(reason: EpochReason): void {
     const epoch = this.store.nextEpoch(reason);
-    this.keys.begin(epoch, this.store.listCameras(), this.#roster().map((d) => ({ deviceId: hexToBytes(d.id), role: d.role })));
+    const cameras = this.store.listCameras();
+    const profiles = cameras.flatMap((c) => {
+      const profile = this.#cameras.get(c.number)?.profile;
+      return profile ? [{ id: c.id, number: profile.number }] : [];
+    });
+    this.keys.begin(epoch, [...cameras, ...profiles], this.#roster().map((d) => ({ deviceId: hexToBytes(d.id), role: d.role })));
     // Init segments are re-sealed under the new epoch for current watchers.
     for (const live of this.#cameras.values()) {
-      const init = live.feed.init;
-      if (init !== undefined && this.#watched(live)) this.#publish(live, 'init', init.data, Date.now(), FLAG_INIT);
+      for (const stream of this.#streams(live)) {
+        const init = stream.feed.init;
+        if (init !== undefined && this.#watched(stream)) this.#publish(stream, 'init', init.data, Date.now(), FLAG_INIT);
+      }
     }
     this.#deliverKeys();
     this.#log(`epoch ${epoch} (${reason})`);
@@ -302,15 +338,18 @@ export class Hub {
   }
 
   #startCamera(camera: Camera): void {
-    const live: LiveCamera = { camera, feed: undefined as unknown as CameraFeed };
+    const live: LiveCamera = { camera, feed: undefined as unknown as CameraFeed, profileWaiting: new Map() };
     live.feed = new CameraFeed(camera.number, this.#sourceFor(camera), this.#ffmpeg, {
       onInit: (init) => {
         for (const v of this.#localViewers.get(camera.number) ?? []) v.onInit(init.data, `${init.mime}; codecs="${init.codecs.join(',')}"`);
-        if (this.#watched(live)) this.#publish(live, 'init', init.data, Date.now(), FLAG_INIT);
+        const native = this.#native(live);
+        if (this.#watched(native)) this.#publish(native, 'init', init.data, Date.now(), FLAG_INIT);
+        if (live.profile === undefined && needsH264Profile(init.codecs)) this.#addProfile(live);
       },
       onFragment: (f) => {
         for (const v of this.#localViewers.get(camera.number) ?? []) v.onFragment(f.data, f.keyframe);
-        if (this.#watched(live)) this.#publish(live, f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime, f.keyframe ? FLAG_KEYFRAME : 0);
+        const native = this.#native(live);
+        if (this.#watched(native)) this.#publish(native, f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime, f.keyframe ? FLAG_KEYFRAME : 0);
       },
       onState: (s) => {
         this.#log(`camera ${camera.number}: ${s.state}${s.error ? ` (${s.error})` : ''}`);
@@ -321,45 +360,85 @@ export class Hub {
     live.feed.start();
   }
 
-  #seal(live: LiveCamera, frameType: FrameType, data: Uint8Array, captureTime: number): Uint8Array | undefined {
-    const sealer = this.keys.sealer(live.camera.number);
+  /**
+   * The camera's codec turned out to be H.265: from now on it also offers the h264 profile, under a
+   * key of its own in this epoch (every phone gets the key update again) and in every later one.
+   */
+  #addProfile(live: LiveCamera): void {
+    const camera = live.camera;
+    const number = profileNumber(camera.number);
+    if (number === undefined) return;
+    const profile: H264Profile = new H264Profile(camera, this.#sourceFor(camera), this.#ffmpeg, {
+      onInit: (init) => {
+        if (this.#watched(profile)) this.#publish(profile, 'init', init.data, Date.now(), FLAG_INIT);
+        // Phones that asked while it was starting get the init segment now; the rest comes live.
+        const waiting = [...live.profileWaiting.values()];
+        live.profileWaiting.clear();
+        for (const device of waiting) this.#sendStart(profile, device);
+      },
+      onFragment: (f) => {
+        if (this.#watched(profile)) this.#publish(profile, f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime, f.keyframe ? FLAG_KEYFRAME : 0);
+      },
+      onState: (s) => {
+        if (s.state === 'stopped') live.profileWaiting.clear();
+        this.#log(`camera ${camera.number} ${PROFILE_H264} profile: ${s.state}${s.error ? ` (${s.error})` : ''}`);
+      },
+    }, { watchers: () => this.links.watchers(profile.topic), ...(this.opts.ingestTiming ? { timing: this.opts.ingestTiming } : {}) });
+    live.profile = profile;
+    if (!this.keys.has(number)) {
+      this.keys.addCamera({ id: camera.id, number });
+      this.#deliverKeys();
+    }
+    this.sessions.notifyAll({ type: 'cameras-changed' });
+  }
+
+  #native(live: LiveCamera): Stream {
+    return { number: live.camera.number, topic: live.camera.topic, feed: live.feed };
+  }
+
+  #streams(live: LiveCamera): Stream[] {
+    return live.profile ? [this.#native(live), live.profile] : [this.#native(live)];
+  }
+
+  #seal(stream: Stream, frameType: FrameType, data: Uint8Array, captureTime: number): Uint8Array | undefined {
+    const sealer = this.keys.sealer(stream.number);
     if (sealer === undefined) return undefined;
     return sealer.seal({ track: 'video', captureTime, frameType, payload: data });
   }
 
-  #publish(live: LiveCamera, frameType: FrameType, data: Uint8Array, captureTime: number, flags: number): void {
+  #publish(stream: Stream, frameType: FrameType, data: Uint8Array, captureTime: number, flags: number): void {
     if (data.length > MAX_SEALED_FRAGMENT_BYTES) {
       // A relay closes a connection that sends more than its message limit, which would cut every
       // viewer: such a fragment (a huge keyframe) is dropped instead, and said so.
-      this.#log(`camera ${live.camera.number}: dropped a ${data.length}-byte fragment (over the relay's message limit)`);
+      this.#log(`camera ${stream.number}: dropped a ${data.length}-byte fragment (over the relay's message limit)`);
       return;
     }
-    const wire = this.#seal(live, frameType, data, captureTime);
+    const wire = this.#seal(stream, frameType, data, captureTime);
     if (wire === undefined) return;
-    this.links.publish(live.camera.topic, hexToBytes(live.camera.topic), flags, wire);
+    this.links.publish(stream.topic, hexToBytes(stream.topic), flags, wire);
   }
 
-  /** A camera is sent to the relay only while someone watches it there. */
-  #watched(live: LiveCamera): boolean {
-    return this.links.watchers(live.camera.topic) > 0;
+  /** A stream is sent to the relay only while someone watches it there. */
+  #watched(stream: Stream): boolean {
+    return this.links.watchers(stream.topic) > 0;
   }
 
   /** Sends one phone the init segment and the GOP so far, sealed, so its picture starts at once. */
-  #sendStart(live: LiveCamera, device: Device): void {
+  #sendStart(stream: Stream, device: Device): void {
     const via = this.sessions.linkOf(device.id);
     if (via === undefined) return;
     const to = hexToBytes(device.relayKey);
-    const init = live.feed.init;
+    const init = stream.feed.init;
     if (init === undefined) return;
     const frames: [FrameType, Uint8Array, number][] = [['init', init.data, Date.now()]];
     // Only a GOP captured within this epoch: a phone added now must not see video from before (T3).
-    const gop = live.feed.gop;
+    const gop = stream.feed.gop;
     if (gop.length > 0 && gop[0]!.captureTime >= this.keys.startedAt) {
       for (const f of gop) frames.push([f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime]);
     }
     for (const [type, data, at] of frames) {
       if (data.length > MAX_SEALED_FRAGMENT_BYTES) continue;
-      const wire = this.#seal(live, type, data, at);
+      const wire = this.#seal(stream, type, data, at);
       if (wire !== undefined) void via.send(to, encodeEnvelope(Envelope.FRAME, wire)).catch(() => undefined);
     }
   }
@@ -381,7 +460,7 @@ export class Hub {
     this.#cameras.delete(camera.number);
     for (const v of this.#localViewers.get(camera.number) ?? []) v.onEnd?.();
     this.#localViewers.delete(camera.number);
-    await live?.feed.stop();
+    await Promise.all([live?.feed.stop(), live?.profile?.close()]);
     this.store.removeCamera(camera.id);
     this.store.audit('owner', 'camera-removed', { camera: camera.id });
     this.#newEpoch('camera-removed');
@@ -441,15 +520,26 @@ export class Hub {
         watchers: this.links.watchers(camera.topic),
         fragments: live?.feed.fragments ?? 0,
         bytes: live?.feed.bytes ?? 0,
+        ...(live?.profile ? { profiles: [this.#profileStatus(live.profile, init?.codecs ?? [])] } : {}),
       };
     });
+  }
+
+  #profileStatus(profile: H264Profile, nativeCodecs: readonly string[]): ProfileStatus {
+    const state = profile.feed.state;
+    const { mime, codecs } = profile.describe(nativeCodecs);
+    return {
+      name: profile.name, number: profile.number, topic: profile.topic, running: profile.running,
+      state: state.state, ...(state.error ? { error: state.error } : {}), mime, codecs,
+      watchers: this.links.watchers(profile.topic), starts: profile.starts, fragments: profile.feed.fragments,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
   // Phone commands (already authorised by crypto/command.ts)
 
   async #handleCommand(command: Command, device: Device): Promise<unknown> {
-    const args = (command.args ?? {}) as { camera?: unknown };
+    const args = (command.args ?? {}) as { camera?: unknown; profile?: unknown };
     const cameraArg = () => {
       const id = typeof args.camera === 'string' ? args.camera : '';
       const camera = this.store.getCamera(id);
@@ -457,23 +547,41 @@ export class Hub {
       if (!camera || !live) throw new CommandRefused('no such camera');
       return live;
     };
+    /** The stream a watch names: the camera's own, or its h264 profile (`profile: 'h264'`). */
+    const profileArg = (live: LiveCamera): H264Profile | undefined => {
+      if (args.profile === undefined) return undefined;
+      if (args.profile !== PROFILE_H264) throw new CommandRefused('unknown profile (this hub makes only "h264")');
+      if (live.profile === undefined) throw new CommandRefused('this camera has no h264 profile (it sends H.264 already, or has not started yet)');
+      return live.profile;
+    };
     switch (command.action) {
       case 'list-cameras':
         return this.cameraStatus().map((c) => ({
           id: c.id, name: c.name, number: c.number, topic: c.topic, state: c.state,
           ...(c.mime ? { mime: c.mime, codecs: c.codecs } : {}),
+          // The profile's mime and codecs are a guess (avc1.640028) until its transcoder first ran.
+          ...(c.profiles ? { profiles: c.profiles.map((p) => ({ name: p.name, topic: p.topic, number: p.number, mime: p.mime, codecs: p.codecs })) } : {}),
           // ONVIF cameras (added from discovery) may take snapshots and PTZ; the camera says if not.
           ptz: this.store.getCamera(c.id)?.onvifPin != null,
           snapshot: this.store.getCamera(c.id)?.onvifPin != null,
         }));
       case 'watch': {
         const live = cameraArg();
-        this.#sendStart(live, device);
-        this.store.audit(device.id, 'watched', { camera: live.camera.id });
-        return { ok: true, epoch: this.keys.epoch };
+        const profile = profileArg(live);
+        if (profile === undefined) this.#sendStart(this.#native(live), device);
+        else {
+          // Starts the transcoder if it is not running; the phone gets the init segment and GOP now,
+          // or as soon as the transcoder has them.
+          profile.demand();
+          if (profile.feed.init !== undefined) this.#sendStart(profile, device);
+          else live.profileWaiting.set(device.id, device);
+        }
+        this.store.audit(device.id, 'watched', { camera: live.camera.id, ...(profile ? { profile: profile.name } : {}) });
+        return { ok: true, epoch: this.keys.epoch, ...(profile ? { profile: profile.name, number: profile.number } : {}) };
       }
       case 'unwatch':
-        cameraArg();
+        // The relay tells the hub when a topic has no watchers left; a profile stops after its grace.
+        profileArg(cameraArg());
         return { ok: true };
       case 'snapshot': {
         const live = cameraArg();
@@ -567,7 +675,7 @@ export class Hub {
     for (const viewers of this.#localViewers.values()) for (const v of viewers) v.onEnd?.();
     this.#localViewers.clear();
     this.sessions.closeAll();
-    await Promise.all([...this.#cameras.values()].map((c) => c.feed.stop()));
+    await Promise.all([...this.#cameras.values()].flatMap((c) => [c.feed.stop(), c.profile?.close()]));
     await this.#api?.close();
     await this.links.close();
     await this.#stopLan();

@@ -34,6 +34,8 @@ export class CameraFeed {
     private readonly ffmpeg: FfmpegInfo | undefined,
     private readonly events: FeedEvents,
     private readonly timing?: Partial<IngestTiming>,
+    /** 'h264' for a camera's transcoded profile (profile-feed.ts); default: the camera's own video. */
+    private readonly video: 'copy' | 'h264' = 'copy',
   ) {}
 
   get init(): IngestInit | undefined {
@@ -55,7 +57,7 @@ export class CameraFeed {
       this.#setState({ state: 'failed', attempt: 0, error: 'ffmpeg is not installed: apt-get install ffmpeg, or set FFMPEG_PATH' });
       return;
     }
-    const ingest = new CameraIngest({ source: this.source, ffmpeg: this.ffmpeg, ...(this.timing ? { timing: this.timing } : {}) });
+    const ingest = new CameraIngest({ source: this.source, ffmpeg: this.ffmpeg, video: this.video, ...(this.timing ? { timing: this.timing } : {}) });
     ingest.on('init', (init) => {
       this.#init = init;
       this.#gop = [];
@@ -86,9 +88,17 @@ export class CameraFeed {
     this.events.onState(s);
   }
 
+  get running(): boolean {
+    return this.#ingest !== undefined;
+  }
+
+  /** Stops ffmpeg; the cached init segment and GOP go with it (a restart makes new ones). */
   async stop(): Promise<void> {
     const ingest = this.#ingest;
     this.#ingest = undefined;
+    this.#init = undefined;
+    this.#gop = [];
+    this.#gopBytes = 0;
     if (ingest !== undefined) await ingest.stop();
   }
 }

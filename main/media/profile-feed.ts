@@ -1,0 +1,134 @@
+// A camera's "h264" profile: the same camera transcoded to H.264 for browsers that cannot play its
+// H.265 (Debian's chromium plays none at all). A transcode costs about ten times a remux
+// (FACTS.md), so it runs only on demand, as go2rtc runs a source only while it has consumers: it
+// starts when a phone asks to watch it and stops once nobody has watched its relay topic for a
+// grace period. It has its own relay topic and its own camera number, hence its own content key and
+// frame counter: the camera's key never gets a second sealer.
+import { createHash } from 'node:crypto';
+import type { FfmpegInfo } from '../../native/ffmpeg.ts';
+import type { IngestInit, IngestSource, IngestState, IngestTiming } from '../../native/ingest.ts';
+import { CameraFeed, type FeedEvents } from './camera-feed.ts';
+
+export const PROFILE_H264 = 'h264';
+export type ProfileName = typeof PROFILE_H264;
+/**
+ * Set in a profile's camera number (kid = number << 32 | epoch, number a u31). The store numbers
+ * cameras 1, 2, … and never reaches it; a camera at or past it simply gets no profile.
+ */
+export const PROFILE_NUMBER_BIT = 0x4000_0000;
+/** Domain separation for the profile's relay topic (docs/PROTOCOL.md quotes it). */
+export const LABEL_PROFILE_TOPIC = 'vigil v1 profile topic';
+/** No watcher for this long, and the transcoder stops. */
+export const PROFILE_GRACE_MS = 10_000;
+/** What list-cameras says before the transcoder ever ran: High profile, level 4.0 (up to 1080p). */
+export const H264_CODEC_PLACEHOLDER = 'avc1.640028';
+const CHECK_MS = 1000;
+
+export function profileNumber(cameraNumber: number): number | undefined {
+  if (!Number.isInteger(cameraNumber) || cameraNumber < 1 || cameraNumber >= PROFILE_NUMBER_BIT) return undefined;
+  return cameraNumber | PROFILE_NUMBER_BIT;
+}
+
+/**
+ * topic = first 16 bytes of SHA-256(label || 0x00 || cameraTopic (16 bytes) || 0x00 || name), hex.
+ * Deterministic, so it survives hub restarts like the camera's own topic. The relay can link it to
+ * the camera (it could anyway: both carry the same camera id in their clear frame metadata).
+ */
+export function profileTopic(cameraTopic: string, name: ProfileName): string {
+  if (!/^[0-9a-f]{32}$/.test(cameraTopic)) throw new Error(`profileTopic: bad camera topic ${cameraTopic}`);
+  return createHash('sha256')
+    .update(LABEL_PROFILE_TOPIC).update(Buffer.from([0])).update(Buffer.from(cameraTopic, 'hex')).update(Buffer.from([0])).update(name)
+    .digest().subarray(0, 16).toString('hex');
+}
+
+/** An H.265 camera gets the h264 profile; H.264 (and anything else a browser may play) does not. */
+export function needsH264Profile(codecs: readonly string[]): boolean {
+  return codecs.some((c) => /^(hvc1|hev1)(\.|$)/i.test(c.trim()));
+}
+
+export interface ProfileOptions {
+  /** Relay watchers of the profile's topic, on every link. */
+  watchers(): number;
+  graceMs?: number;
+  timing?: Partial<IngestTiming>;
+}
+
+export class H264Profile {
+  readonly name: ProfileName = PROFILE_H264;
+  readonly number: number;
+  readonly topic: string;
+  readonly feed: CameraFeed;
+  #lastDemand = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #known: { mime: string; codecs: string[] } | undefined;
+  #starts = 0;
+  #closed = false;
+
+  constructor(
+    camera: { readonly number: number; readonly topic: string },
+    source: IngestSource,
+    ffmpeg: FfmpegInfo | undefined,
+    events: FeedEvents,
+    private readonly opts: ProfileOptions,
+  ) {
+    const number = profileNumber(camera.number);
+    if (number === undefined) throw new Error(`camera ${camera.number} cannot have a profile`);
+    this.number = number;
+    this.topic = profileTopic(camera.topic, PROFILE_H264);
+    this.feed = new CameraFeed(number, source, ffmpeg, {
+      onInit: (init: IngestInit) => {
+        this.#known = { mime: init.mime, codecs: init.codecs };
+        events.onInit(init);
+      },
+      onFragment: (f) => events.onFragment(f),
+      onState: (s: IngestState) => events.onState(s),
+    }, opts.timing, 'h264');
+  }
+
+  /** Whether the transcoder runs now. */
+  get running(): boolean {
+    return this.feed.running;
+  }
+
+  /** How many times it was started (for status and tests). */
+  get starts(): number {
+    return this.#starts;
+  }
+
+  /** mime and codecs of the last run, else a guess from the camera's own codecs. */
+  describe(nativeCodecs: readonly string[]): { mime: string; codecs: string; known: boolean } {
+    if (this.#known !== undefined) return { mime: this.#known.mime, codecs: this.#known.codecs.join(','), known: true };
+    const codecs = nativeCodecs.map((c) => (needsH264Profile([c]) ? H264_CODEC_PLACEHOLDER : c.trim()));
+    return { mime: `video/mp4; codecs="${codecs.join(', ')}"`, codecs: codecs.join(','), known: false };
+  }
+
+  /** A phone asked to watch: run the transcoder (if it does not yet) and hold it for the grace period. */
+  demand(): void {
+    if (this.#closed) return;
+    this.#lastDemand = Date.now();
+    if (!this.feed.running) {
+      this.#starts++;
+      this.feed.start();
+    }
+    this.#timer ??= setInterval(() => this.#check(), CHECK_MS);
+    this.#timer.unref?.();
+  }
+
+  #check(): void {
+    const now = Date.now();
+    if (this.opts.watchers() > 0) this.#lastDemand = now;
+    else if (now - this.#lastDemand >= (this.opts.graceMs ?? PROFILE_GRACE_MS)) void this.#idle();
+  }
+
+  async #idle(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.feed.stop();
+  }
+
+  /** For good (camera removed, hub closing). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#idle();
+  }
+}
