@@ -8,7 +8,7 @@ import { equalBytes } from '../crypto/bytes.ts';
 import type { OpenedFrame } from '../crypto/frame.ts';
 import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../relay/client.ts';
 import { pairWithHub } from './core/pair.ts';
-import { HubLink, type CameraInfo } from './core/hub-link.ts';
+import { HubLink, streamOf, type CameraInfo, type WatchOptions } from './core/hub-link.ts';
 import { profileFromJson, profileToJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
 
@@ -16,13 +16,14 @@ const USAGE = `usage: vigil-phone <command> [options]
 
   pair LINK --profile FILE [--name NAME] [--relay URL]
   cameras --profile FILE [--json] [--relay URL]
-  watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--relay URL] [--path auto|lan|relay] [--mdns]
+  watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--stream native|h264] [--relay URL] [--path auto|lan|relay] [--mdns]
   snapshot --profile FILE --camera NAME --out FILE.jpg
   ptz --profile FILE --camera NAME (--move PAN,TILT,ZOOM --seconds S | --stop | --preset N)
 
   --path auto (default) watches straight from the hub's LAN endpoint when it answers, else through
   the relay, moving between them by itself. --mdns looks for the hub on the local network first
-  (multicast DNS; off by default).`;
+  (multicast DNS; off by default). --stream h264 watches the hub's H.264 transcode of an H.265
+  camera (the hub runs it only while someone watches).`;
 
 class CliError extends Error {}
 
@@ -116,23 +117,28 @@ async function cmdCameras(argv: string[]): Promise<void> {
 }
 
 async function cmdWatch(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil-phone watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--relay URL]';
+  const usage = 'usage: vigil-phone watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--stream native|h264] [--relay URL]';
   const { values } = parse(argv, {
     profile: { type: 'string' }, camera: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string' },
-    path: { type: 'string' }, mdns: { type: 'boolean' },
+    path: { type: 'string' }, mdns: { type: 'boolean' }, stream: { type: 'string' },
   }, usage);
+  // --stream, not --profile: --profile already names the phone's profile file.
+  const streamName = (values.stream as string | undefined) ?? 'native';
+  if (streamName !== 'native' && streamName !== 'h264') throw new CliError(`--stream must be native or h264\n${usage}`);
+  const watchOpts: WatchOptions = streamName === 'h264' ? { profile: 'h264' } : {};
   const cameraName = need(values, 'camera', usage);
   const seconds = Number(need(values, 'seconds', usage));
   if (!(seconds > 0 && seconds <= 24 * 3600)) throw new CliError('--seconds must be a positive number');
   const outPath = need(values, 'out', usage);
   const fd = openSync(outPath, 'w', 0o644);
   let camera: CameraInfo | undefined;
+  let streamNumber: number | undefined;
   let init: Uint8Array | undefined;
   let last: { epoch: number; counter: bigint } | undefined;
   let fragments = 0;
   let bytes = 0;
   const onFrame = (f: OpenedFrame) => {
-    if (camera === undefined || f.cameraNumber !== camera.number) return;
+    if (streamNumber === undefined || f.cameraNumber !== streamNumber) return;
     if (f.frameType === 'init') {
       // The hub re-sends the init segment at each new epoch; write it once.
       if (init === undefined) {
@@ -158,8 +164,10 @@ async function cmdWatch(argv: string[]): Promise<void> {
       const cameras = await link.listCameras();
       camera = cameras.find((c) => c.name === cameraName) ?? cameras.find((c) => c.id === cameraName);
       if (camera === undefined) throw new CliError(`no camera "${cameraName}" on this hub (have: ${cameras.map((c) => c.name).join(', ') || 'none'})`);
-      console.log(`watching "${camera.name}" for ${seconds} s ${link.path === 'lan' ? 'at home, from the hub\'s LAN endpoint' : 'through relay'} ${link.pathUrl}`);
-      await link.watch(camera);
+      streamNumber = streamOf(camera, watchOpts).number;
+      const what = watchOpts.profile ? ` (its ${watchOpts.profile} profile, transcoded by the hub)` : '';
+      console.log(`watching "${camera.name}"${what} for ${seconds} s ${link.path === 'lan' ? 'at home, from the hub\'s LAN endpoint' : 'through relay'} ${link.pathUrl}`);
+      await link.watch(camera, watchOpts);
       await new Promise((r) => setTimeout(r, seconds * 1000));
       const c = link.counters;
       console.log(`path at the end: ${link.path === 'lan' ? 'at home' : 'through relay'} (${link.pathUrl})`);

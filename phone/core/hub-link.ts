@@ -19,6 +19,24 @@ import type { PhoneProfile } from './profile.ts';
 
 export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'hub-offline' | 'refused' | 'removed' | 'closed';
 
+/**
+ * Another stream of the same camera that the hub makes on demand: 'h264' is the camera transcoded
+ * to H.264 for browsers without H.265. Its frames carry its own camera number and key.
+ */
+export interface StreamProfile {
+  readonly name: 'h264';
+  readonly topic: string;
+  readonly number: number;
+  /** Until the hub's transcoder first ran, a likely value (avc1.640028). */
+  readonly mime?: string;
+  readonly codecs?: string;
+}
+
+export interface WatchOptions {
+  /** Watch this profile instead of the camera's own stream. */
+  readonly profile?: 'h264';
+}
+
 export interface CameraInfo {
   readonly id: string;
   readonly name: string;
@@ -29,6 +47,15 @@ export interface CameraInfo {
   readonly state?: string;
   readonly ptz?: boolean;
   readonly snapshot?: boolean;
+  readonly profiles?: readonly StreamProfile[];
+}
+
+/** The stream a watch names: its topic and the camera number its frames carry. */
+export function streamOf(camera: CameraInfo, opts: WatchOptions = {}): { topic: string; number: number } {
+  if (opts.profile === undefined) return { topic: camera.topic, number: camera.number };
+  const p = camera.profiles?.find((x) => x.name === opts.profile);
+  if (p === undefined) throw new CommandError(`camera "${camera.name}" has no ${opts.profile} profile`);
+  return { topic: p.topic, number: p.number };
 }
 
 export interface LinkCounters {
@@ -102,7 +129,7 @@ export class HubLink {
   private handshakeAttempt = 0;
   private closed = false;
   private epoch = -1;
-  private readonly watched = new Map<string, CameraInfo>();
+  private readonly watched = new Map<string, { camera: CameraInfo; opts: WatchOptions }>();
   /** Chunks of answers in progress (snapshots), by command; bounded. */
   private readonly blobs = new Map<string, Map<number, Uint8Array>>();
 
@@ -274,18 +301,24 @@ export class HubLink {
     return value as CameraInfo[];
   }
 
-  /** Subscribes first, then asks the hub for the init segment and latest GOP, so nothing falls between. */
-  async watch(camera: CameraInfo): Promise<void> {
-    this.watched.set(camera.topic, camera);
+  /**
+   * Subscribes first, then asks the hub for the init segment and latest GOP, so nothing falls
+   * between. With `profile: 'h264'` it watches the hub's H.264 transcode of the camera instead (the
+   * hub runs it while someone watches); its frames carry the profile's camera number.
+   */
+  async watch(camera: CameraInfo, opts: WatchOptions = {}): Promise<void> {
+    const { topic } = streamOf(camera, opts);
+    this.watched.set(topic, { camera, opts });
     await this.ready();
-    await this.client.subscribe(this.profile.hub.relayKey, fromHexId(camera.topic));
-    await this.command('watch', { camera: camera.id });
+    await this.client.subscribe(this.profile.hub.relayKey, fromHexId(topic));
+    await this.command('watch', watchArgs(camera, opts));
   }
 
-  async unwatch(camera: CameraInfo): Promise<void> {
-    this.watched.delete(camera.topic);
-    await this.client.unsubscribe(this.profile.hub.relayKey, fromHexId(camera.topic)).catch(() => undefined);
-    await this.command('unwatch', { camera: camera.id }).catch(() => undefined);
+  async unwatch(camera: CameraInfo, opts: WatchOptions = {}): Promise<void> {
+    const { topic } = streamOf(camera, opts);
+    this.watched.delete(topic);
+    await this.client.unsubscribe(this.profile.hub.relayKey, fromHexId(topic)).catch(() => undefined);
+    await this.command('unwatch', watchArgs(camera, opts)).catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -487,9 +520,9 @@ export class HubLink {
 
   /** On a new path (or after a hub restart): subscribe there again and ask for the latest GOP. */
   private rewatch(): void {
-    for (const camera of this.watched.values()) {
-      void this.client.subscribe(this.profile.hub.relayKey, fromHexId(camera.topic)).catch(() => undefined);
-      this.command('watch', { camera: camera.id }).catch(() => undefined);
+    for (const [topic, { camera, opts }] of this.watched) {
+      void this.client.subscribe(this.profile.hub.relayKey, fromHexId(topic)).catch(() => undefined);
+      this.command('watch', watchArgs(camera, opts)).catch(() => undefined);
     }
   }
 
@@ -546,6 +579,10 @@ export class HubLink {
         this.counters.malformed++;
     }
   }
+}
+
+function watchArgs(camera: CameraInfo, opts: WatchOptions): { camera: string; profile?: 'h264' } {
+  return opts.profile === undefined ? { camera: camera.id } : { camera: camera.id, profile: opts.profile };
 }
 
 function base64ToBytes(b64: string): Uint8Array {
