@@ -1,0 +1,138 @@
+// The h264 profile of an H.265 camera, with the real programs: the RTSP test camera (H.265, G.711
+// audio), `vigil relay`, `vigil hub`, `vigil-phone watch --stream h264`. The phone gets an H.264 MP4
+// with (nearly) every frame; the hub runs its transcoder only while someone watches, plus a grace
+// period; the camera's own stream still passes through as H.265.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCamera, stopAllCameras } from '../support/camera/camera.ts';
+import {
+  VIGIL, VIGIL_PHONE, addCamera, ffprobe, pairPhone, run, start, startHub, startRelay, stopAll, tempDir, videoFrameTimes,
+  waitForCameraState, type Running,
+} from '../support/system.ts';
+
+const FPS = 15;
+/** The hub's grace period (main/media/profile-feed.ts PROFILE_GRACE_MS). */
+const GRACE_MS = 10_000;
+let dir: string;
+let hubDir: string;
+let hub: Running;
+let profile: string;
+
+interface ProfileStatus { name: string; number: number; topic: string; running: boolean; starts: number; state: string; codecs: string }
+
+beforeAll(async () => {
+  dir = tempDir('vigil-h264-profile-');
+  hubDir = join(dir, 'hub');
+  const camera = await startCamera({ codec: 'h265', audio: 'pcmu', size: '640x360', fps: FPS, runSeconds: 200 });
+  const relay = await startRelay();
+  hub = await startHub(hubDir, relay.url);
+  await addCamera(hubDir, 'Garage', camera.url);
+  profile = join(dir, 'phone.json');
+  await pairPhone(hubDir, profile, 'Ana');
+  await waitForCameraState(hubDir, 'Garage', ['live']);
+}, 120_000);
+
+afterAll(async () => {
+  await stopAll();
+  await stopAllCameras();
+});
+
+/** The hub's ffmpeg processes that encode H.264 (its process group: `bin/vigil hub` and children). */
+function transcoders(): number[] {
+  const pgid = hub.child.pid!;
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue; // fields: state, ppid, pgrp, …
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (cmdline.includes('libx264')) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+async function profileStatus(): Promise<ProfileStatus> {
+  const r = await run(VIGIL, ['camera', 'list', '--data', hubDir, '--json']);
+  const garage = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; profiles?: ProfileStatus[] }).find((c) => c.name === 'Garage');
+  const p = garage?.profiles?.find((x) => x.name === 'h264');
+  if (p === undefined) throw new Error(`no h264 profile in ${r.stdout}`);
+  return p;
+}
+
+async function until(what: string, f: () => Promise<boolean> | boolean, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  while (!(await f())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return Date.now() - t0;
+}
+
+async function expectNearlyEveryFrame(file: string) {
+  const times = await videoFrameTimes(file);
+  expect(times.length).toBeGreaterThan(FPS * 3);
+  const span = Math.max(...times) - Math.min(...times);
+  const expected = span * FPS + 1;
+  expect(Math.abs(times.length - expected) / expected, `frames ${times.length}, span ${span.toFixed(2)} s`).toBeLessThan(0.1);
+}
+
+describe('h264 profile of an H.265 camera', () => {
+  it('the phone sees the profile in the camera list; no transcoder runs before anyone watches it', async () => {
+    const r = await run(VIGIL_PHONE, ['cameras', '--profile', profile, '--json'], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const camera = JSON.parse(r.stdout.trim().split('\n')[0]!) as { codecs: string; number: number; topic: string; profiles: { name: string; number: number; topic: string; codecs: string }[] };
+    expect(camera.codecs).toMatch(/^hvc1/);
+    expect(camera.profiles).toHaveLength(1);
+    const p = camera.profiles[0]!;
+    expect(p.name).toBe('h264');
+    expect(p.number).toBe(camera.number | 0x4000_0000);
+    expect(p.topic).toMatch(/^[0-9a-f]{32}$/);
+    expect(p.topic).not.toBe(camera.topic);
+    expect(p.codecs).toMatch(/^avc1\./); // the placeholder until the transcoder first ran
+    const status = await profileStatus();
+    expect(status.running).toBe(false);
+    expect(status.starts).toBe(0);
+    expect(transcoders()).toEqual([]);
+  }, 40_000);
+
+  it('watching the profile gives H.264 with every frame; the transcoder stops after the grace period', async () => {
+    const out = join(dir, 'garage-h264.mp4');
+    const watch = start(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', 'Garage', '--stream', 'h264', '--seconds', '8', '--out', out], { maxSeconds: 60 });
+    await watch.waitFor(/watching "Garage" \(its h264 profile, transcoded by the hub\)/, 30_000);
+    await until('a libx264 ffmpeg under the hub', () => transcoders().length === 1, 15_000);
+    expect((await profileStatus()).running).toBe(true);
+    await watch.waitFor(/wrote (\d+) fragments/, 40_000);
+    await until('the phone to exit', () => watch.child.exitCode !== null, 10_000);
+    expect(watch.child.exitCode, watch.output()).toBe(0);
+    const probe = await ffprobe(out);
+    expect(probe.streams.find((s) => s.codec_type === 'video')?.codec_name).toBe('h264');
+    expect(probe.streams.find((s) => s.codec_type === 'video')?.width).toBe(640);
+    expect(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name).toBe('aac');
+    await expectNearlyEveryFrame(out);
+
+    // Nobody watches now: it keeps running through the grace period (a phone that comes right back
+    // waits for no new ffmpeg), then stops.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(transcoders(), 'still running within the grace period').toHaveLength(1);
+    await until('the transcoder to stop', () => transcoders().length === 0, GRACE_MS + 8000);
+    const status = await profileStatus();
+    expect(status.running).toBe(false);
+    expect(status.starts).toBe(1);
+    expect(status.codecs).toMatch(/^avc1\.64/); // now what the transcoder really made
+  }, 90_000);
+
+  it('the camera\'s own stream still passes through as H.265, and starts no transcoder', async () => {
+    const out = join(dir, 'garage-native.mp4');
+    const r = await run(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', 'Garage', '--seconds', '5', '--out', out], { timeoutMs: 60_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect((await ffprobe(out)).streams.find((s) => s.codec_type === 'video')?.codec_name).toBe('hevc');
+    expect(transcoders()).toEqual([]);
+    expect((await profileStatus()).starts).toBe(1);
+  }, 60_000);
+});
