@@ -7,12 +7,12 @@ import { toHex } from '../../../crypto/bytes.ts';
 import type { OpenedFrame } from '../../../crypto/frame.ts';
 import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../../../relay/client.ts';
 import { pairWithHub } from '../../core/pair.ts';
-import { HubLink, type CameraInfo, type LinkState } from '../../core/hub-link.ts';
+import { HubLink, streamOf, type CameraInfo, type LinkState, type WatchOptions } from '../../core/hub-link.ts';
 import type { PhoneProfile } from '../../core/profile.ts';
 import { askPersistentStorage, forgetProfile, loadProfile, saveProfile } from './store.dom.ts';
 import { startScanner, type Scanner } from './scanner.dom.ts';
 import { LivePlayer, playability, type PlayerState } from './player.dom.ts';
-import { codecLabel } from './order.ts';
+import { codecLabel, videoCodecLabel } from './order.ts';
 import { watchForUpdates } from './updates.dom.ts';
 
 const relayFactory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
@@ -123,7 +123,8 @@ async function pair(link: string): Promise<void> {
 
 let link: HubLink | undefined;
 let cameras: CameraInfo[] = [];
-let watching: { camera: CameraInfo; player: LivePlayer | undefined; tappedAt: number } | undefined;
+/** `opts` names the stream watched (the camera's own, or the hub's h264 profile); `number` is its frames'. */
+let watching: { camera: CameraInfo; opts: WatchOptions; number: number; player: LivePlayer | undefined; tappedAt: number } | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 
 function lossMark(): number {
@@ -201,7 +202,33 @@ function renderCameras(): void {
   setText('cameras-empty', cameras.length === 0 ? 'Your hub has no cameras yet. Add one on the hub.' : '');
   if (watching !== undefined) {
     const fresh = cameras.find((c) => c.id === watching!.camera.id);
-    if (fresh !== undefined) setText('live-codec', codecLabel(fresh.codecs));
+    if (fresh !== undefined) showStreamLabel(fresh, watching.opts);
+  }
+}
+
+/**
+ * What to watch: the camera's own stream where this browser plays it, else the hub's H.264
+ * transcode if the camera offers one (an H.265 camera in a browser without H.265), else nothing.
+ */
+function chooseStream(camera: CameraInfo): { ok: true; type: string; opts: WatchOptions } | { ok: false; reason: string } {
+  const native = playability(camera.mime, camera.codecs);
+  if (native.ok) return { ...native, opts: {} };
+  const h264 = camera.profiles?.find((p) => p.name === 'h264');
+  if (camera.mime === undefined || h264 === undefined) return native;
+  const transcoded = playability(h264.mime, h264.codecs);
+  return transcoded.ok ? { ...transcoded, opts: { profile: 'h264' } } : native;
+}
+
+/** The badge says which stream plays: "H.265 → H.264 (transcoded by the hub)" for the profile. */
+function showStreamLabel(camera: CameraInfo, opts: WatchOptions): void {
+  const badge = $('live-codec');
+  badge.dataset.stream = opts.profile ?? 'native';
+  if (opts.profile === 'h264') {
+    badge.textContent = `${videoCodecLabel(camera.codecs)} → H.264 (transcoded by the hub)`;
+    badge.title = 'This browser cannot play the camera\'s own video, so the hub converts it to H.264 while you watch.';
+  } else {
+    badge.textContent = codecLabel(camera.codecs);
+    badge.title = '';
   }
 }
 
@@ -216,7 +243,7 @@ async function openCamera(camera: CameraInfo): Promise<void> {
   stopWatching(true);
   show('live');
   setText('live-name', camera.name);
-  setText('live-codec', codecLabel(camera.codecs));
+  showStreamLabel(camera, {});
   const video = $<HTMLVideoElement>('video');
   delete video.dataset.firstFrameMs;
   // Snapshot and PTZ: the hub says per camera what it supports; nothing to offer when it says no.
@@ -225,26 +252,28 @@ async function openCamera(camera: CameraInfo): Promise<void> {
     b.title = camera.ptz === true ? '' : 'This camera cannot pan or tilt';
   }
   $<HTMLButtonElement>('snapshot').disabled = true;
-  const playable = playability(camera.mime, camera.codecs);
+  const playable = chooseStream(camera);
   const tappedAt = performance.now();
   if (!playable.ok) {
     // Nothing is watched that cannot be shown: the hub sends nothing for it.
-    watching = { camera, player: undefined, tappedAt };
+    watching = { camera, opts: {}, number: camera.number, player: undefined, tappedAt };
     video.hidden = true;
     setPlayerState('unsupported', playable.reason);
     return;
   }
+  const { opts } = playable;
+  showStreamLabel(camera, opts);
   video.hidden = false;
   const player = new LivePlayer(video, playable.type, {
     onState: (s, d) => setPlayerState(s, d),
-    onRestartNeeded: () => void link?.watch(camera).catch(() => undefined),
+    onRestartNeeded: () => void link?.watch(camera, opts).catch(() => undefined),
     onFirstFrame: () => {
       video.dataset.firstFrameMs = String(Math.round(performance.now() - tappedAt));
     },
   });
-  watching = { camera, player, tappedAt };
+  watching = { camera, opts, number: streamOf(camera, opts).number, player, tappedAt };
   try {
-    await link.watch(camera);
+    await link.watch(camera, opts);
   } catch (e) {
     if (watching?.player === player) setPlayerState('error', `Cannot start this camera: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -255,12 +284,12 @@ function stopWatching(tellHub: boolean): void {
   watching = undefined;
   if (w === undefined) return;
   w.player?.close();
-  if (tellHub && w.player !== undefined) void link?.unwatch(w.camera).catch(() => undefined);
+  if (tellHub && w.player !== undefined) void link?.unwatch(w.camera, w.opts).catch(() => undefined);
 }
 
 function onFrame(f: OpenedFrame): void {
   const w = watching;
-  if (w?.player === undefined || f.cameraNumber !== w.camera.number) return;
+  if (w?.player === undefined || f.cameraNumber !== w.number) return;
   w.player.push(f, lossMark());
 }
 

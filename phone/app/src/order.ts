@@ -80,6 +80,12 @@ export function codecLabel(codecs: string | undefined): string {
   return names.join(' + ');
 }
 
+/** The video codec alone ('H.265' for 'hvc1…,mp4a…'), for "H.265 → H.264". */
+export function videoCodecLabel(codecs: string | undefined): string {
+  const video = codecs?.split(',').map((c) => c.trim()).find((c) => !/^(mp4a|opus)/i.test(c));
+  return codecLabel(video);
+}
+
 export function isH265(codecs: string | undefined): boolean {
   return codecs !== undefined && /(^|,)\s*(hvc1|hev1)/i.test(codecs);
 }

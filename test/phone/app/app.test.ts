@@ -2,7 +2,8 @@
 // programs: the RTSP test camera, `vigil relay`, `vigil hub`, `vigil invite --yes`, and a hostile
 // relay in the middle (media-proxy.ts). The app pairs by scanning the hub's QR through chromium's
 // fake camera, plays the camera live, drops a tampered and a misrouted frame without losing the
-// picture, says it cannot play H.265, and stops when the phone is removed on the hub.
+// picture, plays the H.265 camera through the hub's H.264 transcode (chromium has no H.265) and says
+// so, and stops when the phone is removed on the hub.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -151,14 +152,24 @@ describe('phone app in chromium', () => {
     expect(phone.problems.filter((p) => !p.includes('favicon'))).toEqual([]);
   }, 30_000);
 
-  it('says plainly that this browser cannot play the H.265 camera', async () => {
+  it('plays the H.265 camera through the hub\'s H.264 transcode, and says which one plays', async () => {
     const page = phone.page;
     await page.click('#back');
     await page.waitForFunction(() => document.body.dataset.screen === 'cameras');
+    await waitForCameraState(hubDir, 'Garage', ['live']);
+    // The list shows the camera once the hub knows its codec (and with it, that it offers h264).
+    await page.waitForFunction(() => [...document.querySelectorAll('#cameras .camera-meta')].some((e) => /H\.265/.test(e.textContent ?? '')), null, { timeout: 20_000 });
     await page.click('#cameras button[data-camera] >> text=Garage');
-    await page.waitForFunction(() => document.getElementById('player-state')?.dataset.state === 'unsupported');
-    expect(await page.textContent('#player-state')).toMatch(/can't play H\.265/);
-    expect(await page.textContent('#live-codec')).toBe('H.265');
+    await page.waitForFunction(() => document.getElementById('player-state')?.dataset.state === 'playing', null, { timeout: 30_000 });
+    expect(await page.textContent('#live-codec')).toBe('H.265 → H.264 (transcoded by the hub)');
+    expect(await page.evaluate(() => document.getElementById('live-codec')!.dataset.stream)).toBe('h264');
+    const before = await frames();
+    await sleep(4000);
+    const after = await frames();
+    expect(after - before, `decoded frames of the transcode over 4 s (${before} -> ${after})`).toBeGreaterThan(30);
+    const r = await run(VIGIL, ['camera', 'list', '--data', hubDir, '--json']);
+    const garage = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; profiles?: { name: string; running: boolean }[] }).find((c) => c.name === 'Garage');
+    expect(garage?.profiles?.[0]).toMatchObject({ name: 'h264', running: true });
     await page.click('#back');
     await page.click('#cameras button[data-camera] >> text=Front door');
     await page.waitForFunction(() => document.getElementById('player-state')?.dataset.state === 'playing', null, { timeout: 20_000 });
