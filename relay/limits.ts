@@ -12,7 +12,11 @@ export interface RelayLimits {
   controlSlackBytes: number;
   /** Time from TCP connect to a complete HTTP upgrade request (slow-loris guard: answered 408). */
   handshakeTimeoutMs: number;
-  /** TCP connections from one address that have not finished their HTTP request yet. */
+  /**
+   * TCP connections from one address that have not finished their HTTP request yet. Above
+   * maxConnectionsPerAddress by default, so that a burst of fast clients still reaches the WebSocket
+   * limit and its documented close code (4006); only sockets past this are closed without one.
+   */
   maxHandshakesPerAddress: number;
   /** Time from connect to a valid login. */
   authTimeoutMs: number;
@@ -47,7 +51,7 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   queueBytes: 8 * 1024 * 1024,
   controlSlackBytes: 256 * 1024,
   handshakeTimeoutMs: 10_000,
-  maxHandshakesPerAddress: 16,
+  maxHandshakesPerAddress: 128,
   authTimeoutMs: 5_000,
   idleTimeoutMs: 60_000,
   maxConnections: 10_000,

@@ -103,6 +103,23 @@ describe('hostile clients', () => {
     expect(metric(text, 'vigil_relay_connections')).toBe(0);
   });
 
+  it('a burst of connections at once: every one past the per-address cap gets 4006, none is dropped silently', async () => {
+    const r = await relay({ limits: { maxConnectionsPerAddress: 5 } });
+    const codes = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        new Promise<number | 'challenged'>((resolve) => {
+          const ws = new WebSocket(r.url);
+          ws.on('message', () => resolve('challenged'));
+          ws.on('close', (c) => resolve(c));
+          ws.on('error', () => {});
+        }),
+      ),
+    );
+    expect(codes.filter((c) => c === 'challenged')).toHaveLength(5);
+    expect(codes.filter((c) => c === RELAY_ERROR_CODES['too-many-connections'])).toHaveLength(55);
+    expect(r.stats().handshakeRefusals['too-many-handshakes']).toBe(0);
+  });
+
   it('an oversized frame closes with 1009 before login too, and the relay never buffers it', async () => {
     const r = await relay({ limits: { maxMessageBytes: 4096, queueBytes: 8192 } });
     const c = await RawClient.open(r.url);
