@@ -411,7 +411,11 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
         this.attempt = 0; // the next failure starts the backoff from its first step again
       });
     }
-    if (this.stallTimer) this.clearTimer(this.stallTimer);
+    // Once per frame: re-arm the stall timer in place (Timeout#refresh), not a new timer per fragment.
+    if (this.stallTimer !== undefined && this.timers.has(this.stallTimer)) {
+      this.stallTimer.refresh();
+      return;
+    }
     this.stallTimer = this.timer(this.timing.stallTimeoutMs, () => {
       if (gen !== this.generation) return;
       this.attemptError = `no video from ${this.label} for ${this.timing.stallTimeoutMs / 1000} s${this.stderrHint()}`;
