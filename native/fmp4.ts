@@ -6,6 +6,11 @@
 // throws an `Fmp4Error` with a stable `code`; after that the splitter refuses further input.
 //
 // Pure code (no Node built-ins) so it can run anywhere; native/ only happens to be its home.
+//
+// It runs once per video frame per camera on the hub (ffmpeg writes one fragment per frame, in one
+// pipe write), so the common case is cheap: a fragment that arrives whole in one chunk is returned
+// as a view of that chunk, not copied (see joinParts for the bound on what a view may pin). Segments
+// may therefore share memory with the chunks pushed: a caller must not change a chunk after push().
 
 export type Fmp4ErrorCode =
   /** A box header declares a size smaller than its header, past its parent, or 0 ("to end of file"). */
@@ -117,12 +122,15 @@ export class Fmp4Splitter {
   readonly maxBufferedBytes: number;
 
   private chunks: Uint8Array[] = [];
+  /** Bytes of chunks[0] already consumed (instead of re-slicing it for every box). */
+  private head = 0;
   private buffered = 0;
   /** Whole boxes of the fragment being assembled (prefix boxes, then moof). */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private pendingMoof: Uint8Array | undefined;
   private init: InitSegment | undefined;
+  private tracksById = new Map<number, TrackInfo>();
   private initParts: Uint8Array[] = [];
   private initBytes = 0;
   private failure: Fmp4Error | undefined;
@@ -161,6 +169,7 @@ export class Fmp4Splitter {
     } catch (err) {
       this.failure = err instanceof Fmp4Error ? err : new Fmp4Error('bad-fragment', String(err), { cause: err });
       this.chunks = [];
+      this.head = 0;
       this.pending = [];
       this.initParts = [];
       this.buffered = this.pendingBytes = this.initBytes = 0;
@@ -209,16 +218,20 @@ export class Fmp4Splitter {
   /** Parse the next top-level box header from the buffered chunks, or undefined if not all here. */
   private peekHeader(): { type: string; size: number } | undefined {
     if (this.buffered < 8) return undefined;
-    const head = this.peek(Math.min(16, this.buffered));
-    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-    const size32 = view.getUint32(0);
-    const type = fourcc(head, 4);
+    const n = Math.min(16, this.buffered);
+    const first = this.chunks[0];
+    // Usually the header is inside the first chunk: read it in place.
+    const fits = first !== undefined && first.length - this.head >= n;
+    const head = fits ? first : this.peek(n);
+    const o = fits ? this.head : 0;
+    const size32 = u32(head, o);
+    const type = fourcc(head, o + 4);
     let size: number;
     let headerSize = 8;
     if (size32 === 1) {
-      if (head.length < 16) return undefined;
-      const hi = view.getUint32(8);
-      const lo = view.getUint32(12);
+      if (n < 16) return undefined;
+      const hi = u32(head, o + 8);
+      const lo = u32(head, o + 12);
       headerSize = 16;
       if (hi > MAX_SAFE_HIGH_WORD) {
         throw new Fmp4Error('box-too-large', `'${printable(type)}' declares a 64-bit size beyond 2^53, limit ${this.maxBoxSize}`);
@@ -241,13 +254,14 @@ export class Fmp4Splitter {
   private acceptBox(type: string, box: Uint8Array): Fmp4Segment | undefined {
     if (!this.init) {
       if (type === 'moov') {
-        const data = concat([...this.initParts, box]);
+        const data = joinParts([...this.initParts, box]);
         this.initParts = [];
         this.initBytes = 0;
         if (fourccAt(data, 4) !== 'ftyp') {
           throw new Fmp4Error('no-init-segment', 'moov without an ftyp before it');
         }
         this.init = { type: 'init', data, ...parseInit(box) };
+        this.tracksById = new Map(this.init.tracks.map((t) => [t.id, t]));
         return this.init;
       }
       if (type === 'ftyp' ? this.initParts.length > 0 : this.initParts.length === 0 || !isFiller(type)) {
@@ -262,11 +276,12 @@ export class Fmp4Splitter {
         throw new Fmp4Error('moof-without-mdat', `moof followed by '${printable(type)}' instead of mdat`);
       }
       const moof = this.pendingMoof;
-      const data = concat([...this.pending, box]);
+      this.pending.push(box);
+      const data = joinParts(this.pending);
       this.pending = [];
       this.pendingBytes = 0;
       this.pendingMoof = undefined;
-      return { type: 'fragment', data, ...parseMoof(moof, this.init.tracks) };
+      return { type: 'fragment', data, ...parseMoof(moof, this.tracksById) };
     }
     if (type === 'moof') {
       this.pendingMoof = box;
@@ -285,34 +300,50 @@ export class Fmp4Splitter {
 
   /** Copy the first n buffered bytes without consuming them (n <= 16 here). */
   private peek(n: number): Uint8Array {
-    const first = this.chunks[0];
-    if (first && first.length >= n) return first.subarray(0, n);
     const out = new Uint8Array(n);
     let filled = 0;
+    let skip = this.head;
     for (const c of this.chunks) {
-      const k = Math.min(c.length, n - filled);
-      out.set(c.subarray(0, k), filled);
+      const k = Math.min(c.length - skip, n - filled);
+      out.set(c.subarray(skip, skip + k), filled);
       filled += k;
+      skip = 0;
       if (filled === n) break;
     }
     return out;
   }
 
-  /** Remove and return exactly n bytes (n <= buffered). Copies, so a box never pins a big chunk. */
+  /**
+   * Remove and return exactly n bytes (n <= buffered): a view when they lie in one chunk (whether
+   * the segment keeps it or copies is joinParts' decision), else a copy.
+   */
   private take(n: number): Uint8Array {
+    const first = this.chunks[0];
+    if (first && first.length - this.head >= n) {
+      const box = new Uint8Array(first.buffer, first.byteOffset + this.head, n);
+      this.consumed(first, n);
+      return box;
+    }
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0];
       if (!c) throw new Fmp4Error('truncated', 'internal: buffer underrun');
-      const k = Math.min(c.length, n - filled);
-      out.set(c.subarray(0, k), filled);
+      const k = Math.min(c.length - this.head, n - filled);
+      out.set(c.subarray(this.head, this.head + k), filled);
       filled += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
+      this.consumed(c, k);
     }
-    this.buffered -= n;
     return out;
+  }
+
+  private consumed(chunk: Uint8Array, k: number): void {
+    this.head += k;
+    this.buffered -= k;
+    if (this.head === chunk.length) {
+      this.chunks.shift();
+      this.head = 0;
+    }
   }
 }
 
@@ -548,7 +579,7 @@ function esdsObjectType(r: Reader, start: number, end: number): { objectType: nu
 
 function parseMoof(
   moof: Uint8Array,
-  tracks: readonly TrackInfo[],
+  byId: ReadonlyMap<number, TrackInfo>,
 ): Omit<Fragment, 'type' | 'data'> {
   const r: Reader = new Reader(moof, 'bad-fragment');
   const root = r.children(0, moof.length, 'top')[0];
@@ -560,11 +591,10 @@ function parseMoof(
       r.need(box.start, 8, box.end, 'mfhd');
       sequence = r.u32(box.start + 4);
     } else if (box.type === 'traf') {
-      trafs.push(parseTraf(r, box, tracks));
+      trafs.push(parseTraf(r, box, byId));
     }
   }
   if (trafs.length === 0) r.fail('moof has no traf');
-  const byId = new Map(tracks.map((t) => [t.id, t]));
   const firstVideo = trafs.find((t) => byId.get(t.id)?.kind === 'video');
   const main = firstVideo ?? trafs[0];
   const result: Omit<Fragment, 'type' | 'data'> = {
@@ -585,7 +615,7 @@ function isSync(flags: number): boolean {
   return (flags & SAMPLE_IS_NON_SYNC) === 0 && dependsOn !== 1;
 }
 
-function parseTraf(r: Reader, traf: Box, tracks: readonly TrackInfo[]): { id: number; decodeTime?: number; firstFlags?: number } {
+function parseTraf(r: Reader, traf: Box, byId: ReadonlyMap<number, TrackInfo>): { id: number; decodeTime?: number; firstFlags?: number } {
   const kids = r.children(traf.start, traf.end, 'traf');
   const tfhd = kids.find((b) => b.type === 'tfhd');
   if (!tfhd) r.fail('traf without tfhd');
@@ -597,7 +627,7 @@ function parseTraf(r: Reader, traf: Box, tracks: readonly TrackInfo[]): { id: nu
   if (tfFlags & 0x02) o += 4; // sample-description-index
   if (tfFlags & 0x08) o += 4; // default-sample-duration
   if (tfFlags & 0x10) o += 4; // default-sample-size
-  let defaultFlags = tracks.find((t) => t.id === id)?.defaultSampleFlags;
+  let defaultFlags = byId.get(id)?.defaultSampleFlags;
   if (tfFlags & 0x20) {
     r.need(o, 4, tfhd.end, 'tfhd');
     defaultFlags = r.u32(o);
@@ -652,8 +682,33 @@ function hex2(n: number): string {
   return n.toString(16).toUpperCase().padStart(2, '0');
 }
 
+function u32(bytes: Uint8Array, o: number): number {
+  return (((bytes[o] ?? 0) << 24) | ((bytes[o + 1] ?? 0) << 16) | ((bytes[o + 2] ?? 0) << 8) | (bytes[o + 3] ?? 0)) >>> 0;
+}
+
+/**
+ * One segment from its boxes. Boxes that sit back to back in one chunk become one view of it, kept
+ * when it is at least half of the memory it pins (so the GOP cache holds at most twice what it
+ * counts), else copied out; boxes from several chunks are copied together.
+ */
+function joinParts(parts: readonly Uint8Array[]): Uint8Array {
+  const first = parts[0];
+  if (first === undefined) return new Uint8Array(0);
+  let end = first.byteOffset + first.length;
+  let contiguous = true;
+  for (let i = 1; i < parts.length && contiguous; i++) {
+    const p = parts[i]!;
+    contiguous = p.buffer === first.buffer && p.byteOffset === end;
+    end += p.length;
+  }
+  if (contiguous) {
+    const view = new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
+    return 2 * view.length >= view.buffer.byteLength ? view : view.slice();
+  }
+  return concat(parts);
+}
+
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0]) return parts[0];
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
