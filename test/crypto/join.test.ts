@@ -16,7 +16,7 @@ let hub: HubIdentity;
 let owner: DeviceIdentity;
 let joiner: DeviceIdentity;
 const E = 5;
-const CAMERAS = [{ number: 1, id: new Uint8Array(16) }, { number: 2, id: new Uint8Array(16) }];
+const CAMERAS: { number: number; id: Uint8Array }[] = [{ number: 1, id: new Uint8Array(16) }, { number: 2, id: new Uint8Array(16) }];
 
 beforeAll(async () => {
   await cryptoReady();
