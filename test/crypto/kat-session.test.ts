@@ -4,7 +4,7 @@
 // the handshake hash and each transport message. A reference built from the spec's pseudocode with
 // noise.testing.ts (createHandshakeWithFixedEphemeral) must agree. The negative entries replay the
 // transcript up to one step and feed that step a changed, replayed or misdirected message.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { cryptoReady, sodium } from '../../crypto/sodium.ts';
 import { concat, fromHex, toHex, utf8 } from '../../crypto/bytes.ts';
 import { deriveKey } from '../../crypto/hash.ts';
@@ -260,4 +260,23 @@ describe('session known-answer vectors (test/crypto/vectors/session.json)', () =
       }
     });
   }
+});
+
+describe('test-only hooks', () => {
+  it('fixed randomness and seeded identities are refused outside tests, and libsodium is restored', () => {
+    const keypair = sodium().crypto_box_keypair;
+    vi.stubEnv('VITEST', '');
+    try {
+      expect(outcome(() => withFixedRandomness({}, () => 0))).toBe('forbidden');
+      expect(outcome(() => hubIdentityFromSeeds(CAST.hub))).toBe('forbidden');
+      expect(outcome(() => deviceIdentityFromSeeds(CAST.owner))).toBe('forbidden');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(() => withFixedRandomness({ ephemerals: [seq(32, 1)] }, () => { throw new Error('inside'); })).toThrow('inside');
+    expect(sodium().crypto_box_keypair).toBe(keypair);
+    expect(() => withFixedRandomness({ ephemerals: [seq(32, 1)] }, () => 0)).toThrow(/left unused/);
+    expect(() => withFixedRandomness({}, () => sodium().crypto_box_keypair())).toThrow(/more X25519 key pairs/);
+    expect(sodium().crypto_box_keypair).toBe(keypair);
+  });
 });
