@@ -1,15 +1,17 @@
 // npm run bench:crypto — throughput and cost of Vigil's crypto, in one run, next to its baselines:
-//   1. frame envelope (crypto/frame.ts, libsodium ChaCha20-Poly1305-IETF in WebAssembly) seal and open
-//      for 1 KiB, 16 KiB and 256 KiB fragments, against node:crypto's chacha20-poly1305 (OpenSSL)
-//      on the same sizes with a same-sized AAD;
+//   1. frame envelope (crypto/frame.ts) seal and open for 1 KiB, 16 KiB and 256 KiB fragments, with
+//      each of its AEADs: the libsodium default (WebAssembly; what phones in browsers use) and the
+//      hub's node:crypto one (main/node-aead.ts), against node:crypto's chacha20-poly1305 (OpenSSL)
+//      called alone on the same sizes with a same-sized AAD;
 //   2. the session handshake (crypto/session.ts: Noise IKpsk2 + X-Wing) against a plain Noise
 //      IKpsk2 handshake with a fixed PSK (crypto/noise.ts), i.e. what X-Wing adds;
 //   3. Ed25519 sign and verify (crypto/identity.ts);
-//   4. the target: sealing 16 cameras at 4 Mbit/s costs under 2% of one core.
+//   4. the target: sealing 16 cameras at 4 Mbit/s costs under 2% of one core, on the hub's sealer.
 // Every figure is the median of several runs after a warm-up; variants are measured round-robin so
 // a burst of load from another process hits all of them alike. MB = 10^6 bytes. Exits 0: a report.
 import { createCipheriv, createDecipheriv, randomBytes, type CipherChaCha20Poly1305, type DecipherChaCha20Poly1305 } from 'node:crypto';
-import { FrameOpener, FrameSealer, type FrameKeyParams } from '../crypto/frame.ts';
+import { FrameOpener, FrameSealer, type FrameCryptoOptions, type FrameKeyParams } from '../crypto/frame.ts';
+import { nodeFrameAead } from '../main/node-aead.ts';
 import { hubPublicKeys, newDeviceIdentity, newHubIdentity, newSigningKeyPair, sign, verify } from '../crypto/identity.ts';
 import { createHandshake } from '../crypto/noise.ts';
 import { acceptSession, sessionPrologue, startSession } from '../crypto/session.ts';
@@ -92,12 +94,16 @@ function timeBatch(count: number, bytes: number, op: (i: number) => void): numbe
   return (count * bytes) / 1e6 / (cpu / 1000);
 }
 
-function frameVariants(size: number, batch: number): Variant[] {
+/** 'vigil': crypto/frame.ts with its libsodium default (phones); 'hub': with node:crypto's AEAD. */
+const AEADS: Record<'vigil' | 'hub', FrameCryptoOptions> = { vigil: {}, hub: { aead: nodeFrameAead } };
+
+function frameVariants(size: number, batch: number, which: keyof typeof AEADS): Variant[] {
+  const options = AEADS[which];
   const payload = randomBytes(size);
   const seal: Variant = {
-    name: 'vigil seal', size, results: [],
+    name: `${which} seal`, size, results: [],
     run() {
-      const sealer = new FrameSealer(frameParams());
+      const sealer = new FrameSealer(frameParams(), options);
       const mbps = timeLoop(RUN_MS, size, () => {
         sink ^= sealer.seal({ track: 'video', captureTime: 1_700_000_000_000, frameType: 'delta', payload }).length;
       });
@@ -108,13 +114,13 @@ function frameVariants(size: number, batch: number): Variant[] {
   // Opening needs frames nobody opened yet (the replay window refuses a counter twice): seal a batch
   // once, then give every run a fresh opener with the same key.
   const params = frameParams();
-  const sealer = new FrameSealer(params);
+  const sealer = new FrameSealer(params, options);
   const sealed = Array.from({ length: batch }, () => sealer.seal({ track: 'video', captureTime: 1_700_000_000_000, frameType: 'delta', payload }));
   sealer.close();
   const open: Variant = {
-    name: 'vigil open', size, results: [],
+    name: `${which} open`, size, results: [],
     run() {
-      const opener = new FrameOpener();
+      const opener = new FrameOpener(options);
       opener.addKey(params);
       return timeBatch(batch, size, (i) => {
         sink ^= opener.open(sealed[i]!).payload.length;
@@ -186,7 +192,7 @@ function throughput(): Map<string, Variant> {
   const variants: Variant[] = [];
   for (const size of SIZES) {
     const batch = batchFor(size);
-    variants.push(...frameVariants(size, batch), ...nodeVariants(size, batch), sodiumVariant(size));
+    variants.push(...frameVariants(size, batch, 'hub'), ...frameVariants(size, batch, 'vigil'), ...nodeVariants(size, batch), sodiumVariant(size));
   }
   for (const v of variants) v.run(); // warm-up: JIT, WebAssembly tiers, allocator
   for (let r = 0; r < RUNS; r++) for (const v of variants) v.results.push(v.run());
@@ -269,21 +275,25 @@ async function main(): Promise<void> {
 
   const t = throughput();
   const get = (name: string, size: number): Variant => t.get(`${name} ${size}`)!;
-  console.log('frame envelope (crypto/frame.ts) vs node:crypto chacha20-poly1305, same payload and AAD size');
-  console.log(`${pad('fragment', 10)}${padLeft('vigil seal', 12)}${padLeft('node seal', 12)}${padLeft('ratio', 8)}${padLeft('vigil open', 13)}${padLeft('node open', 12)}${padLeft('ratio', 8)}${padLeft('sodium seal', 13)}   spread (vigil seal/open)`);
+  console.log('frame envelope (crypto/frame.ts) with the hub\'s AEAD (node:crypto) and the default (libsodium), vs node:crypto chacha20-poly1305 alone, same payload and AAD size');
+  console.log(`${pad('fragment', 10)}${padLeft('hub seal', 12)}${padLeft('vigil seal', 12)}${padLeft('node seal', 12)}${padLeft('ratio', 7)}` +
+    `${padLeft('hub open', 12)}${padLeft('vigil open', 12)}${padLeft('node open', 12)}${padLeft('ratio', 7)}${padLeft('sodium seal', 13)}   spread (hub seal, vigil seal/open)`);
   for (const size of SIZES) {
+    const hs = median(get('hub seal', size).results);
     const vs = median(get('vigil seal', size).results);
     const ns = median(get('node seal', size).results);
+    const ho = median(get('hub open', size).results);
     const vo = median(get('vigil open', size).results);
     const no = median(get('node open', size).results);
+    const mbps = (v: number, w: number): string => padLeft(`${fixed(v, 0)} MB/s`, w);
     console.log(
-      `${pad(`${size / 1024} KiB`, 10)}${padLeft(`${fixed(vs, 0)} MB/s`, 12)}${padLeft(`${fixed(ns, 0)} MB/s`, 12)}${padLeft(fixed(vs / ns, 2), 8)}` +
-      `${padLeft(`${fixed(vo, 0)} MB/s`, 13)}${padLeft(`${fixed(no, 0)} MB/s`, 12)}${padLeft(fixed(vo / no, 2), 8)}` +
-      `${padLeft(`${fixed(median(get('sodium seal', size).results), 0)} MB/s`, 13)}` +
-      `   ${fixed(spread(get('vigil seal', size).results) * 100, 0)}% / ${fixed(spread(get('vigil open', size).results) * 100, 0)}%`,
+      `${pad(`${size / 1024} KiB`, 10)}${mbps(hs, 12)}${mbps(vs, 12)}${mbps(ns, 12)}${padLeft(fixed(hs / ns, 2), 7)}` +
+      `${mbps(ho, 12)}${mbps(vo, 12)}${mbps(no, 12)}${padLeft(fixed(ho / no, 2), 7)}${mbps(median(get('sodium seal', size).results), 13)}` +
+      `   ${fixed(spread(get('hub seal', size).results) * 100, 0)}%, ${fixed(spread(get('vigil seal', size).results) * 100, 0)}% / ${fixed(spread(get('vigil open', size).results) * 100, 0)}%`,
     );
   }
-  console.log('ratio = vigil / node:crypto; sodium seal = libsodium-wrappers crypto_aead_chacha20poly1305_ietf_encrypt alone (the primitive frame.ts wraps)');
+  console.log('hub = frame.ts with main/node-aead.ts (what the hub seals with); vigil = frame.ts with its libsodium default (what phones open with);');
+  console.log('ratio = hub / node:crypto alone (what the envelope costs); sodium seal = libsodium-wrappers crypto_aead_chacha20poly1305_ietf_encrypt alone');
   console.log('');
 
   const hs = handshakes();
@@ -299,11 +309,13 @@ async function main(): Promise<void> {
   console.log(`  verify  ${fixed(sig.verify.us, 1)} µs  (spread ${fixed(sig.verify.spread * 100, 0)}%)`);
   console.log('');
 
-  const seal16 = median(get('vigil seal', 16 * 1024).results);
+  const seal16 = median(get('hub seal', 16 * 1024).results);
   const share = TARGET_BYTES_PER_S / 1e6 / seal16;
-  console.log('target: sealing 16 cameras at 4 Mbit/s (8 MB/s) in under 2% of one core');
-  console.log(`  cost = 8 MB/s / ${fixed(seal16, 0)} MB/s (16 KiB seal) = ${fixed(share * 100, 2)}% of one core  ` +
+  const sodiumShare = TARGET_BYTES_PER_S / 1e6 / median(get('vigil seal', 16 * 1024).results);
+  console.log('target: sealing 16 cameras at 4 Mbit/s (8 MB/s) in under 2% of one core (the hub\'s sealer)');
+  console.log(`  cost = 8 MB/s / ${fixed(seal16, 0)} MB/s (16 KiB hub seal) = ${fixed(share * 100, 2)}% of one core  ` +
     `(${fixed(share / TARGET_CORE_SHARE, 2)}x the budget)  ${verdict(share < TARGET_CORE_SHARE)}`);
+  console.log(`  (with the libsodium default it would be ${fixed(sodiumShare * 100, 2)}%)`);
   console.log('');
   console.log(`machine load: this process was on a CPU ${fixed((cpuMsTotal / wallMsTotal) * 100, 0)}% of the timed wall time ` +
     '(near 100% = figures undisturbed; much less = another process competed for the core)');
