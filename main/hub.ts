@@ -350,6 +350,11 @@ export class Hub {
         for (const v of this.#localViewers.get(camera.number) ?? []) v.onFragment(f.data, f.keyframe);
         const native = this.#native(live);
         if (this.#watched(native)) this.#publish(native, f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime, f.keyframe ? FLAG_KEYFRAME : 0);
+        // Subscribers on the profile's topic start it too, without a watch command (a phone still
+        // subscribed across a hub restart, whose watch came before the profile existed). Checked
+        // on the camera's keyframes: often enough, and no extra timer.
+        const profile = live.profile;
+        if (f.keyframe && profile !== undefined && !profile.running && this.#watched(profile)) profile.demand();
       },
       onState: (s) => {
         this.#log(`camera ${camera.number}: ${s.state}${s.error ? ` (${s.error})` : ''}`);
