@@ -44,12 +44,18 @@ export class HubLinks {
     return this.#links.find((l) => l.kind === kind);
   }
 
-  add(kind: LinkKind, url: string): Link {
+  /**
+   * One link per kind: a relay link is one connection that moves between the given relay URLs
+   * (nodes of one relay cluster, or fallbacks), never several at once, since a relay id has one
+   * connection per cluster.
+   */
+  add(kind: LinkKind, urls: string | readonly string[]): Link {
+    const list = typeof urls === 'string' ? [urls] : [...urls];
     const watchers = new Map<string, number>();
     // eslint-disable-next-line prefer-const
     let link: Link;
     const client = new RelayClient({
-      url,
+      urls: list,
       publicKey: this.identity.relay.publicKey,
       sign: (m) => sign(this.identity.relay, m),
       WebSocket: WebSocket as unknown as WebSocketConstructor,
@@ -67,7 +73,13 @@ export class HubLinks {
         if (s === 'ready') this.events.onReady(link);
       },
     });
-    link = { kind, url, client, state: 'connecting', watchers, send: (to, payload) => client.send(to, payload) };
+    link = {
+      kind, client, state: 'connecting', watchers,
+      get url() {
+        return client.url;
+      },
+      send: (to, payload) => client.send(to, payload),
+    };
     for (const cap of this.#grants.values()) void client.grant(cap).catch(() => undefined);
     this.#links.push(link);
     return link;

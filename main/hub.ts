@@ -149,7 +149,7 @@ export class Hub {
       onReady: (via) => this.#onLinkReady(via),
       onState: (via, state) => this.#log(`${via.kind === 'lan' ? 'lan endpoint' : 'relay'}: ${state}`),
     });
-    for (const url of opts.relays) this.links.add('relay', url);
+    if (opts.relays.length > 0) this.links.add('relay', opts.relays);
     const transport = {
       send: async (to: Uint8Array, payload: Uint8Array) => {
         const link = this.links.all.find((l) => l.state === 'ready');

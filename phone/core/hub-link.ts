@@ -310,7 +310,7 @@ export class HubLink {
     const { topic } = streamOf(camera, opts);
     this.watched.set(topic, { camera, opts });
     await this.ready();
-    await this.client.subscribe(this.profile.hub.relayKey, fromHexId(topic));
+    await this.subscribe(fromHexId(topic));
     await this.command('watch', watchArgs(camera, opts));
   }
 
@@ -515,6 +515,22 @@ export class HubLink {
         // Hubs do not send commands to phones.
         this.counters.malformed++;
         return;
+    }
+  }
+
+  /**
+   * Subscribes, retrying briefly: in a relay cluster the hub's capability for this phone can reach
+   * our node a moment after we ask.
+   */
+  private async subscribe(topic: Uint8Array): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.subscribe(this.profile.hub.relayKey, topic);
+        return;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'no-capability' || attempt >= 4) throw e;
+        await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
+      }
     }
   }
 
