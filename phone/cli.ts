@@ -27,8 +27,15 @@ const USAGE = `usage: vigil-phone <command> [options]
 
 class CliError extends Error {}
 
-type Values = Record<string, string | boolean | undefined>;
-function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>, usage: string): { values: Values; positionals: string[] } {
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** `--relay URL` may be given several times (nodes of a relay cluster). */
+function relayList(values: Values): string[] | undefined {
+  const v = values.relay;
+  if (v === undefined || typeof v === 'boolean') return undefined;
+  return Array.isArray(v) ? v : [v];
+}
+function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>, usage: string): { values: Values; positionals: string[] } {
   try {
     const r = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
     if (r.values.help) {
@@ -64,7 +71,7 @@ function saveProfile(path: string, profile: PhoneProfile): void {
 
 async function cmdPair(argv: string[]): Promise<void> {
   const usage = 'usage: vigil-phone pair LINK --profile FILE [--name NAME] [--relay URL]';
-  const { values, positionals } = parse(argv, { profile: { type: 'string' }, name: { type: 'string' }, relay: { type: 'string' } }, usage);
+  const { values, positionals } = parse(argv, { profile: { type: 'string' }, name: { type: 'string' }, relay: { type: 'string', multiple: true } }, usage);
   const link = positionals[0];
   if (link === undefined) throw new CliError(`pair needs the pairing LINK\n${usage}`);
   const path = need(values, 'profile', usage);
@@ -73,7 +80,7 @@ async function cmdPair(argv: string[]): Promise<void> {
     link,
     name: (values.name as string | undefined) ?? 'vigil-phone',
     relayFactory,
-    ...(typeof values.relay === 'string' ? { relayUrl: values.relay } : {}),
+    ...(relayList(values) ? { relayUrls: relayList(values)! } : {}),
     onCode: (code) => console.log(`code ${code.slice(0, 3)} ${code.slice(3)}: check that the hub shows the same, then approve it there`),
   });
   saveProfile(path, profile);
@@ -92,7 +99,7 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
     path: mode,
     lanUrls: found,
     onPath: (kind, url) => console.error(`path: ${kind === 'lan' ? 'at home' : 'through relay'} (${url})`),
-    ...(typeof values.relay === 'string' ? { relayUrl: values.relay } : {}),
+    ...(relayList(values) ? { relayUrls: relayList(values)! } : {}),
     onProfileChanged: (p) => saveProfile(path, p),
     onState: (state, detail) => {
       if (state !== 'live' && state !== 'connecting' && state !== 'closed') console.error(`link: ${state}${detail ? ` (${detail})` : ''}`);
@@ -108,7 +115,7 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
 
 async function cmdCameras(argv: string[]): Promise<void> {
   const usage = 'usage: vigil-phone cameras --profile FILE [--json] [--relay URL]';
-  const { values } = parse(argv, { profile: { type: 'string' }, json: { type: 'boolean' }, relay: { type: 'string' }, path: { type: 'string' }, mdns: { type: 'boolean' } }, usage);
+  const { values } = parse(argv, { profile: { type: 'string' }, json: { type: 'boolean' }, relay: { type: 'string', multiple: true }, path: { type: 'string' }, mdns: { type: 'boolean' } }, usage);
   await withLink(values, usage, async (link) => {
     const cameras = await link.listCameras();
     for (const c of cameras) console.log(values.json ? JSON.stringify(c) : `${c.name}\t${c.state ?? ''}\t${c.codecs ?? ''}`);
@@ -119,7 +126,7 @@ async function cmdCameras(argv: string[]): Promise<void> {
 async function cmdWatch(argv: string[]): Promise<void> {
   const usage = 'usage: vigil-phone watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--stream native|h264] [--relay URL]';
   const { values } = parse(argv, {
-    profile: { type: 'string' }, camera: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string' },
+    profile: { type: 'string' }, camera: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string', multiple: true },
     path: { type: 'string' }, mdns: { type: 'boolean' }, stream: { type: 'string' },
   }, usage);
   // --stream, not --profile: --profile already names the phone's profile file.
@@ -189,7 +196,7 @@ async function findCamera(link: HubLink, name: string): Promise<CameraInfo> {
 
 async function cmdSnapshot(argv: string[]): Promise<void> {
   const usage = 'usage: vigil-phone snapshot --profile FILE --camera NAME --out FILE.jpg';
-  const { values } = parse(argv, { profile: { type: 'string' }, camera: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string' }, path: { type: 'string' } }, usage);
+  const { values } = parse(argv, { profile: { type: 'string' }, camera: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string', multiple: true }, path: { type: 'string' } }, usage);
   const cameraName = need(values, 'camera', usage);
   const out = need(values, 'out', usage);
   await withLink(values, usage, async (link) => {
@@ -203,7 +210,7 @@ async function cmdPtz(argv: string[]): Promise<void> {
   const usage = 'usage: vigil-phone ptz --profile FILE --camera NAME (--move PAN,TILT,ZOOM --seconds S | --stop | --preset N)';
   const { values } = parse(argv, {
     profile: { type: 'string' }, camera: { type: 'string' }, move: { type: 'string' }, seconds: { type: 'string' },
-    stop: { type: 'boolean' }, preset: { type: 'string' }, relay: { type: 'string' }, path: { type: 'string' },
+    stop: { type: 'boolean' }, preset: { type: 'string' }, relay: { type: 'string', multiple: true }, path: { type: 'string' },
   }, usage);
   const cameraName = need(values, 'camera', usage);
   let args: Record<string, unknown>;

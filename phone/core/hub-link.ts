@@ -72,6 +72,8 @@ export interface HubLinkOptions {
   profile: PhoneProfile;
   relayFactory: RelayFactory;
   relayUrl?: string;
+  /** Relay nodes to use instead of the profile's (tried in order, moving on when one fails). */
+  relayUrls?: readonly string[];
   /** 'auto' (default): the hub's LAN endpoint when it answers, else a relay; or only one of them. */
   path?: PathMode;
   /** LAN endpoints found just now (mDNS), tried before the ones the profile remembers. */
@@ -148,7 +150,8 @@ export class HubLink {
   private candidates(): Candidate[] {
     const mode = this.opts.path ?? 'auto';
     const lan = [...new Set([...(this.opts.lanUrls ?? []), ...(this.profile.lanUrls ?? [])])];
-    const relays = this.opts.relayUrl !== undefined ? [this.opts.relayUrl] : this.profile.relays.filter((u) => !lan.includes(u));
+    const chosen = this.opts.relayUrls ?? (this.opts.relayUrl !== undefined ? [this.opts.relayUrl] : undefined);
+    const relays = chosen !== undefined ? [...chosen] : this.profile.relays.filter((u) => !lan.includes(u));
     const out: Candidate[] = [];
     if (mode !== 'relay') for (const url of lan) out.push({ url, kind: 'lan' });
     if (mode !== 'lan') for (const url of relays) out.push({ url, kind: 'relay' });

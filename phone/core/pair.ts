@@ -21,6 +21,8 @@ export interface PairOptions {
   timeoutMs?: number;
   /** Use this relay instead of the invite's list. */
   relayUrl?: string;
+  /** Use these relays (in order) instead of the invite's list. */
+  relayUrls?: readonly string[];
   /** How long to wait for each relay or LAN endpoint to answer before trying the next. */
   connectTimeoutMs?: number;
 }
@@ -31,7 +33,7 @@ export class PairingError extends Error {
 
 export async function pairWithHub(opts: PairOptions): Promise<PhoneProfile> {
   const invite = parseInviteLink(opts.link);
-  const urls = opts.relayUrl !== undefined ? [opts.relayUrl] : [...invite.relays];
+  const urls = opts.relayUrls !== undefined ? [...opts.relayUrls] : opts.relayUrl !== undefined ? [opts.relayUrl] : [...invite.relays];
   if (urls.length === 0) throw new PairingError('the pairing link names no relay to reach the hub through');
   let lastError: unknown;
   // The hub lists its LAN endpoint first (when it has one), then its relays: at home pairing works
