@@ -165,9 +165,13 @@ export class PhoneSessions {
   }
 
   #sendInSession(s: PhoneSession, plain: Uint8Array): void {
-    // A phone that just shook hands reads only its new session: write there until it answers.
-    const session = s.pending ?? s.current;
-    void s.via.send(s.relayKey, encodeEnvelope(Envelope.SESSION_DATA, session.seal(plain))).catch(() => undefined);
+    // Until the phone speaks in a newer handshake's session we cannot tell which one it holds: a
+    // real new handshake, or message 1 replayed by the relay. So news goes in both; the phone opens
+    // the one it has and counts the other as not its own. (Results answer in the session the
+    // command came in, which is `current` by then.)
+    for (const session of s.pending ? [s.current, s.pending] : [s.current]) {
+      void s.via.send(s.relayKey, encodeEnvelope(Envelope.SESSION_DATA, session.seal(plain))).catch(() => undefined);
+    }
   }
 
   /** Sends every phone with a session its key update for the current epoch. */
