@@ -103,7 +103,7 @@ describe('h264 profile of an H.265 camera', () => {
 
   it('watching the profile gives H.264 with every frame; the transcoder stops after the grace period', async () => {
     const out = join(dir, 'garage-h264.mp4');
-    const watch = start(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', 'Garage', '--stream', 'h264', '--seconds', '8', '--out', out], { maxSeconds: 60 });
+    const watch = start(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', 'Garage', '--stream', 'h264', '--seconds', '14', '--out', out], { maxSeconds: 60 });
     await watch.waitFor(/watching "Garage" \(its h264 profile, transcoded by the hub\)/, 30_000);
     await until('a libx264 ffmpeg under the hub', () => transcoders().length === 1, 15_000);
     expect((await profileStatus()).running).toBe(true);
