@@ -13,7 +13,8 @@ import type { Hub } from '../../main/hub.ts';
 import { ROOT, launchChromium, runProgram, startProgram, stopAll, tempDir } from './harness.ts';
 import { a11yProblems } from './a11y.ts';
 
-const SHOTS = join(ROOT, 'docs', 'screenshots');
+// Screenshots refresh docs/ only when asked (VIGIL_UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
+const SHOTS = process.env.VIGIL_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-output', 'screenshots');
 const VIGIL = join(ROOT, 'bin', 'vigil');
 const PHONE = join(ROOT, 'bin', 'vigil-phone');
 

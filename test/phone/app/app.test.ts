@@ -124,7 +124,7 @@ describe('phone app in chromium', () => {
       return Math.sqrt(sq / n - (sum / n) ** 2);
     });
     expect(spread, 'luma standard deviation of the picture').toBeGreaterThan(20);
-    const shots = join(ROOT, 'docs/screenshots');
+    const shots = process.env.VIGIL_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots') : join(ROOT, 'test-output/screenshots');
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: join(shots, 'phone-live.png') });
     const firstFrameMs = Number(await page.evaluate(() => document.getElementById('video')!.dataset.firstFrameMs));
