@@ -28,6 +28,7 @@ let work: string;
 async function shot(name: string): Promise<Buffer> {
   await page.waitForTimeout(150);
   const png = await page.screenshot({ fullPage: false });
+  mkdirSync(SHOTS, { recursive: true });
   writeFileSync(join(SHOTS, `hub-${name}.png`), png);
   return png;
 }
