@@ -61,6 +61,11 @@ export const MAX_OPENER_CAMERAS = 1024;
 export interface FrameAead {
   /** Returns ciphertext || tag (plaintext.length + 16 bytes). */
   encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /**
+   * Optional: the same bytes as encrypt, written into `out` (exactly plaintext.length + 16 bytes),
+   * so the sealer can place them in the wire buffer without an intermediate array and copy.
+   */
+  encryptTo?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void;
   /** `sealed` is ciphertext || tag; returns the plaintext, or throws if authentication fails. */
   decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array;
 }
@@ -270,10 +275,14 @@ export class FrameSealer {
 
     const header = encodeSframeHeader(this.#key.kid, counter);
     const aadLength = header.length + FRAME_METADATA_BYTES;
-    const aad = new Uint8Array(aadLength);
+    const sealedLength = frame.payload.length + FRAME_TAG_BYTES;
+    // One buffer for the whole frame: the AAD is written in place and, where the AEAD can, so is
+    // the ciphertext (encryptTo), sparing a fragment-sized array and copy per frame.
+    const wire = new Uint8Array(aadLength + sealedLength);
+    const aad = wire.subarray(0, aadLength);
     aad.set(header, 0);
     aad.set(this.#fixedMetadata, header.length);
-    const view = new DataView(aad.buffer);
+    const view = new DataView(wire.buffer, 0, aadLength);
     let o = header.length + this.#fixedMetadata.length;
     view.setUint8(o, track);
     view.setBigUint64(o + 1, BigInt(frame.captureTime));
@@ -281,11 +290,14 @@ export class FrameSealer {
     o += 10;
     if (o !== aadLength) throw new Error('frame metadata layout mismatch');
 
-    const sealed = this.#aead.encrypt(this.#key.aeadKey, nonceFor(this.#key.salt, counter), aad, frame.payload);
+    const nonce = nonceFor(this.#key.salt, counter);
+    if (this.#aead.encryptTo !== undefined) {
+      this.#aead.encryptTo(this.#key.aeadKey, nonce, aad, frame.payload, wire.subarray(aadLength));
+      return wire;
+    }
+    const sealed = this.#aead.encrypt(this.#key.aeadKey, nonce, aad, frame.payload);
     // An injected AEAD that returns anything but ciphertext || tag would put garbage on the wire.
-    if (sealed.length !== frame.payload.length + FRAME_TAG_BYTES) throw new Error(`${where}: AEAD returned ${sealed.length} bytes for ${frame.payload.length}`);
-    const wire = new Uint8Array(aadLength + sealed.length);
-    wire.set(aad, 0);
+    if (sealed.length !== sealedLength) throw new Error(`${where}: AEAD returned ${sealed.length} bytes for ${frame.payload.length}`);
     wire.set(sealed, aadLength);
     return wire;
   }

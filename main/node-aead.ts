@@ -27,20 +27,28 @@ function plain(b: Buffer): Uint8Array {
   return new Uint8Array(b);
 }
 
+/** ciphertext || tag into `out` (the sealer's wire buffer): no array of our own per frame. */
+function encryptTo(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void {
+  checkLengths(key, nonce);
+  if (out.length !== plaintext.length + TAG_BYTES) throw new RangeError(`output must be ${plaintext.length + TAG_BYTES} bytes, got ${out.length}`);
+  const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad, { plaintextLength: plaintext.length });
+  const ciphertext = cipher.update(plaintext);
+  const last = cipher.final(); // empty for a stream cipher; checked so no byte is ever dropped
+  if (ciphertext.length + last.length !== plaintext.length) throw new Error('chacha20-poly1305 returned a ciphertext of the wrong length');
+  out.set(ciphertext, 0);
+  out.set(last, ciphertext.length);
+  out.set(cipher.getAuthTag(), plaintext.length);
+}
+
 export const nodeFrameAead: FrameAead = {
   encrypt(key, nonce, aad, plaintext) {
-    checkLengths(key, nonce);
-    const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(aad, { plaintextLength: plaintext.length });
-    const ciphertext = cipher.update(plaintext);
-    const last = cipher.final(); // empty for a stream cipher; kept so no byte is ever dropped
-    const tag = cipher.getAuthTag();
-    const out = new Uint8Array(ciphertext.length + last.length + TAG_BYTES);
-    out.set(ciphertext, 0);
-    out.set(last, ciphertext.length);
-    out.set(tag, ciphertext.length + last.length);
+    const out = new Uint8Array(plaintext.length + TAG_BYTES);
+    encryptTo(key, nonce, aad, plaintext, out);
     return out;
   },
+
+  encryptTo,
 
   decrypt(key, nonce, aad, sealed) {
     checkLengths(key, nonce);

@@ -414,6 +414,24 @@ describe('injected AEAD', () => {
     expect(aead.calls).toBe(2);
   });
 
+  it('an AEAD that offers encryptTo seals in place, with the same bytes', () => {
+    const p = camera(2, 3);
+    let calls = 0;
+    const aead: FrameAead = {
+      encrypt: () => {
+        throw new Error('encryptTo is preferred');
+      },
+      encryptTo: (k, n, a, m, out) => {
+        calls++;
+        out.set(sodiumFrameAead.encrypt(k, n, a, m));
+      },
+      decrypt: sodiumFrameAead.decrypt,
+    };
+    const wire = FrameSealer.forTesting(p, 7n, { aead }).seal(FRAME);
+    expect(calls).toBe(1);
+    expect(toHex(wire)).toBe(toHex(FrameSealer.forTesting(p, 7n).seal(FRAME)));
+  });
+
   it('any failure of decrypt is \'tampered\', and a wrong-length plaintext too', () => {
     const p = camera(1, 1);
     const wire = new FrameSealer(p).seal(FRAME);

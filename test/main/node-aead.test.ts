@@ -171,6 +171,16 @@ describe('node AEAD and libsodium interoperate', () => {
     expect(Object.getPrototypeOf(opener.open(wire).payload)).toBe(Uint8Array.prototype);
   });
 
+  it('encryptTo (what the sealer uses) writes exactly what encrypt returns, into an output of the exact size only', () => {
+    const [key, nonce, aad, msg] = [random(32), random(12), random(7), random(1000)];
+    const out = new Uint8Array(1016);
+    nodeFrameAead.encryptTo!(key, nonce, aad, msg, out);
+    expect(toHex(out)).toBe(toHex(nodeFrameAead.encrypt(key, nonce, aad, msg)));
+    expect(toHex(out)).toBe(toHex(sodiumFrameAead.encrypt(key, nonce, aad, msg)));
+    expect(attempt(() => nodeFrameAead.encryptTo!(key, nonce, aad, msg, new Uint8Array(1015)))).toBe(false);
+    expect(attempt(() => nodeFrameAead.encryptTo!(key, nonce, aad, msg, new Uint8Array(1017)))).toBe(false);
+  });
+
   it('refuses keys and nonces of the wrong length instead of padding them', () => {
     const ok = nodeFrameAead.encrypt(random(32), random(12), random(3), random(10));
     expect(ok.length).toBe(26);
