@@ -131,7 +131,10 @@ function rpc<T>(req: DistributiveOmit<WorkerRequest, 'id'>, timeoutMs?: number):
 }
 
 async function startWorker(relayUrl: string): Promise<ChildProcess> {
-  const w = fork(WORKER, [relayUrl], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // VIGIL_BENCH_HUB_ARGS: extra node flags for the hub alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+  // (NODE_OPTIONS refuses --cpu-prof). Its CPU figures then include the profiler's cost.
+  const extra = (process.env['VIGIL_BENCH_HUB_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const w = fork(WORKER, [relayUrl], { execArgv: ['--import', 'tsx', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   worker = w;
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('hub worker did not start within 30 s')), 30_000);
