@@ -24,6 +24,7 @@ export interface LinkEvents {
   onMailboxMessage(mailboxId: Uint8Array, from: Uint8Array, payload: Uint8Array, via: Link): void;
   onReady(via: Link): void;
   onState(via: Link, state: string): void;
+  onError?(error: unknown): void;
 }
 
 export class HubLinks {
@@ -60,8 +61,9 @@ export class HubLinks {
       sign: (m) => sign(this.identity.relay, m),
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       ...(kind === 'lan' ? { backoffMs: [250, 500, 1000] } : {}),
-      onMessage: (from, payload) => this.events.onMessage(from, payload, link),
-      onMailboxMessage: (id, from, payload) => this.events.onMailboxMessage(id, from, payload, link),
+      // Whatever a relay sends must never take the hub down: a handler's failure is logged, not thrown.
+      onMessage: (from, payload) => this.#guard(() => this.events.onMessage(from, payload, link)),
+      onMailboxMessage: (id, from, payload) => this.#guard(() => this.events.onMailboxMessage(id, from, payload, link)),
       onWatchers: (topic, count) => {
         if (count > 0) watchers.set(bytesToHex(topic), count);
         else watchers.delete(bytesToHex(topic));
@@ -83,6 +85,14 @@ export class HubLinks {
     for (const cap of this.#grants.values()) void client.grant(cap).catch(() => undefined);
     this.#links.push(link);
     return link;
+  }
+
+  #guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.events.onError?.(e);
+    }
   }
 
   async remove(link: Link): Promise<void> {

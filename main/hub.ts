@@ -148,6 +148,7 @@ export class Hub {
       onMailboxMessage: (id, from, payload, via) => this.desk.onMailboxMessage(id, from, payload, via),
       onReady: (via) => this.#onLinkReady(via),
       onState: (via, state) => this.#log(`${via.kind === 'lan' ? 'lan endpoint' : 'relay'}: ${state}`),
+      onError: (e) => this.#log(`error handling a relay message: ${e instanceof Error ? e.message : String(e)}`),
     });
     if (opts.relays.length > 0) this.links.add('relay', opts.relays);
     const transport = {

@@ -52,9 +52,15 @@ export class PhoneSessions {
   }
 
   onMessage(from: Uint8Array, payload: Uint8Array, via: SessionTransport = this.transport): void {
-    const device = this.store.findDeviceByRelayKey(bytesToHex(from));
-    // The relay only forwards from devices we granted, but we do not rely on it.
-    if (device === undefined || device.revokedAt !== null) return;
+    const fromHex = bytesToHex(from);
+    const device = this.store.findDeviceByRelayKey(fromHex, { includeRevoked: true });
+    // The relay only forwards from phones we granted, but we do not rely on it: a removed phone, or
+    // a phone of another hub that a relay misroutes here, is refused here too, and written down.
+    if (device === undefined || device.revokedAt !== null) {
+      if (device === undefined) this.#refused('hub', 'a phone not on this hub\'s roster', { relay: fromHex.slice(0, 16) });
+      else this.#refused(device.id, 'removed from this hub');
+      return;
+    }
     let env;
     try {
       env = decodeEnvelope(payload);
@@ -67,7 +73,27 @@ export class PhoneSessions {
     } catch (e) {
       if (!isCryptoError(e)) throw e;
       this.log(`session with ${device.id.slice(0, 8)}: ${e.code}`);
+      if (env.kind === Envelope.SESSION_1) this.#refused(device.id, `handshake refused (${e.code})`);
     }
+  }
+
+  readonly #lastRefusal = new Map<string, number>();
+
+  /**
+   * Audits a refusal, at most once a minute per sender and for at most 256 senders at a time, so a
+   * flood (a hostile relay can send anything) cannot fill the audit log.
+   */
+  #refused(actor: string, reason: string, detail: Record<string, string> = {}): void {
+    const now = Date.now();
+    const key = `${actor}/${detail.relay ?? ''}`;
+    const last = this.#lastRefusal.get(key);
+    if (last !== undefined && now - last < 60_000) return;
+    if (last === undefined && this.#lastRefusal.size >= 256) {
+      for (const [k, t] of this.#lastRefusal) if (now - t >= 60_000) this.#lastRefusal.delete(k);
+      if (this.#lastRefusal.size >= 256) return;
+    }
+    this.#lastRefusal.set(key, now);
+    this.store.audit(actor, 'command-refused', { reason, ...detail });
   }
 
   #onHandshake(device: Device, from: Uint8Array, message1: Uint8Array, via: SessionTransport): void {

@@ -10,7 +10,10 @@ import { cryptoReady } from '../../crypto/sodium.ts';
 import { fromBase64url } from '../../crypto/bytes.ts';
 import { sign } from '../../crypto/identity.ts';
 import type { OpenedFrame } from '../../crypto/frame.ts';
-import { Envelope } from '../../crypto/messages.ts';
+import { Envelope, encodeEnvelope } from '../../crypto/messages.ts';
+import { startSession } from '../../crypto/session.ts';
+import { toHex } from '../../crypto/bytes.ts';
+import { runningHub } from '../../main/cli/api-client.ts';
 import { RelayClient, type MediaMessage, type RelayClientOptions, type WebSocketConstructor } from '../../relay/client.ts';
 import { HubLink } from '../../phone/core/hub-link.ts';
 import { profileFromJson, type PhoneProfile } from '../../phone/core/profile.ts';
@@ -217,6 +220,36 @@ describe('T2: a removed phone opens nothing new while another keeps watching', (
     const w = await run(VIGIL_PHONE, ['watch', '--profile', profiles.c, '--camera', CAMERA_NAME, '--seconds', '2', '--out', join(dir, 'c.mp4')], { timeoutMs: 60_000 });
     expect(w.code).not.toBe(0);
   });
+});
+
+describe('T9: a relay forwards a removed phone\'s and another hub\'s phone\'s requests anyway', () => {
+  it('the hub refuses them itself and writes it in the audit log', async () => {
+    const a = load(profiles.a);
+    const removed = load(profiles.c); // revoked in the T2 test
+    const stranger = load(profiles.b); // a phone of hub B
+    const hubRelay = toHex(a.hub.relayKey);
+    // The removed phone opens a session, as it would to ask for PTZ; the relay lets it through.
+    const fromRemoved = startSession({ device: removed.device, hub: removed.hub });
+    tap.injectMessage(hubRelay, removed.relayKey.publicKey, encodeEnvelope(Envelope.SESSION_1, fromRemoved.message1));
+    // Hub B's phone talks to its own hub; the relay delivers it to hub A.
+    const fromStranger = startSession({ device: stranger.device, hub: stranger.hub });
+    tap.injectMessage(hubRelay, stranger.relayKey.publicKey, encodeEnvelope(Envelope.SESSION_1, fromStranger.message1));
+    // And the same stranger's message relabelled as coming from hub A's own (owner) phone.
+    tap.injectMessage(hubRelay, a.relayKey.publicKey, encodeEnvelope(Envelope.SESSION_1, fromStranger.message1));
+
+    const api = await runningHub(hubA());
+    let refusals: { actor: string; detail: { reason?: string; relay?: string } }[] = [];
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const audit = (await api!.get('/api/audit?limit=200')) as { action: string; actor: string; detail: { reason?: string; relay?: string } }[];
+      refusals = audit.filter((e) => e.action === 'command-refused');
+      if (refusals.some((r) => r.actor === deviceC) && refusals.some((r) => r.detail.relay !== undefined) && refusals.some((r) => /handshake refused/.test(r.detail.reason ?? ''))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(refusals.find((r) => r.actor === deviceC)?.detail.reason).toMatch(/removed/);
+    expect(refusals.find((r) => r.detail.relay === toHex(stranger.relayKey.publicKey).slice(0, 16))?.detail.reason).toMatch(/not on this hub/);
+    expect(refusals.some((r) => /handshake refused/.test(r.detail.reason ?? ''))).toBe(true);
+  }, 60_000);
 });
 
 describe('T10: the relay is blind', () => {

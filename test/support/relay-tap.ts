@@ -4,6 +4,7 @@
 // tap, since clients sign the host they connect to.
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { AddressInfo } from 'node:net';
+import { decodeServerMessage, encodeMessage } from '../../relay/codec.ts';
 
 export interface RelayTap {
   readonly url: string;
@@ -11,6 +12,11 @@ export interface RelayTap {
   /** Every message seen, both directions, in order. */
   readonly captured: Buffer[];
   setUpstream(url: string): void;
+  /**
+   * Plays a relay that forwards what it should not: hands the client logged in as `toRelayId`
+   * (hex) a direct message claiming to come from `from`.
+   */
+  injectMessage(toRelayIdHex: string, from: Uint8Array, payload: Uint8Array): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +32,7 @@ export async function startRelayTap(): Promise<RelayTap> {
   const port = (wss.address() as AddressInfo).port;
   const captured: Buffer[] = [];
   let upstream = '';
+  const byRelayId = new Map<string, WebSocket>();
   wss.on('connection', (client, req) => {
     const server = new WebSocket(upstream + (req.url?.replace(/^\/v1/, '') ?? ''));
     const pending: Buffer[] = [];
@@ -41,6 +48,12 @@ export async function startRelayTap(): Promise<RelayTap> {
     server.on('message', (data) => {
       const b = toBuffer(data);
       captured.push(b);
+      try {
+        const m = decodeServerMessage(new Uint8Array(b));
+        if (m.type === 'ready') byRelayId.set(Buffer.from(m.relayId).toString('hex'), client);
+      } catch {
+        // not ours to judge
+      }
       if (client.readyState === WebSocket.OPEN) client.send(b);
     });
     const closeBoth = () => {
@@ -58,6 +71,11 @@ export async function startRelayTap(): Promise<RelayTap> {
     captured,
     setUpstream(url) {
       upstream = url;
+    },
+    injectMessage(toRelayIdHex, from, payload) {
+      const client = byRelayId.get(toRelayIdHex);
+      if (client === undefined) throw new Error(`no client logged in as ${toRelayIdHex.slice(0, 8)}`);
+      client.send(encodeMessage({ type: 'message', from, payload }));
     },
     close: () => new Promise<void>((r) => {
       for (const c of wss.clients) c.terminate();
