@@ -11,7 +11,11 @@ const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'net', 'http', 'https', 'chi
 function forbid(groups) {
   // Test-only hooks (fixed ephemerals, fixed keys) live in *.testing.ts files: never in shipped code.
   const testing = { group: ['**/*.testing.ts', '**/*.testing'], message: 'test-only code: import it from test/ only.' };
-  return { 'no-restricted-imports': ['error', { patterns: [...groups, testing] }] };
+  // node-rtsp-stream's VideoStream is an unauthenticated plaintext WebSocket server on all
+  // interfaces (DESIGN.md section 5): it must never run. Its MPEG-1 muxer, if ever needed, is
+  // reached through native/ by its file path after review, never through the package's entry.
+  const rtspStream = { group: ['node-rtsp-stream'], message: 'node-rtsp-stream\'s VideoStream must never be used (plaintext, unauthenticated, all interfaces).' };
+  return { 'no-restricted-imports': ['error', { patterns: [...groups, testing, rtspStream] }] };
 }
 
 export default tseslint.config(
