@@ -251,7 +251,9 @@ async function openCamera(camera: CameraInfo): Promise<void> {
     b.disabled = camera.ptz !== true;
     b.title = camera.ptz === true ? '' : 'This camera cannot pan or tilt';
   }
-  $<HTMLButtonElement>('snapshot').disabled = true;
+  $<HTMLButtonElement>('snapshot').disabled = camera.snapshot !== true;
+  $('snapshot').title = camera.snapshot === true ? '' : 'This camera cannot take snapshots';
+  $('snapshot-link').hidden = true;
   const playable = chooseStream(camera);
   const tappedAt = performance.now();
   if (!playable.ok) {
@@ -327,6 +329,42 @@ function takePairLinkFromHash(): string | undefined {
   return linkText;
 }
 
+const PTZ_MOVES: Record<string, [number, number, number]> = { left: [-0.5, 0, 0], right: [0.5, 0, 0], up: [0, 0.5, 0], down: [0, -0.5, 0] };
+
+async function nudge(direction: string): Promise<void> {
+  const move = PTZ_MOVES[direction];
+  const camera = watching?.camera;
+  if (link === undefined || camera === undefined || move === undefined) return;
+  try {
+    await link.command('ptz', { camera: camera.id, move, seconds: 0.5 });
+  } catch (e) {
+    setPlayerState('error', `The camera did not move: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+let snapshotUrl: string | undefined;
+
+async function takeSnapshot(): Promise<void> {
+  const camera = watching?.camera;
+  if (link === undefined || camera === undefined) return;
+  const button = $<HTMLButtonElement>('snapshot');
+  button.disabled = true;
+  try {
+    const jpeg = await link.snapshot(camera);
+    if (snapshotUrl !== undefined) URL.revokeObjectURL(snapshotUrl);
+    snapshotUrl = URL.createObjectURL(new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }));
+    const a = $<HTMLAnchorElement>('snapshot-link');
+    a.href = snapshotUrl;
+    a.download = `${camera.name.replace(/[^\w -]/g, '_')}-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.jpg`;
+    a.textContent = `Save snapshot (${Math.ceil(jpeg.length / 1024)} KB)`;
+    a.hidden = false;
+  } catch (e) {
+    setPlayerState('error', `No snapshot: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    button.disabled = camera.snapshot !== true;
+  }
+}
+
 function wire(): void {
   $('scan').addEventListener('click', () => void startScan());
   $('pair-form').addEventListener('submit', (ev) => {
@@ -338,6 +376,11 @@ function wire(): void {
     show('cameras');
     void refreshCameras();
   });
+  // Snapshot and PTZ travel as signed commands in the session; the hub checks role and roster.
+  $('snapshot').addEventListener('click', () => void takeSnapshot());
+  for (const b of document.querySelectorAll<HTMLButtonElement>('[data-ptz]')) {
+    b.addEventListener('click', () => void nudge(b.dataset.ptz ?? ''));
+  }
   $('forget').addEventListener('click', () => void forget());
   $('forget-removed').addEventListener('click', () => void forget());
   document.addEventListener('securitypolicyviolation', (e) => {
