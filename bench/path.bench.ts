@@ -29,8 +29,14 @@ import type { WorkerReply, WorkerRequest, WorkerStatus } from './lib/hub.worker.
 import { childrenOf, sampleTree, treeDelta, TICK_S } from './lib/proc.ts';
 import { fixed, machineLine, median, nowMs, percentile, verdict } from './lib/stats.ts';
 
-const CAMERAS = 8;
-const CAMERA = { size: '640x360', fps: 15, bitrateKbps: 1000, gop: 30 } as const;
+// VIGIL_BENCH_CAMERAS=N and VIGIL_BENCH_CAMERA=WxH@FPS:KBPS change the load (e.g. 1 camera at
+// 1280x720@25:4000, a typical home camera's main stream); the defaults fit 8 cameras on 2 cores.
+const CAMERAS = Number(process.env['VIGIL_BENCH_CAMERAS'] ?? 8);
+const CAMERA = (() => {
+  const m = /^(\d+x\d+)@(\d+):(\d+)$/.exec(process.env['VIGIL_BENCH_CAMERA'] ?? '');
+  if (m === null) return { size: '640x360', fps: 15, bitrateKbps: 1000, gop: 30 } as const;
+  return { size: m[1]!, fps: Number(m[2]), bitrateKbps: Number(m[3]), gop: 2 * Number(m[2]) } as const;
+})();
 /** TTFF trials per scenario, after one discarded warm-up trial. */
 const TTFF_TRIALS = 5;
 /** The latency and CPU window per scenario, and the ffmpeg baseline's. */
