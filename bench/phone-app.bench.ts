@@ -1,19 +1,27 @@
 // Phone app bench, in Debian's chromium: how fast the page opens (authenticates and decrypts) 16 KiB
 // frames with crypto/frame.ts (the code the app runs), against raw libsodium on the same frames, and
-// the same in Node for scale. Time to first frame through the loopback relay is measured by the app
-// itself (`video.dataset.firstFrameMs`, tap to first painted frame) and printed by
-// test/phone/app/app.test.ts. A report, not a test: it prints figures and exits 0.
+// the same in Node for scale; then time to first frame, from tapping a camera to its first painted
+// frame, through a loopback relay and hub with the RTSP test camera (bench/lib/phone-ttff.ts): `--taps`
+// taps with a return to the list in between, and one cold tap after a page reload. Everything runs on
+// 127.0.0.1; every process and the browser is stopped on the way out, also on error, Ctrl-C or when
+// the whole run overruns DEADLINE_S. A report, not a test: it prints figures and exits 0 (1 if a
+// measurement could not be taken).
 //
-//   node --import tsx bench/phone-app.bench.ts [--frames 1500]
+//   node --import tsx bench/phone-app.bench.ts [--frames 1500] [--taps 5]
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchBrowser, closeAllBrowsers } from '../test/support/browser/browser.ts';
+import { machineLine, percentile } from './lib/stats.ts';
+import { measureTimeToFirstFrame, stopPhoneSystem, type TapSample } from './lib/phone-ttff.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { frames: { type: 'string' } } });
+const { values } = parseArgs({ options: { frames: { type: 'string' }, taps: { type: 'string' } } });
 const FRAMES = Number(values.frames ?? 1500);
+const TAPS = Number(values.taps ?? 5);
+/** The whole run is bounded: past this, everything is stopped and the bench exits 1. */
+const DEADLINE_S = 110;
 const SIZE = 16 * 1024;
 
 // Runs in the page and in Node: seal FRAMES frames, then time FrameOpener.open and raw decrypt.
@@ -84,12 +92,45 @@ async function inNode(): Promise<Result> {
   return { frameOpenMBs: mb / (ms / 1000), rawMBs: Number.NaN, perFrameUs: (ms * 1000) / FRAMES };
 }
 
-const code = await bundle();
-const page = await inChromium(code);
-if (page.error) throw new Error(`bench failed in chromium: ${page.error}`);
-const node = await inNode();
-console.log(`phone app decrypt, ${FRAMES} frames of ${SIZE / 1024} KiB`);
-console.log(`  chromium  FrameOpener.open  ${page.frameOpenMBs.toFixed(0)} MB/s (${page.perFrameUs.toFixed(0)} µs/frame); raw libsodium decrypt ${page.rawMBs.toFixed(0)} MB/s`);
-console.log(`  node      FrameOpener.open  ${node.frameOpenMBs.toFixed(0)} MB/s (${node.perFrameUs.toFixed(0)} µs/frame)`);
-const needed = (4.1e6 / 8) * 4 / 1e6; // four 1080p cameras at 4.1 Mbit/s
-console.log(`  budget: four 1080p cameras need ${needed.toFixed(1)} MB/s, ${(needed / page.frameOpenMBs * 100).toFixed(1)}% of one core in chromium`);
+let cleaning: Promise<void> | undefined;
+const cleanup = (): Promise<void> => (cleaning ??= Promise.all([closeAllBrowsers(), stopPhoneSystem()]).then(() => undefined));
+const bail = (why: string, code: number): void => {
+  console.error(why);
+  void cleanup().finally(() => process.exit(code));
+};
+const deadline = setTimeout(() => bail(`bench:phone overran ${DEADLINE_S} s: stopping everything`, 1), DEADLINE_S * 1000);
+deadline.unref();
+process.once('SIGINT', () => bail('interrupted: stopping everything', 130));
+process.once('SIGTERM', () => bail('terminated: stopping everything', 143));
+
+const ms = (n: number): string => `${Math.round(n)} ms`;
+const summary = (xs: number[]): string => `p50 ${ms(percentile(xs, 50))}, max ${ms(Math.max(...xs))}`;
+
+try {
+  console.log(machineLine());
+  const code = await bundle();
+  const page = await inChromium(code);
+  if (page.error) throw new Error(`bench failed in chromium: ${page.error}`);
+  const node = await inNode();
+  console.log(`phone app decrypt, ${FRAMES} frames of ${SIZE / 1024} KiB`);
+  console.log(`  chromium  FrameOpener.open  ${page.frameOpenMBs.toFixed(0)} MB/s (${page.perFrameUs.toFixed(0)} µs/frame); raw libsodium decrypt ${page.rawMBs.toFixed(0)} MB/s`);
+  console.log(`  node      FrameOpener.open  ${node.frameOpenMBs.toFixed(0)} MB/s (${node.perFrameUs.toFixed(0)} µs/frame)`);
+  const needed = (4.1e6 / 8) * 4 / 1e6; // four 1080p cameras at 4.1 Mbit/s
+  console.log(`  budget: four 1080p cameras need ${needed.toFixed(1)} MB/s, ${(needed / page.frameOpenMBs * 100).toFixed(1)}% of one core in chromium`);
+
+  console.log('phone app time to first frame, tap to painted, through the loopback relay (camera 640x360@15 H.264, keyframe every 2 s)');
+  const t = await measureTimeToFirstFrame({ taps: TAPS, log: (l) => console.log(l) });
+  const col = (xs: TapSample[], k: keyof TapSample) => xs.map((x) => x[k]);
+  console.log(`  setup ${(t.setupMs / 1000).toFixed(1)} s (pairing by pasted link ${ms(t.pairMs)})`);
+  console.log(`  ${TAPS} taps (back to the list between)  painted ${summary(col(t.warm, 'painted'))}; first media buffered ${summary(col(t.warm, 'buffered'))}`);
+  console.log(`  cold, after a page reload       painted ${ms(t.cold.painted)}; first media buffered ${ms(t.cold.buffered)}`);
+  console.log(`  the app's own firstFrameMs (500 ms tick): ${summary(col(t.warm, 'app'))}; cold ${ms(t.cold.app)}`);
+  console.log(`  target: under 1 s (every tap, cold included)  ${Math.max(...col(t.warm, 'painted'), t.cold.painted) < 1000 ? 'PASS' : 'FAIL'}`);
+  if (t.problems.length > 0) console.log(`  page problems: ${t.problems.join(' | ')}`);
+} catch (e) {
+  console.error(`bench:phone failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+  clearTimeout(deadline);
+}
