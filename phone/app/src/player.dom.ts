@@ -69,6 +69,7 @@ export class LivePlayer {
     // ManagedMediaSource only plays with remote playback off (Safari's rule).
     (video as HTMLVideoElement & { disableRemotePlayback: boolean }).disableRemotePlayback = true;
     video.addEventListener('error', this.#onVideoError);
+    video.addEventListener('playing', this.#onPlaying);
     this.#attach();
     this.#timer = setInterval(() => this.#tick(), 500);
     this.#setState('waiting', 'Waiting for video from the hub…');
@@ -96,6 +97,7 @@ export class LivePlayer {
     this.#closed = true;
     clearInterval(this.#timer);
     this.video.removeEventListener('error', this.#onVideoError);
+    this.video.removeEventListener('playing', this.#onPlaying);
     this.#detach();
   }
 
@@ -109,7 +111,11 @@ export class LivePlayer {
       try {
         const sb = ms.addSourceBuffer(this.type);
         sb.mode = 'segments';
-        sb.addEventListener('updateend', () => this.#pump());
+        sb.addEventListener('updateend', () => {
+          this.#pump();
+          // Until the picture shows, start playing as soon as video lands, not on the next tick.
+          if (!this.#firstFrame) this.#tick();
+        });
         sb.addEventListener('error', () => this.#fail('the video decoder failed'));
         this.#sb = sb;
         this.#pump();
@@ -183,6 +189,10 @@ export class LivePlayer {
     this.#setState('playing', 'Live');
     this.hooks.onFirstFrame?.();
   }
+
+  readonly #onPlaying = (): void => {
+    if (!this.#firstFrame && this.video.readyState >= 2) this.#onFirstFrame();
+  };
 
   readonly #onVideoError = (): void => {
     this.#fail(`the video element failed (${this.video.error?.message || `code ${this.video.error?.code ?? '?'}`})`);
