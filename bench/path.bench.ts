@@ -402,13 +402,26 @@ async function main(): Promise<void> {
   const approved = rpc<string>({ op: 'approve', invite: invite.id, timeoutMs: 20_000 }, 25_000);
   const profile = await pairWithHub({ link: invite.link, name: 'bench phone', relayFactory, timeoutMs: 20_000 });
   await approved;
-  link = new HubLink({ profile, relayFactory, onFrame, commandTimeoutMs: 10_000 });
+  link = new HubLink({ profile, relayFactory, onFrame, commandTimeoutMs: 10_000, path: 'relay' });
   await link.ready(20_000);
 
   await rpc({ op: 'add-camera', name: 'cam1', url: cams[0]!.url });
   await waitLive(['cam1']);
   let list = await link.listCameras();
   const one = await scenario(list.filter((c) => c.name === 'cam1'));
+
+  // The same camera watched straight from the hub's LAN endpoint (issue 8), same process layout.
+  const lanUrl = await rpc<string | null>({ op: 'lan-url' });
+  let oneLan: ScenarioResult | undefined;
+  if (lanUrl !== null) {
+    await link.close();
+    link = new HubLink({ profile, relayFactory, onFrame, commandTimeoutMs: 10_000, path: 'lan', lanUrls: [lanUrl] });
+    await link.ready(20_000);
+    oneLan = await scenario((await link.listCameras()).filter((c) => c.name === 'cam1'));
+    await link.close();
+    link = new HubLink({ profile, relayFactory, onFrame, commandTimeoutMs: 10_000, path: 'relay' });
+    await link.ready(20_000);
+  }
 
   const names = cams.map((_, i) => `cam${i + 1}`);
   for (let i = 1; i < cams.length; i++) await rpc({ op: 'add-camera', name: names[i]!, url: cams[i]!.url });
@@ -424,6 +437,13 @@ async function main(): Promise<void> {
 
   console.log('');
   const pass1 = report(one, base1);
+  if (oneLan !== undefined) {
+    console.log('');
+    console.log(`the same camera from the hub's LAN endpoint (${lanUrl}), not through the relay:`);
+    report(oneLan, base1);
+    console.log(`  LAN vs relay: time to first frame p50 ${ms(median(oneLan.ttff.picture))} vs ${ms(median(one.ttff.picture))}; ` +
+      `added latency p50 ${ms(median(oneLan.latency))} vs ${ms(median(one.latency))}, p99 ${ms(percentile(oneLan.latency, 99))} vs ${ms(percentile(one.latency, 99))}`);
+  }
   console.log('');
   const pass8 = report(all, base8);
   console.log('');

@@ -12,6 +12,7 @@ export type WorkerRequest =
   | { id: number; op: 'invite' }
   | { id: number; op: 'approve'; invite: string; timeoutMs: number }
   | { id: number; op: 'status' }
+  | { id: number; op: 'lan-url' }
   | { id: number; op: 'close' };
 
 export interface WorkerStatus {
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
   const relay = process.argv[2];
   if (relay === undefined || process.send === undefined) throw new Error('usage: forked by bench/path.bench.ts with the relay URL');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-hub-'));
-  const hub = await Hub.start({ dataDir, relays: [relay], log: keep });
+  // The hub's LAN endpoint on loopback too, so the bench can compare both paths in one run.
+  const hub = await Hub.start({ dataDir, relays: [relay], log: keep, lan: { host: '127.0.0.1', port: 0 } });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= hub.close().finally(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -57,6 +59,8 @@ async function main(): Promise<void> {
         }
         throw new Error(`no phone confirmed invite within ${req.timeoutMs} ms`);
       }
+      case 'lan-url':
+        return hub.lanUrl ?? null;
       case 'status': {
         const status: WorkerStatus = {
           epoch: hub.keys.epoch,
