@@ -75,9 +75,6 @@ describe.skipIf(!support.ok)('the LAN path', () => {
     const profile = join(dir, 'home.json');
     await pair(profile);
 
-    // Meanwhile, listen to everything said on the LAN with mDNS.
-    const capture = lan.phone.spawn(process.execPath, ['--import', TSX, join(ROOT, 'test/support/lan/mdns-capture.ts'), '8']);
-    await lan.phone.waitFor(capture, '"event":"ready"');
     const out = join(dir, 'home.mp4');
     const w = await lan.phone.run(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', CAMERA_NAME, '--seconds', '5', '--out', out, '--mdns'], { timeoutMs: 60_000 });
     expect(w.code, w.stdout + w.stderr).toBe(0);
@@ -86,12 +83,18 @@ describe.skipIf(!support.ok)('the LAN path', () => {
     expect(probe.streams[0]?.codec_name).toBe('h264');
     expect(Number(probe.streams[0]?.nb_read_frames)).toBeGreaterThan(40);
 
-    // What the hub announced holds no camera name, and nothing that links two homes.
-    await lan.phone.waitFor(capture, '"packets"', 15_000);
-    const packets = (JSON.parse(capture.output.trim().split('\n').pop()!) as { packets: string[] }).packets.map((p) => Buffer.from(p, 'base64'));
-    const all = Buffer.concat(packets);
+    // What the hub tells anyone on the LAN who asks holds no camera name and nothing that links two
+    // homes. (Asked up to three times: on a loaded machine an answer can miss one listening window.)
     const p = JSON.parse(readFileSync(profile, 'utf8')) as { hub: { hubId: string; relayKey: string } };
     const hubId = fromBase64url(p.hub.hubId);
+    let packets: Buffer[] = [];
+    let all = Buffer.alloc(0);
+    for (let attempt = 0; attempt < 3 && !all.includes(toHex(lanIdFor(hubId))); attempt++) {
+      const capture = lan.phone.spawn(process.execPath, ['--import', TSX, join(ROOT, 'test/support/lan/mdns-capture.ts'), '5']);
+      await lan.phone.waitFor(capture, '"packets"', 20_000);
+      packets = packets.concat((JSON.parse(capture.output.trim().split('\n').pop()!) as { packets: string[] }).packets.map((b) => Buffer.from(b, 'base64')));
+      all = Buffer.concat(packets);
+    }
     expect(all.includes('_vigil'), `${packets.length} packets`).toBe(true);
     expect(all.includes(toHex(lanIdFor(hubId))), 'lan id').toBe(true); // the phone's way to recognise its hub
     for (const secret of [CAMERA_NAME, toHex(hubId), toHex(fromBase64url(p.hub.relayKey))]) expect(all.includes(secret), secret).toBe(false);
