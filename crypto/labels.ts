@@ -18,7 +18,6 @@ export const LABEL_ROSTER = 'vigil v1 roster';
 export const LABEL_FRAME_KEY = 'vigil v1 frame key';
 export const LABEL_FRAME_SALT = 'vigil v1 frame salt';
 export const LABEL_COMMAND = 'vigil v1 command';
-export const LABEL_CAMERA_ID = 'vigil v1 camera id';
 /** Names a frame sealer's (key, salt) in the per-process registry that forbids a second sealer. */
 export const LABEL_FRAME_SEALER = 'vigil v1 frame sealer';
 export const LABEL_PAIRING_CONFIRM = 'vigil v1 pairing confirm';

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { sign, type HubIdentity } from '../crypto/identity.ts';
 import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
 import type { Capability } from '../relay/codec.ts';
-import { bytesToHex } from './hex.ts';
+import { bytesToHex, hexToBytes } from './hex.ts';
 
 export type LinkKind = 'relay' | 'lan';
 
@@ -126,9 +126,22 @@ export class HubLinks {
     return n;
   }
 
-  /** Publishes on every link where someone watches this topic. */
-  publish(topic: string, topicId: Uint8Array, flags: number, payload: Uint8Array): void {
-    for (const l of this.#links) if ((l.watchers.get(topic) ?? 0) > 0) l.client.publish(topicId, flags, payload);
+  /** Publishes on every link where someone watches this topic (hex, as the store keeps it). */
+  publish(topic: string, flags: number, payload: Uint8Array): void {
+    let topicId: Uint8Array | undefined;
+    for (const l of this.#links) {
+      if ((l.watchers.get(topic) ?? 0) === 0) continue;
+      topicId ??= this.#topicId(topic);
+      l.client.publish(topicId, flags, payload);
+    }
+  }
+
+  /** Topic ids in wire form, made once per topic rather than once per fragment. */
+  readonly #topicIds = new Map<string, Uint8Array>();
+  #topicId(topic: string): Uint8Array {
+    let id = this.#topicIds.get(topic);
+    if (id === undefined) this.#topicIds.set(topic, (id = hexToBytes(topic)));
+    return id;
   }
 
   /** Sends on every ready link (for a phone whose whereabouts the hub does not know). */

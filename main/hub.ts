@@ -8,6 +8,7 @@ import { cryptoReady } from '../crypto/sodium.ts';
 import { exportHubIdentity, importHubIdentity, newHubIdentity, sign, type HubIdentity } from '../crypto/identity.ts';
 import type { Command } from '../crypto/command.ts';
 import { sealKeyUpdateOffline } from '../crypto/keyupdate.ts';
+import { toBase64url } from '../crypto/bytes.ts';
 import { Envelope, encodeEnvelope } from '../crypto/messages.ts';
 import type { FrameType } from '../crypto/frame.ts';
 import { decodeCertificate } from '../crypto/certificate.ts';
@@ -421,7 +422,7 @@ export class Hub {
     }
     const wire = this.#seal(stream, frameType, data, captureTime);
     if (wire === undefined) return;
-    this.links.publish(stream.topic, hexToBytes(stream.topic), flags, wire);
+    this.links.publish(stream.topic, flags, wire);
   }
 
   /** A stream is sent to the relay only while someone watches it there. */
@@ -561,16 +562,18 @@ export class Hub {
       return live.profile;
     };
     switch (command.action) {
-      case 'list-cameras':
+      case 'list-cameras': {
+        // ONVIF cameras (added from discovery) may take snapshots and PTZ; the camera says if not.
+        const onvif = new Set(this.store.listCameras().filter((c) => c.onvifPin !== null).map((c) => c.id));
         return this.cameraStatus().map((c) => ({
           id: c.id, name: c.name, number: c.number, topic: c.topic, state: c.state,
           ...(c.mime ? { mime: c.mime, codecs: c.codecs } : {}),
           // The profile's mime and codecs are a guess (avc1.640028) until its transcoder first ran.
           ...(c.profiles ? { profiles: c.profiles.map((p) => ({ name: p.name, topic: p.topic, number: p.number, mime: p.mime, codecs: p.codecs })) } : {}),
-          // ONVIF cameras (added from discovery) may take snapshots and PTZ; the camera says if not.
-          ptz: this.store.getCamera(c.id)?.onvifPin != null,
-          snapshot: this.store.getCamera(c.id)?.onvifPin != null,
+          ptz: onvif.has(c.id),
+          snapshot: onvif.has(c.id),
         }));
+      }
       case 'watch': {
         const live = cameraArg();
         const profile = profileArg(live);
@@ -598,7 +601,7 @@ export class Hub {
         for (let i = 0; i < chunks; i++) {
           this.sessions.notify(device.id, {
             type: 'blob', id: String(command.seq), index: i,
-            data: Buffer.from(jpeg.subarray(i * SNAPSHOT_CHUNK_BYTES, (i + 1) * SNAPSHOT_CHUNK_BYTES)).toString('base64'),
+            data: toBase64url(jpeg.subarray(i * SNAPSHOT_CHUNK_BYTES, (i + 1) * SNAPSHOT_CHUNK_BYTES)),
           });
         }
         return { blob: String(command.seq), chunks, bytes: jpeg.length, type: 'image/jpeg' };

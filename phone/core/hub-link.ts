@@ -2,7 +2,7 @@
 // cloud relay, or the hub's LAN endpoint). It keeps a Noise session with the hub, sends signed
 // commands, takes key updates, and opens frames. Everything the relay hands it is checked end to
 // end: frames and key updates addressed elsewhere are "not for me" and skipped, never shown.
-import { toHex } from '../../crypto/bytes.ts';
+import { equalBytes, fromBase64url, fromHex } from '../../crypto/bytes.ts';
 import { signCommand, type Action } from '../../crypto/command.ts';
 import type { CryptoError} from '../../crypto/errors.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
@@ -410,7 +410,7 @@ export class HubLink {
 
   private onDirect(from: Uint8Array, payload: Uint8Array): void {
     // Only the hub talks to us directly; what else arrives is misrouted and is not opened.
-    if (toHex(from) !== toHex(this.profile.hub.relayKey)) {
+    if (!equalBytes(from, this.profile.hub.relayKey)) {
       this.counters.notForMe++;
       return;
     }
@@ -489,7 +489,7 @@ export class HubLink {
           if (!this.blobs.has(id) && this.blobs.size >= 4) return; // at most a few answers at once
           const parts = this.blobs.get(id) ?? new Map<number, Uint8Array>();
           if (parts.size >= 512 || !Number.isSafeInteger(index) || index < 0) return; // bounded: 18 MiB
-          parts.set(index, base64ToBytes(data));
+          parts.set(index, fromBase64url(data));
           this.blobs.set(id, parts);
           return;
         }
@@ -561,7 +561,7 @@ export class HubLink {
   }
 
   private onMedia(m: MediaMessage): void {
-    if (toHex(m.hubRelayId) !== toHex(this.profile.hub.relayKey)) {
+    if (!equalBytes(m.hubRelayId, this.profile.hub.relayKey)) {
       this.counters.notForMe++;
       return;
     }
@@ -604,16 +604,7 @@ function watchArgs(camera: CameraInfo, opts: WatchOptions): { camera: string; pr
   return opts.profile === undefined ? { camera: camera.id } : { camera: camera.id, profile: opts.profile };
 }
 
-function base64ToBytes(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 function fromHexId(hex: string): Uint8Array {
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new CommandError('bad camera topic from hub');
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  return fromHex(hex);
 }
