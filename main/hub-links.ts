@@ -64,6 +64,10 @@ export class HubLinks {
       // Whatever a relay sends must never take the hub down: a handler's failure is logged, not thrown.
       onMessage: (from, payload) => this.#guard(() => this.events.onMessage(from, payload, link)),
       onMailboxMessage: (id, from, payload) => this.#guard(() => this.events.onMailboxMessage(id, from, payload, link)),
+      // An oversized fragment is refused by the client (the relay would drop the whole link): say so.
+      onError: (e) => {
+        if (e.code === 'too-large') this.events.onError?.(e);
+      },
       onWatchers: (topic, count) => {
         if (count > 0) watchers.set(bytesToHex(topic), count);
         else watchers.delete(bytesToHex(topic));

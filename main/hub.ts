@@ -38,8 +38,6 @@ const CAPABILITY_LIFETIME_S = 7 * 24 * 3600;
 const DAILY_EPOCH_MS = 24 * 3600 * 1000;
 /** Raw bytes per snapshot chunk: base64 of it fits one session message with room to spare. */
 const SNAPSHOT_CHUNK_BYTES = 36 * 1024;
-/** Relays take messages up to 4 MiB (relay/limits.ts); a sealed fragment plus framing must fit. */
-const MAX_SEALED_FRAGMENT_BYTES = 4 * 1024 * 1024 - 4096;
 
 export interface HubOptions {
   dataDir: string;
@@ -149,7 +147,8 @@ export class Hub {
       onMailboxMessage: (id, from, payload, via) => this.desk.onMailboxMessage(id, from, payload, via),
       onReady: (via) => this.#onLinkReady(via),
       onState: (via, state) => this.#log(`${via.kind === 'lan' ? 'lan endpoint' : 'relay'}: ${state}`),
-      onError: (e) => this.#log(`error handling a relay message: ${e instanceof Error ? e.message : String(e)}`),
+      // Includes fragments over a relay's frame limit, which the relay client refuses to send.
+      onError: (e) => this.#log(`relay link: ${e instanceof Error ? e.message : String(e)}`),
     });
     if (opts.relays.length > 0) this.links.add('relay', opts.relays);
     const transport = {
@@ -414,12 +413,6 @@ export class Hub {
   }
 
   #publish(stream: Stream, frameType: FrameType, data: Uint8Array, captureTime: number, flags: number): void {
-    if (data.length > MAX_SEALED_FRAGMENT_BYTES) {
-      // A relay closes a connection that sends more than its message limit, which would cut every
-      // viewer: such a fragment (a huge keyframe) is dropped instead, and said so.
-      this.#log(`camera ${stream.number}: dropped a ${data.length}-byte fragment (over the relay's message limit)`);
-      return;
-    }
     const wire = this.#seal(stream, frameType, data, captureTime);
     if (wire === undefined) return;
     this.links.publish(stream.topic, flags, wire);
@@ -444,7 +437,6 @@ export class Hub {
       for (const f of gop) frames.push([f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime]);
     }
     for (const [type, data, at] of frames) {
-      if (data.length > MAX_SEALED_FRAGMENT_BYTES) continue;
       const wire = this.#seal(stream, type, data, at);
       if (wire !== undefined) void via.send(to, encodeEnvelope(Envelope.FRAME, wire)).catch(() => undefined);
     }

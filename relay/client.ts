@@ -7,6 +7,7 @@
 
 import {
   MAILBOX_ID_BYTES,
+  MAX_FRAME_OVERHEAD,
   RELAY_ID_BYTES,
   RelayProtocolError,
   TOPIC_ID_BYTES,
@@ -152,6 +153,8 @@ export class RelayClient {
 
   private socket: WebSocketLike | undefined;
   private stateValue: RelayClientState = 'connecting';
+  /** The relay's frame limit from its `ready` message; unknown (no limit here) before the first. */
+  private maxMessageBytes = Number.POSITIVE_INFINITY;
   private attempt = 0;
   private nextRequestId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -316,6 +319,10 @@ export class RelayClient {
   publish(topicId: Uint8Array, flags: number, payload: Uint8Array): boolean {
     checkLength(topicId, TOPIC_ID_BYTES, 'topicId');
     if (this.stateValue !== 'ready') return false;
+    if (payload.length + MAX_FRAME_OVERHEAD > this.maxMessageBytes) {
+      this.emitError(new RelayClientError('too-large', `publish(topic=${short(topicId)}, ${payload.length} bytes)`));
+      return false;
+    }
     this.write({ type: 'publish', requestId: 0, topicId, flags, payload });
     return true;
   }
@@ -385,6 +392,9 @@ export class RelayClient {
 
   private oneOff(m: ClientMessage, what: string): Promise<void> {
     if (this.stateValue !== 'ready') return Promise.reject(new RelayClientError('not-connected', what));
+    if ('payload' in m && m.payload.length + MAX_FRAME_OVERHEAD > this.maxMessageBytes) {
+      return Promise.reject(new RelayClientError('too-large', what));
+    }
     return this.request(m, what);
   }
 
@@ -516,6 +526,9 @@ export class RelayClient {
           this.drop(socket);
           return;
         }
+        // What this relay accepts in one frame: larger ones are refused here, since the relay would
+        // close the whole connection (every viewer, for a hub) over one oversized fragment.
+        this.maxMessageBytes = m.maxMessageBytes;
         return this.onReady();
       case 'ok':
       case 'error': {

@@ -195,3 +195,21 @@ describe('RelayClient', () => {
     expect(() => new RelayClient({ urls: ['ws://a/v1', 'https://b/v1'], publicKey: key.publicKey, sign: key.sign, WebSocket })).toThrow(/ws:/);
   });
 });
+
+describe('frames over the relay limit', () => {
+  it('are refused by the client (typed error), and the connection stays up for the next ones', async () => {
+    const r = await startRelay({ host: '127.0.0.1', port: 0, limits: { maxMessageBytes: 64 * 1024 } });
+    relays.push(r);
+    const hub = client(r.url);
+    await hub.c.waitReady();
+    const topic = randomId(16);
+    expect(hub.c.publish(topic, FLAG_KEYFRAME, new Uint8Array(64 * 1024))).toBe(false);
+    expect(hub.seen.errors.map((e) => e.code)).toContain('too-large');
+    expect(await rejection(hub.c.send(randomId(32), new Uint8Array(64 * 1024)))).toBe('too-large');
+    // Still logged in: a frame that fits goes out.
+    expect(hub.c.state).toBe('ready');
+    expect(hub.c.publish(topic, FLAG_KEYFRAME, new Uint8Array(1024))).toBe(true);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(hub.c.state).toBe('ready');
+  });
+});
