@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const VIGIL = join(ROOT, 'bin/vigil');
@@ -170,6 +171,15 @@ export async function ffprobe(file: string): Promise<Probe> {
     'stream=codec_name,codec_type,nb_read_frames,width,avg_frame_rate:format=duration', '-of', 'json', file]);
   if (r.code !== 0) throw new Error(`ffprobe failed on ${file}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Probe;
+}
+
+/** Every frame of the span the file covers is there: the count is within 10% of span x fps. */
+export async function expectNearlyEveryFrame(file: string, fps: number): Promise<void> {
+  const times = await videoFrameTimes(file);
+  expect(times.length).toBeGreaterThan(fps * 3);
+  const span = Math.max(...times) - Math.min(...times);
+  const expected = span * fps + 1;
+  expect(Math.abs(times.length - expected) / expected, `frames ${times.length}, span ${span.toFixed(2)} s`).toBeLessThan(0.1);
 }
 
 /** Presentation times of the video frames: to compare the frame count with the span they cover. */
