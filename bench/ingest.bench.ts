@@ -15,7 +15,8 @@ const CAMERAS = Number(process.env['VIGIL_BENCH_CAMERAS'] ?? 4);
 const WINDOW_S = Number(process.env['VIGIL_BENCH_WINDOW_S'] ?? 12);
 const RUNS = Number(process.env['VIGIL_BENCH_RUNS'] ?? 3);
 const CAMERA = { size: '640x360', fps: 15, bitrateKbps: 1000, gop: 30 } as const;
-const SETTLE_MS = 3_000;
+// Long enough for the JIT: the first windows after a start cost up to twice the later ones.
+const SETTLE_MS = 20_000;
 
 /** CPU ticks of each thread of this process by name (Linux /proc), to see which thread pays. */
 function threadTicks(): Map<string, number> {
@@ -32,6 +33,16 @@ function threadTicks(): Map<string, number> {
     // not Linux: no breakdown
   }
   return out;
+}
+
+/** Minor page faults of this process so far (Linux /proc): fresh memory touched for the first time. */
+function minorFaults(): number {
+  try {
+    const text = readFileSync('/proc/self/stat', 'utf8');
+    return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return NaN;
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -70,6 +81,7 @@ async function main(): Promise<void> {
       const f0 = fragments;
       const b0 = bytes;
       const th0 = threadTicks();
+      const pf0 = minorFaults();
       const c0 = process.cpuUsage();
       const t0 = nowMs();
       await sleep(WINDOW_S * 1000);
@@ -78,11 +90,12 @@ async function main(): Promise<void> {
       const seconds = (nowMs() - t0) / 1000;
       const cpu = (c.user + c.system) / 1e6;
       const n = fragments - f0;
+      const faults = (minorFaults() - pf0) / n;
       perFragment.push((cpu / n) * 1e6);
       perCamera.push((cpu / seconds / CAMERAS) * 100);
       console.log(`  window ${run + 1}: ${n} fragments (${fixed(n / seconds / CAMERAS, 1)}/s per camera, ${fixed((bytes - b0) / n / 1024, 1)} KiB each), ` +
         `CPU ${fixed(cpu * 1000, 0)} ms (user ${fixed(c.user / 1000, 0)}, system ${fixed(c.system / 1000, 0)}): ` +
-        `${fixed((cpu / n) * 1e6, 0)} µs per fragment, ${fixed((cpu / seconds / CAMERAS) * 100, 2)}% of a core per camera; ` +
+        `${fixed((cpu / n) * 1e6, 0)} µs per fragment, ${fixed(faults, 1)} page faults per fragment, ${fixed((cpu / seconds / CAMERAS) * 100, 2)}% of a core per camera; ` +
         `threads (10 ms ticks): ${th.map(([name, t]) => `${name} ${t}`).join(', ')}`);
     }
     console.log(`median: ${fixed(median(perFragment), 0)} µs CPU per fragment, ${fixed(median(perCamera), 2)}% of one core per camera ` +

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { resolveFfmpeg, resolveFfprobe, FfmpegMissingError, type FfmpegInfo } from './ffmpeg.ts';
+import { openChildOutput } from './child-output.ts';
 import { Fmp4Error, Fmp4Splitter, type Fmp4SplitterOptions, type TrackInfo } from './fmp4.ts';
 import { Redactor, StderrRing, urlWithoutCredentials } from './redact.ts';
 
@@ -338,10 +339,16 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     const splitter = new Fmp4Splitter(this.options.splitter);
     let videoTracks = new Set<number>();
     let lastVideoTime: number | undefined;
+    const output = await openChildOutput();
+    if (gen !== this.generation) {
+      output.close();
+      return;
+    }
     let child: ChildProcess;
     try {
-      child = spawn(this.ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+      child = spawn(this.ffmpeg.path, args, { stdio: output.stdio, windowsHide: true });
     } catch (err) {
+      output.close();
       this.afterAttempt(gen, `cannot run ffmpeg: ${(err as Error).message}`);
       return;
     }
@@ -351,11 +358,10 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       this.attemptError ??= `cannot run ffmpeg (${this.ffmpeg?.path ?? '?'}): ${err.message}`;
     });
     // A pipe error ends in 'close' like everything else; unhandled it would crash the hub.
-    child.stdout?.on('error', () => undefined);
     child.stderr?.on('error', () => undefined);
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => this.stderr.push(d));
-    child.stdout?.on('data', (chunk: Buffer) => {
+    output.attach(child, (chunk) => {
       if (gen !== this.generation) return;
       let segments;
       try {
