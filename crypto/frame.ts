@@ -261,6 +261,15 @@ export class FrameSealer {
   }
 
   seal(frame: FrameToSeal): Uint8Array {
+    return this.sealInto(frame, (size) => new Uint8Array(size));
+  }
+
+  /**
+   * seal() into memory the caller provides: `room(size)` returns exactly `size` bytes for the frame
+   * (e.g. part of a send buffer reused for every fragment), and every one of them is written. Returns
+   * that view.
+   */
+  sealInto(frame: FrameToSeal, room: (size: number) => Uint8Array): Uint8Array {
     const where = `sealFrame(camera=${this.#key.cameraNumber}, epoch=${this.#key.epoch})`;
     if (this.#closed) throw new Error(`${where}: sealer is closed`);
     const track = trackCode(frame.track);
@@ -278,11 +287,12 @@ export class FrameSealer {
     const sealedLength = frame.payload.length + FRAME_TAG_BYTES;
     // One buffer for the whole frame: the AAD is written in place and, where the AEAD can, so is
     // the ciphertext (encryptTo), sparing a fragment-sized array and copy per frame.
-    const wire = new Uint8Array(aadLength + sealedLength);
+    const wire = room(aadLength + sealedLength);
+    if (wire.length !== aadLength + sealedLength) throw new RangeError(`${where}: room for ${wire.length} bytes, need ${aadLength + sealedLength}`);
     const aad = wire.subarray(0, aadLength);
     aad.set(header, 0);
     aad.set(this.#fixedMetadata, header.length);
-    const view = new DataView(wire.buffer, 0, aadLength);
+    const view = new DataView(wire.buffer, wire.byteOffset, aadLength);
     let o = header.length + this.#fixedMetadata.length;
     view.setUint8(o, track);
     view.setBigUint64(o + 1, BigInt(frame.captureTime));

@@ -5,10 +5,23 @@
 import WebSocket from 'ws';
 import { sign, type HubIdentity } from '../crypto/identity.ts';
 import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
-import type { Capability } from '../relay/codec.ts';
+import { PUBLISH_HEADER_BYTES, writePublishHeader, type Capability } from '../relay/codec.ts';
 import { bytesToHex, hexToBytes } from './hex.ts';
 
 export type LinkKind = 'relay' | 'lan';
+
+/**
+ * ws with compression off: ciphertext does not compress, and only without it does ws frame (and
+ * mask) a message inside send(), which is what lets the hub reuse its send buffer right after.
+ */
+class HubWebSocket extends WebSocket {
+  constructor(url: string) {
+    super(url, { perMessageDeflate: false });
+  }
+}
+
+/** First size of the send buffer; it grows to the largest fragment seen (a keyframe). */
+const SEND_BUFFER_BYTES = 64 * 1024;
 
 export interface Link {
   readonly kind: LinkKind;
@@ -59,7 +72,7 @@ export class HubLinks {
       urls: list,
       publicKey: this.identity.relay.publicKey,
       sign: (m) => sign(this.identity.relay, m),
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      WebSocket: HubWebSocket as unknown as WebSocketConstructor,
       ...(kind === 'lan' ? { backoffMs: [250, 500, 1000] } : {}),
       // Whatever a relay sends must never take the hub down: a handler's failure is logged, not thrown.
       onMessage: (from, payload) => this.#guard(() => this.events.onMessage(from, payload, link)),
@@ -130,13 +143,33 @@ export class HubLinks {
     return n;
   }
 
-  /** Publishes on every link where someone watches this topic (hex, as the store keeps it). */
+  /**
+   * One buffer for every publish message: each fragment is sealed straight into it behind the
+   * publish header, and every link's socket copies it out before the next. A new array per
+   * fragment (and another for the message around it) was most of what publishing cost: fresh
+   * memory is a page fault per 4 KiB the first time it is written (docs/PERFORMANCE.md).
+   */
+  #sendBuffer = new Uint8Array(SEND_BUFFER_BYTES);
+
+  /** Room for a payload of `size` bytes in the send buffer, valid until the next call. */
+  payloadRoom(size: number): Uint8Array {
+    const need = PUBLISH_HEADER_BYTES + size;
+    if (this.#sendBuffer.length < need) this.#sendBuffer = new Uint8Array(Math.max(need, 2 * this.#sendBuffer.length));
+    return this.#sendBuffer.subarray(PUBLISH_HEADER_BYTES, need);
+  }
+
+  /**
+   * Publishes on every link where someone watches this topic (hex, as the store keeps it). The
+   * payload is best the view payloadRoom() gave (no copy); any other is copied into the buffer.
+   */
   publish(topic: string, flags: number, payload: Uint8Array): void {
-    let topicId: Uint8Array | undefined;
+    if (!this.#links.some((l) => (l.watchers.get(topic) ?? 0) > 0)) return;
+    const inPlace = payload.buffer === this.#sendBuffer.buffer && payload.byteOffset === PUBLISH_HEADER_BYTES;
+    if (!inPlace) this.payloadRoom(payload.length).set(payload);
+    const message = this.#sendBuffer.subarray(0, PUBLISH_HEADER_BYTES + payload.length);
+    writePublishHeader(message, this.#topicId(topic), flags);
     for (const l of this.#links) {
-      if ((l.watchers.get(topic) ?? 0) === 0) continue;
-      topicId ??= this.#topicId(topic);
-      l.client.publish(topicId, flags, payload);
+      if ((l.watchers.get(topic) ?? 0) > 0) l.client.publishMessage(message);
     }
   }
 

@@ -413,8 +413,10 @@ export class Hub {
   }
 
   #publish(stream: Stream, frameType: FrameType, data: Uint8Array, captureTime: number, flags: number): void {
-    const wire = this.#seal(stream, frameType, data, captureTime);
-    if (wire === undefined) return;
+    const sealer = this.keys.sealer(stream.number);
+    if (sealer === undefined) return;
+    // Sealed straight into the links' send buffer: no array of its own per fragment.
+    const wire = sealer.sealInto({ track: 'video', captureTime, frameType, payload: data }, (size) => this.links.payloadRoom(size));
     this.links.publish(stream.topic, flags, wire);
   }
 

@@ -8,6 +8,7 @@
 import {
   MAILBOX_ID_BYTES,
   MAX_FRAME_OVERHEAD,
+  PUBLISH_HEADER_BYTES,
   RELAY_ID_BYTES,
   RelayProtocolError,
   TOPIC_ID_BYTES,
@@ -324,6 +325,26 @@ export class RelayClient {
       return false;
     }
     this.write({ type: 'publish', requestId: 0, topicId, flags, payload });
+    return true;
+  }
+
+  /**
+   * Sends a publish message built in place (codec's writePublishHeader in front of the payload).
+   * The socket has taken its own copy when this returns (ws frames and masks inside send(), as
+   * long as compression is off; browsers copy too), so the caller may write the next one into the
+   * same buffer.
+   */
+  publishMessage(message: Uint8Array): boolean {
+    if (this.stateValue !== 'ready') return false;
+    const payloadBytes = message.length - PUBLISH_HEADER_BYTES;
+    if (payloadBytes < 0) throw new RangeError('publishMessage: shorter than a publish header');
+    if (payloadBytes + MAX_FRAME_OVERHEAD > this.maxMessageBytes) {
+      this.emitError(new RelayClientError('too-large', `publish(${payloadBytes} bytes)`));
+      return false;
+    }
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WS_OPEN) return false;
+    socket.send(message);
     return true;
   }
 

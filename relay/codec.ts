@@ -328,6 +328,30 @@ function header(type: MessageTypeName, bodyBytes: number): Writer {
   return new Writer(HEADER + bodyBytes).u8(RELAY_PROTOCOL_VERSION, 'version').u8(MESSAGE_TYPES[type], 'type');
 }
 
+/** Bytes in front of a publish message's payload: version, type, requestId, topicId, flags, length. */
+export const PUBLISH_HEADER_BYTES = HEADER + 4 + TOPIC_ID_BYTES + 1 + 4;
+
+/**
+ * Writes a publish header in front of a payload that is already in place: `message` is the whole
+ * message, its payload the bytes after PUBLISH_HEADER_BYTES. The same bytes as encodeMessage of a
+ * publish with requestId 0, without copying the payload: the hub seals each fragment straight into
+ * its send buffer behind this header (main/hub-links.ts).
+ */
+export function writePublishHeader(message: Uint8Array, topicId: Uint8Array, flags: number): void {
+  if (message.length < PUBLISH_HEADER_BYTES) throw new RelayProtocolError('bad-value', 'publish message shorter than its header');
+  if (!(topicId instanceof Uint8Array) || topicId.length !== TOPIC_ID_BYTES) {
+    throw new RelayProtocolError('bad-value', `topicId must be ${TOPIC_ID_BYTES} bytes`);
+  }
+  checkFlags(flags);
+  const view = new DataView(message.buffer, message.byteOffset, PUBLISH_HEADER_BYTES);
+  view.setUint8(0, RELAY_PROTOCOL_VERSION);
+  view.setUint8(1, MESSAGE_TYPES.publish);
+  view.setUint32(HEADER, 0); // requestId: publish is never answered
+  message.set(topicId, HEADER + 4);
+  view.setUint8(HEADER + 4 + TOPIC_ID_BYTES, flags);
+  view.setUint32(HEADER + 4 + TOPIC_ID_BYTES + 1, message.length - PUBLISH_HEADER_BYTES);
+}
+
 function lengthOf(b: Uint8Array): number {
   if (!(b instanceof Uint8Array)) throw new RelayProtocolError('bad-value', 'payload must be bytes');
   return b.length;

@@ -16,6 +16,7 @@ import { CryptoError, type CryptoErrorCode } from '../../crypto/errors.ts';
 import { concat, fromHex, toHex, u64be, utf8 } from '../../crypto/bytes.ts';
 import { LABEL_FRAME_KEY, LABEL_FRAME_SALT } from '../../crypto/labels.ts';
 import { Secret } from '../../crypto/secret.ts';
+import { nodeFrameAead } from '../../main/node-aead.ts';
 
 beforeAll(async () => {
   await cryptoReady();
@@ -430,6 +431,26 @@ describe('injected AEAD', () => {
     const wire = FrameSealer.forTesting(p, 7n, { aead }).seal(FRAME);
     expect(calls).toBe(1);
     expect(toHex(wire)).toBe(toHex(FrameSealer.forTesting(p, 7n).seal(FRAME)));
+  });
+
+  it('sealInto writes the same frame into a dirty buffer at an offset, every byte of it', () => {
+    const p = camera(4, 9);
+    const expected = FrameSealer.forTesting(p, 1_000n).seal(FRAME);
+    // The hub's AEAD (node:crypto, writes in place) and the default (libsodium, copies in).
+    for (const aead of [nodeFrameAead, sodiumFrameAead]) {
+      const buffer = new Uint8Array(expected.length + 40).fill(0xaa);
+      const wire = FrameSealer.forTesting(p, 1_000n, { aead }).sealInto(FRAME, (size) => buffer.subarray(17, 17 + size));
+      expect(wire.byteOffset).toBe(17);
+      expect(toHex(wire)).toBe(toHex(expected));
+      expect(buffer.subarray(0, 17).every((b) => b === 0xaa) && buffer.subarray(17 + wire.length).every((b) => b === 0xaa)).toBe(true);
+      expect(openerWith(p).open(wire).payload).toEqual(FRAME.payload);
+    }
+  });
+
+  it('sealInto refuses room of the wrong size, and the counter stays spent', () => {
+    const s = FrameSealer.forTesting(camera(1, 2), 5n);
+    expect(() => s.sealInto(FRAME, (size) => new Uint8Array(size - 1))).toThrow(RangeError);
+    expect(s.nextCounter).toBe(6n);
   });
 
   it('any failure of decrypt is \'tampered\', and a wrong-length plaintext too', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { FLAG_KEYFRAME, RIGHT_COMMAND, RIGHT_WATCH, toHex } from '../../relay/codec.ts';
+import { FLAG_KEYFRAME, PUBLISH_HEADER_BYTES, RIGHT_COMMAND, RIGHT_WATCH, toHex, writePublishHeader } from '../../relay/codec.ts';
 import { RelayClient, RelayClientError, type MediaMessage, type RelayClientOptions } from '../../relay/client.ts';
 import { startRelay, type RelayHandle } from '../../relay/server.ts';
 import { capabilityFor, eventually, makeKey, randomId, type TestKey } from './helpers.ts';
@@ -211,5 +211,43 @@ describe('frames over the relay limit', () => {
     expect(hub.c.publish(topic, FLAG_KEYFRAME, new Uint8Array(1024))).toBe(true);
     await new Promise((res) => setTimeout(res, 200));
     expect(hub.c.state).toBe('ready');
+    // The same limit for messages built in place.
+    const big = new Uint8Array(PUBLISH_HEADER_BYTES + 64 * 1024);
+    writePublishHeader(big, topic, FLAG_KEYFRAME);
+    const errors = hub.seen.errors.length;
+    expect(hub.c.publishMessage(big)).toBe(false);
+    expect(hub.seen.errors.slice(errors).map((e) => e.code)).toEqual(['too-large']);
+  });
+});
+
+describe('publish messages built in place (the hub\'s send buffer)', () => {
+  it('each arrives as it was when sent, though the next is written into the same buffer at once', async () => {
+    const r = await relay();
+    // Without compression, as the hub connects: ws then frames each message inside send().
+    class Uncompressed extends WebSocket {
+      constructor(url: string) {
+        super(url, { perMessageDeflate: false });
+      }
+    }
+    const hub = client(r.url, makeKey(), { WebSocket: Uncompressed as unknown as RelayClientOptions['WebSocket'] });
+    const phone = client(r.url);
+    await Promise.all([hub.c.waitReady(), phone.c.waitReady()]);
+    const topicId = randomId(16);
+    await hub.c.grant(capabilityFor(hub.key, phone.key.publicKey, RIGHT_WATCH));
+    await phone.c.subscribe(hub.key.publicKey, topicId);
+    await eventually(() => hub.seen.watchers.at(-1) === 1);
+
+    const buffer = new Uint8Array(PUBLISH_HEADER_BYTES + 256 * 1024);
+    const sizes = [1, 3_000, 200_000, 8_192, 70_000, 5];
+    sizes.forEach((size, i) => {
+      const message = buffer.subarray(0, PUBLISH_HEADER_BYTES + size);
+      message.fill(i + 1, PUBLISH_HEADER_BYTES);
+      writePublishHeader(message, topicId, i === 0 ? FLAG_KEYFRAME : 0);
+      expect(hub.c.publishMessage(message)).toBe(true);
+      buffer.fill(0xff); // what a reused buffer looks like a moment later
+    });
+    await eventually(() => phone.seen.media.length === sizes.length);
+    expect(phone.seen.media.map((m) => [m.payload.length, m.payload.every((b) => b === m.payload[0]) ? m.payload[0] : -1]))
+      .toEqual(sizes.map((size, i) => [size, i + 1]));
   });
 });

@@ -5,6 +5,7 @@ import {
   CAPABILITY_LABEL,
   LOGIN_LABEL,
   MESSAGE_TYPES,
+  PUBLISH_HEADER_BYTES,
   RELAY_ERROR_CODES,
   RelayProtocolError,
   capabilitySigningMessage,
@@ -17,6 +18,7 @@ import {
   loginMessage,
   relayErrorCodeFromNumber,
   signCapability,
+  writePublishHeader,
   type RelayMessage,
 } from '../../relay/codec.ts';
 
@@ -158,6 +160,24 @@ describe('relay codec', () => {
     expect(() => encodeMessage({ type: 'mailbox-open', requestId: 1, mailboxId: T, expiresAt: 2 ** 53 })).toThrow(
       RelayProtocolError,
     );
+  });
+
+  it('writes a publish header in place with the bytes encodeMessage makes', () => {
+    fc.assert(fc.property(
+      fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.constantFrom(0, 1, 2, 3), fc.uint8Array({ maxLength: 300 }), fc.nat(40),
+      (topicId, flags, payload, offset) => {
+        const buffer = new Uint8Array(offset + PUBLISH_HEADER_BYTES + payload.length + 7).fill(0xee);
+        const message = buffer.subarray(offset, offset + PUBLISH_HEADER_BYTES + payload.length);
+        message.set(payload, PUBLISH_HEADER_BYTES);
+        writePublishHeader(message, topicId, flags);
+        expect(Buffer.from(message).equals(encodeMessage({ type: 'publish', requestId: 0, topicId, flags, payload }))).toBe(true);
+        expect(decodeClientMessage(message)).toEqual({ type: 'publish', requestId: 0, topicId, flags, payload });
+      },
+    ));
+    const room = new Uint8Array(PUBLISH_HEADER_BYTES + 1);
+    expect(() => writePublishHeader(room, new Uint8Array(15), 0)).toThrow(RelayProtocolError);
+    expect(() => writePublishHeader(room, new Uint8Array(16), 0x80)).toThrow(RelayProtocolError);
+    expect(() => writePublishHeader(room.subarray(2), new Uint8Array(16), 0)).toThrow(RelayProtocolError);
   });
 
   it('maps every error code to one number and back', () => {
