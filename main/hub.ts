@@ -170,7 +170,9 @@ export class Hub {
     this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id),
       (command, device) => this.#handleCommand(command, device), this.#log,
       (deviceId) => {
-        if (this.#lan !== undefined) this.sessions.notify(deviceId, { type: 'paths', lan: [this.#lan.url] });
+        // Always, an empty list too: a phone asked to use relays only waits for this to know that
+        // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).
+        this.sessions.notify(deviceId, { type: 'paths', lan: this.#lan !== undefined ? [this.#lan.url] : [] });
       });
   }
 

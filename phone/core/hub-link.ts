@@ -106,6 +106,8 @@ interface Candidate {
 const FAILOVER_MS = 1200;
 const CONNECT_TIMEOUT_MS = 3000;
 const LAN_PROBE_MS = 4000;
+/** How long a relay-only link waits for the hub's 'paths' notice (hubs before it never send one). */
+const PATHS_WAIT_MS = 2000;
 
 export class CommandError extends Error {
   override readonly name = 'CommandError';
@@ -121,6 +123,9 @@ export class HubLink {
   private failoverTimer: ReturnType<typeof setTimeout> | undefined;
   private probeTimer: ReturnType<typeof setInterval> | undefined;
   private probing = false;
+  /** Whether we know which of the hub's addresses are LAN endpoints (see ready()). */
+  private pathsHeard: boolean;
+  private pathsWaiters: (() => void)[] = [];
   private readonly opener = new FrameOpener();
   private session: Session | undefined;
   private handshake: { finish(message2: Uint8Array): { session: Session; payload: Uint8Array } } | undefined;
@@ -137,6 +142,7 @@ export class HubLink {
 
   constructor(private readonly opts: HubLinkOptions) {
     this.profile = opts.profile;
+    this.pathsHeard = opts.profile.lanUrls !== undefined;
     const first = this.candidates()[0];
     if (first === undefined) throw new Error(opts.path === 'lan' ? 'the profile knows no LAN address of the hub' : 'the profile names no relay');
     this.connect(first);
@@ -236,6 +242,25 @@ export class HubLink {
 
   /** Resolves when a session with the hub is up. */
   async ready(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.sessionUp(timeoutMs);
+    if ((this.opts.path ?? 'auto') !== 'relay' || this.pathsHeard) return;
+    // Relays only, with a profile that does not yet know which of the hub's addresses is its LAN
+    // endpoint (a fresh one lists it first among the relays): the hub says so right after the
+    // handshake ('paths'); if we came in on it, we move to a real relay before anything is sent.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, Math.min(PATHS_WAIT_MS, deadline - Date.now())));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.pathsWaiters.push(done);
+    });
+    this.pathsHeard = true; // or an older hub that never says: take the path we are on
+    await this.client.waitReady(Math.max(1, deadline - Date.now()));
+  }
+
+  private async sessionUp(timeoutMs: number): Promise<void> {
     if (this.session !== undefined) return;
     this.throwIfRefused();
     await new Promise<void>((resolve, reject) => {
@@ -496,14 +521,26 @@ export class HubLink {
         if (message.value.type === 'paths') {
           // The hub's LAN endpoints, remembered for next time (and probed while on a relay).
           const lan = message.value.lan.filter((u) => /^wss?:\/\//.test(u)).slice(0, 4);
-          if (JSON.stringify(lan) !== JSON.stringify(this.profile.lanUrls ?? [])) {
+          this.pathsHeard = true;
+          const waiters = this.pathsWaiters.splice(0);
+          if (this.profile.lanUrls === undefined || JSON.stringify(lan) !== JSON.stringify(this.profile.lanUrls)) {
             this.profile.lanUrls = lan;
             this.opts.onProfileChanged?.(this.profile);
           }
           if (this.candidate.kind === 'relay' && lan.includes(this.candidate.url)) {
-            this.candidate = { url: this.candidate.url, kind: 'lan' };
-            this.opts.onPath?.('lan', this.candidate.url);
+            // A fresh profile lists the hub's LAN endpoint among its relays (the invite does, so
+            // that pairing works at home without the internet); now we know which one it is.
+            const relayOnly = (this.opts.path ?? 'auto') === 'relay';
+            const relay = relayOnly ? this.candidates()[0] : undefined;
+            if (relay !== undefined) {
+              // Asked for relays only: go to a real one rather than stay on the LAN endpoint.
+              void this.switchTo(relay);
+            } else {
+              this.candidate = { url: this.candidate.url, kind: 'lan' };
+              this.opts.onPath?.('lan', this.candidate.url);
+            }
           }
+          for (const w of waiters) w();
           if (this.probeTimer === undefined && lan.length > 0 && (this.opts.path ?? 'auto') === 'auto') {
             this.probeTimer = setInterval(() => void this.probeLan(), LAN_PROBE_MS);
           }
