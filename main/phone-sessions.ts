@@ -142,7 +142,13 @@ export class PhoneSessions {
       s.pending?.close();
       s.pending = undefined;
     }
+    const moved = s.via !== via;
     s.via = via;
+    // The phone changed paths (LAN endpoint <-> relay): what we sent it on the old one since it
+    // left may be lost, and the one thing it cannot go on without is the current key update.
+    if (moved) {
+      this.#sendInSession(s, encodeSessionMessage({ kind: 'key-update', signed: this.keyUpdateFor(hexToBytes(s.device.id)) }));
+    }
     const message = decodeSessionMessage(plain);
     if (message.kind !== 'command') return;
     this.#runCommand(s, message.signed);

@@ -402,7 +402,10 @@ export class HubLink {
       if (this.session === undefined) this.startHandshake();
       else {
         this.setState('live');
-        this.rewatch();
+        // Say something on the new path even with nothing to watch: the hub answers on the path
+        // a phone last spoke on, and re-sends the key update when that changes.
+        if (this.watched.size > 0) this.rewatch();
+        else this.command('list-cameras').catch(() => undefined);
       }
     } else if (s === 'waiting' || s === 'connecting') {
       if (this.state !== 'connecting') this.setState('reconnecting');

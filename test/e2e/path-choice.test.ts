@@ -5,6 +5,12 @@
 // prefers the LAN endpoint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { cryptoReady } from '../../crypto/sodium.ts';
+import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../../relay/client.ts';
+import { HubLink } from '../../phone/core/hub-link.ts';
+import { profileFromJson } from '../../phone/core/profile.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
 import {
   VIGIL_PHONE, addCamera, pairPhone, run, startHub, startRelay, stopAll, tempDir, waitForCameraState, type Running,
@@ -17,6 +23,7 @@ let lanUrl: string;
 const hubDir = () => join(dir, 'hub');
 
 beforeAll(async () => {
+  await cryptoReady();
   dir = tempDir();
   camera = await startCamera({ codec: 'h264', size: '320x240', fps: 15, runSeconds: 200 });
   relay = await startRelay();
@@ -45,6 +52,25 @@ describe('choosing the path', () => {
     await pairPhone(hubDir(), profile, 'Away');
     const output = await watch(profile, 'relay');
     expect(output).toContain(`path at the end: through relay (${relay.url})`);
+  }, 90_000);
+
+  it('a new epoch right after the move to the relay still reaches the phone', async () => {
+    const profile = join(dir, 'moving-phone.json');
+    await pairPhone(hubDir(), profile, 'Mover');
+    const factory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor, backoffMs: [250, 500, 1000] });
+    const link = new HubLink({ profile: profileFromJson(readFileSync(profile, 'utf8')), relayFactory: factory, path: 'relay' });
+    try {
+      await link.ready(20_000); // session over the LAN endpoint, then the move to the relay
+      expect(link.pathUrl).toBe(relay.url);
+      const before = link.currentEpoch;
+      // Before the phone said anything on the relay: the hub's key update must still find it.
+      await addCamera(hubDir(), `Yard ${Date.now()}`, camera.url);
+      const deadline = Date.now() + 15_000;
+      while (link.currentEpoch <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(link.currentEpoch).toBeGreaterThan(before);
+    } finally {
+      await link.close();
+    }
   }, 90_000);
 
   it('the default watches from the LAN endpoint', async () => {
