@@ -126,6 +126,8 @@ export class HubLink {
   /** Whether we know which of the hub's addresses are LAN endpoints (see ready()). */
   private pathsHeard: boolean;
   private pathsWaiters: (() => void)[] = [];
+  /** While a relay-only link moves off the LAN endpoint: settles once the relay is up (or gave up). */
+  private moving: Promise<void> | undefined;
   private readonly opener = new FrameOpener();
   private session: Session | undefined;
   private handshake: { finish(message2: Uint8Array): { session: Session; payload: Uint8Array } } | undefined;
@@ -244,6 +246,7 @@ export class HubLink {
   async ready(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     await this.sessionUp(timeoutMs);
+    if (this.moving !== undefined) await this.moving; // off the LAN endpoint (below): not before the relay is up
     if ((this.opts.path ?? 'auto') !== 'relay' || this.pathsHeard) return;
     // Relays only, with a profile that does not yet know which of the hub's addresses is its LAN
     // endpoint (a fresh one lists it first among the relays): the hub says so right after the
@@ -257,7 +260,7 @@ export class HubLink {
       this.pathsWaiters.push(done);
     });
     this.pathsHeard = true; // or an older hub that never says: take the path we are on
-    await this.client.waitReady(Math.max(1, deadline - Date.now()));
+    if (this.moving !== undefined) await this.moving;
   }
 
   private async sessionUp(timeoutMs: number): Promise<void> {
@@ -538,6 +541,11 @@ export class HubLink {
             if (relay !== undefined) {
               // Asked for relays only: go to a real one rather than stay on the LAN endpoint.
               void this.switchTo(relay);
+              const moving = this.client.waitReady(CONNECT_TIMEOUT_MS).catch(() => undefined);
+              this.moving = moving;
+              void moving.then(() => {
+                if (this.moving === moving) this.moving = undefined;
+              });
             } else {
               this.candidate = { url: this.candidate.url, kind: 'lan' };
               this.opts.onPath?.('lan', this.candidate.url);

@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 async function watch(profile: string, path: 'relay' | 'auto'): Promise<string> {
-  const out = join(dir, `${path}.mp4`);
+  const out = join(dir, `${path}-${Date.now()}.mp4`);
   const r = await run(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', 'Porch', '--seconds', '5', '--out', out, '--path', path], { timeoutMs: 60_000 });
   expect(r.code, r.stdout + r.stderr).toBe(0);
   return r.stdout + r.stderr;
@@ -48,14 +48,14 @@ async function watch(profile: string, path: 'relay' | 'auto'): Promise<string> {
 describe('choosing the path', () => {
   it('--path relay watches through the relay, not through the LAN endpoint listed first in a fresh profile', async () => {
     expect(relay.url).not.toBe(lanUrl);
-    const profile = join(dir, 'relay-phone.json');
+    const profile = join(dir, `relay-phone-${Date.now()}.json`); // a fresh one per attempt (CI retries)
     await pairPhone(hubDir(), profile, 'Away');
     const output = await watch(profile, 'relay');
     expect(output).toContain(`path at the end: through relay (${relay.url})`);
   }, 90_000);
 
   it('a new epoch right after the move to the relay still reaches the phone', async () => {
-    const profile = join(dir, 'moving-phone.json');
+    const profile = join(dir, `moving-phone-${Date.now()}.json`);
     await pairPhone(hubDir(), profile, 'Mover');
     const factory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor, backoffMs: [250, 500, 1000] });
     const link = new HubLink({ profile: profileFromJson(readFileSync(profile, 'utf8')), relayFactory: factory, path: 'relay' });
@@ -74,7 +74,7 @@ describe('choosing the path', () => {
   }, 90_000);
 
   it('the default watches from the LAN endpoint', async () => {
-    const profile = join(dir, 'home-phone.json');
+    const profile = join(dir, `home-phone-${Date.now()}.json`);
     await pairPhone(hubDir(), profile, 'Home');
     const output = await watch(profile, 'auto');
     expect(output).toContain(`path at the end: at home (${lanUrl})`);
