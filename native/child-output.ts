@@ -21,6 +21,9 @@ import path from 'node:path';
 const READ_BUFFER_BYTES = 256 * 1024;
 let readBuffer: Uint8Array | undefined;
 
+/** Longest socket path we use: under the 104 bytes of macOS's sockaddr_un, with room to spare. */
+const MAX_SOCKET_PATH_BYTES = 100;
+
 /** Bounds the set-up of the socket pair (listen, connect, accept on a local path). */
 const PAIR_TIMEOUT_MS = 2_000;
 
@@ -107,6 +110,10 @@ export async function openChildOutput(options: { kind?: 'auto' | 'pipe'; log?: (
 async function openSocketPair(): Promise<SocketPairOutput> {
   // mkdtemp makes the directory 0700: only this user can reach the socket inside it, and only
   // until it is removed, right after our end connected.
+  // A socket path must fit sockaddr_un (108 bytes on Linux, 104 on macOS); a longer one may be cut
+  // short, and the cut path would lie outside our private directory. So: refuse, use the pipe.
+  const probe = path.join(os.tmpdir(), 'vigil-out-XXXXXX', 's');
+  if (Buffer.byteLength(probe) > MAX_SOCKET_PATH_BYTES) throw new Error(`temporary directory path too long for a socket (${probe})`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-out-'));
   const where = path.join(dir, 's');
   const server = net.createServer();
@@ -118,6 +125,7 @@ async function openSocketPair(): Promise<SocketPairOutput> {
       server.once('error', reject);
       timer = setTimeout(() => reject(new Error(`no connection within ${PAIR_TIMEOUT_MS} ms`)), PAIR_TIMEOUT_MS);
     });
+    accepted.catch(() => undefined); // awaited below, unless listen() fails first
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(where, () => resolve());

@@ -3,8 +3,9 @@
 // read buffer is reused underneath), the child's exit ends the stream, nothing left behind.
 import { describe, it, expect } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { openChildOutput } from '../../native/child-output.ts';
 
@@ -74,6 +75,30 @@ describe('reading a child process\'s output', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('close', resolve));
     output.close(); // idempotent after the child's close already closed it
+  });
+
+  it('falls back to the pipe, and says why, when the socket cannot be made (a path too long for a socket)', async () => {
+    const base = mkdtempSync(path.join(tmpdir(), 'vigil-long-'));
+    const deep = path.join(base, 'd'.repeat(120)); // socket paths are limited to about 107 bytes
+    mkdirSync(deep);
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = deep;
+    try {
+      const lines: string[] = [];
+      const output = await openChildOutput({ log: (l) => lines.push(l) });
+      expect(output.stdio).toEqual(['ignore', 'pipe', 'pipe']);
+      expect(lines.join('\n')).toMatch(/plain pipe \(socket pair failed: /);
+      // and it still works
+      const child = spawn(process.execPath, ['-e', 'process.stdout.write("via the pipe")'], { stdio: output.stdio });
+      const got: string[] = [];
+      output.attach(child, (c) => got.push(Buffer.from(c).toString()));
+      await new Promise((resolve) => child.once('close', resolve));
+      expect(got.join('')).toBe('via the pipe');
+    } finally {
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 
   it('closing before spawn leaves nothing open (an attempt abandoned while it was set up)', async () => {
