@@ -242,7 +242,10 @@ export class HubLink {
     return this.epoch;
   }
 
-  /** Resolves when a session with the hub is up. */
+  /**
+   * Resolves when a session with the hub is up, on the path it will be used on: a relay-only link
+   * first learns (or waits up to 2 s to learn) whether it came in on the hub's LAN endpoint.
+   */
   async ready(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     await this.sessionUp(timeoutMs);
