@@ -163,7 +163,6 @@ export class HubLinks {
    * payload is best the view payloadRoom() gave (no copy); any other is copied into the buffer.
    */
   publish(topic: string, flags: number, payload: Uint8Array): void {
-    if (!this.#links.some((l) => (l.watchers.get(topic) ?? 0) > 0)) return;
     const inPlace = payload.buffer === this.#sendBuffer.buffer && payload.byteOffset === PUBLISH_HEADER_BYTES;
     if (!inPlace) this.payloadRoom(payload.length).set(payload);
     const message = this.#sendBuffer.subarray(0, PUBLISH_HEADER_BYTES + payload.length);

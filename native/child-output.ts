@@ -19,7 +19,7 @@ import path from 'node:path';
 
 /** One read buffer for every camera: callbacks run one at a time and copy out before returning. */
 const READ_BUFFER_BYTES = 256 * 1024;
-let readBuffer: Uint8Array | undefined;
+let readBuffer: Uint8Array | undefined; // made on the first socket pair, not at import
 
 /** Longest socket path we use: under the 104 bytes of macOS's sockaddr_un, with room to spare. */
 const MAX_SOCKET_PATH_BYTES = 100;
@@ -135,7 +135,7 @@ async function openSocketPair(): Promise<SocketPairOutput> {
     ours = net.connect({
       path: where,
       onread: {
-        buffer: () => (readBuffer ??= new Uint8Array(READ_BUFFER_BYTES)),
+        buffer: (readBuffer ??= new Uint8Array(READ_BUFFER_BYTES)),
         callback: (nread: number, buf: Uint8Array) => {
           sink.output?.deliver(nread, buf);
           return true;

@@ -9,6 +9,7 @@ import {
   MAILBOX_ID_BYTES,
   MAX_FRAME_OVERHEAD,
   PUBLISH_HEADER_BYTES,
+  writePublishHeader,
   RELAY_ID_BYTES,
   RelayProtocolError,
   TOPIC_ID_BYTES,
@@ -320,12 +321,10 @@ export class RelayClient {
   publish(topicId: Uint8Array, flags: number, payload: Uint8Array): boolean {
     checkLength(topicId, TOPIC_ID_BYTES, 'topicId');
     if (this.stateValue !== 'ready') return false;
-    if (payload.length + MAX_FRAME_OVERHEAD > this.maxMessageBytes) {
-      this.emitError(new RelayClientError('too-large', `publish(topic=${short(topicId)}, ${payload.length} bytes)`));
-      return false;
-    }
-    this.write({ type: 'publish', requestId: 0, topicId, flags, payload });
-    return true;
+    const message = new Uint8Array(PUBLISH_HEADER_BYTES + payload.length);
+    message.set(payload, PUBLISH_HEADER_BYTES);
+    writePublishHeader(message, topicId, flags);
+    return this.publishMessage(message);
   }
 
   /**

@@ -249,21 +249,21 @@ export class HubLink {
   async ready(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     await this.sessionUp(timeoutMs);
-    if (this.moving !== undefined) await this.moving; // off the LAN endpoint (below): not before the relay is up
-    if ((this.opts.path ?? 'auto') !== 'relay' || this.pathsHeard) return;
-    // Relays only, with a profile that does not yet know which of the hub's addresses is its LAN
-    // endpoint (a fresh one lists it first among the relays): the hub says so right after the
-    // handshake ('paths'); if we came in on it, we move to a real relay before anything is sent.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.max(0, Math.min(PATHS_WAIT_MS, deadline - Date.now())));
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.pathsWaiters.push(done);
-    });
-    this.pathsHeard = true; // or an older hub that never says: take the path we are on
-    if (this.moving !== undefined) await this.moving;
+    if ((this.opts.path ?? 'auto') === 'relay' && !this.pathsHeard) {
+      // Relays only, with a profile that does not yet know which of the hub's addresses is its LAN
+      // endpoint (a fresh one lists it first among the relays): the hub says so right after the
+      // handshake ('paths'); if we came in on it, we move to a real relay before anything is sent.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(0, Math.min(PATHS_WAIT_MS, deadline - Date.now())));
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.pathsWaiters.push(done);
+      });
+      this.pathsHeard = true; // or an older hub that never says: take the path we are on
+    }
+    if (this.moving !== undefined) await this.moving; // off the LAN endpoint: not before the relay is up
   }
 
   private async sessionUp(timeoutMs: number): Promise<void> {
