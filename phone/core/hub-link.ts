@@ -106,6 +106,8 @@ interface Candidate {
 const FAILOVER_MS = 1200;
 const CONNECT_TIMEOUT_MS = 3000;
 const LAN_PROBE_MS = 4000;
+/** Between tries to watch again after a reconnect while the hub is not back on the relay (about 15 s in all). */
+const REWATCH_RETRY_MS = [500, 1000, 2000, 4000, 8000];
 /** How long a relay-only link waits for the hub's 'paths' notice (hubs before it never send one). */
 const PATHS_WAIT_MS = 2000;
 
@@ -122,6 +124,7 @@ export class HubLink {
   private candidate!: Candidate;
   private failoverTimer: ReturnType<typeof setTimeout> | undefined;
   private probeTimer: ReturnType<typeof setInterval> | undefined;
+  private rewatchRound = 0;
   private probing = false;
   /** Whether we know which of the hub's addresses are LAN endpoints (see ready()). */
   private pathsHeard: boolean;
@@ -590,9 +593,27 @@ export class HubLink {
 
   /** On a new path (or after a hub restart): subscribe there again and ask for the latest GOP. */
   private rewatch(): void {
-    for (const [topic, { camera, opts }] of this.watched) {
-      void this.client.subscribe(this.profile.hub.relayKey, fromHexId(topic)).catch(() => undefined);
-      this.command('watch', watchArgs(camera, opts)).catch(() => undefined);
+    const round = ++this.rewatchRound;
+    for (const [topic, { camera, opts }] of this.watched) void this.rewatchOne(round, topic, camera, opts);
+  }
+
+  /**
+   * After a relay restart the phone can be back before the hub: the relay then refuses the
+   * subscription (the hub has not re-granted it yet) and the watch command (the hub is offline).
+   * Both are tried again for a while, so the stream comes back once the hub does; a newer round
+   * (another reconnect) or unwatching ends this one.
+   */
+  private async rewatchOne(round: number, topic: string, camera: CameraInfo, opts: WatchOptions): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed || round !== this.rewatchRound || !this.watched.has(topic)) return;
+      try {
+        await this.subscribe(fromHexId(topic));
+        await this.command('watch', watchArgs(camera, opts));
+        return;
+      } catch {
+        if (attempt >= REWATCH_RETRY_MS.length) return;
+        await new Promise((r) => setTimeout(r, REWATCH_RETRY_MS[attempt]));
+      }
     }
   }
 
