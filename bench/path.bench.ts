@@ -7,7 +7,9 @@
 //   - added latency per fragment: the hub has the fragment from ffmpeg (the frame's captureTime) ->
 //     the phone opened it (Date.now() there; one machine, one wall clock), p50 and p99 over a window;
 //   - CPU per camera of the hub (its Node process plus its ffmpeg processes) next to ffmpeg's own
-//     remux of the same camera run alone for the same time (-c copy to fragmented MP4 in /dev/null).
+//     remux of the same cameras run alone for the same time once the hub is gone (-c copy to
+//     fragmented MP4 of the same fragment length in /dev/null), from each thread's run time in /proc
+//     (nanoseconds).
 // Layout: the relay and the phone run in this process; the hub runs in a child process
 // (bench/lib/hub.worker.ts), so its CPU is read from /proc apart from theirs. Everything listens on
 // 127.0.0.1. Every process (cameras, hub, ffmpeg) is stopped on the way out, on error and on a
@@ -20,13 +22,15 @@ import WebSocket from 'ws';
 import type { OpenedFrame } from '../crypto/frame.ts';
 import { cryptoReady } from '../crypto/sodium.ts';
 import { resolveFfmpeg } from '../native/ffmpeg.ts';
+import { DEFAULT_FRAGMENT_MS, fragmentDurationUs } from '../native/ingest.ts';
+import { hubV8Flags } from '../main/v8-flags.ts';
 import { HubLink, type CameraInfo } from '../phone/core/hub-link.ts';
 import { pairWithHub, type RelayFactory } from '../phone/core/pair.ts';
 import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
 import { startRelay, type RelayHandle } from '../relay/server.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../test/support/camera/camera.ts';
 import type { WorkerReply, WorkerRequest, WorkerStatus } from './lib/hub.worker.ts';
-import { childrenOf, sampleTree, treeDelta, TICK_S } from './lib/proc.ts';
+import { childrenOf, readStat, sampleTree, treeDelta } from './lib/proc.ts';
 import { fixed, machineLine, median, nowMs, percentile, verdict } from './lib/stats.ts';
 
 // VIGIL_BENCH_CAMERAS=N and VIGIL_BENCH_CAMERA=WxH@FPS:KBPS change the load (e.g. 1 camera at
@@ -37,6 +41,11 @@ const CAMERA = (() => {
   if (m === null) return { size: '640x360', fps: 15, bitrateKbps: 1000, gop: 30 } as const;
   return { size: m[1]!, fps: Number(m[2]), bitrateKbps: Number(m[3]), gop: 2 * Number(m[2]) } as const;
 })();
+/**
+ * The hub's fragment length (VIGIL_BENCH_FRAGMENT_MS, default the hub's own default); ffmpeg alone
+ * remuxes with the same length, so both sides do the same work.
+ */
+const FRAGMENT_MS = Number(process.env['VIGIL_BENCH_FRAGMENT_MS'] ?? DEFAULT_FRAGMENT_MS);
 /** TTFF trials per scenario, after one discarded warm-up trial. */
 const TTFF_TRIALS = 5;
 /** The latency and CPU window per scenario, and the ffmpeg baseline's. */
@@ -49,7 +58,7 @@ const FIRST_FRAME_TIMEOUT_MS = 10_000;
  * seconds old is still compiling its hot paths (V8 does that on other threads of the same process),
  * which charged the first scenario up to twice its steady-state CPU.
  */
-const WARMUP_MS = 20_000;
+const WARMUP_MS = 30_000;
 /** A window with every camera live but nobody watching: the hub's ingest alone (no sealing, no fan-out). */
 const IDLE_WINDOW_MS = 8_000;
 /** The hub's children charged to it; tsx's esbuild service is a child too, and is not. */
@@ -146,7 +155,8 @@ async function startWorker(relayUrl: string): Promise<ChildProcess> {
   // VIGIL_BENCH_HUB_ARGS: extra node flags for the hub alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
   // (NODE_OPTIONS refuses --cpu-prof). Its CPU figures then include the profiler's cost.
   const extra = (process.env['VIGIL_BENCH_HUB_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-  const w = fork(WORKER, [relayUrl], { execArgv: ['--import', 'tsx', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // The hub's own V8 flags, as `vigil hub` runs it (main/hub.v8-flags).
+  const w = fork(WORKER, [relayUrl, String(FRAGMENT_MS)], { execArgv: [...hubV8Flags(), '--import', 'tsx', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   worker = w;
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('hub worker did not start within 30 s')), 30_000);
@@ -315,11 +325,31 @@ async function scenario(cameras: readonly CameraInfo[]): Promise<ScenarioResult>
 // ---------------------------------------------------------------------------------------------
 // ffmpeg alone
 
-async function baseline(ffmpegPath: string, urls: readonly string[]): Promise<{ cpu: number; seconds: number }> {
+let ffmpegPath = 'ffmpeg';
+
+/** ffmpeg alone on `urls` for one window, CPU seconds over it. */
+async function baseline(urls: readonly string[]): Promise<{ cpu: number; seconds: number }> {
+  const alone = startAlone(urls);
+  try {
+    await sleep(SETTLE_MS + 1_000); // connect, SETUP/PLAY, first keyframe
+    const a = alone.cpu();
+    const start = nowMs();
+    await sleep(WINDOW_MS);
+    const cpu = alone.cpu() - a;
+    const seconds = (nowMs() - start) / 1000;
+    alone.check();
+    return { cpu, seconds };
+  } finally {
+    await alone.stop();
+  }
+}
+
+/** The same remux as the hub's ffmpeg (same fragment length), written to /dev/null, one per camera. */
+function startAlone(urls: readonly string[]): { cpu(): number; check(): void; stop(): Promise<void> } {
   const procs = urls.map((url) => {
     const p = spawn(ffmpegPath, [
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', url, '-c', 'copy',
-      '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', '1', '-y', '/dev/null',
+      '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', fragmentDurationUs(FRAGMENT_MS), '-y', '/dev/null',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr?.setEncoding('utf8');
@@ -330,27 +360,22 @@ async function baseline(ffmpegPath: string, urls: readonly string[]): Promise<{ 
     baselines.add(p);
     return { p, err: () => err };
   });
-  try {
-    await sleep(SETTLE_MS + 1_000); // connect, SETUP/PLAY, first keyframe
-    const a = sampleTree(process.pid);
-    const start = nowMs();
-    await sleep(WINDOW_MS);
-    const b = sampleTree(process.pid);
-    const seconds = (nowMs() - start) / 1000;
-    for (const { p, err } of procs) {
-      if (p.exitCode !== null || p.signalCode !== null) throw new Error(`baseline ffmpeg exited early: ${err()}`);
-    }
-    // Only the ffmpeg children: this process's own CPU is not part of the baseline.
-    let cpu = 0;
-    for (const { p } of procs) cpu += (b.children.get(p.pid!)?.cpu ?? 0) - (a.children.get(p.pid!)?.cpu ?? 0);
-    return { cpu, seconds };
-  } finally {
-    for (const { p } of procs) {
-      const gone = p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : once(p, 'exit');
-      p.kill('SIGKILL');
-      await gone;
-    }
-  }
+  return {
+    // Only these ffmpeg processes: neither this process nor the hub is part of the baseline.
+    cpu: () => procs.reduce((sum, { p }) => sum + (readStat(p.pid!)?.cpu ?? Number.NaN), 0),
+    check: () => {
+      for (const { p, err } of procs) {
+        if (p.exitCode !== null || p.signalCode !== null) throw new Error(`baseline ffmpeg exited early: ${err()}`);
+      }
+    },
+    stop: async () => {
+      for (const { p } of procs) {
+        const gone = p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : once(p, 'exit');
+        p.kill('SIGKILL');
+        await gone;
+      }
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,7 +399,7 @@ function report(r: ScenarioResult, base: { cpu: number; seconds: number }): bool
   console.log(`  added latency, hub has fragment -> phone opened it (${r.latency.length} fragments opened of ${r.produced} the hub got in ${fixed(r.seconds, 1)} s)`);
   console.log(`    p50 ${fixed(median(r.latency), 0)} ms  p99 ${fixed(lat99, 0)} ms  max ${fixed(Math.max(...r.latency), 0)} ms  ` +
     `target p99 < ${TARGET_LATENCY_P99_MS} ms: ${verdict(lat99 < TARGET_LATENCY_P99_MS)}`);
-  console.log(`  CPU per camera, % of one core (${r.childNames.join('+') || 'no'} children; resolution ${fixed((TICK_S / r.seconds / n) * 100, 3)}%)`);
+  console.log(`  CPU per camera, % of one core (${r.childNames.join('+') || 'no'} children; threads' run time from /proc schedstat)`);
   console.log(`    hub Node process ${fixed((r.hubSelf / r.seconds / n) * 100, 2)}%  + its ffmpeg ${fixed((r.hubFfmpeg / r.seconds / n) * 100, 2)}%` +
     `  = ${fixed(hubPerStream * 100, 2)}%`);
   console.log(`    (hub Node process with the cameras live but unwatched, ingest only: ${fixed((r.idleSelf / n) * 100, 2)}%)`);
@@ -390,13 +415,18 @@ async function main(): Promise<void> {
   console.log('vigil bench:path');
   console.log(machineLine());
   const ffmpeg = await resolveFfmpeg();
+  ffmpegPath = ffmpeg.path;
   console.log(`ffmpeg: ${ffmpeg.path} ${ffmpeg.version}`);
   console.log(`cameras: ${CAMERAS} GStreamer RTSP test cameras (test/support/camera), one process each, H.264 ${CAMERA.size} at ${CAMERA.fps} fps, ` +
     `${CAMERA.bitrateKbps} kbit/s, keyframe every ${CAMERA.gop} frames; the hub pulls each over RTSP/TCP with its own ffmpeg`);
-  console.log('layout: relay + phone (HubLink) in this process, hub (main/hub.ts) in a child process; all on 127.0.0.1');
+  console.log(FRAGMENT_MS === 0
+    ? 'fragments: one per video frame (hub --fragment-ms 0), in the hub and in ffmpeg alone'
+    : `fragments: ${FRAGMENT_MS} ms of video each (hub --fragment-ms ${FRAGMENT_MS}), in the hub and in ffmpeg alone; a frame waits in ffmpeg ` +
+      `up to ${FRAGMENT_MS} ms + one frame interval before its fragment is cut, which "added latency" below does not include`);
+  console.log(`layout: relay + phone (HubLink) in this process, hub (main/hub.ts) in a child process with the hub's V8 flags (${hubV8Flags().join(' ')}); all on 127.0.0.1`);
   console.log(`method: every scenario first watches its cameras for ${WARMUP_MS / 1000} s, unmeasured (the hub's JIT warm-up); ${TTFF_TRIALS} watch/unwatch trials after a warm-up; then a ${WINDOW_MS / 1000} s window watching every camera ` +
-    `(latency of live fragments; CPU from /proc utime+stime of the hub process and its ffmpeg children), ` +
-    `before it an ${IDLE_WINDOW_MS / 1000} s window unwatched; then ffmpeg alone, same cameras, same window`);
+    `(latency of live fragments; CPU from /proc schedstat of the hub process and its ffmpeg children), ` +
+    `before it an ${IDLE_WINDOW_MS / 1000} s window unwatched; then ffmpeg alone, same cameras, same window length, once the hub is gone`);
   console.log('');
 
   relay = await startRelay({ host: '127.0.0.1', port: 0 });
@@ -441,8 +471,10 @@ async function main(): Promise<void> {
   await link.close();
   link = undefined;
   await stopWorker();
-  const base1 = await baseline(ffmpeg.path, [cams[0]!.url]);
-  const base8 = await baseline(ffmpeg.path, cams.map((c) => c.url));
+  // ffmpeg alone only once the hub is gone: a second client of a test camera (GStreamer's shared
+  // media) restarts the stream's timestamps for the first, which would stall the hub's fragments.
+  const base1 = await baseline([cams[0]!.url]);
+  const base8 = await baseline(cams.map((c) => c.url));
 
   console.log('');
   const pass1 = report(one, base1);

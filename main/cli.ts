@@ -8,12 +8,13 @@ import { CliError, runningHub, type HubApi } from './cli/api-client.ts';
 import { openStore } from './store/db.ts';
 import { cmdCameraAddFromDiscoveryArgv, cmdDiscover } from './cli/discover.ts';
 import { createUiServer } from './ui/ui-server.ts';
+import { DEFAULT_FRAGMENT_MS, MAX_FRAGMENT_MS } from '../native/ingest.ts';
 
 const USAGE = `usage: vigil <command> [options]
 
   relay --listen HOST:PORT                 run the blind relay
   hub --data DIR [--relay URL]... [--lan HOST:PORT [--announce]] [--ui HOST:PORT [--ui-allow-remote]]
-                                           run the hub (keeps running; Ctrl-C stops it)
+      [--fragment-ms MS]                   run the hub (keeps running; Ctrl-C stops it)
   discover [--seconds N] [--json] [--data DIR]
                                            list cameras on the LAN (mDNS, ONVIF); adds nothing
   camera add --data DIR --name NAME URL    add a camera (URL may carry user:password)
@@ -60,12 +61,19 @@ async function needHub(dir: string): Promise<HubApi> {
 }
 
 async function cmdHub(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil hub --data DIR [--relay URL]... [--lan HOST:PORT [--announce] [--lan-host ADDRESS] | --no-lan] [--ui HOST:PORT [--ui-allow-remote]] [--app-url URL]';
+  const usage = 'usage: vigil hub --data DIR [--relay URL]... [--lan HOST:PORT [--announce] [--lan-host ADDRESS] | --no-lan] [--ui HOST:PORT [--ui-allow-remote]] [--app-url URL] [--fragment-ms MS]\n' +
+    `  --fragment-ms MS: video per fragment sent to phones (default ${DEFAULT_FRAGMENT_MS}); lower is less delay and more CPU, 0 = one per frame`;
   const { values } = parse(argv, {
     data: { type: 'string' }, relay: { type: 'string', multiple: true }, ui: { type: 'string' }, 'ui-allow-remote': { type: 'boolean' },
     'app-url': { type: 'string' }, lan: { type: 'string' }, 'no-lan': { type: 'boolean' }, announce: { type: 'boolean' }, 'lan-host': { type: 'string' },
+    'fragment-ms': { type: 'string' },
   }, usage);
   const dir = dataDir(values, usage);
+  let fragmentMs: number | undefined;
+  if (typeof values['fragment-ms'] === 'string') {
+    fragmentMs = Number(values['fragment-ms']);
+    if (!/^\d+$/.test(values['fragment-ms']) || fragmentMs > MAX_FRAGMENT_MS) throw new CliError(`--fragment-ms wants a whole number of milliseconds 0..${MAX_FRAGMENT_MS}\n${usage}`);
+  }
   const relays = (values.relay as string[] | undefined) ?? [];
   let apiHost = '127.0.0.1';
   let apiPort = 0;
@@ -94,6 +102,7 @@ async function cmdHub(argv: string[]): Promise<void> {
     ...(typeof values['app-url'] === 'string' ? { appUrl: values['app-url'] } : {}),
     ...(ui ? { uiHandler: ui.handler } : {}),
     ...(lan ? { lan } : {}),
+    ...(fragmentMs !== undefined ? { fragmentMs } : {}),
   });
   ui?.attach(hub);
   out.log(`hub ${Buffer.from(hub.identity.hubId).toString('hex').slice(0, 16)} running; local API ${hub.apiUrl}`);

@@ -18,7 +18,7 @@ import { LanAnnouncer, lanHostAddress } from './lan-announce.ts';
 import { FLAG_INIT, FLAG_KEYFRAME, RIGHT_COMMAND, RIGHT_WATCH, signCapability } from '../relay/codec.ts';
 import { resolveFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
 import type { IngestSource, IngestState, IngestTiming } from '../native/ingest.ts';
-import { CameraFeed } from './media/camera-feed.ts';
+import { CameraFeed, type FeedTuning } from './media/camera-feed.ts';
 import { H264Profile, PROFILE_H264, needsH264Profile, profileNumber } from './media/profile-feed.ts';
 import { checkPtzArgs, ptz, snapshot } from './onvif/camera-control.ts';
 import { isOnvifError } from './onvif/errors.ts';
@@ -48,6 +48,8 @@ export interface HubOptions {
   /** Base URL of the phone app, for pairing links that open it. */
   appUrl?: string;
   ingestTiming?: Partial<IngestTiming>;
+  /** How much video goes into one fragment, in ms (native/ingest.ts DEFAULT_FRAGMENT_MS; 0 = one per frame). */
+  fragmentMs?: number;
   log?: (line: string) => void;
   /**
    * The LAN endpoint: the relay protocol served by the hub itself for phones at home. `announce`
@@ -340,6 +342,13 @@ export class Hub {
     return { kind: 'rtsp', url: this.store.cameraUrlWithCredentials(camera.id) };
   }
 
+  #feedTuning(): FeedTuning {
+    return {
+      ...(this.opts.ingestTiming ? { timing: this.opts.ingestTiming } : {}),
+      ...(this.opts.fragmentMs !== undefined ? { fragmentMs: this.opts.fragmentMs } : {}),
+    };
+  }
+
   #startCamera(camera: Camera): void {
     const live: LiveCamera = { camera, feed: undefined as unknown as CameraFeed, profileWaiting: new Map() };
     live.feed = new CameraFeed(camera.number, this.#sourceFor(camera), this.#ffmpeg, {
@@ -363,7 +372,7 @@ export class Hub {
         this.#log(`camera ${camera.number}: ${s.state}${s.error ? ` (${s.error})` : ''}`);
         this.sessions.notifyAll({ type: 'camera-state', camera: camera.id, state: s.state, ...(s.error ? { error: s.error } : {}) });
       },
-    }, this.opts.ingestTiming);
+    }, this.#feedTuning());
     this.#cameras.set(camera.number, live);
     live.feed.start();
   }
@@ -391,7 +400,7 @@ export class Hub {
         if (s.state === 'stopped') live.profileWaiting.clear();
         this.#log(`camera ${camera.number} ${PROFILE_H264} profile: ${s.state}${s.error ? ` (${s.error})` : ''}`);
       },
-    }, { watchers: () => this.links.watchers(profile.topic), ...(this.opts.ingestTiming ? { timing: this.opts.ingestTiming } : {}) });
+    }, { watchers: () => this.links.watchers(profile.topic), tuning: this.#feedTuning() });
     live.profile = profile;
     if (!this.keys.has(number)) {
       this.keys.addCamera({ id: camera.id, number });

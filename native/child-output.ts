@@ -1,4 +1,4 @@
-// How the hub reads a child's stdout (ffmpeg's fragmented MP4), once per video frame per camera.
+// How the hub reads a child's stdout (ffmpeg's fragmented MP4), once per fragment per camera.
 //
 // Why not child.stdout.on('data'): for every read, Node allocates a 64 KiB buffer, copies what came
 // into a new exact-size one and runs it through the stream machinery; in a process that sleeps

@@ -7,8 +7,8 @@
 //
 // Pure code (no Node built-ins) so it can run anywhere; native/ only happens to be its home.
 //
-// It runs once per video frame per camera on the hub (ffmpeg writes one fragment per frame, in one
-// pipe write), so the common case is cheap: a fragment that arrives whole in one chunk is returned
+// It runs once per fragment per camera on the hub (a few times a second, up to once per frame; ffmpeg
+// writes each fragment in one write), so the common case is cheap: a fragment that arrives whole in one chunk is returned
 // as a view of that chunk, not copied (see joinParts for the bound on what a view may pin). Segments
 // may therefore share memory with the chunks pushed: a caller must not change a chunk after push().
 

@@ -143,14 +143,16 @@ export const INGEST_DEFAULTS: { timing: IngestTiming; args: FfmpegArgTemplates; 
     // 32 kbit/s: G.711 is 8 kHz mono, where AAC allows at most 48 kbit/s.
     audioTranscode: ['-c:a', 'aac', '-b:a', '32k'],
     noAudio: ['-an'],
-    // One fragment per video frame: frag_duration=1 µs makes ffmpeg cut before every video packet,
-    // so a frame waits for at most one frame interval (the next packet) before it is written, and
-    // frag_keyframe keeps every keyframe at the start of a fragment. Not frag_every_frame: with an
-    // audio track, ffmpeg 5.1 then writes negative durations and loses half the video frames.
+    // frag_duration: ffmpeg cuts a fragment before the first packet at least {fragmentUs} after the
+    // fragment's start (1 µs: before every video packet, one fragment per frame), and frag_keyframe
+    // before every keyframe, so a keyframe always starts a fragment. A frame waits in ffmpeg until
+    // its fragment is cut: at most the fragment's duration plus one frame interval. Not
+    // frag_every_frame: with an audio track, ffmpeg 5.1 then writes negative durations and loses
+    // half the video frames.
     // max_interleave_delta: ffmpeg holds video until the audio track catches up, by default for up
     // to 10 s, longer than the stall watchdog; 0.5 s bounds that for a camera whose audio goes quiet.
     // (50 ms would smooth G.711 cameras' 128 ms bursts, but makes ffmpeg 5.1 write negative durations.)
-    output: ['-dn', '-sn', '-max_interleave_delta', '500000', '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', '1', 'pipe:1'],
+    output: ['-dn', '-sn', '-max_interleave_delta', '500000', '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', '{fragmentUs}', 'pipe:1'],
     ffprobe: ['-v', 'error', '-rtsp_transport', 'tcp', '-analyzeduration', '0', '-probesize', '32',
       '-show_entries', 'stream=index,codec_type,codec_name', '-of', 'json', '{url}'],
     ffmpegProbe: ['-hide_banner', '-nostdin', '-rtsp_transport', 'tcp', '-analyzeduration', '0', '-probesize', '32', '-i', '{url}'],
@@ -172,6 +174,30 @@ export interface CameraIngestOptions {
   label?: string;
   /** 'copy' (default) remuxes the camera's video; 'h264' transcodes it (RTSP sources only). */
   video?: 'copy' | 'h264';
+  /**
+   * How much video ffmpeg gathers into one fragment, in ms (default DEFAULT_FRAGMENT_MS); 0 = one
+   * fragment per frame. The trade: the hub wakes, reads, seals and sends once per fragment, so
+   * longer fragments cost less CPU per camera, and a frame waits longer before it leaves the hub.
+   */
+  fragmentMs?: number;
+}
+
+/**
+ * 300 ms (5 frames at 15 fps, 333 ms; 9 at 30 fps). The hub's Node process pays a cold wake-up, a
+ * read, a seal and a send per fragment (about 400-700 µs on the 2-vCPU machine of
+ * docs/PERFORMANCE.md), where ffmpeg's remux costs 180-220 µs per frame: per frame the hub was 2.6-4x
+ * ffmpeg alone, at 200 ms 1.96x (8 cameras) but 2.2x (1 camera), at 300 ms 1.8x for both. The price
+ * is delay: a frame waits in ffmpeg until its fragment is cut, up to 300 ms plus one frame interval
+ * instead of one frame interval, and players sit a fragment behind the newest media
+ * (phone/core/live-edge.ts). `vigil hub --fragment-ms` trades the other way.
+ */
+export const DEFAULT_FRAGMENT_MS = 300;
+/** Longer fragments would hold frames back for longer than a live view can stand. */
+export const MAX_FRAGMENT_MS = 2_000;
+
+/** ffmpeg's -frag_duration (µs) for a fragment length in ms: 0 is 1 µs (a cut before every frame). */
+export function fragmentDurationUs(fragmentMs: number): string {
+  return String(Math.max(1, Math.round(fragmentMs * 1000)));
 }
 
 let sharedFfmpeg: Promise<FfmpegInfo> | undefined;
@@ -207,6 +233,7 @@ export class IngestError extends Error {
 export class CameraIngest extends EventEmitter<IngestEvents> {
   readonly timing: IngestTiming;
   readonly args: FfmpegArgTemplates;
+  readonly fragmentMs: number;
   private readonly source: IngestSource;
   private readonly inputUrl: string;
   private readonly redactor: Redactor;
@@ -255,6 +282,10 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new IngestError('bad-options', `fps must be 1..120, got ${fps}`);
       this.inputUrl = '';
       this.redactor = new Redactor([]);
+    }
+    this.fragmentMs = options.fragmentMs ?? DEFAULT_FRAGMENT_MS;
+    if (!Number.isInteger(this.fragmentMs) || this.fragmentMs < 0 || this.fragmentMs > MAX_FRAGMENT_MS) {
+      throw new IngestError('bad-options', `fragmentMs must be an integer 0..${MAX_FRAGMENT_MS}, got ${String(options.fragmentMs)}`);
     }
     if (options.video !== undefined && options.video !== 'copy' && options.video !== 'h264') throw new IngestError('bad-options', `video must be 'copy' or 'h264'`);
     if (options.video === 'h264' && options.source.kind !== 'rtsp') throw new IngestError('bad-options', 'only an RTSP source is transcoded (the test pattern is H.264 already)');
@@ -466,13 +497,13 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     const src = this.source;
     if (src.kind === 'test-pattern') {
       const fps = src.fps ?? 15;
-      const vars = { size: src.size ?? '640x360', fps: String(fps), gop: String(2 * fps) };
+      const vars = { size: src.size ?? '640x360', fps: String(fps), gop: String(2 * fps), fragmentUs: fragmentDurationUs(this.fragmentMs) };
       return [
         ...fill(a.global, vars), ...fill(a.testPatternInput, vars), ...fill(a.mapVideo, vars),
         ...fill(a.testPatternVideo, vars), ...fill(a.noAudio, vars), ...fill(a.output, vars),
       ];
     }
-    const vars = { url: this.inputUrl };
+    const vars = { url: this.inputUrl, fragmentUs: fragmentDurationUs(this.fragmentMs) };
     const mode = src.audio ?? 'auto';
     const probe = await this.probe(gen);
     if (!probe.video) throw new Error(`${this.label} offers no video stream`);
@@ -632,7 +663,7 @@ function isPermanent(message: string): boolean {
 }
 
 function fill(template: readonly string[], vars: Record<string, string>): string[] {
-  return template.map((arg) => arg.replace(/\{([a-z]+)\}/g, (m, name: string) => vars[name] ?? m));
+  return template.map((arg) => arg.replace(/\{([a-zA-Z]+)\}/g, (m, name: string) => vars[name] ?? m));
 }
 
 function withCredentials(url: string, username?: string, password?: string): string {

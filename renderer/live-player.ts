@@ -2,6 +2,7 @@
 // edge (a tile is a monitor, not a player), trims what it has shown, and says plainly when the
 // browser cannot play the camera's codec (H.265 in chromium, for one).
 import type { HubBridge, LiveHandle } from './bridge.ts';
+import { LiveEdge } from '../phone/core/live-edge.ts';
 
 /** Behind the live edge by more than this (s), the tile jumps forward. */
 const MAX_LATENCY_S = 1.5;
@@ -20,6 +21,7 @@ export class LivePlayer {
   #queued = 0;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #edge = new LiveEdge();
 
   constructor(
     private readonly bridge: HubBridge,
@@ -61,7 +63,10 @@ export class LivePlayer {
       try {
         const sb = ms.addSourceBuffer(mime);
         sb.mode = 'segments';
-        sb.addEventListener('updateend', () => this.#pump());
+        sb.addEventListener('updateend', () => {
+          if (sb.buffered.length > 0) this.#edge.observe(sb.buffered.end(sb.buffered.length - 1));
+          this.#pump();
+        });
         sb.addEventListener('error', () => this.onProblem('the video decoder rejected a fragment'));
         this.#sb = sb;
         this.#pump();
@@ -99,7 +104,8 @@ export class LivePlayer {
     const v = this.video;
     if (v.buffered.length === 0) return;
     const end = v.buffered.end(v.buffered.length - 1);
-    if (end - v.currentTime > MAX_LATENCY_S) v.currentTime = Math.max(0, end - 0.3);
+    // More than a fragment behind the newest media (LiveEdge), so the next one lands in time.
+    if (end - v.currentTime > this.#edge.maxLag(MAX_LATENCY_S)) v.currentTime = Math.max(0, end - this.#edge.cushion);
     if (v.paused) void v.play().catch(() => undefined);
     this.#trim(false);
   }
@@ -113,6 +119,7 @@ export class LivePlayer {
   }
 
   #teardownMedia(): void {
+    this.#edge.reset();
     this.#queue = [];
     this.#queued = 0;
     this.#sb = undefined;

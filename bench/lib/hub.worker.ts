@@ -31,10 +31,13 @@ const keep = (line: string): void => {
 
 async function main(): Promise<void> {
   const relay = process.argv[2];
-  if (relay === undefined || process.send === undefined) throw new Error('usage: forked by bench/path.bench.ts with the relay URL');
+  const fragmentMs = Number(process.argv[3]);
+  if (relay === undefined || !Number.isInteger(fragmentMs) || process.send === undefined) {
+    throw new Error('usage: forked by bench/path.bench.ts with the relay URL and the fragment length (ms)');
+  }
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-hub-'));
   // The hub's LAN endpoint on loopback too, so the bench can compare both paths in one run.
-  const hub = await Hub.start({ dataDir, relays: [relay], log: keep, lan: { host: '127.0.0.1', port: 0 } });
+  const hub = await Hub.start({ dataDir, relays: [relay], log: keep, lan: { host: '127.0.0.1', port: 0 }, fragmentMs });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= hub.close().finally(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -7,7 +7,11 @@ export interface ProcStat {
   pid: number;
   comm: string;
   ppid: number;
-  /** utime + stime of the process (all its threads), in seconds. */
+  /**
+   * CPU of the process in seconds: the sum of its live threads' run time from
+   * /proc/PID/task/TID/schedstat (nanoseconds, the clock utime and stime are scaled from), else
+   * utime + stime (clock ticks: 10 ms, too coarse for one camera's share over a few seconds).
+   */
   cpu: number;
   /** cutime + cstime: CPU of its children that already exited and were reaped, in seconds. */
   reapedChildrenCpu: number;
@@ -34,7 +38,28 @@ export function readStat(pid: number): ProcStat | undefined {
   const comm = text.slice(text.indexOf('(') + 1, close);
   const f = text.slice(close + 2).split(' ');
   const n = (i: number): number => Number(f[i]);
-  return { pid, comm, ppid: n(1), cpu: (n(11) + n(12)) / TICKS_PER_S, reapedChildrenCpu: (n(13) + n(14)) / TICKS_PER_S };
+  return { pid, comm, ppid: n(1), cpu: threadsRunTime(pid) ?? (n(11) + n(12)) / TICKS_PER_S, reapedChildrenCpu: (n(13) + n(14)) / TICKS_PER_S };
+}
+
+/** Run time of a process's live threads in seconds (ns resolution); undefined without schedstat. */
+function threadsRunTime(pid: number): number | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  // A thread that ends takes its run time with it; the hub's and ffmpeg's threads live as long as
+  // they do, so a window loses at most a short-lived helper's share.
+  let ns = 0;
+  for (const tid of tids) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // ended between the listing and the read
+    }
+  }
+  return Number.isFinite(ns) ? ns / 1e9 : undefined;
 }
 
 /** Live direct children of `ppid`. */

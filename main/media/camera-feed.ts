@@ -1,7 +1,7 @@
 // One camera on the hub: its supervised ffmpeg ingest, the latest init segment and GOP (so a phone
 // that starts watching gets a picture at once), and its state for the UI and the phones. The feed
 // holds plaintext only in memory; sealing happens where the keys are (hub.ts).
-import { CameraIngest, type IngestInit, type IngestSource, type IngestState, type IngestTiming } from '../../native/ingest.ts';
+import { CameraIngest, type CameraIngestOptions, type IngestInit, type IngestSource, type IngestState } from '../../native/ingest.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 
 /** A GOP longer than this (bytes) is cut: a camera with rare keyframes must not grow memory. */
@@ -12,6 +12,8 @@ export interface FeedFragment {
   readonly keyframe: boolean;
   readonly captureTime: number;
 }
+
+export type FeedTuning = Pick<CameraIngestOptions, 'timing' | 'fragmentMs'>;
 
 export interface FeedEvents {
   onInit(init: IngestInit): void;
@@ -33,7 +35,8 @@ export class CameraFeed {
     private readonly source: IngestSource,
     private readonly ffmpeg: FfmpegInfo | undefined,
     private readonly events: FeedEvents,
-    private readonly timing?: Partial<IngestTiming>,
+    /** Supervision timing and fragment length for ffmpeg (defaults: native/ingest.ts). */
+    private readonly tuning: FeedTuning = {},
     /** 'h264' for a camera's transcoded profile (profile-feed.ts); default: the camera's own video. */
     private readonly video: 'copy' | 'h264' = 'copy',
   ) {}
@@ -57,7 +60,7 @@ export class CameraFeed {
       this.#setState({ state: 'failed', attempt: 0, error: 'ffmpeg is not installed: apt-get install ffmpeg, or set FFMPEG_PATH' });
       return;
     }
-    const ingest = new CameraIngest({ source: this.source, ffmpeg: this.ffmpeg, video: this.video, ...(this.timing ? { timing: this.timing } : {}) });
+    const ingest = new CameraIngest({ ...this.tuning, source: this.source, ffmpeg: this.ffmpeg, video: this.video });
     ingest.on('init', (init) => {
       this.#init = init;
       this.#gop = [];

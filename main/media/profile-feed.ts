@@ -6,8 +6,8 @@
 // frame counter: the camera's key never gets a second sealer.
 import { createHash } from 'node:crypto';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
-import type { IngestInit, IngestSource, IngestState, IngestTiming } from '../../native/ingest.ts';
-import { CameraFeed, type FeedEvents } from './camera-feed.ts';
+import type { IngestInit, IngestSource, IngestState } from '../../native/ingest.ts';
+import { CameraFeed, type FeedEvents, type FeedTuning } from './camera-feed.ts';
 
 export const PROFILE_H264 = 'h264';
 export type ProfileName = typeof PROFILE_H264;
@@ -50,7 +50,8 @@ export interface ProfileOptions {
   /** Relay watchers of the profile's topic, on every link. */
   watchers(): number;
   graceMs?: number;
-  timing?: Partial<IngestTiming>;
+  /** Timing and fragment length for the transcoder's ffmpeg. */
+  tuning?: FeedTuning;
 }
 
 export class H264Profile {
@@ -82,7 +83,7 @@ export class H264Profile {
       },
       onFragment: (f) => events.onFragment(f),
       onState: (s: IngestState) => events.onState(s),
-    }, opts.timing, 'h264');
+    }, opts.tuning, 'h264');
   }
 
   /** Whether the transcoder runs now. */

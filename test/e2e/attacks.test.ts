@@ -103,7 +103,8 @@ describe('T1/T5: a relay hands hub A\'s frames and key updates to a phone of hub
     await linkA.watch(cam!);
     await new Promise((r) => setTimeout(r, 3000));
     await linkA.close();
-    expect(framesA.length).toBeGreaterThan(10);
+    // The GOP so far, then 3 s of 300 ms fragments (the hub's default): at least 9.
+    expect(framesA.length).toBeGreaterThan(8);
 
     // 2. Hub A's key update for one of its phones that has no session, sealed to its X-Wing key
     //    (a new epoch starts when a camera is added).
@@ -133,7 +134,7 @@ describe('T1/T5: a relay hands hub A\'s frames and key updates to a phone of hub
     expect(linkB.currentEpoch).toBeGreaterThan(0);
     const opts = b.made[0]!.options;
     const frames = capturedA.filter((c) => c.kind === 'media' || c.payload[0] === Envelope.FRAME);
-    expect(frames.length).toBeGreaterThan(10);
+    expect(frames.length).toBeGreaterThan(8);
     const before = { ...linkB.counters };
     for (const c of frames) {
       if (c.kind === 'media') opts.onMedia!({ ...c.media!, hubRelayId: profileB.hub.relayKey, payload: c.payload });
@@ -154,7 +155,7 @@ describe('T1/T5: a relay hands hub A\'s frames and key updates to a phone of hub
 
 describe('T3: a phone added later cannot open what was sent before it joined', () => {
   it('a relay that kept the old frames hands them to the new phone: nothing opens', async () => {
-    expect(capturedA.length).toBeGreaterThan(10);
+    expect(capturedA.length).toBeGreaterThan(8);
     const profileD = join(dir, 'd.json');
     await pairPhone(hubA(), profileD, 'New tablet');
     const profile = load(profileD);
@@ -205,13 +206,14 @@ describe('T2: a removed phone opens nothing new while another keeps watching', (
     expect(cleaner.slice(cleanerCountAtRevoke).every((f) => f.epoch <= epochBefore)).toBe(true);
     // The owner goes on, under a newer epoch.
     const ownerNew = owner.filter((f) => f.epoch > epochBefore && f.frameType !== 'init');
-    expect(ownerNew.length).toBeGreaterThan(20);
+    // 4 s of 300 ms fragments (the hub's default) is about 13; the new epoch starts within a second.
+    expect(ownerNew.length).toBeGreaterThan(8);
 
     // A malicious relay forwards the owner's new frames to the removed phone anyway: nothing opens.
     const opts = cleanerFactory.made[0]!.options;
     const opened = linkCleaner.counters.opened;
     for (const m of afterRevoke) opts.onMedia!(m);
-    expect(afterRevoke.length).toBeGreaterThan(20);
+    expect(afterRevoke.length).toBeGreaterThan(8);
     expect(linkCleaner.counters.opened).toBe(opened);
     await linkOwner.close();
     await linkCleaner.close();

@@ -3,7 +3,9 @@
 // decrypted must pass ffprobe with the camera's codecs and (nearly) every frame the camera sent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { hubV8Flags } from '../../main/v8-flags.ts';
+import { DEFAULT_FRAGMENT_MS } from '../../native/ingest.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
 import {
   VIGIL_PHONE, addCamera, ffprobe, pairPhone, run, startHub, startRelay, stopAll, tempDir, waitForCameraState, expectNearlyEveryFrame,
@@ -13,6 +15,7 @@ const FPS = 15;
 let dir: string;
 let profile: string;
 let cameras: TestCamera[] = [];
+let hubPid: number;
 
 beforeAll(async () => {
   dir = tempDir();
@@ -21,7 +24,7 @@ beforeAll(async () => {
     startCamera({ codec: 'h265', audio: 'pcmu', size: '640x360', fps: FPS, runSeconds: 240 }),
   ]);
   const relay = await startRelay();
-  await startHub(join(dir, 'hub'), relay.url);
+  hubPid = (await startHub(join(dir, 'hub'), relay.url)).child.pid!;
   await addCamera(join(dir, 'hub'), 'Front door', cameras[0]!.url);
   await addCamera(join(dir, 'hub'), 'Garage', cameras[1]!.url);
   profile = join(dir, 'phone.json');
@@ -44,6 +47,16 @@ async function watch(camera: string, seconds: number, out: string) {
 
 
 describe('camera -> hub -> relay -> phone', () => {
+  it('vigil hub runs with its V8 flags (main/hub.v8-flags) and ffmpeg cuts fragments of the default length', async () => {
+    const flags = hubV8Flags();
+    expect(flags).toContain('--single-threaded-gc');
+    // bin/vigil execs node, so the hub's pid is the node process itself.
+    const argv = readFileSync(`/proc/${hubPid}/cmdline`, 'utf8').split('\0');
+    for (const flag of flags) expect(argv).toContain(flag);
+    const ffmpeg = await run('ps', ['-o', 'args=', '--ppid', String(hubPid)]);
+    expect(ffmpeg.stdout).toContain(`-frag_duration ${DEFAULT_FRAGMENT_MS * 1000} `);
+  });
+
   it('the phone lists the cameras by their names (which travel encrypted)', async () => {
     const r = await run(VIGIL_PHONE, ['cameras', '--profile', profile, '--json'], { timeoutMs: 30_000 });
     expect(r.code, r.stderr).toBe(0);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   CameraIngest,
+  DEFAULT_FRAGMENT_MS,
   INGEST_DEFAULTS,
   type CameraIngestOptions,
   type IngestFragment,
@@ -73,13 +74,34 @@ function ffmpegChildren(): string[] {
 
 const LIVE_SECONDS = 3;
 
-async function captureLive(rec: Recording): Promise<void> {
+/** Runs the ingest for LIVE_SECONDS once live; fragmentMs: what it was given (for how many fragments to expect). */
+async function captureLive(rec: Recording, fragmentMs = 0): Promise<void> {
   rec.ingest.start();
   await waitFor('live', () => rec.states.some((s) => s.state === 'live'), 15_000);
   const firstCount = rec.fragments.length;
   await new Promise((r) => setTimeout(r, LIVE_SECONDS * 1000));
-  expect(rec.fragments.length - firstCount).toBeGreaterThan(LIVE_SECONDS * FPS * 0.7);
+  const perSecond = fragmentMs === 0 ? FPS : 1000 / fragmentMs;
+  expect(rec.fragments.length - firstCount).toBeGreaterThan(LIVE_SECONDS * perSecond * 0.7);
   await rec.ingest.stop();
+}
+
+/**
+ * Fragments of `fragmentMs`: each video fragment but the last lasts from fragmentMs (ffmpeg cuts at
+ * the first frame past it) to fragmentMs plus a frame, unless the next one starts at a keyframe.
+ */
+function expectFragmentLengths(rec: Recording, fragmentMs: number): void {
+  const video = rec.fragments.filter((f) => f.timescale !== undefined && f.decodeTime !== undefined);
+  const frame = 1000 / FPS;
+  let full = 0;
+  for (let i = 0; i + 1 < video.length; i++) {
+    const ms = ((video[i + 1]!.decodeTime! - video[i]!.decodeTime!) / video[i]!.timescale!) * 1000;
+    expect(ms).toBeLessThanOrEqual(fragmentMs + frame + 5);
+    if (!video[i + 1]!.keyframe) {
+      expect(ms).toBeGreaterThanOrEqual(fragmentMs - 5);
+      full++;
+    }
+  }
+  expect(full).toBeGreaterThan(0);
 }
 
 function videoFrames(rec: Recording): { frames: number; expected: number } {
@@ -97,6 +119,7 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     const rec = record({
       source: { kind: 'rtsp', url: cam.url, username: 'admin', password: PASSWORD },
       args: { global: ['-hide_banner', '-nostdin', '-loglevel', 'info'] },
+      fragmentMs: 0, // one fragment per frame: the counts below are per fragment
     });
     await captureLive(rec);
     const init = rec.inits[0]!;
@@ -121,25 +144,28 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     await cam.stop();
   });
 
-  it('H.265 with PCMU (G.711) audio: hvc1 copied, audio transcoded to AAC', async () => {
+  it('H.265 with PCMU (G.711) audio: hvc1 copied, audio transcoded to AAC, default fragments of several frames', async () => {
     const cam = await startCamera({ codec: 'h265', audio: 'pcmu' });
     const rec = record({ source: { kind: 'rtsp', url: cam.url } });
-    await captureLive(rec);
+    await captureLive(rec, DEFAULT_FRAGMENT_MS);
     const init = rec.inits[0]!;
     expect(init.codecs[0]).toMatch(/^hvc1\.1\.6\.L\d+/);
     expect(init.codecs[1]).toBe('mp4a.40.2');
     const probe = probeOutput('h265-pcmu', rec);
     expect(probe.streams.map((s) => `${s.codec_type}:${s.codec_name}:${s.codec_tag_string}`)).toEqual(['video:hevc:hvc1', 'audio:aac:mp4a']);
-    const { frames, expected } = videoFrames(rec);
-    expect(Math.abs(frames - expected)).toBeLessThanOrEqual(Math.ceil(expected * 0.1));
-    expect(Number(probe.streams[0]!.nb_read_frames)).toBeGreaterThanOrEqual(frames - 1);
+    // Every frame the camera sent in the span is there, in fragments of DEFAULT_FRAGMENT_MS or cut short by a keyframe.
+    const { expected } = videoFrames(rec);
+    const frames = Number(probe.streams[0]!.nb_read_frames);
+    expect(frames).toBeGreaterThanOrEqual(expected - 1);
+    expect(frames).toBeLessThanOrEqual(expected + Math.ceil((DEFAULT_FRAGMENT_MS / 1000) * FPS) + 1);
+    expectFragmentLengths(rec, DEFAULT_FRAGMENT_MS);
     await cam.stop();
   });
 
   it('H.264 in 2 slices per frame with AAC audio: both copied, one keyframe fragment per GOP', async () => {
     const cam = await startCamera({ codec: 'h264', audio: 'aac', extraArgs: ['--slices', '2'] });
     // ffprobe: null probes with ffmpeg itself, as with the npm ffmpeg that ships no ffprobe.
-    const rec = record({ source: { kind: 'rtsp', url: cam.url }, ffprobe: null });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url }, ffprobe: null, fragmentMs: 0 });
     await captureLive(rec);
     expect(rec.inits[0]!.codecs[1]).toBe('mp4a.40.2');
     const probe = probeOutput('h264-aac', rec);
@@ -155,8 +181,21 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     await cam.stop();
   });
 
-  it('test pattern: H.264 made by ffmpeg, one fragment per frame', async () => {
+  it('test pattern at the default fragment length: several frames per fragment, every frame kept, keyframes first', async () => {
     const rec = record({ source: { kind: 'test-pattern', size: '320x180', fps: FPS } });
+    expect(rec.ingest.fragmentMs).toBe(DEFAULT_FRAGMENT_MS);
+    await captureLive(rec, DEFAULT_FRAGMENT_MS);
+    const probe = probeOutput('pattern-default', rec);
+    const frames = Number(probe.streams[0]!.nb_read_frames);
+    // ffmpeg makes the pattern itself: no frame can go missing, so frames are 3 a fragment but where a keyframe cuts.
+    expect(frames).toBeGreaterThan(rec.fragments.length * 2);
+    expectFragmentLengths(rec, DEFAULT_FRAGMENT_MS);
+    expect(rec.fragments[0]!.keyframe).toBe(true);
+    expect(rec.fragments.filter((f) => f.keyframe).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('test pattern: H.264 made by ffmpeg, one fragment per frame with fragmentMs 0', async () => {
+    const rec = record({ source: { kind: 'test-pattern', size: '320x180', fps: FPS }, fragmentMs: 0 });
     await captureLive(rec);
     expect(rec.inits[0]).toMatchObject({ width: 320, height: 180 });
     expect(rec.inits[0]!.codecs[0]).toMatch(/^avc1\./);
@@ -266,6 +305,7 @@ describe('CameraIngest supervision', () => {
     expect(() => new CameraIngest({ source: { kind: 'test-pattern', size: 'big' } })).toThrow(/bad-options/);
     expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, timing: { backoffMs: [] } })).toThrow(/bad-options/);
     expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, timing: { stallTimeoutMs: 0 } })).toThrow(/bad-options/);
+    for (const fragmentMs of [-1, 2.5, 2_001, Number.NaN]) expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, fragmentMs })).toThrow(/bad-options: fragmentMs/);
   });
 });
 

@@ -5,6 +5,7 @@
 // them the decoder sees.
 import type { OpenedFrame } from '../../../crypto/frame.ts';
 import { FragmentOrder, codecLabel, isH265 } from './order.ts';
+import { LiveEdge } from '../../core/live-edge.ts';
 
 export type PlayerState = 'waiting' | 'playing' | 'unsupported' | 'error';
 
@@ -47,6 +48,7 @@ const RESTART_DELAYS_MS = [500, 2000, 5000, 10_000];
 export class LivePlayer {
   readonly order = new FragmentOrder();
   appended = 0;
+  readonly #edge = new LiveEdge();
   #ms: MediaSource | undefined;
   #url: string | undefined;
   #sb: SourceBuffer | undefined;
@@ -112,6 +114,7 @@ export class LivePlayer {
         const sb = ms.addSourceBuffer(this.type);
         sb.mode = 'segments';
         sb.addEventListener('updateend', () => {
+          if (sb.buffered.length > 0) this.#edge.observe(sb.buffered.end(sb.buffered.length - 1));
           this.#pump();
           // Until the picture shows, start playing as soon as video lands, not on the next tick.
           if (!this.#firstFrame) this.#tick();
@@ -163,7 +166,9 @@ export class LivePlayer {
     if (sb === undefined || sb.buffered.length === 0) return;
     const start = sb.buffered.start(0);
     const end = sb.buffered.end(sb.buffered.length - 1);
-    if (v.currentTime < start || end - v.currentTime > MAX_LAG_S) v.currentTime = Math.max(start, end - 0.3);
+    // Behind the newest media by more than a fragment (LiveEdge): close enough to be live, far
+    // enough that the next fragment lands before the play head gets there.
+    if (v.currentTime < start || end - v.currentTime > this.#edge.maxLag(MAX_LAG_S)) v.currentTime = Math.max(start, end - this.#edge.cushion);
     if (v.paused) v.play().catch(() => undefined);
     if (!this.#firstFrame && v.readyState >= 2) this.#onFirstFrame();
     this.#trim(false);
@@ -203,6 +208,7 @@ export class LivePlayer {
     this.#setState('error', `Video stopped: ${detail}. Restarting…`);
     this.#detach();
     this.order.reset();
+    this.#edge.reset();
     this.#firstFrame = false;
     const delay = RESTART_DELAYS_MS[Math.min(this.#restarts++, RESTART_DELAYS_MS.length - 1)]!;
     setTimeout(() => {

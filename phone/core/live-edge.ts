@@ -1,0 +1,48 @@
+// Where a live player should sit behind the newest video it holds. Media arrives a fragment at a
+// time (the hub's --fragment-ms, 300 ms by default; one frame if the owner chose 0), so the newest
+// buffered time moves in steps of one fragment. A play head placed closer to it than a fragment
+// runs dry before the next one lands and the picture stalls, on every fragment. So the distance is
+// learnt from the steps the player sees: the longest recent one plus room for network jitter.
+// Pure (no DOM): the phone app's player and the desktop's live tiles both use it.
+
+/** Room for jitter on top of a fragment; with one-frame fragments the cushion is at least this. */
+export const JITTER_S = 0.2;
+/** Never closer than this to the newest media. */
+export const MIN_CUSHION_S = 0.3;
+/** Steps longer than this are gaps (a reconnect, a paused camera), not fragment lengths. */
+const MAX_STEP_S = 3;
+/** How many recent steps count: a change of fragment length is learnt within a few seconds. */
+const WINDOW = 16;
+
+export class LiveEdge {
+  #lastEnd: number | undefined;
+  readonly #steps: number[] = [];
+
+  /** After each append: the newest buffered time (seconds). */
+  observe(end: number): void {
+    const last = this.#lastEnd;
+    this.#lastEnd = end;
+    if (last === undefined) return;
+    const step = end - last;
+    if (!(step > 0) || step > MAX_STEP_S) return;
+    this.#steps.push(step);
+    if (this.#steps.length > WINDOW) this.#steps.shift();
+  }
+
+  /** How far behind the newest media to play (seconds). */
+  get cushion(): number {
+    const fragment = this.#steps.length === 0 ? 0 : Math.max(...this.#steps);
+    return Math.max(MIN_CUSHION_S, fragment + JITTER_S);
+  }
+
+  /** Jump forward when further behind than this: the caller's limit, but never near the cushion. */
+  maxLag(limit: number): number {
+    return Math.max(limit, 2 * this.cushion);
+  }
+
+  /** A new stream (decoder rebuilt, another camera): forget what was learnt. */
+  reset(): void {
+    this.#lastEnd = undefined;
+    this.#steps.length = 0;
+  }
+}
