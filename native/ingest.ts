@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { resolveFfmpeg, resolveFfprobe, FfmpegMissingError, type FfmpegInfo } from './ffmpeg.ts';
 import { openChildOutput } from './child-output.ts';
+import { MediaClockWatch } from './media-clock.ts';
 import { Fmp4Error, Fmp4Splitter, type Fmp4SplitterOptions, type TrackInfo } from './fmp4.ts';
 import { Redactor, StderrRing, urlWithoutCredentials } from './redact.ts';
 
@@ -83,6 +84,11 @@ export interface IngestTiming {
   probeTimeoutMs: number;
   /** Give up ('failed') after this many attempts in a row; Infinity = never. */
   maxAttempts: number;
+  /**
+   * While live, the video's media time must advance by a tenth of the wall time over this long,
+   * else ffmpeg is restarted (native/media-clock.ts: a camera whose timestamps went back).
+   */
+  clockWindowMs: number;
 }
 
 /**
@@ -123,6 +129,7 @@ export const INGEST_DEFAULTS: { timing: IngestTiming; args: FfmpegArgTemplates; 
     stableAfterMs: 30_000,
     probeTimeoutMs: 8_000,
     maxAttempts: Infinity,
+    clockWindowMs: 8_000,
   },
   args: {
     global: ['-hide_banner', '-nostdin', '-loglevel', 'warning'],
@@ -370,6 +377,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     const splitter = new Fmp4Splitter(this.options.splitter);
     let videoTracks = new Set<number>();
     let lastVideoTime: number | undefined;
+    const clock = new MediaClockWatch(this.timing.clockWindowMs);
     const output = await openChildOutput();
     if (gen !== this.generation) {
       output.close();
@@ -422,6 +430,11 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
             keyframe = false;
           }
           if (hasVideo && seg.decodeTime !== undefined) lastVideoTime = seg.decodeTime;
+          if (hasVideo && seg.decodeTime !== undefined && seg.timescale && clock.observe((seg.decodeTime / seg.timescale) * 1000, Date.now())) {
+            this.attemptError ??= `the video's timestamps from ${this.label} stopped advancing (its clock went back?); restarting ffmpeg`;
+            void this.killChild();
+            return;
+          }
           const frag: IngestFragment = { data: seg.data, keyframe, trackIds: seg.trackIds };
           if (seg.decodeTime !== undefined) frag.decodeTime = seg.decodeTime;
           if (seg.timescale !== undefined) frag.timescale = seg.timescale;

@@ -1,5 +1,5 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -274,6 +274,38 @@ describe('CameraIngest supervision', () => {
     await rec.ingest.stop();
     expect(ffmpegChildren()).toEqual([]);
     await cam.stop();
+  });
+
+  it('timestamps that go back (a second client restarts the test camera\'s shared stream): ffmpeg is restarted and video moves again', async () => {
+    // ffmpeg clamps them and only keyframes still cut fragments until the camera's clock catches up
+    // (8 s here): the media clock watch sees media time stand still and restarts ffmpeg.
+    const cam = await startCamera({ codec: 'h264' });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url }, timing: { clockWindowMs: 2500, backoffMs: [300], startTimeoutMs: 8000 } });
+    const second = { proc: undefined as ChildProcess | undefined };
+    try {
+      rec.ingest.start();
+      await waitFor('live', () => rec.ingest.state.state === 'live', 15_000);
+      await new Promise((r) => setTimeout(r, 8000));
+      const jumped = rec.states.length;
+      second.proc = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', cam.url, '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
+      await waitFor('a restart', () => rec.states.slice(jumped).some((s) => s.state === 'backoff'), 12_000);
+      expect(rec.states.slice(jumped).find((s) => s.state === 'backoff')?.error).toMatch(/timestamps .* stopped advancing/);
+      await waitFor('live again', () => rec.ingest.state.state === 'live' && rec.states.length > jumped + 1, 15_000);
+      const from = rec.fragments.length;
+      await new Promise((r) => setTimeout(r, 2000));
+      const fresh = rec.fragments.slice(from);
+      expect(fresh.length).toBeGreaterThanOrEqual(4); // about 3 a second again
+      expectFragmentLengths({ ...rec, fragments: fresh }, DEFAULT_FRAGMENT_MS);
+    } finally {
+      const p = second.proc;
+      if (p !== undefined && p.exitCode === null && p.signalCode === null) {
+        const gone = new Promise((r) => p.once('exit', r));
+        p.kill('SIGKILL');
+        await gone; // later tests count this process's ffmpeg children
+      }
+      await rec.ingest.stop();
+      await cam.stop();
+    }
   });
 
   it('a wrong password fails at once (no retry storm to lock the account) and is never shown', async () => {
