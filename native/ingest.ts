@@ -193,7 +193,7 @@ export interface CameraIngestOptions {
  * 300 ms (5 frames at 15 fps, 333 ms; 9 at 30 fps). The hub's Node process pays a cold wake-up, a
  * read, a seal and a send per fragment (about 400-700 µs on the 2-vCPU machine of
  * docs/PERFORMANCE.md), where ffmpeg's remux costs 180-220 µs per frame: per frame the hub was 2.6-4x
- * ffmpeg alone, at 200 ms 1.96x (8 cameras) but 2.2x (1 camera), at 300 ms 1.8x for both. The price
+ * ffmpeg alone, at 200 ms 1.96x (8 cameras) but 2.2x (1 camera), at 300 ms 1.4-1.8x for both. The price
  * is delay: a frame waits in ffmpeg until its fragment is cut, up to 300 ms plus one frame interval
  * instead of one frame interval, and players sit a fragment behind the newest media
  * (phone/core/live-edge.ts). `vigil hub --fragment-ms` trades the other way.
