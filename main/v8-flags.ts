@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 export const HUB_V8_FLAGS_FILE = new URL('./hub.v8-flags', import.meta.url);
 
 export function hubV8Flags(): string[] {
+  // As bin/vigil reads it: everything after a '#' is a comment.
   return readFileSync(HUB_V8_FLAGS_FILE, 'utf8')
-    .split('\n')
-    .filter((line) => !line.startsWith('#'))
+    .split(/\r?\n/)
+    .map((line) => line.replace(/#.*/, ''))
     .join(' ')
     .split(/\s+/)
     .filter((flag) => flag !== '');

@@ -85,8 +85,9 @@ export interface IngestTiming {
   /** Give up ('failed') after this many attempts in a row; Infinity = never. */
   maxAttempts: number;
   /**
-   * While live, the video's media time must advance by a tenth of the wall time over this long,
-   * else ffmpeg is restarted (native/media-clock.ts: a camera whose timestamps went back).
+   * While live, the video's media time must advance by a tenth of the time passed over this long,
+   * else ffmpeg is restarted (native/media-clock.ts: a camera whose timestamps went back); seen one
+   * to two windows after the clock stopped. At least stallTimeoutMs.
    */
   clockWindowMs: number;
 }
@@ -275,6 +276,10 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       if (k === 'backoffMs') continue;
       if (typeof v !== 'number' || !(v > 0)) throw new IngestError('bad-options', `timing.${k} must be > 0`);
     }
+    if (t.clockWindowMs < t.stallTimeoutMs) {
+      // Shorter, a pause between fragments that does not stall could look like a stuck clock.
+      throw new IngestError('bad-options', 'timing.clockWindowMs must be >= timing.stallTimeoutMs');
+    }
     if (t.backoffMs.length === 0 || t.backoffMs.some((ms) => !(ms >= 0) || !Number.isFinite(ms))) {
       throw new IngestError('bad-options', 'timing.backoffMs needs at least one finite step >= 0');
     }
@@ -378,6 +383,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     let videoTracks = new Set<number>();
     let lastVideoTime: number | undefined;
     const clock = new MediaClockWatch(this.timing.clockWindowMs);
+    let clockStuck = false;
     const output = await openChildOutput();
     if (gen !== this.generation) {
       output.close();
@@ -401,7 +407,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => this.stderr.push(d));
     output.attach(child, (chunk) => {
-      if (gen !== this.generation) return;
+      if (gen !== this.generation || clockStuck) return;
       let segments;
       try {
         segments = splitter.push(chunk);
@@ -430,8 +436,9 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
             keyframe = false;
           }
           if (hasVideo && seg.decodeTime !== undefined) lastVideoTime = seg.decodeTime;
-          if (hasVideo && seg.decodeTime !== undefined && seg.timescale && clock.observe((seg.decodeTime / seg.timescale) * 1000, Date.now())) {
+          if (hasVideo && seg.decodeTime !== undefined && seg.timescale && clock.observe((seg.decodeTime / seg.timescale) * 1000, performance.now())) {
             this.attemptError ??= `the video's timestamps from ${this.label} stopped advancing (its clock went back?); restarting ffmpeg`;
+            clockStuck = true; // nothing more from this attempt reaches viewers
             void this.killChild();
             return;
           }

@@ -3,7 +3,8 @@
 // stream had run: frames keep arriving (or, with time-cut fragments, a GOP at a time) but their
 // media time stands still, so a viewer sees nothing move and the stall watchdog sees nothing wrong.
 // Over a window of wall time, media time must advance by at least a fraction of it; a live camera
-// advances by all of it (or more, while ffmpeg works through a backlog).
+// advances by all of it (or more, while ffmpeg works through a backlog). A stuck clock is seen
+// between one and two windows after it stopped.
 
 export class MediaClockWatch {
   #from: { wallMs: number; mediaMs: number } | undefined;
@@ -17,11 +18,17 @@ export class MediaClockWatch {
     if (!(windowMs > 0) || !(minRate > 0 && minRate < 1)) throw new RangeError('MediaClockWatch: windowMs > 0 and 0 < minRate < 1');
   }
 
-  /** After each video fragment: its media time and the wall clock (ms). True when the media clock is stuck. */
+  /**
+   * After each video fragment: its media time and a monotonic clock (ms, performance.now(): the
+   * wall clock may jump when NTP sets it after boot, and a monotonic one stands still while the
+   * machine sleeps). True when the media clock is stuck.
+   */
   observe(mediaMs: number, wallMs: number): boolean {
     const from = this.#from;
+    // Time going back as such is ffmpeg's to clamp (it never reaches us); start a new window.
+    // Pauses between fragments are the stall watchdog's: the ingest keeps this window no shorter
+    // than the stall timeout, so a pause that does not stall cannot make a window look stuck.
     if (from === undefined || mediaMs < from.mediaMs) {
-      // Time going back as such is ffmpeg's to clamp (it never reaches us); start a new window.
       this.#from = { wallMs, mediaMs };
       return false;
     }

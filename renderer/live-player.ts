@@ -64,7 +64,8 @@ export class LivePlayer {
         const sb = ms.addSourceBuffer(mime);
         sb.mode = 'segments';
         sb.addEventListener('updateend', () => {
-          if (sb.buffered.length > 0) this.#edge.observe(sb.buffered.end(sb.buffered.length - 1));
+          if (this.#sb !== sb) return; // a decoder since replaced
+          if (sb.buffered.length > 0) this.#edge.observe(sb.buffered.end(sb.buffered.length - 1), sb.buffered.length);
           this.#pump();
         });
         sb.addEventListener('error', () => this.onProblem('the video decoder rejected a fragment'));

@@ -52,14 +52,17 @@ function threadsRunTime(pid: number): number | undefined {
   // A thread that ends takes its run time with it; the hub's and ffmpeg's threads live as long as
   // they do, so a window loses at most a short-lived helper's share.
   let ns = 0;
+  let read = 0;
   for (const tid of tids) {
     try {
       ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      read++;
     } catch {
       // ended between the listing and the read
     }
   }
-  return Number.isFinite(ns) ? ns / 1e9 : undefined;
+  // No schedstat at all (a kernel without it): the caller falls back to clock ticks.
+  return read > 0 && Number.isFinite(ns) ? ns / 1e9 : undefined;
 }
 
 /** Live direct children of `ppid`. */

@@ -106,7 +106,10 @@ interface Candidate {
 const FAILOVER_MS = 1200;
 const CONNECT_TIMEOUT_MS = 3000;
 const LAN_PROBE_MS = 4000;
-/** Between tries to watch again after a reconnect while the hub is not back on the relay (about 15 s in all). */
+/**
+ * Between tries to watch again after a reconnect while the hub is not back on the relay: 15.5 s of
+ * waiting, up to about half a minute with the subscribe retries and the failed sends.
+ */
 const REWATCH_RETRY_MS = [500, 1000, 2000, 4000, 8000];
 /** How long a relay-only link waits for the hub's 'paths' notice (hubs before it never send one). */
 const PATHS_WAIT_MS = 2000;
@@ -125,6 +128,8 @@ export class HubLink {
   private failoverTimer: ReturnType<typeof setTimeout> | undefined;
   private probeTimer: ReturnType<typeof setInterval> | undefined;
   private rewatchRound = 0;
+  /** Ends a rewatch wait at once (close()); the loop then sees `closed`. */
+  private readonly rewatchWaits = new Set<() => void>();
   private probing = false;
   /** Whether we know which of the hub's addresses are LAN endpoints (see ready()). */
   private pathsHeard: boolean;
@@ -363,6 +368,7 @@ export class HubLink {
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.failoverTimer);
     clearInterval(this.probeTimer);
+    for (const stop of this.rewatchWaits) stop();
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new CommandError('closed'));
@@ -611,8 +617,16 @@ export class HubLink {
         await this.command('watch', watchArgs(camera, opts));
         return;
       } catch {
-        if (attempt >= REWATCH_RETRY_MS.length) return;
-        await new Promise((r) => setTimeout(r, REWATCH_RETRY_MS[attempt]));
+        if (attempt >= REWATCH_RETRY_MS.length || this.closed) return;
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            clearTimeout(timer);
+            this.rewatchWaits.delete(stop);
+            resolve();
+          };
+          const timer = setTimeout(stop, REWATCH_RETRY_MS[attempt]);
+          this.rewatchWaits.add(stop);
+        });
       }
     }
   }

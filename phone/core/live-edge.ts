@@ -9,20 +9,27 @@
 export const JITTER_S = 0.2;
 /** Never closer than this to the newest media. */
 export const MIN_CUSHION_S = 0.3;
-/** Steps longer than this are gaps (a reconnect, a paused camera), not fragment lengths. */
-const MAX_STEP_S = 3;
+/** The hub's longest fragment (native/ingest.ts MAX_FRAGMENT_MS, 2 s) and a frame: longer is a gap. */
+const MAX_STEP_S = 2.5;
 /** How many recent steps count: a change of fragment length is learnt within a few seconds. */
 const WINDOW = 16;
 
 export class LiveEdge {
   #lastEnd: number | undefined;
+  #lastRanges = 0;
   readonly #steps: number[] = [];
 
-  /** After each append: the newest buffered time (seconds). */
-  observe(end: number): void {
+  /**
+   * After each append: the newest buffered time (seconds) and how many buffered ranges there are.
+   * A step into a new range jumped a gap (a fragment lost, the stream restarted), so it is no
+   * fragment length.
+   */
+  observe(end: number, ranges: number): void {
     const last = this.#lastEnd;
+    const sameRange = ranges === this.#lastRanges;
     this.#lastEnd = end;
-    if (last === undefined) return;
+    this.#lastRanges = ranges;
+    if (last === undefined || !sameRange) return;
     const step = end - last;
     if (!(step > 0) || step > MAX_STEP_S) return;
     this.#steps.push(step);
@@ -43,6 +50,7 @@ export class LiveEdge {
   /** A new stream (decoder rebuilt, another camera): forget what was learnt. */
   reset(): void {
     this.#lastEnd = undefined;
+    this.#lastRanges = 0;
     this.#steps.length = 0;
   }
 }

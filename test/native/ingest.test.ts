@@ -14,6 +14,7 @@ import {
   type IngestState,
 } from '../../native/ingest.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
+import { resolveFfmpeg } from '../../native/ffmpeg.ts';
 
 const FPS = 15;
 const PASSWORD = 'Sup3r-S3cret!pw';
@@ -280,14 +281,15 @@ describe('CameraIngest supervision', () => {
     // ffmpeg clamps them and only keyframes still cut fragments until the camera's clock catches up
     // (8 s here): the media clock watch sees media time stand still and restarts ffmpeg.
     const cam = await startCamera({ codec: 'h264' });
-    const rec = record({ source: { kind: 'rtsp', url: cam.url }, timing: { clockWindowMs: 2500, backoffMs: [300], startTimeoutMs: 8000 } });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url }, timing: { clockWindowMs: 2500, stallTimeoutMs: 2500, backoffMs: [300], startTimeoutMs: 8000 } });
     const second = { proc: undefined as ChildProcess | undefined };
     try {
       rec.ingest.start();
       await waitFor('live', () => rec.ingest.state.state === 'live', 15_000);
       await new Promise((r) => setTimeout(r, 8000));
       const jumped = rec.states.length;
-      second.proc = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', cam.url, '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
+      second.proc = spawn((await resolveFfmpeg()).path, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', cam.url, '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
+      second.proc.on('error', () => undefined); // a failure to start shows as no restart below
       await waitFor('a restart', () => rec.states.slice(jumped).some((s) => s.state === 'backoff'), 12_000);
       expect(rec.states.slice(jumped).find((s) => s.state === 'backoff')?.error).toMatch(/timestamps .* stopped advancing/);
       await waitFor('live again', () => rec.ingest.state.state === 'live' && rec.states.length > jumped + 1, 15_000);
@@ -337,6 +339,7 @@ describe('CameraIngest supervision', () => {
     expect(() => new CameraIngest({ source: { kind: 'test-pattern', size: 'big' } })).toThrow(/bad-options/);
     expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, timing: { backoffMs: [] } })).toThrow(/bad-options/);
     expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, timing: { stallTimeoutMs: 0 } })).toThrow(/bad-options/);
+    expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, timing: { clockWindowMs: 5000, stallTimeoutMs: 6000 } })).toThrow(/bad-options: timing.clockWindowMs/);
     for (const fragmentMs of [-1, 2.5, 2_001, Number.NaN]) expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, fragmentMs })).toThrow(/bad-options: fragmentMs/);
   });
 });

@@ -114,7 +114,8 @@ export class LivePlayer {
         const sb = ms.addSourceBuffer(this.type);
         sb.mode = 'segments';
         sb.addEventListener('updateend', () => {
-          if (sb.buffered.length > 0) this.#edge.observe(sb.buffered.end(sb.buffered.length - 1));
+          if (this.#sb !== sb) return; // a decoder since replaced
+          if (sb.buffered.length > 0) this.#edge.observe(sb.buffered.end(sb.buffered.length - 1), sb.buffered.length);
           this.#pump();
           // Until the picture shows, start playing as soon as video lands, not on the next tick.
           if (!this.#firstFrame) this.#tick();

@@ -4,7 +4,7 @@ import { JITTER_S, LiveEdge, MIN_CUSHION_S } from '../../../phone/core/live-edge
 /** Appends of `fragment` seconds each, starting at `from`. */
 function feed(edge: LiveEdge, fragment: number, count: number, from = 0): number {
   let end = from;
-  for (let i = 0; i < count; i++) edge.observe((end += fragment));
+  for (let i = 0; i < count; i++) edge.observe((end += fragment), 1);
   return end;
 }
 
@@ -31,9 +31,17 @@ describe('LiveEdge', () => {
     let end = feed(edge, 0.8, 3);
     end = feed(edge, 0.2, 16, end); // the owner shortened the fragments: 16 steps later it is learnt
     expect(edge.cushion).toBeCloseTo(0.2 + JITTER_S, 6);
-    edge.observe(end + 30); // a reconnect gap
-    edge.observe(end + 29); // a restarted stream's times
+    edge.observe(end + 30, 1); // a reconnect gap
+    edge.observe(end + 29, 1); // a restarted stream's times
     expect(edge.cushion).toBeCloseTo(0.2 + JITTER_S, 6);
+    // A fragment lost: the next one lands after a gap, in a range of its own; not a fragment length.
+    edge.observe(end + 31.5, 2);
+    expect(edge.cushion).toBeCloseTo(0.2 + JITTER_S, 6);
+    edge.observe(end + 31.7, 2);
+    expect(edge.cushion).toBeCloseTo(0.2 + JITTER_S, 6);
+    // The longest fragment the hub makes (2 s) is still learnt.
+    edge.observe(end + 33.7, 2);
+    expect(edge.cushion).toBeCloseTo(2 + JITTER_S, 6);
     edge.reset();
     expect(edge.cushion).toBe(MIN_CUSHION_S);
   });
