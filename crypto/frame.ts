@@ -215,6 +215,8 @@ export class FrameSealer {
   readonly #aead: FrameAead;
   /** version || suite || hubId || cameraId: the constant first 34 bytes of the metadata. */
   readonly #fixedMetadata: Uint8Array;
+  /** The prefix of its errors; camera and epoch are fixed for a sealer, so made once, not per frame. */
+  readonly #where: string;
   #next: bigint;
   #closed = false;
 
@@ -229,6 +231,7 @@ export class FrameSealer {
       sealedKeys.add(fp);
     }
     this.#fixedMetadata = concat(Uint8Array.of(FRAME_VERSION, SUITE_CHACHA20_POLY1305), this.#key.hubId, this.#key.cameraId);
+    this.#where = `sealFrame(camera=${this.#key.cameraNumber}, epoch=${this.#key.epoch})`;
     this.#next = 0n;
   }
 
@@ -270,7 +273,7 @@ export class FrameSealer {
    * that view.
    */
   sealInto(frame: FrameToSeal, room: (size: number) => Uint8Array): Uint8Array {
-    const where = `sealFrame(camera=${this.#key.cameraNumber}, epoch=${this.#key.epoch})`;
+    const where = this.#where;
     if (this.#closed) throw new Error(`${where}: sealer is closed`);
     const track = trackCode(frame.track);
     const frameType = frameTypeCode(frame.frameType);

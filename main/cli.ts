@@ -8,7 +8,7 @@ import { CliError, runningHub, type HubApi } from './cli/api-client.ts';
 import { openStore } from './store/db.ts';
 import { cmdCameraAddFromDiscoveryArgv, cmdDiscover } from './cli/discover.ts';
 import { createUiServer } from './ui/ui-server.ts';
-import { DEFAULT_FRAGMENT_MS, MAX_FRAGMENT_MS } from '../native/ingest.ts';
+import { DEFAULT_FRAGMENT_MS, MAX_FRAGMENT_MS, isFragmentMs } from '../native/ingest.ts';
 
 const USAGE = `usage: vigil <command> [options]
 
@@ -72,7 +72,7 @@ async function cmdHub(argv: string[]): Promise<void> {
   let fragmentMs: number | undefined;
   if (typeof values['fragment-ms'] === 'string') {
     fragmentMs = Number(values['fragment-ms']);
-    if (!/^\d+$/.test(values['fragment-ms']) || fragmentMs > MAX_FRAGMENT_MS) throw new CliError(`--fragment-ms wants a whole number of milliseconds 0..${MAX_FRAGMENT_MS}\n${usage}`);
+    if (!/^\d+$/.test(values['fragment-ms']) || !isFragmentMs(fragmentMs)) throw new CliError(`--fragment-ms wants a whole number of milliseconds 0..${MAX_FRAGMENT_MS}\n${usage}`);
   }
   const relays = (values.relay as string[] | undefined) ?? [];
   let apiHost = '127.0.0.1';

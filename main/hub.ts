@@ -423,11 +423,13 @@ export class Hub {
     return sealer.seal({ track: 'video', captureTime, frameType, payload: data });
   }
 
+  readonly #payloadRoom = (size: number): Uint8Array => this.links.payloadRoom(size);
+
   #publish(stream: Stream, frameType: FrameType, data: Uint8Array, captureTime: number, flags: number): void {
     const sealer = this.keys.sealer(stream.number);
     if (sealer === undefined) return;
     // Sealed straight into the links' send buffer: no array of its own per fragment.
-    const wire = sealer.sealInto({ track: 'video', captureTime, frameType, payload: data }, (size) => this.links.payloadRoom(size));
+    const wire = sealer.sealInto({ track: 'video', captureTime, frameType, payload: data }, this.#payloadRoom);
     this.links.publish(stream.topic, flags, wire);
   }
 

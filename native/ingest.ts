@@ -203,6 +203,11 @@ export const DEFAULT_FRAGMENT_MS = 300;
 /** Longer fragments would hold frames back for longer than a live view can stand. */
 export const MAX_FRAGMENT_MS = 2_000;
 
+/** Whether `ms` is a fragment length the ingest takes: a whole number 0..MAX_FRAGMENT_MS. */
+export function isFragmentMs(ms: number): boolean {
+  return Number.isInteger(ms) && ms >= 0 && ms <= MAX_FRAGMENT_MS;
+}
+
 /** ffmpeg's -frag_duration (µs) for a fragment length in ms: 0 is 1 µs (a cut before every frame). */
 export function fragmentDurationUs(fragmentMs: number): string {
   return String(Math.max(1, Math.round(fragmentMs * 1000)));
@@ -296,7 +301,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       this.redactor = new Redactor([]);
     }
     this.fragmentMs = options.fragmentMs ?? DEFAULT_FRAGMENT_MS;
-    if (!Number.isInteger(this.fragmentMs) || this.fragmentMs < 0 || this.fragmentMs > MAX_FRAGMENT_MS) {
+    if (!isFragmentMs(this.fragmentMs)) {
       throw new IngestError('bad-options', `fragmentMs must be an integer 0..${MAX_FRAGMENT_MS}, got ${String(options.fragmentMs)}`);
     }
     if (options.video !== undefined && options.video !== 'copy' && options.video !== 'h264') throw new IngestError('bad-options', `video must be 'copy' or 'h264'`);

@@ -23,8 +23,6 @@ const TICKS_PER_S = ((): number => {
   return Number.isInteger(n) && n > 0 ? n : 100;
 })();
 
-/** Resolution of the figures below: one clock tick. */
-export const TICK_S = 1 / TICKS_PER_S;
 
 export function readStat(pid: number): ProcStat | undefined {
   let text: string;

@@ -106,10 +106,7 @@ interface Candidate {
 const FAILOVER_MS = 1200;
 const CONNECT_TIMEOUT_MS = 3000;
 const LAN_PROBE_MS = 4000;
-/**
- * Between tries to watch again after a reconnect while the hub is not back on the relay: 15.5 s of
- * waiting, up to about half a minute with the subscribe retries and the failed sends.
- */
+/** Between tries to watch again after a reconnect while the hub is not back on the relay (15.5 s in all). */
 const REWATCH_RETRY_MS = [500, 1000, 2000, 4000, 8000];
 /** How long a relay-only link waits for the hub's 'paths' notice (hubs before it never send one). */
 const PATHS_WAIT_MS = 2000;
@@ -613,7 +610,8 @@ export class HubLink {
     for (let attempt = 0; ; attempt++) {
       if (this.closed || round !== this.rewatchRound || !this.watched.has(topic)) return;
       try {
-        await this.subscribe(fromHexId(topic));
+        // Not this.subscribe(): its own retries would nest inside these.
+        await this.client.subscribe(this.profile.hub.relayKey, fromHexId(topic));
         await this.command('watch', watchArgs(camera, opts));
         return;
       } catch {
