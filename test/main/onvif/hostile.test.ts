@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { declarationWatch } from '../../../main/onvif/bounded-agent.ts';
 import { OnvifSession } from '../../../main/onvif/client.ts';
 import { checkPtzArgs } from '../../../main/onvif/camera-control.ts';
 import { isOnvifError, type OnvifErrorCode } from '../../../main/onvif/errors.ts';
@@ -41,6 +42,35 @@ describe('ONVIF replies from a hostile device', () => {
     }
   });
 
+  it('a DTD split across HTTP chunks is still refused (the check reads the de-chunked body)', async () => {
+    // Each `<!` goes out as the last bytes of one chunk and its name as the first of the next, so on
+    // the socket `<!DO` and `CTYPE` are separated by a chunk-size line.
+    const pieces = (doc: string) => doc.split(/(?<=<![A-Za-z]{2})/);
+    for (const doc of [HOSTILE.xxe, HOSTILE.billionLaughs, HOSTILE.entityOnly]) {
+      expect(pieces(doc).length).toBeGreaterThan(1);
+      let sent = 0;
+      const base = await serve((_req, res) => {
+        res.setHeader('content-type', 'application/soap+xml');
+        for (const p of pieces(doc)) res.write(p);
+        res.end();
+        sent++;
+      });
+      expect(await codeOf(OnvifSession.connect({ xaddr: `${base}/onvif/device_service`, username: 'u', password: 'p', timeoutMs: 3000 }))).toBe('hostile-reply');
+      expect(sent).toBeGreaterThan(0);
+    }
+  });
+
+  it('a well-formed reply split at every byte passes the check (no false refusal at chunk edges)', async () => {
+    const reply = soap('<!-- comment --><tds:GetSystemDateAndTimeResponse xmlns:tds="http://www.onvif.org/ver10/device/wsdl"><![CDATA[x]]></tds:GetSystemDateAndTimeResponse>');
+    const base = await serve((_req, res) => {
+      res.setHeader('content-type', 'application/soap+xml');
+      for (const c of reply) res.write(c);
+      res.end();
+    });
+    // Not a camera, so connecting fails later on, but not as a hostile reply.
+    expect(await codeOf(OnvifSession.connect({ xaddr: `${base}/onvif/device_service`, timeoutMs: 3000 }))).not.toBe('hostile-reply');
+  });
+
   it('an endless reply is cut off at the size bound', async () => {
     const base = await serve((_req, res) => {
       res.write(soap(''));
@@ -60,6 +90,23 @@ describe('ONVIF replies from a hostile device', () => {
     expect(await codeOf(OnvifSession.connect({ xaddr: 'http://127.0.0.1:1/onvif/device_service', timeoutMs: 1000 }))).toBe('unreachable');
     expect(await codeOf(OnvifSession.connect({ xaddr: 'http://user:pw@127.0.0.1/onvif' }))).toBe('invalid-argument');
     expect(await codeOf(OnvifSession.connect({ xaddr: 'file:///etc/passwd' }))).toBe('invalid-argument');
+  });
+});
+
+describe('declarationWatch', () => {
+  const feed = (pieces: string[]) => {
+    const declares = declarationWatch();
+    return pieces.some((p) => declares(Buffer.from(p, 'latin1')));
+  };
+
+  it('finds a declaration however the body is cut, and passes comments and CDATA however cut', () => {
+    for (const doc of [HOSTILE.xxe, HOSTILE.doctypeLowercase, HOSTILE.entityOnly]) {
+      for (let i = 1; i < doc.length; i++) expect(feed([doc.slice(0, i), doc.slice(i)]), `${doc} cut at ${i}`).toBe(true);
+      expect(feed([...doc])).toBe(true);
+    }
+    const clean = '<a><!-- <! x --><![CDATA[<!]]>a<!</a>';
+    for (let i = 1; i < clean.length; i++) expect(feed([clean.slice(0, i), clean.slice(i)]), `cut at ${i}`).toBe(false);
+    expect(feed([...clean])).toBe(false);
   });
 });
 
