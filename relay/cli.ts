@@ -2,9 +2,26 @@
 // or as one node of a cluster joined through NATS. The main CLI calls runRelayCli(argv) with the
 // arguments after `relay`.
 
+import { CliHelpRequested, helpOf, parseCommand, synopsisOf, type CliCommand } from './cli-options.ts';
 import { resolveLimits, startRelay, type LogFields, type RelayLimits, type RelayLogger } from './server.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8787';
+
+/** `vigil relay`'s options: its parser and its --help are both made from this table. */
+export const RELAY_COMMAND: CliCommand = {
+  name: 'vigil relay',
+  summary: 'Runs the blind relay until Ctrl-C (SIGINT) or SIGTERM. It forwards only ciphertext.',
+  options: {
+    listen: { type: 'string', value: 'HOST:PORT', help: `where to listen (default ${DEFAULT_LISTEN}; [::1]:PORT for IPv6)` },
+    'public-host': { type: 'string', value: 'HOST[:PORT]', multiple: true, help: 'the host name phones and hubs reach this relay by, as logins sign it\n(default: the request\'s Host header; relay/README.md section 4)' },
+    nats: { type: 'string', value: 'nats://HOST:PORT', multiple: true, help: 'join a relay cluster through this NATS server; comma-separate or repeat\nfor the servers of one NATS cluster' },
+    'nats-prefix': { type: 'string', value: 'SUBJECT', help: 'NATS subject prefix (default vigil.relay.v1), so several relay clusters\nmay share one NATS; needs --nats' },
+    limit: { type: 'string', value: 'NAME=VALUE', multiple: true, help: 'set one limit of relay/README.md section 8, e.g.\nmaxConnectionsPerAddress=10000 behind a reverse proxy' },
+    verbose: { type: 'boolean', help: 'also log debug lines' },
+  },
+  notes: 'Logs one JSON line per event on stderr. Exits 2 on bad arguments, 1 when it cannot start.',
+};
+const USAGE = `usage: ${synopsisOf(RELAY_COMMAND)}`;
 
 export interface RelayCliIo {
   stdout(line: string): void;
@@ -12,9 +29,6 @@ export interface RelayCliIo {
   /** Resolves when the process should stop; default: the first SIGINT or SIGTERM. */
   stopSignal?: Promise<void>;
 }
-
-const USAGE =
-  'usage: vigil relay [--listen HOST:PORT] [--public-host HOST[:PORT]]... [--nats nats://HOST:PORT]... [--nats-prefix SUBJECT] [--limit NAME=VALUE]... [--verbose]';
 
 /** Parses `HOST:PORT` or `[IPV6]:PORT`. */
 export function parseListen(value: string): { host: string; port: number } {
@@ -38,51 +52,25 @@ export interface RelayCliArgs {
   verbose: boolean;
 }
 
+/** Parses `vigil relay`'s arguments; throws CliHelpRequested for --help. */
 export function parseRelayArgs(argv: readonly string[]): RelayCliArgs {
-  let listen = DEFAULT_LISTEN;
-  const publicHosts: string[] = [];
+  const { values } = parseCommand(RELAY_COMMAND, argv);
+  const listen = (values.listen as string | undefined) ?? DEFAULT_LISTEN;
+  const publicHosts = (values['public-host'] as string[] | undefined) ?? [];
   const nats: string[] = [];
-  let natsPrefix: string | undefined;
-  const limits: Record<string, number> = {};
-  let verbose = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-      return v;
-    };
-    switch (flag) {
-      case '--listen':
-        listen = value();
-        break;
-      case '--public-host':
-        publicHosts.push(value());
-        break;
-      case '--nats':
-        // One flag may list several servers of one NATS cluster, comma-separated.
-        for (const url of value().split(',')) {
-          if (!/^(nats|tls):\/\/[^\s/]+\/?$/.test(url)) throw new Error(`--nats wants nats://HOST:PORT, got ${JSON.stringify(url)}`);
-          nats.push(url);
-        }
-        break;
-      case '--nats-prefix':
-        natsPrefix = value();
-        break;
-      case '--limit': {
-        const m = /^([A-Za-z]+)=(\d+)$/.exec(value());
-        if (!m) throw new Error(`--limit wants NAME=VALUE (README §8)\n${USAGE}`);
-        limits[m[1] as string] = Number(m[2]);
-        break;
-      }
-      case '--verbose':
-        verbose = true;
-        break;
-      default:
-        throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
-    }
+  // One flag may list several servers of one NATS cluster, comma-separated.
+  for (const url of ((values.nats as string[] | undefined) ?? []).flatMap((v) => v.split(','))) {
+    if (!/^(nats|tls):\/\/[^\s/]+\/?$/.test(url)) throw new Error(`--nats wants nats://HOST:PORT, got ${JSON.stringify(url)}`);
+    nats.push(url);
   }
+  const natsPrefix = values['nats-prefix'] as string | undefined;
+  const limits: Record<string, number> = {};
+  for (const v of (values.limit as string[] | undefined) ?? []) {
+    const m = /^([A-Za-z]+)=(\d+)$/.exec(v);
+    if (!m) throw new Error(`--limit wants NAME=VALUE (relay/README.md section 8)\n${USAGE}`);
+    limits[m[1] as string] = Number(m[2]);
+  }
+  const verbose = values.verbose === true;
   if (natsPrefix !== undefined && nats.length === 0) throw new Error(`--nats-prefix needs --nats\n${USAGE}`);
   resolveLimits(limits); // unknown names and conflicts fail here, as bad arguments
   return { ...parseListen(listen), publicHosts, nats, natsPrefix, limits, verbose };
@@ -118,6 +106,10 @@ export async function runRelayCli(
   try {
     args = parseRelayArgs(argv);
   } catch (e) {
+    if (e instanceof CliHelpRequested) {
+      io.stdout(helpOf(RELAY_COMMAND));
+      return 0;
+    }
     io.stderr((e as Error).message);
     return 2;
   }

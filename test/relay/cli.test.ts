@@ -30,7 +30,10 @@ describe('relay cli', () => {
     expect(() => parseListen('localhost')).toThrow(/HOST:PORT/);
     expect(() => parseListen('127.0.0.1:70000')).toThrow(/HOST:PORT/);
     expect(() => parseRelayArgs(['--listen'])).toThrow(/needs a value/);
-    expect(() => parseRelayArgs(['--bogus'])).toThrow(/unknown argument/);
+    expect(() => parseRelayArgs(['--bogus'])).toThrow(/unknown option --bogus/);
+    expect(() => parseRelayArgs(['--listen', '--verbose'])).toThrow(/--listen needs a value/);
+    expect(() => parseRelayArgs(['--verbose=yes'])).toThrow(/takes no value/);
+    expect(() => parseRelayArgs(['extra'])).toThrow(/unexpected argument "extra"/);
   });
 
   it('prints one line, serves, and stops on the stop signal', async () => {
@@ -49,6 +52,12 @@ describe('relay cli', () => {
     expect(await running).toBe(0);
     expect((await client.closed).code).toBe(4010);
     expect(err.every((l) => JSON.parse(l).event !== undefined)).toBe(true);
+  });
+
+  it('answers --help on stdout with exit 0', async () => {
+    const out: string[] = [];
+    expect(await runRelayCli(['--help'], { stdout: (l) => out.push(l), stderr: () => {} })).toBe(0);
+    expect(out.join('\n')).toMatch(/^usage: vigil relay \[--listen HOST:PORT\]/);
   });
 
   it('exits 2 on bad arguments', async () => {
