@@ -3,7 +3,8 @@
 // in. Prints the release id and the SHA-256 of each file (also in dist/SHA256SUMS and
 // dist/release.json): these are what a release publishes, so anyone can rebuild from the tagged
 // source and compare. With --release-key FILE (hex Ed25519 secret key, 64 bytes) it signs
-// release.json and compiles the public key into the app, which then checks updates against it.
+// release.json and compiles the public key into the app, which then checks updates against it;
+// the release's version (package.json's) is compiled in too, and the app refuses older releases.
 //
 //   node --import tsx phone/app/build.ts [--out DIR] [--release-key FILE] [--quiet]
 import { build } from 'esbuild';
@@ -51,8 +52,13 @@ async function bundle(entry: string, define: Record<string, string>): Promise<Ui
   return out.contents;
 }
 
-export async function buildApp(opts: { out?: string; releaseKeyHex?: string } = {}): Promise<BuiltApp> {
+/** A release's version: the app refuses an update whose version is not above its own (no rollback). */
+const VERSION = /^\d{1,6}\.\d{1,6}\.\d{1,6}$/;
+
+export async function buildApp(opts: { out?: string; releaseKeyHex?: string; /** default: package.json's */ version?: string } = {}): Promise<BuiltApp> {
   const dir = resolve(opts.out ?? DEFAULT_OUT);
+  const version = opts.version ?? (JSON.parse(readFileSync(join(HERE, '../../package.json'), 'utf8')) as { version: string }).version;
+  if (!VERSION.test(version)) throw new Error(`release version ${JSON.stringify(version)} is not MAJOR.MINOR.PATCH, which the app compares to refuse rollbacks`);
   let secretKey: Buffer | undefined;
   if (opts.releaseKeyHex !== undefined) {
     secretKey = Buffer.from(opts.releaseKeyHex.trim(), 'hex');
@@ -62,7 +68,7 @@ export async function buildApp(opts: { out?: string; releaseKeyHex?: string } = 
   const publicKeyHex = secretKey ? secretKey.subarray(32).toString('hex') : '';
 
   const outputs = new Map<string, Uint8Array | string>();
-  outputs.set('app.js', await bundle('src/main.dom.ts', { VIGIL_RELEASE_PUBLIC_KEY: JSON.stringify(publicKeyHex) }));
+  outputs.set('app.js', await bundle('src/main.dom.ts', { VIGIL_RELEASE_PUBLIC_KEY: JSON.stringify(publicKeyHex), VIGIL_RELEASE_VERSION: JSON.stringify(version) }));
   for (const name of STATIC) {
     let text = readFileSync(join(HERE, 'static', name), 'utf8');
     if (name === 'index.html') text = text.replace('%CSP%', APP_CSP);
@@ -74,7 +80,6 @@ export async function buildApp(opts: { out?: string; releaseKeyHex?: string } = 
   outputs.set('sw.js', await bundle('src/sw.sw.ts', { VIGIL_RELEASE: JSON.stringify({ releaseId, files }) }));
   files['sw.js'] = sha256(outputs.get('sw.js')!);
 
-  const version = (JSON.parse(readFileSync(join(HERE, '../../package.json'), 'utf8')) as { version: string }).version;
   const manifest = JSON.stringify({ format: 'vigil-phone-app-release', version, releaseId, files, releasePublicKey: publicKeyHex || null }, null, 2) + '\n';
   outputs.set('release.json', manifest);
   outputs.set('SHA256SUMS', Object.entries(files).map(([n, h]) => `${h}  ${n}\n`).join(''));
