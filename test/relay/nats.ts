@@ -5,10 +5,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { installHint } from '../support/packages.ts';
 
 export const NATS_SERVER = process.env.NATS_SERVER ?? '/usr/sbin/nats-server';
 export const haveNats = existsSync(NATS_SERVER);
-if (!haveNats) console.warn(`relay cluster tests SKIPPED: no nats-server at ${NATS_SERVER} (apt-get install nats-server)`);
+if (!haveNats) console.warn(`relay cluster tests SKIPPED: no nats-server at ${NATS_SERVER} (${installHint('bin:nats-server')})`);
 
 const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
 

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { avahiAvailable, startAvahi } from '../../support/netns/avahi.ts';
 import { Netns, netnsSupport } from '../../support/netns/netns.ts';
 import { startOnvifMock } from '../../support/onvif/mock.ts';
+import { installHint } from '../../support/packages.ts';
 
 const support = netnsSupport();
-const reason = !support.ok ? support.reason : !avahiAvailable() ? 'avahi-daemon is not installed' : undefined;
+const reason = !support.ok ? support.reason : !avahiAvailable() ? `avahi-daemon is not installed (${installHint('bin:avahi-daemon')})` : undefined;
 if (reason !== undefined) console.warn(`[skip] discovery namespace tests: ${reason}`);
 
 describe.skipIf(reason !== undefined)('discovery in a network namespace', () => {

@@ -2,7 +2,9 @@
 // Every browser started here is closed by closeAllBrowsers(); each also has a hard time limit, so a
 // crashed test run leaves no chromium behind. Pages log their console errors, failed requests and
 // CSP violations into `problems`, for assertions and for the message when a test fails.
+import { existsSync } from 'node:fs';
 import { chromium, devices, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { installHint } from '../packages.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BASE_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'];
@@ -32,6 +34,7 @@ export async function launchBrowser(opts: BrowserOptions = {}): Promise<TestBrow
   if (opts.fakeCamera !== undefined) {
     args.push('--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${opts.fakeCamera}`);
   }
+  if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM} (${installHint('bin:chromium')}, or set CHROMIUM_PATH)`);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args, timeout: 30_000 });
   const device = devices[opts.device ?? 'Pixel 7'];
   if (device === undefined) throw new Error(`playwright-core knows no device "${opts.device}"`);

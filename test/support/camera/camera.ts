@@ -1,12 +1,14 @@
 // Starts the project's own RTSP test camera (GStreamer's RTSP server, rtsp-camera.py next to this
 // file) on 127.0.0.1 and stops it again. The camera runs in its own process group and is killed as a
 // group; it also exits by itself when our stdin pipe closes (the test process died) and after
-// `runSeconds`, so a crashed test run leaves nothing behind.
+// `runSeconds`, so a crashed test run leaves nothing behind. A camera that lacks a GStreamer element
+// exits before it serves, and start() rejects at once with its line naming the element and package.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { installHint } from '../packages.ts';
 
 export interface CameraOptions {
   codec?: 'h264' | 'h265';
@@ -26,6 +28,8 @@ export interface CameraOptions {
   /** How long to wait for the ready line (default 15 s). */
   readyTimeoutMs?: number;
   extraArgs?: string[];
+  /** Added to the camera's environment (e.g. GST_PLUGIN_SYSTEM_PATH_1_0 to hide a plugin). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface CameraReady {
@@ -100,7 +104,7 @@ export class TestCamera {
 
     let child: ChildProcess;
     try {
-      child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...options.env } });
     } catch (err) {
       throw new CameraUnavailableError(`cannot run ${PYTHON}: ${(err as Error).message}`);
     }
@@ -119,9 +123,10 @@ export class TestCamera {
       const done = (): void => clearTimeout(timer);
       child.on('error', (e) => {
         done();
-        reject(new CameraUnavailableError(`cannot run ${PYTHON}: ${e.message} (apt-get install python3)`));
+        reject(new CameraUnavailableError(`cannot run ${PYTHON}: ${e.message} (${installHint(`bin:${PYTHON}`)})`));
       });
-      child.on('exit', (code, signal) => {
+      // 'close', not 'exit': by then all the camera's output is in, so the message holds its last words.
+      child.on('close', (code, signal) => {
         done();
         reject(new CameraUnavailableError(`camera exited (code ${code}, signal ${signal}) before it was ready\n${out}${err}`));
       });
@@ -129,7 +134,7 @@ export class TestCamera {
         out += d;
         for (const line of out.split('\n')) {
           if (!line.startsWith('{')) continue;
-          let msg: { event?: string; missing?: string; error?: string };
+          let msg: { event?: string; error?: string };
           try {
             msg = JSON.parse(line) as typeof msg;
           } catch {
@@ -141,16 +146,9 @@ export class TestCamera {
             return;
           }
           if (msg.event === 'error') {
+            // The camera's own line: what is missing and its Debian package (from .ci/packages).
             done();
-            reject(
-              new CameraUnavailableError(
-                msg.missing
-                  ? `the test camera needs GStreamer's RTSP server for Python (${msg.error}). ` +
-                      'Install: apt-get install python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0 ' +
-                      'gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav'
-                  : `camera failed: ${msg.error}`,
-              ),
-            );
+            reject(new CameraUnavailableError(`test camera: ${msg.error}`));
             return;
           }
         }

@@ -1,16 +1,19 @@
 #!/usr/bin/python3
 """Vigil's test camera, adapted from ../shared/testbed/rtsp-camera.py.
 
-Changes: a missing python3-gi / gst-rtsp-server prints {"event": "error", "missing": ...} and exits 3
-(so the TS helper can say what to install); --exit-on-stdin-eof stops the camera when the test
-process that started it goes away, even if it was killed hard.
+Changes: before it serves, the camera checks every GStreamer element its pipeline needs (and the
+GObject introspection namespaces it imports); when one is missing it prints one line on stderr naming
+it and its Debian package (from .ci/packages), the same line as {"event": "error", ...} on stdout,
+and exits 3, so the TS helper fails at once instead of serving RTSP 503s. --list-requirements prints
+everything any of its pipelines can need, for the check that .ci/packages provides it all.
+--exit-on-stdin-eof stops the camera when the test process that started it goes away, even if it was
+killed hard.
 
 Simulated IP camera: a GStreamer RTSP server (gst-rtsp-server via python3-gi).
 
 Serves a live test pattern (with a wall-clock overlay) on rtsp://HOST:PORT/PATH.
 
-Debian packages: gstreamer1.0-tools gstreamer1.0-plugins-{base,good,bad,ugly}
-gstreamer1.0-libav gstreamer1.0-x gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0
+Debian packages: see ../../../.ci/packages (rtsp-camera.py --list-requirements says what it needs).
 
 Uses /usr/bin/python3 on purpose: python3-gi is installed for Debian's Python.
 
@@ -23,20 +26,60 @@ disabled so the server never emits multicast packets.
 """
 import argparse
 import json
+import os
+import shlex
 import signal
 import sys
 
-try:
-    import gi
+PACKAGES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", ".ci", "packages")
+# The GObject introspection namespaces imported below, all version 1.0.
+GI_NAMESPACES = ("Gst", "GstRtsp", "GstRtspServer")
 
-    gi.require_version("Gst", "1.0")
-    gi.require_version("GstRtsp", "1.0")
-    gi.require_version("GstRtspServer", "1.0")
-    from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
-except (ImportError, ValueError) as exc:
-    print(json.dumps({"event": "error", "missing": "python3-gi gir1.2-gst-rtsp-server-1.0",
-                      "error": f"{type(exc).__name__}: {exc}"}), flush=True)
+
+def debian_packages():
+    """What .ci/packages says provides what: {"gst:x264enc": "gstreamer1.0-plugins-ugly", ...}."""
+    provided_by = {}
+    try:
+        with open(PACKAGES_FILE, encoding="utf-8") as f:
+            for line in f:
+                words = line.split("#", 1)[0].split()
+                for what in words[1:]:
+                    provided_by[what] = words[0]
+    except OSError:
+        pass  # the message then says where the list should have been
+    return provided_by
+
+
+def fail_missing(kind, names):
+    """One line on stderr (and as an error event on stdout) naming what is missing and its package; exit 3."""
+    provided_by = debian_packages()
+    parts, pkgs = [], []
+    for name in names:
+        pkg = provided_by.get(f"{kind}:{name}")
+        parts.append(f"{name} ({pkg})" if pkg else f"{name} (no package in {os.path.normpath(PACKAGES_FILE)} provides it)")
+        if pkg and pkg not in pkgs:
+            pkgs.append(pkg)
+    what = {"gst": "GStreamer element", "gi": "GObject introspection namespace", "py": "Python module"}[kind]
+    line = f"rtsp-camera: missing {what}{'s' if len(names) > 1 else ''} {', '.join(parts)}"
+    if pkgs:
+        line += f"; install: apt-get install {' '.join(pkgs)}"
+    print(line, file=sys.stderr, flush=True)
+    print(json.dumps({"event": "error", "missing": pkgs, "error": line}), flush=True)
     sys.exit(3)
+
+
+def load_gi():
+    try:
+        import gi
+    except ImportError:
+        fail_missing("py", ["gi"])
+    for ns in GI_NAMESPACES:
+        try:
+            gi.require_version(ns, "1.0")
+        except ValueError:
+            fail_missing("gi", [ns])
+    from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+    return GLib, Gst, GstRtsp, GstRtspServer
 
 
 def parse_size(text):
@@ -79,6 +122,10 @@ def build_args(argv):
     p.add_argument("--exit-on-stdin-eof", action="store_true",
                    help="exit when stdin closes (the parent process went away)")
     p.add_argument("--print-launch", action="store_true", help="print the gst-launch pipeline and exit")
+    p.add_argument("--list-requirements", action="store_true",
+                   help="print every gst:ELEMENT and gi:NAMESPACE any pipeline of this camera can need, and exit")
+    p.add_argument("--require-element", action="append", default=[], metavar="NAME",
+                   help="also require this GStreamer element at start (to test the check)")
     a = p.parse_args(argv)
     if not a.path.startswith("/"):
         a.path = "/" + a.path
@@ -153,14 +200,55 @@ def launch_line(a):
     return "( " + video_branch(a) + audio_branch(a) + " )"
 
 
+def pipeline_elements(launch):
+    """The element names in a gst-launch line: the words that are neither caps nor property=value."""
+    links, current, quoted = [], "", False
+    for ch in launch:
+        if ch == '"':
+            quoted = not quoted
+        if not quoted and ch in "!()":
+            links.append(current)
+            current = ""
+        else:
+            current += ch
+    links.append(current)
+    names = []
+    for link in links:
+        for i, word in enumerate(shlex.split(link)):
+            if "=" in word or (i == 0 and "/" in word):
+                continue
+            if word not in names:
+                names.append(word)
+    return names
+
+
+def requirements():
+    """Everything any of this camera's pipelines can need, as kind:name lines for .ci/check-packages."""
+    elements = []
+    for codec in ("h264", "h265"):
+        for audio in ("none", "aac", "pcmu"):
+            for name in pipeline_elements(launch_line(build_args(["--codec", codec, "--audio", audio]))):
+                if name not in elements:
+                    elements.append(name)
+    return [f"gi:{ns}" for ns in GI_NAMESPACES] + [f"gst:{e}" for e in elements]
+
+
 def main(argv):
     a = build_args(argv)
     launch = launch_line(a)
     if a.print_launch:
         print(launch)
         return 0
+    if a.list_requirements:
+        print("\n".join(requirements()))
+        return 0
 
+    GLib, Gst, GstRtsp, GstRtspServer = load_gi()
     Gst.init(None)
+    # A missing element would only show when a client asks for the stream (RTSP 503): check now.
+    absent = [e for e in pipeline_elements(launch) + a.require_element if Gst.ElementFactory.find(e) is None]
+    if absent:
+        fail_missing("gst", absent)
     server = GstRtspServer.RTSPServer()
     server.set_address(a.host)
     server.set_service(str(a.port))
