@@ -1,6 +1,5 @@
 // `vigil-phone`: a command-line phone that does what the phone app does, on the same protocol. Its
 // keys stay in the profile file (mode 0600).
-import { parseArgs } from 'node:util';
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import WebSocket from 'ws';
 import { cryptoReady } from '../crypto/sodium.ts';
@@ -11,19 +10,10 @@ import { pairWithHub } from './core/pair.ts';
 import { HubLink, streamOf, type CameraInfo, type WatchOptions } from './core/hub-link.ts';
 import { profileFromJson, profileToJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
+import { CliHelpRequested, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
+import { CAMERAS, PAIR, PHONE_PROGRAM, PTZ, SNAPSHOT, WATCH } from './cli-commands.ts';
 
-const USAGE = `usage: vigil-phone <command> [options]
-
-  pair LINK --profile FILE [--name NAME] [--relay URL]
-  cameras --profile FILE [--json] [--relay URL]
-  watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--stream native|h264] [--relay URL] [--path auto|lan|relay] [--mdns]
-  snapshot --profile FILE --camera NAME --out FILE.jpg
-  ptz --profile FILE --camera NAME (--move PAN,TILT,ZOOM --seconds S | --stop | --preset N)
-
-  --path auto (default) watches straight from the hub's LAN endpoint when it answers, else through
-  the relay, moving between them by itself. --mdns looks for the hub on the local network first
-  (multicast DNS; off by default). --stream h264 watches the hub's H.264 transcode of an H.265
-  camera (the hub runs it only while someone watches).`;
+const USAGE = programHelpOf(PHONE_PROGRAM);
 
 class CliError extends Error {}
 
@@ -35,17 +25,9 @@ function relayList(values: Values): string[] | undefined {
   if (v === undefined || typeof v === 'boolean') return undefined;
   return Array.isArray(v) ? v : [v];
 }
-function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>, usage: string): { values: Values; positionals: string[] } {
-  try {
-    const r = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
-    if (r.values.help) {
-      console.log(usage);
-      process.exit(0);
-    }
-    return r;
-  } catch (e) {
-    throw new CliError(`${e instanceof Error ? e.message : String(e)}\n${usage}`);
-  }
+/** Parses by the command's table (phone/cli-commands.ts); the usage line rides on each error. */
+function parse(argv: string[], command: CliCommand): CliArgs & { usage: string } {
+  return { ...parseCommand(command, argv), usage: usageOf(command) };
 }
 
 const relayFactory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
@@ -70,8 +52,7 @@ function saveProfile(path: string, profile: PhoneProfile): void {
 }
 
 async function cmdPair(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil-phone pair LINK --profile FILE [--name NAME] [--relay URL]';
-  const { values, positionals } = parse(argv, { profile: { type: 'string' }, name: { type: 'string' }, relay: { type: 'string', multiple: true } }, usage);
+  const { values, positionals, usage } = parse(argv, PAIR);
   const link = positionals[0];
   if (link === undefined) throw new CliError(`pair needs the pairing LINK\n${usage}`);
   const path = need(values, 'profile', usage);
@@ -114,8 +95,7 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
 }
 
 async function cmdCameras(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil-phone cameras --profile FILE [--json] [--relay URL]';
-  const { values } = parse(argv, { profile: { type: 'string' }, json: { type: 'boolean' }, relay: { type: 'string', multiple: true }, path: { type: 'string' }, mdns: { type: 'boolean' } }, usage);
+  const { values, usage } = parse(argv, CAMERAS);
   await withLink(values, usage, async (link) => {
     const cameras = await link.listCameras();
     for (const c of cameras) console.log(values.json ? JSON.stringify(c) : `${c.name}\t${c.state ?? ''}\t${c.codecs ?? ''}`);
@@ -124,11 +104,7 @@ async function cmdCameras(argv: string[]): Promise<void> {
 }
 
 async function cmdWatch(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil-phone watch --profile FILE --camera NAME --seconds N --out FILE.mp4 [--stream native|h264] [--relay URL]';
-  const { values } = parse(argv, {
-    profile: { type: 'string' }, camera: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string', multiple: true },
-    path: { type: 'string' }, mdns: { type: 'boolean' }, stream: { type: 'string' },
-  }, usage);
+  const { values, usage } = parse(argv, WATCH);
   // --stream, not --profile: --profile already names the phone's profile file.
   const streamName = (values.stream as string | undefined) ?? 'native';
   if (streamName !== 'native' && streamName !== 'h264') throw new CliError(`--stream must be native or h264\n${usage}`);
@@ -195,8 +171,7 @@ async function findCamera(link: HubLink, name: string): Promise<CameraInfo> {
 }
 
 async function cmdSnapshot(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil-phone snapshot --profile FILE --camera NAME --out FILE.jpg';
-  const { values } = parse(argv, { profile: { type: 'string' }, camera: { type: 'string' }, out: { type: 'string' }, relay: { type: 'string', multiple: true }, path: { type: 'string' } }, usage);
+  const { values, usage } = parse(argv, SNAPSHOT);
   const cameraName = need(values, 'camera', usage);
   const out = need(values, 'out', usage);
   await withLink(values, usage, async (link) => {
@@ -207,11 +182,7 @@ async function cmdSnapshot(argv: string[]): Promise<void> {
 }
 
 async function cmdPtz(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil-phone ptz --profile FILE --camera NAME (--move PAN,TILT,ZOOM --seconds S | --stop | --preset N)';
-  const { values } = parse(argv, {
-    profile: { type: 'string' }, camera: { type: 'string' }, move: { type: 'string' }, seconds: { type: 'string' },
-    stop: { type: 'boolean' }, preset: { type: 'string' }, relay: { type: 'string', multiple: true }, path: { type: 'string' },
-  }, usage);
+  const { values, usage } = parse(argv, PTZ);
   const cameraName = need(values, 'camera', usage);
   let args: Record<string, unknown>;
   if (typeof values.move === 'string') {
@@ -258,6 +229,10 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
+    if (e instanceof CliHelpRequested) {
+      console.log(e.help);
+      return 0;
+    }
     console.error(`vigil-phone ${command}: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }

@@ -107,6 +107,11 @@ export function synopsisOf(c: CliCommand, prefix = ''): string {
   return wrap(`${prefix}${c.name}`, synopsisWords(c), `${prefix}${' '.repeat(Math.min(c.name.length + 1, 16))}`);
 }
 
+/** The first part of --help, and what ends each usage error. */
+export function usageOf(c: CliCommand): string {
+  return `usage: ${synopsisOf(c).replace(/\n/g, '\n       ')}`;
+}
+
 function commandList(commands: readonly (CliCommand | CliGroup)[]): string {
   const lines: string[] = [];
   for (const c of commands) {
@@ -121,14 +126,13 @@ function commandList(commands: readonly (CliCommand | CliGroup)[]): string {
 export function helpOf(c: CliCommand): string {
   const rows = Object.entries(c.options).map(([n, o]) => {
     const flag = `  ${flagOf(n, o)}${o.multiple ? ' (repeatable)' : ''}`;
-    const text = o.required ? `${o.help} (required)` : o.help;
-    const [head, ...rest] = text.split('\n');
+    const [head, ...rest] = o.help.split('\n');
     const pad = ' '.repeat(OPTION_COLUMN);
     const first = flag.length < OPTION_COLUMN - 1 ? flag.padEnd(OPTION_COLUMN) + head : `${flag}\n${pad}${head}`;
     return [first, ...rest.map((l) => pad + l)].join('\n');
   });
   rows.push('  -h, --help'.padEnd(OPTION_COLUMN) + 'print this help');
-  return [`usage: ${synopsisOf(c).replace(/\n/g, '\n       ')}`, '', c.summary, '', ...rows, ...(c.notes ? ['', c.notes] : [])].join('\n');
+  return [usageOf(c), '', c.summary, '', ...rows, ...(c.notes ? ['', c.notes] : [])].join('\n');
 }
 
 export function groupHelpOf(g: CliGroup): string {
@@ -145,8 +149,7 @@ export function programHelpOf(p: CliProgram): string {
  * unknown option, a missing or doubtful value, a missing required option or an extra argument.
  */
 export function parseCommand(c: CliCommand, argv: readonly string[]): CliArgs {
-  const usage = `usage: ${synopsisOf(c).replace(/\n/g, '\n       ')}`;
-  const bad = (message: string) => new CliUsageError(`${message}\n${usage}`);
+  const bad = (message: string) => new CliUsageError(`${message}\n${usageOf(c)}`);
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [n, o] of Object.entries(c.options)) options[n] = { type: o.type, ...(o.multiple ? { multiple: true } : {}) };
   // Not strict: the tokens are checked here, to give one clear message per mistake.

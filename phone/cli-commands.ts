@@ -1,0 +1,77 @@
+// `vigil-phone`'s commands and options: phone/cli.ts parses with these tables and prints --help from
+// them, and test/main/cli-help.test.ts checks every command against them. No side effects on import.
+import type { CliCommand, CliOption, CliProgram } from '../relay/cli-options.ts';
+
+const profile: CliOption = { type: 'string', value: 'FILE', required: true, help: 'the phone\'s profile: its keys and its hub (written mode 0600)' };
+const camera: CliOption = { type: 'string', value: 'NAME', required: true, help: 'the camera, by name (or id)' };
+const relay: CliOption = {
+  type: 'string', value: 'URL', multiple: true,
+  help: 'use this relay instead of those the hub gave (repeat for the nodes of a cluster)',
+};
+
+/** How the phone reaches its hub: shared by every command that talks to a paired hub. */
+const linkOptions: Record<string, CliOption> = {
+  relay,
+  path: {
+    type: 'string', value: 'auto|lan|relay',
+    help: 'auto (default): straight from the hub\'s LAN endpoint when it answers, else\nthrough the relay, moving between them by itself; lan or relay: only that path',
+  },
+  mdns: { type: 'boolean', help: 'look for the hub on the local network first (multicast DNS; off by default)' },
+};
+
+export const PAIR: CliCommand = {
+  name: 'vigil-phone pair',
+  summary: 'Pairs with a hub from its pairing link (vigil invite, or the hub UI\'s "Pair a phone").',
+  args: ['LINK'],
+  options: {
+    profile: { ...profile, help: 'where to save the new profile (must not exist yet; written mode 0600)' },
+    name: { type: 'string', value: 'NAME', help: 'the name the hub shows for this phone (default vigil-phone)' },
+    relay: { ...relay, help: 'pair through this relay instead of those in the link (repeatable)' },
+  },
+};
+
+export const CAMERAS: CliCommand = {
+  name: 'vigil-phone cameras',
+  summary: 'Lists the hub\'s cameras: name, state, codecs.',
+  options: { profile, json: { type: 'boolean', help: 'one JSON object per camera' }, ...linkOptions },
+};
+
+export const WATCH: CliCommand = {
+  name: 'vigil-phone watch',
+  summary: 'Watches a camera for N seconds and writes the decrypted video to an MP4 file.',
+  options: {
+    profile, camera,
+    seconds: { type: 'string', value: 'N', required: true, help: 'how long to watch (at most a day)' },
+    out: { type: 'string', value: 'FILE.mp4', required: true, help: 'where to write the fragmented MP4' },
+    stream: {
+      type: 'string', value: 'native|h264',
+      help: 'native (default): the camera\'s own stream; h264: the hub\'s H.264 transcode of an\nH.265 camera (the hub runs it only while someone watches)',
+    },
+    ...linkOptions,
+  },
+};
+
+export const SNAPSHOT: CliCommand = {
+  name: 'vigil-phone snapshot',
+  summary: 'Saves a JPEG snapshot of a camera that can take one.',
+  options: { profile, camera, out: { type: 'string', value: 'FILE.jpg', required: true, help: 'where to write the JPEG' }, ...linkOptions },
+};
+
+export const PTZ: CliCommand = {
+  name: 'vigil-phone ptz',
+  summary: 'Moves a PTZ camera: one of --move, --stop or --preset.',
+  options: {
+    profile, camera,
+    move: { type: 'string', value: 'PAN,TILT,ZOOM', help: 'move at these speeds, each from -1 to 1 (write --move=-1,0,0 for a\nnegative first one)' },
+    seconds: { type: 'string', value: 'S', help: 'how long --move lasts (default 1)' },
+    stop: { type: 'boolean', help: 'stop moving' },
+    preset: { type: 'string', value: 'N', help: 'go to this preset' },
+    ...linkOptions,
+  },
+};
+
+export const PHONE_PROGRAM: CliProgram = {
+  name: 'vigil-phone',
+  summary: 'A command-line phone: pairs with a hub and watches, on the same protocol as the phone app.',
+  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ],
+};
