@@ -30,12 +30,13 @@ function sources(dir: string): string[] {
 
 /**
  * The programs the tests start: the first argument of spawn/execFile/run/start calls when it is a
- * literal, and every literal path in a bin directory. Found in the source, so a test that starts a
+ * literal followed by an argument list, and every literal path in a bin directory. Found in the source, so a test that starts a
  * new program without its package in the list fails here.
  */
 function programsTheTestsRun(): Map<string, string> {
   const found = new Map<string, string>(); // program -> first file that runs it
-  const calls = /\b(?:spawn|spawnSync|execFile|execFileSync|run|start)\(\s*'([^'\s]+)'/g;
+  // A program and its argument list: ('ffprobe', [...]); a method with other arguments is not a program.
+  const calls = /\b(?:spawn|spawnSync|execFile|execFileSync|run|start)\(\s*'([^'\s]+)',\s*\[/g;
   const paths = /'((?:\/usr)?\/s?bin\/[\w.+-]+)'/g;
   const shell = /'sh',\s*'-c'/;
   // Not this file: its own lists of programs would make the scan find them.
@@ -51,7 +52,10 @@ function programsTheTestsRun(): Map<string, string> {
 }
 
 /** Programs that do not come from Debian, and why. */
-const NOT_FROM_DEBIAN: Record<string, string> = { node: 'Node 20 itself, which the README starts from' };
+const NOT_FROM_DEBIAN: Record<string, string> = {
+  node: 'Node 20 itself, which the README starts from',
+  npm: 'comes with Node',
+};
 
 function installed(program: string): boolean {
   const executable = (p: string) => {
