@@ -6,7 +6,7 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { cryptoReady } from '../crypto/sodium.ts';
 import { exportHubIdentity, importHubIdentity, newHubIdentity, sign, type HubIdentity } from '../crypto/identity.ts';
-import type { Command } from '../crypto/command.ts';
+import { ROLE_ALLOWS, type Command } from '../crypto/command.ts';
 import { sealKeyUpdateOffline } from '../crypto/keyupdate.ts';
 import { toBase64url } from '../crypto/bytes.ts';
 import { Envelope, encodeEnvelope } from '../crypto/messages.ts';
@@ -22,6 +22,7 @@ import { CameraFeed, type FeedTuning } from './media/camera-feed.ts';
 import { H264Profile, PROFILE_H264, needsH264Profile, profileNumber } from './media/profile-feed.ts';
 import { checkPtzArgs, ptz, snapshot } from './onvif/camera-control.ts';
 import { isOnvifError } from './onvif/errors.ts';
+import { PtzQueue } from './onvif/ptz-queue.ts';
 import { EpochKeys } from './epoch-keys.ts';
 import { hexToBytes } from './hex.ts';
 import { PairingDesk, type InviteStatus } from './pairing-desk.ts';
@@ -129,7 +130,7 @@ export class Hub {
   readonly sessions: PhoneSessions;
   readonly links: HubLinks;
   #cameras = new Map<number, LiveCamera>();
-  #ptzQueue = new Map<string, Promise<void>>();
+  readonly #ptz = new PtzQueue();
   #localViewers = new Map<number, Set<LocalViewer>>();
   #ffmpeg: FfmpegInfo | undefined;
   #ffmpegError: string | undefined;
@@ -269,6 +270,8 @@ export class Hub {
     const device = this.store.getDevice(id);
     if (device === undefined) throw new ApiError(404, 'no such phone');
     if (!this.store.revokeDevice(id)) return false;
+    // Its PTZ moves still waiting are dropped, and one under way stops now.
+    this.#ptz.withdraw(id);
     this.sessions.end(id, { type: 'removed' });
     // New keys before anything else is sealed: the next frame is already of the new epoch.
     this.#newEpoch('device-removed');
@@ -624,11 +627,12 @@ export class Hub {
         };
         await this.#onvif(async () => {
           checkPtzArgs(ptzArgs);
-          // One PTZ action at a time per camera: a move waits for the previous one to finish.
-          const previous = this.#ptzQueue.get(live.camera.id) ?? Promise.resolve();
-          const next = previous.catch(() => undefined).then(() => ptz(this.store, live.camera.id, ptzArgs));
-          this.#ptzQueue.set(live.camera.id, next);
-          await next;
+          // One PTZ action at a time per camera, a few per phone; asked again when its turn comes.
+          const mayStillSteer = () => {
+            const d = this.store.getDevice(device.id);
+            return d !== undefined && d.revokedAt === null && ROLE_ALLOWS[d.role].includes('ptz');
+          };
+          await this.#ptz.run(device.id, live.camera.id, mayStillSteer, (signal) => ptz(this.store, live.camera.id, ptzArgs, { signal }));
         });
         this.store.audit(device.id, 'ptz', { camera: live.camera.id, ...(ptzArgs.stop ? { stop: true } : {}), ...(ptzArgs.preset !== undefined ? { preset: String(ptzArgs.preset) } : {}) });
         return { ok: true };
@@ -687,6 +691,7 @@ export class Hub {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#ptz.close();
     clearInterval(this.#dailyTimer);
     for (const viewers of this.#localViewers.values()) for (const v of viewers) v.onEnd?.();
     this.#localViewers.clear();

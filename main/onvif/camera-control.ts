@@ -12,6 +12,8 @@ import { fetchSnapshot } from './snapshot-fetch.ts';
 export interface ControlOptions {
   readonly timeoutMs?: number;
   readonly maxSnapshotBytes?: number;
+  /** ptz: once aborted, nothing more is sent but Stop; a move under way is cut short. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PtzArgs {
@@ -96,7 +98,11 @@ export function checkPtzArgs(args: PtzArgs, where = 'ptz'): void {
 export async function ptz(store: Store, cameraId: string, args: PtzArgs, opts: ControlOptions = {}): Promise<void> {
   const where = `ptz(camera=${cameraId.slice(0, 8)})`;
   checkPtzArgs(args, where);
+  const signal = opts.signal;
+  signal?.throwIfAborted();
   const c = await open(store, cameraId, 'ptz', opts);
+  // Connecting takes a few requests: the phone may have been removed meanwhile.
+  signal?.throwIfAborted();
   const profile = c.session.ptzProfile();
   if (profile === undefined) throw new OnvifError('no-ptz', where, `camera "${c.camera.name}" has no PTZ (no PTZ service or no profile with a PTZ configuration)`);
   if (args.stop === true) {
@@ -104,8 +110,10 @@ export async function ptz(store: Store, cameraId: string, args: PtzArgs, opts: C
   } else if (args.move !== undefined) {
     const seconds = args.seconds ?? 1;
     await c.session.continuousMove(profile.token, args.move, Math.ceil(seconds * 1000));
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    await abortableSleep(seconds * 1000, signal);
+    // Also when aborted: the move must not go on for the rest of its seconds.
     await c.session.stop(profile.token);
+    signal?.throwIfAborted();
   } else if (args.preset !== undefined) {
     let token = String(args.preset);
     if (typeof args.preset === 'number') {
@@ -115,8 +123,25 @@ export async function ptz(store: Store, cameraId: string, args: PtzArgs, opts: C
       if (byToken === undefined && byPosition === undefined) throw new OnvifError('invalid-argument', where, `camera "${c.camera.name}" has no preset ${args.preset} (it has ${presets.length})`);
       token = (byToken ?? byPosition)!.token;
     }
+    signal?.throwIfAborted();
     await c.session.gotoPreset(profile.token, token);
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 export interface AddFromDiscoveryInput {

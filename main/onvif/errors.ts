@@ -13,7 +13,9 @@ export type OnvifErrorCode =
   | 'too-large' // a reply over its size bound
   | 'hostile-reply' // a reply with a DTD/entity declaration (XXE, billion laughs)
   | 'bad-reply' // a reply we cannot use (not SOAP, not a JPEG, a SOAP fault)
-  | 'identity-changed'; // the device at the camera's address is not the one the owner pinned
+  | 'identity-changed' // the device at the camera's address is not the one the owner pinned
+  | 'queue-full' // the phone already has as many PTZ actions waiting for this camera as it may
+  | 'withdrawn'; // a queued PTZ action dropped before (or stopped while) it ran: the phone was removed
 
 export class OnvifError extends Error {
   override readonly name = 'OnvifError';

@@ -1,6 +1,7 @@
 // Snapshots and PTZ from phones, end to end (T9): a camera found by ONVIF discovery is added with the
 // owner's credentials; an owner's phone moves it and takes a snapshot; a viewer's phone may take a
-// snapshot but not move it; a removed phone can do neither; refusals are in the audit log. All in a
+// snapshot but not move it; a removed phone can do neither; refusals are in the audit log. A stolen
+// owner phone can queue only a few moves, and none of them runs once it is removed. All in a
 // private network namespace (WS-Discovery is multicast), with the ONVIF device mock as the camera.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -18,7 +19,10 @@ let dir: string;
 const hubDir = () => join(dir, 'hub');
 const owner = () => join(dir, 'owner.json');
 const viewer = () => join(dir, 'viewer.json');
+const stolen = () => join(dir, 'stolen.json');
 let ownerId = '';
+let stolenId = '';
+const moveCount = () => (mock.output().match(/received ptz ContinuousMove/g) ?? []).length;
 
 async function pair(profile: string, role: 'owner' | 'viewer'): Promise<string> {
   const invite = ns.spawn(VIGIL, ['invite', '--data', hubDir(), '--yes', '--role', role]);
@@ -28,6 +32,14 @@ async function pair(profile: string, role: 'owner' | 'viewer'): Promise<string> 
   expect(r.code, r.stdout + r.stderr).toBe(0);
   await ns.waitFor(invite, /\(device [0-9a-f]{32}\)/, 20_000);
   return /\(device ([0-9a-f]{32})\)/.exec(invite.output)![1]!;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const phone = (profile: string, ...args: string[]) => ns.run(VIGIL_PHONE, [args[0]!, '--profile', profile, ...args.slice(1)], { timeoutMs: 60_000 });
@@ -50,6 +62,7 @@ describe.skipIf(!support.ok)('ONVIF snapshot and PTZ from phones (T9)', () => {
     expect(added.code, added.stdout + added.stderr).toBe(0);
     ownerId = await pair(owner(), 'owner');
     await pair(viewer(), 'viewer');
+    stolenId = await pair(stolen(), 'owner');
   }, 150_000);
 
   afterAll(async () => {
@@ -72,6 +85,41 @@ describe.skipIf(!support.ok)('ONVIF snapshot and PTZ from phones (T9)', () => {
     expect(denied.stderr).toMatch(/refused: forbidden/);
     const viewerShot = await phone(viewer(), 'snapshot', '--camera', 'Porch', '--out', join(dir, 'v.jpg'));
     expect(viewerShot.code, viewerShot.stderr).toBe(0);
+  }, 90_000);
+
+  // A stolen owner phone sends 7 moves of 20 s each at once, in one session (a script, so they need
+  // not wait for answers).
+  let burst: ReturnType<Netns['spawn']>;
+  let beforeBurst = 0;
+  it('a phone may have only 4 PTZ actions waiting per camera; the rest are refused at once (F4)', async () => {
+    beforeBurst = moveCount();
+    burst = ns.spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/ptz-burst.ts'), stolen(), 'Porch', '7', '20', '60000']);
+    // The hub refuses what is over the cap at once, with a reason the phone can show.
+    await ns.waitFor(burst, /("event":"refused".*queue[\s\S]*){3}/, 30_000);
+    expect((burst.output.match(/"event":"refused"/g) ?? []).length).toBe(3);
+  }, 60_000);
+
+  it('once the phone is removed none of its queued moves runs, and the running one stops (F4)', async () => {
+    await waitUntil(() => moveCount() > beforeBurst, 20_000);
+    const moveStarted = Date.now();
+    expect(moveCount()).toBe(beforeBurst + 1); // the first move runs; the others wait behind it
+
+    // The owner removes the stolen phone while one move runs and the others wait.
+    const mark = mock.output().length;
+    const movesAtMark = moveCount();
+    const r = await ns.run(VIGIL, ['devices', 'revoke', '--data', hubDir(), stolenId]);
+    expect(r.code, r.stderr).toBe(0);
+    // The owner's own move queues behind whatever is left: once it is done, the queue has drained.
+    const own = await phone(owner(), 'ptz', '--camera', 'Porch', '--move', '0,0.5,0', '--seconds', '1');
+    expect(moveCount() - movesAtMark).toBe(1); // the owner's, nothing of the removed phone's
+    expect(own.code, own.stdout + own.stderr).toBe(0);
+    // Had the removed phone's 20 s move run its course, the owner's could not have ended sooner.
+    expect(Date.now() - moveStarted).toBeLessThan(20_000);
+    expect(mock.output().length).toBeLessThan(64 * 1024); // (`mark` is an offset into output kept up to 64 KiB)
+    const after = mock.output().slice(mark);
+    // The move that was running when the phone was removed was stopped before the owner's started.
+    expect(after).toMatch(/^[\s\S]*?received ptz Stop[\s\S]*received ptz ContinuousMove/);
+    burst.kill('SIGTERM');
   }, 90_000);
 
   it('a removed phone can no longer move the camera, and the refusals are audited', async () => {
