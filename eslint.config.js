@@ -69,10 +69,18 @@ export default tseslint.config(
   {
     // Only Electron entry files (*.main.ts, *.preload.ts) may touch Electron.
     files: ['main/**/*.ts'],
-    ignores: ['main/**/*.main.ts', 'main/**/*.preload.ts'],
+    ignores: ['main/**/*.main.ts', 'main/**/*.preload.ts', 'main/demo.ts'],
     rules: forbid([
       { group: ['electron'], message: 'Only *.main.ts and *.preload.ts files may import electron; the headless hub never needs it.' },
       { group: ['**/renderer/**', '**/phone/**'], message: 'main/ does not import UI or phone code.' },
+    ]),
+  },
+  {
+    // `npm run demo` puts the whole system on one machine: hub, relay, and the phone app's server.
+    files: ['main/demo.ts'],
+    rules: forbid([
+      { group: ['electron'], message: 'The demo is headless.' },
+      { regex: '(^|/)(renderer/|phone/(?!app/serve\\.ts$))', message: 'The demo imports no UI or phone code, only the phone app\'s server.' },
     ]),
   },
 );

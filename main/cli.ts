@@ -96,6 +96,15 @@ async function cmdHub(argv: string[]): Promise<void> {
     if (!m) throw new CliError(`--lan wants HOST:PORT, e.g. 0.0.0.0:7447\n${usage}`);
     lan = { host: m[1]!, port: Number(m[2]), announce: values.announce === true, ...(typeof values['lan-host'] === 'string' ? { advertisedHost: values['lan-host'] } : {}) };
   }
+  if (typeof values.ui === 'string') {
+    // Build the UI when it is missing or older than its sources (a git pull); a failed build leaves
+    // the page saying how to build it by hand, and the hub runs on.
+    try {
+      await (await import('../tools/build.ts')).ensureBuilt(['renderer'], (l) => out.log(`ui: ${l}`));
+    } catch (e) {
+      out.error(`ui: could not build the hub UI: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const ui = typeof values.ui === 'string' ? createUiServer() : undefined;
   const hub = await Hub.start({
     dataDir: dir, relays, apiHost, apiPort, log: (l) => out.log(l),

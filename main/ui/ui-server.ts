@@ -52,7 +52,7 @@ export function createUiServer(opts: { distDir?: string } = {}): UiServer {
   function serveIndex(req: IncomingMessage, res: ServerResponse, url: URL): void {
     const path = join(dist, 'index.html');
     if (!existsSync(path)) {
-      plain(res, 503, 'The hub UI is not built: run `node --import tsx renderer/build.ts` and reload.');
+      plain(res, 503, 'The hub UI is not built: run `npm run build` and reload.');
       return;
     }
     // Every request needs the token, the page's own script and stylesheet too: they carry it.
@@ -109,7 +109,7 @@ export function createUiServer(opts: { distDir?: string } = {}): UiServer {
       if (f === undefined) return false;
       const path = join(dist, f.file);
       if (!existsSync(path)) {
-        plain(res, 503, 'The hub UI is not built: run `node --import tsx renderer/build.ts`.');
+        plain(res, 503, 'The hub UI is not built: run `npm run build`.');
         return true;
       }
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': f.type });

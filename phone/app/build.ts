@@ -5,15 +5,18 @@
 // source and compare. With --release-key FILE (hex Ed25519 secret key, 64 bytes) it signs
 // release.json and compiles the public key into the app, which then checks updates against it;
 // the release's version (package.json's) is compiled in too, and the app refuses older releases.
+// It also writes dist/.build-stamp.json (tools/build-stamp.ts; never served): `npm ci` builds the
+// app (`prepare`, through tools/build.ts) and `npm run demo` rebuilds it when its sources changed.
 //
 //   node --import tsx phone/app/build.ts [--out DIR] [--release-key FILE] [--quiet]
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { APP_CSP } from './csp.ts';
+import { metafileInputs, STAMP_FILE, writeAtomic, writeStamp } from '../../tools/build-stamp.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_OUT = join(HERE, 'dist');
@@ -33,7 +36,8 @@ function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-async function bundle(entry: string, define: Record<string, string>): Promise<Uint8Array> {
+/** Bundles `entry`; adds the files it was made from to `inputs` (for the build stamp). */
+async function bundle(entry: string, define: Record<string, string>, inputs: string[]): Promise<Uint8Array> {
   const r = await build({
     entryPoints: [join(HERE, entry)],
     bundle: true,
@@ -46,7 +50,9 @@ async function bundle(entry: string, define: Record<string, string>): Promise<Ui
     write: false,
     define,
     logLevel: 'silent',
+    metafile: true,
   });
+  inputs.push(...metafileInputs(r.metafile));
   const out = r.outputFiles[0];
   if (out === undefined) throw new Error(`esbuild produced nothing for ${entry}`);
   return out.contents;
@@ -68,7 +74,8 @@ export async function buildApp(opts: { out?: string; releaseKeyHex?: string; /**
   const publicKeyHex = secretKey ? secretKey.subarray(32).toString('hex') : '';
 
   const outputs = new Map<string, Uint8Array | string>();
-  outputs.set('app.js', await bundle('src/main.dom.ts', { VIGIL_RELEASE_PUBLIC_KEY: JSON.stringify(publicKeyHex), VIGIL_RELEASE_VERSION: JSON.stringify(version) }));
+  const inputs = [fileURLToPath(import.meta.url), join(HERE, 'csp.ts'), join(HERE, '../../package.json'), ...STATIC.map((n) => join(HERE, 'static', n))];
+  outputs.set('app.js', await bundle('src/main.dom.ts', { VIGIL_RELEASE_PUBLIC_KEY: JSON.stringify(publicKeyHex), VIGIL_RELEASE_VERSION: JSON.stringify(version) }, inputs));
   for (const name of STATIC) {
     let text = readFileSync(join(HERE, 'static', name), 'utf8');
     if (name === 'index.html') text = text.replace('%CSP%', APP_CSP);
@@ -77,7 +84,7 @@ export async function buildApp(opts: { out?: string; releaseKeyHex?: string; /**
   const files: Record<string, string> = {};
   for (const name of [...outputs.keys()].sort()) files[name] = sha256(outputs.get(name)!);
   const releaseId = sha256(JSON.stringify(files));
-  outputs.set('sw.js', await bundle('src/sw.sw.ts', { VIGIL_RELEASE: JSON.stringify({ releaseId, files }) }));
+  outputs.set('sw.js', await bundle('src/sw.sw.ts', { VIGIL_RELEASE: JSON.stringify({ releaseId, files }) }, inputs));
   files['sw.js'] = sha256(outputs.get('sw.js')!);
 
   const manifest = JSON.stringify({ format: 'vigil-phone-app-release', version, releaseId, files, releasePublicKey: publicKeyHex || null }, null, 2) + '\n';
@@ -91,9 +98,15 @@ export async function buildApp(opts: { out?: string; releaseKeyHex?: string; /**
     signed = true;
   }
 
-  rmSync(dir, { recursive: true, force: true });
+  // Each file is written whole and renamed into place (a server may be serving this folder while a
+  // second process rebuilds it); then whatever an earlier build left and this one did not make goes.
   mkdirSync(dir, { recursive: true });
-  for (const [name, data] of outputs) writeFileSync(join(dir, name), data);
+  for (const [name, data] of outputs) writeAtomic(join(dir, name), data);
+  // (A concurrent build's temporary files stay: that build renames them.)
+  for (const name of readdirSync(dir)) {
+    if (!outputs.has(name) && name !== STAMP_FILE && !name.endsWith('.tmp')) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  writeStamp(dir, inputs, [...outputs.keys()]);
   return { dir, releaseId, files, signed };
 }
 

@@ -1,7 +1,7 @@
 // A tiny static server for the built app, for development and tests: loopback only, because
 // http://127.0.0.1 and http://localhost are secure contexts (camera and service worker work there)
 // while plain HTTP on a LAN address is not, and this server has no TLS. It serves dist/ with the
-// app's CSP and hardening headers, and nothing else.
+// app's CSP and hardening headers, and nothing else (no dot file: the build stamp stays private).
 //
 //   node --import tsx phone/app/serve.ts [--port 8080] [--dir phone/app/dist]
 import { createServer, type Server } from 'node:http';
@@ -56,6 +56,10 @@ export async function serveApp(opts: { dir?: string; host?: string; port?: numbe
       return;
     }
     if (path.endsWith('/')) path += 'index.html';
+    if (path.split('/').some((segment) => segment.startsWith('.'))) {
+      res.writeHead(404, headers).end('not found');
+      return;
+    }
     const file = normalize(join(root, path));
     if (!file.startsWith(root + sep)) {
       res.writeHead(404, headers).end();
