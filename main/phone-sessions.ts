@@ -18,6 +18,17 @@ export interface SessionTransport {
 
 export type CommandHandler = (command: Command, device: Device) => Promise<unknown>;
 
+/** Limits and clock of PhoneSessions; tests inject a clock. */
+export interface PhoneSessionOptions {
+  /** Milliseconds since the epoch (Date.now by default). */
+  readonly now?: () => number;
+}
+
+/** A phone gets at most one SESSION_RESET per this long, however many messages open in no session. */
+export const RESET_INTERVAL_MS = 1_000;
+/** Phones whose last reset time is remembered at once (older entries are swept first). */
+const MAX_RESET_ENTRIES = 1024;
+
 export class CommandRefused extends Error {
   override readonly name = 'CommandRefused';
 }
@@ -34,6 +45,9 @@ interface PhoneSession {
 
 export class PhoneSessions {
   readonly #sessions = new Map<string, PhoneSession>();
+  readonly #now: () => number;
+  /** When each phone was last sent a SESSION_RESET. */
+  readonly #lastReset = new Map<string, number>();
 
   constructor(
     private readonly hub: HubIdentity,
@@ -44,7 +58,10 @@ export class PhoneSessions {
     private readonly log: (line: string) => void = () => undefined,
     /** Called when a phone completed a handshake (the hub tells it its LAN endpoints). */
     private readonly onSessionStarted: (deviceId: string) => void = () => undefined,
-  ) {}
+    options: PhoneSessionOptions = {},
+  ) {
+    this.#now = options.now ?? Date.now;
+  }
 
   /** Phones with a live session now. */
   get online(): number {
@@ -84,7 +101,7 @@ export class PhoneSessions {
    * flood (a hostile relay can send anything) cannot fill the audit log.
    */
   #refused(actor: string, reason: string, detail: Record<string, string> = {}): void {
-    const now = Date.now();
+    const now = this.#now();
     const key = `${actor}/${detail.relay ?? ''}`;
     const last = this.#lastRefusal.get(key);
     if (last !== undefined && now - last < 60_000) return;
@@ -122,25 +139,19 @@ export class PhoneSessions {
     const s = this.#sessions.get(device.id);
     if (s === undefined) {
       // We restarted, or never had one: tell the phone to handshake again.
-      void via.send(from, encodeEnvelope(Envelope.SESSION_RESET, new Uint8Array(0))).catch(() => undefined);
+      this.#reset(device.id, from, via);
       return;
     }
-    let plain: Uint8Array | undefined;
-    if (s.pending !== undefined) {
-      try {
-        plain = s.pending.open(body);
-        s.current.close();
-        s.current = s.pending;
-        s.pending = undefined;
-      } catch {
-        plain = undefined;
-      }
-    }
-    if (plain === undefined) {
-      plain = s.current.open(body);
-      // The phone still uses the old session, so the pending one came from a replayed handshake.
-      s.pending?.close();
-      s.pending = undefined;
+    let plain: Uint8Array;
+    try {
+      plain = this.#open(s, body);
+    } catch (e) {
+      // Opens in no session we hold: the phone speaks in one we lost (we restarted, and a relay
+      // replayed an old message 1 before the phone spoke) or a relay sent garbage. Only a new
+      // handshake can tell; the phone cannot know by itself, and would show "connected" while
+      // nothing it sends is read. A message we have already opened is only a relay's duplicate.
+      if (!(isCryptoError(e) && e.code === 'replayed')) this.#reset(device.id, from, via);
+      throw e;
     }
     const moved = s.via !== via;
     s.via = via;
@@ -152,6 +163,42 @@ export class PhoneSessions {
     const message = decodeSessionMessage(plain);
     if (message.kind !== 'command') return;
     this.#runCommand(s, message.signed);
+  }
+
+  /**
+   * Opens a phone's message in the pending session (which it promotes: the phone took the new
+   * handshake's keys) or else the current one (the pending one then came from a replayed message 1,
+   * and is dropped). Throws the current session's error when neither opens it.
+   */
+  #open(s: PhoneSession, body: Uint8Array): Uint8Array {
+    if (s.pending !== undefined) {
+      try {
+        const plain = s.pending.open(body);
+        s.current.close();
+        s.current = s.pending;
+        s.pending = undefined;
+        return plain;
+      } catch {
+        // not in the new session: try the one in use
+      }
+    }
+    const plain = s.current.open(body);
+    s.pending?.close();
+    s.pending = undefined;
+    return plain;
+  }
+
+  /** Tells a phone we hold no session it speaks in, at most once per RESET_INTERVAL_MS. */
+  #reset(deviceId: string, to: Uint8Array, via: SessionTransport): void {
+    const now = this.#now();
+    const last = this.#lastReset.get(deviceId);
+    if (last !== undefined && now - last < RESET_INTERVAL_MS) return;
+    if (last === undefined && this.#lastReset.size >= MAX_RESET_ENTRIES) {
+      for (const [id, t] of this.#lastReset) if (now - t >= RESET_INTERVAL_MS) this.#lastReset.delete(id);
+      if (this.#lastReset.size >= MAX_RESET_ENTRIES) return;
+    }
+    this.#lastReset.set(deviceId, now);
+    void via.send(to, encodeEnvelope(Envelope.SESSION_RESET, new Uint8Array(0))).catch(() => undefined);
   }
 
   #runCommand(s: PhoneSession, signed: Uint8Array): void {

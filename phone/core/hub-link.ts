@@ -116,6 +116,11 @@ export class CommandError extends Error {
 }
 
 const HANDSHAKE_RETRY_MS = [500, 1000, 2000, 5000];
+/**
+ * Commands in a row the hub does not answer before we handshake again: it may no longer read our
+ * session (it restarted, and a relay kept its SESSION_RESET from us).
+ */
+const REHANDSHAKE_AFTER_TIMEOUTS = 2;
 
 export class HubLink {
   readonly counters: LinkCounters = { opened: 0, notForMe: 0, replayed: 0, tampered: 0, malformed: 0, relayDropped: 0 };
@@ -141,6 +146,8 @@ export class HubLink {
   private state: LinkState = 'connecting';
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private handshakeAttempt = 0;
+  /** Commands that timed out since the hub last answered one. */
+  private missedAnswers = 0;
   private closed = false;
   private epoch = -1;
   private readonly watched = new Map<string, { camera: CameraInfo; opts: WatchOptions }>();
@@ -307,6 +314,7 @@ export class HubLink {
       const timer = setTimeout(() => {
         this.pending.delete(seq);
         reject(new CommandError(`${action}: the hub did not answer in time`));
+        this.onCommandTimeout();
       }, this.opts.commandTimeoutMs ?? 15_000);
       this.pending.set(seq, { resolve, reject, timer });
     });
@@ -440,8 +448,19 @@ export class HubLink {
     // If no answer comes (hub offline, message lost), try again with backoff.
     const delay = HANDSHAKE_RETRY_MS[Math.min(this.handshakeAttempt++, HANDSHAKE_RETRY_MS.length - 1)]!;
     this.handshakeTimer = setTimeout(() => {
-      if (this.session === undefined) this.startHandshake();
+      if (this.handshake !== undefined) this.startHandshake(); // no message 2 came
     }, delay + 2000);
+  }
+
+  /**
+   * A command timed out: after a few in a row we take the session for lost and handshake again;
+   * commands wait for the new one rather than go where nobody reads them.
+   */
+  private onCommandTimeout(): void {
+    if (++this.missedAnswers < REHANDSHAKE_AFTER_TIMEOUTS || this.handshake !== undefined || this.closed) return;
+    this.missedAnswers = 0;
+    this.session = undefined;
+    this.startHandshake();
   }
 
   private async sendToHub(kind: (typeof Envelope)[keyof typeof Envelope], body: Uint8Array): Promise<void> {
@@ -470,7 +489,9 @@ export class HubLink {
           this.onSessionData(env.body);
           break;
         case Envelope.SESSION_RESET:
-          // Unauthenticated, so it can only make us do a fresh handshake, nothing worse.
+          // Unauthenticated, so it can only make us do a fresh handshake, nothing worse. One under
+          // way already answers it (and a relay repeating resets must not restart it forever).
+          if (this.handshake !== undefined) break;
           this.session = undefined;
           this.startHandshake();
           break;
@@ -514,6 +535,7 @@ export class HubLink {
       case 'result': {
         const p = this.pending.get(message.seq);
         if (p === undefined) return;
+        this.missedAnswers = 0;
         this.pending.delete(message.seq);
         clearTimeout(p.timer);
         if (message.ok) p.resolve(message.value);

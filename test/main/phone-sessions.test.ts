@@ -1,0 +1,205 @@
+// PhoneSessions against the attacks a relay can make on sessions: a replayed handshake after a hub
+// restart (issue 14, finding 5), handshake floods (finding 6) and long-lived sessions (finding 7).
+// Real crypto on both ends (crypto/session.ts, crypto/command.ts, crypto/keyupdate.ts), a real
+// SQLite store; the relay is a fake transport that records what the hub sends and lets the test
+// deliver, drop or replay.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { issueCertificate } from '../../crypto/certificate.ts';
+import { signCommand, type Action } from '../../crypto/command.ts';
+import { isCryptoError } from '../../crypto/errors.ts';
+import {
+  hubPublicKeys, newDeviceIdentity, newHubIdentity, newSigningKeyPair, type DeviceIdentity, type HubIdentity, type KeyPair,
+} from '../../crypto/identity.ts';
+import { openKeyUpdate } from '../../crypto/keyupdate.ts';
+import {
+  Envelope, decodeEnvelope, decodeSessionMessage, encodeEnvelope, encodeSessionMessage, type SessionMessage,
+} from '../../crypto/messages.ts';
+import { startSession, type Session, type StartedSession } from '../../crypto/session.ts';
+import { cryptoReady } from '../../crypto/sodium.ts';
+import { EpochKeys } from '../../main/epoch-keys.ts';
+import { PhoneSessions, type PhoneSessionOptions } from '../../main/phone-sessions.ts';
+import type { Store } from '../../main/store/db.ts';
+import { open, tempDataDir } from './store/helpers.ts';
+
+let hubIdentity: HubIdentity;
+beforeAll(async () => {
+  await cryptoReady();
+  hubIdentity = newHubIdentity();
+});
+
+interface Sent {
+  to: Uint8Array;
+  kind: number;
+  body: Uint8Array;
+}
+
+/** A controllable clock in milliseconds. */
+function manualClock(start = 1_800_000_000_000): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => { t += ms; } };
+}
+
+/** The hub's side: store, epoch keys, and PhoneSessions on a transport that records everything. */
+class TestHub {
+  readonly sent: Sent[] = [];
+  readonly keys = new EpochKeys(hubIdentity);
+  sessions: PhoneSessions;
+  epoch = 1;
+
+  constructor(readonly store: Store, private readonly options: PhoneSessionOptions = {}) {
+    this.keys.begin(this.epoch, [{ id: '00112233445566778899aabbccddeeff', number: 1 }], []);
+    this.sessions = this.#make();
+  }
+
+  #make(): PhoneSessions {
+    return new PhoneSessions(hubIdentity, this.store, {
+      send: async (to, payload) => {
+        const env = decodeEnvelope(payload);
+        this.sent.push({ to, kind: env.kind, body: env.body });
+      },
+    }, (id) => this.keys.keyUpdateFor(id), async (command) => ({ action: command.action }), () => undefined, () => undefined, this.options);
+  }
+
+  /** The hub process restarts: sessions are in memory only, the store stays. */
+  restart(): void {
+    this.sessions.closeAll();
+    this.sessions = this.#make();
+  }
+
+  /** What was sent since `mark` (an index into `sent`). */
+  since(mark: number): Sent[] {
+    return this.sent.slice(mark);
+  }
+}
+
+/** A phone with real keys, speaking through the fake relay. */
+class TestPhone {
+  readonly device: DeviceIdentity = newDeviceIdentity();
+  readonly relay: KeyPair = newSigningKeyPair('relay');
+  session: Session | undefined;
+  started: StartedSession | undefined;
+  readonly messages: SessionMessage[] = [];
+  resets = 0;
+  seq = 1n;
+
+  constructor(readonly hub: TestHub) {
+    const cert = issueCertificate(hubIdentity, {
+      deviceId: this.device.deviceId, signingKey: this.device.signing.publicKey, exchangeKey: this.device.exchange.publicKey,
+      pqKey: this.device.pq.publicKey, relayKey: this.relay.publicKey,
+    }, 'owner', Math.floor(Date.now() / 1000));
+    hub.store.addDevice({ name: 'phone', certificate: cert });
+  }
+
+  /** Message 1 of a new handshake, as a relay envelope (what a relay would record). */
+  hello(): Uint8Array {
+    this.started = startSession({ device: this.device, hub: hubPublicKeys(hubIdentity) });
+    return encodeEnvelope(Envelope.SESSION_1, this.started.message1);
+  }
+
+  /** Sends a payload to the hub as this phone's relay login. */
+  toHub(payload: Uint8Array): void {
+    this.hub.sessions.onMessage(this.relay.publicKey, payload);
+  }
+
+  /** Handshake, delivering message 2 back; returns the key update's epoch. */
+  connect(): number {
+    const mark = this.hub.sent.length;
+    this.toHub(this.hello());
+    const reply = this.hub.since(mark).find((m) => m.kind === Envelope.SESSION_2);
+    if (reply === undefined) throw new Error('no message 2');
+    const { session, payload } = this.started!.finish(reply.body);
+    this.session = session;
+    this.started = undefined;
+    return openKeyUpdate(payload, hubPublicKeys(hubIdentity), this.device.deviceId).epoch;
+  }
+
+  commandEnvelope(action: Action, session: Session | undefined = this.session): Uint8Array {
+    const signed = signCommand(this.device, { hubId: hubIdentity.hubId, seq: this.seq++, issuedAt: Date.now(), action });
+    return encodeEnvelope(Envelope.SESSION_DATA, session!.seal(encodeSessionMessage({ kind: 'command', signed })));
+  }
+
+  /** Reads what the hub sent this phone since `mark`: opens session data, counts resets. */
+  read(mark: number): void {
+    for (const m of this.hub.since(mark)) {
+      if (m.kind === Envelope.SESSION_RESET) this.resets++;
+      if (m.kind !== Envelope.SESSION_DATA || this.session === undefined) continue;
+      try {
+        this.messages.push(decodeSessionMessage(this.session.open(m.body)));
+      } catch (e) {
+        if (!isCryptoError(e)) throw e; // a message for the other session the hub holds
+      }
+    }
+  }
+
+  results(): unknown[] {
+    return this.messages.filter((m) => m.kind === 'result').map((m) => (m as { value: unknown }).value);
+  }
+}
+
+/** Lets the command handler's promise settle and its answer be sent. */
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('finding 5: a replayed handshake after a hub restart', () => {
+  it('does not cut the phone off: the hub answers SESSION_RESET and the phone gets back in', async () => {
+    const hub = new TestHub(open(tempDataDir()));
+    const phone = new TestPhone(hub);
+    // The relay records the phone's handshake.
+    const recorded = phone.hello();
+    phone.toHub(recorded);
+    const reply = hub.sent.find((m) => m.kind === Envelope.SESSION_2)!;
+    phone.session = phone.started!.finish(reply.body).session;
+    let mark = hub.sent.length;
+    phone.toHub(phone.commandEnvelope('list-cameras'));
+    await settle();
+    phone.read(mark);
+    expect(phone.results()).toHaveLength(1);
+
+    // The hub restarts; before the phone says anything the relay replays the old message 1, which
+    // the restarted hub answers (to the relay, which keeps the answer).
+    hub.restart();
+    hub.sessions.onMessage(phone.relay.publicKey, recorded);
+
+    // The phone, still in its real session, sends a command: it opens in no session the hub has.
+    mark = hub.sent.length;
+    phone.toHub(phone.commandEnvelope('list-cameras'));
+    await settle();
+    phone.read(mark);
+    expect(phone.resets).toBe(1);
+
+    // The phone handshakes again, as hub-link.ts does on SESSION_RESET, and is served.
+    phone.connect();
+    mark = hub.sent.length;
+    phone.toHub(phone.commandEnvelope('list-cameras'));
+    await settle();
+    phone.read(mark);
+    expect(phone.results()).toHaveLength(2);
+  });
+
+  it('sends at most one SESSION_RESET a second per phone, however many messages open nowhere', async () => {
+    const clock = manualClock();
+    const hub = new TestHub(open(tempDataDir()), { now: clock.now });
+    const phone = new TestPhone(hub);
+    phone.connect();
+    // Messages sealed in a session the hub does not hold: the phone's own, after a restart.
+    hub.restart();
+    const mark = hub.sent.length;
+    for (let i = 0; i < 50; i++) phone.toHub(phone.commandEnvelope('list-cameras'));
+    expect(hub.since(mark).filter((m) => m.kind === Envelope.SESSION_RESET)).toHaveLength(1);
+    clock.advance(1_000);
+    for (let i = 0; i < 50; i++) phone.toHub(phone.commandEnvelope('list-cameras'));
+    expect(hub.since(mark).filter((m) => m.kind === Envelope.SESSION_RESET)).toHaveLength(2);
+  });
+
+  it('answers no reset to a replayed message of the session in use (the relay may duplicate)', async () => {
+    const hub = new TestHub(open(tempDataDir()));
+    const phone = new TestPhone(hub);
+    phone.connect();
+    const message = phone.commandEnvelope('list-cameras');
+    phone.toHub(message);
+    await settle();
+    const mark = hub.sent.length;
+    phone.toHub(message);
+    await settle();
+    expect(hub.since(mark)).toEqual([]);
+  });
+});

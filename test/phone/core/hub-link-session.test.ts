@@ -1,0 +1,160 @@
+// HubLink's session with a real PhoneSessions, through an in-process relay the test controls: it
+// records, drops and replays what passes (issue 14, findings 5 and 7). Real crypto on both ends and
+// a real SQLite store; only the network is fake.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { issueCertificate } from '../../../crypto/certificate.ts';
+import { equalBytes } from '../../../crypto/bytes.ts';
+import { hubPublicKeys, newDeviceIdentity, newHubIdentity, newSigningKeyPair, type HubIdentity } from '../../../crypto/identity.ts';
+import { Envelope } from '../../../crypto/messages.ts';
+import { cryptoReady } from '../../../crypto/sodium.ts';
+import { EpochKeys } from '../../../main/epoch-keys.ts';
+import { PhoneSessions, type PhoneSessionOptions } from '../../../main/phone-sessions.ts';
+import type { Store } from '../../../main/store/db.ts';
+import { HubLink, type HubLinkOptions } from '../../../phone/core/hub-link.ts';
+import type { PhoneProfile } from '../../../phone/core/profile.ts';
+import type { RelayClient, RelayClientOptions, RelayClientState } from '../../../relay/client.ts';
+import { open, tempDataDir } from '../../main/store/helpers.ts';
+
+let hubIdentity: HubIdentity;
+beforeAll(async () => {
+  await cryptoReady();
+  hubIdentity = newHubIdentity();
+});
+
+const links: HubLink[] = [];
+afterEach(async () => {
+  for (const l of links.splice(0)) await l.close();
+});
+
+/** A relay in memory between one phone and one hub; `filter` plays a hostile relay. */
+class FakeRelay {
+  sessions!: PhoneSessions;
+  phone: FakeClient | undefined;
+  /** Every payload the phone sent the hub, in order. */
+  readonly fromPhone: Uint8Array[] = [];
+  /** Return false to drop: direction and the envelope kind. */
+  filter: (to: 'hub' | 'phone', kind: number) => boolean = () => true;
+
+  toHub(from: Uint8Array, payload: Uint8Array): void {
+    this.fromPhone.push(payload.slice());
+    if (!this.filter('hub', payload[0]!)) return;
+    setImmediate(() => this.sessions.onMessage(from, payload));
+  }
+
+  toPhone(payload: Uint8Array): void {
+    if (!this.filter('phone', payload[0]!)) return;
+    const phone = this.phone;
+    setImmediate(() => phone?.options.onMessage?.(hubIdentity.relay.publicKey, payload));
+  }
+
+  count(kind: number): number {
+    return this.fromPhone.filter((p) => p[0] === kind).length;
+  }
+}
+
+/** The part of RelayClient HubLink uses. */
+class FakeClient {
+  state: RelayClientState = 'connecting';
+  readonly failure = undefined;
+  constructor(private readonly relay: FakeRelay, readonly options: RelayClientOptions) {
+    relay.phone = this;
+    setImmediate(() => this.#set('ready'));
+  }
+  #set(s: RelayClientState): void {
+    this.state = s;
+    this.options.onStateChange?.(s);
+  }
+  async send(to: Uint8Array, payload: Uint8Array): Promise<void> {
+    if (!equalBytes(to, hubIdentity.relay.publicKey)) throw new Error('only the hub here');
+    this.relay.toHub(this.options.publicKey, payload);
+  }
+  async subscribe(): Promise<void> {}
+  async unsubscribe(): Promise<void> {}
+  async waitReady(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#set('closed');
+  }
+}
+
+class Setup {
+  readonly relay = new FakeRelay();
+  readonly keys = new EpochKeys(hubIdentity);
+  readonly store: Store = open(tempDataDir());
+  readonly profile: PhoneProfile;
+  epoch = 1;
+
+  constructor(private readonly options: PhoneSessionOptions = {}) {
+    this.keys.begin(this.epoch, [{ id: '00112233445566778899aabbccddeeff', number: 1 }], []);
+    const device = newDeviceIdentity();
+    const relayKey = newSigningKeyPair('relay');
+    const certificate = issueCertificate(hubIdentity, {
+      deviceId: device.deviceId, signingKey: device.signing.publicKey, exchangeKey: device.exchange.publicKey,
+      pqKey: device.pq.publicKey, relayKey: relayKey.publicKey,
+    }, 'owner', Math.floor(Date.now() / 1000));
+    this.store.addDevice({ name: 'phone', certificate });
+    this.profile = {
+      name: 'phone', device, relayKey, hub: hubPublicKeys(hubIdentity), certificate, relays: ['ws://relay.invalid/v1'], lanUrls: [],
+      lastSeq: 0n, pairedAt: Date.now(),
+    };
+    this.startHub();
+  }
+
+  /** Starts (or restarts) the hub's sessions: they live in memory only. */
+  startHub(): void {
+    this.relay.sessions?.closeAll();
+    this.relay.sessions = new PhoneSessions(hubIdentity, this.store, { send: async (_to, payload) => this.relay.toPhone(payload) },
+      (id) => this.keys.keyUpdateFor(id), async (command) => ({ action: command.action }), () => undefined, () => undefined, this.options);
+  }
+
+  link(options: Partial<HubLinkOptions> = {}): HubLink {
+    const link = new HubLink({
+      profile: this.profile,
+      relayFactory: (o) => new FakeClient(this.relay, o) as unknown as RelayClient,
+      ...options,
+    });
+    links.push(link);
+    return link;
+  }
+}
+
+/** Waits for a condition, polling; fails after `ms`. */
+async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('finding 5: the phone gets back in when the hub no longer reads its session', () => {
+  it('re-handshakes after two commands in a row time out, even when no SESSION_RESET reaches it', async () => {
+    const setup = new Setup();
+    const link = setup.link({ commandTimeoutMs: 300 });
+    await link.command('list-cameras');
+    const recorded = setup.relay.fromPhone.find((p) => p[0] === Envelope.SESSION_1)!;
+
+    // The hub restarts; the relay replays the phone's old message 1 to it and drops every reset.
+    setup.startHub();
+    setup.relay.filter = (to, kind) => !(to === 'phone' && kind === Envelope.SESSION_RESET);
+    setup.relay.sessions.onMessage(setup.profile.relayKey.publicKey, recorded);
+
+    await expect(link.command('list-cameras')).rejects.toThrow(/did not answer in time/);
+    await expect(link.command('list-cameras')).rejects.toThrow(/did not answer in time/);
+    // Two in a row: the phone handshakes again on its own, and is served.
+    await until('a new handshake', () => setup.relay.count(Envelope.SESSION_1) >= 2, 2_000);
+    await expect(link.command('list-cameras')).resolves.toEqual({ action: 'list-cameras' });
+  });
+
+  it('re-handshakes on the restarted hub\'s SESSION_RESET', async () => {
+    const setup = new Setup();
+    const link = setup.link({ commandTimeoutMs: 1_000 });
+    await link.command('list-cameras');
+    const recorded = setup.relay.fromPhone.find((p) => p[0] === Envelope.SESSION_1)!;
+    setup.startHub();
+    setup.relay.sessions.onMessage(setup.profile.relayKey.publicKey, recorded);
+    // This one is lost (sealed in the session the hub no longer has); the reset brings the next in.
+    await expect(link.command('list-cameras')).rejects.toThrow(/did not answer in time/);
+    expect(setup.relay.count(Envelope.SESSION_1)).toBe(2);
+    await expect(link.command('list-cameras')).resolves.toEqual({ action: 'list-cameras' });
+  });
+});
