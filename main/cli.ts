@@ -1,51 +1,24 @@
 // `vigil`: the hub's command line. Each command prints one clear line and exits non-zero on failure.
-import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
 import QRCode from 'qrcode';
 import { runRelayCli } from '../relay/cli.ts';
 import { Hub } from './hub.ts';
 import { CliError, runningHub, type HubApi } from './cli/api-client.ts';
 import { openStore } from './store/db.ts';
-import { cmdCameraAddFromDiscoveryArgv, cmdDiscover } from './cli/discover.ts';
+import { cmdCameraAddFromDiscovery, cmdDiscover } from './cli/discover.ts';
+import { CAMERA, CAMERA_ADD, CAMERA_LIST, CAMERA_REMOVE, DEVICES, DEVICES_LIST, DEVICES_REVOKE, HUB, INVITE, STATUS, VIGIL_PROGRAM } from './cli/commands.ts';
+import { CliHelpRequested, chooseSubcommand, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
 import { createUiServer } from './ui/ui-server.ts';
-import { DEFAULT_FRAGMENT_MS, MAX_FRAGMENT_MS, isFragmentMs } from '../native/ingest.ts';
+import { MAX_FRAGMENT_MS, isFragmentMs } from '../native/ingest.ts';
 
-const USAGE = `usage: vigil <command> [options]
-
-  relay --listen HOST:PORT                 run the blind relay
-  hub --data DIR [--relay URL]... [--lan HOST:PORT [--announce]] [--ui HOST:PORT [--ui-allow-remote]]
-      [--fragment-ms MS]                   run the hub (keeps running; Ctrl-C stops it)
-  discover [--seconds N] [--json] [--data DIR]
-                                           list cameras on the LAN (mDNS, ONVIF); adds nothing
-  camera add --data DIR --name NAME URL    add a camera (URL may carry user:password)
-  camera add --data DIR --from-discovery ID [--user U --password P] [--name NAME]
-  camera list --data DIR [--json]
-  camera remove --data DIR NAME
-  invite --data DIR [--yes] [--role owner|viewer] [--ttl SECONDS]
-                                           print a pairing link and QR, then approve the phone
-  devices list --data DIR [--json]
-  devices revoke --data DIR DEVICE_ID
-  status --data DIR
-
-Every command takes --help.`;
+const USAGE = programHelpOf(VIGIL_PROGRAM);
 
 type Out = { log(line: string): void; error(line: string): void };
 const out: Out = { log: (l) => console.log(l), error: (l) => console.error(l) };
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-function parse(argv: string[], options: OptionSpec, usage: string): { values: Values; positionals: string[] } {
-  try {
-    const r = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
-    if (r.values.help) {
-      out.log(usage);
-      process.exit(0);
-    }
-    return r;
-  } catch (e) {
-    throw new CliError(`${e instanceof Error ? e.message : String(e)}\n${usage}`);
-  }
+/** Parses by the command's table (main/cli/commands.ts); the usage line rides on each error. */
+function parse(argv: string[], command: CliCommand): CliArgs & { usage: string } {
+  return { ...parseCommand(command, argv), usage: usageOf(command) };
 }
 
 function dataDir(values: Record<string, unknown>, usage: string): string {
@@ -61,13 +34,7 @@ async function needHub(dir: string): Promise<HubApi> {
 }
 
 async function cmdHub(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil hub --data DIR [--relay URL]... [--lan HOST:PORT [--announce] [--lan-host ADDRESS] | --no-lan] [--ui HOST:PORT [--ui-allow-remote]] [--app-url URL] [--fragment-ms MS]\n' +
-    `  --fragment-ms MS: video per fragment sent to phones (default ${DEFAULT_FRAGMENT_MS}); lower is less delay and more CPU, 0 = one per frame`;
-  const { values } = parse(argv, {
-    data: { type: 'string' }, relay: { type: 'string', multiple: true }, ui: { type: 'string' }, 'ui-allow-remote': { type: 'boolean' },
-    'app-url': { type: 'string' }, lan: { type: 'string' }, 'no-lan': { type: 'boolean' }, announce: { type: 'boolean' }, 'lan-host': { type: 'string' },
-    'fragment-ms': { type: 'string' },
-  }, usage);
+  const { values, usage } = parse(argv, HUB);
   const dir = dataDir(values, usage);
   let fragmentMs: number | undefined;
   if (typeof values['fragment-ms'] === 'string') {
@@ -126,18 +93,20 @@ async function cmdHub(argv: string[]): Promise<void> {
 }
 
 async function cmdCamera(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  const usage = 'usage: vigil camera add --data DIR --name NAME URL | camera list --data DIR [--json] | camera remove --data DIR NAME';
-  if (sub === '--help' || sub === '-h') {
-    out.log(usage);
-    return;
-  }
-  if (sub === 'add' && rest.includes('--from-discovery')) {
-    await cmdCameraAddFromDiscoveryArgv(rest);
-    return;
-  }
-  if (sub === 'add') {
-    const { values, positionals } = parse(rest, { data: { type: 'string' }, name: { type: 'string' }, 'test-pattern': { type: 'boolean' } }, usage);
+  const { command, rest } = chooseSubcommand(CAMERA, argv);
+  const { values, positionals, usage } = parse(rest, command);
+  if (command === CAMERA_ADD) {
+    if (typeof values['from-discovery'] === 'string') {
+      if (positionals.length > 0 || values['test-pattern'] === true) throw new CliError(`--from-discovery adds the device it names: give no URL and no --test-pattern\n${usage}`);
+      await cmdCameraAddFromDiscovery({
+        dataDir: dataDir(values, usage), id: values['from-discovery'],
+        ...(typeof values.user === 'string' ? { user: values.user } : {}),
+        ...(typeof values.password === 'string' ? { password: values.password } : {}),
+        ...(typeof values.name === 'string' ? { name: values.name } : {}),
+      }, out);
+      return;
+    }
+    if (values.user !== undefined || values.password !== undefined) throw new CliError(`--user and --password go with --from-discovery; with a URL, write rtsp://USER:PASSWORD@HOST/...\n${usage}`);
     const dir = dataDir(values, usage);
     const name = values.name;
     const testPattern = values['test-pattern'] === true;
@@ -158,8 +127,7 @@ async function cmdCamera(argv: string[]): Promise<void> {
         store.close();
       }
     }
-  } else if (sub === 'list') {
-    const { values } = parse(rest, { data: { type: 'string' }, json: { type: 'boolean' } }, usage);
+  } else if (command === CAMERA_LIST) {
     const dir = dataDir(values, usage);
     const api = await runningHub(dir);
     const cameras = api ? ((await api.get('/api/cameras')) as Record<string, unknown>[]) : (() => {
@@ -171,11 +139,10 @@ async function cmdCamera(argv: string[]): Promise<void> {
       }
     })();
     for (const c of cameras as Record<string, unknown>[]) out.log(values.json ? JSON.stringify(c) : `${c.number}\t${c.name}\t${c.state}\t${c.url}${c.error ? `\t${c.error}` : ''}`);
-  } else if (sub === 'remove') {
-    const { values, positionals } = parse(rest, { data: { type: 'string' } }, usage);
+  } else if (command === CAMERA_REMOVE) {
     const dir = dataDir(values, usage);
     const name = positionals[0];
-    if (name === undefined) throw new CliError(usage);
+    if (name === undefined) throw new CliError(`camera remove needs the camera's NAME\n${usage}`);
     const api = await runningHub(dir);
     if (api) await api.del(`/api/cameras/${encodeURIComponent(name)}`);
     else {
@@ -193,8 +160,7 @@ async function cmdCamera(argv: string[]): Promise<void> {
 }
 
 async function cmdInvite(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil invite --data DIR [--yes] [--role owner|viewer] [--ttl SECONDS]';
-  const { values } = parse(argv, { data: { type: 'string' }, yes: { type: 'boolean' }, role: { type: 'string' }, ttl: { type: 'string' } }, usage);
+  const { values, usage } = parse(argv, INVITE);
   const dir = dataDir(values, usage);
   const role = (values.role as string | undefined) ?? 'owner';
   if (role !== 'owner' && role !== 'viewer') throw new CliError('--role must be owner or viewer');
@@ -230,14 +196,9 @@ async function cmdInvite(argv: string[]): Promise<void> {
 }
 
 async function cmdDevices(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  const usage = 'usage: vigil devices list --data DIR [--json] | devices revoke --data DIR DEVICE_ID';
-  if (sub === '--help' || sub === '-h') {
-    out.log(usage);
-    return;
-  }
-  if (sub === 'list') {
-    const { values } = parse(rest, { data: { type: 'string' }, json: { type: 'boolean' } }, usage);
+  const { command, rest } = chooseSubcommand(DEVICES, argv);
+  const { values, positionals, usage } = parse(rest, command);
+  if (command === DEVICES_LIST) {
     const dir = dataDir(values, usage);
     const api = await runningHub(dir);
     const devices = api ? ((await api.get('/api/devices')) as Record<string, unknown>[]) : (() => {
@@ -249,8 +210,7 @@ async function cmdDevices(argv: string[]): Promise<void> {
       }
     })();
     for (const d of devices) out.log(values.json ? JSON.stringify(d) : `${d.id}\t${d.name}\t${d.role}\t${d.revoked ? 'revoked' : 'active'}`);
-  } else if (sub === 'revoke') {
-    const { values, positionals } = parse(rest, { data: { type: 'string' } }, usage);
+  } else if (command === DEVICES_REVOKE) {
     const dir = dataDir(values, usage);
     const id = positionals[0];
     if (id === undefined || !/^[0-9a-f]{32}$/.test(id)) throw new CliError(`devices revoke needs a DEVICE_ID (32 hex digits)\n${usage}`);
@@ -275,8 +235,7 @@ async function cmdDevices(argv: string[]): Promise<void> {
 }
 
 async function cmdStatus(argv: string[]): Promise<void> {
-  const usage = 'usage: vigil status --data DIR';
-  const { values } = parse(argv, { data: { type: 'string' } }, usage);
+  const { values, usage } = parse(argv, STATUS);
   const api = await needHub(dataDir(values, usage));
   out.log(JSON.stringify(await api.get('/api/status')));
 }
@@ -286,8 +245,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'relay':
-        await runRelayCli(rest);
-        return 0;
+        return await runRelayCli(rest);
       case 'hub':
         await cmdHub(rest);
         return 0;
@@ -317,6 +275,10 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
+    if (e instanceof CliHelpRequested) {
+      out.log(e.help);
+      return 0;
+    }
     out.error(`vigil ${command}: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }

@@ -6,7 +6,7 @@ const profile: CliOption = { type: 'string', value: 'FILE', required: true, help
 const camera: CliOption = { type: 'string', value: 'NAME', required: true, help: 'the camera, by name (or id)' };
 const relay: CliOption = {
   type: 'string', value: 'URL', multiple: true,
-  help: 'use this relay instead of those the hub gave (repeat for the nodes of a cluster)',
+  help: 'use this relay instead of those the hub gave (repeat it for the nodes\nof a relay cluster)',
 };
 
 /** How the phone reaches its hub: shared by every command that talks to a paired hub. */
@@ -14,9 +14,9 @@ const linkOptions: Record<string, CliOption> = {
   relay,
   path: {
     type: 'string', value: 'auto|lan|relay',
-    help: 'auto (default): straight from the hub\'s LAN endpoint when it answers, else\nthrough the relay, moving between them by itself; lan or relay: only that path',
+    help: 'auto (default): straight from the hub\'s LAN endpoint when it answers,\nelse through the relay, moving between them by itself; lan or relay: only\nthat path',
   },
-  mdns: { type: 'boolean', help: 'look for the hub on the local network first (multicast DNS; off by default)' },
+  mdns: { type: 'boolean', help: 'look for the hub on the local network first (multicast DNS; off by\ndefault)' },
 };
 
 export const PAIR: CliCommand = {
@@ -26,7 +26,7 @@ export const PAIR: CliCommand = {
   options: {
     profile: { ...profile, help: 'where to save the new profile (must not exist yet; written mode 0600)' },
     name: { type: 'string', value: 'NAME', help: 'the name the hub shows for this phone (default vigil-phone)' },
-    relay: { ...relay, help: 'pair through this relay instead of those in the link (repeatable)' },
+    relay: { ...relay, help: 'pair through this relay instead of those in the link' },
   },
 };
 
@@ -45,7 +45,7 @@ export const WATCH: CliCommand = {
     out: { type: 'string', value: 'FILE.mp4', required: true, help: 'where to write the fragmented MP4' },
     stream: {
       type: 'string', value: 'native|h264',
-      help: 'native (default): the camera\'s own stream; h264: the hub\'s H.264 transcode of an\nH.265 camera (the hub runs it only while someone watches)',
+      help: 'native (default): the camera\'s own stream; h264: the hub\'s H.264\ntranscode of an H.265 camera (the hub runs it only while someone watches)',
     },
     ...linkOptions,
   },

@@ -1,6 +1,6 @@
 // `vigil-phone`: a command-line phone that does what the phone app does, on the same protocol. Its
 // keys stay in the profile file (mode 0600).
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import WebSocket from 'ws';
 import { cryptoReady } from '../crypto/sodium.ts';
 import { equalBytes } from '../crypto/bytes.ts';
@@ -8,8 +8,9 @@ import type { OpenedFrame } from '../crypto/frame.ts';
 import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../relay/client.ts';
 import { pairWithHub } from './core/pair.ts';
 import { HubLink, streamOf, type CameraInfo, type WatchOptions } from './core/hub-link.ts';
-import { profileFromJson, profileToJson, type PhoneProfile } from './core/profile.ts';
+import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
+import { saveProfile } from './profile-file.ts';
 import { CliHelpRequested, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
 import { CAMERAS, PAIR, PHONE_PROGRAM, PTZ, SNAPSHOT, WATCH } from './cli-commands.ts';
 
@@ -41,14 +42,6 @@ function need(values: Values, name: string, usage: string): string {
 function loadProfile(path: string): PhoneProfile {
   if (!existsSync(path)) throw new CliError(`no profile at ${path}: pair first with 'vigil-phone pair LINK --profile ${path}'`);
   return profileFromJson(readFileSync(path, 'utf8'));
-}
-
-/** Written to a temporary file and renamed, 0600 from the start: the profile holds private keys. */
-function saveProfile(path: string, profile: PhoneProfile): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, profileToJson(profile), { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
 }
 
 async function cmdPair(argv: string[]): Promise<void> {

@@ -102,14 +102,14 @@ function synopsisWords(c: CliCommand): string[] {
   ];
 }
 
-/** `vigil hub --data DIR [--relay URL]... [...]`, wrapped, each line starting with `prefix`. */
+/** `vigil hub --data DIR [--relay URL]... [...]` after `prefix`, wrapped under the first option. */
 export function synopsisOf(c: CliCommand, prefix = ''): string {
-  return wrap(`${prefix}${c.name}`, synopsisWords(c), `${prefix}${' '.repeat(Math.min(c.name.length + 1, 16))}`);
+  return wrap(`${prefix}${c.name}`, synopsisWords(c), ' '.repeat(prefix.length + Math.min(c.name.length + 1, 16)));
 }
 
 /** The first part of --help, and what ends each usage error. */
 export function usageOf(c: CliCommand): string {
-  return `usage: ${synopsisOf(c).replace(/\n/g, '\n       ')}`;
+  return synopsisOf(c, 'usage: ');
 }
 
 function commandList(commands: readonly (CliCommand | CliGroup)[]): string {
@@ -178,7 +178,7 @@ export function parseCommand(c: CliCommand, argv: readonly string[]): CliArgs {
 export function chooseSubcommand(g: CliGroup, argv: readonly string[]): { command: CliCommand; rest: string[] } {
   const [word, ...rest] = argv;
   if (word === '--help' || word === '-h' || word === 'help') throw new CliHelpRequested(groupHelpOf(g));
-  if (word === undefined) throw new CliUsageError(`${g.name} needs a subcommand\n${groupHelpOf(g)}`);
+  if (word === undefined) throw new CliUsageError(`a subcommand is needed: ${g.commands.map(wordOf).join(', ')}\n${groupHelpOf(g)}`);
   const command = g.commands.find((c) => wordOf(c) === word);
   if (command === undefined) throw new CliUsageError(`unknown subcommand "${word}"\n${groupHelpOf(g)}`);
   return { command, rest };

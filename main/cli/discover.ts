@@ -6,27 +6,33 @@
 // addresses), not whatever answers a second discovery run. It expires after an hour.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { discover, type DiscoveryReport } from '../discovery/discover.ts';
 import type { DiscoveredDevice } from '../discovery/merge.ts';
 import { checkPins, decodePin, cameraHost } from '../discovery/pins.ts';
 import { prepareCameraFromDiscovery } from '../onvif/camera-control.ts';
 import { openStore } from '../store/db.ts';
 import { CliError, runningHub } from './api-client.ts';
+import { parseCommand, usageOf, type CliCommand } from '../../relay/cli-options.ts';
 
 export const DISCOVERY_CACHE_FILE = 'discovery.json';
 export const DISCOVERY_CACHE_MAX_AGE_MS = 60 * 60 * 1000;
 const MAX_SECONDS = 60;
 
-const DISCOVER_USAGE = `usage: vigil discover [--seconds N] [--json] [--data DIR] [--interface ADDRESS]
-  Lists cameras found on the LAN by mDNS and ONVIF WS-Discovery. Adds nothing, sends no credentials.
-  --seconds N     how long to listen (default 3, at most ${MAX_SECONDS})
-  --json          one JSON object per device (id, name, addresses, via, streamUri, ...)
-  --data DIR      also remember the list in DIR/${DISCOVERY_CACHE_FILE} for 'camera add --from-discovery',
-                  and warn when a device claims the address of a pinned camera
-  --interface A   the local IPv4 address of the interface to use (default: all)`;
-
-const ADD_USAGE = 'usage: vigil camera add --data DIR --from-discovery ID [--user U --password P] [--name NAME]';
+/** `vigil discover`'s options: its parser and its --help are both made from this table. */
+export const DISCOVER_COMMAND: CliCommand = {
+  name: 'vigil discover',
+  summary: 'Lists cameras on the LAN (mDNS, ONVIF WS-Discovery); adds nothing, sends no credentials.',
+  options: {
+    seconds: { type: 'string', value: 'N', help: `how long to listen (default 3, at most ${MAX_SECONDS})` },
+    json: { type: 'boolean', help: 'one JSON object per device (id, name, addresses, via, streamUri, ...)' },
+    data: {
+      type: 'string', value: 'DIR',
+      help: `also remember the list in DIR/${DISCOVERY_CACHE_FILE} for 'camera add\n--from-discovery', and warn when a device claims a pinned camera's address`,
+    },
+    interface: { type: 'string', value: 'ADDRESS', help: 'the local IPv4 address of the interface to use (default: all)' },
+  },
+  notes: 'It sends multicast probes: run it on your own network only.',
+};
 
 export interface DiscoveryCache {
   readonly version: 1;
@@ -36,19 +42,6 @@ export interface DiscoveryCache {
 
 type Out = { log(line: string): void; error(line: string): void };
 const defaultOut: Out = { log: (l) => console.log(l), error: (l) => console.error(l) };
-
-function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>, usage: string, out: Out): Record<string, string | boolean | undefined> | undefined {
-  try {
-    const r = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: false, strict: true });
-    if (r.values.help === true) {
-      out.log(usage);
-      return undefined;
-    }
-    return r.values as Record<string, string | boolean | undefined>;
-  } catch (e) {
-    throw new CliError(`${e instanceof Error ? e.message : String(e)}\n${usage}`);
-  }
-}
 
 /** One line per device for people; JSON for programs. */
 export function formatDevice(d: DiscoveredDevice, json: boolean): string {
@@ -70,10 +63,9 @@ export function formatDevice(d: DiscoveredDevice, json: boolean): string {
 }
 
 export async function cmdDiscover(argv: string[], out: Out = defaultOut): Promise<void> {
-  const values = parse(argv, { seconds: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' }, interface: { type: 'string' } }, DISCOVER_USAGE, out);
-  if (values === undefined) return;
+  const { values } = parseCommand(DISCOVER_COMMAND, argv);
   const seconds = values.seconds === undefined ? 3 : Number(values.seconds);
-  if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_SECONDS)) throw new CliError(`--seconds wants a number in (0, ${MAX_SECONDS}]\n${DISCOVER_USAGE}`);
+  if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_SECONDS)) throw new CliError(`--seconds wants a number in (0, ${MAX_SECONDS}]\n${usageOf(DISCOVER_COMMAND)}`);
   const json = values.json === true;
   const dir = typeof values.data === 'string' && values.data !== '' ? values.data : undefined;
   const report: DiscoveryReport = await discover({ seconds, ...(typeof values.interface === 'string' ? { interfaceAddress: values.interface } : {}) });
@@ -155,7 +147,7 @@ export interface AddFromDiscoveryOptions {
 export async function cmdCameraAddFromDiscovery(opts: AddFromDiscoveryOptions, out: Out = defaultOut): Promise<{ id: string; name: string; url: string }> {
   const cache = readDiscoveryCache(opts.dataDir);
   const device = findCachedDevice(cache, opts.id);
-  if ((opts.user === undefined) !== (opts.password === undefined)) throw new CliError(`give both --user and --password, or neither\n${ADD_USAGE}`);
+  if ((opts.user === undefined) !== (opts.password === undefined)) throw new CliError('give both --user and --password, or neither');
   // Refuse before any credentials leave: a device already added, or one claiming a pinned camera's address.
   const pre = openStore(opts.dataDir);
   try {
@@ -199,19 +191,4 @@ export async function cmdCameraAddFromDiscovery(opts: AddFromDiscoveryOptions, o
   }
   out.log(`added camera "${name!}" from ${prepared.via === 'onvif' ? 'ONVIF' : 'mDNS'} discovery: ${prepared.url}${prepared.device ? ` (${prepared.device.manufacturer} ${prepared.device.model}, serial ${prepared.device.serialNumber})` : ''}${api !== undefined ? '; the running hub started it' : '; it starts with the hub'}`);
   return { id: id!, name: name!, url: prepared.url };
-}
-
-/** `camera add --from-discovery` argument parsing, for main/cli.ts to call with the argv after `camera add`. */
-export async function cmdCameraAddFromDiscoveryArgv(argv: string[], out: Out = defaultOut): Promise<void> {
-  const values = parse(argv, { data: { type: 'string' }, 'from-discovery': { type: 'string' }, user: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } }, ADD_USAGE, out);
-  if (values === undefined) return;
-  const dataDir = values.data;
-  const id = values['from-discovery'];
-  if (typeof dataDir !== 'string' || dataDir === '' || typeof id !== 'string') throw new CliError(ADD_USAGE);
-  await cmdCameraAddFromDiscovery({
-    dataDir, id,
-    ...(typeof values.user === 'string' ? { user: values.user } : {}),
-    ...(typeof values.password === 'string' ? { password: values.password } : {}),
-    ...(typeof values.name === 'string' ? { name: values.name } : {}),
-  }, out);
 }

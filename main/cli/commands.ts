@@ -1,0 +1,109 @@
+// `vigil`'s commands and options: main/cli.ts parses with these tables and prints --help from them,
+// and test/main/cli-help.test.ts checks every command against them. No side effects on import.
+import type { CliCommand, CliGroup, CliOption, CliProgram } from '../../relay/cli-options.ts';
+import { RELAY_COMMAND } from '../../relay/cli.ts';
+import { DEFAULT_FRAGMENT_MS, MAX_FRAGMENT_MS } from '../../native/ingest.ts';
+import { DISCOVER_COMMAND } from './discover.ts';
+
+const data: CliOption = { type: 'string', value: 'DIR', required: true, help: 'the hub\'s data directory (keys, database, api-token)' };
+const json: CliOption = { type: 'boolean', help: 'one JSON object per line' };
+
+export const HUB: CliCommand = {
+  name: 'vigil hub',
+  summary: 'Runs the hub until Ctrl-C: pulls the cameras, seals their video, serves the phones.',
+  options: {
+    data: { ...data, help: 'the hub\'s data directory (made if missing; mode 0700)' },
+    relay: { type: 'string', value: 'URL', multiple: true, help: 'a relay to reach phones through, e.g. wss://relay.example/v1' },
+    lan: {
+      type: 'string', value: 'HOST:PORT',
+      help: 'serve phones at home straight from the hub on this address, e.g.\n0.0.0.0:7447 (off unless given: it listens on the network)',
+    },
+    announce: { type: 'boolean', help: 'announce the LAN endpoint with mDNS (multicast: only on a network you own)' },
+    'lan-host': {
+      type: 'string', value: 'ADDRESS',
+      help: 'the address phones are told for the LAN endpoint (default: the --lan\nhost, or this machine\'s LAN address when that is 0.0.0.0)',
+    },
+    'no-lan': { type: 'boolean', help: 'no LAN endpoint, even when --lan is given' },
+    ui: { type: 'string', value: 'HOST:PORT', help: 'serve the hub UI here (with the local API) and print its ui: link,\nwhich carries the token' },
+    'ui-allow-remote': { type: 'boolean', help: 'allow --ui on an address other than loopback (plain HTTP on the LAN; the\ntoken is still needed)' },
+    'app-url': {
+      type: 'string', value: 'URL',
+      help: 'where the phone app is served: pairing links become URL#pair=... and\nopen it (default: vigil://pair/... links, for the app or vigil-phone)',
+    },
+    'fragment-ms': {
+      type: 'string', value: 'MS',
+      help: `video per fragment sent to phones, 0..${MAX_FRAGMENT_MS} (default ${DEFAULT_FRAGMENT_MS}); lower is\nless delay and more CPU, 0 = one fragment per frame`,
+    },
+  },
+};
+
+export const CAMERA_ADD: CliCommand = {
+  name: 'vigil camera add',
+  summary: 'Adds a camera by its RTSP URL, or one that \'vigil discover --data DIR\' found.',
+  args: ['[URL]'],
+  options: {
+    data,
+    name: { type: 'string', value: 'NAME', help: 'the camera\'s name (needed with a URL; from discovery, the default is\nthe device\'s)' },
+    'from-discovery': { type: 'string', value: 'ID', help: 'add the device with this id from the last \'vigil discover --data DIR\'\nlist, instead of a URL' },
+    user: { type: 'string', value: 'U', help: 'with --from-discovery: the camera\'s user name (give --password too)' },
+    password: { type: 'string', value: 'P', help: 'with --from-discovery: the camera\'s password' },
+    'test-pattern': { type: 'boolean', help: 'add a built-in test pattern instead of a camera (no URL)' },
+  },
+  notes: 'URL is rtsp://[user:password@]HOST[:PORT]/PATH; the credentials are sealed at rest. If the hub is\n' +
+    'running, it starts the camera at once; otherwise the camera starts with the hub.',
+};
+
+export const CAMERA_LIST: CliCommand = {
+  name: 'vigil camera list',
+  summary: 'Lists the cameras: number, name, state, URL (and the last error).',
+  options: { data, json },
+};
+
+export const CAMERA_REMOVE: CliCommand = {
+  name: 'vigil camera remove',
+  summary: 'Removes a camera.',
+  args: ['NAME'],
+  options: { data },
+};
+
+export const CAMERA: CliGroup = { name: 'vigil camera', summary: 'Adds, lists and removes cameras.', commands: [CAMERA_ADD, CAMERA_LIST, CAMERA_REMOVE] };
+
+export const INVITE: CliCommand = {
+  name: 'vigil invite',
+  summary: 'Prints a pairing link and its QR code, shows the phone\'s code, and approves the phone.',
+  options: {
+    data,
+    yes: { type: 'boolean', help: 'approve the phone without asking (compare the code yourself first)' },
+    role: { type: 'string', value: 'owner|viewer', help: 'owner (default) may steer cameras; viewer may only watch' },
+    ttl: { type: 'string', value: 'SECONDS', help: 'how long the invite stays valid, 30..3600 (default 600)' },
+  },
+  notes: 'Needs the hub running (vigil hub --data DIR ...).',
+};
+
+export const DEVICES_LIST: CliCommand = {
+  name: 'vigil devices list',
+  summary: 'Lists the paired phones: id, name, role, active or revoked.',
+  options: { data, json },
+};
+
+export const DEVICES_REVOKE: CliCommand = {
+  name: 'vigil devices revoke',
+  summary: 'Removes a phone: it gets no new keys and the relay drops its subscriptions.',
+  args: ['DEVICE_ID'],
+  options: { data },
+};
+
+export const DEVICES: CliGroup = { name: 'vigil devices', summary: 'Lists and revokes paired phones.', commands: [DEVICES_LIST, DEVICES_REVOKE] };
+
+export const STATUS: CliCommand = {
+  name: 'vigil status',
+  summary: 'Prints the running hub\'s status as one JSON line: hub id, epoch, relay, LAN, phones online.',
+  options: { data },
+};
+
+export const VIGIL_PROGRAM: CliProgram = {
+  name: 'vigil',
+  summary: 'The hub\'s command line.',
+  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS],
+  notes: 'Commands that change a running hub reach it through its local API on 127.0.0.1, with the token\nin DIR/api-token.',
+};
