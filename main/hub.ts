@@ -388,7 +388,7 @@ export class Hub {
     const camera = live.camera;
     const number = profileNumber(camera.number);
     if (number === undefined) return;
-    const profile: H264Profile = new H264Profile(camera, this.#sourceFor(camera), this.#ffmpeg, {
+    const profile: H264Profile = new H264Profile(camera, live.feed.output, this.#ffmpeg, {
       onInit: (init) => {
         if (this.#watched(profile)) this.#publish(profile, 'init', init.data, Date.now(), FLAG_INIT);
         // Phones that asked while it was starting get the init segment now; the rest comes live.

@@ -38,10 +38,17 @@ export interface ChildOutput {
   close(): void;
 }
 
+/** What the child's stdin is: nothing, or a pipe the caller writes (child.stdin). */
+export type ChildStdin = 'ignore' | 'pipe';
+
 /** The plain pipe: Node's own stream, chunks already owned. */
 class PipeOutput implements ChildOutput {
-  readonly stdio: StdioOptions = ['ignore', 'pipe', 'pipe'];
+  readonly stdio: StdioOptions;
   #child: ChildProcess | undefined;
+
+  constructor(stdin: ChildStdin) {
+    this.stdio = [stdin, 'pipe', 'pipe'];
+  }
 
   attach(child: ChildProcess, onChunk: ChunkHandler): void {
     this.#child = child;
@@ -64,8 +71,9 @@ class SocketPairOutput implements ChildOutput {
   constructor(
     private readonly ours: net.Socket,
     private readonly theirs: net.Socket,
+    stdin: ChildStdin,
   ) {
-    this.stdio = ['ignore', theirs, 'pipe'];
+    this.stdio = [stdin, theirs, 'pipe'];
   }
 
   /** Called from the socket's onread (see openChildOutput). */
@@ -94,20 +102,20 @@ class SocketPairOutput implements ChildOutput {
 /**
  * A way to read a child's stdout: the socket pair, or the plain pipe where that is not possible
  * (`kind: 'pipe'` asks for the pipe). `log` hears why, when the set-up failed on a platform that
- * should have it.
+ * should have it. `stdin: 'pipe'` gives the child a stdin the caller writes (default: none).
  */
-export async function openChildOutput(options: { kind?: 'auto' | 'pipe'; log?: (line: string) => void } = {}): Promise<ChildOutput> {
-  const { kind = 'auto', log } = options;
-  if (kind === 'pipe' || process.platform === 'win32') return new PipeOutput();
+export async function openChildOutput(options: { kind?: 'auto' | 'pipe'; stdin?: ChildStdin; log?: (line: string) => void } = {}): Promise<ChildOutput> {
+  const { kind = 'auto', stdin = 'ignore', log } = options;
+  if (kind === 'pipe' || process.platform === 'win32') return new PipeOutput(stdin);
   try {
-    return await openSocketPair();
+    return await openSocketPair(stdin);
   } catch (err) {
     log?.(`reading ffmpeg through a plain pipe (socket pair failed: ${(err as Error).message})`);
-    return new PipeOutput();
+    return new PipeOutput(stdin);
   }
 }
 
-async function openSocketPair(): Promise<SocketPairOutput> {
+async function openSocketPair(stdin: ChildStdin): Promise<SocketPairOutput> {
   // mkdtemp makes the directory 0700: only this user can reach the socket inside it, and only
   // until it is removed, right after our end connected.
   // A socket path must fit sockaddr_un (108 bytes on Linux, 104 on macOS); a longer one may be cut
@@ -147,7 +155,7 @@ async function openSocketPair(): Promise<SocketPairOutput> {
     theirs.on('error', () => undefined);
     // Not ours.end(): a shutdown acts on the socket, not on one descriptor, and would reach the
     // child's copy too. Nothing is ever written on our side.
-    sink.output = new SocketPairOutput(ours, theirs);
+    sink.output = new SocketPairOutput(ours, theirs, stdin);
     return sink.output;
   } catch (err) {
     ours?.destroy();

@@ -1,6 +1,8 @@
 // Supervised ingest of one camera: ffmpeg pulls RTSP over TCP (or makes a test pattern) and remuxes
-// the video without transcoding (or, for the hub's h264 profile, transcodes it) into fragmented MP4
-// on its stdout; we split that into the init segment and fragments. The supervisor bounds
+// the video without transcoding into fragmented MP4 on its stdout; we split that into the init
+// segment and fragments. For the hub's h264 profile, ffmpeg instead reads the hub's own fragmented
+// MP4 of the camera on its stdin and transcodes it: no second connection to the camera, and no
+// camera URL or password on that ffmpeg's command line. The supervisor bounds
 // everything: a start time-out, a stall watchdog, a stepped backoff between restarts, SIGTERM then
 // SIGKILL, and the last stderr lines (redacted) for the error a user sees. The camera password
 // never leaves this file in any message.
@@ -29,7 +31,29 @@ export type IngestSource =
       /** WIDTHxHEIGHT, default 640x360. */
       size?: string;
       fps?: number;
+    }
+  | {
+      /** Another ingest's output, written to ffmpeg's stdin (transcoded: `video: 'h264'` only). */
+      kind: 'fmp4';
+      input: Fmp4Input;
     };
+
+/** Receives a fragmented MP4 stream: its init segment, then its fragments in order. */
+export interface Fmp4Sink {
+  /** A second init means the stream started over (new timestamps, maybe new codecs). */
+  init(data: Uint8Array): void;
+  fragment(data: Uint8Array, keyframe: boolean): void;
+}
+
+/** A fragmented MP4 stream that can be joined while it runs. */
+export interface Fmp4Input {
+  /**
+   * Delivers the current init segment (if there is one yet) and the fragments since the last
+   * keyframe at once, then every new init and fragment as it comes, until the returned function is
+   * called. The sink must not throw.
+   */
+  subscribe(sink: Fmp4Sink): () => void;
+}
 
 export type IngestStateName = 'starting' | 'live' | 'stalled' | 'backoff' | 'stopped' | 'failed';
 
@@ -99,10 +123,14 @@ export interface IngestTiming {
 export interface FfmpegArgTemplates {
   global: string[];
   rtspInput: string[];
+  /** An `fmp4` source, read from stdin. */
+  fmp4Input: string[];
   testPatternInput: string[];
   testPatternVideo: string[];
   mapVideo: string[];
   mapAudio: string[];
+  /** The first audio stream if there is one (an `fmp4` source is not probed). */
+  mapAudioIfAny: string[];
   videoCopy: string[];
   /**
    * The "h264" profile: the video re-encoded for browsers without H.265 (costly: the hub runs it
@@ -137,10 +165,13 @@ export const INGEST_DEFAULTS: { timing: IngestTiming; args: FfmpegArgTemplates; 
     // No `-timeout`: in ffmpeg 4.x (the npm binary) it means "listen for a connection" for RTSP.
     // The stall watchdog covers a silent camera instead.
     rtspInput: ['-rtsp_transport', 'tcp', '-i', '{url}'],
+    // Its init segment comes first and carries every codec parameter: no need to wait for more.
+    fmp4Input: ['-f', 'mp4', '-i', 'pipe:0'],
     testPatternInput: ['-re', '-f', 'lavfi', '-i', 'testsrc2=size={size}:rate={fps}'],
     testPatternVideo: ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '{gop}'],
     mapVideo: ['-map', '0:v:0'],
     mapAudio: ['-map', '0:a:0'],
+    mapAudioIfAny: ['-map', '0:a:0?'],
     videoCopy: ['-c:v', 'copy'],
     // force_key_frames instead of -g: the SDP probe does not tell the frame rate, and a 2 s GOP
     // bounds how long a new viewer waits for its first picture.
@@ -224,6 +255,12 @@ function defaultFfmpeg(): Promise<FfmpegInfo> {
   return sharedFfmpeg;
 }
 
+/**
+ * How much of an `fmp4` source may wait for ffmpeg's stdin (a transcoder slower than the camera):
+ * past it, fragments are dropped until the next keyframe, so memory stays bounded.
+ */
+export const MAX_STDIN_BACKLOG_BYTES = 8 * 1024 * 1024;
+
 /** Audio codecs that go into MP4 for browsers as they are. */
 const MP4_AUDIO = new Set(['aac']);
 
@@ -275,7 +312,8 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     this.timing = { ...INGEST_DEFAULTS.timing, ...options.timing };
     this.args = { ...INGEST_DEFAULTS.args, ...options.args };
     this.source = options.source;
-    this.label = options.label ?? (options.source.kind === 'rtsp' ? urlWithoutCredentials(options.source.url) : 'test pattern');
+    const src = options.source;
+    this.label = options.label ?? (src.kind === 'rtsp' ? urlWithoutCredentials(src.url) : src.kind === 'fmp4' ? 'the hub\'s stream' : 'test pattern');
     const t = this.timing;
     for (const [k, v] of Object.entries(t)) {
       if (k === 'backoffMs') continue;
@@ -292,6 +330,11 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       this.inputUrl = withCredentials(options.source.url, options.source.username, options.source.password);
       if (!/^rtsps?:\/\//i.test(this.inputUrl)) throw new IngestError('bad-options', `not an rtsp:// URL: ${urlWithoutCredentials(options.source.url)}`);
       this.redactor = Redactor.forUrl(this.inputUrl, options.source.password ? [options.source.password] : []);
+    } else if (options.source.kind === 'fmp4') {
+      if (typeof options.source.input?.subscribe !== 'function') throw new IngestError('bad-options', 'an fmp4 source needs an input to subscribe to');
+      if (options.video !== 'h264') throw new IngestError('bad-options', 'an fmp4 source is only transcoded (video: \'h264\')');
+      this.inputUrl = '';
+      this.redactor = new Redactor([]);
     } else {
       const size = options.source.size ?? '640x360';
       const fps = options.source.fps ?? 15;
@@ -305,7 +348,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       throw new IngestError('bad-options', `fragmentMs must be an integer 0..${MAX_FRAGMENT_MS}, got ${String(options.fragmentMs)}`);
     }
     if (options.video !== undefined && options.video !== 'copy' && options.video !== 'h264') throw new IngestError('bad-options', `video must be 'copy' or 'h264'`);
-    if (options.video === 'h264' && options.source.kind !== 'rtsp') throw new IngestError('bad-options', 'only an RTSP source is transcoded (the test pattern is H.264 already)');
+    if (options.video === 'h264' && options.source.kind === 'test-pattern') throw new IngestError('bad-options', 'the test pattern is H.264 already: it is not transcoded');
     this.stderr = new StderrRing(this.redactor, INGEST_DEFAULTS.stderrLines, INGEST_DEFAULTS.stderrBytes);
     if (typeof options.ffmpeg === 'string') this.ffmpeg = { tool: 'ffmpeg', path: options.ffmpeg, version: 'unknown', source: 'env', skipped: [] };
     else this.ffmpeg = options.ffmpeg;
@@ -389,7 +432,8 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     let lastVideoTime: number | undefined;
     const clock = new MediaClockWatch(this.timing.clockWindowMs);
     let clockStuck = false;
-    const output = await openChildOutput();
+    const input = this.source.kind === 'fmp4' ? this.source.input : undefined;
+    const output = await openChildOutput({ stdin: input ? 'pipe' : 'ignore' });
     if (gen !== this.generation) {
       output.close();
       return;
@@ -460,6 +504,49 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       const why = this.attemptError ?? this.exitMessage(code, signal);
       this.afterAttempt(gen, why);
     });
+    if (input !== undefined) this.feedStdin(gen, child, input);
+  }
+
+  /** Writes an `fmp4` source into ffmpeg's stdin for as long as this attempt's ffmpeg runs. */
+  private feedStdin(gen: number, child: ChildProcess, input: Fmp4Input): void {
+    const stdin = child.stdin;
+    if (stdin === null) return;
+    // EPIPE once ffmpeg is gone: its 'close' moves the supervisor on.
+    stdin.on('error', () => undefined);
+    let inited = false;
+    let decodable = false; // a fragment can be decoded only after a keyframe
+    const unsubscribe = input.subscribe({
+      init: (data) => {
+        if (gen !== this.generation) return;
+        if (inited) {
+          // ffmpeg cannot take a second init segment mid-stream: start a new one on the new stream.
+          this.restartForNewInput(gen);
+          return;
+        }
+        inited = true;
+        stdin.write(data);
+      },
+      fragment: (data, keyframe) => {
+        if (gen !== this.generation || !inited) return;
+        if (keyframe) decodable = stdin.writableLength + data.length <= MAX_STDIN_BACKLOG_BYTES;
+        else if (decodable && stdin.writableLength + data.length > MAX_STDIN_BACKLOG_BYTES) decodable = false;
+        if (decodable) stdin.write(data);
+      },
+    });
+    child.once('close', unsubscribe);
+  }
+
+  /** The input started over (the camera's own ingest restarted): a fresh ffmpeg, no failure. */
+  private restartForNewInput(gen: number): void {
+    if (gen !== this.generation || !this.running) return;
+    this.generation++; // late events of the old ffmpeg are ignored from here on
+    this.clearTimers();
+    const next = this.generation;
+    void this.killChild().then(() => {
+      if (next !== this.generation || !this.running) return;
+      this.attempt = 0;
+      this.relaunch();
+    });
   }
 
   private onFragment(gen: number): void {
@@ -529,6 +616,13 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       ];
     }
     const vars = { url: this.inputUrl, fragmentUs: fragmentDurationUs(this.fragmentMs) };
+    if (src.kind === 'fmp4') {
+      // The hub's own stream: its audio, if any, is AAC already.
+      return [
+        ...fill(a.global, vars), ...fill(a.fmp4Input, vars), ...fill(a.mapVideo, vars), ...fill(a.mapAudioIfAny, vars),
+        ...fill(a.videoH264, vars), ...fill(a.audioCopy, vars), ...fill(a.output, vars),
+      ];
+    }
     const mode = src.audio ?? 'auto';
     const probe = await this.probe(gen);
     if (!probe.video) throw new Error(`${this.label} offers no video stream`);

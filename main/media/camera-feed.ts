@@ -1,7 +1,7 @@
 // One camera on the hub: its supervised ffmpeg ingest, the latest init segment and GOP (so a phone
 // that starts watching gets a picture at once), and its state for the UI and the phones. The feed
 // holds plaintext only in memory; sealing happens where the keys are (hub.ts).
-import { CameraIngest, type CameraIngestOptions, type IngestInit, type IngestSource, type IngestState } from '../../native/ingest.ts';
+import { CameraIngest, type CameraIngestOptions, type Fmp4Input, type Fmp4Sink, type IngestInit, type IngestSource, type IngestState } from '../../native/ingest.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 
 /** A GOP longer than this (bytes) is cut: a camera with rare keyframes must not grow memory. */
@@ -27,8 +27,24 @@ export class CameraFeed {
   #gop: FeedFragment[] = [];
   #gopBytes = 0;
   #state: IngestState = { state: 'stopped', attempt: 0 };
+  #sinks = new Set<Fmp4Sink>();
   fragments = 0;
   bytes = 0;
+
+  /**
+   * This feed's fragmented MP4 for another ingest to read (the h264 profile's transcoder): it joins
+   * at the cached init segment and GOP, so the camera has one RTSP session however many read it.
+   */
+  readonly output: Fmp4Input = {
+    subscribe: (sink) => {
+      if (this.#init !== undefined) {
+        sink.init(this.#init.data);
+        for (const f of this.#gop) sink.fragment(f.data, f.keyframe);
+      }
+      this.#sinks.add(sink);
+      return () => this.#sinks.delete(sink);
+    },
+  };
 
   constructor(
     readonly cameraNumber: number,
@@ -66,6 +82,7 @@ export class CameraFeed {
       this.#gop = [];
       this.#gopBytes = 0;
       this.events.onInit(init);
+      for (const sink of this.#sinks) sink.init(init.data);
     });
     ingest.on('fragment', (f) => {
       const fragment: FeedFragment = { data: f.data, keyframe: f.keyframe, captureTime: Date.now() };
@@ -80,6 +97,7 @@ export class CameraFeed {
         this.#gopBytes += f.data.length;
       }
       this.events.onFragment(fragment);
+      for (const sink of this.#sinks) sink.fragment(f.data, f.keyframe);
     });
     ingest.on('state', (s) => this.#setState(s));
     this.#ingest = ingest;

@@ -3,10 +3,12 @@
 // (FACTS.md), so it runs only on demand, as go2rtc runs a source only while it has consumers: it
 // starts when a phone asks to watch it and stops once nobody has watched its relay topic for a
 // grace period. It has its own relay topic and its own camera number, hence its own content key and
-// frame counter: the camera's key never gets a second sealer.
+// frame counter: the camera's key never gets a second sealer. Its ffmpeg reads the hub's own stream
+// of the camera (CameraFeed.output, on its stdin), not the camera: one RTSP session per camera, and
+// no camera URL or password on the transcoder's command line.
 import { createHash } from 'node:crypto';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
-import type { IngestInit, IngestSource, IngestState } from '../../native/ingest.ts';
+import type { Fmp4Input, IngestInit, IngestState } from '../../native/ingest.ts';
 import { CameraFeed, type FeedEvents, type FeedTuning } from './camera-feed.ts';
 
 export const PROFILE_H264 = 'h264';
@@ -67,7 +69,8 @@ export class H264Profile {
 
   constructor(
     camera: { readonly number: number; readonly topic: string },
-    source: IngestSource,
+    /** The camera's own stream (its CameraFeed's output). */
+    input: Fmp4Input,
     ffmpeg: FfmpegInfo | undefined,
     events: FeedEvents,
     private readonly opts: ProfileOptions,
@@ -76,7 +79,7 @@ export class H264Profile {
     if (number === undefined) throw new Error(`camera ${camera.number} cannot have a profile`);
     this.number = number;
     this.topic = profileTopic(camera.topic, PROFILE_H264);
-    this.feed = new CameraFeed(number, source, ffmpeg, {
+    this.feed = new CameraFeed(number, { kind: 'fmp4', input }, ffmpeg, {
       onInit: (init: IngestInit) => {
         this.#known = { mime: init.mime, codecs: init.codecs };
         events.onInit(init);

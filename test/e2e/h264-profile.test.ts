@@ -1,11 +1,14 @@
 // The h264 profile of an H.265 camera, with the real programs: the RTSP test camera (H.265, G.711
-// audio), `vigil relay`, `vigil hub`, `vigil-phone watch --stream h264`. The phone gets an H.264 MP4
-// with (nearly) every frame; the hub runs its transcoder only while someone watches, plus a grace
-// period; the camera's own stream still passes through as H.265.
+// audio, a password), `vigil relay`, `vigil hub`, `vigil-phone watch --stream h264`. The phone gets
+// an H.264 MP4 with (nearly) every frame; the hub runs its transcoder only while someone watches,
+// plus a grace period; the transcoder reads the hub's own stream of the camera, so there is one
+// RTSP session to the camera and no password on the transcoder's command line; the camera's own
+// stream still passes through as H.265.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCamera, stopAllCameras } from '../support/camera/camera.ts';
+import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
 import {
   VIGIL, VIGIL_PHONE, addCamera, ffprobe, pairPhone, run, start, startHub, startRelay, stopAll, tempDir,
   waitForCameraState, type Running, expectNearlyEveryFrame,
@@ -18,16 +21,19 @@ let dir: string;
 let hubDir: string;
 let hub: Running;
 let profile: string;
+let camera: TestCamera;
+/** Unique, so no other process on the machine holds it by chance. */
+const PASSWORD = `pw-${randomBytes(8).toString('hex')}`;
 
 interface ProfileStatus { name: string; number: number; topic: string; running: boolean; starts: number; state: string; codecs: string }
 
 beforeAll(async () => {
   dir = tempDir('vigil-h264-profile-');
   hubDir = join(dir, 'hub');
-  const camera = await startCamera({ codec: 'h265', audio: 'pcmu', size: '640x360', fps: FPS, runSeconds: 200 });
+  camera = await startCamera({ codec: 'h265', audio: 'pcmu', size: '640x360', fps: FPS, runSeconds: 200, auth: 'digest', user: 'admin', password: PASSWORD });
   const relay = await startRelay();
   hub = await startHub(hubDir, relay.url);
-  await addCamera(hubDir, 'Garage', camera.url);
+  await addCamera(hubDir, 'Garage', camera.urlWithCredentials);
   profile = join(dir, 'phone.json');
   await pairPhone(hubDir, profile, 'Ana');
   await waitForCameraState(hubDir, 'Garage', ['live']);
@@ -38,24 +44,29 @@ afterAll(async () => {
   await stopAllCameras();
 });
 
-/** The hub's ffmpeg processes that encode H.264 (its process group: `bin/vigil hub` and children). */
-function transcoders(): number[] {
-  const pgid = hub.child.pid!;
-  const found: number[] = [];
+interface Process { pid: number; pgrp: number; argv: string[] }
+
+/** Every process on the machine that we may read, as any local user can with `ps`. */
+function processes(): Process[] {
+  const found: Process[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue; // fields: state, ppid, pgrp, …
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (cmdline.includes('libx264')) found.push(Number(name));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state, ppid, pgrp, …
+      found.push({ pid: Number(name), pgrp: Number(fields[2]), argv: readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0') });
     } catch {
-      // gone meanwhile
+      // gone meanwhile, or not ours to read
     }
   }
   return found;
 }
+
+/** The hub's processes (its process group: `bin/vigil hub` and its ffmpeg children). */
+const hubProcesses = () => processes().filter((p) => p.pgrp === hub.child.pid);
+
+/** The hub's ffmpeg processes that encode H.264. */
+const transcoders = () => hubProcesses().filter((p) => p.argv.includes('libx264')).map((p) => p.pid);
 
 async function profileStatus(): Promise<ProfileStatus> {
   const r = await run(VIGIL, ['camera', 'list', '--data', hubDir, '--json']);
@@ -100,6 +111,15 @@ describe('h264 profile of an H.265 camera', () => {
     await watch.waitFor(/watching "Garage" \(its h264 profile, transcoded by the hub\)/, 30_000);
     await until('a libx264 ffmpeg under the hub', () => transcoders().length === 1, 15_000);
     expect((await profileStatus()).running).toBe(true);
+
+    // One RTSP session to the camera: the transcoder reads the hub's own stream, not the camera.
+    const rtsp = hubProcesses().filter((p) => p.argv.some((a) => a.startsWith('rtsp://')));
+    expect(rtsp.map((p) => p.argv.join(' ').replace(PASSWORD, '***')), 'processes of the hub that open the camera').toHaveLength(1);
+    expect(rtsp[0]!.argv).not.toContain('libx264');
+    // The password is on no command line but the camera ingest's own (ffmpeg takes it no other way,
+    // THREAT-MODEL §5): not on the transcoder's. The test camera itself was given it as an argument.
+    const holders = processes().filter((p) => p.pgrp !== camera.pid && p.argv.some((a) => a.includes(PASSWORD)));
+    expect(holders.map((p) => p.pid)).toEqual(rtsp.map((p) => p.pid));
     await watch.waitFor(/wrote (\d+) fragments/, 40_000);
     await until('the phone to exit', () => watch.child.exitCode !== null, 10_000);
     expect(watch.child.exitCode, watch.output()).toBe(0);

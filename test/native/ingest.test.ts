@@ -9,6 +9,8 @@ import {
   DEFAULT_FRAGMENT_MS,
   INGEST_DEFAULTS,
   type CameraIngestOptions,
+  type Fmp4Input,
+  type Fmp4Sink,
   type IngestFragment,
   type IngestInit,
   type IngestState,
@@ -333,6 +335,32 @@ describe('CameraIngest supervision', () => {
     await rec.ingest.stop(); // idempotent
   });
 
+  it('an fmp4 source: ffmpeg transcodes the stream given on its stdin; a new init (the source restarted) starts a fresh ffmpeg at once', async () => {
+    const up = record({ source: { kind: 'test-pattern', size: '320x180', fps: FPS } });
+    const input = fmp4Of(up.ingest);
+    const slow = { stallTimeoutMs: 15_000, clockWindowMs: 15_000 }; // a loaded machine must not look like a stall
+    const down = record({ source: { kind: 'fmp4', input }, video: 'h264', timing: slow });
+    up.ingest.start();
+    await waitFor('the source live', () => up.fragments.length > 0, 15_000);
+    down.ingest.start();
+    await waitFor('transcoded keyframes', () => down.fragments.filter((f) => f.keyframe).length >= 2, 20_000);
+    // The test pattern is Constrained Baseline (ultrafast); the transcoder makes High.
+    expect(up.inits[0]!.codecs[0]).toMatch(/^avc1\.42/);
+    expect(down.inits[0]!.codecs[0]).toMatch(/^avc1\.64/);
+    const args = execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('libx264'));
+    expect(args.filter((l) => l.includes('veryfast'))).toEqual([expect.stringContaining('-f mp4 -i pipe:0')]);
+    expect(Number(probeOutput('fmp4-transcoded', down).streams[0]!.nb_read_frames)).toBeGreaterThan(FPS);
+
+    await up.ingest.stop();
+    up.ingest.start();
+    await waitFor('a fresh transcoder on the new stream', () => down.inits.length === 2 && down.fragments.length > 0 && down.ingest.state.state === 'live', 20_000);
+    expect(down.states.map((s) => s.state)).not.toContain('backoff');
+    await down.ingest.stop();
+    await up.ingest.stop();
+    expect(input.sinks()).toBe(0);
+    expect(ffmpegChildren()).toEqual([]);
+  });
+
   it('has finite, documented defaults and refuses bad options', () => {
     expect(INGEST_DEFAULTS.timing.backoffMs).toEqual([1000, 5000, 10000, 60000]);
     expect(() => new CameraIngest({ source: { kind: 'rtsp', url: 'http://x/' } })).toThrow(/bad-options/);
@@ -341,8 +369,39 @@ describe('CameraIngest supervision', () => {
     expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, timing: { stallTimeoutMs: 0 } })).toThrow(/bad-options/);
     expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, timing: { clockWindowMs: 5000, stallTimeoutMs: 6000 } })).toThrow(/bad-options: timing.clockWindowMs/);
     for (const fragmentMs of [-1, 2.5, 2_001, Number.NaN]) expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, fragmentMs })).toThrow(/bad-options: fragmentMs/);
+    const input: Fmp4Input = { subscribe: () => () => undefined };
+    expect(() => new CameraIngest({ source: { kind: 'fmp4', input } })).toThrow(/bad-options: an fmp4 source is only transcoded/);
+    expect(() => new CameraIngest({ source: { kind: 'test-pattern' }, video: 'h264' })).toThrow(/bad-options/);
   });
 });
+
+/** Another ingest's output as an Fmp4Input, as the hub's CameraFeed.output gives it. */
+function fmp4Of(upstream: CameraIngest): Fmp4Input & { sinks(): number } {
+  let init: Uint8Array | undefined;
+  let gop: IngestFragment[] = [];
+  const sinks = new Set<Fmp4Sink>();
+  upstream.on('init', (i) => {
+    init = i.data;
+    gop = [];
+    for (const s of sinks) s.init(i.data);
+  });
+  upstream.on('fragment', (f) => {
+    if (f.keyframe) gop = [];
+    if (gop.length > 0 || f.keyframe) gop.push(f);
+    for (const s of sinks) s.fragment(f.data, f.keyframe);
+  });
+  return {
+    subscribe(sink) {
+      if (init !== undefined) {
+        sink.init(init);
+        for (const f of gop) sink.fragment(f.data, f.keyframe);
+      }
+      sinks.add(sink);
+      return () => sinks.delete(sink);
+    },
+    sinks: () => sinks.size,
+  };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
