@@ -7,7 +7,7 @@
 // Names follow the user's words from UI to column: camera, device (a phone), invite, epoch, audit.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../../crypto/bytes.ts';
 import { encodeCertificate, type DeviceCertificate, type Role } from '../../crypto/certificate.ts';
@@ -282,6 +282,50 @@ function openDataKey(db: Database.Database, dir: string, protector: KeyProtector
   }
 }
 
+/** `sh` quoting, for a command the user is told to run. */
+function shellQuote(path: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Refuses a data directory other local users may enter, and a hub.db (or its -wal/-shm) they may
+ * read: camera names and addresses, the roster and the audit log are in there in clear (only
+ * secrets are sealed). A new directory is made 0700 and hub.db 0600, but an existing one keeps
+ * whatever mode it was given. Like hub.key (sealed.ts), the error says the chmod to run rather than
+ * changing modes behind the owner's back. POSIX modes mean nothing on Windows.
+ */
+function checkDataDirPrivate(dir: string): void {
+  if (process.platform === 'win32') return;
+  const modeOf = (path: string): number | undefined => {
+    try {
+      return statSync(path).mode & 0o7777;
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  };
+  const loose: { path: string; mode: number }[] = [];
+  const dirMode = modeOf(dir);
+  const dirLoose = dirMode !== undefined && (dirMode & 0o077) !== 0;
+  if (dirLoose) loose.push({ path: dir, mode: dirMode });
+  const files: string[] = [];
+  for (const name of [DB_FILE_NAME, `${DB_FILE_NAME}-wal`, `${DB_FILE_NAME}-shm`]) {
+    const path = join(dir, name);
+    const mode = modeOf(path);
+    if (mode !== undefined && (mode & 0o077) !== 0) {
+      loose.push({ path, mode });
+      files.push(path);
+    }
+  }
+  if (loose.length === 0) return;
+  const run = [
+    ...(dirLoose ? [`chmod 700 ${shellQuote(dir)}`] : []),
+    ...(files.length > 0 ? [`chmod 600 ${files.map(shellQuote).join(' ')}`] : []),
+  ].join(' && ');
+  throw new StoreError('data-insecure', 'openStore',
+    `${loose.map((l) => `${l.path} has mode ${l.mode.toString(8).padStart(4, '0')}`).join(', ')}; the hub's data directory and database must be accessible by their owner only (run: ${run})`);
+}
+
 /** Opens (creating if needed) the store in dataDir: hub.db, hub.key. */
 export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
   const protector = opts.keyProtector ?? fileKeyProtector;
@@ -290,6 +334,7 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
     throw new StoreError('invalid', 'openStore', 'busyTimeoutMs must be an integer from 0 to 600000');
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  checkDataDirPrivate(dataDir);
   const dbPath = join(dataDir, DB_FILE_NAME);
   // Create the file ourselves so it starts private; SQLite gives -wal and -shm the same mode.
   closeSync(openSync(dbPath, 'a', 0o600));

@@ -5,6 +5,7 @@
 export type StoreErrorCode =
   | 'newer-version' // hub.db was migrated by a newer Vigil; this build must not touch it
   | 'key-insecure' // hub.key is readable by group or others
+  | 'data-insecure' // the data directory, hub.db or its -wal/-shm is open to group or others
   | 'key-missing' // hub.db holds sealed secrets but hub.key is gone
   | 'key-mismatch' // hub.key does not open this hub.db, or was protected by another protector
   | 'tampered' // a sealed value failed authentication (moved, changed, or another key)
