@@ -40,7 +40,7 @@ const LINK_TEXT: Record<LinkState, string> = {
   reconnecting: 'Connection lost: reconnecting…',
   'hub-offline': 'Your hub is offline. Vigil keeps trying.',
   refused: 'The relay will not connect this phone to the hub. It may have been removed from the hub.',
-  removed: 'This phone was removed from the hub.',
+  removed: 'Disconnected', // the removed screen says why, once
   closed: 'Disconnected',
 };
 
@@ -140,7 +140,7 @@ function startLinked(profile: PhoneProfile): void {
     profile,
     relayFactory,
     onProfileChanged: (p) => void saveProfile(p).catch(() => undefined),
-    onState: (state, detail) => onLinkState(state, detail),
+    onState: (state) => onLinkState(state),
     onFrame: (f) => onFrame(f),
     onNotice: (n) => {
       if (n.type === 'cameras-changed' || n.type === 'camera-state') void refreshCameras();
@@ -151,7 +151,7 @@ function startLinked(profile: PhoneProfile): void {
   void refreshCameras();
 }
 
-function onLinkState(state: LinkState, detail?: string): void {
+function onLinkState(state: LinkState): void {
   document.body.dataset.link = state;
   const banner = $('link-state');
   banner.dataset.state = state;
@@ -159,7 +159,6 @@ function onLinkState(state: LinkState, detail?: string): void {
   if (state === 'removed') {
     stopWatching(false);
     show('removed');
-    setText('removed-detail', detail ?? 'The owner removed this phone on the hub. It can no longer open anything the hub sends.');
   } else if (state === 'live' && cameras.length === 0) {
     void refreshCameras();
   }

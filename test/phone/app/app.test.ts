@@ -180,6 +180,10 @@ describe('phone app in chromium', () => {
     expect(r.code, r.stderr).toBe(0);
     await phone.page.waitForFunction(() => document.body.dataset.screen === 'removed', null, { timeout: 15_000 });
     expect(await phone.page.evaluate(() => document.body.dataset.link)).toBe('removed');
+    // Said once, clearly: not in the banner, the heading and two paragraphs over again.
+    const said = await phone.page.evaluate(() => document.body.innerText);
+    expect(said.match(/removed/gi), said).toHaveLength(1);
+    expect(said).toMatch(/pair again \(on the hub, Pair a phone\)/);
     await sleep(1000);
     const opened = await stat('opened');
     await sleep(3000);
