@@ -21,6 +21,12 @@ async function guard<T>(f: () => Promise<T> | T): Promise<T> {
   }
 }
 
+/** Why the relay link is down: a stable code and a message (relay/client.ts RelayFailureCode). */
+function problem(hub: Hub): { code: string; message: string; url: string; status?: number } | null {
+  const f = hub.relayProblem;
+  return f === undefined ? null : { code: f.code, message: f.message, url: f.url, ...(f.status !== undefined ? { status: f.status } : {}) };
+}
+
 export function apiRoutes(hub: Hub): ApiRoute[] {
   return [
     {
@@ -28,6 +34,7 @@ export function apiRoutes(hub: Hub): ApiRoute[] {
         hubId: Buffer.from(hub.identity.hubId).toString('hex'),
         epoch: hub.keys.epoch,
         relay: hub.relayState,
+        relayProblem: problem(hub),
         lan: hub.lanUrl ?? null,
         phonesOnline: hub.sessions.online,
         keyProtection: hub.store.keyProtection,
@@ -66,6 +73,7 @@ export function apiRoutes(hub: Hub): ApiRoute[] {
       method: 'GET', path: /^\/api\/relay$/, handler: () => ({
         url: hub.relayUrl ?? null,
         state: hub.relayState,
+        problem: problem(hub),
         phonesOnline: hub.sessions.online,
         watchingNow: hub.cameraStatus().reduce((n, c) => n + c.watchers, 0),
       }),

@@ -237,7 +237,10 @@ async function cmdDevices(argv: string[]): Promise<void> {
 async function cmdStatus(argv: string[]): Promise<void> {
   const { values, usage } = parse(argv, STATUS);
   const api = await needHub(dataDir(values, usage));
-  out.log(JSON.stringify(await api.get('/api/status')));
+  const status = (await api.get('/api/status')) as { relayProblem?: { url: string; message: string } | null };
+  out.log(JSON.stringify(status));
+  // The JSON line stays one line for scripts; the reason the relay is down is said for people too.
+  if (status.relayProblem) out.error(`relay not connected: ${status.relayProblem.url}: ${status.relayProblem.message}`);
 }
 
 export async function main(argv: string[]): Promise<number> {

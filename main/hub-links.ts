@@ -4,7 +4,7 @@
 // watches there, and a reply goes back on the link the phone's message came in on.
 import WebSocket from 'ws';
 import { sign, type HubIdentity } from '../crypto/identity.ts';
-import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
+import { RelayClient, type RelayFailure, type WebSocketConstructor } from '../relay/client.ts';
 import { PUBLISH_HEADER_BYTES, writePublishHeader, type Capability } from '../relay/codec.ts';
 import { bytesToHex, hexToBytes } from './hex.ts';
 
@@ -28,6 +28,8 @@ export interface Link {
   readonly url: string;
   readonly client: RelayClient;
   state: string;
+  /** Why the link is not up (or its last connection ended); undefined while logged in. */
+  readonly failure: RelayFailure | undefined;
   readonly watchers: Map<string, number>;
   send(to: Uint8Array, payload: Uint8Array): Promise<void>;
 }
@@ -37,6 +39,8 @@ export interface LinkEvents {
   onMailboxMessage(mailboxId: Uint8Array, from: Uint8Array, payload: Uint8Array, via: Link): void;
   onReady(via: Link): void;
   onState(via: Link, state: string): void;
+  /** Once per change of reason while a link cannot connect (RelayClient onFailure). */
+  onFailure?(via: Link, failure: RelayFailure): void;
   onError?(error: unknown): void;
 }
 
@@ -85,6 +89,7 @@ export class HubLinks {
         if (count > 0) watchers.set(bytesToHex(topic), count);
         else watchers.delete(bytesToHex(topic));
       },
+      onFailure: (f) => this.events.onFailure?.(link, f),
       onStateChange: (s) => {
         link.state = s;
         if (s !== 'ready') watchers.clear();
@@ -96,6 +101,9 @@ export class HubLinks {
       kind, client, state: 'connecting', watchers,
       get url() {
         return client.url;
+      },
+      get failure() {
+        return client.failure;
       },
       send: (to, payload) => client.send(to, payload),
     };

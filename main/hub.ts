@@ -13,6 +13,7 @@ import { Envelope, encodeEnvelope } from '../crypto/messages.ts';
 import type { FrameType } from '../crypto/frame.ts';
 import { decodeCertificate } from '../crypto/certificate.ts';
 import { startRelay, type RelayHandle } from '../relay/server.ts';
+import { normaliseRelayUrl, type RelayFailure } from '../relay/client.ts';
 import { HubLinks, type Link } from './hub-links.ts';
 import { LanAnnouncer, lanHostAddress } from './lan-announce.ts';
 import { FLAG_INIT, FLAG_KEYFRAME, RIGHT_COMMAND, RIGHT_WATCH, signCapability } from '../relay/codec.ts';
@@ -139,21 +140,40 @@ export class Hub {
   #lan: { relay: RelayHandle; link: Link; url: string; announce?: LanAnnouncer } | undefined;
   #closed = false;
   readonly #log: (line: string) => void;
+  readonly #relays: readonly string[];
+  /** The link state last logged ('down' for connecting and waiting alike). */
+  readonly #loggedState = new Map<Link, string>();
 
   private constructor(private readonly opts: HubOptions, store: Store, identity: HubIdentity) {
     this.store = store;
     this.identity = identity;
     this.#log = opts.log ?? (() => undefined);
+    // `ws://HOST:PORT` means `ws://HOST:PORT/v1`: invites, the UI and the link all carry that form.
+    this.#relays = opts.relays.map((url) => {
+      try {
+        return normaliseRelayUrl(url);
+      } catch {
+        throw new Error(`relay URL ${JSON.stringify(url)} is not a ws:// or wss:// URL`);
+      }
+    });
     this.keys = new EpochKeys(identity);
     this.links = new HubLinks(identity, {
       onMessage: (from, payload, via) => this.sessions.onMessage(from, payload, via),
       onMailboxMessage: (id, from, payload, via) => this.desk.onMailboxMessage(id, from, payload, via),
       onReady: (via) => this.#onLinkReady(via),
-      onState: (via, state) => this.#log(`${via.kind === 'lan' ? 'lan endpoint' : 'relay'}: ${state}`),
+      onState: (via, state) => {
+        // 'connecting' and 'waiting' alternate on every retry: one line per down period, and the
+        // reason (onFailure) once per change, rather than a line per attempt.
+        const down = state === 'connecting' || state === 'waiting';
+        const wasDown = this.#loggedState.get(via) === 'down';
+        this.#loggedState.set(via, down ? 'down' : state);
+        if (!(down && wasDown)) this.#log(`${via.kind === 'lan' ? 'lan endpoint' : 'relay'}: ${state}`);
+      },
+      onFailure: (via, f) => this.#log(`${via.kind === 'lan' ? 'lan endpoint' : 'relay'}: cannot connect to ${f.url}: ${f.message} [${f.code}]; retrying`),
       // Includes fragments over a relay's frame limit, which the relay client refuses to send.
       onError: (e) => this.#log(`relay link: ${e instanceof Error ? e.message : String(e)}`),
     });
-    if (opts.relays.length > 0) this.links.add('relay', opts.relays);
+    if (this.#relays.length > 0) this.links.add('relay', this.#relays);
     const transport = {
       send: async (to: Uint8Array, payload: Uint8Array) => {
         const link = this.links.all.find((l) => l.state === 'ready');
@@ -166,7 +186,7 @@ export class Hub {
       },
       closeMailbox: (id: Uint8Array) => this.links.closeMailbox(id),
     };
-    this.desk = new PairingDesk(identity, store, transport, () => [...this.#lanUrls(), ...opts.relays], {
+    this.desk = new PairingDesk(identity, store, transport, () => [...this.#lanUrls(), ...this.#relays], {
       onPaired: (device) => this.#onPaired(device),
       onStatus: (id, status) => this.#onInviteStatus(id, status),
     }, opts.appUrl);
@@ -335,6 +355,11 @@ export class Hub {
 
   get relayState(): string {
     return this.links.find('relay')?.state ?? 'none';
+  }
+
+  /** Why the relay link is not connected (or its last connection ended), for status and the UI. */
+  get relayProblem(): RelayFailure | undefined {
+    return this.links.find('relay')?.failure;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -521,7 +546,7 @@ export class Hub {
 
   /** The relay this hub uses (the first given), for the UI. */
   get relayUrl(): string | undefined {
-    return this.opts.relays[0];
+    return this.#relays[0];
   }
 
   cameraStatus(): CameraStatus[] {

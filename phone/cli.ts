@@ -75,6 +75,7 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
     onPath: (kind, url) => console.error(`path: ${kind === 'lan' ? 'at home' : 'through relay'} (${url})`),
     ...(relayList(values) ? { relayUrls: relayList(values)! } : {}),
     onProfileChanged: (p) => saveProfile(path, p),
+    onRelayFailure: (f) => console.error(`cannot connect to ${f.url}: ${f.message} [${f.code}]; retrying`),
     onState: (state, detail) => {
       if (state !== 'live' && state !== 'connecting' && state !== 'closed') console.error(`link: ${state}${detail ? ` (${detail})` : ''}`);
     },

@@ -6,10 +6,13 @@
 // cluster), it moves to the next one whenever a connection fails or drops.
 
 import {
+  RELAY_PATH,
+  RELAY_PROTOCOL_VERSION,
   MAILBOX_ID_BYTES,
   MAX_FRAME_OVERHEAD,
   PUBLISH_HEADER_BYTES,
   writePublishHeader,
+  RELAY_ERROR_CODES,
   RELAY_ID_BYTES,
   RelayProtocolError,
   TOPIC_ID_BYTES,
@@ -73,6 +76,111 @@ export class RelayClientError extends Error {
 
 export type RelayClientState = 'connecting' | 'ready' | 'waiting' | 'closed';
 
+/**
+ * Why a connection to a relay failed or ended: stable codes a program may switch on, and a message
+ * for people. Messages name no secret (no key, no token); the URL travels beside them.
+ */
+export type RelayFailureCode =
+  | 'refused' // connection refused: nothing listens at that address and port
+  | 'dns' // the host name does not resolve
+  | 'unreachable' // no route, reset, or (in a browser, which gives no detail) any failure before the socket opened
+  | 'tls' // the TLS handshake failed: a certificate problem, or wss:// to a server without TLS
+  | 'http-status' // an HTTP answer instead of a WebSocket; `status` says which (404: no relay at this path)
+  | 'not-websocket' // something answered that does not speak HTTP and WebSocket
+  | 'protocol-version' // the relay speaks another version of the relay protocol
+  | 'login-refused' // the relay refused this login (auth-failed, auth-timeout)
+  | 'busy' // the relay is at its connection limit
+  | 'replaced' // the same relay key logged in on another connection
+  | 'shutting-down' // the relay is stopping
+  | 'timeout' // no login within connectTimeoutMs, or a keepalive went unanswered
+  | 'protocol' // frames that do not decode: not a Vigil relay, or a broken one
+  | 'closed-by-relay' // any other close code of the relay (named in the message)
+  | 'dropped'; // the connection was lost, no reason given
+
+export interface RelayFailure {
+  readonly code: RelayFailureCode;
+  /** For people, without the URL, e.g. "404: no Vigil relay at this URL (a Vigil relay answers on /v1)". */
+  readonly message: string;
+  /** The HTTP status for 'http-status'. */
+  readonly status?: number;
+  /** The relay URL of the attempt that failed. */
+  readonly url: string;
+}
+
+/**
+ * The URL the client connects to: a relay URL with an empty path (or `/`) means the relay protocol's
+ * path, so `ws://relay.example:8787` is `ws://relay.example:8787/v1`. Any other path is kept as given.
+ */
+export function normaliseRelayUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new TypeError('RelayClient: url must be ws:// or wss://');
+  if (parsed.pathname !== '' && parsed.pathname !== '/') return url;
+  parsed.pathname = RELAY_PATH;
+  return parsed.toString();
+}
+
+type FailureReason = Omit<RelayFailure, 'url'>;
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
+const TLS_CODES = new Set(['EPROTO', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED', 'CERT_UNTRUSTED']);
+const NOT_WEBSOCKET = /^(Invalid Sec-WebSocket-Accept header|Missing Sec-WebSocket-Accept header|Invalid Upgrade header|Server sent|Parse Error)/;
+
+/**
+ * Classifies the error a WebSocket reported before it closed (ws in Node gives the cause; a browser
+ * gives an Event with none). Pure, so it is tested on its own.
+ */
+export function classifySocketError(error: unknown): FailureReason {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  const status = /^Unexpected server response: (\d{3})$/.exec(message);
+  if (status) {
+    const n = Number(status[1]);
+    if (n === 404) return { code: 'http-status', status: n, message: `404: no Vigil relay at this URL (a Vigil relay answers on ${RELAY_PATH})` };
+    return { code: 'http-status', status: n, message: `${n}: the server answered HTTP ${n} instead of a WebSocket (not a Vigil relay, or a proxy in front of it failed)` };
+  }
+  if (code === 'ECONNREFUSED') return { code: 'refused', message: 'connection refused: nothing listens at this address and port' };
+  if (code !== undefined && DNS_CODES.has(code)) return { code: 'dns', message: `the host name does not resolve (DNS: ${code})` };
+  if (code !== undefined && (TLS_CODES.has(code) || /^ERR_(TLS|SSL)_/.test(code) || code.includes('CERT'))) {
+    // OpenSSL's words when the answer to its hello is plain HTTP.
+    const plain = code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|http request/i.test(message);
+    const hint = plain ? ': the server does not speak TLS (ws:// rather than wss://?)' : '';
+    return { code: 'tls', message: `TLS handshake failed (${code})${hint}` };
+  }
+  if ((code !== undefined && code.startsWith('HPE_')) || NOT_WEBSOCKET.test(message)) {
+    return { code: 'not-websocket', message: `the server there does not speak WebSocket (${code ?? message.slice(0, 80)})` };
+  }
+  if (code !== undefined && code.startsWith('WS_ERR_')) return { code: 'protocol', message: `the relay broke the WebSocket protocol (${code})` };
+  if (code !== undefined) return { code: 'unreachable', message: `cannot reach the relay (${code})` };
+  if (message === 'socket hang up') return { code: 'unreachable', message: 'the server closed the connection during the handshake (wss:// rather than ws://?)' };
+  return { code: 'unreachable', message: 'could not connect (no detail given: no relay there, a wrong path, or a TLS problem)' };
+}
+
+/** The reason for a close with no socket error before it: the relay's close code, or what is known. */
+export function classifyClose(closeCode: number, opened: boolean): FailureReason {
+  const relayCode = relayErrorCodeFromNumber(closeCode);
+  switch (relayCode) {
+    case 'unsupported-version':
+      return { code: 'protocol-version', message: `the relay speaks another version of the relay protocol (this client speaks v${RELAY_PROTOCOL_VERSION})` };
+    case 'auth-failed':
+      return { code: 'login-refused', message: 'the relay refused the login (auth-failed: the host in this URL is not one the relay answers for?)' };
+    case 'auth-timeout':
+      return { code: 'login-refused', message: 'the relay refused the login (auth-timeout: no login in time)' };
+    case 'too-many-connections':
+      return { code: 'busy', message: 'the relay is at its connection limit (too-many-connections)' };
+    case 'replaced':
+      return { code: 'replaced', message: 'the same key logged in to the relay on another connection (is this hub or phone running twice?)' };
+    case 'shutting-down':
+      return { code: 'shutting-down', message: 'the relay is shutting down' };
+    case undefined:
+      if (!opened) return classifySocketError(undefined);
+      return { code: 'dropped', message: closeCode === 1006 ? 'the connection was lost' : `the connection was closed (${closeCode})` };
+    default:
+      return { code: 'closed-by-relay', message: `the relay closed the connection (${relayCode})` };
+  }
+}
+
 export interface MediaMessage {
   hubRelayId: Uint8Array;
   topicId: Uint8Array;
@@ -115,6 +223,11 @@ export interface RelayClientOptions {
   /** Errors no request awaits: publish refusals, replay refusals, close codes, bad frames. */
   onError?(error: RelayClientError): void;
   onStateChange?(state: RelayClientState): void;
+  /**
+   * Why connecting failed or the connection ended: called once per change of reason for each URL
+   * (not on every retry) until the next login, after which a new failure is reported again.
+   */
+  onFailure?(failure: RelayFailure): void;
 }
 
 /** How often a replayed subscription refused for 'no-capability' is tried again. */
@@ -165,6 +278,9 @@ export class RelayClient {
   private keepaliveTimer: ReturnType<typeof setInterval> | undefined;
   private pingOutstanding = false;
   private readyWaiters: ((error?: RelayClientError) => void)[] = [];
+  private failureValue: RelayFailure | undefined;
+  /** The reason last reported per URL, since the last login. */
+  private readonly reported = new Map<string, string>();
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
 
   // Standing state, replayed after every login. Keys are hex ids.
@@ -176,13 +292,9 @@ export class RelayClient {
     const given = [...(options.url !== undefined ? [options.url] : []), ...(options.urls ?? [])];
     const unique = [...new Set(given)];
     if (unique.length === 0) throw new TypeError('RelayClient: give url or urls');
-    this.urlList = unique.map((url) => {
-      const parsed = new URL(url);
-      if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-        throw new TypeError('RelayClient: url must be ws:// or wss://');
-      }
+    this.urlList = [...new Set(unique.map(normaliseRelayUrl))].map((url) => {
       // The login signature names the host this connection believes it reaches (README §4).
-      return { url, host: parsed.host };
+      return { url, host: new URL(url).host };
     });
     checkLength(options.publicKey, RELAY_ID_BYTES, 'publicKey');
     this.publicKey = options.publicKey.slice();
@@ -211,6 +323,11 @@ export class RelayClient {
   /** Every relay URL this client moves between, in order. */
   get urls(): readonly string[] {
     return this.urlList.map((u) => u.url);
+  }
+
+  /** Why the last attempt failed (or the last connection ended); undefined while logged in. */
+  get failure(): RelayFailure | undefined {
+    return this.failureValue;
   }
 
   /** Bytes handed to the socket and not yet sent: a hub may skip publishing while this is high. */
@@ -450,6 +567,7 @@ export class RelayClient {
     try {
       socket = new this.Ws(this.url);
     } catch (e) {
+      this.noteFailure(classifySocketError(e));
       this.urlIndex = (this.urlIndex + 1) % this.urlList.length;
       this.emitError(new RelayClientError('disconnected', 'connect', { cause: e }));
       this.scheduleReconnect();
@@ -459,25 +577,52 @@ export class RelayClient {
     socket.binaryType = 'arraybuffer';
     this.handshakeTimer = setTimeout(() => {
       this.emitError(new RelayClientError('timeout', 'login'));
-      this.drop(socket);
+      this.drop(socket, { code: 'timeout', message: `no login within ${this.connectTimeoutMs / 1000} s (is this a Vigil relay?)` });
     }, this.connectTimeoutMs);
+    let opened = false;
+    let socketError: unknown;
+    socket.onopen = () => {
+      opened = true;
+    };
     socket.onmessage = (ev: MessageEventLike) => this.onData(socket, ev.data);
-    socket.onclose = (ev: CloseEventLike) => this.onClose(socket, ev.code);
-    socket.onerror = noop; // the close event follows with the code
+    socket.onclose = (ev: CloseEventLike) => {
+      // A relay close code says more than the socket error ws may report with it.
+      const reason = socketError !== undefined && relayErrorCodeFromNumber(ev.code) === undefined
+        ? classifySocketError(socketError)
+        : classifyClose(ev.code, opened);
+      this.onClose(socket, ev.code, reason);
+    };
+    // The close event follows with the code; ws hands the cause over here first (a browser does not).
+    socket.onerror = (ev: { error?: unknown }) => {
+      socketError = ev?.error ?? socketError;
+    };
   }
 
   /** Abandons a socket and goes on to reconnect. */
-  private drop(socket: WebSocketLike): void {
+  private drop(socket: WebSocketLike, reason: FailureReason): void {
     if (this.socket !== socket) return;
     try {
       socket.close(1000, 'reconnecting');
     } catch {
       // already closing
     }
-    this.onClose(socket, 1006);
+    this.onClose(socket, 1006, reason);
   }
 
-  private onClose(socket: WebSocketLike, code: number): void {
+  /**
+   * Records why, and reports it when the reason is new for this URL since the last report (or the
+   * last login): per URL, so a cluster whose nodes fail differently is not reported on every move.
+   */
+  private noteFailure(reason: FailureReason): void {
+    const failure: RelayFailure = { ...reason, url: this.url };
+    this.failureValue = failure;
+    const key = `${failure.code} ${failure.message}`;
+    if (this.reported.get(failure.url) === key) return;
+    this.reported.set(failure.url, key);
+    this.options.onFailure?.(failure);
+  }
+
+  private onClose(socket: WebSocketLike, code: number, reason: FailureReason): void {
     if (this.socket !== socket) return;
     // ws throws an 'error' event that has no listener, so the handlers become no-ops, never null.
     socket.onmessage = noop;
@@ -486,6 +631,7 @@ export class RelayClient {
     this.socket = undefined;
     this.stopConnectionTimers();
     this.failPending('disconnected');
+    if (this.stateValue !== 'closed') this.noteFailure(reason);
     const relayCode = relayErrorCodeFromNumber(code);
     if (relayCode !== undefined) this.emitError(new RelayClientError(relayCode, 'connection'));
     // Another node of the cluster may be up while this one is not. (With one URL this is a no-op.)
@@ -525,7 +671,9 @@ export class RelayClient {
       m = decodeServerMessage(bytes);
     } catch (e) {
       this.emitError(new RelayClientError('protocol', 'frame', { cause: e }));
-      this.drop(socket);
+      this.drop(socket, e instanceof RelayProtocolError && e.code === 'unsupported-version'
+        ? classifyClose(RELAY_ERROR_CODES['unsupported-version'], true)
+        : { code: 'protocol', message: `the relay sent a frame that does not decode (${e instanceof RelayProtocolError ? e.code : 'not binary'}): is this a Vigil relay?` });
       return;
     }
     this.onMessage(socket, m);
@@ -543,7 +691,7 @@ export class RelayClient {
       case 'ready':
         if (!bytesEqual(m.relayId, this.publicKey)) {
           this.emitError(new RelayClientError('protocol', 'login'));
-          this.drop(socket);
+          this.drop(socket, { code: 'protocol', message: 'the relay logged this connection in under another key' });
           return;
         }
         // What this relay accepts in one frame: larger ones are refused here, since the relay would
@@ -591,6 +739,8 @@ export class RelayClient {
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.attempt = 0;
+    this.failureValue = undefined;
+    this.reported.clear();
     this.keepaliveTimer = setInterval(() => this.keepalive(), this.keepaliveMs);
     this.setState('ready');
     this.replay();
@@ -602,7 +752,7 @@ export class RelayClient {
     if (!socket) return;
     if (this.pingOutstanding) {
       this.emitError(new RelayClientError('timeout', 'keepalive'));
-      this.drop(socket);
+      this.drop(socket, { code: 'timeout', message: 'the relay stopped answering (keepalive)' });
       return;
     }
     this.pingOutstanding = true;

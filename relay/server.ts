@@ -1120,7 +1120,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<RelayHandl
           .end(prometheusText(relay.stats()));
         return;
       }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; a Vigil relay answers WebSocket on ${path}\n`);
     },
   );
   server.keepAliveTimeout = 5_000;
@@ -1174,7 +1174,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<RelayHandl
     const pathname = (req.url ?? '').split('?')[0];
     if (pathname !== path) {
       refuseHandshake('not-found');
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      // Said in words for whoever reads it (curl, a proxy log); clients normalise an empty path to it.
+      const body = `no Vigil relay at this URL; try ${path}\n`;
+      socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => relay.accept(ws, req));

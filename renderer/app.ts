@@ -144,6 +144,7 @@ export function startApp(root: HTMLElement, bridge: HubBridge): void {
     const connected = s.relay === 'ready';
     relayPill.className = `pill ${connected ? 'good' : s.relay === 'none' ? 'bad' : 'warn'}`;
     relayPill.textContent = s.relay === 'none' ? 'no relay' : connected ? `relay connected · ${s.phonesOnline} phone${s.phonesOnline === 1 ? '' : 's'} online` : `relay ${s.relay}`;
+    relayPill.title = !connected && s.relayProblem ? s.relayProblem.message : '';
   }
 
   async function pollStatus(): Promise<void> {

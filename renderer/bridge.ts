@@ -10,10 +10,19 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export type CameraState = 'starting' | 'live' | 'stalled' | 'backoff' | 'stopped' | 'failed';
 
+/** Why the relay link is down (relay/client.ts RelayFailure): a stable code and a message for people. */
+export interface RelayProblem {
+  code: string;
+  message: string;
+  url: string;
+  status?: number;
+}
+
 export interface HubStatus {
   hubId: string;
   epoch: number;
   relay: string;
+  relayProblem: RelayProblem | null;
   phonesOnline: number;
   /** 'file' means only file permissions protect the hub's keys at rest. */
   keyProtection: string;
@@ -79,6 +88,7 @@ export interface Phone {
 export interface RelayInfo {
   url: string | null;
   state: string;
+  problem: RelayProblem | null;
   phonesOnline: number;
   watchingNow: number;
 }

@@ -13,7 +13,7 @@ import {
   Envelope, decodeEnvelope, decodeSessionMessage, encodeEnvelope, encodeSessionMessage, type Notice,
 } from '../../crypto/messages.ts';
 import { startSession, type Session } from '../../crypto/session.ts';
-import type { MediaMessage, RelayClient, RelayClientState } from '../../relay/client.ts';
+import { normaliseRelayUrl, type MediaMessage, type RelayClient, type RelayClientState, type RelayFailure } from '../../relay/client.ts';
 import type { RelayFactory } from './pair.ts';
 import type { PhoneProfile } from './profile.ts';
 
@@ -82,6 +82,8 @@ export interface HubLinkOptions {
   /** Called when the profile's command counter moved, so the caller can save it. */
   onProfileChanged?: (profile: PhoneProfile) => void;
   onState?: (state: LinkState, detail?: string) => void;
+  /** Why the relay or LAN endpoint in use cannot be reached: once per change of reason. */
+  onRelayFailure?: (failure: RelayFailure) => void;
   onFrame?: (frame: OpenedFrame) => void;
   onNotice?: (notice: Notice) => void;
   onKeyUpdate?: (epoch: number) => void;
@@ -149,6 +151,8 @@ export class HubLink {
   /** Commands that timed out since the hub last answered one. */
   private missedAnswers = 0;
   private closed = false;
+  /** Why the last relay or LAN endpoint tried could not be reached, for error messages. */
+  private lastFailure: RelayFailure | undefined;
   private epoch = -1;
   private readonly watched = new Map<string, { camera: CameraInfo; opts: WatchOptions }>();
   /** Chunks of answers in progress (snapshots), by command; bounded. */
@@ -169,9 +173,9 @@ export class HubLink {
   /** Where we may reach the hub, best first: LAN endpoints, then relays (filtered by the path mode). */
   private candidates(): Candidate[] {
     const mode = this.opts.path ?? 'auto';
-    const lan = [...new Set([...(this.opts.lanUrls ?? []), ...(this.profile.lanUrls ?? [])])];
+    const lan = [...new Set([...(this.opts.lanUrls ?? []), ...(this.profile.lanUrls ?? [])].map(normalised))];
     const chosen = this.opts.relayUrls ?? (this.opts.relayUrl !== undefined ? [this.opts.relayUrl] : undefined);
-    const relays = chosen !== undefined ? [...chosen] : this.profile.relays.filter((u) => !lan.includes(u));
+    const relays = (chosen !== undefined ? [...chosen] : this.profile.relays).map(normalised).filter((u) => chosen !== undefined || !lan.includes(u));
     const out: Candidate[] = [];
     if (mode !== 'relay') for (const url of lan) out.push({ url, kind: 'lan' });
     if (mode !== 'lan') for (const url of relays) out.push({ url, kind: 'relay' });
@@ -201,6 +205,11 @@ export class HubLink {
       },
       onStateChange: (s) => {
         if (this.client === client) this.onRelayState(s);
+      },
+      onFailure: (f) => {
+        if (this.client !== client) return;
+        this.lastFailure = f;
+        this.opts.onRelayFailure?.(f);
       },
     });
     this.client = client;
@@ -294,7 +303,9 @@ export class HubLink {
       };
       const timer = setTimeout(() => {
         this.sessionWaiters = this.sessionWaiters.filter((w) => w !== waiter);
-        reject(new CommandError(this.state === 'hub-offline' ? 'the hub is offline' : 'no session with the hub (timed out)'));
+        const f = this.client.state === 'ready' ? undefined : this.client.failure ?? this.lastFailure;
+        reject(new CommandError(this.state === 'hub-offline' ? 'the hub is offline'
+          : f !== undefined ? `cannot reach the hub: ${f.url}: ${f.message} [${f.code}]` : 'no session with the hub (timed out)'));
       }, timeoutMs);
       this.sessionWaiters.push(waiter);
     });
@@ -652,6 +663,18 @@ export class HubLink {
   }
 
   private takeKeyUpdate(update: KeyUpdate): void {
+    // Epochs are hub-wide and every stream changes key at once: an update older than the newest one
+    // taken is a replay, even for a stream that update lacked (an h264 profile keyed mid-epoch).
+    const floor = this.profile.epochFloor ?? -1;
+    if (update.epoch < floor) {
+      this.counters.replayed++;
+      return;
+    }
+    if (update.epoch > floor) {
+      this.opener.removeKeysBefore(update.epoch);
+      this.profile.epochFloor = update.epoch;
+      this.opts.onProfileChanged?.(this.profile);
+    }
     for (const c of update.cameras) {
       try {
         this.opener.addKey({ hubId: update.hubId, cameraId: c.cameraId, cameraNumber: c.cameraNumber, epoch: update.epoch, key: c.key });
@@ -713,4 +736,13 @@ function watchArgs(camera: CameraInfo, opts: WatchOptions): { camera: string; pr
 function fromHexId(hex: string): Uint8Array {
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new CommandError('bad camera topic from hub');
   return fromHex(hex);
+}
+
+/** Relay URLs as the relay client uses them (`ws://HOST:PORT` is `.../v1`); a bad one is left for it to refuse. */
+function normalised(url: string): string {
+  try {
+    return normaliseRelayUrl(url);
+  } catch {
+    return url;
+  }
 }

@@ -36,6 +36,7 @@ export async function pairWithHub(opts: PairOptions): Promise<PhoneProfile> {
   const urls = opts.relayUrls !== undefined ? [...opts.relayUrls] : opts.relayUrl !== undefined ? [opts.relayUrl] : [...invite.relays];
   if (urls.length === 0) throw new PairingError('the pairing link names no relay to reach the hub through');
   let lastError: unknown;
+  const reasons: string[] = [];
   // The hub lists its LAN endpoint first (when it has one), then its relays: at home pairing works
   // without the internet, away from home through the relay.
   for (const url of urls) {
@@ -44,10 +45,11 @@ export async function pairWithHub(opts: PairOptions): Promise<PhoneProfile> {
     } catch (e) {
       lastError = e;
       if (!(e instanceof UnreachableError)) throw e;
+      reasons.push(e.message);
     }
   }
   throw lastError instanceof UnreachableError
-    ? new PairingError(`could not reach the hub through ${urls.join(' or ')}: is it running, and is this phone on its network or online?`)
+    ? new PairingError(`could not reach the hub (${reasons.join('; ')}): is it running, and is this phone on its network or online?`)
     : lastError;
 }
 
@@ -99,7 +101,9 @@ async function pairThrough(relayUrl: string, opts: PairOptions, invite: ReturnTy
     try {
       await client!.waitReady(opts.connectTimeoutMs ?? 4000);
     } catch (e) {
-      throw new UnreachableError(String(e));
+      // Why, as the relay client saw it (refused, DNS, TLS, 404, ...); the URL is no secret.
+      const f = client!.failure;
+      throw new UnreachableError(f !== undefined ? `${f.url}: ${f.message} [${f.code}]` : `${relayUrl}: ${e instanceof Error ? e.message : String(e)}`);
     }
     await Promise.race([client!.postMailbox(invite.inviteId, encodeEnvelope(Envelope.PAIR_1, pairing.message1)), timeout]);
     return await Promise.race([result, timeout]);

@@ -17,6 +17,9 @@ export const relayScreen: ScreenFactory = (ctx) => {
     dl.append(
       h('dt', {}, 'Relay'), h('dd', { 'data-field': 'url' }, r.url ?? 'none: start the hub with --relay URL so phones can pair and watch'),
       h('dt', {}, 'Connection'), h('dd', { 'data-field': 'state' }, h('span', { class: `pill ${connected ? 'good' : 'bad'}` }, r.url === null ? 'not configured' : connected ? 'connected' : `not connected (${r.state})`)),
+      ...(r.problem && !connected
+        ? [h('dt', {}, 'Why'), h('dd', { 'data-field': 'problem', 'data-code': r.problem.code }, `${r.problem.message} (${r.problem.url})`)]
+        : []),
       h('dt', {}, 'Phones online'), h('dd', { 'data-field': 'online' }, String(r.phonesOnline)),
       h('dt', {}, 'Phones watching now'), h('dd', { 'data-field': 'watching' }, String(r.watchingNow)),
     );

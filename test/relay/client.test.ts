@@ -1,7 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
 import { FLAG_KEYFRAME, PUBLISH_HEADER_BYTES, RIGHT_COMMAND, RIGHT_WATCH, toHex, writePublishHeader } from '../../relay/codec.ts';
-import { RelayClient, RelayClientError, type MediaMessage, type RelayClientOptions } from '../../relay/client.ts';
+import {
+  RelayClient,
+  RelayClientError,
+  classifyClose,
+  classifySocketError,
+  normaliseRelayUrl,
+  type MediaMessage,
+  type RelayClientOptions,
+  type RelayFailure,
+} from '../../relay/client.ts';
 import { startRelay, type RelayHandle } from '../../relay/server.ts';
 import { capabilityFor, eventually, makeKey, randomId, type TestKey } from './helpers.ts';
 
@@ -26,10 +37,11 @@ interface Seen {
   watchers: number[];
   errors: RelayClientError[];
   states: string[];
+  failures: RelayFailure[];
 }
 
 function client(url: string, key: TestKey = makeKey(), extra: Partial<RelayClientOptions> = {}) {
-  const seen: Seen = { media: [], messages: [], mailbox: [], watchers: [], errors: [], states: [] };
+  const seen: Seen = { media: [], messages: [], mailbox: [], watchers: [], errors: [], states: [], failures: [] };
   const c = new RelayClient({
     url,
     publicKey: key.publicKey,
@@ -42,6 +54,7 @@ function client(url: string, key: TestKey = makeKey(), extra: Partial<RelayClien
     onWatchers: (_topic, count) => seen.watchers.push(count),
     onError: (e) => seen.errors.push(e),
     onStateChange: (s) => seen.states.push(s),
+    onFailure: (f) => seen.failures.push(f),
     ...extra,
   });
   clients.push(c);
@@ -249,5 +262,168 @@ describe('publish messages built in place (the hub\'s send buffer)', () => {
     await eventually(() => phone.seen.media.length === sizes.length);
     expect(phone.seen.media.map((m) => [m.payload.length, m.payload.every((b) => b === m.payload[0]) ? m.payload[0] : -1]))
       .toEqual(sizes.map((size, i) => [size, i + 1]));
+  });
+});
+
+/** Loopback servers that are not relays, closed after each test. */
+const servers: { close(): void }[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+async function listening<T extends Server | WebSocketServer>(server: T, listen: (port: number, cb: () => void) => void): Promise<number> {
+  servers.push(server);
+  await new Promise<void>((resolve) => listen(0, resolve));
+  return ((server as { address(): AddressInfo | string | null }).address() as AddressInfo).port;
+}
+
+/** A port nothing listens on: taken from the OS, then released. */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** Waits for several attempts, then checks the reason was reported exactly once. */
+async function failsOnceWith(c: ReturnType<typeof client>, code: string): Promise<RelayFailure> {
+  await eventually(() => c.seen.states.filter((s) => s === 'waiting').length >= 3, 5000, 'three failed attempts');
+  expect(c.seen.failures.map((f) => f.code)).toEqual([code]);
+  expect(c.c.failure).toEqual(c.seen.failures[0]);
+  expect(c.c.state).not.toBe('ready');
+  return c.seen.failures[0]!;
+}
+
+describe('relay URLs', () => {
+  it('take an empty path or / as the protocol path, and keep any other', () => {
+    expect(normaliseRelayUrl('ws://127.0.0.1:8787')).toBe('ws://127.0.0.1:8787/v1');
+    expect(normaliseRelayUrl('ws://127.0.0.1:8787/')).toBe('ws://127.0.0.1:8787/v1');
+    expect(normaliseRelayUrl('wss://relay.example')).toBe('wss://relay.example/v1');
+    expect(normaliseRelayUrl('ws://[::1]:9?x=1')).toBe('ws://[::1]:9/v1?x=1');
+    expect(normaliseRelayUrl('ws://127.0.0.1:8787/v1')).toBe('ws://127.0.0.1:8787/v1');
+    expect(normaliseRelayUrl('wss://relay.example/vigil/v1')).toBe('wss://relay.example/vigil/v1');
+    expect(() => normaliseRelayUrl('http://relay.example')).toThrow(/ws:/);
+    expect(() => normaliseRelayUrl('relay.example:8787')).toThrow();
+  });
+
+  it('without a path reach the relay on /v1 (and the same URL twice is one)', async () => {
+    const r = await relay();
+    const bare = `ws://127.0.0.1:${r.port}`;
+    const c = client(bare, makeKey(), { url: undefined, urls: [bare, `${bare}/`, r.url] });
+    await c.c.waitReady(3000);
+    expect(c.c.url).toBe(r.url);
+    expect(c.c.urls).toEqual([r.url]);
+    expect(c.seen.failures).toEqual([]);
+    expect(c.c.failure).toBeUndefined();
+  });
+});
+
+describe('why a connection fails', () => {
+  it('classifies what ws reports before the socket opens', () => {
+    const err = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+    const cases: [unknown, string, RegExp][] = [
+      [err('connect ECONNREFUSED 127.0.0.1:9', 'ECONNREFUSED'), 'refused', /connection refused/],
+      [err('getaddrinfo ENOTFOUND relay.invalid', 'ENOTFOUND'), 'dns', /does not resolve \(DNS: ENOTFOUND\)/],
+      [err('getaddrinfo EAI_AGAIN relay.example', 'EAI_AGAIN'), 'dns', /EAI_AGAIN/],
+      [err('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT'), 'tls', /TLS handshake failed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/],
+      [err("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID'), 'tls', /ERR_TLS_CERT_ALTNAME_INVALID/],
+      [err('certificate has expired', 'CERT_HAS_EXPIRED'), 'tls', /CERT_HAS_EXPIRED/],
+      [err('wrong version number', 'ERR_SSL_WRONG_VERSION_NUMBER'), 'tls', /does not speak TLS/],
+      [err('Unexpected server response: 404'), 'http-status', /^404: no Vigil relay at this URL \(a Vigil relay answers on \/v1\)$/],
+      [err('Unexpected server response: 502'), 'http-status', /^502: /],
+      [err('Parse Error: Expected HTTP/', 'HPE_INVALID_CONSTANT'), 'not-websocket', /does not speak WebSocket \(HPE_INVALID_CONSTANT\)/],
+      [err('Invalid Sec-WebSocket-Accept header'), 'not-websocket', /does not speak WebSocket/],
+      [err('Invalid WebSocket frame: invalid opcode 7', 'WS_ERR_INVALID_OPCODE'), 'protocol', /WS_ERR_INVALID_OPCODE/],
+      [err('connect EHOSTUNREACH 10.0.0.1:443', 'EHOSTUNREACH'), 'unreachable', /EHOSTUNREACH/],
+      [err('socket hang up', undefined), 'unreachable', /during the handshake/],
+      [{ type: 'error' }, 'unreachable', /no detail/], // a browser's Event
+      [undefined, 'unreachable', /no detail/],
+    ];
+    for (const [error, code, message] of cases) {
+      const r = classifySocketError(error);
+      expect(r.code, String((error as Error | undefined)?.message)).toBe(code);
+      expect(r.message).toMatch(message);
+    }
+    expect(classifySocketError(err('Unexpected server response: 404')).status).toBe(404);
+  });
+
+  it('classifies the relay close codes, and a close with none', () => {
+    const cases: [number, boolean, string, RegExp][] = [
+      [4001, true, 'protocol-version', /another version of the relay protocol \(this client speaks v1\)/],
+      [4002, true, 'login-refused', /auth-failed/],
+      [4003, true, 'login-refused', /auth-timeout/],
+      [4006, true, 'busy', /too-many-connections/],
+      [4007, true, 'replaced', /another connection/],
+      [4010, true, 'shutting-down', /shutting down/],
+      [4008, true, 'closed-by-relay', /slow-consumer/],
+      [1009, true, 'closed-by-relay', /too-large/],
+      [1006, true, 'dropped', /lost/],
+      [1000, true, 'dropped', /closed \(1000\)/],
+      [1006, false, 'unreachable', /no detail/],
+    ];
+    for (const [closeCode, opened, code, message] of cases) {
+      const r = classifyClose(closeCode, opened);
+      expect(r.code, `close ${closeCode}`).toBe(code);
+      expect(r.message).toMatch(message);
+    }
+  });
+
+  it('says "refused" once for a closed port, however often it retries, and again after a login', async () => {
+    const port = await closedPort();
+    const c = client(`ws://127.0.0.1:${port}`);
+    const f = await failsOnceWith(c, 'refused');
+    expect(f.url).toBe(`ws://127.0.0.1:${port}/v1`);
+    // The relay comes up there: the failure clears; it goes down again: a new report.
+    const r = await relay(port);
+    await c.c.waitReady(3000);
+    expect(c.c.failure).toBeUndefined();
+    await r.close();
+    relays.splice(relays.indexOf(r), 1);
+    await eventually(() => c.seen.failures.length >= 2, 3000, 'a second report');
+    expect(c.seen.failures[1]!.code).toBe('shutting-down');
+  });
+
+  it('says "404: no Vigil relay at this URL" for an HTTP server, and for a relay asked on another path', async () => {
+    const http = createServer((_req, res) => res.writeHead(404).end('nothing here\n'));
+    const port = await listening(http, (p, cb) => http.listen(p, '127.0.0.1', cb));
+    const c = client(`ws://127.0.0.1:${port}/`);
+    const f = await failsOnceWith(c, 'http-status');
+    expect(f).toMatchObject({ status: 404, message: '404: no Vigil relay at this URL (a Vigil relay answers on /v1)' });
+
+    const r = await relay();
+    const wrong = client(`ws://127.0.0.1:${r.port}/relay`);
+    expect((await failsOnceWith(wrong, 'http-status')).status).toBe(404);
+    // What the relay answers there, in words, for a person with curl.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(r.port, '127.0.0.1', () => socket.end(
+        'GET /relay HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 404 /);
+    expect(answer).toMatch(/\r\n\r\nno Vigil relay at this URL; try \/v1\n$/);
+  });
+
+  it('says TLS for wss:// to a relay without TLS', async () => {
+    const r = await relay();
+    const c = client(`wss://127.0.0.1:${r.port}/v1`);
+    expect((await failsOnceWith(c, 'tls')).message).toMatch(/^TLS handshake failed \(\w+\): the server does not speak TLS/);
+  });
+
+  it('says the login was refused, and a relay of another protocol version', async () => {
+    const r = await startRelay({ host: '127.0.0.1', port: 0, publicHosts: ['relay.example'] });
+    relays.push(r);
+    expect((await failsOnceWith(client(r.url), 'login-refused')).message).toMatch(/auth-failed/);
+
+    // A relay that speaks version 2: its first frame's first byte is 2.
+    const v2 = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    v2.on('connection', (ws) => ws.send(new Uint8Array([2, 0x40, ...new Uint8Array(48)])));
+    await new Promise<void>((resolve) => v2.once('listening', resolve));
+    servers.push(v2);
+    const port = (v2.address() as AddressInfo).port;
+    expect((await failsOnceWith(client(`ws://127.0.0.1:${port}`), 'protocol-version')).message).toMatch(/speaks v1/);
   });
 });

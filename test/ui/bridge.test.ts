@@ -80,7 +80,7 @@ describe('the Electron IPC side, in-process', () => {
     expect(added.ok).toBe(true);
     const id = value<{ id: string }>(added).id;
     expect(await call('renameCamera', id, 'Garden')).toMatchObject({ ok: true, value: { name: 'Garden' } });
-    expect(await call('relay')).toEqual({ ok: true, value: { url: null, state: 'none', phonesOnline: 0, watchingNow: 0 } });
+    expect(await call('relay')).toEqual({ ok: true, value: { url: null, state: 'none', problem: null, phonesOnline: 0, watchingNow: 0 } });
     expect(await call('revokePhone', 'b'.repeat(32))).toEqual({ ok: false, error: 'no such phone' });
     expect(await call('removeCamera', id)).toEqual({ ok: true, value: { removed: true } });
   });
