@@ -22,6 +22,11 @@ export interface PhoneProfile {
   lanUrls?: readonly string[];
   /** Last command sequence number used; commands must keep going up across restarts. */
   lastSeq: bigint;
+  /**
+   * The newest epoch this phone took a key update of. Epochs are hub-wide, so no key update of an
+   * older one is taken again, for any camera or profile, across restarts (issue 14, finding 2).
+   */
+  epochFloor?: number;
   readonly pairedAt: number;
 }
 
@@ -36,6 +41,7 @@ interface ProfileJson {
   relays: string[];
   lanUrls?: string[];
   lastSeq: string;
+  epochFloor?: number;
   pairedAt: number;
 }
 
@@ -61,6 +67,7 @@ export function profileToJson(p: PhoneProfile): string {
     relays: [...p.relays],
     ...(p.lanUrls ? { lanUrls: [...p.lanUrls] } : {}),
     lastSeq: p.lastSeq.toString(),
+    ...(p.epochFloor !== undefined ? { epochFloor: p.epochFloor } : {}),
     pairedAt: p.pairedAt,
   };
   return JSON.stringify(json, null, 2) + '\n';
@@ -91,9 +98,15 @@ export function profileFromJson(text: string): PhoneProfile {
       relays: j.relays.map(String),
       ...(Array.isArray(j.lanUrls) ? { lanUrls: j.lanUrls.map(String) } : {}),
       lastSeq: BigInt(j.lastSeq),
+      ...(j.epochFloor !== undefined ? { epochFloor: epochOf(j.epochFloor) } : {}),
       pairedAt: Number(j.pairedAt),
     };
   } catch (e) {
     throw new ProfileError(`the profile file is damaged (${e instanceof Error ? e.message : 'unreadable'})`);
   }
+}
+
+function epochOf(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new ProfileError('epochFloor is not an epoch');
+  return v;
 }
