@@ -3,7 +3,9 @@
 // (main/cli/commands.ts, phone/cli-commands.ts, relay/cli.ts), and each command must refuse an option
 // that is not in its table: so an accepted option cannot be missing from the help.
 import { describe, expect, it } from 'vitest';
-import { VIGIL, VIGIL_PHONE, run } from '../support/system.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, VIGIL, VIGIL_PHONE, run } from '../support/system.ts';
 import { VIGIL_PROGRAM } from '../../main/cli/commands.ts';
 import { PHONE_PROGRAM } from '../../phone/cli-commands.ts';
 import { isGroup, wordOf, type CliCommand, type CliProgram } from '../../relay/cli-options.ts';
@@ -24,7 +26,7 @@ function expectReadable(text: string): void {
   for (const line of text.split('\n')) expect(line.length, `line too long for a terminal: ${line}`).toBeLessThanOrEqual(MAX_LINE);
 }
 
-const flagIn = (text: string, name: string): boolean => new RegExp(`(^|[\\s\\[])--${name}(\\s|\\]|$)`, 'm').test(text);
+const flagIn = (text: string, name: string): boolean => new RegExp(`(^|[\\s[(|])--${name}([\\s\\])|]|$)`, 'm').test(text);
 
 for (const [bin, program] of [[VIGIL, VIGIL_PROGRAM], [VIGIL_PHONE, PHONE_PROGRAM]] as const) {
   describe(`${program.name} --help`, () => {
@@ -76,3 +78,32 @@ for (const [bin, program] of [[VIGIL, VIGIL_PROGRAM], [VIGIL_PHONE, PHONE_PROGRA
     }
   });
 }
+
+describe('README.md, "The command line"', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = /## The command line\n+```\n([\s\S]*?)\n```/.exec(readme)?.[1] ?? '';
+  // One entry per './bin/...' line, with its indented continuation lines; comments after '#' dropped.
+  const entries: string[] = [];
+  for (const line of block.split('\n')) {
+    const text = line.replace(/\s+#.*$/, '');
+    if (text.startsWith('./bin/')) entries.push(text.slice('./bin/'.length));
+    else if (/^\s/.test(text) && entries.length > 0) entries[entries.length - 1] += ` ${text.trim()}`;
+  }
+  const commands = [...commandsOf(VIGIL_PROGRAM), ...commandsOf(PHONE_PROGRAM)];
+  /** The command an entry shows: the longest name it starts with. */
+  const commandOf = (entry: string) => commands.filter((c) => entry === c.name || entry.startsWith(`${c.name} `)).sort((a, b) => b.name.length - a.name.length)[0];
+
+  it('shows every command with every option its parser accepts, and no other option', () => {
+    expect(entries.length).toBeGreaterThan(10);
+    for (const entry of entries) {
+      const c = commandOf(entry);
+      expect(c, `README shows a command no parser has: ${entry}`).toBeDefined();
+      for (const m of entry.matchAll(/--([a-z][a-z-]*)/g)) expect(Object.keys(c!.options), `README: ${entry}`).toContain(m[1]);
+    }
+    for (const c of commands) {
+      const shown = entries.filter((e) => commandOf(e) === c).join(' ');
+      expect(shown, `README lacks ${c.name}`).not.toBe('');
+      for (const name of Object.keys(c.options)) expect(flagIn(shown, name), `README lacks ${c.name} --${name}`).toBe(true);
+    }
+  });
+});
