@@ -15,8 +15,11 @@ export const LABEL_SESSION_PSK = 'vigil v1 session psk';
 export const LABEL_KEY_UPDATE = 'vigil v1 key update';
 export const LABEL_KEY_UPDATE_OFFLINE = 'vigil v1 key update offline';
 export const LABEL_ROSTER = 'vigil v1 roster';
-export const LABEL_FRAME_KEY = 'vigil v1 frame key';
-export const LABEL_FRAME_SALT = 'vigil v1 frame salt';
+// The frame labels carry the frame's own version (FRAME_VERSION in crypto/frame.ts, now 2): a
+// frame key of one version is never a frame key of another.
+export const LABEL_FRAME_KEY = 'vigil v2 frame key';
+export const LABEL_FRAME_SALT = 'vigil v2 frame salt';
+export const LABEL_FRAME_KID = 'vigil v2 frame kid';
 export const LABEL_COMMAND = 'vigil v1 command';
 /** Names a frame sealer's (key, salt) in the per-process registry that forbids a second sealer. */
 export const LABEL_FRAME_SEALER = 'vigil v1 frame sealer';

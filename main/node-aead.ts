@@ -27,24 +27,34 @@ function plain(b: Buffer): Uint8Array {
   return new Uint8Array(b);
 }
 
-/** ciphertext || tag into `out` (the sealer's wire buffer): no array of our own per frame. */
-function encryptTo(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void {
+/**
+ * ciphertext || tag of concat(...parts) into `out` (the sealer's wire buffer): the parts (prefix,
+ * payload, padding) go through the cipher one after another, never joined into one array.
+ */
+function encryptTo(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, parts: readonly Uint8Array[], out: Uint8Array): void {
   checkLengths(key, nonce);
-  if (out.length !== plaintext.length + TAG_BYTES) throw new RangeError(`output must be ${plaintext.length + TAG_BYTES} bytes, got ${out.length}`);
+  let plaintextLength = 0;
+  for (const part of parts) plaintextLength += part.length;
+  if (out.length !== plaintextLength + TAG_BYTES) throw new RangeError(`output must be ${plaintextLength + TAG_BYTES} bytes, got ${out.length}`);
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(aad, { plaintextLength: plaintext.length });
-  const ciphertext = cipher.update(plaintext);
+  cipher.setAAD(aad, { plaintextLength });
+  let at = 0;
+  for (const part of parts) {
+    const ciphertext = cipher.update(part);
+    out.set(ciphertext, at);
+    at += ciphertext.length;
+  }
   const last = cipher.final(); // empty for a stream cipher; checked so no byte is ever dropped
-  if (ciphertext.length + last.length !== plaintext.length) throw new Error('chacha20-poly1305 returned a ciphertext of the wrong length');
-  out.set(ciphertext, 0);
-  out.set(last, ciphertext.length);
-  out.set(cipher.getAuthTag(), plaintext.length);
+  out.set(last, at);
+  at += last.length;
+  if (at !== plaintextLength) throw new Error('chacha20-poly1305 returned a ciphertext of the wrong length');
+  out.set(cipher.getAuthTag(), plaintextLength);
 }
 
 export const nodeFrameAead: FrameAead = {
   encrypt(key, nonce, aad, plaintext) {
     const out = new Uint8Array(plaintext.length + TAG_BYTES);
-    encryptTo(key, nonce, aad, plaintext, out);
+    encryptTo(key, nonce, aad, [plaintext], out);
     return out;
   },
 

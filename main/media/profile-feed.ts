@@ -32,14 +32,15 @@ export function profileNumber(cameraNumber: number): number | undefined {
 }
 
 /**
- * topic = first 16 bytes of SHA-256(label || 0x00 || cameraTopic (16 bytes) || 0x00 || name), hex.
- * Deterministic, so it survives hub restarts like the camera's own topic. The relay can link it to
- * the camera (it could anyway: both carry the same camera id in their clear frame metadata).
+ * topic = first 16 bytes of SHA-256(label || 0x00 || cameraId (16 bytes) || 0x00 || name), hex.
+ * Deterministic, so it survives hub restarts like the camera's own topic. From the camera's id, which
+ * a relay never sees (frames carry it encrypted, docs/PROTOCOL.md §9), not from its topic: a relay
+ * that hashed every topic it carries would otherwise link the profile's topic to the camera's.
  */
-export function profileTopic(cameraTopic: string, name: ProfileName): string {
-  if (!/^[0-9a-f]{32}$/.test(cameraTopic)) throw new Error(`profileTopic: bad camera topic ${cameraTopic}`);
+export function profileTopic(cameraId: string, name: ProfileName): string {
+  if (!/^[0-9a-f]{32}$/.test(cameraId)) throw new Error('profileTopic: bad camera id');
   return createHash('sha256')
-    .update(LABEL_PROFILE_TOPIC).update(Buffer.from([0])).update(Buffer.from(cameraTopic, 'hex')).update(Buffer.from([0])).update(name)
+    .update(LABEL_PROFILE_TOPIC).update(Buffer.from([0])).update(Buffer.from(cameraId, 'hex')).update(Buffer.from([0])).update(name)
     .digest().subarray(0, 16).toString('hex');
 }
 
@@ -68,7 +69,7 @@ export class H264Profile {
   #closed = false;
 
   constructor(
-    camera: { readonly number: number; readonly topic: string },
+    camera: { readonly id: string; readonly number: number; readonly topic: string },
     /** The camera's own stream (its CameraFeed's output). */
     input: Fmp4Input,
     ffmpeg: FfmpegInfo | undefined,
@@ -78,7 +79,7 @@ export class H264Profile {
     const number = profileNumber(camera.number);
     if (number === undefined) throw new Error(`camera ${camera.number} cannot have a profile`);
     this.number = number;
-    this.topic = profileTopic(camera.topic, PROFILE_H264);
+    this.topic = profileTopic(camera.id, PROFILE_H264);
     this.feed = new CameraFeed(number, { kind: 'fmp4', input }, ffmpeg, {
       onInit: (init: IngestInit) => {
         this.#known = { mime: init.mime, codecs: init.codecs };

@@ -1,6 +1,6 @@
 // The frame envelope under attack: each threat of DESIGN.md section 3 that frames carry (T1, T4, T6,
-// T7, T8, T12) is performed here against the real code, next to known-answer vectors that pin the
-// wire format and an independent reference implementation of docs/protocol/frame.md.
+// T7, T8, T10, T12) is performed here against the real code, next to known-answer vectors that pin
+// the wire format and an independent reference implementation of docs/PROTOCOL.md section 9.
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { inspect } from 'node:util';
@@ -8,13 +8,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cryptoReady, sodium } from '../../crypto/sodium.ts';
 import {
-  FRAME_METADATA_BYTES, FrameOpener, FrameSealer, MAX_FRAME_COUNTER, frameKeyId, sodiumFrameAead, splitFrameKeyId,
-  type FrameAead, type FrameKeyParams, type FrameTrack, type FrameType,
+  FRAME_CLEAR_BYTES, FRAME_PREFIX_BYTES, FRAME_VERSION, FrameOpener, FrameSealer, MAX_FRAME_COUNTER, MAX_FRAME_WIRE_BYTES, frameKeyId,
+  paddedPlaintextLength, sodiumFrameAead, type FrameAead, type FrameKeyParams, type FrameTrack, type FrameType,
 } from '../../crypto/frame.ts';
 import { encodeSframeHeader, decodeSframeHeader } from '../../crypto/sframe.ts';
 import { CryptoError, type CryptoErrorCode } from '../../crypto/errors.ts';
-import { concat, fromHex, toHex, u64be, utf8 } from '../../crypto/bytes.ts';
-import { LABEL_FRAME_KEY, LABEL_FRAME_SALT } from '../../crypto/labels.ts';
+import { concat, fromHex, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
+import { LABEL_FRAME_KEY, LABEL_FRAME_KID, LABEL_FRAME_SALT } from '../../crypto/labels.ts';
 import { Secret } from '../../crypto/secret.ts';
 import { nodeFrameAead } from '../../main/node-aead.ts';
 
@@ -52,10 +52,11 @@ function openerWith(...keys: FrameKeyParams[]): FrameOpener {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reference implementation, written from docs/protocol/frame.md rather than from crypto/frame.ts:
-// it uses libsodium directly (detached AEAD, BLAKE2b) so that the two implementations can only
-// agree if both follow the spec. It also builds frames the real sealer refuses to make (another
-// version, metadata naming another camera) to show the opener refuses them even when authentic.
+// Reference implementation, written from docs/PROTOCOL.md section 9 rather than from crypto/frame.ts:
+// it uses libsodium directly (detached AEAD, BLAKE2b) and computes Padmé with floating-point
+// logarithms, so that the two implementations can only agree if both follow the spec. It also builds
+// frames the real sealer refuses to make (another version, a prefix naming another camera, wrong
+// padding) to show the opener refuses them even when authentic.
 
 interface RefInput {
   baseKey: Uint8Array;
@@ -70,8 +71,13 @@ interface RefInput {
   plaintext: Uint8Array;
   version?: number;
   suite?: number;
-  metadataHubId?: Uint8Array;
-  metadataCameraId?: Uint8Array;
+  prefixHubId?: Uint8Array;
+  prefixCameraId?: Uint8Array;
+  /** Padding bytes instead of the padding rule's. */
+  padLength?: number;
+  /** The prefix's padLength field, when it should not tell the truth. */
+  padLengthField?: number;
+  padByte?: number;
 }
 
 function refKdf(baseKey: Uint8Array, label: string, length: number, context: Uint8Array): Uint8Array {
@@ -79,9 +85,13 @@ function refKdf(baseKey: Uint8Array, label: string, length: number, context: Uin
   return sodium().crypto_generichash(length, concat(Uint8Array.of(l.length), l, context), baseKey);
 }
 
-function refDerive(baseKey: Uint8Array, hubId: Uint8Array, cameraId: Uint8Array, kid: bigint) {
-  const context = concat(hubId, cameraId, u64be(kid));
-  return { frameKey: refKdf(baseKey, 'vigil v1 frame key', 32, context), salt: refKdf(baseKey, 'vigil v1 frame salt', 12, context) };
+function refDerive(baseKey: Uint8Array, hubId: Uint8Array, cameraId: Uint8Array, cameraNumber: number, epoch: number) {
+  const context = concat(hubId, cameraId, u32be(cameraNumber), u32be(epoch));
+  return {
+    kid: BigInt('0x' + toHex(refKdf(baseKey, 'vigil v2 frame kid', 8, context))),
+    frameKey: refKdf(baseKey, 'vigil v2 frame key', 32, context),
+    salt: refKdf(baseKey, 'vigil v2 frame salt', 12, context),
+  };
 }
 
 function refNonce(salt: Uint8Array, counter: bigint): Uint8Array {
@@ -90,29 +100,48 @@ function refNonce(salt: Uint8Array, counter: bigint): Uint8Array {
   return nonce;
 }
 
+/** Padmé as the paper writes it: E = floor(log2 L), S = floor(log2 E) + 1, clear the low E - S bits (rounding up). */
+function refPadme(length: number): number {
+  if (length < 2) return length;
+  const e = Math.floor(Math.log2(length));
+  const s = Math.floor(Math.log2(e)) + 1;
+  const step = 2 ** (e - s);
+  return Math.ceil(length / step) * step;
+}
+
 function refSeal(x: RefInput) {
-  const kid = (BigInt(x.cameraNumber) << 32n) | BigInt(x.epoch);
-  const { frameKey, salt } = refDerive(x.baseKey, x.hubId, x.cameraId, kid);
+  const { kid, frameKey, salt } = refDerive(x.baseKey, x.hubId, x.cameraId, x.cameraNumber, x.epoch);
   const nonce = refNonce(salt, x.counter);
-  const metadata = concat(
-    Uint8Array.of(x.version ?? 1, x.suite ?? 1),
-    x.metadataHubId ?? x.hubId,
-    x.metadataCameraId ?? x.cameraId,
+  const padLength = x.padLength ?? refPadme(46 + x.plaintext.length) - 46 - x.plaintext.length;
+  const prefix = concat(
+    x.prefixHubId ?? x.hubId,
+    x.prefixCameraId ?? x.cameraId,
     Uint8Array.of(x.track),
     u64be(x.captureTime),
     Uint8Array.of(x.frameType),
+    u32be(x.padLengthField ?? padLength),
   );
-  const aad = concat(encodeSframeHeader(kid, x.counter), metadata);
-  const { ciphertext, mac } = sodium().crypto_aead_chacha20poly1305_ietf_encrypt_detached(x.plaintext, aad, null, nonce, frameKey);
-  return { kid, frameKey, salt, nonce, aad, wire: concat(aad, ciphertext, mac) };
+  const aad = concat(encodeSframeHeader(kid, x.counter), Uint8Array.of(x.version ?? 2, x.suite ?? 1));
+  const padded = concat(prefix, x.plaintext, new Uint8Array(padLength).fill(x.padByte ?? 0));
+  const { ciphertext, mac } = sodium().crypto_aead_chacha20poly1305_ietf_encrypt_detached(padded, aad, null, nonce, frameKey);
+  return { kid, frameKey, salt, nonce, aad, padLength, wire: concat(aad, ciphertext, mac) };
+}
+
+/** The plaintext of a frame, opened with the reference: to look at what travels encrypted. */
+function refOpen(wire: Uint8Array, baseKey: Uint8Array, hubId: Uint8Array, cameraId: Uint8Array, cameraNumber: number, epoch: number): Uint8Array {
+  const h = decodeSframeHeader(wire);
+  const { frameKey, salt } = refDerive(baseKey, hubId, cameraId, cameraNumber, epoch);
+  const aadLength = h.headerLength + 2;
+  return sodium().crypto_aead_chacha20poly1305_ietf_decrypt(null, wire.subarray(aadLength), wire.subarray(0, aadLength), refNonce(salt, h.ctr), frameKey);
 }
 
 const TRACK_CODE: Record<FrameTrack, number> = { video: 0, audio: 1 };
 const TYPE_CODE: Record<FrameType, number> = { init: 0, keyframe: 1, delta: 2, 'audio-only': 3 };
 
 // ---------------------------------------------------------------------------------------------
-// Known-answer vectors (test/crypto/vectors/frame.json). Generated once from the code with
-// VIGIL_WRITE_FRAME_VECTORS=1; from then on the code must reproduce (or reject) them byte for byte.
+// Known-answer vectors (test/crypto/vectors/frame.json). Generated from the code with
+// VIGIL_WRITE_FRAME_VECTORS=1 (frame version 2); from then on the code must reproduce (or reject)
+// them byte for byte.
 
 type Expect = 'success' | 'tampered' | 'not-for-me' | 'replayed' | 'malformed' | 'unsupported';
 
@@ -143,6 +172,7 @@ interface Vector {
     track: FrameTrack;
     captureTime: number;
     frameType: FrameType;
+    padLength: number;
     plaintext: string;
   };
 }
@@ -161,11 +191,11 @@ function buildVectors(): Vector[] {
   const hubB = seq(16, 0x90);
   const cam = (n: number, epoch: number, keySeed: number, cameraSeed = 0x20 + n, hub = hubId): VectorKey => {
     const k = { hubId: hub, cameraId: seq(16, cameraSeed), cameraNumber: n, epoch, key: seq(32, keySeed) };
-    const kid = frameKeyId(n, epoch);
-    const d = refDerive(k.key, k.hubId, k.cameraId, kid);
+    const d = refDerive(k.key, k.hubId, k.cameraId, n, epoch);
+    expect(frameKeyId({ hubId: k.hubId, cameraId: k.cameraId, cameraNumber: n, epoch, key: k.key })).toBe(d.kid);
     return {
       hubId: toHex(k.hubId), cameraId: toHex(k.cameraId), cameraNumber: n, epoch, baseKey: toHex(k.key),
-      kid: kid.toString(), frameKey: toHex(d.frameKey), salt: toHex(d.salt),
+      kid: d.kid.toString(), frameKey: toHex(d.frameKey), salt: toHex(d.salt),
     };
   };
   const seal = (keys: VectorKey[], key: number, counter: bigint, track: FrameTrack, captureTime: number, frameType: FrameType, plaintext: Uint8Array) => {
@@ -178,7 +208,7 @@ function buildVectors(): Vector[] {
     expect(toHex(wire)).toBe(toHex(ref.wire));
     return {
       wire: toHex(wire),
-      sealed: { key, counter: counter.toString(), nonce: toHex(ref.nonce), aad: toHex(ref.aad), track, captureTime, frameType, plaintext: toHex(plaintext) },
+      sealed: { key, counter: counter.toString(), nonce: toHex(ref.nonce), aad: toHex(ref.aad), track, captureTime, frameType, padLength: ref.padLength, plaintext: toHex(plaintext) },
     };
   };
   const flip = (hex: string, byte: number, bit = 0): string => {
@@ -193,7 +223,7 @@ function buildVectors(): Vector[] {
 
   const k0 = [cam(0, 0, 0x40)];
   const s0 = seal(k0, 0, 0n, 'video', 1_764_000_000_000, 'keyframe', utf8('vigil keyframe'));
-  add('smallest-header', 'camera 0, epoch 0, counter 0: the SFrame header is the single byte 00', k0, 'success', s0.wire, s0.sealed);
+  add('counter-0', 'camera 0, epoch 0, counter 0 (counter in the config byte); 60-byte plaintext, no padding', k0, 'success', s0.wire, s0.sealed);
 
   const k1 = [cam(3, 7, 0x60)];
   const s1 = seal(k1, 0, 1n, 'audio', 1_764_000_000_040, 'audio-only', new Uint8Array(0));
@@ -202,28 +232,34 @@ function buildVectors(): Vector[] {
   const k2 = [cam(1, 1, 0x80)];
   const s2 = seal(k2, 0, 300n, 'video', 1_764_000_001_000, 'delta', seq(64, 0));
   const w2 = fromHex(s2.wire);
-  const m2 = decodeSframeHeader(w2).headerLength; // c9 0100000001 012c: 8 bytes
-  add('delta-300', 'camera 1, epoch 1 (kid 2^32+1), counter 300 (two counter bytes)', k2, 'success', s2.wire, s2.sealed);
+  const m2 = decodeSframeHeader(w2).headerLength; // config, 8-byte kid, 012c
+  const c2 = m2 + FRAME_CLEAR_BYTES; // where the ciphertext of the prefix starts
+  add('delta-300', 'camera 1, epoch 1, counter 300 (two counter bytes); 110-byte plaintext padded by 2', k2, 'success', s2.wire, s2.sealed);
 
   const k3 = [cam(0x7fff_ffff, 0xffff_ffff, 0xa0)];
   const s3 = seal(k3, 0, MAX_FRAME_COUNTER, 'video', 0, 'init', utf8('ftyp...moov'));
-  add('largest-header', 'largest camera number and epoch, counter 2^64-1: a 17-byte header', k3, 'success', s3.wire, s3.sealed);
+  add('largest-numbers', 'largest camera number and epoch, counter 2^64-1: a 17-byte header', k3, 'success', s3.wire, s3.sealed);
+
+  const k5 = [cam(2, 3, 0xb0)];
+  const s5 = seal(k5, 0, 9n, 'video', 1_764_000_003_000, 'keyframe', seq(1000, 7));
+  add('padded-1000', 'a 1000-byte payload: 1046-byte plaintext padded by 42 to 1088 (Padmé: multiples of 64)', k5, 'success', s5.wire, s5.sealed);
 
   add('tag-bit', 's0 with the last bit of the tag flipped', k0, 'tampered', flip(s0.wire, -1, 7), s0.sealed);
-  add('ciphertext-bit', 's2 with one ciphertext bit flipped', k2, 'tampered', flip(s2.wire, m2 + FRAME_METADATA_BYTES + 5, 3), s2.sealed);
-  add('capture-time-changed', 's2 with the low bit of captureTime flipped', k2, 'tampered', flip(s2.wire, m2 + 42), s2.sealed);
-  add('hub-id-changed', 's2 with the first byte of the metadata hub id changed', k2, 'not-for-me', flip(s2.wire, m2 + 2), s2.sealed);
-  add('camera-id-changed', 's2 with the first byte of the metadata camera id changed', k2, 'tampered', flip(s2.wire, m2 + 18), s2.sealed);
-  add('counter-changed', 's2 with its counter changed from 300 to 301', k2, 'tampered', flip(s2.wire, m2 - 1), s2.sealed);
+  add('ciphertext-bit', 's2 with one bit of its payload\'s ciphertext flipped', k2, 'tampered', flip(s2.wire, c2 + FRAME_PREFIX_BYTES + 5, 3), s2.sealed);
+  add('capture-time-changed', 's2 with the low bit of the encrypted captureTime flipped', k2, 'tampered', flip(s2.wire, c2 + 40), s2.sealed);
+  add('hub-id-changed', 's2 with the first byte of the encrypted hub id changed', k2, 'tampered', flip(s2.wire, c2), s2.sealed);
+  add('camera-id-changed', 's2 with the first byte of the encrypted camera id changed', k2, 'tampered', flip(s2.wire, c2 + 16), s2.sealed);
+  add('padding-changed', 's2 with the encrypted padding length changed', k2, 'tampered', flip(s2.wire, c2 + 45, 1), s2.sealed);
+  add('counter-changed', 's2 with the last counter byte changed', k2, 'tampered', flip(s2.wire, m2 - 1), s2.sealed);
 
-  // Camera 1 at epoch 1 relabelled as camera 2 at epoch 1, whose key the receiver holds.
+  // Camera 1 at epoch 1 relabelled with the key id of camera 2 at epoch 1, whose key the receiver holds.
   const kB = [k2[0] as VectorKey, cam(2, 1, 0xc0)];
-  const relabelled = toHex(concat(encodeSframeHeader(frameKeyId(2, 1), 300n), w2.subarray(m2)));
-  add('kid-relabelled', 's2 re-labelled to camera 2 (same epoch); the receiver holds camera 2\'s key', kB, 'tampered', relabelled, s2.sealed);
+  const relabelled = toHex(concat(encodeSframeHeader(BigInt((kB[1] as VectorKey).kid), 300n), w2.subarray(m2)));
+  add('kid-relabelled', 's2 re-labelled to camera 2\'s key id (same epoch); the receiver holds camera 2\'s key', kB, 'tampered', relabelled, s2.sealed);
 
-  // The same content key bytes under another hub id: derivation binds the hub.
+  // The same content key bytes under another hub id: another key id, so not this receiver's.
   const kOtherHub = [cam(1, 1, 0x80, 0x21, hubB)];
-  add('other-hub', 's2 opened with the same base key, camera number and epoch, but another hub id', kOtherHub, 'not-for-me', s2.wire, s2.sealed);
+  add('other-hub', 's2 at a receiver given the same base key, camera number and epoch, but another hub id', kOtherHub, 'not-for-me', s2.wire, s2.sealed);
 
   add('not-for-me', 's2 at a receiver that holds only camera 3\'s key', k1, 'not-for-me', s2.wire, s2.sealed);
   add('replayed', 's2 delivered twice', k2, 'replayed', s2.wire, s2.sealed, [s2.wire]);
@@ -236,19 +272,24 @@ function buildVectors(): Vector[] {
   const kNext = [k2[0] as VectorKey, cam(1, 2, 0xe0)];
   add('old-epoch', 's2 (epoch 1) after the receiver was given epoch 2 of the same camera', kNext, 'replayed', s2.wire, s2.sealed);
 
-  add('version-2', 's2 with the version byte set to 2 (not decrypted)', k2, 'unsupported', toHex(concat(w2.subarray(0, m2), Uint8Array.of(2), w2.subarray(m2 + 1))), s2.sealed);
+  add('version-1', 's2 with the version byte set to 1 (not decrypted)', k2, 'unsupported', toHex(concat(w2.subarray(0, m2), Uint8Array.of(1), w2.subarray(m2 + 1))), s2.sealed);
   add('suite-2', 's2 with the suite byte set to 2 (not decrypted)', k2, 'unsupported', toHex(concat(w2.subarray(0, m2 + 1), Uint8Array.of(2), w2.subarray(m2 + 2))), s2.sealed);
 
   const kr = k2[0] as VectorKey;
   const refBase = { baseKey: fromHex(kr.baseKey), hubId: fromHex(kr.hubId), cameraId: fromHex(kr.cameraId), cameraNumber: 1, epoch: 1, counter: 5n, track: 0, captureTime: 1n, frameType: 2, plaintext: utf8('x') };
-  add('authentic-version-2', 'sealed with the right key but version 2: refused, never decrypted as v1', k2, 'unsupported', toHex(refSeal({ ...refBase, version: 2 }).wire));
-  add('authentic-wrong-camera', 'sealed with camera 1\'s key, metadata naming another camera id: authentic but tampered', k2, 'tampered', toHex(refSeal({ ...refBase, metadataCameraId: seq(16, 0x55) }).wire));
+  add('authentic-version-3', 'sealed with the right key but version 3: refused, never decrypted as version 2', k2, 'unsupported', toHex(refSeal({ ...refBase, version: 3 }).wire));
+  add('authentic-wrong-camera', 'sealed with camera 1\'s key, prefix naming another camera id: authentic but tampered', k2, 'tampered', toHex(refSeal({ ...refBase, prefixCameraId: seq(16, 0x55) }).wire));
+  add('authentic-wrong-hub', 'sealed with camera 1\'s key, prefix naming another hub id: authentic but tampered', k2, 'tampered', toHex(refSeal({ ...refBase, prefixHubId: seq(16, 0x66) }).wire));
   add('authentic-unknown-frame-type', 'sealed with the right key, frame type 4', k2, 'malformed', toHex(refSeal({ ...refBase, frameType: 4 }).wire));
+  add('authentic-short-padding', 'sealed with the right key, a 2-byte payload (48-byte plaintext, which the rule leaves as it is) with 1 byte of padding', k2, 'malformed', toHex(refSeal({ ...refBase, plaintext: utf8('xy'), padLength: 1 }).wire));
+  add('authentic-extra-padding', 'sealed with the right key, 8 bytes of padding more than the rule gives', k2, 'malformed', toHex(refSeal({ ...refBase, padLength: 9 }).wire));
+  add('authentic-padding-not-zero', 'sealed with the right key, padding of the right length made of 0x01 bytes', k2, 'malformed', toHex(refSeal({ ...refBase, padByte: 1 }).wire));
+  add('authentic-padding-too-long', 'sealed with the right key, padding length larger than the plaintext', k2, 'malformed', toHex(refSeal({ ...refBase, padLengthField: 0xffff_ffff }).wire));
 
-  add('truncated', 's2 cut after header, metadata and 15 bytes: shorter than any frame', k2, 'malformed', toHex(w2.subarray(0, m2 + FRAME_METADATA_BYTES + 15)));
+  add('truncated', 's2 cut after header, version, suite, prefix and 15 bytes: shorter than any frame', k2, 'malformed', toHex(w2.subarray(0, c2 + FRAME_PREFIX_BYTES + 15)));
   add('empty', 'no bytes', k2, 'malformed', '');
-  add('non-minimal-header', 's2 with KID 2^32+1 spelled in 8 bytes instead of 5', k2, 'malformed',
-    toHex(concat(Uint8Array.of(0xf9), fromHex('0000000100000001'), fromHex('012c'), w2.subarray(m2))));
+  add('non-minimal-header', 's2 with counter 300 spelled in 3 bytes (00 01 2c) instead of 2', k2, 'malformed',
+    toHex(concat(Uint8Array.of((w2[0] as number) + 1), w2.subarray(1, m2 - 2), Uint8Array.of(0), w2.subarray(m2 - 2))));
   return v;
 }
 
@@ -276,8 +317,9 @@ describe('known-answer vectors (test/crypto/vectors/frame.json)', () => {
   it('derives the recorded frame keys and salts', () => {
     for (const v of file.vectors) {
       for (const k of v.keys) {
-        expect(frameKeyId(k.cameraNumber, k.epoch).toString()).toBe(k.kid);
-        const d = refDerive(fromHex(k.baseKey), fromHex(k.hubId), fromHex(k.cameraId), BigInt(k.kid));
+        const d = refDerive(fromHex(k.baseKey), fromHex(k.hubId), fromHex(k.cameraId), k.cameraNumber, k.epoch);
+        expect(d.kid.toString(), v.name).toBe(k.kid);
+        expect(frameKeyId(keyParams(k)).toString(), v.name).toBe(k.kid);
         expect(toHex(d.frameKey), v.name).toBe(k.frameKey);
         expect(toHex(d.salt), v.name).toBe(k.salt);
       }
@@ -310,9 +352,26 @@ describe('known-answer vectors (test/crypto/vectors/frame.json)', () => {
 });
 
 describe('sealing and opening', () => {
-  it('uses the labels the spec quotes', () => {
-    expect(LABEL_FRAME_KEY).toBe('vigil v1 frame key');
-    expect(LABEL_FRAME_SALT).toBe('vigil v1 frame salt');
+  it('uses the labels and version the spec quotes', () => {
+    expect(LABEL_FRAME_KEY).toBe('vigil v2 frame key');
+    expect(LABEL_FRAME_SALT).toBe('vigil v2 frame salt');
+    expect(LABEL_FRAME_KID).toBe('vigil v2 frame kid');
+    expect(FRAME_VERSION).toBe(2);
+  });
+
+  it('pads with Padmé: the reference formula, at most 12% more, only the top bits of a length vary', () => {
+    for (let n = 0; n < 70_000; n++) if (paddedPlaintextLength(n) !== refPadme(n)) expect(paddedPlaintextLength(n), `n=${n}`).toBe(refPadme(n));
+    for (const n of [2 ** 20 - 1, 2 ** 20, 2 ** 20 + 1, 16 * 1024 * 1024 + 46, 2 ** 30]) expect(paddedPlaintextLength(n)).toBe(refPadme(n));
+    let worst = 1;
+    for (let n = 46; n < 70_000; n++) {
+      const p = paddedPlaintextLength(n);
+      if (p < n || paddedPlaintextLength(p) !== p) expect({ n, p }).toBe('padded up, and a fixed point');
+      worst = Math.max(worst, p / n);
+    }
+    expect(worst).toBeLessThanOrEqual(1.12);
+    expect(paddedPlaintextLength(1046)).toBe(1088);
+    expect(() => paddedPlaintextLength(2 ** 30 + 1)).toThrow(RangeError);
+    expect(() => paddedPlaintextLength(-1)).toThrow(RangeError);
   });
 
   it('agrees with the reference implementation on random inputs', () => {
@@ -338,21 +397,55 @@ describe('sealing and opening', () => {
     );
   });
 
-  it('lays out header || 44-byte metadata || ciphertext || 16-byte tag', () => {
+  it('lays out header || version || suite || ciphertext of (46-byte prefix || payload || zeros) || 16-byte tag', () => {
     const p = camera(3, 7);
-    const wire = new FrameSealer(p).seal({ ...FRAME, payload: random(100) });
+    const payload = random(100);
+    const wire = new FrameSealer(p).seal({ ...FRAME, payload });
     const h = decodeSframeHeader(wire);
-    expect(splitFrameKeyId(h.kid)).toEqual({ cameraNumber: 3, epoch: 7 });
+    expect(h.kid).toBe(frameKeyId(p));
     expect(h.ctr).toBe(0n);
-    expect(wire.length).toBe(h.headerLength + 44 + 100 + 16);
-    const m = wire.subarray(h.headerLength, h.headerLength + 44);
-    expect(m[0]).toBe(1);
-    expect(m[1]).toBe(1);
-    expect(toHex(m.subarray(2, 18))).toBe(toHex(p.hubId));
-    expect(toHex(m.subarray(18, 34))).toBe(toHex(p.cameraId));
-    expect(m[34]).toBe(0);
-    expect(new DataView(m.buffer, m.byteOffset).getBigUint64(35)).toBe(BigInt(FRAME.captureTime));
-    expect(m[43]).toBe(2);
+    // 46 + 100 = 146 (8 bits): Padmé lets only the top floor(log2 7) + 2 = 4 vary, so 160 (14 bytes of padding).
+    expect(wire.length).toBe(h.headerLength + FRAME_CLEAR_BYTES + 160 + 16);
+    expect([...wire.subarray(h.headerLength, h.headerLength + 2)]).toEqual([2, 1]);
+    const plain = refOpen(wire, p.key as Uint8Array, p.hubId, p.cameraId, 3, 7);
+    expect(toHex(plain.subarray(0, 16))).toBe(toHex(p.hubId));
+    expect(toHex(plain.subarray(16, 32))).toBe(toHex(p.cameraId));
+    expect(plain[32]).toBe(0);
+    expect(new DataView(plain.buffer, plain.byteOffset).getBigUint64(33)).toBe(BigInt(FRAME.captureTime));
+    expect(plain[41]).toBe(2);
+    expect(new DataView(plain.buffer, plain.byteOffset).getUint32(42)).toBe(14);
+    expect(toHex(plain.subarray(46, 146))).toBe(toHex(payload));
+    expect([...plain.subarray(146)]).toEqual(new Array(14).fill(0));
+  });
+
+  it('T10: nothing but the key id, counter, version, suite and padded length is in clear', () => {
+    // What a relay sees of a frame: the hub id, camera id, camera number, epoch, capture time and
+    // frame type appear nowhere in the bytes, and the key id is not the camera number or epoch.
+    const hubId = random(16);
+    const cameraId = random(16);
+    const captureTime = 1_764_000_123_456;
+    const a = camera(1, 7, { hubId, cameraId });
+    const profile = camera(1 | 0x4000_0000, 7, { hubId, cameraId });
+    const needles = [hubId, cameraId, u64be(BigInt(captureTime)), u64be(BigInt(captureTime)).subarray(2), u32be(7), u32be(1 | 0x4000_0000)];
+    for (const p of [a, profile]) {
+      const sealer = new FrameSealer(p);
+      for (const frameType of ['init', 'keyframe', 'delta'] as const) {
+        const wire = sealer.seal({ track: 'video', captureTime, frameType, payload: new Uint8Array(300) });
+        const hex = toHex(wire);
+        for (const n of needles) expect(hex.includes(toHex(n)), toHex(n)).toBe(false);
+        const opened = openerWith(p).open(wire);
+        expect(opened.captureTime).toBe(captureTime);
+        expect(opened.frameType).toBe(frameType);
+      }
+    }
+    // The two streams of one camera (its own and its h264 profile) have unrelated key ids.
+    const ka = frameKeyId(a);
+    const kp = frameKeyId(profile);
+    expect(ka >> 32n).not.toBe(kp >> 32n);
+    expect(ka & 0xffff_ffffn).not.toBe(7n);
+    // Same size class, same wire length: a relay sees sizes only to Padmé's precision.
+    const s = new FrameSealer(camera(2, 7));
+    expect(s.seal({ ...FRAME, payload: new Uint8Array(1000) }).length).toBe(s.seal({ ...FRAME, payload: new Uint8Array(1042) }).length);
   });
 
   it('accepts a content key wrapped in a Secret', () => {
@@ -381,7 +474,9 @@ describe('sealing and opening', () => {
     const opener = openerWith(a);
     expect(() => opener.addKey(camera(2, 1))).toThrow(/one hub/);
     expect(() => opener.addKey(camera(1, 2, { hubId: a.hubId }))).toThrow(/another camera/);
+    // Another content key for a camera and epoch it holds (its key id differs too).
     expect(() => opener.addKey({ ...a, key: random(32) })).toThrow(/different key/);
+    expect(outcome(opener, new FrameSealer(a).seal(FRAME))).toBe('success');
   });
 
   it('closing a sealer wipes it and stops it', () => {
@@ -422,9 +517,9 @@ describe('injected AEAD', () => {
       encrypt: () => {
         throw new Error('encryptTo is preferred');
       },
-      encryptTo: (k, n, a, m, out) => {
+      encryptTo: (k, n, a, parts, out) => {
         calls++;
-        out.set(sodiumFrameAead.encrypt(k, n, a, m));
+        out.set(sodiumFrameAead.encrypt(k, n, a, concat(...parts)));
       },
       decrypt: sodiumFrameAead.decrypt,
     };
@@ -494,26 +589,26 @@ describe('T4 isolation', () => {
     const wire = new FrameSealer(a).seal(FRAME);
     const h = decodeSframeHeader(wire);
     const relabel = (kid: bigint) => concat(encodeSframeHeader(kid, h.ctr), wire.subarray(h.headerLength));
-    expect(outcome(openerWith(a, b), relabel(frameKeyId(2, 7)))).toBe('tampered');
+    expect(outcome(openerWith(a, b), relabel(frameKeyId(b)))).toBe('tampered');
     // To epoch 8, whose key the receiver holds: the key does not open epoch 7's frame.
     const a8 = { ...a, epoch: 8, key: random(32) };
-    expect(outcome(openerWith(a8), relabel(frameKeyId(1, 8)))).toBe('tampered');
-    // Even when epoch 8's content key were the same bytes: derivation binds the kid.
-    expect(outcome(openerWith({ ...a, epoch: 8 }), relabel(frameKeyId(1, 8)))).toBe('tampered');
+    expect(outcome(openerWith(a8), relabel(frameKeyId(a8)))).toBe('tampered');
+    // Even when epoch 8's content key were the same bytes: derivation binds the epoch.
+    expect(outcome(openerWith({ ...a, epoch: 8 }), relabel(frameKeyId({ ...a, epoch: 8 })))).toBe('tampered');
     // Changing the counter in the header.
     expect(outcome(openerWith(a), concat(encodeSframeHeader(h.kid, h.ctr + 1n), wire.subarray(h.headerLength)))).toBe('tampered');
   });
 
-  it('changing the hub id or camera id in the metadata fails', () => {
+  it('changing the encrypted hub id, camera id, capture time or frame type fails', () => {
     const a = camera(1, 7);
     const wire = new FrameSealer(a).seal(FRAME);
-    const m = decodeSframeHeader(wire).headerLength;
-    // Another hub id reads as someone else's frame (skipped quietly); another camera id as forged.
-    for (const [from, to, expected] of [[m + 2, m + 18, 'not-for-me'], [m + 18, m + 34, 'tampered']] as const) {
+    const c = decodeSframeHeader(wire).headerLength + FRAME_CLEAR_BYTES;
+    // The prefix's fields, where they sit in the ciphertext (a stream cipher: same offsets).
+    for (const [from, to] of [[c, c + 16], [c + 16, c + 32], [c + 33, c + 41], [c + 41, c + 42]] as const) {
       const forged = wire.slice();
-      forged.set(random(16), from);
+      for (let i = from; i < to; i++) forged[i] = (forged[i] ?? 0) ^ (0x55 + i);
       expect(forged.subarray(from, to)).not.toEqual(wire.subarray(from, to));
-      expect(outcome(openerWith(a), forged)).toBe(expected);
+      expect(outcome(openerWith(a), forged)).toBe('tampered');
     }
   });
 
@@ -523,30 +618,32 @@ describe('T4 isolation', () => {
     const b = camera(2, 7, { hubId });
     // A sealer holding A's content key but claiming to be camera B.
     const posing = new FrameSealer({ ...b, key: a.key }).seal(FRAME);
-    expect(outcome(openerWith(b), posing)).toBe('tampered');
+    expect(outcome(openerWith(b), posing)).toBe('not-for-me'); // its key id is not B's
+    const ph = decodeSframeHeader(posing);
+    expect(outcome(openerWith(b), concat(encodeSframeHeader(frameKeyId(b), ph.ctr), posing.subarray(ph.headerLength)))).toBe('tampered');
     // A's frames, at a receiver that was given A's key bytes for camera B.
     const wire = new FrameSealer(a).seal(FRAME);
     const h = decodeSframeHeader(wire);
-    const asB = concat(encodeSframeHeader(frameKeyId(2, 7), h.ctr), wire.subarray(h.headerLength));
+    const asB = concat(encodeSframeHeader(frameKeyId({ ...b, key: a.key }), h.ctr), wire.subarray(h.headerLength));
     expect(outcome(openerWith({ ...b, key: a.key }), asB)).toBe('tampered');
-    // The same key bytes, camera number and epoch under another hub.
+    // The same key bytes, camera number and epoch under another hub: another key id, not for it.
     expect(outcome(openerWith({ ...a, hubId: random(16) }), wire)).toBe('not-for-me');
   });
 
-  it('an authentic frame whose metadata names another hub or camera than its key is refused', () => {
+  it('an authentic frame whose prefix names another hub or camera than its key is refused', () => {
     const a = camera(1, 7);
     const base = {
       baseKey: a.key as Uint8Array, hubId: a.hubId, cameraId: a.cameraId, cameraNumber: 1, epoch: 7, counter: 0n,
       track: 0, captureTime: 1n, frameType: 2, plaintext: utf8('x'),
     };
     expect(outcome(openerWith(a), refSeal(base).wire)).toBe('success');
-    expect(outcome(openerWith(a), refSeal({ ...base, metadataHubId: random(16) }).wire)).toBe('not-for-me');
-    expect(outcome(openerWith(a), refSeal({ ...base, metadataCameraId: random(16) }).wire)).toBe('tampered');
+    expect(outcome(openerWith(a), refSeal({ ...base, prefixHubId: random(16) }).wire)).toBe('tampered');
+    expect(outcome(openerWith(a), refSeal({ ...base, prefixCameraId: random(16) }).wire)).toBe('tampered');
   });
 });
 
 describe('T6 integrity: every single-bit change is rejected', () => {
-  it('flips each bit of header, metadata, ciphertext and tag', () => {
+  it('flips each bit of header, version, suite, ciphertext and tag', () => {
     // counter 300 makes the header three bytes, so its length fields are flipped too.
     const a = camera(1, 7);
     const wire = FrameSealer.forTesting(a, 300n).seal({ ...FRAME, payload: utf8('tiny') });
@@ -642,7 +739,7 @@ describe('T8 nonces', () => {
     let total = 0;
     for (const p of params) {
       const sealer = new FrameSealer(p);
-      const { frameKey, salt } = refDerive(baseKey, p.hubId, p.cameraId, frameKeyId(p.cameraNumber, p.epoch));
+      const { frameKey, salt } = refDerive(baseKey, p.hubId, p.cameraId, p.cameraNumber, p.epoch);
       let last = -1n;
       for (let i = 0; i < 2500; i++) {
         const { ctr } = decodeSframeHeader(sealer.seal({ ...FRAME, payload: new Uint8Array(0) }));
@@ -687,7 +784,7 @@ describe('T12 downgrade', () => {
     const a = camera(1, 7);
     const wire = new FrameSealer(a).seal(FRAME);
     const m = decodeSframeHeader(wire).headerLength;
-    for (const [offset, values] of [[m, [0, 2, 255]], [m + 1, [0, 2, 255]]] as const) {
+    for (const [offset, values] of [[m, [0, 1, 3, 255]], [m + 1, [0, 2, 255]]] as const) {
       for (const value of values) {
         const forged = wire.slice();
         forged[offset] = value;
@@ -696,13 +793,14 @@ describe('T12 downgrade', () => {
     }
   });
 
-  it('an authentic frame of another version is refused, not read as version 1', () => {
+  it('an authentic frame of another version is refused, not read as version 2', () => {
     const a = camera(1, 7);
     const base = {
       baseKey: a.key as Uint8Array, hubId: a.hubId, cameraId: a.cameraId, cameraNumber: 1, epoch: 7, counter: 0n,
       track: 0, captureTime: 1n, frameType: 2, plaintext: utf8('x'),
     };
-    expect(outcome(openerWith(a), refSeal({ ...base, version: 2 }).wire)).toBe('unsupported');
+    expect(outcome(openerWith(a), refSeal({ ...base, version: 1 }).wire)).toBe('unsupported');
+    expect(outcome(openerWith(a), refSeal({ ...base, version: 3 }).wire)).toBe('unsupported');
     expect(outcome(openerWith(a), refSeal({ ...base, suite: 0 }).wire)).toBe('unsupported');
   });
 });
@@ -711,7 +809,7 @@ describe('key material stays private', () => {
   it('no key bytes in inspect, JSON, String or error messages', () => {
     const a = camera(1, 7);
     const base = a.key as Uint8Array;
-    const { frameKey, salt } = refDerive(base, a.hubId, a.cameraId, frameKeyId(1, 7));
+    const { frameKey, salt } = refDerive(base, a.hubId, a.cameraId, 1, 7);
     const secrets = [toHex(base), toHex(frameKey), toHex(salt)];
     const sealer = new FrameSealer(a);
     const opener = openerWith(a);
@@ -775,7 +873,7 @@ describe('hostile input', () => {
   });
 
   it('refuses a frame larger than the payload limit without decrypting', () => {
-    const huge = new Uint8Array(16 * 1024 * 1024 + 200);
+    const huge = new Uint8Array(MAX_FRAME_WIRE_BYTES + 1);
     expect(outcome(new FrameOpener(), huge)).toBe('malformed');
   });
 });

@@ -1,6 +1,6 @@
 // The attacks of the threat model, performed against the real programs: a relay that misroutes hub
 // A's frames and key updates to a phone of hub B (the Eufy case, T1/T5), a phone removed while
-// another keeps watching (T2), and everything a relay could keep forever (T10).
+// another keeps watching (T2), and everything a relay could keep forever or read in passing (T10).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { cryptoReady } from '../../crypto/sodium.ts';
 import { fromBase64url } from '../../crypto/bytes.ts';
 import { sign } from '../../crypto/identity.ts';
 import type { OpenedFrame } from '../../crypto/frame.ts';
+import { decodeSframeHeader } from '../../crypto/sframe.ts';
 import { Envelope, encodeEnvelope } from '../../crypto/messages.ts';
 import { startSession } from '../../crypto/session.ts';
 import { toHex } from '../../crypto/bytes.ts';
@@ -283,4 +284,61 @@ describe('T10: the relay is blind', () => {
     expect(fromBase64url(JSON.parse(b64).relayKey as string).length).toBe(64);
     expect(capture.includes(Buffer.from(fromBase64url(JSON.parse(b64).relayKey as string).subarray(0, 32)))).toBe(false);
   });
+});
+
+describe('T10: a relay reads no camera id, hub id or capture time in a published frame', () => {
+  it('they travel only encrypted, and changing them there fails', async () => {
+    const a = load(profiles.a);
+    const published: Uint8Array[] = [];
+    let toTamper = 3;
+    const made: RelayClientOptions[] = [];
+    // The relay as the hub's frames cross it: it keeps each one, and changes the first few before
+    // passing them on (one bit of the capture time's low byte, where version 1 carried it in clear
+    // and version 2 carries it encrypted), then passes the original too.
+    const factory = (options: RelayClientOptions) => {
+      made.push(options);
+      return new RelayClient({
+        ...options,
+        WebSocket: WebSocket as unknown as WebSocketConstructor,
+        onMedia: (m) => {
+          published.push(Uint8Array.from(m.payload));
+          if (toTamper > 0) {
+            toTamper--;
+            const bad = Uint8Array.from(m.payload);
+            const i = decodeSframeHeader(bad).headerLength + 2 + 40;
+            bad[i] = (bad[i] ?? 0) ^ 0x01;
+            options.onMedia?.({ ...m, payload: bad });
+          }
+          options.onMedia?.(m);
+        },
+      });
+    };
+    const frames: OpenedFrame[] = [];
+    const link = new HubLink({ profile: a, relayFactory: factory, onFrame: (f) => frames.push(f) });
+    const cam = (await link.listCameras()).find((c) => c.name === CAMERA_NAME)!;
+    const tamperedBefore = link.counters.tampered;
+    await link.watch(cam);
+    const deadline = Date.now() + 15_000;
+    while ((published.length < 8 || toTamper > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await link.close();
+    expect(made.length).toBeGreaterThan(0);
+    expect(published.length).toBeGreaterThanOrEqual(8);
+    // The three changed frames were refused as forged; their originals opened.
+    expect(link.counters.tampered - tamperedBefore).toBe(3);
+    expect(frames.length).toBeGreaterThan(8);
+
+    const cameraId = Buffer.from(frames[0]!.cameraId);
+    expect(frames.every((f) => cameraId.equals(f.cameraId))).toBe(true);
+    const times = frames.map((f) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64BE(BigInt(f.captureTime));
+      return b.subarray(2); // the six bytes that change; the top two are zero until the year 10889
+    });
+    const capture = Buffer.concat(tap.captured);
+    // The search works: the capture holds the frames this phone opened.
+    for (const p of published.slice(-3)) expect(capture.includes(Buffer.from(p))).toBe(true);
+    expect(capture.includes(cameraId), 'camera id in relay traffic').toBe(false);
+    for (const t of times) expect(capture.includes(t), `capture time ${t.toString('hex')} in relay traffic`).toBe(false);
+    for (const p of published) expect(Buffer.from(p).includes(Buffer.from(a.hub.hubId)), 'hub id in a published frame').toBe(false);
+  }, 60_000);
 });

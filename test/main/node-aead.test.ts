@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { nodeFrameAead } from '../../main/node-aead.ts';
 import { cryptoReady, sodium } from '../../crypto/sodium.ts';
 import {
-  FRAME_METADATA_BYTES, FrameOpener, FrameSealer, sodiumFrameAead, type FrameAead, type FrameKeyParams, type FrameTrack, type FrameType,
+  FRAME_CLEAR_BYTES, FrameOpener, FrameSealer, sodiumFrameAead, type FrameAead, type FrameKeyParams, type FrameTrack, type FrameType,
 } from '../../crypto/frame.ts';
 import { decodeSframeHeader } from '../../crypto/sframe.ts';
 import { CryptoError, type CryptoErrorCode } from '../../crypto/errors.ts';
@@ -156,8 +156,8 @@ describe('node AEAD and libsodium interoperate', () => {
         opener.addKey(params);
         const result = outcome(opener, bad);
         expect(result, `byte ${i}`).not.toBe('success');
-        // Past the clear fields the only honest answer is an authentication failure.
-        if (i >= m + FRAME_METADATA_BYTES) expect(result, `byte ${i}`).toBe('tampered');
+        // Past the clear version and suite the only honest answer is an authentication failure.
+        if (i >= m + FRAME_CLEAR_BYTES) expect(result, `byte ${i}`).toBe('tampered');
       }
     }
   });
@@ -171,14 +171,18 @@ describe('node AEAD and libsodium interoperate', () => {
     expect(Object.getPrototypeOf(opener.open(wire).payload)).toBe(Uint8Array.prototype);
   });
 
-  it('encryptTo (what the sealer uses) writes exactly what encrypt returns, into an output of the exact size only', () => {
+  it('encryptTo (what the sealer uses) writes exactly what encrypt returns for the joined parts, into an output of the exact size only', () => {
     const [key, nonce, aad, msg] = [random(32), random(12), random(7), random(1000)];
-    const out = new Uint8Array(1016);
-    nodeFrameAead.encryptTo!(key, nonce, aad, msg, out);
-    expect(toHex(out)).toBe(toHex(nodeFrameAead.encrypt(key, nonce, aad, msg)));
-    expect(toHex(out)).toBe(toHex(sodiumFrameAead.encrypt(key, nonce, aad, msg)));
-    expect(attempt(() => nodeFrameAead.encryptTo!(key, nonce, aad, msg, new Uint8Array(1015)))).toBe(false);
-    expect(attempt(() => nodeFrameAead.encryptTo!(key, nonce, aad, msg, new Uint8Array(1017)))).toBe(false);
+    // The sealer's parts: prefix, payload, padding; split anywhere, the bytes are the same.
+    const parts = [msg.subarray(0, 46), msg.subarray(46, 990), msg.subarray(990)];
+    for (const split of [[msg], parts, [new Uint8Array(0), msg, new Uint8Array(0)]]) {
+      const out = new Uint8Array(1016);
+      nodeFrameAead.encryptTo!(key, nonce, aad, split, out);
+      expect(toHex(out)).toBe(toHex(nodeFrameAead.encrypt(key, nonce, aad, msg)));
+      expect(toHex(out)).toBe(toHex(sodiumFrameAead.encrypt(key, nonce, aad, msg)));
+    }
+    expect(attempt(() => nodeFrameAead.encryptTo!(key, nonce, aad, parts, new Uint8Array(1015)))).toBe(false);
+    expect(attempt(() => nodeFrameAead.encryptTo!(key, nonce, aad, parts, new Uint8Array(1017)))).toBe(false);
   });
 
   it('refuses keys and nonces of the wrong length instead of padding them', () => {
