@@ -28,6 +28,11 @@ export interface CameraOptions {
   /** How long to wait for the ready line (default 15 s). */
   readyTimeoutMs?: number;
   extraArgs?: string[];
+  /**
+   * Write each frame's creation time (wall clock ms) into its pixels before the encoder (the
+   * ready line's `stamp` says where; rtsp-camera.py's STAMP comment says how).
+   */
+  stamp?: boolean;
   /** Added to the camera's environment (e.g. GST_PLUGIN_SYSTEM_PATH_1_0 to hide a plugin). */
   env?: NodeJS.ProcessEnv;
 }
@@ -43,6 +48,18 @@ export interface CameraReady {
   gop: number;
   audio: string;
   auth: string;
+  /** With `stamp`: where the time is written (pixels) and how (rtsp-camera.py, STAMP). */
+  stamp: StampLayout | null;
+}
+
+/** The stamp's grid: top-left corner, block size, blocks per row, rows, and bits of time. */
+export interface StampLayout {
+  x: number;
+  y: number;
+  block: number;
+  cols: number;
+  rows: number;
+  timeBits: number;
 }
 
 export class CameraUnavailableError extends Error {
@@ -100,6 +117,7 @@ export class TestCamera {
     if (options.gop !== undefined) args.push('--gop', String(options.gop));
     if (options.user !== undefined) args.push('--user', options.user);
     if (options.password !== undefined) args.push('--password', options.password);
+    if (options.stamp === true) args.push('--stamp');
     if (options.extraArgs) args.push(...options.extraArgs);
 
     let child: ChildProcess;

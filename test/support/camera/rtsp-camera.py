@@ -7,7 +7,8 @@ it and its Debian package (from .ci/packages), the same line as {"event": "error
 and exits 3, so the TS helper fails at once instead of serving RTSP 503s. --list-requirements prints
 everything any of its pipelines can need, for the check that .ci/packages provides it all.
 --exit-on-stdin-eof stops the camera when the test process that started it goes away, even if it was
-killed hard.
+killed hard. --stamp writes each frame's creation time (wall clock, ms) into its pixels before the
+encoder, for bench/glass.bench.ts (see STAMP below).
 
 Simulated IP camera: a GStreamer RTSP server (gst-rtsp-server via python3-gi).
 
@@ -121,6 +122,8 @@ def build_args(argv):
     p.add_argument("--run-seconds", type=float, default=0, help="exit after this many seconds (0 = until signal)")
     p.add_argument("--exit-on-stdin-eof", action="store_true",
                    help="exit when stdin closes (the parent process went away)")
+    p.add_argument("--stamp", action="store_true",
+                   help="write each frame's creation time (wall clock ms) into its pixels as black/white blocks")
     p.add_argument("--print-launch", action="store_true", help="print the gst-launch pipeline and exit")
     p.add_argument("--list-requirements", action="store_true",
                    help="print every gst:ELEMENT and gi:NAMESPACE any pipeline of this camera can need, and exit")
@@ -137,6 +140,8 @@ def build_args(argv):
         p.error("--slices must be >= 1")
     if a.gop < 1:
         p.error("--gop must be >= 1")
+    if a.stamp and (a.size[0] < STAMP_COLS * STAMP_BLOCK + 2 * STAMP_BLOCK or a.size[1] < STAMP_ROWS * STAMP_BLOCK + 2 * STAMP_BLOCK):
+        p.error(f"--stamp needs a picture of at least {STAMP_COLS * STAMP_BLOCK + 2 * STAMP_BLOCK}x{STAMP_ROWS * STAMP_BLOCK + 2 * STAMP_BLOCK}")
     if a.bitrate is None:
         w, h = a.size
         a.bitrate = max(256, w * h * a.fps // 15000)
@@ -155,6 +160,71 @@ def set_auth_methods_raw(auth, mask):
     lib.gst_rtsp_auth_set_supported_methods(get_ptr(auth.__gpointer__, None), mask)
 
 
+# STAMP: with --stamp every frame carries the wall-clock time (ms since 1970) at which it left the
+# source, written into the raw picture before the encoder, so a viewer can tell how old the frame it
+# shows is: 64 bits as a grid of STAMP_COLS x STAMP_ROWS blocks of STAMP_BLOCK x STAMP_BLOCK pixels,
+# left to right then top to bottom, most significant bit first, black (luma 16) for 0 and white (luma
+# 235) for 1, chroma neutral. Bits 0..47 are the time, bits 48..63 its CRC-16/CCITT-FALSE (over the
+# time's 6 bytes, big-endian), so a frame whose blocks the encoder smeared is recognised and skipped.
+# Blocks this large survive H.264 at any bit rate the camera uses. The grid's top-left corner is
+# reported in the ready line ("stamp": {...}); bench/lib/glass-page.ts reads it.
+STAMP_BLOCK = 16
+STAMP_COLS = 16
+STAMP_ROWS = 4
+STAMP_TIME_BITS = 48
+
+
+def crc16_ccitt(data):
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+            crc &= 0xFFFF
+    return crc
+
+
+def stamp_bits(ms):
+    """The 64 bits of a stamp, most significant first: 48 of time, 16 of CRC."""
+    ms &= (1 << STAMP_TIME_BITS) - 1
+    crc = crc16_ccitt(ms.to_bytes(6, "big"))
+    word = (ms << 16) | crc
+    return [(word >> (63 - i)) & 1 for i in range(64)]
+
+
+def stamp_origin(size):
+    """Top-left corner of the grid: one block in from the left, centred vertically (even lines)."""
+    w, h = size
+    return STAMP_BLOCK, ((h - STAMP_ROWS * STAMP_BLOCK) // 2) & ~1
+
+
+def round_up_4(n):
+    return (n + 3) & ~3
+
+
+def write_stamp(frame, size, ms):
+    """Writes the stamp into an I420 frame (bytearray, GStreamer's default strides) in place."""
+    w, h = size
+    x0, y0 = stamp_origin(size)
+    y_stride, c_stride = round_up_4(w), round_up_4(w // 2)
+    u_off = y_stride * h
+    v_off = u_off + c_stride * (h // 2)
+    bits = stamp_bits(ms)
+    white, black = b"\xeb" * STAMP_BLOCK, b"\x10" * STAMP_BLOCK
+    grey = b"\x80" * (STAMP_BLOCK // 2)
+    for i, bit in enumerate(bits):
+        x = x0 + (i % STAMP_COLS) * STAMP_BLOCK
+        y = y0 + (i // STAMP_COLS) * STAMP_BLOCK
+        row = white if bit else black
+        for line in range(y, y + STAMP_BLOCK):
+            start = line * y_stride + x
+            frame[start:start + STAMP_BLOCK] = row
+        for line in range(y // 2, (y + STAMP_BLOCK) // 2):
+            for off in (u_off, v_off):
+                start = off + line * c_stride + x // 2
+                frame[start:start + STAMP_BLOCK // 2] = grey
+
+
 def video_branch(a):
     w, h = a.size
     src = (f"videotestsrc is-live=true pattern={a.pattern} horizontal-speed={a.motion} "
@@ -167,8 +237,15 @@ def video_branch(a):
                    f"font-desc=\"Sans {font}\" text=\"{label}\" time-format=\"%Y-%m-%d %H:%M:%S\" "
                    f"! timeoverlay halignment=right valignment=bottom shaded-background=true "
                    f"font-desc=\"Sans {font}\" ")
+    # With --stamp the raw frames go out through an appsink and come back, stamped, through an
+    # appsrc (install_stamper): a buffer seen in a pad probe is not writable from Python.
+    raw = f"! videoconvert ! video/x-raw,format=I420 "
+    if a.stamp:
+        raw += (f"! appsink name=stampin emit-signals=true sync=false max-buffers=2 drop=true "
+                f"appsrc name=stampout is-live=true format=time do-timestamp=true "
+                f"caps=video/x-raw,format=I420,width={w},height={h},framerate={a.fps}/1 ")
     if a.codec == "h264":
-        enc = (f"! videoconvert ! video/x-raw,format=I420 "
+        enc = (raw +
                f"! x264enc speed-preset=ultrafast tune=zerolatency key-int-max={a.gop} "
                f"bframes={a.bframes} bitrate={a.bitrate} sliced-threads=false "
                f"option-string=\"slices={a.slices}\" "
@@ -176,7 +253,7 @@ def video_branch(a):
                f"! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1")
     else:
         # x265enc has no bframes property; pass it through option-string.
-        enc = (f"! videoconvert ! video/x-raw,format=I420 "
+        enc = (raw +
                f"! x265enc speed-preset=ultrafast tune=zerolatency key-int-max={a.gop} "
                f"bitrate={a.bitrate} option-string=\"bframes={a.bframes}:slices={a.slices}\" "
                f"! video/x-h265,profile=main ! h265parse "
@@ -227,10 +304,38 @@ def requirements():
     elements = []
     for codec in ("h264", "h265"):
         for audio in ("none", "aac", "pcmu"):
-            for name in pipeline_elements(launch_line(build_args(["--codec", codec, "--audio", audio]))):
-                if name not in elements:
-                    elements.append(name)
+            for stamp in ([], ["--stamp"]):
+                for name in pipeline_elements(launch_line(build_args(["--codec", codec, "--audio", audio] + stamp))):
+                    if name not in elements:
+                        elements.append(name)
     return [f"gi:{ns}" for ns in GI_NAMESPACES] + [f"gst:{e}" for e in elements]
+
+
+def install_stamper(factory, a, Gst):
+    """Stamps every raw frame between the appsink and appsrc of a --stamp pipeline (see STAMP)."""
+    import time
+
+    def on_sample(sink, src):
+        sample = sink.emit("pull-sample")
+        if sample is None:
+            return Gst.FlowReturn.EOS
+        buf = sample.get_buffer()
+        ok, info = buf.map(Gst.MapFlags.READ)
+        if not ok:
+            return Gst.FlowReturn.ERROR
+        try:
+            frame = bytearray(info.data)
+        finally:
+            buf.unmap(info)
+        write_stamp(frame, a.size, int(time.time() * 1000))
+        return src.emit("push-buffer", Gst.Buffer.new_wrapped(bytes(frame)))
+
+    def on_configure(_factory, media):
+        bin_ = media.get_element()
+        sink, src = bin_.get_by_name("stampin"), bin_.get_by_name("stampout")
+        sink.connect("new-sample", on_sample, src)
+
+    factory.connect("media-configure", on_configure)
 
 
 def main(argv):
@@ -256,6 +361,8 @@ def main(argv):
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
     factory.set_shared(not a.not_shared)
+    if a.stamp:
+        install_stamper(factory, a, Gst)
     # unicast only: never negotiate multicast RTP
     factory.set_protocols(GstRtsp.RTSPLowerTrans.UDP | GstRtsp.RTSPLowerTrans.TCP)
 
@@ -323,6 +430,10 @@ def main(argv):
         "port": port, "path": a.path, "codec": a.codec,
         "size": f"{a.size[0]}x{a.size[1]}", "fps": a.fps, "gop": a.gop, "bframes": a.bframes,
         "bitrate_kbps": a.bitrate, "audio": a.audio, "auth": a.auth,
+        "stamp": None if not a.stamp else {
+            "x": stamp_origin(a.size)[0], "y": stamp_origin(a.size)[1], "block": STAMP_BLOCK,
+            "cols": STAMP_COLS, "rows": STAMP_ROWS, "timeBits": STAMP_TIME_BITS,
+        },
     }), flush=True)
     loop.run()
     return 0
