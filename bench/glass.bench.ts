@@ -1,0 +1,217 @@
+// Glass to glass, as a user sees it: how old the picture in the phone app is when it reaches the
+// screen, from the moment the camera made the frame. The project's test camera stamps each frame's
+// creation time (wall clock ms) into its pixels (rtsp-camera.py --stamp); the real phone app, built
+// from phone/app and served on 127.0.0.1, plays it in Debian's chromium through a real relay and hub,
+// and bench/lib/glass-page.ts reads the stamp of every presented frame (requestVideoFrameCallback).
+// Camera and chromium share the machine's clock, so the age needs no synchronisation.
+//
+// For each path (the relay; the hub's LAN endpoint) a fresh hub is paired with a fresh browser, then
+// the camera is tapped `--taps` times at a random moment of its 2 s GOP (a random pause before each
+// tap), watched for `--watch-s` seconds each time, and left (back to the list). Reported per path:
+// glass-to-glass p50/p90/p99/max over every presented frame of every tap, the same from 1 s after the
+// tap on (the player settled), the range of the per-tap medians, tap to first frame, the first
+// frame's age, and the hub's CPU (node and its ffmpeg) over the tapping, as a share of one core.
+//
+// A report, not a test: it prints figures and exits 0 (1 if a measurement could not be taken).
+// Everything runs on 127.0.0.1 and is stopped on the way out, also on error, Ctrl-C or when the whole
+// run overruns --deadline-s.
+//
+//   npm run bench:glass -- [--taps 10] [--watch-s 4] [--fragment-ms 300] [--paths relay,lan]
+//                          [--codec h264|h265] [--deadline-s 240]
+// --codec h265 makes the camera send H.265, which chromium cannot play: the app then watches the
+// hub's h264 profile (a transcode), so the figures are those of that path.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Page } from 'playwright-core';
+import { buildApp } from '../phone/app/build.ts';
+import { serveApp, type AppServer } from '../phone/app/serve.ts';
+import { startCamera, stopAllCameras, type StampLayout } from '../test/support/camera/camera.ts';
+import { VIGIL, addCamera, start, stopAll, tempDir, waitForCameraState, type Running } from '../test/support/system.ts';
+import { closeAllBrowsers, launchBrowser } from '../test/support/browser/browser.ts';
+import { machineLine, percentile } from './lib/stats.ts';
+import { sampleTree, treeDelta } from './lib/proc.ts';
+import { COLLECT, PAINTED, armTap, type GlassSample, type TapRecord } from './lib/glass-page.ts';
+
+const { values } = parseArgs({
+  options: {
+    taps: { type: 'string' },
+    'watch-s': { type: 'string' },
+    'fragment-ms': { type: 'string' },
+    paths: { type: 'string' },
+    codec: { type: 'string' },
+    'deadline-s': { type: 'string' },
+  },
+});
+const TAPS = Number(values.taps ?? 10);
+const WATCH_MS = Number(values['watch-s'] ?? 4) * 1000;
+const FRAGMENT_MS = values['fragment-ms'];
+const PATHS = (values.paths ?? 'relay,lan').split(',') as Array<'relay' | 'lan'>;
+const CODEC = (values.codec ?? 'h264') as 'h264' | 'h265';
+const DEADLINE_S = Number(values['deadline-s'] ?? 240);
+for (const p of PATHS) if (p !== 'relay' && p !== 'lan') throw new Error(`--paths: unknown path ${p} (relay, lan)`);
+if (!(TAPS >= 1) || !(WATCH_MS >= 1000)) throw new Error('--taps must be >= 1 and --watch-s >= 1');
+if (CODEC !== 'h264' && CODEC !== 'h265') throw new Error('--codec: h264 or h265');
+
+const FPS = 15;
+const GOP_MS = 2000; // the camera's default: a keyframe every 2 * fps frames
+/** Every process started here dies by itself after this long, whatever happens to the bench. */
+const PROCESS_LIMIT_S = DEADLINE_S + 30;
+const FIRST_FRAME_TIMEOUT_MS = 15_000;
+const SETTLED_MS = 1000;
+const CAMERA = 'Glass camera';
+
+let app: AppServer | undefined;
+let cleaning: Promise<void> | undefined;
+const cleanup = (): Promise<void> => (cleaning ??= (async () => {
+  await closeAllBrowsers().catch(() => undefined);
+  await app?.close().catch(() => undefined);
+  await stopAll().catch(() => undefined);
+  await stopAllCameras().catch(() => undefined);
+})());
+const bail = (why: string, code: number): void => {
+  console.error(why);
+  void cleanup().finally(() => process.exit(code));
+};
+const deadline = setTimeout(() => bail(`bench:glass overran ${DEADLINE_S} s: stopping everything`, 1), DEADLINE_S * 1000);
+deadline.unref();
+process.once('SIGINT', () => bail('interrupted: stopping everything', 130));
+process.once('SIGTERM', () => bail('terminated: stopping everything', 143));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const listReady = (page: Page) => page.waitForFunction(() => document.body.dataset.screen === 'cameras'
+  && document.body.dataset.link === 'live' && document.querySelector('#cameras button[data-camera]') !== null, null, { timeout: 30_000 });
+
+interface PathResult {
+  path: 'relay' | 'lan';
+  /** The hub's address the page's live WebSocket used at the end. */
+  socket: string;
+  taps: TapRecord[];
+  /** Hub (node and its ffmpeg children) CPU over the tapping, % of one core. */
+  hubCpu: number;
+}
+
+async function tapOnce(page: Page, layout: StampLayout): Promise<TapRecord> {
+  await page.evaluate(armTap(layout));
+  await page.tap('#cameras button[data-camera]');
+  // The app's CSP forbids eval, so waitForFunction cannot take a string: poll, bounded.
+  const until = performance.now() + FIRST_FRAME_TIMEOUT_MS;
+  while (!(await page.evaluate(PAINTED) as boolean)) {
+    if (performance.now() > until) throw new Error(`no frame presented within ${FIRST_FRAME_TIMEOUT_MS} ms of the tap`);
+    await sleep(20);
+  }
+  await sleep(WATCH_MS);
+  const rec = JSON.parse(await page.evaluate(COLLECT) as string) as TapRecord;
+  await page.tap('#back');
+  await listReady(page);
+  return rec;
+}
+
+async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: StampLayout }, relayUrl: string, appUrl: string): Promise<PathResult> {
+  const hubDir = join(tempDir('vigil-bench-glass-'), 'hub');
+  const args = ['hub', '--data', hubDir, '--relay', relayUrl, '--app-url', appUrl];
+  if (FRAGMENT_MS !== undefined) args.push('--fragment-ms', FRAGMENT_MS);
+  if (path === 'lan') args.push('--lan', '127.0.0.1:0');
+  const hub: Running = start(VIGIL, args, { maxSeconds: PROCESS_LIMIT_S });
+  await hub.waitFor(/hub [0-9a-f]+ running/);
+  await hub.waitFor(/relay: ready/);
+  const lanUrl = path === 'lan' ? (await hub.waitFor(/lan endpoint: (ws:\/\/\S+)/))[1]! : undefined;
+  await addCamera(hubDir, CAMERA, camera.url);
+  await waitForCameraState(hubDir, CAMERA, ['live'], 60_000);
+  if (CODEC === 'h265') await hub.waitFor(/h264 profile: running/, 60_000).catch(() => undefined);
+
+  const invite = start(VIGIL, ['invite', '--data', hubDir, '--yes'], { maxSeconds: 60 });
+  const [, link] = await invite.waitFor(/pairing link: (\S+)/);
+  const phone = await launchBrowser({ maxSeconds: PROCESS_LIMIT_S });
+  const page = phone.page;
+  const sockets: Array<{ url: string; closed: () => boolean }> = [];
+  page.on('websocket', (ws) => sockets.push({ url: ws.url(), closed: () => ws.isClosed() }));
+  await page.goto(appUrl);
+  await page.waitForFunction(() => document.body.dataset.screen === 'pair', null, { timeout: 20_000 });
+  await page.fill('#phone-name', 'Glass phone');
+  await page.tap('#pair-form summary'); // "No camera? Paste the pairing link"
+  await page.fill('#pair-link', link!);
+  await page.tap('#pair-submit');
+  await invite.waitFor(/paired "Glass phone" as owner/, 30_000);
+  await listReady(page);
+  await invite.stop();
+
+  const pid = hub.child.pid!;
+  const cpu0 = sampleTree(pid, ['ffmpeg']);
+  const t0 = performance.now();
+  const taps: TapRecord[] = [];
+  for (let i = 0; i < TAPS; i++) {
+    await sleep(Math.random() * GOP_MS); // a random moment of the GOP
+    const rec = await tapOnce(page, layout(camera));
+    taps.push(rec);
+    console.log(`  ${path} tap ${i + 1}: first frame ${fmt(rec.firstPainted)} after the tap, ${fmt(rec.samples[0]?.glass)} old; ` +
+      `glass p50 ${fmt(percentile(rec.samples.map((s) => s.glass), 50))}, last ${fmt(rec.samples.at(-1)?.glass)}; ` +
+      `${rec.samples.length} frames read, ${rec.unreadable} unreadable`);
+  }
+  const d = treeDelta(cpu0, sampleTree(pid, ['ffmpeg']));
+  const hubCpu = ((d.self + d.children) / ((performance.now() - t0) / 1000)) * 100;
+  const open = sockets.filter((s) => !s.closed()).map((s) => s.url);
+  const socket = open.at(-1) ?? 'none';
+  if (lanUrl !== undefined && !open.some((u) => u.startsWith(lanUrl))) console.log(`  warning: the app is not on the LAN endpoint ${lanUrl} (open: ${open.join(', ')})`);
+  if (path === 'relay' && !open.some((u) => u.startsWith(relayUrl))) console.log(`  warning: the app is not on the relay ${relayUrl} (open: ${open.join(', ')})`);
+  if (phone.problems.some((p) => !p.includes('favicon'))) console.log(`  page problems: ${phone.problems.filter((p) => !p.includes('favicon')).join(' | ')}`);
+  await phone.close();
+  await hub.stop();
+  return { path, socket, taps, hubCpu };
+}
+
+const layout = (camera: { stamp: StampLayout }): StampLayout => camera.stamp;
+const fmt = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? 'n/a' : `${Math.round(n)} ms`);
+const dist = (xs: number[]): string => `p50 ${fmt(percentile(xs, 50))}, p90 ${fmt(percentile(xs, 90))}, p99 ${fmt(percentile(xs, 99))}, max ${fmt(Math.max(...xs))}`;
+
+function report(r: PathResult): string {
+  const all: GlassSample[] = r.taps.flatMap((t) => t.samples);
+  const glass = all.map((s) => s.glass);
+  const settled = all.filter((s) => s.since >= SETTLED_MS).map((s) => s.glass);
+  const medians = r.taps.map((t) => percentile(t.samples.map((s) => s.glass), 50));
+  const first = r.taps.map((t) => t.firstPainted ?? Number.NaN);
+  const firstAge = r.taps.map((t) => t.samples[0]?.glass ?? Number.NaN);
+  const behind = all.filter((s) => s.since >= SETTLED_MS).map((s) => s.behind * 1000);
+  const unreadable = r.taps.reduce((n, t) => n + t.unreadable, 0);
+  const name = r.path === 'relay' ? 'relay' : 'LAN endpoint';
+  console.log(`${name} (${r.socket}), ${r.taps.length} taps, ${all.length} frames read (${unreadable} unreadable)`);
+  console.log(`  glass to glass, every frame        ${dist(glass)}`);
+  console.log(`  glass to glass, from ${SETTLED_MS / 1000} s after tap  ${dist(settled)}`);
+  console.log(`  per-tap medians                    ${fmt(Math.min(...medians))} .. ${fmt(Math.max(...medians))}`);
+  console.log(`  tap to first frame                 ${dist(first)}`);
+  console.log(`  first frame's age                  ${dist(firstAge)}`);
+  console.log(`  player holds back (settled)        p50 ${fmt(percentile(behind, 50))}, max ${fmt(Math.max(...behind))}`);
+  console.log(`  hub CPU (node + ffmpeg)            ${r.hubCpu.toFixed(1)}% of one core`);
+  const settings = `${CODEC === 'h265' ? 'h264 profile, ' : ''}--fragment-ms ${FRAGMENT_MS ?? 'default'}`;
+  return `| ${name} | ${settings} | ${fmt(percentile(glass, 50))} | ${fmt(percentile(glass, 90))} | ${fmt(percentile(glass, 99))} | ${fmt(Math.max(...glass))} | ` +
+    `${fmt(percentile(settled, 50))} / ${fmt(percentile(settled, 99))} | ${fmt(percentile(first, 50))} / ${fmt(Math.max(...first))} | ${r.hubCpu.toFixed(1)}% |`;
+}
+
+try {
+  console.log(machineLine());
+  console.log(`bench:glass: camera 640x360@${FPS} ${CODEC}, keyframe every ${GOP_MS / 1000} s, stamped; hub --fragment-ms ${FRAGMENT_MS ?? 'default'}; ` +
+    `${TAPS} taps of ${WATCH_MS / 1000} s per path (${PATHS.join(', ')})`);
+  const dir = tempDir('vigil-bench-glass-');
+  const [built, camera] = await Promise.all([
+    buildApp({ out: join(dir, 'app') }),
+    startCamera({ codec: CODEC, size: '640x360', fps: FPS, stamp: true, runSeconds: PROCESS_LIMIT_S }),
+  ]);
+  if (camera.info.stamp === null) throw new Error('the test camera did not report its stamp layout');
+  app = await serveApp({ dir: built.dir });
+  const relay = start(VIGIL, ['relay', '--listen', '127.0.0.1:0'], { maxSeconds: PROCESS_LIMIT_S });
+  const [, relayUrl] = await relay.waitFor(/relay listening on (ws:\/\/127\.0\.0\.1:\d+\/v1)/);
+  const rows: string[] = [];
+  for (const path of PATHS) {
+    const r = await measurePath(path, { url: camera.url, stamp: camera.info.stamp }, relayUrl!, app.url);
+    rows.push(report(r));
+  }
+  console.log('\n| path | settings | p50 | p90 | p99 | max | settled p50 / p99 | tap to first frame p50 / max | hub CPU |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const row of rows) console.log(row);
+} catch (e) {
+  console.error(`bench:glass failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+  clearTimeout(deadline);
+}

@@ -1,0 +1,103 @@
+// What bench:glass runs inside the phone app's page: after a tap on a camera, every frame the video
+// element presents (requestVideoFrameCallback) is drawn to a canvas, the test camera's stamp is read
+// from its pixels (test/support/camera/rtsp-camera.py, STAMP: 64 black/white blocks, 48 bits of
+// wall-clock ms and a CRC-16) and the frame's age when it reached the screen is kept:
+//   glass = performance.timeOrigin + metadata.expectedDisplayTime - stamp
+// (the camera and chromium read the same machine clock). expectedDisplayTime, not the callback's
+// `now`: the frame is on the glass at the compositor's next frame, not when the callback runs.
+//
+// Plain JavaScript in strings: tsx compiles bench code with esbuild's keepNames, which wraps named
+// functions in a `__name()` helper the page does not have (see bench/lib/phone-ttff.ts).
+import type { StampLayout } from '../../test/support/camera/camera.ts';
+
+/** One presented frame: when (ms since the tap), its age on the glass (ms), the player's lag (s). */
+export interface GlassSample {
+  since: number;
+  glass: number;
+  /** Newest buffered media minus the play head, seconds: what the player holds back. */
+  behind: number;
+}
+
+export interface TapRecord {
+  /** Tap to the first presented frame (ms), readable or not. */
+  firstPainted: number | undefined;
+  samples: GlassSample[];
+  /** Frames whose stamp failed its CRC (smeared by the encoder, or a frame without a stamp). */
+  unreadable: number;
+}
+
+/**
+ * Arms the page for the next click on anything: from that click on, every presented frame of
+ * #video is read into window.benchRec until window.benchRec.stop is set.
+ */
+export function armTap(layout: StampLayout): string {
+  return `void (() => {
+  const L = ${JSON.stringify(layout)};
+  const W = L.cols * L.block, H = L.rows * L.block;
+  const canvas = document.createElement('canvas');
+  canvas.width = W;
+  canvas.height = H;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const crc16 = (bytes) => {
+    let crc = 0xffff;
+    for (const b of bytes) {
+      crc ^= b << 8;
+      for (let i = 0; i < 8; i++) crc = ((crc & 0x8000) ? ((crc << 1) ^ 0x1021) : (crc << 1)) & 0xffff;
+    }
+    return crc;
+  };
+  // The stamp's time (ms) or undefined: each block's centre (half a block square) averaged, then
+  // thresholded at mid-grey; the CRC over the time's 6 bytes must match.
+  const read = (video) => {
+    ctx.drawImage(video, L.x, L.y, W, H, 0, 0, W, H);
+    const px = ctx.getImageData(0, 0, W, H).data;
+    const q = L.block / 4;
+    let time = 0, crc = 0;
+    for (let i = 0; i < 64; i++) {
+      const bx = (i % L.cols) * L.block + q, by = Math.floor(i / L.cols) * L.block + q;
+      let sum = 0;
+      for (let y = by; y < by + 2 * q; y++) for (let x = bx; x < bx + 2 * q; x++) {
+        const o = (y * W + x) * 4;
+        sum += px[o] + px[o + 1] + px[o + 2];
+      }
+      const bit = sum / (3 * 4 * q * q) > 128 ? 1 : 0;
+      if (i < L.timeBits) time = time * 2 + bit; else crc = crc * 2 + bit;
+    }
+    const bytes = [];
+    for (let k = 5, t = time; k >= 0; k--, t = Math.floor(t / 256)) bytes[k] = t % 256;
+    return crc16(bytes) === crc ? time : undefined;
+  };
+  const rec = { t0: undefined, firstPainted: undefined, samples: [], unreadable: 0, stop: false };
+  window.benchRec = rec;
+  document.addEventListener('click', () => {
+    rec.t0 = performance.now();
+    // After the app's own click handler has run: the video has its new MediaSource.
+    setTimeout(() => {
+      const v = document.getElementById('video');
+      const onFrame = (now, meta) => {
+        if (rec.stop) return;
+        if (rec.firstPainted === undefined) rec.firstPainted = meta.expectedDisplayTime - rec.t0;
+        const stamp = read(v);
+        if (stamp === undefined) rec.unreadable++;
+        else {
+          const b = v.buffered;
+          const behind = b.length > 0 ? b.end(b.length - 1) - v.currentTime : NaN;
+          rec.samples.push({ since: meta.expectedDisplayTime - rec.t0, glass: performance.timeOrigin + meta.expectedDisplayTime - stamp, behind });
+        }
+        v.requestVideoFrameCallback(onFrame);
+      };
+      v.requestVideoFrameCallback(onFrame);
+    }, 0);
+  }, { capture: true, once: true });
+})();`;
+}
+
+/** Stops recording and returns what was recorded since the tap. */
+export const COLLECT = `(() => {
+  const r = window.benchRec;
+  r.stop = true;
+  return JSON.stringify({ firstPainted: r.firstPainted, samples: r.samples, unreadable: r.unreadable });
+})()`;
+
+/** Whether the first frame after the tap was presented yet. */
+export const PAINTED = 'window.benchRec !== undefined && window.benchRec.firstPainted !== undefined';
