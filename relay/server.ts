@@ -111,12 +111,12 @@ interface Topic {
   key: string; // hub hex + topic hex
   hub: HubState;
   topicId: Uint8Array;
-  subs: Map<Conn, Sub>;
+  subs: Map<LoggedInConnection, Sub>;
 }
 
 interface Sub {
   topic: Topic;
-  conn: Conn;
+  conn: LoggedInConnection;
   /** Media is being dropped until the next KEYFRAME or INIT. */
   dropping: boolean;
   /** Frames dropped since the last one delivered; told to the viewer with the next one. */
@@ -135,7 +135,7 @@ interface HubState {
   idHex: string;
   id: Uint8Array;
   /** The hub's connection when it is on this node. */
-  conn: Conn | undefined;
+  conn: LoggedInConnection | undefined;
   /** The node holding the hub's connection when it is another node (cluster only). */
   home: string | undefined;
   /** Viewers on other nodes, by topic hex; kept only while the hub is connected here. */
@@ -147,24 +147,43 @@ interface HubState {
   staleDeadlineMs: number | undefined;
 }
 
-interface Conn {
-  ws: WebSocket;
-  address: string;
-  connectionId: Uint8Array;
-  nonce: Uint8Array;
-  hosts: string[];
-  id: Uint8Array | undefined;
-  idHex: string | undefined;
-  key: KeyObject | undefined;
-  authTimer: NodeJS.Timeout | undefined;
+interface ConnectionBase {
+  readonly ws: WebSocket;
+  readonly address: string;
+  /** Sent a frame or a pong since the last ping. */
   alive: boolean;
+  /** Removed from all state: nothing more is sent to it or taken from it. */
   detached: boolean;
-  subs: Map<string, Sub>;
+}
+
+/** A socket before its login: it may only log in, within authTimeoutMs. */
+interface PendingConnection extends ConnectionBase {
+  readonly loggedIn: false;
+  readonly connectionId: Uint8Array;
+  readonly nonce: Uint8Array;
+  /** The hosts its login may sign. */
+  readonly hosts: string[];
+  readonly authTimer: NodeJS.Timeout;
+}
+
+/**
+ * A socket after a valid login, speaking for relay id `id`. It replaces its PendingConnection in
+ * every table at login; the pending one is not used again.
+ */
+interface LoggedInConnection extends ConnectionBase {
+  readonly loggedIn: true;
+  readonly id: Uint8Array;
+  readonly idHex: string;
+  readonly key: KeyObject;
+  /** When the login succeeded (unix ms); decides which of two nodes' connections for one id stays. */
+  readonly loginAt: number;
+  readonly subs: Map<string, Sub>;
+  /** Rate limit (maxMessagesPerSecond): a token bucket, refilled on use. */
   tokens: number;
   refilledAt: number;
-  /** When the login succeeded (unix ms); decides which of two nodes' connections for one id stays. */
-  loginAt: number;
 }
+
+type Connection = PendingConnection | LoggedInConnection;
 
 const MAX_PUBLIC_HOSTS = 8;
 /** Byte offset of `dropped:u32` in a `media` frame: version, type, hubRelayId, topicId, flags. */
@@ -202,8 +221,8 @@ const SHUTDOWN_GRACE_MS = 1_000;
 
 class Relay implements ClusterHost {
   readonly counters = new RelayCounters();
-  private readonly conns = new Set<Conn>();
-  private readonly byId = new Map<string, Conn>();
+  private readonly conns = new Set<Connection>();
+  private readonly byId = new Map<string, LoggedInConnection>();
   private readonly perAddress = new Map<string, number>();
   private readonly hubs = new Map<string, HubState>();
   private readonly mailboxes = new Map<string, Mailbox>();
@@ -249,26 +268,23 @@ class Relay implements ClusterHost {
     }
     this.perAddress.set(address, fromAddress + 1);
     const hostHeader = req.headers.host?.toLowerCase();
-    const conn: Conn = {
+    const pending: PendingConnection = {
+      loggedIn: false,
       ws,
       address,
       connectionId: randomBytes(CONNECTION_ID_BYTES),
       nonce: randomBytes(NONCE_BYTES),
       hosts: this.publicHosts ?? (hostHeader ? [hostHeader] : []),
-      id: undefined,
-      idHex: undefined,
-      key: undefined,
-      authTimer: undefined,
+      authTimer: setTimeout(() => this.closeWith(pending, 'auth-timeout'), this.limits.authTimeoutMs),
       alive: true,
       detached: false,
-      subs: new Map(),
-      tokens: this.limits.maxMessagesPerSecond,
-      refilledAt: Date.now(),
-      loginAt: 0,
     };
-    this.conns.add(conn);
-    conn.authTimer = setTimeout(() => this.closeWith(conn, 'auth-timeout'), this.limits.authTimeoutMs);
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onFrame(conn, data, isBinary));
+    this.conns.add(pending);
+    // The socket's connection: the pending one until its login, the logged-in one after.
+    let conn: Connection = pending;
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      conn = this.onFrame(conn, data, isBinary);
+    });
     ws.on('pong', () => {
       conn.alive = true;
     });
@@ -276,35 +292,38 @@ class Relay implements ClusterHost {
       this.detach(conn);
       this.log.debug?.('connection-closed', { id: this.idOf(conn), code });
     });
-    this.send(conn, { type: 'challenge', nonce: conn.nonce, connectionId: conn.connectionId }, 'control');
+    this.send(pending, { type: 'challenge', nonce: pending.nonce, connectionId: pending.connectionId }, 'control');
   }
 
-  private idOf(conn: Conn): string {
-    return conn.id ? shortId(conn.id) : '-';
+  private idOf(conn: Connection): string {
+    return conn.loggedIn ? shortId(conn.id) : '-';
   }
 
   /** Removes a connection from all state, once. Safe to call before or after the socket closes. */
-  private detach(conn: Conn): void {
+  private detach(conn: Connection): void {
     if (conn.detached) return;
     conn.detached = true;
-    clearTimeout(conn.authTimer);
     this.conns.delete(conn);
     const n = (this.perAddress.get(conn.address) ?? 1) - 1;
     if (n <= 0) this.perAddress.delete(conn.address);
     else this.perAddress.set(conn.address, n);
+    if (!conn.loggedIn) {
+      clearTimeout(conn.authTimer);
+      return;
+    }
     for (const sub of [...conn.subs.values()]) this.removeSub(sub, undefined);
-    if (conn.idHex !== undefined && this.byId.get(conn.idHex) === conn) {
+    if (this.byId.get(conn.idHex) === conn) {
       this.byId.delete(conn.idHex);
       if (this.cluster) {
         this.cluster.releaseId(conn.idHex);
-        this.cluster.broadcast({ kind: 'offline', node: this.cluster.node, id: conn.id as Uint8Array });
+        this.cluster.broadcast({ kind: 'offline', node: this.cluster.node, id: conn.id });
       }
       const hub = this.hubs.get(conn.idHex);
       if (hub && hub.conn === conn) this.hubWentAway(hub, Date.now());
     }
   }
 
-  private closeWith(conn: Conn, code: RelayErrorCode): void {
+  private closeWith(conn: Connection, code: RelayErrorCode): void {
     if (!closesConnection(code)) throw new Error(`closeWith: ${code} does not close`);
     this.counters.closed(code);
     this.log.info('connection-closing', { id: this.idOf(conn), code });
@@ -335,7 +354,7 @@ class Relay implements ClusterHost {
    * or reports them); 'control' frames may use controlSlackBytes more, past which the reader is too
    * slow to keep and the connection is closed.
    */
-  private sendBytes(conn: Conn, bytes: Uint8Array, kind: 'media' | 'direct' | 'control'): boolean {
+  private sendBytes(conn: Connection, bytes: Uint8Array, kind: 'media' | 'direct' | 'control'): boolean {
     if (conn.detached || conn.ws.readyState !== conn.ws.OPEN) return false;
     const queued = conn.ws.bufferedAmount;
     const room = kind === 'control' ? this.limits.queueBytes + this.limits.controlSlackBytes : this.limits.queueBytes;
@@ -351,15 +370,15 @@ class Relay implements ClusterHost {
     return true;
   }
 
-  private send(conn: Conn, m: ServerMessage, kind: 'media' | 'direct' | 'control'): boolean {
+  private send(conn: Connection, m: ServerMessage, kind: 'media' | 'direct' | 'control'): boolean {
     return this.sendBytes(conn, encodeMessage(m), kind);
   }
 
-  private ok(conn: Conn, requestId: number): void {
+  private ok(conn: Connection, requestId: number): void {
     if (requestId !== 0) this.send(conn, { type: 'ok', requestId }, 'control');
   }
 
-  private refuse(conn: Conn, requestId: number, code: RelayErrorCode): void {
+  private refuse(conn: Connection, requestId: number, code: RelayErrorCode): void {
     this.counters.refused(code);
     this.log.debug?.('refused', { id: this.idOf(conn), code });
     this.send(conn, { type: 'error', requestId, code }, 'control');
@@ -367,12 +386,13 @@ class Relay implements ClusterHost {
 
   // --- frames -----------------------------------------------------------------------------------
 
-  private onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
-    if (conn.detached) return;
+  /** Handles one message of the socket; returns its connection after (the logged-in one after a login). */
+  private onFrame(conn: Connection, data: RawData, isBinary: boolean): Connection {
+    if (conn.detached) return conn;
     conn.alive = true;
     if (!isBinary || !Buffer.isBuffer(data)) {
       this.closeWith(conn, 'bad-frame');
-      return;
+      return conn;
     }
     this.counters.bytesIn += data.length;
     this.counters.framesIn += 1;
@@ -382,22 +402,23 @@ class Relay implements ClusterHost {
     } catch (e) {
       if (!(e instanceof RelayProtocolError)) throw e;
       this.closeWith(conn, e.relayCode);
-      return;
+      return conn;
     }
-    if (conn.id === undefined) {
+    if (!conn.loggedIn) {
       if (m.type !== 'login') this.closeWith(conn, 'not-logged-in');
-      else this.login(conn, m.publicKey, m.signature);
-      return;
+      else return this.login(conn, m.publicKey, m.signature) ?? conn;
+      return conn;
     }
     if (!this.takeToken(conn)) {
       this.counters.drops['rate-limited'] += 1;
       this.refuse(conn, 'requestId' in m ? m.requestId : 0, 'rate-limited');
-      return;
+      return conn;
     }
     this.dispatch(conn, m, Date.now());
+    return conn;
   }
 
-  private takeToken(conn: Conn): boolean {
+  private takeToken(conn: LoggedInConnection): boolean {
     const now = Date.now();
     const rate = this.limits.maxMessagesPerSecond;
     conn.tokens = Math.min(rate, conn.tokens + ((now - conn.refilledAt) * rate) / 1000);
@@ -407,7 +428,7 @@ class Relay implements ClusterHost {
     return true;
   }
 
-  private dispatch(conn: Conn, m: ClientMessage, now: number): void {
+  private dispatch(conn: LoggedInConnection, m: ClientMessage, now: number): void {
     switch (m.type) {
       case 'login':
         return this.refuse(conn, 0, 'bad-request');
@@ -442,54 +463,70 @@ class Relay implements ClusterHost {
 
   // --- login ------------------------------------------------------------------------------------
 
-  private login(conn: Conn, publicKey: Uint8Array, signature: Uint8Array): void {
+  /** Checks a login; on success the logged-in connection takes the pending one's place and is returned. */
+  private login(pending: PendingConnection, publicKey: Uint8Array, signature: Uint8Array): LoggedInConnection | undefined {
     const key = ed25519PublicKey(publicKey);
     const verified =
       key !== undefined &&
-      conn.hosts.some((host) => {
+      pending.hosts.some((host) => {
         let message: Uint8Array;
         try {
-          message = loginMessage(conn.nonce, conn.connectionId, host);
+          message = loginMessage(pending.nonce, pending.connectionId, host);
         } catch {
           return false; // a Host header too long to be a host
         }
         return verifyEd25519(key, message, signature);
       });
     if (!verified) {
-      this.closeWith(conn, 'auth-failed');
-      return;
+      this.closeWith(pending, 'auth-failed');
+      return undefined;
     }
-    clearTimeout(conn.authTimer);
-    conn.authTimer = undefined;
+    clearTimeout(pending.authTimer);
     const id = Uint8Array.from(publicKey);
     const idHex = toHex(id);
     const previous = this.byId.get(idHex);
     if (previous) this.closeWith(previous, 'replaced');
-    conn.id = id;
-    conn.idHex = idHex;
-    conn.key = key;
-    conn.loginAt = Date.now();
+    const conn: LoggedInConnection = {
+      loggedIn: true,
+      ws: pending.ws,
+      address: pending.address,
+      alive: pending.alive,
+      detached: false,
+      id,
+      idHex,
+      key,
+      loginAt: Date.now(),
+      subs: new Map(),
+      tokens: this.limits.maxMessagesPerSecond,
+      refilledAt: Date.now(),
+    };
+    this.conns.delete(pending);
+    this.conns.add(conn);
     this.byId.set(idHex, conn);
     this.log.info('logged-in', { id: shortId(id) });
     const hub = this.hubs.get(idHex);
-    if (!this.cluster) return this.ready(conn, hub);
+    if (!this.cluster) {
+      this.ready(conn, hub);
+      return conn;
+    }
     // Other nodes close their connection for this id (replaced) and learn the hub lives here;
     // `ready` waits until NATS routes this id here, so nothing sent to it right after is lost.
     this.cluster.broadcast({ kind: 'online', node: this.cluster.node, id, at: conn.loginAt });
     void this.cluster.claimId(idHex).then(() => {
       if (!conn.detached) this.ready(conn, this.hubs.get(idHex));
     });
+    return conn;
   }
 
-  private ready(conn: Conn, hub: HubState | undefined): void {
-    this.send(conn, { type: 'ready', relayId: conn.id as Uint8Array, maxMessageBytes: this.limits.maxMessageBytes }, 'control');
+  private ready(conn: LoggedInConnection, hub: HubState | undefined): void {
+    this.send(conn, { type: 'ready', relayId: conn.id, maxMessageBytes: this.limits.maxMessageBytes }, 'control');
     if (hub) this.hubCameBack(hub, conn, Date.now());
   }
 
   // --- hubs -------------------------------------------------------------------------------------
 
-  private hubOf(conn: Conn): HubState {
-    const hub = this.ensureHub(conn.id as Uint8Array, conn.idHex as string);
+  private hubOf(conn: LoggedInConnection): HubState {
+    const hub = this.ensureHub(conn.id, conn.idHex);
     hub.conn = conn;
     hub.home = undefined;
     return hub;
@@ -534,7 +571,7 @@ class Relay implements ClusterHost {
     this.forgetIfEmpty(hub);
   }
 
-  private hubCameBack(hub: HubState, conn: Conn, now: number): void {
+  private hubCameBack(hub: HubState, conn: LoggedInConnection, now: number): void {
     hub.conn = conn;
     hub.home = undefined;
     this.markStale(hub, now);
@@ -546,11 +583,11 @@ class Relay implements ClusterHost {
     return cap !== undefined && cap.expiresAtMs > now && (cap.rights & right) === right;
   }
 
-  private grant(conn: Conn, requestId: number, cap: Capability, now: number): void {
+  private grant(conn: LoggedInConnection, requestId: number, cap: Capability, now: number): void {
     if (toHex(cap.hubRelayId) !== conn.idHex || toHex(cap.deviceRelayId) === conn.idHex) {
       return this.refuse(conn, requestId, 'bad-capability');
     }
-    if (!verifyEd25519(conn.key as KeyObject, capabilitySigningMessage(cap), cap.signature)) {
+    if (!verifyEd25519(conn.key, capabilitySigningMessage(cap), cap.signature)) {
       return this.refuse(conn, requestId, 'bad-capability');
     }
     const expiresAtMs = cap.expiresAt * 1000;
@@ -573,15 +610,15 @@ class Relay implements ClusterHost {
     if ((cap.rights & RIGHT_WATCH) === 0) this.dropDeviceSubs(hub, deviceHex, 'no-capability');
   }
 
-  private revoke(conn: Conn, requestId: number, deviceRelayId: Uint8Array): void {
+  private revoke(conn: LoggedInConnection, requestId: number, deviceRelayId: Uint8Array): void {
     const deviceHex = toHex(deviceRelayId);
-    const hub = this.hubs.get(conn.idHex as string);
+    const hub = this.hubs.get(conn.idHex);
     if (hub?.caps.delete(deviceHex)) {
       this.log.info('revoked', { hub: shortId(hub.id), device: deviceHex.slice(0, 8) });
       this.dropDeviceSubs(hub, deviceHex, 'no-capability');
     }
     // Always told: another node may still hold a copy this node already dropped.
-    this.cluster?.broadcast({ kind: 'revoke', node: this.cluster.node, hubRelayId: conn.id as Uint8Array, deviceRelayId });
+    this.cluster?.broadcast({ kind: 'revoke', node: this.cluster.node, hubRelayId: conn.id, deviceRelayId });
     this.ok(conn, requestId);
   }
 
@@ -595,13 +632,13 @@ class Relay implements ClusterHost {
 
   // --- mailboxes --------------------------------------------------------------------------------
 
-  private async openMailbox(conn: Conn, requestId: number, key: string, expiresAtMs: number, now: number): Promise<void> {
+  private async openMailbox(conn: LoggedInConnection, requestId: number, key: string, expiresAtMs: number, now: number): Promise<void> {
     if (expiresAtMs <= now || expiresAtMs > now + this.limits.maxMailboxTtlMs) {
       return this.refuse(conn, requestId, 'expired');
     }
     if (!this.mailboxes.has(key) && this.cluster) {
       // Invite ids are random, so a clash means someone is squatting on another hub's invite.
-      if ((await this.cluster.queryMailbox(key, conn.id as Uint8Array)) === 'taken') {
+      if ((await this.cluster.queryMailbox(key, conn.id)) === 'taken') {
         return this.refuse(conn, requestId, 'mailbox-taken');
       }
       if (conn.detached) return;
@@ -623,7 +660,7 @@ class Relay implements ClusterHost {
     this.ok(conn, requestId);
   }
 
-  private closeMailbox(conn: Conn, requestId: number, key: string): void {
+  private closeMailbox(conn: LoggedInConnection, requestId: number, key: string): void {
     const mailbox = this.mailboxes.get(key);
     if (mailbox && mailbox.hub.idHex === conn.idHex) this.dropMailbox(mailbox);
     this.ok(conn, requestId);
@@ -635,11 +672,11 @@ class Relay implements ClusterHost {
     this.cluster?.releaseMailbox(mailbox.key);
   }
 
-  private postMailbox(conn: Conn, requestId: number, mailboxId: Uint8Array, payload: Uint8Array, now: number): void {
+  private postMailbox(conn: LoggedInConnection, requestId: number, mailboxId: Uint8Array, payload: Uint8Array, now: number): void {
     const key = toHex(mailboxId);
     if (!this.mailboxes.has(key) && this.cluster) {
       // The hub may be on another node; that node applies the same rules and answers.
-      void this.cluster.postMailbox(mailboxId, conn.id as Uint8Array, payload).then((status) => {
+      void this.cluster.postMailbox(mailboxId, conn.id, payload).then((status) => {
         if (status === 'ok') this.ok(conn, requestId);
         else {
           if (status === 'queue-full') this.counters.drops['queue-full'] += 1;
@@ -648,7 +685,7 @@ class Relay implements ClusterHost {
       });
       return;
     }
-    const status = this.deliverPost(key, conn.id as Uint8Array, payload, now);
+    const status = this.deliverPost(key, conn.id, payload, now);
     if (status === 'ok') this.ok(conn, requestId);
     else this.refuse(conn, requestId, status);
   }
@@ -686,26 +723,26 @@ class Relay implements ClusterHost {
     return this.validCap(this.hubs.get(toHex_), fromHex, 0, now);
   }
 
-  private sendDirect(conn: Conn, requestId: number, to: Uint8Array, payload: Uint8Array, now: number): void {
+  private sendDirect(conn: LoggedInConnection, requestId: number, to: Uint8Array, payload: Uint8Array, now: number): void {
     const targetHex = toHex(to);
     if (targetHex === conn.idHex) return this.refuse(conn, requestId, 'bad-request');
     // Permission before presence: a stranger learns nothing about who is online.
-    if (!this.mayMessage(conn.idHex as string, targetHex, now)) return this.refuse(conn, requestId, 'no-capability');
+    if (!this.mayMessage(conn.idHex, targetHex, now)) return this.refuse(conn, requestId, 'no-capability');
     const target = this.byId.get(targetHex);
     if (!target && this.cluster) {
       // Permission was checked here, on the sender's node; the target's node only delivers.
-      void this.cluster.sendDirect(targetHex, conn.id as Uint8Array, payload).then((status) => {
+      void this.cluster.sendDirect(targetHex, conn.id, payload).then((status) => {
         if (status === 'ok') this.ok(conn, requestId);
         else this.refuse(conn, requestId, status);
       });
       return;
     }
-    const status = this.deliverDirect(target, conn.id as Uint8Array, payload);
+    const status = this.deliverDirect(target, conn.id, payload);
     if (status === 'ok') this.ok(conn, requestId);
     else this.refuse(conn, requestId, status);
   }
 
-  private deliverDirect(target: Conn | undefined, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
+  private deliverDirect(target: LoggedInConnection | undefined, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
     if (!target) return 'offline';
     if (!this.send(target, { type: 'message', from, payload }, 'direct')) {
       this.counters.drops['queue-full'] += 1;
@@ -716,12 +753,12 @@ class Relay implements ClusterHost {
 
   // --- topics -----------------------------------------------------------------------------------
 
-  private subscribe(conn: Conn, requestId: number, hubRelayId: Uint8Array, topicId: Uint8Array, now: number): void {
+  private subscribe(conn: LoggedInConnection, requestId: number, hubRelayId: Uint8Array, topicId: Uint8Array, now: number): void {
     const hubHex = toHex(hubRelayId);
     const key = hubHex + toHex(topicId);
     if (conn.subs.has(key)) return this.ok(conn, requestId);
     const hub = this.hubs.get(hubHex);
-    if (!hub || !this.validCap(hub, conn.idHex as string, RIGHT_WATCH, now)) {
+    if (!hub || !this.validCap(hub, conn.idHex, RIGHT_WATCH, now)) {
       return this.refuse(conn, requestId, 'no-capability');
     }
     if (conn.subs.size >= this.limits.maxSubscriptionsPerConnection) {
@@ -781,16 +818,16 @@ class Relay implements ClusterHost {
   }
 
   private publish(
-    conn: Conn,
+    conn: LoggedInConnection,
     requestId: number,
     topicId: Uint8Array,
     flags: number,
     payload: Uint8Array,
     now: number,
   ): void {
-    const hub = this.hubs.get(conn.idHex as string);
+    const hub = this.hubs.get(conn.idHex);
     const topicHex = toHex(topicId);
-    const topic = hub?.topics.get((conn.idHex as string) + topicHex);
+    const topic = hub?.topics.get((conn.idHex) + topicHex);
     const remote = hub && this.cluster ? this.remoteCount(hub, topicHex) > 0 : false;
     if (!hub || (!topic && !remote)) {
       this.counters.drops['no-subscriber'] += 1;
@@ -810,7 +847,7 @@ class Relay implements ClusterHost {
   private fanOut(hub: HubState, topic: Topic, flags: number, frame: Uint8Array, now: number): void {
     const resumes = (flags & (FLAG_KEYFRAME | FLAG_INIT)) !== 0;
     for (const sub of [...topic.subs.values()]) {
-      const viewerHex = sub.conn.idHex as string;
+      const viewerHex = sub.conn.idHex;
       if (!this.validCap(hub, viewerHex, RIGHT_WATCH, now)) {
         this.removeSub(sub, hub.caps.has(viewerHex) ? 'expired' : 'no-capability');
         continue;
