@@ -6,7 +6,7 @@
 // grants and revocations; everything else is routed to the node that holds the connection.
 
 import http from 'node:http';
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -34,24 +34,26 @@ import { CLUSTER_OVERHEAD_BYTES, ClusterLink, type ClusterHost, type ClusterOpti
 import { resolveLimits, type RelayLimits } from './limits.ts';
 import { RelayCounters, prometheusText, type HandshakeRefusal, type RelayStats } from './metrics.ts';
 import { ed25519PublicKey, verifyEd25519 } from './verify.ts';
+import {
+  HubTable,
+  silentLogger,
+  toHex,
+  unreachable,
+  validCap,
+  type Connection,
+  type HubState,
+  type LoggedInConnection,
+  type Mailbox,
+  type PendingConnection,
+  type RelayLogger,
+  type Sub,
+  type Topic,
+} from './server/state.ts';
 
 export { DEFAULT_LIMITS, resolveLimits, type RelayLimits } from './limits.ts';
 export type { RelayStats, DropReason, HandshakeRefusal, ClusterGauges } from './metrics.ts';
 export type { ClusterOptions } from './cluster.ts';
-
-export type LogFields = Record<string, string | number | boolean>;
-
-/**
- * Where the relay's log lines go. Fields hold only short relay ids (8 hex digits), sizes, counts and
- * codes: never payloads, capabilities, mailbox ids, addresses or names.
- */
-export interface RelayLogger {
-  debug?(event: string, fields?: LogFields): void;
-  info(event: string, fields?: LogFields): void;
-  warn(event: string, fields?: LogFields): void;
-}
-
-export const silentLogger: RelayLogger = { info() {}, warn() {} };
+export { silentLogger, type LogFields, type RelayLogger } from './server/state.ts';
 
 export interface RelayOptions {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -86,116 +88,12 @@ export interface RelayHandle {
   close(): Promise<void>;
 }
 
-// ---------------------------------------------------------------------------------------------------
-// State
-
-interface CapEntry {
-  /** As the hub signed it: replicated to other nodes unchanged, and verified there again. */
-  capability: Capability;
-  rights: number;
-  expiresAtMs: number;
-  /** Granted on an earlier connection of the hub and not granted again since. */
-  stale: boolean;
-}
-
-interface Mailbox {
-  key: string;
-  hub: HubState;
-  expiresAtMs: number;
-  posts: number;
-  /** Relay ids that posted; the hub may send to them while the mailbox is open. */
-  posters: Set<string>;
-}
-
-interface Topic {
-  key: string; // hub hex + topic hex
-  hub: HubState;
-  topicId: Uint8Array;
-  subs: Map<LoggedInConnection, Sub>;
-}
-
-interface Sub {
-  topic: Topic;
-  conn: LoggedInConnection;
-  /** Media is being dropped until the next KEYFRAME or INIT. */
-  dropping: boolean;
-  /** Frames dropped since the last one delivered; told to the viewer with the next one. */
-  dropped: number;
-}
-
-/** What the hub's node knows of another node's viewers of one topic. */
-interface RemoteWatchers {
-  topicId: Uint8Array;
-  /** node id hex -> viewers there */
-  counts: Map<string, number>;
-}
-
-/** Everything the relay holds for one hub relay id; outlives the hub's connection by hubGraceMs. */
-interface HubState {
-  idHex: string;
-  id: Uint8Array;
-  /** The hub's connection when it is on this node. */
-  conn: LoggedInConnection | undefined;
-  /** The node holding the hub's connection when it is another node (cluster only). */
-  home: string | undefined;
-  /** Viewers on other nodes, by topic hex; kept only while the hub is connected here. */
-  remoteWatchers: Map<string, RemoteWatchers>;
-  caps: Map<string, CapEntry>;
-  mailboxes: Map<string, Mailbox>;
-  topics: Map<string, Topic>;
-  /** When stale capabilities are removed; undefined when none are stale. */
-  staleDeadlineMs: number | undefined;
-}
-
-interface ConnectionBase {
-  readonly ws: WebSocket;
-  readonly address: string;
-  /** Sent a frame or a pong since the last ping. */
-  alive: boolean;
-  /** Removed from all state: nothing more is sent to it or taken from it. */
-  detached: boolean;
-}
-
-/** A socket before its login: it may only log in, within authTimeoutMs. */
-interface PendingConnection extends ConnectionBase {
-  readonly loggedIn: false;
-  readonly connectionId: Uint8Array;
-  readonly nonce: Uint8Array;
-  /** The hosts its login may sign. */
-  readonly hosts: string[];
-  readonly authTimer: NodeJS.Timeout;
-}
-
-/**
- * A socket after a valid login, speaking for relay id `id`. It replaces its PendingConnection in
- * every table at login; the pending one is not used again.
- */
-interface LoggedInConnection extends ConnectionBase {
-  readonly loggedIn: true;
-  readonly id: Uint8Array;
-  readonly idHex: string;
-  readonly key: KeyObject;
-  /** When the login succeeded (unix ms); decides which of two nodes' connections for one id stays. */
-  readonly loginAt: number;
-  readonly subs: Map<string, Sub>;
-  /** Rate limit (maxMessagesPerSecond): a token bucket, refilled on use. */
-  tokens: number;
-  refilledAt: number;
-}
-
-type Connection = PendingConnection | LoggedInConnection;
-
 const MAX_PUBLIC_HOSTS = 8;
 /** Byte offset of `dropped:u32` in a `media` frame: version, type, hubRelayId, topicId, flags. */
 const MEDIA_DROPPED_OFFSET = 2 + 32 + 16 + 1;
 const MEDIA_FLAGS_OFFSET = MEDIA_DROPPED_OFFSET - 1;
 const MEDIA_TYPE = 0x46;
 const MEDIA_PAYLOAD_OFFSET = MEDIA_DROPPED_OFFSET + 4 + 4;
-
-/** Lowercase hex for map keys and subjects; the same text as codec's toHex, at native speed. */
-function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
 
 /**
  * `media { hubRelayId, topicId, flags, dropped: 0, payload }`, byte for byte what encodeMessage makes
@@ -224,7 +122,7 @@ class Relay implements ClusterHost {
   private readonly conns = new Set<Connection>();
   private readonly byId = new Map<string, LoggedInConnection>();
   private readonly perAddress = new Map<string, number>();
-  private readonly hubs = new Map<string, HubState>();
+  private readonly hubs: HubTable;
   private readonly mailboxes = new Map<string, Mailbox>();
   private readonly pingTimer: NodeJS.Timeout;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -239,6 +137,7 @@ class Relay implements ClusterHost {
     private readonly publicHosts: string[] | undefined,
     private readonly cluster: ClusterLink | undefined,
   ) {
+    this.hubs = new HubTable(limits.hubGraceMs);
     this.pingTimer = setInterval(() => this.pingAll(), Math.floor(limits.idleTimeoutMs / 2));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), limits.sweepIntervalMs);
     this.pingTimer.unref();
@@ -525,62 +424,20 @@ class Relay implements ClusterHost {
 
   // --- hubs -------------------------------------------------------------------------------------
 
-  private hubOf(conn: LoggedInConnection): HubState {
-    const hub = this.ensureHub(conn.id, conn.idHex);
-    hub.conn = conn;
-    hub.home = undefined;
-    return hub;
-  }
-
-  private ensureHub(id: Uint8Array, idHex: string): HubState {
-    let hub = this.hubs.get(idHex);
-    if (!hub) {
-      hub = {
-        idHex,
-        id: Uint8Array.from(id),
-        conn: undefined,
-        home: undefined,
-        remoteWatchers: new Map(),
-        caps: new Map(),
-        mailboxes: new Map(),
-        topics: new Map(),
-        staleDeadlineMs: undefined,
-      };
-      this.hubs.set(idHex, hub);
-    }
-    return hub;
-  }
-
-  private forgetIfEmpty(hub: HubState): void {
-    if (!hub.conn && hub.caps.size === 0 && hub.topics.size === 0) this.hubs.delete(hub.idHex);
-  }
-
-  /** The hub must grant again within hubGraceMs what it still wants; the rest is swept. */
-  private markStale(hub: HubState, now: number): void {
-    if (hub.caps.size === 0) return;
-    for (const cap of hub.caps.values()) cap.stale = true;
-    hub.staleDeadlineMs = now + this.limits.hubGraceMs;
-  }
-
   private hubWentAway(hub: HubState, now: number): void {
     hub.conn = undefined;
     hub.remoteWatchers.clear(); // other nodes report again when the hub comes back (online)
     // Mailboxes belong to a live hub: posts to an absent hub would go nowhere.
     for (const mailbox of [...hub.mailboxes.values()]) this.dropMailbox(mailbox);
-    this.markStale(hub, now);
-    this.forgetIfEmpty(hub);
+    this.hubs.markStale(hub, now);
+    this.hubs.forgetIfEmpty(hub);
   }
 
   private hubCameBack(hub: HubState, conn: LoggedInConnection, now: number): void {
     hub.conn = conn;
     hub.home = undefined;
-    this.markStale(hub, now);
+    this.hubs.markStale(hub, now);
     for (const topic of hub.topics.values()) this.tellWatchers(topic);
-  }
-
-  private validCap(hub: HubState | undefined, deviceHex: string, right: number, now: number): boolean {
-    const cap = hub?.caps.get(deviceHex);
-    return cap !== undefined && cap.expiresAtMs > now && (cap.rights & right) === right;
   }
 
   private grant(conn: LoggedInConnection, requestId: number, cap: Capability, now: number): void {
@@ -592,7 +449,7 @@ class Relay implements ClusterHost {
     }
     const expiresAtMs = cap.expiresAt * 1000;
     if (expiresAtMs <= now) return this.refuse(conn, requestId, 'expired');
-    const hub = this.hubOf(conn);
+    const hub = this.hubs.hubOf(conn);
     const deviceHex = toHex(cap.deviceRelayId);
     if (!hub.caps.has(deviceHex) && hub.caps.size >= this.limits.maxCapabilitiesPerHub) {
       return this.refuse(conn, requestId, 'limit-reached');
@@ -649,7 +506,7 @@ class Relay implements ClusterHost {
       existing.expiresAtMs = expiresAtMs;
       return this.ok(conn, requestId);
     }
-    const hub = this.hubOf(conn);
+    const hub = this.hubs.hubOf(conn);
     if (hub.mailboxes.size >= this.limits.maxMailboxesPerHub || this.mailboxes.size >= this.limits.maxMailboxes) {
       return this.refuse(conn, requestId, 'limit-reached');
     }
@@ -713,14 +570,14 @@ class Relay implements ClusterHost {
   private mayMessage(fromHex: string, toHex_: string, now: number): boolean {
     // hub -> device: the hub granted the device a capability, or the device posted to an open mailbox.
     const senderAsHub = this.hubs.get(fromHex);
-    if (this.validCap(senderAsHub, toHex_, 0, now)) return true;
+    if (validCap(senderAsHub, toHex_, 0, now)) return true;
     if (senderAsHub) {
       for (const mailbox of senderAsHub.mailboxes.values()) {
         if (mailbox.expiresAtMs > now && mailbox.posters.has(toHex_)) return true;
       }
     }
     // device -> hub: the device holds a capability from the hub.
-    return this.validCap(this.hubs.get(toHex_), fromHex, 0, now);
+    return validCap(this.hubs.get(toHex_), fromHex, 0, now);
   }
 
   private sendDirect(conn: LoggedInConnection, requestId: number, to: Uint8Array, payload: Uint8Array, now: number): void {
@@ -758,7 +615,7 @@ class Relay implements ClusterHost {
     const key = hubHex + toHex(topicId);
     if (conn.subs.has(key)) return this.ok(conn, requestId);
     const hub = this.hubs.get(hubHex);
-    if (!hub || !this.validCap(hub, conn.idHex, RIGHT_WATCH, now)) {
+    if (!hub || !validCap(hub, conn.idHex, RIGHT_WATCH, now)) {
       return this.refuse(conn, requestId, 'no-capability');
     }
     if (conn.subs.size >= this.limits.maxSubscriptionsPerConnection) {
@@ -791,7 +648,7 @@ class Relay implements ClusterHost {
     if (topic.subs.size === 0) {
       topic.hub.topics.delete(topic.key);
       this.cluster?.unwatchTopic(topic.hub.idHex, toHex(topic.topicId));
-      this.forgetIfEmpty(topic.hub);
+      this.hubs.forgetIfEmpty(topic.hub);
     }
   }
 
@@ -848,7 +705,7 @@ class Relay implements ClusterHost {
     const resumes = (flags & (FLAG_KEYFRAME | FLAG_INIT)) !== 0;
     for (const sub of [...topic.subs.values()]) {
       const viewerHex = sub.conn.idHex;
-      if (!this.validCap(hub, viewerHex, RIGHT_WATCH, now)) {
+      if (!validCap(hub, viewerHex, RIGHT_WATCH, now)) {
         this.removeSub(sub, hub.caps.has(viewerHex) ? 'expired' : 'no-capability');
         continue;
       }
@@ -889,7 +746,7 @@ class Relay implements ClusterHost {
         }
       }
       if (sweepStale) hub.staleDeadlineMs = undefined;
-      this.forgetIfEmpty(hub);
+      this.hubs.forgetIfEmpty(hub);
     }
   }
 
@@ -916,8 +773,8 @@ class Relay implements ClusterHost {
         const hub = this.hubs.get(toHex(e.id));
         if (!hub || hub.conn || hub.home !== e.node) return;
         hub.home = undefined;
-        this.markStale(hub, now);
-        return this.forgetIfEmpty(hub);
+        this.hubs.markStale(hub, now);
+        return this.hubs.forgetIfEmpty(hub);
       }
       case 'grant': {
         const cap = e.capability;
@@ -929,7 +786,7 @@ class Relay implements ClusterHost {
         }
         const expiresAtMs = cap.expiresAt * 1000;
         if (expiresAtMs <= now) return;
-        const hub = this.ensureHub(cap.hubRelayId, toHex(cap.hubRelayId));
+        const hub = this.hubs.ensure(cap.hubRelayId, toHex(cap.hubRelayId));
         if (!hub.conn) hub.home = e.node;
         const deviceHex = toHex(cap.deviceRelayId);
         if (!hub.caps.has(deviceHex) && hub.caps.size >= this.limits.maxCapabilitiesPerHub) return;
@@ -939,7 +796,7 @@ class Relay implements ClusterHost {
         const hub = this.hubs.get(toHex(e.hubRelayId));
         const deviceHex = toHex(e.deviceRelayId);
         if (hub?.caps.delete(deviceHex)) this.dropDeviceSubs(hub, deviceHex, 'no-capability');
-        if (hub) this.forgetIfEmpty(hub);
+        if (hub) this.hubs.forgetIfEmpty(hub);
         return;
       }
       default:
@@ -952,7 +809,7 @@ class Relay implements ClusterHost {
     const hub = this.hubs.get(toHex(id));
     if (!hub || hub.conn) return;
     hub.home = node;
-    this.markStale(hub, now);
+    this.hubs.markStale(hub, now);
     // Its node starts with no counts from us.
     for (const topic of hub.topics.values()) this.cluster?.reportWatchers(hub.idHex, topic.topicId, topic.subs.size);
   }
@@ -994,7 +851,7 @@ class Relay implements ClusterHost {
     // Reports may come before the hub's first grant on this node created its state.
     const conn = this.byId.get(hubHex);
     if (!conn) return;
-    const hub = this.hubOf(conn);
+    const hub = this.hubs.hubOf(conn);
     const topicHex = toHex(topicId);
     let remote = hub.remoteWatchers.get(topicHex);
     if (!remote) {
@@ -1022,8 +879,8 @@ class Relay implements ClusterHost {
     for (const hub of [...this.hubs.values()]) {
       if (hub.home === node) {
         hub.home = undefined;
-        this.markStale(hub, now);
-        this.forgetIfEmpty(hub);
+        this.hubs.markStale(hub, now);
+        this.hubs.forgetIfEmpty(hub);
       }
       for (const [topicHex, remote] of [...hub.remoteWatchers]) {
         if (!remote.counts.delete(node)) continue;
@@ -1085,10 +942,6 @@ class Relay implements ClusterHost {
     this.hubs.clear();
     this.mailboxes.clear();
   }
-}
-
-function unreachable(value: never): never {
-  throw new Error(`unreachable case: ${String((value as { type?: unknown }).type)}`);
 }
 
 // ---------------------------------------------------------------------------------------------------
