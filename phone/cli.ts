@@ -6,7 +6,7 @@ import { cryptoReady } from '../crypto/sodium.ts';
 import { equalBytes } from '../crypto/bytes.ts';
 import type { OpenedFrame } from '../crypto/frame.ts';
 import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../relay/client.ts';
-import { pairWithHub } from './core/pair.ts';
+import { learnLanEndpoints, pairWithHub } from './core/pair.ts';
 import { HubLink, streamOf, type CameraInfo, type WatchOptions } from './core/hub-link.ts';
 import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
@@ -67,6 +67,9 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
   const mode = (values.path as string | undefined) ?? 'auto';
   if (mode !== 'auto' && mode !== 'lan' && mode !== 'relay') throw new CliError(`--path must be auto, lan or relay\n${usage}`);
   const found = values.mdns === true ? await findHubOnLan(profile.hub.hubId, 1500) : [];
+  if (mode === 'lan' && found.length === 0 && profile.lanUrls === undefined && await learnLanEndpoints(profile, relayFactory, profile.relays)) {
+    saveProfile(path, profile); // fresh from pairing: the hub has now said which address is its LAN endpoint
+  }
   const link = new HubLink({
     profile,
     relayFactory,

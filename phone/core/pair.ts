@@ -7,6 +7,7 @@ import { parseInviteLink } from '../../crypto/invite.ts';
 import { Envelope, decodeEnvelope, encodeEnvelope } from '../../crypto/messages.ts';
 import { startPairing } from '../../crypto/pairing.ts';
 import type { RelayClient, RelayClientOptions } from '../../relay/client.ts';
+import { HubLink } from './hub-link.ts';
 import type { PhoneProfile } from './profile.ts';
 
 export type RelayFactory = (options: RelayClientOptions) => RelayClient;
@@ -26,6 +27,9 @@ export interface PairOptions {
   /** How long to wait for each relay or LAN endpoint to answer before trying the next. */
   connectTimeoutMs?: number;
 }
+
+/** How long learnLanEndpoints waits for the hub's `paths` notice: a relay login, a handshake and its answer. */
+const PATHS_WAIT_MS = 8000;
 
 export class PairingError extends Error {
   override readonly name = 'PairingError';
@@ -54,6 +58,36 @@ export async function pairWithHub(opts: PairOptions): Promise<PhoneProfile> {
 }
 
 class UnreachableError extends Error {}
+
+/**
+ * Asks the hub which of its addresses are LAN endpoints, in a session over the first of `urls` that
+ * answers (the hub says so after every handshake: `paths`, end to end), and keeps the answer in the
+ * profile. The invite lists the hub's LAN endpoint among its relays without saying which it is, so
+ * a profile fresh from pairing does not know, even when it paired through that very endpoint; a
+ * phone asked for the LAN path (`vigil-phone watch --path lan`) asks first. Resolves to whether the
+ * hub said so within `timeoutMs`; the profile is left as it was when not.
+ */
+export async function learnLanEndpoints(profile: PhoneProfile, relayFactory: RelayFactory, urls: readonly string[], timeoutMs = PATHS_WAIT_MS): Promise<boolean> {
+  if (profile.lanUrls !== undefined) return true;
+  if (urls.length === 0) return false;
+  let heard: () => void = () => undefined;
+  const told = new Promise<void>((resolve) => (heard = resolve));
+  // The link changes the profile for other reasons too (a key update): wait for the notice itself.
+  const link = new HubLink({
+    profile, relayFactory, relayUrls: urls,
+    onProfileChanged: (p) => {
+      if (p.lanUrls !== undefined) heard();
+    },
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([told, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+    await link.close();
+  }
+  return profile.lanUrls !== undefined;
+}
 
 async function pairThrough(relayUrl: string, opts: PairOptions, invite: ReturnType<typeof parseInviteLink>): Promise<PhoneProfile> {
   const device = newDeviceIdentity();

@@ -1,11 +1,20 @@
-// Run inside a test namespace: records every mDNS packet seen on the LAN for a while and prints them
-// (base64, one JSON line), so a test can check what the hub tells strangers on the LAN. It asks what
-// any stranger may ask: who offers `_vigil._tcp`, then each answer's TXT and SRV records.
+// Run inside a test namespace: records every mDNS packet seen on the LAN and prints them (base64, one
+// JSON line), so a test can check what the hub tells strangers on the LAN. It asks what any stranger
+// may ask: who offers `_vigil._tcp`, then each instance's TXT and SRV records; and it says whether
+// each question got an answer (`answered`), told apart from the hub's unasked announcements by its
+// shape: an answer holds only the records asked for (with, for PTR, the SRV and TXT as additional
+// records, RFC 6763 §12.1), an announcement holds all of them. It stops once all three were answered,
+// or after the given number of seconds.
 import { createSocket } from 'node:dgram';
 
 const seconds = Number(process.argv[2] ?? 5);
 const packets: string[] = [];
 const asked = new Set<string>();
+const answered = { ptr: false, txt: false, srv: false };
+const SERVICE = '_vigil._tcp.local';
+const PTR = 12;
+const TXT = 16;
+const SRV = 33;
 const sock = createSocket({ type: 'udp4', reuseAddr: true });
 
 function encodeName(name: string): Buffer {
@@ -40,20 +49,31 @@ function readName(buf: Buffer, offset: number): { name: string; next: number } {
   return { name: labels.join('.'), next: next < 0 ? buf.length : next };
 }
 
-/** Instance names in PTR answers for _vigil._tcp.local. */
-function instances(buf: Buffer): string[] {
-  const out: string[] = [];
+interface Rr {
+  section: 'answer' | 'authority' | 'additional';
+  name: string;
+  type: number;
+  /** The name a PTR record points to. */
+  target?: string;
+}
+
+/** The records of a response (none for a query or a packet we cannot read). */
+function records(buf: Buffer): Rr[] {
+  const out: Rr[] = [];
   try {
+    if ((buf.readUInt16BE(2) & 0x8000) === 0) return out; // a query
     const qd = buf.readUInt16BE(4);
-    const an = buf.readUInt16BE(6) + buf.readUInt16BE(8) + buf.readUInt16BE(10);
+    const counts: [Rr['section'], number][] = [['answer', buf.readUInt16BE(6)], ['authority', buf.readUInt16BE(8)], ['additional', buf.readUInt16BE(10)]];
     let pos = 12;
     for (let i = 0; i < qd; i++) pos = readName(buf, pos).next + 4;
-    for (let i = 0; i < an && pos < buf.length; i++) {
-      const { name, next } = readName(buf, pos);
-      const type = buf.readUInt16BE(next);
-      const rdlen = buf.readUInt16BE(next + 8);
-      if (type === 12 && name.toLowerCase() === '_vigil._tcp.local') out.push(readName(buf, next + 10).name);
-      pos = next + 10 + rdlen;
+    for (const [section, n] of counts) {
+      for (let i = 0; i < n && pos < buf.length; i++) {
+        const { name, next } = readName(buf, pos);
+        const type = buf.readUInt16BE(next);
+        const rdlen = buf.readUInt16BE(next + 8);
+        out.push({ section, name: name.toLowerCase(), type, ...(type === PTR ? { target: readName(buf, next + 10).name } : {}) });
+        pos = next + 10 + rdlen;
+      }
     }
   } catch {
     // a packet we cannot read is still recorded
@@ -61,24 +81,38 @@ function instances(buf: Buffer): string[] {
   return out;
 }
 
+/** Which of our questions this response answers, and the instances it names. */
+function examine(rrs: Rr[]): string[] {
+  const answers = rrs.filter((r) => r.section === 'answer');
+  const instances = answers.filter((r) => r.type === PTR && r.name === SERVICE).map((r) => r.target!);
+  const only = (type: number) => answers.length > 0 && answers.every((r) => r.type === type);
+  if (only(PTR) && instances.length > 0 && rrs.some((r) => r.section === 'additional' && r.type === TXT)) answered.ptr = true;
+  if (only(TXT) && answers.some((r) => asked.has(r.name))) answered.txt = true;
+  if (only(SRV) && answers.some((r) => asked.has(r.name))) answered.srv = true;
+  return instances;
+}
+
+function finish(): void {
+  console.log(JSON.stringify({ packets, answered }));
+  sock.close();
+  process.exit(0);
+}
+
 sock.on('message', (msg) => {
   if (packets.length < 2000) packets.push(msg.toString('base64'));
-  for (const instance of instances(msg)) {
-    if (asked.has(instance)) continue;
-    asked.add(instance);
-    sock.send(query(instance, 16), 5353, '224.0.0.251');
-    sock.send(query(instance, 33), 5353, '224.0.0.251');
+  for (const instance of examine(records(msg))) {
+    if (asked.has(instance.toLowerCase())) continue;
+    asked.add(instance.toLowerCase());
+    sock.send(query(instance, TXT), 5353, '224.0.0.251');
+    sock.send(query(instance, SRV), 5353, '224.0.0.251');
   }
+  if (answered.ptr && answered.txt && answered.srv) finish();
 });
 sock.bind(5353, () => {
   sock.addMembership('224.0.0.251');
   sock.setMulticastTTL(1);
   console.log(JSON.stringify({ event: 'ready' }));
-  sock.send(query('_vigil._tcp.local', 12), 5353, '224.0.0.251');
-  setTimeout(() => sock.send(query('_vigil._tcp.local', 12), 5353, '224.0.0.251'), 1000);
+  // Asked once: a responder that hears questions answers at once (mDNS loses nothing on a cable).
+  sock.send(query(SERVICE, PTR), 5353, '224.0.0.251');
 });
-setTimeout(() => {
-  console.log(JSON.stringify({ packets }));
-  sock.close();
-  process.exit(0);
-}, seconds * 1000);
+setTimeout(finish, seconds * 1000);
