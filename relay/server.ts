@@ -5,11 +5,9 @@
 // (cluster.ts): each node is authoritative for the hubs connected to it and replicates their
 // grants and revocations; everything else is routed to the node that holds the connection.
 
-import http from 'node:http';
+import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import {
   CONNECTION_ID_BYTES,
   FLAG_INIT,
@@ -32,8 +30,9 @@ import {
 } from './codec.ts';
 import { CLUSTER_OVERHEAD_BYTES, ClusterLink, type ClusterHost, type ClusterOptions, type ControlEvent } from './cluster.ts';
 import { resolveLimits, type RelayLimits } from './limits.ts';
-import { RelayCounters, prometheusText, type HandshakeRefusal, type RelayStats } from './metrics.ts';
+import { RelayCounters, type RelayStats } from './metrics.ts';
 import { ed25519PublicKey, verifyEd25519 } from './verify.ts';
+import { createRelayHttp } from './server/http.ts';
 import {
   HubTable,
   silentLogger,
@@ -129,7 +128,6 @@ class Relay implements ClusterHost {
   private closing = false;
   private mediaOut = 0;
   private mediaIn = 0;
-  pendingHandshakes = 0;
 
   constructor(
     readonly limits: RelayLimits,
@@ -892,7 +890,7 @@ class Relay implements ClusterHost {
 
   // --- reporting and shutdown -------------------------------------------------------------------
 
-  stats(): RelayStats {
+  stats(pendingHandshakes: number): RelayStats {
     let capabilities = 0;
     let topics = 0;
     let subscriptions = 0;
@@ -912,7 +910,7 @@ class Relay implements ClusterHost {
       subscriptions,
       mailboxes: this.mailboxes.size,
       queuedBytes,
-      pendingHandshakes: this.pendingHandshakes,
+      pendingHandshakes,
       cluster: this.cluster
         ? { node: this.cluster.node.slice(0, 8), ...this.cluster.stats(), mediaOut: this.mediaOut, mediaIn: this.mediaIn }
         : undefined,
@@ -968,109 +966,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<RelayHandl
     }
   }
   const relay = new Relay(limits, log, publicHosts, cluster);
-  const startedAt = Date.now();
-
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: limits.maxMessageBytes,
-    perMessageDeflate: false, // compressing ciphertext gains nothing and costs memory
-    clientTracking: false,
-  });
-
-  const server = http.createServer(
-    {
-      // Node checks header and request time-outs on this period; the default (30 s) would let a
-      // slow-loris hold sockets three times longer than handshakeTimeoutMs.
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.handshakeTimeoutMs / 4))),
-      headersTimeout: limits.handshakeTimeoutMs,
-      requestTimeout: limits.handshakeTimeoutMs,
-    },
-    (req, res) => {
-      const url = req.url ?? '/';
-      if (req.method === 'GET' && url === '/healthz') {
-        const s = relay.stats();
-        // A node cut off from NATS cannot reach hubs or phones on other nodes: take it out of rotation.
-        const ok = s.cluster === undefined || s.cluster.connected;
-        const body = JSON.stringify({
-          ok,
-          connections: s.connections,
-          loggedIn: s.loggedIn,
-          hubs: s.hubs,
-          subscriptions: s.subscriptions,
-          mailboxes: s.mailboxes,
-          uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-          cluster: s.cluster ? { node: s.cluster.node, connected: s.cluster.connected, peers: s.cluster.peers } : null,
-        });
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
-        return;
-      }
-      if (req.method === 'GET' && url === '/metrics') {
-        res
-          .writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' })
-          .end(prometheusText(relay.stats()));
-        return;
-      }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; a Vigil relay answers WebSocket on ${path}\n`);
-    },
-  );
-  server.keepAliveTimeout = 5_000;
-
-  // Sockets that have not completed their HTTP request yet: bounded per address and in total, so a
-  // flood of half-open handshakes costs at most that many sockets for handshakeTimeoutMs each.
-  const handshaking = new Map<string, number>();
-  const pending = new WeakSet<Socket>();
-  const refuseHandshake = (reason: HandshakeRefusal): void => {
-    relay.counters.handshakeRefusals[reason] += 1;
-    log.debug?.('handshake-refused', { reason });
-  };
-  const settle = (socket: Socket): void => {
-    if (!pending.delete(socket)) return;
-    relay.pendingHandshakes -= 1;
-    const address = socket.remoteAddress ?? 'unknown';
-    const n = (handshaking.get(address) ?? 1) - 1;
-    if (n <= 0) handshaking.delete(address);
-    else handshaking.set(address, n);
-  };
-  server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
-    const n = handshaking.get(address) ?? 0;
-    if (n >= limits.maxHandshakesPerAddress || relay.pendingHandshakes >= limits.maxConnections) {
-      refuseHandshake('too-many-handshakes');
-      socket.destroy();
-      return;
-    }
-    handshaking.set(address, n + 1);
-    relay.pendingHandshakes += 1;
-    pending.add(socket);
-    socket.once('close', () => settle(socket));
-  });
-  server.on('request', (req: http.IncomingMessage) => settle(req.socket as Socket));
-  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    refuseHandshake(timedOut ? 'headers-timeout' : 'bad-request');
-    if (socket.writable) {
-      socket.end(
-        timedOut
-          ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
-          : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
-      );
-    }
-    socket.destroy();
-  });
-
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    settle(socket as Socket);
-    socket.on('error', () => socket.destroy());
-    const pathname = (req.url ?? '').split('?')[0];
-    if (pathname !== path) {
-      refuseHandshake('not-found');
-      // Said in words for whoever reads it (curl, a proxy log); clients normalise an empty path to it.
-      const body = `no Vigil relay at this URL; try ${path}\n`;
-      socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => relay.accept(ws, req));
-  });
+  const stats = (): RelayStats => relay.stats(web.pendingHandshakes);
+  const web = createRelayHttp({ limits, log, counters: relay.counters, path, stats, accept: (ws, req) => relay.accept(ws, req) });
+  const { server, wss } = web;
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -1101,7 +999,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<RelayHandl
     host,
     port,
     limits,
-    stats: () => relay.stats(),
+    stats,
     close() {
       closed ??= (async () => {
         const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
