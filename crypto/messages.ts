@@ -62,7 +62,12 @@ export type Notice =
   /** The hub's LAN endpoints, for phones to try before the relay when at home. */
   | { type: 'paths'; lan: string[] }
   /** One chunk of a larger answer (a snapshot), base64; the command's result says how many. */
-  | { type: 'blob'; id: string; index: number; data: string };
+  | { type: 'blob'; id: string; index: number; data: string }
+  /**
+   * The hub's clock (Unix ms), every few seconds to phones that watch: with the `watch` result's
+   * `hubTime`, how a phone tells live video from old (docs/PROTOCOL.md §11.4).
+   */
+  | { type: 'clock'; hubTime: number };
 
 const SESSION_KIND = { command: 1, result: 2, 'key-update': 3, notice: 4 } as const;
 export const MAX_SESSION_JSON_BYTES = 60_000;

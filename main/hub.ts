@@ -38,6 +38,8 @@ export const TOKEN_FILE = 'api-token';
 /** Capabilities are re-granted at every relay login; this only bounds a leaked one. */
 const CAPABILITY_LIFETIME_S = 7 * 24 * 3600;
 const DAILY_EPOCH_MS = 24 * 3600 * 1000;
+/** How often phones that watch get the hub's clock (a phone calls a picture late after 5 s). */
+const CLOCK_NOTICE_MS = 5_000;
 /** Raw bytes per snapshot chunk: base64 of it fits one session message with room to spare. */
 const SNAPSHOT_CHUNK_BYTES = 36 * 1024;
 
@@ -137,6 +139,9 @@ export class Hub {
   #ffmpegError: string | undefined;
   #api: LocalApi | undefined;
   #dailyTimer: ReturnType<typeof setInterval> | undefined;
+  #clockTimer: ReturnType<typeof setInterval> | undefined;
+  /** Phones that watch, with the topics they asked for: they get the hub's clock notice. */
+  readonly #watching = new Map<string, Set<string>>();
   #lan: { relay: RelayHandle; link: Link; url: string; announce?: LanAnnouncer } | undefined;
   #closed = false;
   readonly #log: (line: string) => void;
@@ -222,6 +227,8 @@ export class Hub {
     for (const camera of this.store.listCameras()) this.#startCamera(camera);
     this.#dailyTimer = setInterval(() => this.#newEpoch('daily'), DAILY_EPOCH_MS);
     this.#dailyTimer.unref();
+    this.#clockTimer = setInterval(() => this.#sendClock(), CLOCK_NOTICE_MS);
+    this.#clockTimer.unref();
     await this.#startApi();
   }
 
@@ -621,12 +628,21 @@ export class Hub {
           else live.profileWaiting.set(device.id, device);
         }
         this.store.audit(device.id, 'watched', { camera: live.camera.id, ...(profile ? { profile: profile.name } : {}) });
-        return { ok: true, epoch: this.keys.epoch, ...(profile ? { profile: profile.name, number: profile.number } : {}) };
+        const topics = this.#watching.get(device.id) ?? new Set<string>();
+        topics.add(profile?.topic ?? live.camera.topic);
+        this.#watching.set(device.id, topics);
+        // hubTime: the phone's round trip to this answer bounds the hub's clock (PROTOCOL §11.4).
+        return { ok: true, epoch: this.keys.epoch, hubTime: Date.now(), ...(profile ? { profile: profile.name, number: profile.number } : {}) };
       }
-      case 'unwatch':
+      case 'unwatch': {
         // The relay tells the hub when a topic has no watchers left; a profile stops after its grace.
-        profileArg(cameraArg());
+        const live = cameraArg();
+        const topic = profileArg(live)?.topic ?? live.camera.topic;
+        const topics = this.#watching.get(device.id);
+        topics?.delete(topic);
+        if (topics?.size === 0) this.#watching.delete(device.id);
         return { ok: true };
+      }
       case 'snapshot': {
         const live = cameraArg();
         const jpeg = await this.#onvif(() => snapshot(this.store, live.camera.id));
@@ -664,6 +680,21 @@ export class Hub {
       }
       case 'settings':
         throw new CommandRefused('settings are changed on the hub');
+    }
+  }
+
+  /**
+   * The hub's clock to every phone that watches, inside its session. A phone whose topics nobody
+   * watches any more (it left without unwatching) or that was removed is dropped from the list.
+   */
+  #sendClock(): void {
+    for (const [id, topics] of this.#watching) {
+      const device = this.store.getDevice(id);
+      if (device === undefined || device.revokedAt !== null || [...topics].every((t) => this.links.watchers(t) === 0)) {
+        this.#watching.delete(id);
+        continue;
+      }
+      this.sessions.notify(id, { type: 'clock', hubTime: Date.now() });
     }
   }
 
@@ -718,6 +749,7 @@ export class Hub {
     this.#closed = true;
     this.#ptz.close();
     clearInterval(this.#dailyTimer);
+    clearInterval(this.#clockTimer);
     for (const viewers of this.#localViewers.values()) for (const v of viewers) v.onEnd?.();
     this.#localViewers.clear();
     this.sessions.closeAll();

@@ -8,6 +8,7 @@ import type { OpenedFrame } from '../crypto/frame.ts';
 import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../relay/client.ts';
 import { learnLanEndpoints, pairWithHub } from './core/pair.ts';
 import { HubLink, streamOf, type CameraInfo, type WatchOptions } from './core/hub-link.ts';
+import type { Liveness } from './core/liveness.ts';
 import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
 import { saveProfile } from './profile-file.ts';
@@ -117,6 +118,7 @@ async function cmdWatch(argv: string[]): Promise<void> {
   let last: { epoch: number; counter: bigint } | undefined;
   let fragments = 0;
   let bytes = 0;
+  let notLive: Liveness | undefined;
   const onFrame = (f: OpenedFrame) => {
     if (streamNumber === undefined || f.cameraNumber !== streamNumber) return;
     if (f.frameType === 'init') {
@@ -148,16 +150,39 @@ async function cmdWatch(argv: string[]): Promise<void> {
       const what = watchOpts.profile ? ` (its ${watchOpts.profile} profile, transcoded by the hub)` : '';
       console.log(`watching "${camera.name}"${what} for ${seconds} s ${link.path === 'lan' ? 'at home, from the hub\'s LAN endpoint' : 'through relay'} ${link.pathUrl}`);
       await link.watch(camera, watchOpts);
+      const cam = camera;
+      // Whether what arrives is live (phone/core/liveness.ts): said on every change, and any old
+      // picture shown as if live makes the command fail, even though the file is written.
+      let shown: string | undefined;
+      const check = (): void => {
+        const l = link.liveness(cam, watchOpts);
+        if (l.state === 'not-live' && l.captureTime !== undefined) notLive ??= l;
+        const key = `${l.state}${l.captureTime === undefined ? '' : ' with a picture'}`;
+        if (key !== shown) console.error(`video: ${describeLiveness(l)}`);
+        shown = key;
+      };
+      const timer = setInterval(check, 500);
       await new Promise((r) => setTimeout(r, seconds * 1000));
+      clearInterval(timer);
+      check();
       const c = link.counters;
       console.log(`path at the end: ${link.path === 'lan' ? 'at home' : 'through relay'} (${link.pathUrl})`);
       console.log(`wrote ${fragments} fragments (${bytes} bytes) to ${outPath}; dropped: ${c.notForMe} not for me, ${c.tampered} tampered, ${c.replayed} replayed`);
+      console.log(`video at the end: ${describeLiveness(link.liveness(cam, watchOpts))}`);
       if (link.linkState === 'removed') throw new CliError('this phone was removed from the hub');
     }, { onFrame });
   } finally {
     closeSync(fd);
   }
   if (fragments === 0) throw new CliError('decrypted nothing: no video reached this phone');
+  if (notLive !== undefined) throw new CliError(`not live: ${describeLiveness(notLive)}; the relay (or the network) held the video back or replayed it`);
+}
+
+/** "live, newest picture captured 2026-…Z (at most 0.4 s old)", or why it is not live. */
+function describeLiveness(l: Liveness): string {
+  const state = { waiting: 'waiting', live: 'live', late: 'late', 'not-live': 'NOT LIVE' }[l.state];
+  const when = l.captureTime !== undefined ? `, newest picture captured ${new Date(l.captureTime).toISOString()} (hub clock)` : '';
+  return `${state}${when}: ${l.reason}`;
 }
 
 async function findCamera(link: HubLink, name: string): Promise<CameraInfo> {

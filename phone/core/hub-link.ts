@@ -14,6 +14,7 @@ import {
 } from '../../crypto/messages.ts';
 import { startSession, type Session } from '../../crypto/session.ts';
 import { normaliseRelayUrl, type MediaMessage, type RelayClient, type RelayClientState, type RelayFailure } from '../../relay/client.ts';
+import { LiveClock, type Liveness, type LivenessOptions } from './liveness.ts';
 import type { RelayFactory } from './pair.ts';
 import type { PhoneProfile } from './profile.ts';
 
@@ -88,6 +89,8 @@ export interface HubLinkOptions {
   onNotice?: (notice: Notice) => void;
   onKeyUpdate?: (epoch: number) => void;
   commandTimeoutMs?: number;
+  /** Thresholds (and, in tests, the clock) for telling live video from old; see liveness.ts. */
+  liveness?: LivenessOptions;
 }
 
 interface PendingCommand {
@@ -112,6 +115,8 @@ const LAN_PROBE_MS = 4000;
 const REWATCH_RETRY_MS = [500, 1000, 2000, 4000, 8000];
 /** How long a relay-only link waits for the hub's 'paths' notice (hubs before it never send one). */
 const PATHS_WAIT_MS = 2000;
+/** At most this often, watch again only to measure the hub's clock (it re-sends the GOP). */
+const REMEASURE_INTERVAL_MS = 30_000;
 
 export class CommandError extends Error {
   override readonly name = 'CommandError';
@@ -158,8 +163,13 @@ export class HubLink {
   /** Chunks of answers in progress (snapshots), by command; bounded. */
   private readonly blobs = new Map<string, Map<number, Uint8Array>>();
 
+  /** How old the newest picture of each stream is, against the hub's clock (liveness.ts). */
+  private readonly clock: LiveClock;
+  private lastRemeasure = -Infinity;
+
   constructor(private readonly opts: HubLinkOptions) {
     this.profile = opts.profile;
+    this.clock = new LiveClock(opts.liveness);
     this.pathsHeard = opts.profile.lanUrls !== undefined;
     const first = this.candidates()[0];
     if (first === undefined) throw new Error(opts.path === 'lan' ? 'the profile knows no LAN address of the hub' : 'the profile names no relay');
@@ -369,12 +379,36 @@ export class HubLink {
     this.watched.set(topic, { camera, opts });
     await this.ready();
     await this.subscribe(fromHexId(topic));
-    await this.command('watch', watchArgs(camera, opts));
+    await this.watchCommand(camera, opts);
+  }
+
+  /**
+   * Whether what arrives of this stream is live: the newest picture's capture time against the
+   * hub's clock, which only authenticated session messages carry (liveness.ts).
+   */
+  liveness(camera: CameraInfo, opts: WatchOptions = {}): Liveness {
+    return this.clock.liveness(streamOf(camera, opts).number);
+  }
+
+  /** The watch command, timed: the round trip to its answer's `hubTime` bounds the hub's clock. */
+  private async watchCommand(camera: CameraInfo, opts: WatchOptions): Promise<void> {
+    const sentAt = this.clock.now();
+    const result = (await this.command('watch', watchArgs(camera, opts))) as { hubTime?: unknown } | null;
+    if (typeof result?.hubTime === 'number') this.clock.answered(sentAt, result.hubTime, streamOf(camera, opts).number);
+  }
+
+  /** The hub's clock notices say ours is off (or late): watch one stream again to measure. */
+  private remeasure(): void {
+    const first = this.watched.values().next();
+    if (first.done === true || this.clock.now() - this.lastRemeasure < REMEASURE_INTERVAL_MS) return;
+    this.lastRemeasure = this.clock.now();
+    this.watchCommand(first.value.camera, first.value.opts).catch(() => undefined);
   }
 
   async unwatch(camera: CameraInfo, opts: WatchOptions = {}): Promise<void> {
-    const { topic } = streamOf(camera, opts);
+    const { topic, number } = streamOf(camera, opts);
     this.watched.delete(topic);
+    this.clock.forget(number);
     await this.client.unsubscribe(this.profile.hub.relayKey, fromHexId(topic)).catch(() => undefined);
     await this.command('unwatch', watchArgs(camera, opts)).catch(() => undefined);
   }
@@ -598,6 +632,10 @@ export class HubLink {
             this.probeTimer = setInterval(() => void this.probeLan(), LAN_PROBE_MS);
           }
         }
+        if (message.value.type === 'clock') {
+          this.clock.notice(message.value.hubTime);
+          if (this.clock.remeasure) this.remeasure();
+        }
         if (message.value.type === 'removed') {
           this.session = undefined;
           this.setState('removed', 'this phone was removed from the hub');
@@ -645,7 +683,7 @@ export class HubLink {
       try {
         // Not this.subscribe(): its own retries would nest inside these.
         await this.client.subscribe(this.profile.hub.relayKey, fromHexId(topic));
-        await this.command('watch', watchArgs(camera, opts));
+        await this.watchCommand(camera, opts);
         return;
       } catch {
         if (attempt >= REWATCH_RETRY_MS.length || this.closed) return;
@@ -705,6 +743,7 @@ export class HubLink {
   private openFrame(wire: Uint8Array): void {
     const frame = this.opener.open(wire);
     this.counters.opened++;
+    if (frame.frameType !== 'init') this.clock.frame(frame.cameraNumber, frame.captureTime);
     this.opts.onFrame?.(frame);
   }
 

@@ -342,3 +342,74 @@ describe('T10: a relay reads no camera id, hub id or capture time in a published
     for (const p of published) expect(Buffer.from(p).includes(Buffer.from(a.hub.hubId)), 'hub id in a published frame').toBe(false);
   }, 60_000);
 });
+
+describe('T7: a relay shows old video as live (issue 14, finding 1)', () => {
+  /** Frames the relay hands a phone: topic media, and the init segment and GOP sent directly. */
+  const isFrame = (m: { type: string; payload?: Uint8Array }): boolean =>
+    m.type === 'media' || (m.type === 'message' && m.payload?.[0] === Envelope.FRAME);
+
+  it('records the hub\'s frames and later plays them to a freshly opened phone: the phone says not live and fails', async () => {
+    const phone = toHex(load(profiles.a).relayKey.publicKey);
+    // 1. The relay keeps what the hub sends a watching phone.
+    const recorded: Buffer[] = [];
+    let recordedAt = 0;
+    tap.setHook((m, raw, client, deliver) => {
+      if (client === phone && isFrame(m)) {
+        recorded.push(raw);
+        recordedAt = Date.now();
+      }
+      deliver(raw);
+    });
+    try {
+      const first = await run(VIGIL_PHONE, ['watch', '--profile', profiles.a, '--camera', CAMERA_NAME, '--seconds', '3', '--out', join(dir, 'recorded.mp4')], { timeoutMs: 60_000 });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toMatch(/video: live/);
+      expect(recorded.length).toBeGreaterThan(8);
+      // 2. Later (past the phone's 10 s limit), the same phone opens again: the relay drops every live
+      //    frame and plays the recording instead, once. Session messages pass untouched.
+      while (Date.now() - recordedAt < 12_000) await new Promise((r) => setTimeout(r, 250));
+      let replayed = false;
+      tap.setHook((m, raw, client, deliver) => {
+        if (client !== phone || !isFrame(m)) return deliver(raw);
+        if (!replayed) {
+          replayed = true;
+          for (const r of recorded) deliver(r);
+        }
+      });
+      const out = join(dir, 'replayed.mp4');
+      const second = await run(VIGIL_PHONE, ['watch', '--profile', profiles.a, '--camera', CAMERA_NAME, '--seconds', '4', '--out', out], { timeoutMs: 60_000 });
+      expect(replayed).toBe(true);
+      // The old frames open (same epoch, authentic), and are written, but called what they are.
+      expect(second.stdout).toMatch(/wrote [1-9]\d* fragments/);
+      expect(second.stderr).toMatch(/video: NOT LIVE, newest picture captured \S+ \(hub clock\): the newest picture is at least 1\d s old/);
+      expect(second.code, second.stdout + second.stderr).not.toBe(0);
+    } finally {
+      tap.setHook(undefined);
+    }
+  }, 120_000);
+
+  it('holds the live stream back by 60 s: the phone says not live and fails', async () => {
+    const phone = toHex(load(profiles.a).relayKey.publicKey);
+    const timers = new Set<ReturnType<typeof setTimeout>>();
+    let held = 0;
+    tap.setHook((m, raw, client, deliver) => {
+      if (client !== phone || !isFrame(m)) return deliver(raw);
+      held++;
+      const t = setTimeout(() => {
+        timers.delete(t);
+        deliver(raw);
+      }, 60_000);
+      timers.add(t);
+    });
+    try {
+      const r = await run(VIGIL_PHONE, ['watch', '--profile', profiles.a, '--camera', CAMERA_NAME, '--seconds', '66', '--out', join(dir, 'delayed.mp4')], { timeoutMs: 120_000 });
+      expect(held).toBeGreaterThan(8);
+      expect(r.stdout).toMatch(/wrote [1-9]\d* fragments/);
+      expect(r.stdout + r.stderr).toMatch(/video (at the end)?: ?NOT LIVE, newest picture captured .*at least [5-6]\d s old/);
+      expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    } finally {
+      tap.setHook(undefined);
+      for (const t of timers) clearTimeout(t);
+    }
+  }, 150_000);
+});

@@ -4,7 +4,14 @@
 // tap, since clients sign the host they connect to.
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { decodeServerMessage, encodeMessage } from '../../relay/codec.ts';
+import { decodeServerMessage, encodeMessage, type ServerMessage } from '../../relay/codec.ts';
+
+/**
+ * Plays a relay that holds back, drops, swaps or keeps what it hands a client: sees each message the
+ * relay sends, decoded, with the relay id (hex) the client logged in as, and sends what it wants with
+ * `deliver` (nothing: dropped).
+ */
+export type TapHook = (m: ServerMessage, raw: Buffer, clientRelayIdHex: string | undefined, deliver: (b: Buffer) => void) => void;
 
 export interface RelayTap {
   readonly url: string;
@@ -17,6 +24,8 @@ export interface RelayTap {
    * (hex) a direct message claiming to come from `from`.
    */
   injectMessage(toRelayIdHex: string, from: Uint8Array, payload: Uint8Array): void;
+  /** From now on, what the relay sends clients goes through `hook` (undefined: forwarded again). */
+  setHook(hook: TapHook | undefined): void;
   close(): Promise<void>;
 }
 
@@ -33,7 +42,9 @@ export async function startRelayTap(): Promise<RelayTap> {
   const captured: Buffer[] = [];
   let upstream = '';
   const byRelayId = new Map<string, WebSocket>();
+  let hook: TapHook | undefined;
   wss.on('connection', (client, req) => {
+    let relayIdHex: string | undefined;
     const server = new WebSocket(upstream + (req.url?.replace(/^\/v1/, '') ?? ''));
     const pending: Buffer[] = [];
     server.on('open', () => {
@@ -48,13 +59,21 @@ export async function startRelayTap(): Promise<RelayTap> {
     server.on('message', (data) => {
       const b = toBuffer(data);
       captured.push(b);
+      let m: ServerMessage | undefined;
       try {
-        const m = decodeServerMessage(new Uint8Array(b));
-        if (m.type === 'ready') byRelayId.set(Buffer.from(m.relayId).toString('hex'), client);
+        m = decodeServerMessage(new Uint8Array(b));
+        if (m.type === 'ready') {
+          relayIdHex = Buffer.from(m.relayId).toString('hex');
+          byRelayId.set(relayIdHex, client);
+        }
       } catch {
         // not ours to judge
       }
-      if (client.readyState === WebSocket.OPEN) client.send(b);
+      const deliver = (x: Buffer): void => {
+        if (client.readyState === WebSocket.OPEN) client.send(x);
+      };
+      if (hook !== undefined && m !== undefined) hook(m, b, relayIdHex, deliver);
+      else deliver(b);
     });
     const closeBoth = () => {
       client.terminate();
@@ -71,6 +90,9 @@ export async function startRelayTap(): Promise<RelayTap> {
     captured,
     setUpstream(url) {
       upstream = url;
+    },
+    setHook(h) {
+      hook = h;
     },
     injectMessage(toRelayIdHex, from, payload) {
       const client = byRelayId.get(toRelayIdHex);

@@ -8,6 +8,7 @@ import type { OpenedFrame } from '../../../crypto/frame.ts';
 import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../../../relay/client.ts';
 import { pairWithHub } from '../../core/pair.ts';
 import { HubLink, streamOf, type CameraInfo, type LinkState, type WatchOptions } from '../../core/hub-link.ts';
+import type { LiveState } from '../../core/liveness.ts';
 import type { PhoneProfile } from '../../core/profile.ts';
 import { askPersistentStorage, forgetProfile, loadProfile, saveProfile } from './store.dom.ts';
 import { startScanner, type Scanner } from './scanner.dom.ts';
@@ -305,6 +306,39 @@ function showStats(): void {
   el.dataset.relayDropped = String(c.relayDropped);
   el.dataset.appended = String(watching?.player?.appended ?? 0);
   el.textContent = `${c.opened} fragments opened · dropped: ${c.tampered} tampered, ${c.notForMe} not for this phone, ${c.replayed} replayed`;
+  showLiveness();
+}
+
+const LIVE_WORD: Record<LiveState, string> = { waiting: '', live: 'Live', late: 'Late', 'not-live': 'Not live' };
+
+/**
+ * The badge says whether the picture is live, and when what is on screen was captured (the hub's
+ * clock, shown in this phone's time zone): a relay that replays old video or holds the stream back
+ * makes it say "Not live" and greys the picture out (phone/core/liveness.ts).
+ */
+function showLiveness(): void {
+  const w = watching;
+  const badge = $('live-age');
+  const video = $<HTMLVideoElement>('video');
+  if (link === undefined || w?.player === undefined) {
+    badge.dataset.state = 'waiting';
+    badge.textContent = '';
+    delete video.dataset.live;
+    return;
+  }
+  const l = link.liveness(w.camera, w.opts);
+  // What is on screen is behind the newest fragment by what is buffered ahead of the play head.
+  const b = video.buffered;
+  const ahead = b.length > 0 ? Math.max(0, b.end(b.length - 1) - video.currentTime) : 0;
+  const onScreen = l.captureTime !== undefined ? l.captureTime - ahead * 1000 : undefined;
+  badge.dataset.state = l.state;
+  video.dataset.live = l.state;
+  if (onScreen !== undefined) badge.dataset.captureTime = String(Math.round(onScreen));
+  else delete badge.dataset.captureTime;
+  const at = onScreen !== undefined ? new Date(onScreen).toLocaleTimeString() : '';
+  badge.textContent = l.state === 'waiting' ? '' : [LIVE_WORD[l.state], at].filter((x) => x !== '').join(' · ');
+  badge.title = l.state === 'live' ? `Captured ${at} by the hub's clock; ${l.reason}.`
+    : l.state === 'waiting' ? '' : `${l.reason[0]!.toUpperCase()}${l.reason.slice(1)}. What you see may not be happening now.`;
 }
 
 async function forget(): Promise<void> {

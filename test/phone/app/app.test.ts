@@ -124,6 +124,14 @@ describe('phone app in chromium', () => {
       return Math.sqrt(sq / n - (sum / n) ** 2);
     });
     expect(spread, 'luma standard deviation of the picture').toBeGreaterThan(20);
+    // The badge says live and when what is on screen was captured (issue 14, finding 1).
+    const age = await page.evaluate(() => {
+      const b = document.getElementById('live-age')!;
+      return { state: b.dataset.state, captureTime: Number(b.dataset.captureTime), text: b.textContent ?? '' };
+    });
+    expect(age.state, age.text).toBe('live');
+    expect(age.text).toMatch(/^Live · \d/);
+    expect(Math.abs(Date.now() - age.captureTime), 'capture time of the picture on screen').toBeLessThan(5_000);
     const shots = process.env.VIGIL_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots') : join(ROOT, 'test-output/screenshots');
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: join(shots, 'phone-live.png') });
