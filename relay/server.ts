@@ -5,33 +5,22 @@
 // (cluster.ts): each node is authoritative for the hubs connected to it and replicates their
 // grants and revocations; everything else is routed to the node that holds the connection.
 
-import type http from 'node:http';
-import { randomBytes } from 'node:crypto';
-import type { RawData, WebSocket } from 'ws';
 import {
-  CONNECTION_ID_BYTES,
   FLAG_INIT,
   FLAG_KEYFRAME,
-  NONCE_BYTES,
-  RELAY_ERROR_CODES,
   RELAY_PATH,
   RIGHT_WATCH,
-  RelayProtocolError,
   capabilitySigningMessage,
-  closesConnection,
-  decodeClientMessage,
-  encodeMessage,
-  loginMessage,
   shortId,
   type Capability,
   type ClientMessage,
   type RelayErrorCode,
-  type ServerMessage,
 } from './codec.ts';
 import { CLUSTER_OVERHEAD_BYTES, ClusterLink, type ClusterHost, type ClusterOptions, type ControlEvent } from './cluster.ts';
 import { resolveLimits, type RelayLimits } from './limits.ts';
 import { RelayCounters, type RelayStats } from './metrics.ts';
 import { ed25519PublicKey, verifyEd25519 } from './verify.ts';
+import { Connections, type ConnectionEvents } from './server/connections.ts';
 import { createRelayHttp } from './server/http.ts';
 import {
   HubTable,
@@ -39,11 +28,9 @@ import {
   toHex,
   unreachable,
   validCap,
-  type Connection,
   type HubState,
   type LoggedInConnection,
   type Mailbox,
-  type PendingConnection,
   type RelayLogger,
   type Sub,
   type Topic,
@@ -110,227 +97,52 @@ export function encodeMediaFrame(hubRelayId: Uint8Array, topicId: Uint8Array, fl
   frame.set(payload, MEDIA_PAYLOAD_OFFSET);
   return frame;
 }
-/** How long close() waits for close handshakes before terminating sockets. */
-const SHUTDOWN_GRACE_MS = 1_000;
 
 // ---------------------------------------------------------------------------------------------------
 // The relay
 
-class Relay implements ClusterHost {
+class Relay implements ClusterHost, ConnectionEvents {
   readonly counters = new RelayCounters();
-  private readonly conns = new Set<Connection>();
-  private readonly byId = new Map<string, LoggedInConnection>();
-  private readonly perAddress = new Map<string, number>();
+  readonly connections: Connections;
   private readonly hubs: HubTable;
   private readonly mailboxes = new Map<string, Mailbox>();
-  private readonly pingTimer: NodeJS.Timeout;
   private readonly sweepTimer: NodeJS.Timeout;
-  private closing = false;
   private mediaOut = 0;
   private mediaIn = 0;
 
   constructor(
     readonly limits: RelayLimits,
     private readonly log: RelayLogger,
-    private readonly publicHosts: string[] | undefined,
+    publicHosts: string[] | undefined,
     private readonly cluster: ClusterLink | undefined,
   ) {
+    this.connections = new Connections({ limits, log, counters: this.counters, cluster }, publicHosts, this);
     this.hubs = new HubTable(limits.hubGraceMs);
-    this.pingTimer = setInterval(() => this.pingAll(), Math.floor(limits.idleTimeoutMs / 2));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), limits.sweepIntervalMs);
-    this.pingTimer.unref();
     this.sweepTimer.unref();
   }
 
-  // --- connections ------------------------------------------------------------------------------
+  // --- connections (ConnectionEvents) -----------------------------------------------------------
 
-  accept(ws: WebSocket, req: http.IncomingMessage): void {
-    ws.binaryType = 'nodebuffer';
-    const address = req.socket.remoteAddress ?? 'unknown';
-    ws.on('error', (err: Error & { code?: string }) => {
-      // ws has already closed with 1009 for an oversized frame; this only counts it.
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.counters.closed('too-large');
-      this.log.debug?.('socket-error', { code: err.code ?? 'unknown' });
-    });
-    if (this.closing) {
-      ws.close(RELAY_ERROR_CODES['shutting-down'], 'shutting-down');
-      return;
-    }
-    const fromAddress = this.perAddress.get(address) ?? 0;
-    if (this.conns.size >= this.limits.maxConnections || fromAddress >= this.limits.maxConnectionsPerAddress) {
-      this.counters.closed('too-many-connections');
-      this.log.warn('connection-refused', { code: 'too-many-connections' });
-      ws.close(RELAY_ERROR_CODES['too-many-connections'], 'too-many-connections');
-      return;
-    }
-    this.perAddress.set(address, fromAddress + 1);
-    const hostHeader = req.headers.host?.toLowerCase();
-    const pending: PendingConnection = {
-      loggedIn: false,
-      ws,
-      address,
-      connectionId: randomBytes(CONNECTION_ID_BYTES),
-      nonce: randomBytes(NONCE_BYTES),
-      hosts: this.publicHosts ?? (hostHeader ? [hostHeader] : []),
-      authTimer: setTimeout(() => this.closeWith(pending, 'auth-timeout'), this.limits.authTimeoutMs),
-      alive: true,
-      detached: false,
-    };
-    this.conns.add(pending);
-    // The socket's connection: the pending one until its login, the logged-in one after.
-    let conn: Connection = pending;
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      conn = this.onFrame(conn, data, isBinary);
-    });
-    ws.on('pong', () => {
-      conn.alive = true;
-    });
-    ws.on('close', (code: number) => {
-      this.detach(conn);
-      this.log.debug?.('connection-closed', { id: this.idOf(conn), code });
-    });
-    this.send(pending, { type: 'challenge', nonce: pending.nonce, connectionId: pending.connectionId }, 'control');
-  }
-
-  private idOf(conn: Connection): string {
-    return conn.loggedIn ? shortId(conn.id) : '-';
-  }
-
-  /** Removes a connection from all state, once. Safe to call before or after the socket closes. */
-  private detach(conn: Connection): void {
-    if (conn.detached) return;
-    conn.detached = true;
-    this.conns.delete(conn);
-    const n = (this.perAddress.get(conn.address) ?? 1) - 1;
-    if (n <= 0) this.perAddress.delete(conn.address);
-    else this.perAddress.set(conn.address, n);
-    if (!conn.loggedIn) {
-      clearTimeout(conn.authTimer);
-      return;
-    }
+  left(conn: LoggedInConnection, current: boolean): void {
     for (const sub of [...conn.subs.values()]) this.removeSub(sub, undefined);
-    if (this.byId.get(conn.idHex) === conn) {
-      this.byId.delete(conn.idHex);
-      if (this.cluster) {
-        this.cluster.releaseId(conn.idHex);
-        this.cluster.broadcast({ kind: 'offline', node: this.cluster.node, id: conn.id });
-      }
-      const hub = this.hubs.get(conn.idHex);
-      if (hub && hub.conn === conn) this.hubWentAway(hub, Date.now());
+    if (!current) return;
+    if (this.cluster) {
+      this.cluster.releaseId(conn.idHex);
+      this.cluster.broadcast({ kind: 'offline', node: this.cluster.node, id: conn.id });
     }
-  }
-
-  private closeWith(conn: Connection, code: RelayErrorCode): void {
-    if (!closesConnection(code)) throw new Error(`closeWith: ${code} does not close`);
-    this.counters.closed(code);
-    this.log.info('connection-closing', { id: this.idOf(conn), code });
-    this.detach(conn);
-    if (conn.ws.readyState === conn.ws.OPEN || conn.ws.readyState === conn.ws.CONNECTING) {
-      conn.ws.close(RELAY_ERROR_CODES[code], code);
-    }
-  }
-
-  private pingAll(): void {
-    for (const conn of [...this.conns]) {
-      if (!conn.alive) {
-        this.counters.closed('idle-timeout');
-        this.log.info('connection-closing', { id: this.idOf(conn), code: 'idle-timeout' });
-        this.detach(conn);
-        conn.ws.terminate();
-        continue;
-      }
-      conn.alive = false;
-      conn.ws.ping();
-    }
-  }
-
-  // --- sending ----------------------------------------------------------------------------------
-
-  /**
-   * Queues a frame. 'media' and 'direct' frames fit in queueBytes or are refused (the caller drops
-   * or reports them); 'control' frames may use controlSlackBytes more, past which the reader is too
-   * slow to keep and the connection is closed.
-   */
-  private sendBytes(conn: Connection, bytes: Uint8Array, kind: 'media' | 'direct' | 'control'): boolean {
-    if (conn.detached || conn.ws.readyState !== conn.ws.OPEN) return false;
-    const queued = conn.ws.bufferedAmount;
-    const room = kind === 'control' ? this.limits.queueBytes + this.limits.controlSlackBytes : this.limits.queueBytes;
-    if (queued + bytes.length > room) {
-      if (kind === 'control') this.closeWith(conn, 'slow-consumer');
-      return false;
-    }
-    conn.ws.send(bytes, { binary: true });
-    this.counters.bytesOut += bytes.length;
-    this.counters.framesOut += 1;
-    const after = conn.ws.bufferedAmount;
-    if (after > this.counters.peakQueuedBytes) this.counters.peakQueuedBytes = after;
-    return true;
-  }
-
-  private send(conn: Connection, m: ServerMessage, kind: 'media' | 'direct' | 'control'): boolean {
-    return this.sendBytes(conn, encodeMessage(m), kind);
-  }
-
-  private ok(conn: Connection, requestId: number): void {
-    if (requestId !== 0) this.send(conn, { type: 'ok', requestId }, 'control');
-  }
-
-  private refuse(conn: Connection, requestId: number, code: RelayErrorCode): void {
-    this.counters.refused(code);
-    this.log.debug?.('refused', { id: this.idOf(conn), code });
-    this.send(conn, { type: 'error', requestId, code }, 'control');
+    const hub = this.hubs.get(conn.idHex);
+    if (hub && hub.conn === conn) this.hubWentAway(hub, Date.now());
   }
 
   // --- frames -----------------------------------------------------------------------------------
 
-  /** Handles one message of the socket; returns its connection after (the logged-in one after a login). */
-  private onFrame(conn: Connection, data: RawData, isBinary: boolean): Connection {
-    if (conn.detached) return conn;
-    conn.alive = true;
-    if (!isBinary || !Buffer.isBuffer(data)) {
-      this.closeWith(conn, 'bad-frame');
-      return conn;
-    }
-    this.counters.bytesIn += data.length;
-    this.counters.framesIn += 1;
-    let m: ClientMessage;
-    try {
-      m = decodeClientMessage(data);
-    } catch (e) {
-      if (!(e instanceof RelayProtocolError)) throw e;
-      this.closeWith(conn, e.relayCode);
-      return conn;
-    }
-    if (!conn.loggedIn) {
-      if (m.type !== 'login') this.closeWith(conn, 'not-logged-in');
-      else return this.login(conn, m.publicKey, m.signature) ?? conn;
-      return conn;
-    }
-    if (!this.takeToken(conn)) {
-      this.counters.drops['rate-limited'] += 1;
-      this.refuse(conn, 'requestId' in m ? m.requestId : 0, 'rate-limited');
-      return conn;
-    }
-    this.dispatch(conn, m, Date.now());
-    return conn;
-  }
-
-  private takeToken(conn: LoggedInConnection): boolean {
-    const now = Date.now();
-    const rate = this.limits.maxMessagesPerSecond;
-    conn.tokens = Math.min(rate, conn.tokens + ((now - conn.refilledAt) * rate) / 1000);
-    conn.refilledAt = now;
-    if (conn.tokens < 1) return false;
-    conn.tokens -= 1;
-    return true;
-  }
-
-  private dispatch(conn: LoggedInConnection, m: ClientMessage, now: number): void {
+  frame(conn: LoggedInConnection, m: ClientMessage, now: number): void {
     switch (m.type) {
       case 'login':
-        return this.refuse(conn, 0, 'bad-request');
+        return this.connections.refuse(conn, 0, 'bad-request');
       case 'ping':
-        this.send(conn, { type: 'pong', requestId: m.requestId }, 'control');
+        this.connections.send(conn, { type: 'pong', requestId: m.requestId }, 'control');
         return;
       case 'grant':
         return this.grant(conn, m.requestId, m.capability, now);
@@ -351,7 +163,7 @@ class Relay implements ClusterHost {
       case 'unsubscribe': {
         const sub = conn.subs.get(toHex(m.hubRelayId) + toHex(m.topicId));
         if (sub) this.removeSub(sub, undefined);
-        return this.ok(conn, m.requestId);
+        return this.connections.ok(conn, m.requestId);
       }
       default:
         return unreachable(m);
@@ -360,63 +172,19 @@ class Relay implements ClusterHost {
 
   // --- login ------------------------------------------------------------------------------------
 
-  /** Checks a login; on success the logged-in connection takes the pending one's place and is returned. */
-  private login(pending: PendingConnection, publicKey: Uint8Array, signature: Uint8Array): LoggedInConnection | undefined {
-    const key = ed25519PublicKey(publicKey);
-    const verified =
-      key !== undefined &&
-      pending.hosts.some((host) => {
-        let message: Uint8Array;
-        try {
-          message = loginMessage(pending.nonce, pending.connectionId, host);
-        } catch {
-          return false; // a Host header too long to be a host
-        }
-        return verifyEd25519(key, message, signature);
-      });
-    if (!verified) {
-      this.closeWith(pending, 'auth-failed');
-      return undefined;
-    }
-    clearTimeout(pending.authTimer);
-    const id = Uint8Array.from(publicKey);
-    const idHex = toHex(id);
-    const previous = this.byId.get(idHex);
-    if (previous) this.closeWith(previous, 'replaced');
-    const conn: LoggedInConnection = {
-      loggedIn: true,
-      ws: pending.ws,
-      address: pending.address,
-      alive: pending.alive,
-      detached: false,
-      id,
-      idHex,
-      key,
-      loginAt: Date.now(),
-      subs: new Map(),
-      tokens: this.limits.maxMessagesPerSecond,
-      refilledAt: Date.now(),
-    };
-    this.conns.delete(pending);
-    this.conns.add(conn);
-    this.byId.set(idHex, conn);
-    this.log.info('logged-in', { id: shortId(id) });
-    const hub = this.hubs.get(idHex);
-    if (!this.cluster) {
-      this.ready(conn, hub);
-      return conn;
-    }
+  loggedIn(conn: LoggedInConnection): void {
+    const hub = this.hubs.get(conn.idHex);
+    if (!this.cluster) return this.ready(conn, hub);
     // Other nodes close their connection for this id (replaced) and learn the hub lives here;
     // `ready` waits until NATS routes this id here, so nothing sent to it right after is lost.
-    this.cluster.broadcast({ kind: 'online', node: this.cluster.node, id, at: conn.loginAt });
-    void this.cluster.claimId(idHex).then(() => {
-      if (!conn.detached) this.ready(conn, this.hubs.get(idHex));
+    this.cluster.broadcast({ kind: 'online', node: this.cluster.node, id: conn.id, at: conn.loginAt });
+    void this.cluster.claimId(conn.idHex).then(() => {
+      if (!conn.detached) this.ready(conn, this.hubs.get(conn.idHex));
     });
-    return conn;
   }
 
   private ready(conn: LoggedInConnection, hub: HubState | undefined): void {
-    this.send(conn, { type: 'ready', relayId: conn.id, maxMessageBytes: this.limits.maxMessageBytes }, 'control');
+    this.connections.send(conn, { type: 'ready', relayId: conn.id, maxMessageBytes: this.limits.maxMessageBytes }, 'control');
     if (hub) this.hubCameBack(hub, conn, Date.now());
   }
 
@@ -440,22 +208,22 @@ class Relay implements ClusterHost {
 
   private grant(conn: LoggedInConnection, requestId: number, cap: Capability, now: number): void {
     if (toHex(cap.hubRelayId) !== conn.idHex || toHex(cap.deviceRelayId) === conn.idHex) {
-      return this.refuse(conn, requestId, 'bad-capability');
+      return this.connections.refuse(conn, requestId, 'bad-capability');
     }
     if (!verifyEd25519(conn.key, capabilitySigningMessage(cap), cap.signature)) {
-      return this.refuse(conn, requestId, 'bad-capability');
+      return this.connections.refuse(conn, requestId, 'bad-capability');
     }
     const expiresAtMs = cap.expiresAt * 1000;
-    if (expiresAtMs <= now) return this.refuse(conn, requestId, 'expired');
+    if (expiresAtMs <= now) return this.connections.refuse(conn, requestId, 'expired');
     const hub = this.hubs.hubOf(conn);
     const deviceHex = toHex(cap.deviceRelayId);
     if (!hub.caps.has(deviceHex) && hub.caps.size >= this.limits.maxCapabilitiesPerHub) {
-      return this.refuse(conn, requestId, 'limit-reached');
+      return this.connections.refuse(conn, requestId, 'limit-reached');
     }
     this.applyGrant(hub, cap, expiresAtMs);
     this.log.info('granted', { hub: shortId(cap.hubRelayId), device: shortId(cap.deviceRelayId) });
     this.cluster?.broadcast({ kind: 'grant', node: this.cluster.node, capability: cap });
-    this.ok(conn, requestId);
+    this.connections.ok(conn, requestId);
   }
 
   private applyGrant(hub: HubState, cap: Capability, expiresAtMs: number): void {
@@ -474,11 +242,11 @@ class Relay implements ClusterHost {
     }
     // Always told: another node may still hold a copy this node already dropped.
     this.cluster?.broadcast({ kind: 'revoke', node: this.cluster.node, hubRelayId: conn.id, deviceRelayId });
-    this.ok(conn, requestId);
+    this.connections.ok(conn, requestId);
   }
 
   private dropDeviceSubs(hub: HubState, deviceHex: string, code: RelayErrorCode): void {
-    const device = this.byId.get(deviceHex);
+    const device = this.connections.get(deviceHex);
     if (!device) return;
     for (const sub of [...device.subs.values()]) {
       if (sub.topic.hub === hub) this.removeSub(sub, code);
@@ -489,36 +257,36 @@ class Relay implements ClusterHost {
 
   private async openMailbox(conn: LoggedInConnection, requestId: number, key: string, expiresAtMs: number, now: number): Promise<void> {
     if (expiresAtMs <= now || expiresAtMs > now + this.limits.maxMailboxTtlMs) {
-      return this.refuse(conn, requestId, 'expired');
+      return this.connections.refuse(conn, requestId, 'expired');
     }
     if (!this.mailboxes.has(key) && this.cluster) {
       // Invite ids are random, so a clash means someone is squatting on another hub's invite.
       if ((await this.cluster.queryMailbox(key, conn.id)) === 'taken') {
-        return this.refuse(conn, requestId, 'mailbox-taken');
+        return this.connections.refuse(conn, requestId, 'mailbox-taken');
       }
       if (conn.detached) return;
     }
     const existing = this.mailboxes.get(key);
     if (existing) {
-      if (existing.hub.idHex !== conn.idHex) return this.refuse(conn, requestId, 'mailbox-taken');
+      if (existing.hub.idHex !== conn.idHex) return this.connections.refuse(conn, requestId, 'mailbox-taken');
       existing.expiresAtMs = expiresAtMs;
-      return this.ok(conn, requestId);
+      return this.connections.ok(conn, requestId);
     }
     const hub = this.hubs.hubOf(conn);
     if (hub.mailboxes.size >= this.limits.maxMailboxesPerHub || this.mailboxes.size >= this.limits.maxMailboxes) {
-      return this.refuse(conn, requestId, 'limit-reached');
+      return this.connections.refuse(conn, requestId, 'limit-reached');
     }
     const mailbox: Mailbox = { key, hub, expiresAtMs, posts: 0, posters: new Set() };
     hub.mailboxes.set(key, mailbox);
     this.mailboxes.set(key, mailbox);
     if (this.cluster) await this.cluster.claimMailbox(key);
-    this.ok(conn, requestId);
+    this.connections.ok(conn, requestId);
   }
 
   private closeMailbox(conn: LoggedInConnection, requestId: number, key: string): void {
     const mailbox = this.mailboxes.get(key);
     if (mailbox && mailbox.hub.idHex === conn.idHex) this.dropMailbox(mailbox);
-    this.ok(conn, requestId);
+    this.connections.ok(conn, requestId);
   }
 
   private dropMailbox(mailbox: Mailbox): void {
@@ -532,17 +300,17 @@ class Relay implements ClusterHost {
     if (!this.mailboxes.has(key) && this.cluster) {
       // The hub may be on another node; that node applies the same rules and answers.
       void this.cluster.postMailbox(mailboxId, conn.id, payload).then((status) => {
-        if (status === 'ok') this.ok(conn, requestId);
+        if (status === 'ok') this.connections.ok(conn, requestId);
         else {
           if (status === 'queue-full') this.counters.drops['queue-full'] += 1;
-          this.refuse(conn, requestId, status);
+          this.connections.refuse(conn, requestId, status);
         }
       });
       return;
     }
     const status = this.deliverPost(key, conn.id, payload, now);
-    if (status === 'ok') this.ok(conn, requestId);
-    else this.refuse(conn, requestId, status);
+    if (status === 'ok') this.connections.ok(conn, requestId);
+    else this.connections.refuse(conn, requestId, status);
   }
 
   /** A post to a mailbox held here, from a poster on this node or another. */
@@ -555,7 +323,7 @@ class Relay implements ClusterHost {
     if (mailbox.posts >= this.limits.maxMailboxPosts) return 'mailbox-full';
     mailbox.posts += 1;
     const mailboxId = Uint8Array.from(Buffer.from(key, 'hex'));
-    if (!this.send(hubConn, { type: 'mailbox-message', mailboxId, from, payload }, 'direct')) {
+    if (!this.connections.send(hubConn, { type: 'mailbox-message', mailboxId, from, payload }, 'direct')) {
       this.counters.drops['queue-full'] += 1;
       return 'queue-full';
     }
@@ -580,26 +348,26 @@ class Relay implements ClusterHost {
 
   private sendDirect(conn: LoggedInConnection, requestId: number, to: Uint8Array, payload: Uint8Array, now: number): void {
     const targetHex = toHex(to);
-    if (targetHex === conn.idHex) return this.refuse(conn, requestId, 'bad-request');
+    if (targetHex === conn.idHex) return this.connections.refuse(conn, requestId, 'bad-request');
     // Permission before presence: a stranger learns nothing about who is online.
-    if (!this.mayMessage(conn.idHex, targetHex, now)) return this.refuse(conn, requestId, 'no-capability');
-    const target = this.byId.get(targetHex);
+    if (!this.mayMessage(conn.idHex, targetHex, now)) return this.connections.refuse(conn, requestId, 'no-capability');
+    const target = this.connections.get(targetHex);
     if (!target && this.cluster) {
       // Permission was checked here, on the sender's node; the target's node only delivers.
       void this.cluster.sendDirect(targetHex, conn.id, payload).then((status) => {
-        if (status === 'ok') this.ok(conn, requestId);
-        else this.refuse(conn, requestId, status);
+        if (status === 'ok') this.connections.ok(conn, requestId);
+        else this.connections.refuse(conn, requestId, status);
       });
       return;
     }
     const status = this.deliverDirect(target, conn.id, payload);
-    if (status === 'ok') this.ok(conn, requestId);
-    else this.refuse(conn, requestId, status);
+    if (status === 'ok') this.connections.ok(conn, requestId);
+    else this.connections.refuse(conn, requestId, status);
   }
 
   private deliverDirect(target: LoggedInConnection | undefined, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
     if (!target) return 'offline';
-    if (!this.send(target, { type: 'message', from, payload }, 'direct')) {
+    if (!this.connections.send(target, { type: 'message', from, payload }, 'direct')) {
       this.counters.drops['queue-full'] += 1;
       return 'queue-full';
     }
@@ -611,13 +379,13 @@ class Relay implements ClusterHost {
   private subscribe(conn: LoggedInConnection, requestId: number, hubRelayId: Uint8Array, topicId: Uint8Array, now: number): void {
     const hubHex = toHex(hubRelayId);
     const key = hubHex + toHex(topicId);
-    if (conn.subs.has(key)) return this.ok(conn, requestId);
+    if (conn.subs.has(key)) return this.connections.ok(conn, requestId);
     const hub = this.hubs.get(hubHex);
     if (!hub || !validCap(hub, conn.idHex, RIGHT_WATCH, now)) {
-      return this.refuse(conn, requestId, 'no-capability');
+      return this.connections.refuse(conn, requestId, 'no-capability');
     }
     if (conn.subs.size >= this.limits.maxSubscriptionsPerConnection) {
-      return this.refuse(conn, requestId, 'limit-reached');
+      return this.connections.refuse(conn, requestId, 'limit-reached');
     }
     let topic = hub.topics.get(key);
     if (!topic) {
@@ -629,7 +397,7 @@ class Relay implements ClusterHost {
     const sub: Sub = { topic, conn, dropping: false, dropped: 0 };
     topic.subs.set(conn, sub);
     conn.subs.set(key, sub);
-    this.ok(conn, requestId);
+    this.connections.ok(conn, requestId);
     this.tellWatchers(topic);
   }
 
@@ -640,7 +408,7 @@ class Relay implements ClusterHost {
     topic.subs.delete(conn);
     conn.subs.delete(topic.key);
     if (code !== undefined) {
-      this.send(conn, { type: 'unsubscribed', hubRelayId: topic.hub.id, topicId: topic.topicId, code }, 'control');
+      this.connections.send(conn, { type: 'unsubscribed', hubRelayId: topic.hub.id, topicId: topic.topicId, code }, 'control');
     }
     this.tellWatchers(topic);
     if (topic.subs.size === 0) {
@@ -661,7 +429,7 @@ class Relay implements ClusterHost {
     if (!hub.conn) return;
     const topicHex = toHex(topicId);
     const count = (hub.topics.get(hub.idHex + topicHex)?.subs.size ?? 0) + this.remoteCount(hub, topicHex);
-    this.send(hub.conn, { type: 'watchers', topicId, count }, 'control');
+    this.connections.send(hub.conn, { type: 'watchers', topicId, count }, 'control');
   }
 
   private remoteCount(hub: HubState, topicHex: string): number {
@@ -686,7 +454,7 @@ class Relay implements ClusterHost {
     const remote = hub && this.cluster ? this.remoteCount(hub, topicHex) > 0 : false;
     if (!hub || (!topic && !remote)) {
       this.counters.drops['no-subscriber'] += 1;
-      return this.ok(conn, requestId);
+      return this.connections.ok(conn, requestId);
     }
     // One encoding for every viewer without a gap, here and on other nodes.
     const frame = encodeMediaFrame(hub.id, topicId, flags, payload);
@@ -695,7 +463,7 @@ class Relay implements ClusterHost {
       this.mediaOut += 1;
     }
     if (topic) this.fanOut(hub, topic, flags, frame, now);
-    this.ok(conn, requestId);
+    this.connections.ok(conn, requestId);
   }
 
   /** Sends one `media` frame (dropped = 0) to a topic's viewers on this node, dropping for slow ones. */
@@ -718,7 +486,7 @@ class Relay implements ClusterHost {
         bytes = new Uint8Array(frame); // a copy (Buffer#slice would be a view of the shared frame)
         new DataView(bytes.buffer, bytes.byteOffset).setUint32(MEDIA_DROPPED_OFFSET, Math.min(sub.dropped, 0xffff_ffff));
       }
-      if (this.sendBytes(sub.conn, bytes, 'media')) {
+      if (this.connections.sendBytes(sub.conn, bytes, 'media')) {
         sub.dropping = false;
         sub.dropped = 0;
       } else if (!sub.conn.detached) {
@@ -759,10 +527,10 @@ class Relay implements ClusterHost {
       case 'bye':
         return;
       case 'online': {
-        const local = this.byId.get(toHex(e.id));
+        const local = this.connections.get(toHex(e.id));
         // The newer login wins wherever it is; a late event about an older one changes nothing.
         if (local && (local.loginAt > e.at || (local.loginAt === e.at && this.cluster && this.cluster.node > e.node))) return;
-        if (local) this.closeWith(local, 'replaced');
+        if (local) this.connections.closeWith(local, 'replaced');
         return this.hubLivesAt(e.id, e.node, now);
       }
       case 'announce':
@@ -833,7 +601,7 @@ class Relay implements ClusterHost {
   }
 
   onDirect(toHex_: string, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
-    return this.deliverDirect(this.byId.get(toHex_), from, payload);
+    return this.deliverDirect(this.connections.get(toHex_), from, payload);
   }
 
   onMailboxPost(mailboxHex: string, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
@@ -847,7 +615,7 @@ class Relay implements ClusterHost {
 
   onWatchersReport(hubHex: string, node: string, topicId: Uint8Array, count: number): void {
     // Reports may come before the hub's first grant on this node created its state.
-    const conn = this.byId.get(hubHex);
+    const conn = this.connections.get(hubHex);
     if (!conn) return;
     const hub = this.hubs.hubOf(conn);
     const topicHex = toHex(topicId);
@@ -899,17 +667,15 @@ class Relay implements ClusterHost {
       topics += hub.topics.size;
       for (const topic of hub.topics.values()) subscriptions += topic.subs.size;
     }
-    let queuedBytes = 0;
-    for (const conn of this.conns) queuedBytes += conn.ws.bufferedAmount;
     return this.counters.snapshot({
-      connections: this.conns.size,
-      loggedIn: this.byId.size,
+      connections: this.connections.size,
+      loggedIn: this.connections.loggedIn,
       hubs: this.hubs.size,
       capabilities,
       topics,
       subscriptions,
       mailboxes: this.mailboxes.size,
-      queuedBytes,
+      queuedBytes: this.connections.queuedBytes(),
       pendingHandshakes,
       cluster: this.cluster
         ? { node: this.cluster.node.slice(0, 8), ...this.cluster.stats(), mediaOut: this.mediaOut, mediaIn: this.mediaIn }
@@ -917,26 +683,10 @@ class Relay implements ClusterHost {
     });
   }
 
-  /** Closes every connection; resolves when all are gone (terminated after SHUTDOWN_GRACE_MS). */
+  /** Closes every connection; resolves when all are gone. */
   async shutdown(): Promise<void> {
-    this.closing = true;
-    clearInterval(this.pingTimer);
     clearInterval(this.sweepTimer);
-    const sockets = [...this.conns].map((c) => c.ws);
-    for (const conn of [...this.conns]) this.closeWith(conn, 'shutting-down');
-    await Promise.all(
-      sockets.map(
-        (ws) =>
-          new Promise<void>((resolve) => {
-            if (ws.readyState === ws.CLOSED) return resolve();
-            const timer = setTimeout(() => ws.terminate(), SHUTDOWN_GRACE_MS);
-            ws.once('close', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          }),
-      ),
-    );
+    await this.connections.shutdown();
     this.hubs.clear();
     this.mailboxes.clear();
   }
@@ -967,7 +717,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<RelayHandl
   }
   const relay = new Relay(limits, log, publicHosts, cluster);
   const stats = (): RelayStats => relay.stats(web.pendingHandshakes);
-  const web = createRelayHttp({ limits, log, counters: relay.counters, path, stats, accept: (ws, req) => relay.accept(ws, req) });
+  const web = createRelayHttp({ limits, log, counters: relay.counters, path, stats, accept: (ws, req) => relay.connections.accept(ws, req) });
   const { server, wss } = web;
 
   try {
