@@ -305,7 +305,6 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private startTimer: ReturnType<typeof setTimeout> | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
-  private stableTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: CameraIngestOptions) {
     super();
@@ -556,7 +555,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     }
     if (this.current.state !== 'live') {
       this.setState({ state: 'live', attempt: this.attempt });
-      this.stableTimer = this.timer(this.timing.stableAfterMs, () => {
+      this.timer(this.timing.stableAfterMs, () => {
         this.attempt = 0; // the next failure starts the backoff from its first step again
       });
     }
@@ -769,7 +768,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
   private clearTimers(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.startTimer = this.stallTimer = this.stableTimer = undefined;
+    this.startTimer = this.stallTimer = undefined;
   }
 }
 

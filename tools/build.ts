@@ -33,11 +33,6 @@ const PARTS: Record<Part, { what: string; dir: string; build: () => Promise<unkn
 };
 export const ALL_PARTS = Object.keys(PARTS) as Part[];
 
-/** Where a part's build goes (for tests and messages). */
-export function partDir(part: Part): string {
-  return PARTS[part].dir;
-}
-
 /** Builds each part whose build is missing or out of date; says which and why through `log`. */
 export async function ensureBuilt(parts: readonly Part[], log: (line: string) => void = () => undefined): Promise<Part[]> {
   const built: Part[] = [];

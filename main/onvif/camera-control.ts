@@ -1,7 +1,7 @@
 // What the hub does for a phone's snapshot and PTZ commands (after it has checked the command:
 // T9 is the caller's job), and what `vigil camera add --from-discovery` does. A camera can be
 // controlled only if it was added from ONVIF discovery: its pin holds the device service URL.
-import { cameraHost, decodePin, encodePin, type OnvifPin } from '../discovery/pins.ts';
+import { decodePin, encodePin, type OnvifPin } from '../discovery/pins.ts';
 import type { DiscoveredDevice } from '../discovery/merge.ts';
 import { splitCameraUrl } from '../store/camera-url.ts';
 import type { Camera, Store } from '../store/db.ts';
@@ -188,14 +188,4 @@ export async function prepareCameraFromDiscovery(input: AddFromDiscoveryInput): 
   }
   if (d.streamUri === undefined) throw new OnvifError('no-onvif', where, 'the device announced no stream URI and no ONVIF service; add it by URL instead');
   return { name: input.name ?? d.name.slice(0, 64), url: d.streamUri, ...creds, via: 'mdns', pin: null };
-}
-
-/** Cameras already added whose pinned endpoint or address matches the device (to refuse adding twice). */
-export function camerasMatching(store: Store, device: DiscoveredDevice): Camera[] {
-  return store.listCameras().filter((c) => {
-    const pin = decodePin(c.onvifPin);
-    if (device.onvif !== undefined && pin?.endpoint === device.onvif.endpoint) return true;
-    const host = cameraHost(c);
-    return host !== undefined && device.addresses.includes(host) && pin?.endpoint !== undefined && device.onvif !== undefined && pin.endpoint !== device.onvif.endpoint;
-  });
 }
