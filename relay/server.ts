@@ -6,8 +6,6 @@
 // grants and revocations; everything else is routed to the node that holds the connection.
 
 import {
-  FLAG_INIT,
-  FLAG_KEYFRAME,
   RELAY_PATH,
   RIGHT_WATCH,
   capabilitySigningMessage,
@@ -22,6 +20,7 @@ import { RelayCounters, type RelayStats } from './metrics.ts';
 import { ed25519PublicKey, verifyEd25519 } from './verify.ts';
 import { Connections, type ConnectionEvents } from './server/connections.ts';
 import { createRelayHttp } from './server/http.ts';
+import { Topics } from './server/topics.ts';
 import {
   HubTable,
   silentLogger,
@@ -32,13 +31,12 @@ import {
   type LoggedInConnection,
   type Mailbox,
   type RelayLogger,
-  type Sub,
-  type Topic,
 } from './server/state.ts';
 
 export { DEFAULT_LIMITS, resolveLimits, type RelayLimits } from './limits.ts';
 export type { RelayStats, DropReason, HandshakeRefusal, ClusterGauges } from './metrics.ts';
 export type { ClusterOptions } from './cluster.ts';
+export { encodeMediaFrame } from './server/topics.ts';
 export { silentLogger, type LogFields, type RelayLogger } from './server/state.ts';
 
 export interface RelayOptions {
@@ -75,29 +73,6 @@ export interface RelayHandle {
 }
 
 const MAX_PUBLIC_HOSTS = 8;
-/** Byte offset of `dropped:u32` in a `media` frame: version, type, hubRelayId, topicId, flags. */
-const MEDIA_DROPPED_OFFSET = 2 + 32 + 16 + 1;
-const MEDIA_FLAGS_OFFSET = MEDIA_DROPPED_OFFSET - 1;
-const MEDIA_TYPE = 0x46;
-const MEDIA_PAYLOAD_OFFSET = MEDIA_DROPPED_OFFSET + 4 + 4;
-
-/**
- * `media { hubRelayId, topicId, flags, dropped: 0, payload }`, byte for byte what encodeMessage makes
- * (a test holds them equal), built without zero-filling: it is the one copy of every fragment.
- */
-export function encodeMediaFrame(hubRelayId: Uint8Array, topicId: Uint8Array, flags: number, payload: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(MEDIA_PAYLOAD_OFFSET + payload.length);
-  frame[0] = 1;
-  frame[1] = MEDIA_TYPE;
-  frame.set(hubRelayId, 2);
-  frame.set(topicId, 34);
-  frame[MEDIA_FLAGS_OFFSET] = flags;
-  frame.writeUInt32BE(0, MEDIA_DROPPED_OFFSET);
-  frame.writeUInt32BE(payload.length, MEDIA_DROPPED_OFFSET + 4);
-  frame.set(payload, MEDIA_PAYLOAD_OFFSET);
-  return frame;
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The relay
 
@@ -107,8 +82,7 @@ class Relay implements ClusterHost, ConnectionEvents {
   private readonly hubs: HubTable;
   private readonly mailboxes = new Map<string, Mailbox>();
   private readonly sweepTimer: NodeJS.Timeout;
-  private mediaOut = 0;
-  private mediaIn = 0;
+  private readonly topics: Topics;
 
   constructor(
     readonly limits: RelayLimits,
@@ -118,6 +92,7 @@ class Relay implements ClusterHost, ConnectionEvents {
   ) {
     this.connections = new Connections({ limits, log, counters: this.counters, cluster }, publicHosts, this);
     this.hubs = new HubTable(limits.hubGraceMs);
+    this.topics = new Topics({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs);
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), limits.sweepIntervalMs);
     this.sweepTimer.unref();
   }
@@ -125,7 +100,7 @@ class Relay implements ClusterHost, ConnectionEvents {
   // --- connections (ConnectionEvents) -----------------------------------------------------------
 
   left(conn: LoggedInConnection, current: boolean): void {
-    for (const sub of [...conn.subs.values()]) this.removeSub(sub, undefined);
+    this.topics.leave(conn);
     if (!current) return;
     if (this.cluster) {
       this.cluster.releaseId(conn.idHex);
@@ -157,14 +132,11 @@ class Relay implements ClusterHost, ConnectionEvents {
       case 'send':
         return this.sendDirect(conn, m.requestId, m.to, m.payload, now);
       case 'publish':
-        return this.publish(conn, m.requestId, m.topicId, m.flags, m.payload, now);
+        return this.topics.publish(conn, m.requestId, m.topicId, m.flags, m.payload, now);
       case 'subscribe':
-        return this.subscribe(conn, m.requestId, m.hubRelayId, m.topicId, now);
-      case 'unsubscribe': {
-        const sub = conn.subs.get(toHex(m.hubRelayId) + toHex(m.topicId));
-        if (sub) this.removeSub(sub, undefined);
-        return this.connections.ok(conn, m.requestId);
-      }
+        return this.topics.subscribe(conn, m.requestId, m.hubRelayId, m.topicId, now);
+      case 'unsubscribe':
+        return this.topics.unsubscribe(conn, m.requestId, m.hubRelayId, m.topicId);
       default:
         return unreachable(m);
     }
@@ -203,7 +175,7 @@ class Relay implements ClusterHost, ConnectionEvents {
     hub.conn = conn;
     hub.home = undefined;
     this.hubs.markStale(hub, now);
-    for (const topic of hub.topics.values()) this.tellWatchers(topic);
+    for (const topic of hub.topics.values()) this.topics.tellWatchers(topic);
   }
 
   private grant(conn: LoggedInConnection, requestId: number, cap: Capability, now: number): void {
@@ -230,7 +202,7 @@ class Relay implements ClusterHost, ConnectionEvents {
     const deviceHex = toHex(cap.deviceRelayId);
     hub.caps.set(deviceHex, { capability: cap, rights: cap.rights, expiresAtMs, stale: false });
     // A narrower grant takes effect at once.
-    if ((cap.rights & RIGHT_WATCH) === 0) this.dropDeviceSubs(hub, deviceHex, 'no-capability');
+    if ((cap.rights & RIGHT_WATCH) === 0) this.topics.dropDeviceSubs(hub, deviceHex, 'no-capability');
   }
 
   private revoke(conn: LoggedInConnection, requestId: number, deviceRelayId: Uint8Array): void {
@@ -238,19 +210,11 @@ class Relay implements ClusterHost, ConnectionEvents {
     const hub = this.hubs.get(conn.idHex);
     if (hub?.caps.delete(deviceHex)) {
       this.log.info('revoked', { hub: shortId(hub.id), device: deviceHex.slice(0, 8) });
-      this.dropDeviceSubs(hub, deviceHex, 'no-capability');
+      this.topics.dropDeviceSubs(hub, deviceHex, 'no-capability');
     }
     // Always told: another node may still hold a copy this node already dropped.
     this.cluster?.broadcast({ kind: 'revoke', node: this.cluster.node, hubRelayId: conn.id, deviceRelayId });
     this.connections.ok(conn, requestId);
-  }
-
-  private dropDeviceSubs(hub: HubState, deviceHex: string, code: RelayErrorCode): void {
-    const device = this.connections.get(deviceHex);
-    if (!device) return;
-    for (const sub of [...device.subs.values()]) {
-      if (sub.topic.hub === hub) this.removeSub(sub, code);
-    }
   }
 
   // --- mailboxes --------------------------------------------------------------------------------
@@ -374,129 +338,6 @@ class Relay implements ClusterHost, ConnectionEvents {
     return 'ok';
   }
 
-  // --- topics -----------------------------------------------------------------------------------
-
-  private subscribe(conn: LoggedInConnection, requestId: number, hubRelayId: Uint8Array, topicId: Uint8Array, now: number): void {
-    const hubHex = toHex(hubRelayId);
-    const key = hubHex + toHex(topicId);
-    if (conn.subs.has(key)) return this.connections.ok(conn, requestId);
-    const hub = this.hubs.get(hubHex);
-    if (!hub || !validCap(hub, conn.idHex, RIGHT_WATCH, now)) {
-      return this.connections.refuse(conn, requestId, 'no-capability');
-    }
-    if (conn.subs.size >= this.limits.maxSubscriptionsPerConnection) {
-      return this.connections.refuse(conn, requestId, 'limit-reached');
-    }
-    let topic = hub.topics.get(key);
-    if (!topic) {
-      topic = { key, hub, topicId: Uint8Array.from(topicId), subs: new Map() };
-      hub.topics.set(key, topic);
-      // Always, even when the hub is here: it may move to another node while viewers stay.
-      this.cluster?.watchTopic(hubHex, toHex(topicId));
-    }
-    const sub: Sub = { topic, conn, dropping: false, dropped: 0 };
-    topic.subs.set(conn, sub);
-    conn.subs.set(key, sub);
-    this.connections.ok(conn, requestId);
-    this.tellWatchers(topic);
-  }
-
-  /** Ends a subscription; `code` set tells the viewer why the relay ended it. */
-  private removeSub(sub: Sub, code: RelayErrorCode | undefined): void {
-    const { topic, conn } = sub;
-    if (topic.subs.get(conn) !== sub) return;
-    topic.subs.delete(conn);
-    conn.subs.delete(topic.key);
-    if (code !== undefined) {
-      this.connections.send(conn, { type: 'unsubscribed', hubRelayId: topic.hub.id, topicId: topic.topicId, code }, 'control');
-    }
-    this.tellWatchers(topic);
-    if (topic.subs.size === 0) {
-      topic.hub.topics.delete(topic.key);
-      this.cluster?.unwatchTopic(topic.hub.idHex, toHex(topic.topicId));
-      this.hubs.forgetIfEmpty(topic.hub);
-    }
-  }
-
-  /** The hub hears the count of every node's viewers: directly when here, through its node otherwise. */
-  private tellWatchers(topic: Topic): void {
-    const hub = topic.hub;
-    if (hub.conn) this.sendWatchers(hub, topic.topicId);
-    else this.cluster?.reportWatchers(hub.idHex, topic.topicId, topic.subs.size);
-  }
-
-  private sendWatchers(hub: HubState, topicId: Uint8Array): void {
-    if (!hub.conn) return;
-    const topicHex = toHex(topicId);
-    const count = (hub.topics.get(hub.idHex + topicHex)?.subs.size ?? 0) + this.remoteCount(hub, topicHex);
-    this.connections.send(hub.conn, { type: 'watchers', topicId, count }, 'control');
-  }
-
-  private remoteCount(hub: HubState, topicHex: string): number {
-    const remote = hub.remoteWatchers.get(topicHex);
-    if (!remote) return 0;
-    let n = 0;
-    for (const c of remote.counts.values()) n += c;
-    return n;
-  }
-
-  private publish(
-    conn: LoggedInConnection,
-    requestId: number,
-    topicId: Uint8Array,
-    flags: number,
-    payload: Uint8Array,
-    now: number,
-  ): void {
-    const hub = this.hubs.get(conn.idHex);
-    const topicHex = toHex(topicId);
-    const topic = hub?.topics.get((conn.idHex) + topicHex);
-    const remote = hub && this.cluster ? this.remoteCount(hub, topicHex) > 0 : false;
-    if (!hub || (!topic && !remote)) {
-      this.counters.drops['no-subscriber'] += 1;
-      return this.connections.ok(conn, requestId);
-    }
-    // One encoding for every viewer without a gap, here and on other nodes.
-    const frame = encodeMediaFrame(hub.id, topicId, flags, payload);
-    if (remote) {
-      this.cluster?.publishMedia(hub.idHex, topicHex, frame);
-      this.mediaOut += 1;
-    }
-    if (topic) this.fanOut(hub, topic, flags, frame, now);
-    this.connections.ok(conn, requestId);
-  }
-
-  /** Sends one `media` frame (dropped = 0) to a topic's viewers on this node, dropping for slow ones. */
-  private fanOut(hub: HubState, topic: Topic, flags: number, frame: Uint8Array, now: number): void {
-    const resumes = (flags & (FLAG_KEYFRAME | FLAG_INIT)) !== 0;
-    for (const sub of [...topic.subs.values()]) {
-      const viewerHex = sub.conn.idHex;
-      if (!validCap(hub, viewerHex, RIGHT_WATCH, now)) {
-        this.removeSub(sub, hub.caps.has(viewerHex) ? 'expired' : 'no-capability');
-        continue;
-      }
-      // A viewer that fell behind gets nothing until a frame it can decode from.
-      if (sub.dropping && !resumes) {
-        sub.dropped += 1;
-        this.counters.drops['slow-viewer'] += 1;
-        continue;
-      }
-      let bytes = frame;
-      if (sub.dropped !== 0) {
-        bytes = new Uint8Array(frame); // a copy (Buffer#slice would be a view of the shared frame)
-        new DataView(bytes.buffer, bytes.byteOffset).setUint32(MEDIA_DROPPED_OFFSET, Math.min(sub.dropped, 0xffff_ffff));
-      }
-      if (this.connections.sendBytes(sub.conn, bytes, 'media')) {
-        sub.dropping = false;
-        sub.dropped = 0;
-      } else if (!sub.conn.detached) {
-        sub.dropping = true;
-        sub.dropped += 1;
-        this.counters.drops['slow-viewer'] += 1;
-      }
-    }
-  }
-
   // --- sweeping ---------------------------------------------------------------------------------
 
   sweep(now: number): void {
@@ -508,7 +349,7 @@ class Relay implements ClusterHost, ConnectionEvents {
       for (const [deviceHex, cap] of [...hub.caps]) {
         if (cap.expiresAtMs <= now || (sweepStale && cap.stale)) {
           hub.caps.delete(deviceHex);
-          this.dropDeviceSubs(hub, deviceHex, cap.expiresAtMs <= now ? 'expired' : 'no-capability');
+          this.topics.dropDeviceSubs(hub, deviceHex, cap.expiresAtMs <= now ? 'expired' : 'no-capability');
         }
       }
       if (sweepStale) hub.staleDeadlineMs = undefined;
@@ -561,7 +402,7 @@ class Relay implements ClusterHost, ConnectionEvents {
       case 'revoke': {
         const hub = this.hubs.get(toHex(e.hubRelayId));
         const deviceHex = toHex(e.deviceRelayId);
-        if (hub?.caps.delete(deviceHex)) this.dropDeviceSubs(hub, deviceHex, 'no-capability');
+        if (hub?.caps.delete(deviceHex)) this.topics.dropDeviceSubs(hub, deviceHex, 'no-capability');
         if (hub) this.hubs.forgetIfEmpty(hub);
         return;
       }
@@ -577,7 +418,7 @@ class Relay implements ClusterHost, ConnectionEvents {
     hub.home = node;
     this.hubs.markStale(hub, now);
     // Its node starts with no counts from us.
-    for (const topic of hub.topics.values()) this.cluster?.reportWatchers(hub.idHex, topic.topicId, topic.subs.size);
+    this.topics.reportAll(hub);
   }
 
   /** Tells every node which hubs live here and what they granted, and our viewers of remote hubs. */
@@ -591,7 +432,7 @@ class Relay implements ClusterHost, ConnectionEvents {
           if (!cap.stale) cluster.broadcast({ kind: 'grant', node: cluster.node, capability: cap.capability });
         }
       } else {
-        for (const topic of hub.topics.values()) cluster.reportWatchers(hub.idHex, topic.topicId, topic.subs.size);
+        this.topics.reportAll(hub);
       }
     }
   }
@@ -614,29 +455,11 @@ class Relay implements ClusterHost, ConnectionEvents {
   }
 
   onWatchersReport(hubHex: string, node: string, topicId: Uint8Array, count: number): void {
-    // Reports may come before the hub's first grant on this node created its state.
-    const conn = this.connections.get(hubHex);
-    if (!conn) return;
-    const hub = this.hubs.hubOf(conn);
-    const topicHex = toHex(topicId);
-    let remote = hub.remoteWatchers.get(topicHex);
-    if (!remote) {
-      if (count === 0) return;
-      remote = { topicId: Uint8Array.from(topicId), counts: new Map() };
-      hub.remoteWatchers.set(topicHex, remote);
-    }
-    if (count === 0) remote.counts.delete(node);
-    else remote.counts.set(node, count);
-    if (remote.counts.size === 0) hub.remoteWatchers.delete(topicHex);
-    this.sendWatchers(hub, remote.topicId);
+    this.topics.onWatchersReport(hubHex, node, topicId, count);
   }
 
   onMedia(hubHex: string, topicHex: string, frame: Uint8Array): void {
-    const topic = this.hubs.get(hubHex)?.topics.get(hubHex + topicHex);
-    // Late frames after the last viewer left, or something that is not a media frame, go nowhere.
-    if (!topic || frame.length < MEDIA_DROPPED_OFFSET + 8 || frame[1] !== MEDIA_TYPE) return;
-    this.mediaIn += 1;
-    this.fanOut(topic.hub, topic, frame[MEDIA_FLAGS_OFFSET] as number, frame, Date.now());
+    this.topics.onMedia(hubHex, topicHex, frame);
   }
 
   onPeerGone(node: string): void {
@@ -648,11 +471,7 @@ class Relay implements ClusterHost, ConnectionEvents {
         this.hubs.markStale(hub, now);
         this.hubs.forgetIfEmpty(hub);
       }
-      for (const [topicHex, remote] of [...hub.remoteWatchers]) {
-        if (!remote.counts.delete(node)) continue;
-        if (remote.counts.size === 0) hub.remoteWatchers.delete(topicHex);
-        this.sendWatchers(hub, remote.topicId);
-      }
+      this.topics.peerGone(hub, node);
     }
   }
 
@@ -678,7 +497,7 @@ class Relay implements ClusterHost, ConnectionEvents {
       queuedBytes: this.connections.queuedBytes(),
       pendingHandshakes,
       cluster: this.cluster
-        ? { node: this.cluster.node.slice(0, 8), ...this.cluster.stats(), mediaOut: this.mediaOut, mediaIn: this.mediaIn }
+        ? { node: this.cluster.node.slice(0, 8), ...this.cluster.stats(), mediaOut: this.topics.mediaOut, mediaIn: this.topics.mediaIn }
         : undefined,
     });
   }
