@@ -1,6 +1,6 @@
 // The hub's UI: a shell (header, warnings, navigation) and one screen at a time, chosen by the URL
 // hash. Screens talk to the hub only through the HubBridge they are given.
-import type { CameraState, HubBridge, HubStatus, Result } from './bridge.ts';
+import type { HubBridge, HubStatus } from './bridge.ts';
 import { clear, h } from './dom.ts';
 import { addCameraScreen } from './screens/add-camera.ts';
 import { auditScreen } from './screens/audit.ts';
@@ -10,20 +10,7 @@ import { pairScreen } from './screens/pair.ts';
 import { phonesScreen } from './screens/phones.ts';
 import { relayScreen } from './screens/relay.ts';
 import { welcomeScreen } from './screens/welcome.ts';
-
-export interface Screen {
-  readonly el: HTMLElement;
-  dispose(): void;
-}
-
-export interface Ctx {
-  readonly bridge: HubBridge;
-  go(route: string): void;
-  /** Read out to screen readers, and shown briefly. */
-  announce(message: string): void;
-}
-
-export type ScreenFactory = (ctx: Ctx, param: string | undefined) => Screen;
+import type { Ctx, Screen, ScreenFactory } from './screen.ts';
 
 const NAV: readonly [route: string, label: string][] = [
   ['cameras', 'Cameras'],
@@ -44,32 +31,6 @@ const SCREENS: Record<string, ScreenFactory> = {
   relay: relayScreen,
   audit: auditScreen,
 };
-
-export function stateLabel(state: CameraState): string {
-  switch (state) {
-    case 'live': return 'Live';
-    case 'starting': return 'Connecting…';
-    case 'stalled': return 'Stalled';
-    case 'backoff': return 'Retrying';
-    case 'stopped': return 'Stopped';
-    case 'failed': return 'Failed';
-  }
-}
-
-/** Shows an error Result in `into` (role=alert); returns the value or undefined. */
-export function unwrap<T>(r: Result<T>, into: HTMLElement): T | undefined {
-  if (r.ok) {
-    into.hidden = true;
-    return r.value;
-  }
-  into.hidden = false;
-  into.textContent = r.error;
-  return undefined;
-}
-
-export function errorBox(): HTMLElement {
-  return h('p', { class: 'error', role: 'alert', hidden: true });
-}
 
 export function startApp(root: HTMLElement, bridge: HubBridge): void {
   const announcer = h('div', { class: 'announce', role: 'status', 'aria-live': 'polite' });

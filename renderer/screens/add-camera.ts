@@ -1,7 +1,7 @@
 // Add a camera: devices the hub discovered (if the hub has discovery), or a URL by hand; then the
 // progress of the first connection, and a clear error when the camera cannot be reached.
 import type { CameraInfo, DiscoveredDevice } from '../bridge.ts';
-import { errorBox, unwrap, type ScreenFactory } from '../app.ts';
+import { errorBox, unwrap, type ScreenFactory } from '../screen.ts';
 import { clear, h } from '../dom.ts';
 
 /** How long we watch the first connection before saying it is taking too long. */

@@ -1,6 +1,6 @@
 // Audit log: who watched, paired, was revoked, sent commands, and when.
 import type { AuditEntry, Phone } from '../bridge.ts';
-import { errorBox, unwrap, type ScreenFactory } from '../app.ts';
+import { errorBox, unwrap, type ScreenFactory } from '../screen.ts';
 import { clear, h, when } from '../dom.ts';
 
 const ACTIONS: Record<string, string> = {

@@ -1,6 +1,6 @@
 // One camera: its live picture, rename, remove, and the stream's details.
 import type { CameraInfo } from '../bridge.ts';
-import { errorBox, stateLabel, unwrap, type ScreenFactory } from '../app.ts';
+import { errorBox, stateLabel, unwrap, type ScreenFactory } from '../screen.ts';
 import { bitrate, clear, h } from '../dom.ts';
 import { LivePlayer } from '../live-player.ts';
 

@@ -1,6 +1,6 @@
 // Cameras: a grid of live tiles, one per camera, playing the hub's own fragments.
 import type { CameraInfo } from '../bridge.ts';
-import { errorBox, stateLabel, unwrap, type ScreenFactory } from '../app.ts';
+import { errorBox, stateLabel, unwrap, type ScreenFactory } from '../screen.ts';
 import { h } from '../dom.ts';
 import { LivePlayer } from '../live-player.ts';
 

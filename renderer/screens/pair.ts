@@ -2,7 +2,7 @@
 // same 6-digit code, and the owner approves or rejects here. Nothing is added without approval.
 import QRCode from 'qrcode';
 import type { Invite, InviteStatus, Role } from '../bridge.ts';
-import { errorBox, unwrap, type ScreenFactory } from '../app.ts';
+import { errorBox, unwrap, type ScreenFactory } from '../screen.ts';
 import { clear, h } from '../dom.ts';
 
 const POLL_MS = 600;

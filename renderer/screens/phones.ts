@@ -1,6 +1,6 @@
 // Phones: who holds this hub's keys, and revoking one.
 import type { Phone } from '../bridge.ts';
-import { errorBox, unwrap, type ScreenFactory } from '../app.ts';
+import { errorBox, unwrap, type ScreenFactory } from '../screen.ts';
 import { ago, clear, h, when } from '../dom.ts';
 
 export const REVOKE_EXPLAINED = 'Revoking removes the phone from this hub at once: it gets no new keys, so from the next frame on it can watch and control nothing, and the relay stops forwarding to it.';

@@ -1,5 +1,5 @@
 // Relay: which relay this hub uses while phones are away, whether it is connected, who watches.
-import { errorBox, unwrap, type ScreenFactory } from '../app.ts';
+import { errorBox, unwrap, type ScreenFactory } from '../screen.ts';
 import { clear, h } from '../dom.ts';
 
 export const relayScreen: ScreenFactory = (ctx) => {

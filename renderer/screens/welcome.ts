@@ -1,5 +1,5 @@
 // First run: from nothing to a camera on the owner's phone, in three steps.
-import { type ScreenFactory } from '../app.ts';
+import { type ScreenFactory } from '../screen.ts';
 import { h } from '../dom.ts';
 
 export const welcomeScreen: ScreenFactory = (ctx) => {
