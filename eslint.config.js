@@ -7,6 +7,11 @@ import globals from 'globals';
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'net', 'http', 'https', 'child_process', 'crypto',
   'dgram', 'dns', 'tls', 'stream', 'worker_threads', 'url', 'util', 'events', 'buffer', 'zlib'];
 
+const phoneLayer = { group: ['**/main/**', '**/native/**', '**/renderer/**', '**/contract/**', 'electron', 'better-sqlite3'], message: 'phone/ depends on crypto/ and the relay client codec only.' };
+/** Globals only a page has, and those a page and a service worker share (never a pure module). */
+const PAGE_GLOBALS = ['window', 'document', 'localStorage', 'sessionStorage', 'history', 'alert', 'confirm', 'prompt'];
+const WORKER_GLOBALS = ['self', 'navigator', 'location', 'caches', 'indexedDB', 'clients', 'registration', 'importScripts', 'postMessage'];
+
 /** A no-restricted-imports rule listing what a folder must not import, with the reason. */
 function forbid(groups) {
   // Test-only hooks (fixed ephemerals, fixed keys) live in *.testing.ts files: never in shipped code.
@@ -35,13 +40,13 @@ export default tseslint.config(
     rules: forbid([
       { group: nodeBuiltins, message: 'crypto/ is pure: no I/O and no Node built-ins (inject what you need).' },
       { group: ['ws', 'better-sqlite3', 'electron', 'bonjour-service', 'node-rtsp-stream'], message: 'crypto/ depends on libsodium-wrappers only.' },
-      { group: ['**/main/**', '**/native/**', '**/relay/**', '**/phone/**', '**/renderer/**'], message: 'crypto/ is the bottom layer.' },
+      { group: ['**/main/**', '**/native/**', '**/relay/**', '**/phone/**', '**/renderer/**', '**/contract/**'], message: 'crypto/ is the bottom layer.' },
     ]),
   },
   {
     files: ['native/**/*.ts'],
     rules: forbid([
-      { group: ['**/main/**', '**/relay/**', '**/phone/**', '**/renderer/**', '**/crypto/**'], message: 'native/ depends on Node built-ins only.' },
+      { group: ['**/main/**', '**/relay/**', '**/phone/**', '**/renderer/**', '**/crypto/**', '**/contract/**'], message: 'native/ depends on Node built-ins only.' },
       { group: ['electron'], message: 'native/ runs headless too.' },
     ]),
   },
@@ -49,14 +54,33 @@ export default tseslint.config(
     files: ['relay/**/*.ts'],
     rules: forbid([
       { group: ['**/crypto/**'], message: 'The relay is blind: it needs no crypto/ internals.' },
-      { group: ['**/main/**', '**/native/**', '**/phone/**', '**/renderer/**', 'electron', 'better-sqlite3'], message: 'relay/ depends on Node built-ins and ws only.' },
+      { group: ['**/main/**', '**/native/**', '**/phone/**', '**/renderer/**', '**/contract/**', 'electron', 'better-sqlite3'], message: 'relay/ depends on Node built-ins and ws only.' },
     ]),
   },
   {
     files: ['phone/**/*.ts'],
-    rules: forbid([
-      { group: ['**/main/**', '**/native/**', '**/renderer/**', 'electron', 'better-sqlite3'], message: 'phone/ depends on crypto/ and the relay client codec only.' },
-    ]),
+    rules: forbid([phoneLayer, { group: ['**/*.dom.ts', '**/*.sw.ts'], message: 'Page (*.dom.ts) and service worker (*.sw.ts) code is the app\'s own: phone/app/src/ only.' }]),
+  },
+  // In the phone app (phone/app/src/) a file's name says where it runs: *.dom.ts in the page,
+  // *.sw.ts in the service worker, any other name anywhere (pure: neither page nor worker globals).
+  {
+    files: ['phone/app/src/**/*.ts'],
+    ignores: ['phone/app/src/**/*.dom.ts', 'phone/app/src/**/*.sw.ts'],
+    rules: {
+      ...forbid([phoneLayer, { group: ['**/*.dom.ts', '**/*.sw.ts'], message: 'A pure module (neither *.dom.ts nor *.sw.ts) runs anywhere: it imports no page or worker code.' }]),
+      'no-restricted-globals': ['error', ...[...PAGE_GLOBALS, ...WORKER_GLOBALS].map((name) => ({ name, message: 'A pure module (neither *.dom.ts nor *.sw.ts) uses no page or worker globals: name it *.dom.ts or *.sw.ts, or pass what it needs in.' }))],
+    },
+  },
+  {
+    files: ['phone/app/src/**/*.sw.ts'],
+    rules: {
+      ...forbid([phoneLayer, { group: ['**/*.dom.ts'], message: 'The service worker has no page: it imports no *.dom.ts.' }]),
+      'no-restricted-globals': ['error', ...PAGE_GLOBALS.map((name) => ({ name, message: 'The service worker has no page (window, document, storage): only *.dom.ts files use them.' }))],
+    },
+  },
+  {
+    files: ['phone/app/src/**/*.dom.ts'],
+    rules: forbid([phoneLayer, { group: ['**/*.sw.ts'], message: 'The page registers the service worker by URL; it never imports *.sw.ts.' }]),
   },
   {
     files: ['renderer/**/*.ts'],
@@ -67,12 +91,26 @@ export default tseslint.config(
     ]),
   },
   {
+    // The UI contract, shared by main/ and renderer/: pure, it imports only its own folder.
+    files: ['contract/**/*.ts'],
+    rules: forbid([
+      { regex: '^(?!\\./)', message: 'contract/ is shared by main/ and renderer/: pure, it imports only its own files (./*.ts).' },
+    ]),
+  },
+  {
     // Only Electron entry files (*.main.ts, *.preload.ts) may touch Electron.
     files: ['main/**/*.ts'],
     ignores: ['main/**/*.main.ts', 'main/**/*.preload.ts', 'main/demo.ts'],
     rules: forbid([
       { group: ['electron'], message: 'Only *.main.ts and *.preload.ts files may import electron; the headless hub never needs it.' },
       { group: ['**/renderer/**', '**/phone/**'], message: 'main/ does not import UI or phone code.' },
+    ]),
+  },
+  {
+    // Electron entry files touch Electron, and reach the UI only through the contract, as the rest of main/.
+    files: ['main/**/*.main.ts', 'main/**/*.preload.ts'],
+    rules: forbid([
+      { group: ['**/renderer/**', '**/phone/**'], message: 'main/ does not import UI or phone code; the UI contract is in contract/.' },
     ]),
   },
   {

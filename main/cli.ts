@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import QRCode from 'qrcode';
 import { runRelayCli } from '../relay/cli.ts';
 import { Hub } from './hub.ts';
-import { CliError, runningHub, type HubApi } from './cli/api-client.ts';
+import { CliError, runningHub, type HubClient } from './cli/api-client.ts';
 import { openStore } from './store/db.ts';
 import { cmdCameraAddFromDiscovery, cmdDiscover } from './cli/discover.ts';
 import { CAMERA, CAMERA_ADD, CAMERA_LIST, CAMERA_REMOVE, DEVICES, DEVICES_LIST, DEVICES_REVOKE, HUB, INVITE, STATUS, VIGIL_PROGRAM } from './cli/commands.ts';
@@ -27,7 +27,7 @@ function dataDir(values: Record<string, unknown>, usage: string): string {
   return dir;
 }
 
-async function needHub(dir: string): Promise<HubApi> {
+async function needHub(dir: string): Promise<HubClient> {
   const api = await runningHub(dir);
   if (api === undefined) throw new CliError(`no hub is running on ${dir}: start it with 'vigil hub --data ${dir} --relay URL'`);
   return api;
@@ -115,7 +115,7 @@ async function cmdCamera(argv: string[]): Promise<void> {
     const kind = testPattern ? 'test-pattern' as const : 'rtsp' as const;
     const api = await runningHub(dir);
     if (api !== undefined) {
-      const r = (await api.post('/api/cameras', { name, url, kind })) as { name: string; number: number };
+      const r = await api.call('addCamera', { name, url, kind });
       out.log(`added camera "${r.name}" (number ${r.number}); the running hub started it`);
     } else {
       const store = openStore(dir);
@@ -130,7 +130,7 @@ async function cmdCamera(argv: string[]): Promise<void> {
   } else if (command === CAMERA_LIST) {
     const dir = dataDir(values, usage);
     const api = await runningHub(dir);
-    const cameras = api ? ((await api.get('/api/cameras')) as Record<string, unknown>[]) : (() => {
+    const cameras: { name: string; number: number; url: string; state: string; error?: string }[] = api ? await api.call('listCameras') : (() => {
       const store = openStore(dir);
       try {
         return store.listCameras().map((c) => ({ id: c.id, name: c.name, number: c.number, url: c.url, state: 'hub not running' }));
@@ -138,13 +138,13 @@ async function cmdCamera(argv: string[]): Promise<void> {
         store.close();
       }
     })();
-    for (const c of cameras as Record<string, unknown>[]) out.log(values.json ? JSON.stringify(c) : `${c.number}\t${c.name}\t${c.state}\t${c.url}${c.error ? `\t${c.error}` : ''}`);
+    for (const c of cameras) out.log(values.json ? JSON.stringify(c) : `${c.number}\t${c.name}\t${c.state}\t${c.url}${c.error ? `\t${c.error}` : ''}`);
   } else if (command === CAMERA_REMOVE) {
     const dir = dataDir(values, usage);
     const name = positionals[0];
     if (name === undefined) throw new CliError(`camera remove needs the camera's NAME\n${usage}`);
     const api = await runningHub(dir);
-    if (api) await api.del(`/api/cameras/${encodeURIComponent(name)}`);
+    if (api) await api.call('removeCamera', name);
     else {
       const store = openStore(dir);
       try {
@@ -165,15 +165,15 @@ async function cmdInvite(argv: string[]): Promise<void> {
   const role = (values.role as string | undefined) ?? 'owner';
   if (role !== 'owner' && role !== 'viewer') throw new CliError('--role must be owner or viewer');
   const api = await needHub(dir);
-  const invite = (await api.post('/api/invites', { ttlSeconds: Number(values.ttl ?? 600) })) as { id: string; link: string; expiresAt: number };
+  const invite = await api.call('createInvite', Number(values.ttl ?? 600));
   out.log(`pairing link: ${invite.link}`);
   if (process.stdout.isTTY) out.log(await QRCode.toString(invite.link, { type: 'terminal', small: true }));
   out.log(`valid until ${new Date(invite.expiresAt * 1000).toLocaleTimeString()}; scan it with the phone app or run: ./bin/vigil-phone pair '<link>' --profile phone.json`);
   const deadline = invite.expiresAt * 1000;
   while (Date.now() < deadline) {
-    const status = (await api.get(`/api/invites/${invite.id}`)) as { state: string; code?: string; name?: string };
+    const status = await api.call('inviteStatus', invite.id);
     if (status.state === 'confirm') {
-      out.log(`phone "${status.name}" wants to pair; code ${status.code!.slice(0, 3)} ${status.code!.slice(3)}`);
+      out.log(`phone "${status.name}" wants to pair; code ${status.code.slice(0, 3)} ${status.code.slice(3)}`);
       let yes = values.yes === true;
       if (!yes) {
         const rl = createInterface({ input: process.stdin, output: process.stdout });
@@ -182,10 +182,10 @@ async function cmdInvite(argv: string[]): Promise<void> {
         yes = /^y(es)?$/i.test(answer.trim());
       }
       if (!yes) {
-        await api.post(`/api/invites/${invite.id}/refuse`);
+        await api.call('refuseInvite', invite.id);
         throw new CliError('refused: the phone was not added');
       }
-      const device = (await api.post(`/api/invites/${invite.id}/approve`, { role })) as { id: string; name: string; role: string };
+      const device = await api.call('approveInvite', invite.id, role);
       out.log(`paired "${device.name}" as ${device.role} (device ${device.id})`);
       return;
     }
@@ -201,7 +201,7 @@ async function cmdDevices(argv: string[]): Promise<void> {
   if (command === DEVICES_LIST) {
     const dir = dataDir(values, usage);
     const api = await runningHub(dir);
-    const devices = api ? ((await api.get('/api/devices')) as Record<string, unknown>[]) : (() => {
+    const devices = api ? await api.call('listPhones') : (() => {
       const store = openStore(dir);
       try {
         return store.listDevices({ includeRevoked: true }).map((d) => ({ id: d.id, name: d.name, role: d.role, pairedAt: d.pairedAt, lastSeen: d.lastSeen, revoked: d.revokedAt !== null }));
@@ -216,7 +216,7 @@ async function cmdDevices(argv: string[]): Promise<void> {
     if (id === undefined || !/^[0-9a-f]{32}$/.test(id)) throw new CliError(`devices revoke needs a DEVICE_ID (32 hex digits)\n${usage}`);
     const api = await runningHub(dir);
     if (api) {
-      const r = (await api.post(`/api/devices/${id}/revoke`)) as { revoked: boolean };
+      const r = await api.call('revokePhone', id);
       out.log(r.revoked ? `revoked ${id}: it gets no new keys and the relay drops its subscriptions` : `${id} was already revoked`);
     } else {
       const store = openStore(dir);
@@ -237,7 +237,7 @@ async function cmdDevices(argv: string[]): Promise<void> {
 async function cmdStatus(argv: string[]): Promise<void> {
   const { values, usage } = parse(argv, STATUS);
   const api = await needHub(dataDir(values, usage));
-  const status = (await api.get('/api/status')) as { relayProblem?: { url: string; message: string } | null };
+  const status = await api.call('status');
   out.log(JSON.stringify(status));
   // The JSON line stays one line for scripts; the reason the relay is down is said for people too.
   if (status.relayProblem) out.error(`relay not connected: ${status.relayProblem.url}: ${status.relayProblem.message}`);

@@ -30,8 +30,10 @@ import { PairingDesk, type InviteStatus } from './pairing-desk.ts';
 import { CommandRefused, PhoneSessions } from './phone-sessions.ts';
 import { openStore, type Camera, type Device, type EpochReason, type Store } from './store/db.ts';
 import type { KeyProtector } from './store/sealed.ts';
-import { ApiError, startLocalApi, type LocalApi } from './local-api.ts';
-import { apiRoutes } from './api-routes.ts';
+import { startLocalApi, type LocalApi } from './api/local-api.ts';
+import { HubError } from './api/errors.ts';
+import { HubService } from './api/service.ts';
+import type { CameraInfo } from '../contract/hub-ui.ts';
 
 export const HUB_FILE = 'hub.json';
 export const TOKEN_FILE = 'api-token';
@@ -74,22 +76,9 @@ export interface LocalViewer {
   onEnd?(): void;
 }
 
-export interface CameraStatus {
-  id: string;
-  name: string;
-  number: number;
+/** A camera as the UI sees it (the contract's CameraInfo), and what phones are told besides. */
+export interface CameraStatus extends CameraInfo {
   topic: string;
-  url: string;
-  kind: string;
-  state: IngestState['state'];
-  error?: string;
-  mime?: string;
-  codecs?: string;
-  width?: number;
-  height?: number;
-  watchers: number;
-  fragments: number;
-  bytes: number;
   /** Streams the hub makes from this camera on demand (the h264 profile of an H.265 camera). */
   profiles?: ProfileStatus[];
 }
@@ -132,6 +121,8 @@ export class Hub {
   readonly desk: PairingDesk;
   readonly sessions: PhoneSessions;
   readonly links: HubLinks;
+  /** The calls of the UI and the command line (contract/hub-ui.ts), for the local API and Electron IPC. */
+  readonly service: HubService = new HubService(this);
   #cameras = new Map<number, LiveCamera>();
   readonly #ptz = new PtzQueue();
   #localViewers = new Map<number, Set<LocalViewer>>();
@@ -186,7 +177,7 @@ export class Hub {
         await link.send(to, payload);
       },
       openMailbox: async (id: Uint8Array, expiresAt: number) => {
-        if (this.links.all.length === 0) throw new ApiError(409, 'this hub has no relay and no LAN endpoint: start it with --relay URL or --lan HOST:PORT to pair phones');
+        if (this.links.all.length === 0) throw new HubError('conflict', 'this hub has no relay and no LAN endpoint: start it with --relay URL or --lan HOST:PORT to pair phones');
         await this.links.openMailbox(id, expiresAt);
       },
       closeMailbox: (id: Uint8Array) => this.links.closeMailbox(id),
@@ -295,7 +286,7 @@ export class Hub {
   /** Removes a phone: its relay capability goes, its session ends, and a new epoch starts at once. */
   async revokeDevice(id: string): Promise<boolean> {
     const device = this.store.getDevice(id);
-    if (device === undefined) throw new ApiError(404, 'no such phone');
+    if (device === undefined) throw new HubError('not-found', 'no such phone');
     if (!this.store.revokeDevice(id)) return false;
     // Its PTZ moves still waiting are dropped, and one under way stops now.
     this.#ptz.withdraw(id);
@@ -344,7 +335,7 @@ export class Hub {
 
   /** Stops or starts the LAN endpoint (on the same port) while the hub runs. */
   async setLan(enabled: boolean): Promise<void> {
-    if (this.opts.lan === undefined) throw new ApiError(409, 'this hub was started without --lan');
+    if (this.opts.lan === undefined) throw new HubError('conflict', 'this hub was started without --lan');
     if (enabled) {
       const port = this.#lanPort ?? this.opts.lan.port;
       this.opts.lan = { ...this.opts.lan, port };
@@ -504,7 +495,8 @@ export class Hub {
 
   async removeCamera(idOrName: string): Promise<boolean> {
     const camera = this.store.getCamera(idOrName);
-    if (camera === undefined) return false;
+    // The store still finds a removed camera by its id: removing it again does nothing.
+    if (camera === undefined || camera.removedAt !== null) return false;
     const live = this.#cameras.get(camera.number);
     this.#cameras.delete(camera.number);
     for (const v of this.#localViewers.get(camera.number) ?? []) v.onEnd?.();
@@ -525,7 +517,7 @@ export class Hub {
   watchLocal(idOrName: string, viewer: LocalViewer): () => void {
     const camera = this.store.getCamera(idOrName);
     const live = camera && this.#cameras.get(camera.number);
-    if (!camera || !live) throw new ApiError(404, 'no such camera');
+    if (!camera || !live) throw new HubError('not-found', 'no such camera');
     let viewers = this.#localViewers.get(camera.number);
     if (viewers === undefined) this.#localViewers.set(camera.number, (viewers = new Set()));
     viewers.add(viewer);
@@ -542,7 +534,7 @@ export class Hub {
 
   renameCamera(idOrName: string, name: string): Camera {
     const before = this.store.getCamera(idOrName);
-    if (before === undefined) throw new ApiError(404, 'no such camera');
+    if (before === undefined) throw new HubError('not-found', 'no such camera');
     const camera = this.store.renameCamera(before.id, name);
     const live = this.#cameras.get(camera.number);
     if (live !== undefined) live.camera = camera;
@@ -724,7 +716,7 @@ export class Hub {
       host: this.opts.apiHost ?? '127.0.0.1',
       port: this.opts.apiPort ?? 0,
       token,
-      routes: apiRoutes(this),
+      service: this.service,
       ...(this.opts.uiHandler ? { fallback: this.opts.uiHandler } : {}),
       onError: (e) => this.#log(`api error: ${e instanceof Error ? e.message : String(e)}`),
     });

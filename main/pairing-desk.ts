@@ -10,18 +10,14 @@ import { acceptPairing, pairingInviteId, type HubPairing } from '../crypto/pairi
 import type { Role } from '../crypto/certificate.ts';
 import { bytesToHex, hexToBytes } from './hex.ts';
 import type { Device, Store } from './store/db.ts';
+import type { InviteStatus } from '../contract/hub-ui.ts';
 
 export const DEFAULT_INVITE_TTL_SECONDS = 10 * 60;
 /** Pairing attempts kept per invite: a flood of bogus PAIR_1 messages cannot grow memory. */
 const MAX_ATTEMPTS_PER_INVITE = 8;
 
-export type InviteStatus =
-  | { state: 'waiting' }
-  | { state: 'confirm'; code: string; name: string }
-  | { state: 'approved'; deviceId: string; name: string }
-  | { state: 'refused' }
-  | { state: 'expired' }
-  | { state: 'cancelled' };
+/** An invite's state as the UI shows it (contract/hub-ui.ts). */
+export type { InviteStatus };
 
 interface Attempt {
   readonly from: Uint8Array;

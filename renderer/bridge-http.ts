@@ -1,33 +1,28 @@
 // HubBridge over the hub's local HTTP API (headless mode: a browser tab on 127.0.0.1). Every request
 // carries the token as a Bearer header; the token came in the link the hub printed (`ui: URL`).
 import {
-  CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, apiRequestFor, discoveryFromApi, fail, ok, withTimeout,
-  type CallArgs, type CallName, type CallValue, type HubBridge, type LiveHandle, type LiveSink, type NewCameraInput, type Result, type Role,
-} from './bridge.ts';
+  CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, callPath, fail, ok, withTimeout,
+  type CallArgs, type CallBody, type CallName, type CallValue, type NewCameraInput, type Result, type Role,
+} from '../contract/hub-ui.ts';
+import type { HubBridge, LiveHandle, LiveSink } from './bridge.ts';
 import { LiveFrameReader } from './live-framing.ts';
-
-type Method = 'GET' | 'POST' | 'DELETE';
 
 export class HttpBridge implements HubBridge {
   readonly kind = 'http' as const;
 
   constructor(private readonly token: string, private readonly base = '') {}
 
-  #call<K extends CallName>(name: K, ...args: CallArgs<K>): Promise<CallValue<K>> {
-    const r = apiRequestFor(name, ...args);
-    // The value's type comes from the contract (HubCalls): the hub's JSON is the hub's own.
-    return this.#fetch(name, r.method, r.path, r.body) as Promise<CallValue<K>>;
-  }
-
-  async #fetch(name: CallName, method: Method, path: string, body?: unknown): Promise<Result<unknown>> {
+  /** `POST /api/call/NAME {args}`: the hub checks the arguments and answers the value as JSON. */
+  #call<K extends CallName>(name: K, ...args: CallArgs<K>): Promise<Result<CallValue<K>>> {
     const ms = SLOW_CALLS.has(name) ? SLOW_CALL_TIMEOUT_MS : CALL_TIMEOUT_MS;
-    return withTimeout(name, ms, (async (): Promise<Result<unknown>> => {
+    const body: CallBody = { args };
+    return withTimeout(name, ms, (async (): Promise<Result<CallValue<K>>> => {
       let res: Response;
       try {
-        res = await fetch(this.base + path, {
-          method,
-          headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        res = await fetch(this.base + callPath(name), {
+          method: 'POST',
+          headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
           signal: AbortSignal.timeout(ms),
           cache: 'no-store',
         });
@@ -45,7 +40,8 @@ export class HttpBridge implements HubBridge {
         if (res.status === 401) return fail('this page has no valid access token: open the link the hub printed (ui: …)');
         return fail(typeof message === 'string' ? message : `the hub answered ${res.status}`);
       }
-      return ok(json);
+      // The value's type is the contract's (HubApi): the hub's JSON is the hub's own.
+      return ok(json as CallValue<K>);
     })());
   }
 
@@ -54,10 +50,7 @@ export class HttpBridge implements HubBridge {
   addCamera(input: NewCameraInput) { return this.#call('addCamera', input); }
   renameCamera(id: string, name: string) { return this.#call('renameCamera', id, name); }
   removeCamera(id: string) { return this.#call('removeCamera', id); }
-  async discovery() {
-    const r = apiRequestFor('discovery');
-    return discoveryFromApi(await this.#fetch('discovery', r.method, r.path));
-  }
+  discovery() { return this.#call('discovery'); }
   createInvite() { return this.#call('createInvite'); }
   inviteStatus(id: string) { return this.#call('inviteStatus', id); }
   approveInvite(id: string, role: Role) { return this.#call('approveInvite', id, role); }

@@ -2,9 +2,9 @@
 // `window.vigilHub` (PreloadApi), and this wraps it in the same interface as the HTTP bridge.
 import {
   CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, fail, withTimeout,
-  type CallArgs, type CallName, type CallValue, type HubBridge, type LiveEvent, type LiveHandle, type LiveSink,
-  type NewCameraInput, type PreloadApi, type Role,
-} from './bridge.ts';
+  type CallArgs, type CallName, type CallValue, type LiveEvent, type NewCameraInput, type PreloadApi, type Result, type Role,
+} from '../contract/hub-ui.ts';
+import type { HubBridge, LiveHandle, LiveSink } from './bridge.ts';
 
 export class IpcBridge implements HubBridge {
   readonly kind = 'ipc' as const;
@@ -14,10 +14,10 @@ export class IpcBridge implements HubBridge {
     api.onLive((streamId, event) => this.#onLive(streamId, event));
   }
 
-  #call<K extends CallName>(name: K, ...args: CallArgs<K>): Promise<CallValue<K>> {
+  #call<K extends CallName>(name: K, ...args: CallArgs<K>): Promise<Result<CallValue<K>>> {
     const ms = SLOW_CALLS.has(name) ? SLOW_CALL_TIMEOUT_MS : CALL_TIMEOUT_MS;
-    const p = this.api.invoke(name, ...args).catch((e: unknown) => fail(`${name}: ${e instanceof Error ? e.message : String(e)}`));
-    return withTimeout(name, ms, p as Promise<never>) as Promise<CallValue<K>>;
+    const p = this.api.invoke(name, ...args).catch((e: unknown) => fail<CallValue<K>>(`${name}: ${e instanceof Error ? e.message : String(e)}`));
+    return withTimeout(name, ms, p);
   }
 
   status() { return this.#call('status'); }

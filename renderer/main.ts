@@ -1,6 +1,7 @@
 // Entry: picks the bridge (Electron's preload object, or the local HTTP API with the token from the
 // link the hub printed) and starts the UI.
-import { PRELOAD_GLOBAL, type HubBridge, type PreloadApi } from './bridge.ts';
+import { PRELOAD_GLOBAL, type PreloadApi } from '../contract/hub-ui.ts';
+import type { HubBridge } from './bridge.ts';
 import { HttpBridge } from './bridge-http.ts';
 import { IpcBridge } from './bridge-ipc.ts';
 import { startApp } from './app.ts';

@@ -170,7 +170,7 @@ export async function cmdCameraAddFromDiscovery(opts: AddFromDiscoveryOptions, o
   let id: string;
   let name: string;
   if (api !== undefined) {
-    const r = (await api.post('/api/cameras', { name: prepared.name, url: urlWithCredentials(prepared.url, prepared.username, prepared.password), kind: 'rtsp' })) as { id: string; name: string };
+    const r = await api.call('addCamera', { name: prepared.name, url: urlWithCredentials(prepared.url, prepared.username, prepared.password), kind: 'rtsp' });
     id = r.id;
     name = r.name;
   }

@@ -1,17 +1,14 @@
 // The window's preload: exposes exactly one object, `window.vigilHub` (PreloadApi from the shared
 // contract), and nothing of ipcRenderer itself. Sandboxed preloads cannot load files, so this is
-// bundled (main/electron/build.ts) together with the contract's constants. (Electron entry files may
-// import the contract in renderer/bridge.ts; the rest of main/ may not.)
+// bundled (main/electron/build.ts) together with the contract's constants (contract/hub-ui.ts).
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { CALL_CHANNELS, CALL_NAMES, LIVE_CHANNELS, PRELOAD_GLOBAL, fail, type CallName, type LiveEvent, type PreloadApi, type Result } from '../../renderer/bridge.ts';
-
-const known = new Set<string>(CALL_NAMES);
+import { CALL_CHANNELS, LIVE_CHANNELS, PRELOAD_GLOBAL, fail, isCallName, type LiveEvent, type PreloadApi, type Result } from '../../contract/hub-ui.ts';
 
 const api: PreloadApi = {
   invoke(name, ...args) {
     // Only the calls of the contract: a compromised page cannot reach any other channel.
-    if (!known.has(name)) return Promise.resolve(fail(`unknown call ${String(name)}`)) as never;
-    return ipcRenderer.invoke(CALL_CHANNELS[name as CallName], ...args);
+    if (!isCallName(name)) return Promise.resolve(fail(`unknown call ${String(name)}`));
+    return ipcRenderer.invoke(CALL_CHANNELS[name], ...args);
   },
   openLive(cameraId) {
     return ipcRenderer.invoke(LIVE_CHANNELS.open, String(cameraId)) as Promise<Result<{ streamId: number }>>;

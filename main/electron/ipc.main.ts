@@ -1,28 +1,11 @@
-// The Electron side of the bridge: one ipcMain handler per call of the shared contract, answered by
-// the same route table as the local HTTP API (so validation and errors are the same in both modes),
-// plus live tiles sent as events. Only the app's own page may call; in-flight calls are counted so
-// quitting can wait for them.
+// The Electron side of the bridge: one ipcMain handler per call of the contract (contract/hub-ui.ts),
+// each a thin adapter over the same HubService as the local HTTP API (main/api/calls.ts checks the
+// arguments, so validation and errors are the same in both modes), plus live tiles sent as events.
+// Only the app's own page may call; in-flight calls are counted so quitting can wait for them.
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
-import {
-  CALL_CHANNELS, CALL_NAMES, LIVE_CHANNELS, apiRequestFor, discoveryFromApi, fail, ok,
-  type CallArgs, type CallName, type LiveEvent, type Result,
-} from '../../renderer/bridge.ts';
+import { CALL_CHANNELS, CALL_NAMES, LIVE_CHANNELS, fail, ok, type CallName, type CallValue, type LiveEvent, type Result } from '../../contract/hub-ui.ts';
 import type { Hub } from '../hub.ts';
-import { ApiError, type ApiRoute } from '../local-api.ts';
-import { apiRoutes } from '../api-routes.ts';
-
-/** Runs a request against the route table in-process, as local-api.ts would over HTTP. */
-export async function callRoute(routes: readonly ApiRoute[], method: string, pathAndQuery: string, body?: unknown): Promise<Result<unknown>> {
-  const url = new URL(pathAndQuery, 'http://localhost');
-  const route = routes.find((r) => r.method === method && r.path.test(url.pathname));
-  if (route === undefined) return fail('no such route');
-  try {
-    return ok(await route.handler(route.path.exec(url.pathname)?.groups ?? {}, body, url.searchParams));
-  } catch (e) {
-    if (e instanceof ApiError) return fail(e.message);
-    return fail(e instanceof Error ? e.message : String(e));
-  }
-}
+import { runUiCall } from '../api/calls.ts';
 
 export interface HubIpc {
   /** Resolves when every call in flight has answered (for a clean quit). */
@@ -31,7 +14,6 @@ export interface HubIpc {
 }
 
 export function registerHubIpc(ipcMain: IpcMain, hub: Hub, isAppPage: (event: IpcMainInvokeEvent) => boolean): HubIpc {
-  const routes = apiRoutes(hub);
   const inFlight = new Set<Promise<unknown>>();
   const streams = new Map<number, { stop: () => void; owner: WebContents }>();
   let nextStream = 1;
@@ -42,14 +24,19 @@ export function registerHubIpc(ipcMain: IpcMain, hub: Hub, isAppPage: (event: Ip
     return p;
   }
 
+  /** Any failure becomes `{ok: false, error}`: the message of the HubError (or whatever threw). */
+  async function answer<K extends CallName>(name: K, args: readonly unknown[]): Promise<Result<CallValue<K>>> {
+    try {
+      return ok(await runUiCall(hub.service, name, args));
+    } catch (e) {
+      return fail(e instanceof Error ? e.message : String(e));
+    }
+  }
+
   for (const name of CALL_NAMES) {
     ipcMain.handle(CALL_CHANNELS[name], (event, ...args: unknown[]) => {
       if (!isAppPage(event)) return fail('refused: not the hub window');
-      return track((async () => {
-        const req = apiRequestFor(name, ...(args as CallArgs<CallName>));
-        const r = await callRoute(routes, req.method, req.path, req.body);
-        return name === 'discovery' ? discoveryFromApi(r) : r;
-      })());
+      return track(answer(name, args));
     });
   }
 

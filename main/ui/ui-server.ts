@@ -1,11 +1,11 @@
 // Serves the built UI (renderer/dist) and the live tile streams on the hub's local API port, behind
-// the API token (local-api.ts checks it before calling us). Every page gets a strict CSP.
+// the API token (api/local-api.ts checks it before calling us). Every page gets a strict CSP.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Hub } from '../hub.ts';
-import { presentedToken } from '../local-api.ts';
+import { presentedToken } from '../api/local-api.ts';
 import { httpLiveViewer } from './live-stream.ts';
 
 export const DEFAULT_RENDERER_DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'renderer', 'dist');

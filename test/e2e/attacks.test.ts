@@ -244,7 +244,7 @@ describe('T9: a relay forwards a removed phone\'s and another hub\'s phone\'s re
     let refusals: { actor: string; detail: { reason?: string; relay?: string } }[] = [];
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      const audit = (await api!.get('/api/audit?limit=200')) as { action: string; actor: string; detail: { reason?: string; relay?: string } }[];
+      const audit = (await api!.call('audit', 200)) as { action: string; actor: string; detail: { reason?: string; relay?: string } }[];
       refusals = audit.filter((e) => e.action === 'command-refused');
       if (refusals.some((r) => r.actor === deviceC) && refusals.some((r) => r.detail.relay !== undefined) && refusals.some((r) => /handshake refused/.test(r.detail.reason ?? ''))) break;
       await new Promise((r) => setTimeout(r, 200));

@@ -181,12 +181,12 @@ describe.skipIf(!support.ok)('the LAN path', () => {
   async function moves(hubDir: string, watch: ChildProcess & { output: string }) {
     await lan.phone.waitFor(watch, /path: at home/, 20_000);
     await sleep(3000);
-    expect(await api(hubDir, 'POST', '/api/lan', { enabled: false })).toMatchObject({ enabled: false });
+    expect(await api(hubDir, 'POST', '/api/call/setLan', { args: [false] })).toMatchObject({ enabled: false });
     const stoppedAt = Date.now();
     await lan.phone.waitFor(watch, /path: through relay/, 10_000);
     expect(Date.now() - stoppedAt).toBeLessThan(3000);
     await sleep(3000);
-    expect(await api(hubDir, 'POST', '/api/lan', { enabled: true })).toMatchObject({ enabled: true });
+    expect(await api(hubDir, 'POST', '/api/call/setLan', { args: [true] })).toMatchObject({ enabled: true });
     await lan.phone.waitFor(watch, /path: through relay[\s\S]*path: at home/, 15_000);
   }
 });

@@ -132,7 +132,7 @@ describe.skipIf(!support.ok)('ONVIF snapshot and PTZ from phones (T9)', () => {
 
     const { url } = JSON.parse(readFileSync(join(hubDir(), 'hub.json'), 'utf8')) as { url: string };
     const token = readFileSync(join(hubDir(), 'api-token'), 'utf8').trim();
-    const script = `const r = await fetch('${url}/api/audit', { headers: { authorization: 'Bearer ${token}' } }); console.log(await r.text());`;
+    const script = `const r = await fetch('${url}/api/call/audit', { method: 'POST', headers: { authorization: 'Bearer ${token}' }, body: JSON.stringify({ args: [100] }) }); console.log(await r.text());`;
     const audit = JSON.parse((await ns.run(process.execPath, ['--input-type=module', '-e', script])).stdout) as { action: string; actor: string }[];
     const actions = audit.map((a) => a.action);
     expect(actions).toContain('ptz');

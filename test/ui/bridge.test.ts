@@ -1,37 +1,78 @@
-// The bridge contract against the hub: every call maps onto one route of the local API, and the
-// Electron side (ipc.main.ts, run here with a stand-in ipcMain: no Electron binary is needed) gives
-// the same answers as the HTTP API through the same route table.
+// The bridge contract against the hub: every call of contract/hub-ui.ts has an argument check and is
+// run by HubService through both adapters. The Electron side (ipc.main.ts, run here with a stand-in
+// ipcMain: no Electron binary is needed) and the local HTTP API (through the UI's own HttpBridge)
+// give the same answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
-import { CALL_CHANNELS, CALL_NAMES, LIVE_CHANNELS, apiRequestFor, type ApiRequest, type CallName, type LiveEvent, type Result } from '../../renderer/bridge.ts';
-import { apiRoutes } from '../../main/api-routes.ts';
+import { CALL_CHANNELS, CALL_NAMES, LIVE_CHANNELS, callPath, isCallName, type CallName, type LiveEvent, type Result } from '../../contract/hub-ui.ts';
+import { LOCAL_CALL_NAMES, UI_CALLS, isLocalCallName, runLocalCall, runUiCall } from '../../main/api/calls.ts';
+import { isHubError } from '../../main/api/errors.ts';
+import type { HubService } from '../../main/api/service.ts';
 import { Hub } from '../../main/hub.ts';
 import { registerHubIpc } from '../../main/electron/ipc.main.ts';
+import { HttpBridge } from '../../renderer/bridge-http.ts';
 
-const SAMPLE_ARGS: { [K in CallName]: unknown[] } = {
-  status: [], listCameras: [], addCamera: [{ name: 'x', url: 'rtsp://h/' }], renameCamera: ['id', 'n'], removeCamera: ['id'],
-  discovery: [], createInvite: [], inviteStatus: ['a'.repeat(32)], approveInvite: ['a'.repeat(32), 'owner'],
-  refuseInvite: ['a'.repeat(32)], listPhones: [], revokePhone: ['a'.repeat(32)], relay: [], audit: [50],
-};
+/** A service that records what reaches it: nothing may, when the arguments are wrong. */
+function recordingService(): { service: HubService; seen: [string, unknown[]][] } {
+  const seen: [string, unknown[]][] = [];
+  const service = new Proxy({}, {
+    get: (_t, name) => async (...args: unknown[]) => {
+      seen.push([String(name), args]);
+      return null;
+    },
+  }) as HubService;
+  return { service, seen };
+}
+
+async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isHubError(e, 'bad-argument')) return e.message;
+    throw e;
+  }
+  throw new Error('the call went through');
+}
 
 describe('the bridge contract', () => {
-  it('maps every call onto exactly one route of the local API (discovery is optional)', () => {
-    const routes = apiRoutes({} as Hub);
-    for (const name of CALL_NAMES) {
-      const req = (apiRequestFor as (n: CallName, ...a: unknown[]) => ApiRequest)(name, ...SAMPLE_ARGS[name]);
-      const path = new URL(req.path, 'http://x').pathname;
-      const hits = routes.filter((r) => r.method === req.method && r.path.test(path));
-      expect(hits.length, `${name} → ${req.method} ${req.path}`).toBe(name === 'discovery' ? hits.length : 1);
-    }
+  it('checks the arguments of every call of the contract, and the local API serves each of them', () => {
+    expect(Object.keys(UI_CALLS).sort()).toEqual([...CALL_NAMES].sort());
+    for (const name of CALL_NAMES) expect(LOCAL_CALL_NAMES).toContain(name);
     expect(new Set(Object.values(CALL_CHANNELS)).size).toBe(CALL_NAMES.length);
   });
 
-  it('escapes ids into one path segment', () => {
-    expect(apiRequestFor('removeCamera', '../devices').path).toBe('/api/cameras/..%2Fdevices');
-    expect(apiRequestFor('audit', 1e9).path).toBe('/api/audit?limit=1000');
+  it('refuses wrong arguments before the service sees them', async () => {
+    const { service, seen } = recordingService();
+    expect(await refusal(runUiCall(service, 'renameCamera', ['id', '']))).toBe('missing "name"');
+    expect(await refusal(runUiCall(service, 'renameCamera', ['id', 'x'.repeat(5000)]))).toBe('"name" is too long');
+    expect(await refusal(runUiCall(service, 'addCamera', [null]))).toMatch(/missing the camera/);
+    expect(await refusal(runUiCall(service, 'addCamera', [{ name: 'x' }]))).toBe('missing "url"');
+    expect(await refusal(runUiCall(service, 'revokePhone', ['../devices']))).toBe('"id" must be 32 hex digits');
+    expect(await refusal(runUiCall(service, 'approveInvite', ['a'.repeat(32), 'admin']))).toBe('role must be owner or viewer');
+    expect(await refusal(runUiCall(service, 'audit', ['1000']))).toBe('"limit" must be a number');
+    expect(await refusal(runLocalCall(service, 'setLan', ['yes']))).toBe('missing "enabled" (true or false)');
+    expect(seen).toEqual([]);
+    // A test-pattern camera needs no URL; extra arguments are dropped.
+    await runUiCall(service, 'addCamera', [{ name: 'P', kind: 'test-pattern' }, 'extra']);
+    expect(seen.pop()).toEqual(['addCamera', [{ name: 'P', url: 'test-pattern:', kind: 'test-pattern' }]]);
+  });
+
+  it('gives the Electron page the UI\'s calls only: no invite lifetime, no LAN switch', async () => {
+    const { service, seen } = recordingService();
+    await runUiCall(service, 'createInvite', [5]);
+    expect(seen.pop()).toEqual(['createInvite', []]);
+    await runLocalCall(service, 'createInvite', [120]);
+    expect(seen.pop()).toEqual(['createInvite', [120]]);
+    expect(isCallName('setLan')).toBe(false);
+    expect(isLocalCallName('setLan')).toBe(true);
+    // Names of Object.prototype are no calls, on either side.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(isCallName(name), name).toBe(false);
+      expect(isLocalCallName(name), name).toBe(false);
+    }
   });
 });
 
@@ -40,7 +81,7 @@ function value<T>(r: Result<unknown>): T {
   return r.value as T;
 }
 
-describe('the Electron IPC side, in-process', () => {
+describe('the two adapters, in-process: Electron IPC and the local HTTP API', () => {
   let dir: string;
   let hub: Hub;
   const handlers = new Map<string, (event: IpcMainInvokeEvent, ...args: unknown[]) => unknown>();
@@ -52,12 +93,19 @@ describe('the Electron IPC side, in-process', () => {
   const sender = { isDestroyed: () => false, send: (_c: string, id: number, e: LiveEvent) => sent.push([id, e]), once: () => undefined };
   const appEvent = { sender, senderFrame: { url: 'vigil-app://hub/' } } as unknown as IpcMainInvokeEvent;
   const strangerEvent = { sender: {}, senderFrame: { url: 'https://evil.example/' } } as unknown as IpcMainInvokeEvent;
-  const call = (name: CallName, ...args: unknown[]) => handlers.get(CALL_CHANNELS[name])!(appEvent, ...args) as Promise<Result<unknown>>;
+  type Caller = (name: CallName, ...args: unknown[]) => Promise<Result<unknown>>;
+  const call: Caller = (name, ...args) => handlers.get(CALL_CHANNELS[name])!(appEvent, ...args) as Promise<Result<unknown>>;
+  let bridge: HttpBridge;
+  const callHttp: Caller = (name, ...args) => (bridge[name] as (...a: unknown[]) => Promise<Result<unknown>>).call(bridge, ...args);
+  const post = (name: string, body: string | undefined) => fetch(hub.apiUrl + callPath(name), {
+    method: 'POST', headers: { authorization: `Bearer ${hub.apiToken}` }, ...(body === undefined ? {} : { body }),
+  });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vigil-ipc-'));
     hub = await Hub.start({ dataDir: dir, relays: [], apiHost: '127.0.0.1', apiPort: 0 });
     registerHubIpc(fakeIpc, hub, (e) => (e as unknown as { senderFrame: { url: string } }).senderFrame.url.startsWith('vigil-app://hub/'));
+    bridge = new HttpBridge(hub.apiToken, hub.apiUrl);
   }, 30_000);
 
   afterAll(async () => {
@@ -70,7 +118,8 @@ describe('the Electron IPC side, in-process', () => {
     expect(handlers.has(LIVE_CHANNELS.open) && handlers.has(LIVE_CHANNELS.close)).toBe(true);
   });
 
-  it('answers like the HTTP API, with {ok,value} or {ok:false,error}', async () => {
+  it.each([['IPC', () => call], ['HTTP', () => callHttp]] as const)('answers the same over %s, with {ok,value} or {ok:false,error}', async (_, caller) => {
+    const call = caller();
     const status = await call('status');
     expect(status.ok && (status.value as { keyProtection: string }).keyProtection).toBe('file');
     expect(await call('discovery')).toEqual({ ok: true, value: null });
@@ -83,6 +132,22 @@ describe('the Electron IPC side, in-process', () => {
     expect(await call('relay')).toEqual({ ok: true, value: { url: null, state: 'none', problem: null, phonesOnline: 0, watchingNow: 0 } });
     expect(await call('revokePhone', 'b'.repeat(32))).toEqual({ ok: false, error: 'no such phone' });
     expect(await call('removeCamera', id)).toEqual({ ok: true, value: { removed: true } });
+    expect(await call('removeCamera', id)).toEqual({ ok: false, error: 'no such camera' });
+    expect(await call('renameCamera', id, '')).toEqual({ ok: false, error: 'missing "name"' });
+  });
+
+  it('maps each HubError code to its HTTP status, and runs only the calls of the table', async () => {
+    const answer = async (res: Response) => [res.status, await res.json()];
+    expect(await answer(await post('revokePhone', JSON.stringify({ args: ['b'.repeat(32)] })))).toEqual([404, { error: 'no such phone', code: 'not-found' }]);
+    expect(await answer(await post('renameCamera', JSON.stringify({ args: ['x', ''] })))).toEqual([400, { error: 'missing "name"', code: 'bad-argument' }]);
+    expect(await answer(await post('setLan', JSON.stringify({ args: [false] })))).toEqual([409, { error: 'this hub was started without --lan', code: 'conflict' }]);
+    expect(await answer(await post('status', undefined))).toMatchObject([200, { keyProtection: 'file', lan: null }]);
+    expect(await answer(await post('status', '{"args": "no"}'))).toEqual([400, { error: 'the body must be {"args": [...]}' }]);
+    expect(await answer(await post('status', '{'))).toEqual([400, { error: 'request body is not JSON' }]);
+    expect(await answer(await post('status', JSON.stringify({ args: ['x'.repeat(70_000)] })))).toEqual([413, { error: 'request body too large' }]);
+    expect(await answer(await post('constructor', '{"args": []}'))).toEqual([404, { error: 'no such call: constructor' }]);
+    const get = await fetch(hub.apiUrl + callPath('status'), { headers: { authorization: `Bearer ${hub.apiToken}` } });
+    expect(await answer(get)).toEqual([404, { error: 'no such route' }]);
   });
 
   it('refuses calls from any page but the app', async () => {

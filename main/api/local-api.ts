@@ -1,26 +1,32 @@
 // The hub's local API: how `vigil camera add`, `vigil invite`, `vigil devices ...` (and the headless
 // UI) reach a running hub. It listens on loopback only, and every request needs the token kept in
-// DIR/api-token (mode 0600), compared in constant time: without it, every route answers 401.
+// DIR/api-token (mode 0600), compared in constant time: without it, every path answers 401.
+//
+// A thin adapter over HubService: `POST /api/call/NAME {"args": [...]}` runs call NAME (calls.ts
+// checks the arguments) and answers its value as JSON, or `{"error", "code"}` with the status of
+// the HubError's code. Any other path goes to the UI server (fallback), or is 404.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { CALL_PATH_PREFIX } from '../../contract/hub-ui.ts';
+import { isLocalCallName, runLocalCall } from './calls.ts';
+import { isHubError, type HubErrorCode } from './errors.ts';
+import type { HubService } from './service.ts';
 
 export const MAX_API_BODY_BYTES = 64 * 1024;
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+/** The HTTP status of each HubError code. */
+export const STATUS_OF: Readonly<Record<HubErrorCode, number>> = {
+  'bad-argument': 400,
+  'not-found': 404,
+  conflict: 409,
+};
 
-export interface ApiRoute {
-  method: 'GET' | 'POST' | 'DELETE';
-  /** Matched against the path; named groups become params. */
-  path: RegExp;
-  handler(params: Record<string, string>, body: unknown, query: URLSearchParams): Promise<unknown> | unknown;
+/** A request this adapter refuses before any call runs. */
+class RequestError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'RequestError';
+  }
 }
 
 export interface LocalApi {
@@ -48,15 +54,23 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_API_BODY_BYTES) throw new ApiError(413, 'request body too large');
+    if (size > MAX_API_BODY_BYTES) throw new RequestError(413, 'request body too large');
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return undefined;
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw new ApiError(400, 'request body is not JSON');
+    throw new RequestError(400, 'request body is not JSON');
   }
+}
+
+/** The call's arguments: `{"args": [...]}`, or none without a body. */
+function argsOf(body: unknown): readonly unknown[] {
+  if (body === undefined) return [];
+  const args = (body as { args?: unknown } | null)?.args;
+  if (!Array.isArray(args)) throw new RequestError(400, 'the body must be {"args": [...]}');
+  return args;
 }
 
 function send(res: ServerResponse, status: number, value: unknown): void {
@@ -73,7 +87,7 @@ export interface LocalApiOptions {
   host: string;
   port: number;
   token: string;
-  routes: readonly ApiRoute[];
+  service: HubService;
   /** Non-API requests (the UI's files) after the token check. */
   fallback?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
   onError?: (error: unknown) => void;
@@ -86,20 +100,21 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi & {
       send(res, 401, { error: 'unauthorized: this hub needs its access token' });
       return;
     }
-    const route = opts.routes.find((r) => r.method === req.method && r.path.test(url.pathname));
-    if (route === undefined) {
+    const name = url.pathname.startsWith(CALL_PATH_PREFIX) ? url.pathname.slice(CALL_PATH_PREFIX.length) : undefined;
+    if (name === undefined || req.method !== 'POST') {
       if (opts.fallback?.(req, res, url)) return;
       send(res, 404, { error: 'no such route' });
       return;
     }
-    const params = route.path.exec(url.pathname)?.groups ?? {};
-    (async () => {
-      const body = req.method === 'POST' ? await readJson(req) : undefined;
-      return route.handler(params, body, url.searchParams);
-    })().then(
+    if (!isLocalCallName(name)) {
+      send(res, 404, { error: `no such call: ${name.slice(0, 64)}` });
+      return;
+    }
+    (async () => runLocalCall(opts.service, name, argsOf(await readJson(req))))().then(
       (value) => send(res, 200, value),
       (e: unknown) => {
-        if (e instanceof ApiError) send(res, e.status, { error: e.message });
+        if (isHubError(e)) send(res, STATUS_OF[e.code], { error: e.message, code: e.code });
+        else if (e instanceof RequestError) send(res, e.status, { error: e.message });
         else {
           opts.onError?.(e);
           send(res, 500, { error: e instanceof Error ? e.message : 'internal error' });

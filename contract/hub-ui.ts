@@ -1,0 +1,235 @@
+// The one contract between the hub's UI and the hub: every call the UI makes, with its arguments and
+// its answer, the IPC channel names and the object the Electron preload exposes. The hub implements
+// it once (main/api/service.ts, HubService) and serves it two ways, as thin adapters: Electron IPC
+// (main/electron/ipc.main.ts, hub.preload.ts) and the local HTTP API (main/api/local-api.ts). The UI
+// reaches it through a HubBridge of the same two kinds (renderer/bridge-ipc.ts, bridge-http.ts).
+//
+// Pure types and constants: no DOM, no Node, no Electron, so main/ and renderer/ both import it.
+
+/** Every bridge call answers with a value or an error message, never a throw. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export type CameraState = 'starting' | 'live' | 'stalled' | 'backoff' | 'stopped' | 'failed';
+
+/** Why the relay link is down (relay/client.ts RelayFailure): a stable code and a message for people. */
+export interface RelayProblem {
+  code: string;
+  message: string;
+  url: string;
+  status?: number;
+}
+
+export interface HubStatus {
+  hubId: string;
+  epoch: number;
+  relay: string;
+  relayProblem: RelayProblem | null;
+  /** The LAN endpoint's address, when it runs. */
+  lan: string | null;
+  phonesOnline: number;
+  /** 'file' means only file permissions protect the hub's keys at rest. */
+  keyProtection: string;
+  ffmpegProblem: string | null;
+}
+
+export interface CameraInfo {
+  id: string;
+  name: string;
+  number: number;
+  url: string;
+  kind: string;
+  state: CameraState;
+  error?: string;
+  mime?: string;
+  codecs?: string;
+  width?: number;
+  height?: number;
+  watchers: number;
+  fragments: number;
+  bytes: number;
+}
+
+export interface NewCameraInput {
+  name: string;
+  url: string;
+  kind?: 'rtsp' | 'test-pattern';
+}
+
+export interface CameraRef {
+  id: string;
+  name: string;
+  number: number;
+}
+
+export interface Invite {
+  id: string;
+  link: string;
+  /** Unix seconds. */
+  expiresAt: number;
+}
+
+export type InviteStatus =
+  | { state: 'waiting' }
+  | { state: 'confirm'; code: string; name: string }
+  | { state: 'approved'; deviceId: string; name: string }
+  | { state: 'refused' }
+  | { state: 'expired' }
+  | { state: 'cancelled' };
+
+export type Role = 'owner' | 'viewer';
+
+export interface PairedPhone {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export interface Phone {
+  id: string;
+  name: string;
+  role: Role;
+  /** Unix seconds. */
+  pairedAt: number;
+  lastSeen: number | null;
+  revoked: boolean;
+}
+
+export interface RelayInfo {
+  url: string | null;
+  state: string;
+  problem: RelayProblem | null;
+  phonesOnline: number;
+  watchingNow: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  detail: Record<string, unknown>;
+}
+
+/** A device found on the LAN; never added without the owner. */
+export interface DiscoveredDevice {
+  id: string;
+  name: string;
+  /** How it was found: 'onvif', 'mdns', ... */
+  via: string;
+  address: string;
+  url?: string;
+}
+
+/**
+ * The calls, by what each answers. On the hub a failed call throws (a HubError with a stable code);
+ * over a bridge it resolves to `{ok: false, error}` instead (HubCalls).
+ */
+export interface HubApi {
+  status(): Promise<HubStatus>;
+  listCameras(): Promise<CameraInfo[]>;
+  addCamera(input: NewCameraInput): Promise<CameraRef>;
+  renameCamera(id: string, name: string): Promise<CameraRef>;
+  removeCamera(id: string): Promise<{ removed: boolean }>;
+  /** null when this hub has no discovery (yet). */
+  discovery(): Promise<DiscoveredDevice[] | null>;
+  createInvite(): Promise<Invite>;
+  inviteStatus(id: string): Promise<InviteStatus>;
+  approveInvite(id: string, role: Role): Promise<PairedPhone>;
+  refuseInvite(id: string): Promise<{ refused: boolean }>;
+  listPhones(): Promise<Phone[]>;
+  revokePhone(id: string): Promise<{ revoked: boolean }>;
+  relay(): Promise<RelayInfo>;
+  /** The newest entries first; at most 1000. */
+  audit(limit: number): Promise<AuditEntry[]>;
+}
+
+export type CallName = keyof HubApi;
+export type CallArgs<K extends CallName> = Parameters<HubApi[K]>;
+export type CallValue<K extends CallName> = Awaited<ReturnType<HubApi[K]>>;
+
+/** The calls as the UI makes them: each has a timeout and resolves to a Result. */
+export type HubCalls = { [K in CallName]: (...args: CallArgs<K>) => Promise<Result<CallValue<K>>> };
+
+/** IPC channel per call (ipcMain.handle / ipcRenderer.invoke); the keys are exactly the calls. */
+export const CALL_CHANNELS = {
+  status: 'vigil:status',
+  listCameras: 'vigil:list-cameras',
+  addCamera: 'vigil:add-camera',
+  renameCamera: 'vigil:rename-camera',
+  removeCamera: 'vigil:remove-camera',
+  discovery: 'vigil:discovery',
+  createInvite: 'vigil:create-invite',
+  inviteStatus: 'vigil:invite-status',
+  approveInvite: 'vigil:approve-invite',
+  refuseInvite: 'vigil:refuse-invite',
+  listPhones: 'vigil:list-phones',
+  revokePhone: 'vigil:revoke-phone',
+  relay: 'vigil:relay',
+  audit: 'vigil:audit',
+} as const satisfies Record<CallName, `vigil:${string}`>;
+
+export const CALL_NAMES = Object.keys(CALL_CHANNELS) as CallName[];
+
+export function isCallName(name: unknown): name is CallName {
+  return typeof name === 'string' && Object.hasOwn(CALL_CHANNELS, name);
+}
+
+/**
+ * Over the local HTTP API every call is `POST /api/call/NAME` with the JSON body `{"args": [...]}`
+ * and the bearer token; the answer is the value as JSON (200), or `{"error", "code"}` with the
+ * status of the error's code (main/api/local-api.ts).
+ */
+export const CALL_PATH_PREFIX = '/api/call/';
+
+export function callPath(name: string): string {
+  return CALL_PATH_PREFIX + name;
+}
+
+export interface CallBody {
+  args: unknown[];
+}
+
+/** Live streams over IPC: open/close are invokes; data flows main → renderer as events. */
+export const LIVE_CHANNELS = {
+  open: 'vigil:live-open',
+  close: 'vigil:live-close',
+  /** (streamId, LiveEvent) */
+  event: 'vigil:live-event',
+} as const;
+
+export type LiveEvent =
+  | { type: 'init'; mime: string }
+  | { type: 'data'; chunk: Uint8Array }
+  | { type: 'end'; error?: string };
+
+/** Per-call timeouts (ms): long enough for a slow disk, short enough that the UI says so. */
+export const CALL_TIMEOUT_MS = 10_000;
+/** Adding a camera and approving a phone wait for the store and the relay. */
+export const SLOW_CALL_TIMEOUT_MS = 20_000;
+export const SLOW_CALLS: ReadonlySet<CallName> = new Set<CallName>(['addCamera', 'approveInvite', 'revokePhone', 'removeCamera', 'createInvite']);
+
+/** The object the preload exposes as `window.vigilHub` (contextBridge.exposeInMainWorld). */
+export interface PreloadApi {
+  invoke<K extends CallName>(name: K, ...args: CallArgs<K>): Promise<Result<CallValue<K>>>;
+  openLive(cameraId: string): Promise<Result<{ streamId: number }>>;
+  closeLive(streamId: number): void;
+  /** Subscribes to live events; returns the unsubscribe function. */
+  onLive(listener: (streamId: number, event: LiveEvent) => void): () => void;
+}
+export const PRELOAD_GLOBAL = 'vigilHub';
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+export function fail<T = never>(error: string): Result<T> {
+  return { ok: false, error };
+}
+
+/** Races a promise against a timeout; the message says which call timed out. */
+export function withTimeout<T>(what: string, ms: number, p: Promise<Result<T>>): Promise<Result<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<Result<T>>((resolve) => {
+    timer = setTimeout(() => resolve(fail(`${what} timed out after ${Math.round(ms / 1000)} s: is the hub still running?`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
