@@ -20,6 +20,7 @@ import { RelayCounters, type RelayStats } from './metrics.ts';
 import { ed25519PublicKey, verifyEd25519 } from './verify.ts';
 import { Connections, type ConnectionEvents } from './server/connections.ts';
 import { createRelayHttp } from './server/http.ts';
+import { Mailboxes } from './server/mailboxes.ts';
 import { Topics } from './server/topics.ts';
 import {
   HubTable,
@@ -29,7 +30,6 @@ import {
   validCap,
   type HubState,
   type LoggedInConnection,
-  type Mailbox,
   type RelayLogger,
 } from './server/state.ts';
 
@@ -80,7 +80,7 @@ class Relay implements ClusterHost, ConnectionEvents {
   readonly counters = new RelayCounters();
   readonly connections: Connections;
   private readonly hubs: HubTable;
-  private readonly mailboxes = new Map<string, Mailbox>();
+  private readonly mailboxes: Mailboxes;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly topics: Topics;
 
@@ -93,6 +93,7 @@ class Relay implements ClusterHost, ConnectionEvents {
     this.connections = new Connections({ limits, log, counters: this.counters, cluster }, publicHosts, this);
     this.hubs = new HubTable(limits.hubGraceMs);
     this.topics = new Topics({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs);
+    this.mailboxes = new Mailboxes({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs);
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), limits.sweepIntervalMs);
     this.sweepTimer.unref();
   }
@@ -124,11 +125,11 @@ class Relay implements ClusterHost, ConnectionEvents {
       case 'revoke':
         return this.revoke(conn, m.requestId, m.deviceRelayId);
       case 'mailbox-open':
-        return void this.openMailbox(conn, m.requestId, toHex(m.mailboxId), m.expiresAt * 1000, now);
+        return void this.mailboxes.open(conn, m.requestId, toHex(m.mailboxId), m.expiresAt * 1000, now);
       case 'mailbox-close':
-        return this.closeMailbox(conn, m.requestId, toHex(m.mailboxId));
+        return this.mailboxes.close(conn, m.requestId, toHex(m.mailboxId));
       case 'mailbox-post':
-        return this.postMailbox(conn, m.requestId, m.mailboxId, m.payload, now);
+        return this.mailboxes.post(conn, m.requestId, m.mailboxId, m.payload, now);
       case 'send':
         return this.sendDirect(conn, m.requestId, m.to, m.payload, now);
       case 'publish':
@@ -166,7 +167,7 @@ class Relay implements ClusterHost, ConnectionEvents {
     hub.conn = undefined;
     hub.remoteWatchers.clear(); // other nodes report again when the hub comes back (online)
     // Mailboxes belong to a live hub: posts to an absent hub would go nowhere.
-    for (const mailbox of [...hub.mailboxes.values()]) this.dropMailbox(mailbox);
+    this.mailboxes.dropAllOf(hub);
     this.hubs.markStale(hub, now);
     this.hubs.forgetIfEmpty(hub);
   }
@@ -217,84 +218,6 @@ class Relay implements ClusterHost, ConnectionEvents {
     this.connections.ok(conn, requestId);
   }
 
-  // --- mailboxes --------------------------------------------------------------------------------
-
-  private async openMailbox(conn: LoggedInConnection, requestId: number, key: string, expiresAtMs: number, now: number): Promise<void> {
-    if (expiresAtMs <= now || expiresAtMs > now + this.limits.maxMailboxTtlMs) {
-      return this.connections.refuse(conn, requestId, 'expired');
-    }
-    if (!this.mailboxes.has(key) && this.cluster) {
-      // Invite ids are random, so a clash means someone is squatting on another hub's invite.
-      if ((await this.cluster.queryMailbox(key, conn.id)) === 'taken') {
-        return this.connections.refuse(conn, requestId, 'mailbox-taken');
-      }
-      if (conn.detached) return;
-    }
-    const existing = this.mailboxes.get(key);
-    if (existing) {
-      if (existing.hub.idHex !== conn.idHex) return this.connections.refuse(conn, requestId, 'mailbox-taken');
-      existing.expiresAtMs = expiresAtMs;
-      return this.connections.ok(conn, requestId);
-    }
-    const hub = this.hubs.hubOf(conn);
-    if (hub.mailboxes.size >= this.limits.maxMailboxesPerHub || this.mailboxes.size >= this.limits.maxMailboxes) {
-      return this.connections.refuse(conn, requestId, 'limit-reached');
-    }
-    const mailbox: Mailbox = { key, hub, expiresAtMs, posts: 0, posters: new Set() };
-    hub.mailboxes.set(key, mailbox);
-    this.mailboxes.set(key, mailbox);
-    if (this.cluster) await this.cluster.claimMailbox(key);
-    this.connections.ok(conn, requestId);
-  }
-
-  private closeMailbox(conn: LoggedInConnection, requestId: number, key: string): void {
-    const mailbox = this.mailboxes.get(key);
-    if (mailbox && mailbox.hub.idHex === conn.idHex) this.dropMailbox(mailbox);
-    this.connections.ok(conn, requestId);
-  }
-
-  private dropMailbox(mailbox: Mailbox): void {
-    mailbox.hub.mailboxes.delete(mailbox.key);
-    this.mailboxes.delete(mailbox.key);
-    this.cluster?.releaseMailbox(mailbox.key);
-  }
-
-  private postMailbox(conn: LoggedInConnection, requestId: number, mailboxId: Uint8Array, payload: Uint8Array, now: number): void {
-    const key = toHex(mailboxId);
-    if (!this.mailboxes.has(key) && this.cluster) {
-      // The hub may be on another node; that node applies the same rules and answers.
-      void this.cluster.postMailbox(mailboxId, conn.id, payload).then((status) => {
-        if (status === 'ok') this.connections.ok(conn, requestId);
-        else {
-          if (status === 'queue-full') this.counters.drops['queue-full'] += 1;
-          this.connections.refuse(conn, requestId, status);
-        }
-      });
-      return;
-    }
-    const status = this.deliverPost(key, conn.id, payload, now);
-    if (status === 'ok') this.connections.ok(conn, requestId);
-    else this.connections.refuse(conn, requestId, status);
-  }
-
-  /** A post to a mailbox held here, from a poster on this node or another. */
-  private deliverPost(key: string, from: Uint8Array, payload: Uint8Array, now: number): 'ok' | RelayErrorCode {
-    const mailbox = this.mailboxes.get(key);
-    const hubConn = mailbox?.hub.conn;
-    if (!mailbox || mailbox.expiresAtMs <= now || !hubConn) return 'mailbox-closed';
-    const fromHex = toHex(from);
-    if (mailbox.hub.idHex === fromHex) return 'bad-request';
-    if (mailbox.posts >= this.limits.maxMailboxPosts) return 'mailbox-full';
-    mailbox.posts += 1;
-    const mailboxId = Uint8Array.from(Buffer.from(key, 'hex'));
-    if (!this.connections.send(hubConn, { type: 'mailbox-message', mailboxId, from, payload }, 'direct')) {
-      this.counters.drops['queue-full'] += 1;
-      return 'queue-full';
-    }
-    mailbox.posters.add(fromHex);
-    return 'ok';
-  }
-
   // --- direct messages --------------------------------------------------------------------------
 
   private mayMessage(fromHex: string, toHex_: string, now: number): boolean {
@@ -341,9 +264,7 @@ class Relay implements ClusterHost, ConnectionEvents {
   // --- sweeping ---------------------------------------------------------------------------------
 
   sweep(now: number): void {
-    for (const mailbox of [...this.mailboxes.values()]) {
-      if (mailbox.expiresAtMs <= now) this.dropMailbox(mailbox);
-    }
+    this.mailboxes.sweep(now);
     for (const hub of [...this.hubs.values()]) {
       const sweepStale = hub.staleDeadlineMs !== undefined && hub.staleDeadlineMs <= now;
       for (const [deviceHex, cap] of [...hub.caps]) {
@@ -446,12 +367,11 @@ class Relay implements ClusterHost, ConnectionEvents {
   }
 
   onMailboxPost(mailboxHex: string, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
-    return this.deliverPost(mailboxHex, from, payload, Date.now());
+    return this.mailboxes.deliverPost(mailboxHex, from, payload, Date.now());
   }
 
   onMailboxQuery(mailboxHex: string, hubHex: string): 'free' | 'taken' {
-    const mailbox = this.mailboxes.get(mailboxHex);
-    return mailbox && mailbox.hub.idHex !== hubHex ? 'taken' : 'free';
+    return this.mailboxes.query(mailboxHex, hubHex);
   }
 
   onWatchersReport(hubHex: string, node: string, topicId: Uint8Array, count: number): void {
