@@ -1,11 +1,17 @@
-// A live tile: plays the hub's fMP4 fragments with Media Source Extensions. It stays near the live
-// edge (a tile is a monitor, not a player), trims what it has shown, and says plainly when the
+// A live tile: plays the hub's fMP4 fragments with Media Source Extensions. It shows the newest
+// frame (a tile is a monitor, not a player): it starts at the newest frame of the hub's cached GOP,
+// then LiveEdge keeps the play head a learnt cushion behind the newest media, playing up to 1.5x
+// when behind and seeking when far behind. It trims what it has shown, and says plainly when the
 // browser cannot play the camera's codec (H.265 in chromium, for one).
 import type { HubBridge, LiveHandle } from './bridge.ts';
-import { LiveEdge } from '../phone/core/live-edge.ts';
+import { LiveEdge, rangesOf } from '../phone/core/live-edge.ts';
 
-/** Behind the live edge by more than this (s), the tile jumps forward. */
-const MAX_LATENCY_S = 1.5;
+/** How often the play head is steered (ms), besides after every append. */
+const STEER_MS = 250;
+/** Start once no video landed for this long (ms): the cached GOP's burst is in, show its newest frame. */
+const START_QUIET_MS = 25;
+/** ...but at most this long (ms) after the first video landed. */
+const START_WAIT_MS = 150;
 /** Keeps this much (s) behind the playhead; older media is removed. */
 const KEEP_BEHIND_S = 8;
 /** Queued bytes beyond this are dropped until the next init: a stalled decoder must not grow memory. */
@@ -22,6 +28,10 @@ export class LivePlayer {
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #edge = new LiveEdge();
+  /** Playing from near the newest media; until then nothing is shown (not the GOP's first frame). */
+  #started = false;
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  #firstVideoAt: number | undefined;
 
   constructor(
     private readonly bridge: HubBridge,
@@ -30,7 +40,8 @@ export class LivePlayer {
   ) {
     this.video = document.createElement('video');
     this.video.muted = true;
-    this.video.autoplay = true;
+    // #start() seeks to the newest frame before anything plays (autoplay would show the oldest).
+    this.video.autoplay = false;
     this.video.playsInline = true;
     this.video.disablePictureInPicture = true;
   }
@@ -43,7 +54,7 @@ export class LivePlayer {
         if (!this.#closed) this.onProblem(error ?? 'the live view ended');
       },
     });
-    this.#timer = setInterval(() => this.#keepLive(), 1000);
+    this.#timer = setInterval(() => this.#keepLive(), STEER_MS);
   }
 
   #reset(mime: string): void {
@@ -67,6 +78,14 @@ export class LivePlayer {
           if (this.#sb !== sb) return; // a decoder since replaced
           if (sb.buffered.length > 0) this.#edge.observe(sb.buffered.end(sb.buffered.length - 1), sb.buffered.length);
           this.#pump();
+          if (this.#started) this.#keepLive();
+          else if (sb.buffered.length > 0) {
+            const now = performance.now();
+            this.#firstVideoAt ??= now;
+            clearTimeout(this.#startTimer);
+            const wait = Math.max(0, Math.min(START_QUIET_MS, START_WAIT_MS - (now - this.#firstVideoAt)));
+            this.#startTimer = setTimeout(() => this.#start(sb), wait);
+          }
         });
         sb.addEventListener('error', () => this.onProblem('the video decoder rejected a fragment'));
         this.#sb = sb;
@@ -96,17 +115,24 @@ export class LivePlayer {
     } catch (e) {
       if (e instanceof DOMException && e.name === 'QuotaExceededError') this.#trim(true);
       else this.onProblem(`cannot play this stream: ${e instanceof Error ? e.message : String(e)}`);
-      return;
     }
-    if (this.video.paused) void this.video.play().catch(() => undefined);
+  }
+
+  #start(sb: SourceBuffer): void {
+    if (this.#closed || this.#started || this.#sb !== sb || sb.buffered.length === 0) return;
+    this.#started = true;
+    const newest = this.#edge.newest({ currentTime: this.video.currentTime, buffered: rangesOf(sb.buffered) });
+    if (newest !== undefined) this.video.currentTime = newest;
+    this.#keepLive();
   }
 
   #keepLive(): void {
     const v = this.video;
-    if (v.buffered.length === 0) return;
-    const end = v.buffered.end(v.buffered.length - 1);
-    // More than a fragment behind the newest media (LiveEdge), so the next one lands in time.
-    if (end - v.currentTime > this.#edge.maxLag(MAX_LATENCY_S)) v.currentTime = Math.max(0, end - this.#edge.cushion);
+    if (!this.#started || v.buffered.length === 0) return;
+    // A learnt cushion behind the newest media (LiveEdge), so the next fragment lands in time.
+    const steer = this.#edge.steer({ currentTime: v.currentTime, buffered: rangesOf(v.buffered) });
+    if (steer.seek !== undefined) v.currentTime = steer.seek;
+    if (v.playbackRate !== steer.rate) v.playbackRate = steer.rate;
     if (v.paused) void v.play().catch(() => undefined);
     this.#trim(false);
   }
@@ -120,6 +146,9 @@ export class LivePlayer {
   }
 
   #teardownMedia(): void {
+    clearTimeout(this.#startTimer);
+    this.#started = false;
+    this.#firstVideoAt = undefined;
     this.#edge.reset();
     this.#queue = [];
     this.#queued = 0;
@@ -138,6 +167,7 @@ export class LivePlayer {
 
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#startTimer);
     clearInterval(this.#timer);
     this.#handle?.close();
     this.#teardownMedia();

@@ -1,11 +1,13 @@
 // Live playback of decrypted fMP4 fragments through Media Source Extensions (ManagedMediaSource
-// where MediaSource is missing, as on iPhone Safari). The player keeps near the live edge, trims
+// where MediaSource is missing, as on iPhone Safari). The player shows the newest frame: once the
+// hub's cached GOP is appended it seeks to just behind the newest media, then LiveEdge keeps it a
+// learnt cushion behind (playing up to 1.5x when it falls behind, seeking when far behind). It trims
 // what was played, and rebuilds itself (asking the hub for the init segment and GOP again) if the
 // decoder fails. Fragments it is given are already authenticated; FragmentOrder decides which of
 // them the decoder sees.
 import type { OpenedFrame } from '../../../crypto/frame.ts';
 import { FragmentOrder, codecLabel, isH265 } from './order.ts';
-import { LiveEdge } from '../../core/live-edge.ts';
+import { LiveEdge, rangesOf } from '../../core/live-edge.ts';
 
 export type PlayerState = 'waiting' | 'playing' | 'unsupported' | 'error';
 
@@ -39,8 +41,15 @@ export function playability(mime: string | undefined, codecs: string | undefined
 
 /** Keep no more than this behind the play head (bounded memory on phones). */
 const KEEP_BEHIND_S = 10;
-/** Jump to the live edge when this far behind it (e.g. after the tab was in the background). */
-const MAX_LAG_S = 2.5;
+/** How often the play head is steered (ms), besides after every append. */
+const STEER_MS = 250;
+/**
+ * Before the first picture: start once no video has landed for this long (ms), so that the hub's
+ * cached GOP, which comes as a burst of fragments, is all in and the first frame shown is its newest.
+ */
+const START_QUIET_MS = 25;
+/** ...but never wait longer than this (ms) after the first video landed. */
+const START_WAIT_MS = 150;
 /** Queue bound while the SourceBuffer is busy: past it we drop and wait for a keyframe. */
 const MAX_QUEUE = 240;
 const RESTART_DELAYS_MS = [500, 2000, 5000, 10_000];
@@ -59,6 +68,11 @@ export class LivePlayer {
   #state: PlayerState | undefined;
   #firstFrame = false;
   #lossMark = -1;
+  /** The play head was put near the newest media and play() called: steering from now on. */
+  #started = false;
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the first video landed (ms, performance.now()), before the start. */
+  #firstVideoAt: number | undefined;
 
   constructor(
     private readonly video: HTMLVideoElement,
@@ -67,13 +81,15 @@ export class LivePlayer {
   ) {
     video.muted = true;
     video.playsInline = true;
-    video.autoplay = true;
+    // Not autoplay: playing would show the first frame appended, the keyframe at the start of the
+    // hub's cached GOP; #start() seeks to its newest frame first.
+    video.autoplay = false;
     // ManagedMediaSource only plays with remote playback off (Safari's rule).
     (video as HTMLVideoElement & { disableRemotePlayback: boolean }).disableRemotePlayback = true;
     video.addEventListener('error', this.#onVideoError);
     video.addEventListener('playing', this.#onPlaying);
     this.#attach();
-    this.#timer = setInterval(() => this.#tick(), 500);
+    this.#timer = setInterval(() => this.#tick(), STEER_MS);
     this.#setState('waiting', 'Waiting for video from the hub…');
   }
 
@@ -98,6 +114,7 @@ export class LivePlayer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#startTimer);
     this.video.removeEventListener('error', this.#onVideoError);
     this.video.removeEventListener('playing', this.#onPlaying);
     this.#detach();
@@ -117,8 +134,8 @@ export class LivePlayer {
           if (this.#sb !== sb) return; // a decoder since replaced
           if (sb.buffered.length > 0) this.#edge.observe(sb.buffered.end(sb.buffered.length - 1), sb.buffered.length);
           this.#pump();
-          // Until the picture shows, start playing as soon as video lands, not on the next tick.
-          if (!this.#firstFrame) this.#tick();
+          if (this.#started) this.#tick();
+          else if (sb.buffered.length > 0) this.#startSoon();
         });
         sb.addEventListener('error', () => this.#fail('the video decoder failed'));
         this.#sb = sb;
@@ -132,6 +149,9 @@ export class LivePlayer {
   }
 
   #detach(): void {
+    clearTimeout(this.#startTimer);
+    this.#started = false;
+    this.#firstVideoAt = undefined;
     this.#queue = [];
     this.#sb = undefined;
     this.#ms = undefined;
@@ -161,15 +181,38 @@ export class LivePlayer {
     }
   }
 
+  /** Video has landed but nothing plays yet: start once the burst of the cached GOP is all in. */
+  #startSoon(): void {
+    const now = performance.now();
+    this.#firstVideoAt ??= now;
+    clearTimeout(this.#startTimer);
+    const waited = now - this.#firstVideoAt;
+    this.#startTimer = setTimeout(() => this.#start(), Math.max(0, Math.min(START_QUIET_MS, START_WAIT_MS - waited)));
+  }
+
+  #start(): void {
+    const sb = this.#sb;
+    if (this.#closed || this.#started || sb === undefined || sb.buffered.length === 0) return;
+    const waited = performance.now() - (this.#firstVideoAt ?? 0);
+    if ((sb.updating || this.#queue.length > 0) && waited < START_WAIT_MS) {
+      this.#startSoon(); // more of the burst is being appended
+      return;
+    }
+    this.#started = true;
+    const target = this.#edge.newest({ currentTime: this.video.currentTime, buffered: rangesOf(sb.buffered) });
+    if (target !== undefined) this.video.currentTime = target;
+    this.#tick();
+  }
+
   #tick(): void {
     const sb = this.#sb;
     const v = this.video;
-    if (sb === undefined || sb.buffered.length === 0) return;
-    const start = sb.buffered.start(0);
-    const end = sb.buffered.end(sb.buffered.length - 1);
-    // Behind the newest media by more than a fragment (LiveEdge): close enough to be live, far
-    // enough that the next fragment lands before the play head gets there.
-    if (v.currentTime < start || end - v.currentTime > this.#edge.maxLag(MAX_LAG_S)) v.currentTime = Math.max(start, end - this.#edge.cushion);
+    if (!this.#started || sb === undefined || sb.buffered.length === 0) return;
+    // A learnt cushion behind the newest media (LiveEdge): close enough to be live, far enough that
+    // the next fragment lands before the play head gets there.
+    const steer = this.#edge.steer({ currentTime: v.currentTime, buffered: rangesOf(sb.buffered) });
+    if (steer.seek !== undefined) v.currentTime = steer.seek;
+    if (v.playbackRate !== steer.rate) v.playbackRate = steer.rate;
     if (v.paused) v.play().catch(() => undefined);
     if (!this.#firstFrame && v.readyState >= 2) this.#onFirstFrame();
     this.#trim(false);
