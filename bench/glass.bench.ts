@@ -89,6 +89,8 @@ interface PathResult {
   taps: TapRecord[];
   /** Hub (node and its ffmpeg children) CPU over the tapping, % of one core. */
   hubCpu: number;
+  /** The hub's child processes counted in hubCpu, by name. */
+  children: string[];
 }
 
 async function tapOnce(page: Page, layout: StampLayout): Promise<TapRecord> {
@@ -157,7 +159,7 @@ async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: 
   if (phone.problems.some((p) => !p.includes('favicon'))) console.log(`  page problems: ${phone.problems.filter((p) => !p.includes('favicon')).join(' | ')}`);
   await phone.close();
   await hub.stop();
-  return { path, socket, taps, hubCpu };
+  return { path, socket, taps, hubCpu, children: d.childNames };
 }
 
 const layout = (camera: { stamp: StampLayout }): StampLayout => camera.stamp;
@@ -181,7 +183,7 @@ function report(r: PathResult): string {
   console.log(`  tap to first frame                 ${dist(first)}`);
   console.log(`  first frame's age                  ${dist(firstAge)}`);
   console.log(`  player holds back (settled)        p50 ${fmt(percentile(behind, 50))}, max ${fmt(Math.max(...behind))}`);
-  console.log(`  hub CPU (node + ffmpeg)            ${r.hubCpu.toFixed(1)}% of one core`);
+  console.log(`  hub CPU (node + ${r.children.join(", ") || "no ffmpeg found"})  ${r.hubCpu.toFixed(1)}% of one core`);
   const settings = `${CODEC === 'h265' ? 'h264 profile, ' : ''}--fragment-ms ${FRAGMENT_MS ?? 'default'}`;
   return `| ${name} | ${settings} | ${fmt(percentile(glass, 50))} | ${fmt(percentile(glass, 90))} | ${fmt(percentile(glass, 99))} | ${fmt(Math.max(...glass))} | ` +
     `${fmt(percentile(settled, 50))} / ${fmt(percentile(settled, 99))} | ${fmt(percentile(first, 50))} / ${fmt(Math.max(...first))} | ${r.hubCpu.toFixed(1)}% |`;
