@@ -77,6 +77,7 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
     path: mode,
     lanUrls: found,
     onPath: (kind, url) => console.error(`path: ${kind === 'lan' ? 'at home' : 'through relay'} (${url})`),
+    onPathRefused: (url, why) => console.error(`path: not using ${url}: ${why}`),
     ...(relayList(values) ? { relayUrls: relayList(values)! } : {}),
     onProfileChanged: (p) => saveProfile(path, p),
     onRelayFailure: (f) => console.error(`cannot connect to ${f.url}: ${f.message} [${f.code}]; retrying`),

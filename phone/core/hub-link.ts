@@ -80,6 +80,8 @@ export interface HubLinkOptions {
   /** LAN endpoints found just now (mDNS), tried before the ones the profile remembers. */
   lanUrls?: readonly string[];
   onPath?: (path: PathKind, url: string) => void;
+  /** A LAN endpoint was left (or not kept) because the hub did not answer there. */
+  onPathRefused?: (url: string, why: string) => void;
   /** Called when the profile's command counter moved, so the caller can save it. */
   onProfileChanged?: (profile: PhoneProfile) => void;
   onState?: (state: LinkState, detail?: string) => void;
@@ -115,6 +117,16 @@ const LAN_PROBE_MS = 4000;
 const REWATCH_RETRY_MS = [500, 1000, 2000, 4000, 8000];
 /** How long a relay-only link waits for the hub's 'paths' notice (hubs before it never send one). */
 const PATHS_WAIT_MS = 2000;
+/**
+ * A LAN endpoint is only a relay server at a remembered address: any host there can complete a
+ * relay login. The phone stays on it only once the hub answered a session message there (an
+ * authenticated reply) within this long, and leaves it when the hub falls silent there.
+ */
+const PATH_CONFIRM_MS = 3000;
+/** Silence on a LAN endpoint while watching: two of the hub's 5 s clock notices missed, and some. */
+const LAN_SILENCE_MS = 12_000;
+/** A LAN endpoint that failed to answer for the hub is not probed again for this long (doubling). */
+const LAN_HOLD_OFF_MS = [60_000, 120_000, 300_000, 600_000];
 /** At most this often, watch again only to measure the hub's clock (it re-sends the GOP). */
 const REMEASURE_INTERVAL_MS = 30_000;
 
@@ -166,6 +178,13 @@ export class HubLink {
   /** How old the newest picture of each stream is, against the hub's clock (liveness.ts). */
   private readonly clock: LiveClock;
   private lastRemeasure = -Infinity;
+  /** The client the hub has answered on (an authenticated message came through it). */
+  private confirmed: RelayClient | undefined;
+  private confirmTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the hub last said something authenticated (monotonic ms). */
+  private lastHeard = 0;
+  /** LAN endpoints that did not answer for the hub: not probed again until then. */
+  private readonly lanHeldOff = new Map<string, { until: number; strikes: number }>();
 
   constructor(private readonly opts: HubLinkOptions) {
     this.profile = opts.profile;
@@ -246,8 +265,17 @@ export class HubLink {
   }
 
   private async probeLan(): Promise<void> {
-    if (this.closed || this.probing || this.candidate.kind === 'lan' || this.state === 'removed') return;
-    const lan = this.candidates().find((c) => c.kind === 'lan');
+    if (this.closed || this.probing || this.state === 'removed') return;
+    if (this.candidate.kind === 'lan') {
+      // At home. While we watch, the hub says the time every 5 s: silence means it is not (or no
+      // longer) reachable through this endpoint, whatever the endpoint itself still answers.
+      if (this.watched.size > 0 && this.confirmed === this.client && this.clock.now() - this.lastHeard > LAN_SILENCE_MS) {
+        this.leaveLan('the hub fell silent there');
+      }
+      return;
+    }
+    const now = this.clock.now();
+    const lan = this.candidates().find((c) => c.kind === 'lan' && (this.lanHeldOff.get(c.url)?.until ?? 0) <= now);
     if (lan === undefined) return;
     this.probing = true;
     const probe = this.opts.relayFactory({
@@ -417,6 +445,7 @@ export class HubLink {
     this.closed = true;
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.failoverTimer);
+    clearTimeout(this.confirmTimer);
     clearInterval(this.probeTimer);
     for (const stop of this.rewatchWaits) stop();
     for (const [, p] of this.pending) {
@@ -457,10 +486,47 @@ export class HubLink {
     }
   }
 
+  /**
+   * A path is confirmed when the hub answers on it. A LAN endpoint that does not within
+   * PATH_CONFIRM_MS (a host that completed a relay login but is not the hub, or drops what we
+   * send) is held off and left for the next candidate.
+   */
+  private armConfirm(): void {
+    clearTimeout(this.confirmTimer);
+    const client = this.client;
+    if (this.candidate.kind !== 'lan' || this.confirmed === client) return;
+    this.confirmTimer = setTimeout(() => {
+      if (this.closed || this.client !== client || this.confirmed === client) return;
+      this.leaveLan('the hub did not answer there');
+    }, PATH_CONFIRM_MS);
+  }
+
+  /** The hub said something authenticated through the client in use. */
+  private heard(): void {
+    this.lastHeard = this.clock.now();
+    if (this.confirmed === this.client) return;
+    this.confirmed = this.client;
+    clearTimeout(this.confirmTimer);
+    if (this.candidate.kind === 'lan') this.lanHeldOff.delete(this.candidate.url);
+  }
+
+  /** Off this LAN endpoint to the next candidate (a relay), and do not probe it again for a while. */
+  private leaveLan(why: string): void {
+    const url = this.candidate.url;
+    const strikes = (this.lanHeldOff.get(url)?.strikes ?? 0) + 1;
+    const hold = LAN_HOLD_OFF_MS[Math.min(strikes, LAN_HOLD_OFF_MS.length) - 1]!;
+    this.lanHeldOff.set(url, { until: this.clock.now() + hold, strikes });
+    const list = this.candidates();
+    const next = list.find((c) => c.kind === 'relay') ?? list.find((c) => c.url !== url);
+    this.opts.onPathRefused?.(url, why);
+    if (next !== undefined) void this.switchTo(next);
+  }
+
   private onRelayState(s: RelayClientState): void {
     if (this.closed) return;
     if (s === 'ready') {
       clearTimeout(this.failoverTimer);
+      this.armConfirm();
       this.opts.onPath?.(this.candidate.kind, this.candidate.url);
       // Sessions are end to end: a new path or a relay reconnect needs no new handshake, only a
       // new one when we have none.
@@ -483,8 +549,14 @@ export class HubLink {
     clearTimeout(this.handshakeTimer);
     const { message1, finish } = startSession({ device: this.profile.device, hub: this.profile.hub });
     this.handshake = { finish };
+    const client = this.client;
     this.sendToHub(Envelope.SESSION_1, message1).catch((e: unknown) => {
       const code = (e as { code?: string } | undefined)?.code;
+      // What an unconfirmed LAN endpoint says is not the hub's word: any host there can say it.
+      if (this.candidate.kind === 'lan' && this.client === client && this.confirmed !== client) {
+        if (code === 'offline' || code === 'no-capability') this.leaveLan(`it says the hub is not there (${code})`);
+        return;
+      }
       if (code === 'offline') this.setState('hub-offline');
       // The relay holds no capability for us: the hub withdrew it (removed), or never re-granted it.
       // Only the hub can say "removed" authentically, so this is a hint shown as such, not a verdict.
@@ -558,6 +630,7 @@ export class HubLink {
     if (this.handshake === undefined) return;
     const { session, payload } = this.handshake.finish(message2);
     this.handshake = undefined;
+    this.heard();
     // The hub answers a handshake with this phone's current key update.
     if (payload.length > 0) this.takeKeyUpdate(openKeyUpdate(payload, this.profile.hub, this.profile.device.deviceId));
     this.session = session;
@@ -576,6 +649,7 @@ export class HubLink {
   private onSessionData(body: Uint8Array): void {
     if (this.session === undefined) return;
     const message = decodeSessionMessage(this.session.open(body));
+    this.heard();
     switch (message.kind) {
       case 'result': {
         const p = this.pending.get(message.seq);

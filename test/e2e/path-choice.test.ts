@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { cryptoReady } from '../../crypto/sodium.ts';
 import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../../relay/client.ts';
+import type { OpenedFrame } from '../../crypto/frame.ts';
 import { HubLink } from '../../phone/core/hub-link.ts';
-import { profileFromJson } from '../../phone/core/profile.ts';
+import { profileFromJson, type PhoneProfile } from '../../phone/core/profile.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
 import {
   VIGIL_PHONE, addCamera, pairPhone, run, startHub, startRelay, stopAll, tempDir, waitForCameraState, type Running,
@@ -21,6 +22,7 @@ let camera: TestCamera;
 let relay: { proc: Running; url: string; port: number };
 let lanUrl: string;
 const hubDir = () => join(dir, 'hub');
+const factory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor, backoffMs: [250, 500, 1000] });
 
 beforeAll(async () => {
   await cryptoReady();
@@ -78,5 +80,88 @@ describe('choosing the path', () => {
     await pairPhone(hubDir(), profile, 'Home');
     const output = await watch(profile, 'auto');
     expect(output).toContain(`path at the end: at home (${lanUrl})`);
+  }, 90_000);
+});
+
+describe('a host at the remembered LAN address that is not the hub (issue 14, finding 9)', () => {
+  /** A real relay server on loopback: it completes a phone's relay login, but no hub is behind it. */
+  let fake: { proc: Running; url: string; port: number };
+  beforeAll(async () => {
+    fake = await startRelay();
+  });
+
+  async function homePhone(name: string): Promise<PhoneProfile> {
+    const path = join(dir, `${name}-${Date.now()}.json`);
+    await pairPhone(hubDir(), path, name);
+    return profileFromJson(readFileSync(path, 'utf8'));
+  }
+
+  it('a phone that starts there moves to the relay within a few seconds and watches', async () => {
+    const profile = await homePhone('Fooled at start');
+    const paths: string[] = [];
+    const refused: string[] = [];
+    const link = new HubLink({
+      profile: { ...profile, relays: [relay.url], lanUrls: [fake.url] }, relayFactory: factory,
+      onPath: (kind, url) => paths.push(`${kind} ${url}`), onPathRefused: (url) => refused.push(url),
+    });
+    const frames: number[] = [];
+    (link as unknown as { opts: { onFrame: (f: OpenedFrame) => void } }).opts.onFrame = (f) => frames.push(f.cameraNumber);
+    try {
+      const t0 = Date.now();
+      await link.ready(10_000);
+      expect(Date.now() - t0, 'to leave the fake endpoint (3 s) and get a session on the relay').toBeLessThan(9_000);
+      expect(paths[0]).toBe(`lan ${fake.url}`);
+      expect(refused).toEqual([fake.url]);
+      expect(link.path).toBe('relay');
+      const [cam] = await link.listCameras();
+      await link.watch(cam!);
+      const deadline = Date.now() + 10_000;
+      while (frames.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(frames.length).toBeGreaterThanOrEqual(5);
+    } finally {
+      await link.close();
+    }
+  }, 60_000);
+
+  it('a phone on the relay that finds it while watching leaves it within 3 s, and the video keeps coming', async () => {
+    const profile = await homePhone('Fooled while away');
+    const paths: string[] = [];
+    const link = new HubLink({
+      profile: { ...profile, relays: [relay.url], lanUrls: [] }, relayFactory: factory, path: 'auto',
+      onPath: (kind, url) => paths.push(`${kind} ${url}`),
+    });
+    let frames = 0;
+    (link as unknown as { opts: { onFrame: () => void } }).opts.onFrame = () => frames++;
+    try {
+      await link.ready(15_000);
+      const [cam] = await link.listCameras();
+      await link.watch(cam!);
+      // The relay path is confirmed; now the phone "learns" of a LAN endpoint that is the fake one
+      // (as an mDNS answer spoofed by a LAN attacker would tell it) and probes it every 4 s.
+      (link as unknown as { opts: { lanUrls: string[] } }).opts.lanUrls = [fake.url];
+      (link as unknown as { probeTimer: ReturnType<typeof setInterval> | undefined }).probeTimer ??=
+        setInterval(() => void (link as unknown as { probeLan(): Promise<void> }).probeLan(), 4000);
+      let deadline = Date.now() + 20_000;
+      while (!paths.includes(`lan ${fake.url}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(paths).toContain(`lan ${fake.url}`);
+      // Off it within 3 s (plus a reconnect), and the video flows again: through the relay, or the
+      // hub's real LAN endpoint (the hub named it in its 'paths' notice; it answers, so it is kept).
+      deadline = Date.now() + 8_000;
+      while (link.pathUrl === fake.url && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(link.pathUrl).not.toBe(fake.url);
+      expect([relay.url, lanUrl]).toContain(link.pathUrl);
+      const before = frames;
+      deadline = Date.now() + 10_000;
+      while (frames < before + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(frames).toBeGreaterThanOrEqual(before + 5);
+      // It does not go back to the fake endpoint at the next probes (held off).
+      const visits = paths.filter((p) => p === `lan ${fake.url}`).length;
+      await new Promise((r) => setTimeout(r, 9_000));
+      expect(paths.filter((p) => p === `lan ${fake.url}`).length).toBe(visits);
+      expect([relay.url, lanUrl]).toContain(link.pathUrl);
+    } finally {
+      clearInterval((link as unknown as { probeTimer: ReturnType<typeof setInterval> | undefined }).probeTimer);
+      await link.close();
+    }
   }, 90_000);
 });
