@@ -29,6 +29,46 @@ export const RESET_INTERVAL_MS = 1_000;
 /** Phones whose last reset time is remembered at once (older entries are swept first). */
 const MAX_RESET_ENTRIES = 1024;
 
+// A handshake costs the hub's only thread ~6 ms (X-Wing, four X25519, a key update signed), so
+// whoever can send in a phone's name (the relay, or a thief of its relay key) could fill that thread
+// with message 1s. Each phone may start HANDSHAKE_BURST at once and one more every
+// HANDSHAKE_REFILL_MS: far above what a phone does (one at start and per path change, SESSION_RESET
+// or epoch change, and one every REKEY interval), far below a flood (~0.3% of a core per phone). The
+// hub-wide bucket bounds a relay that floods in the name of every phone (~6% of a core).
+/** Handshakes one phone may start at once (token bucket). */
+export const HANDSHAKE_BURST = 10;
+/** One more handshake for a phone per this long. */
+export const HANDSHAKE_REFILL_MS = 2_000;
+/** Handshakes all phones together may start at once, and one more per HUB_HANDSHAKE_REFILL_MS. */
+export const HUB_HANDSHAKE_BURST = 64;
+export const HUB_HANDSHAKE_REFILL_MS = 100;
+/** Message 1 ephemeral keys remembered per phone, so that a replayed copy costs nothing. */
+const RECENT_HANDSHAKES = 16;
+/** A phone's last-seen time is written at most this often (a database write per message is a flood's lever too). */
+export const TOUCH_INTERVAL_MS = 60_000;
+/** Bytes of message 1 that identify it: header and the phone's fresh ephemeral key (PROTOCOL 6.3). */
+const MESSAGE1_ID_BYTES = 33;
+
+/** A token bucket on an injected clock; whole tokens. */
+class TokenBucket {
+  #tokens: number;
+  #at: number;
+  constructor(private readonly burst: number, private readonly refillMs: number, now: number) {
+    this.#tokens = burst;
+    this.#at = now;
+  }
+  take(now: number): boolean {
+    const earned = Math.floor((now - this.#at) / this.refillMs);
+    if (earned > 0) {
+      this.#tokens = Math.min(this.burst, this.#tokens + earned);
+      this.#at = this.#tokens === this.burst ? now : this.#at + earned * this.refillMs;
+    } else if (now < this.#at) this.#at = now; // the clock went back: start counting again from now
+    if (this.#tokens === 0) return false;
+    this.#tokens--;
+    return true;
+  }
+}
+
 export class CommandRefused extends Error {
   override readonly name = 'CommandRefused';
 }
@@ -48,6 +88,11 @@ export class PhoneSessions {
   readonly #now: () => number;
   /** When each phone was last sent a SESSION_RESET. */
   readonly #lastReset = new Map<string, number>();
+  /** Per phone on the roster: its handshake allowance and its recent message 1s. */
+  readonly #handshakes = new Map<string, { bucket: TokenBucket; recent: string[] }>();
+  readonly #hubHandshakes: TokenBucket;
+  /** When each phone's last-seen time was last written. */
+  readonly #touched = new Map<string, number>();
 
   constructor(
     private readonly hub: HubIdentity,
@@ -61,6 +106,7 @@ export class PhoneSessions {
     options: PhoneSessionOptions = {},
   ) {
     this.#now = options.now ?? Date.now;
+    this.#hubHandshakes = new TokenBucket(HUB_HANDSHAKE_BURST, HUB_HANDSHAKE_REFILL_MS, this.#now());
   }
 
   /** Phones with a live session now. */
@@ -85,7 +131,9 @@ export class PhoneSessions {
       return;
     }
     try {
-      if (env.kind === Envelope.SESSION_1) this.#onHandshake(device, from, env.body, via);
+      if (env.kind === Envelope.SESSION_1) {
+        if (this.#mayHandshake(device, env.body)) this.#onHandshake(device, from, env.body, via);
+      }
       else if (env.kind === Envelope.SESSION_DATA) this.#onData(device, from, env.body, via);
     } catch (e) {
       if (!isCryptoError(e)) throw e;
@@ -113,6 +161,38 @@ export class PhoneSessions {
     this.store.audit(actor, 'command-refused', { reason, ...detail });
   }
 
+  /**
+   * Whether a message 1 is worth a handshake, decided before any costly work and with no database
+   * write: a byte-identical copy of a recent one is dropped (the relay replays; the phone never
+   * sends the same ephemeral twice), and the phone's and the hub's allowances must not be spent.
+   */
+  #mayHandshake(device: Device, message1: Uint8Array): boolean {
+    const now = this.#now();
+    let h = this.#handshakes.get(device.id);
+    if (h === undefined) {
+      h = { bucket: new TokenBucket(HANDSHAKE_BURST, HANDSHAKE_REFILL_MS, now), recent: [] };
+      this.#handshakes.set(device.id, h);
+    }
+    const id = bytesToHex(message1.subarray(0, MESSAGE1_ID_BYTES));
+    if (h.recent.includes(id)) return false;
+    if (!h.bucket.take(now) || !this.#hubHandshakes.take(now)) {
+      this.#refused(device.id, 'too many handshakes');
+      return false;
+    }
+    h.recent.push(id);
+    if (h.recent.length > RECENT_HANDSHAKES) h.recent.shift();
+    return true;
+  }
+
+  /** Writes a phone's last-seen time, at most once per TOUCH_INTERVAL_MS. */
+  #touch(deviceId: string): void {
+    const now = this.#now();
+    const last = this.#touched.get(deviceId);
+    if (last !== undefined && now - last < TOUCH_INTERVAL_MS && now >= last) return;
+    this.#touched.set(deviceId, now);
+    this.store.touchDevice(deviceId);
+  }
+
   #onHandshake(device: Device, from: Uint8Array, message1: Uint8Array, via: SessionTransport): void {
     const accepted = acceptSession({
       hub: this.hub,
@@ -130,7 +210,7 @@ export class PhoneSessions {
       existing.pending?.close();
       existing.pending = session;
     }
-    this.store.touchDevice(device.id);
+    this.#touch(device.id);
     void via.send(from, encodeEnvelope(Envelope.SESSION_2, message2)).catch(() => undefined);
     this.onSessionStarted(device.id);
   }
@@ -230,7 +310,7 @@ export class PhoneSessions {
     }
     // Another process (or a replay racing this one) took this sequence number: do nothing.
     if (!this.store.setLastCommandSeq(s.device.id, command.seq)) return;
-    this.store.touchDevice(s.device.id);
+    this.#touch(s.device.id);
     const device = fresh ?? s.device;
     this.handle(command, device).then(
       (value) => this.#reply(s, command.seq, true, value),

@@ -3,7 +3,7 @@
 // Real crypto on both ends (crypto/session.ts, crypto/command.ts, crypto/keyupdate.ts), a real
 // SQLite store; the relay is a fake transport that records what the hub sends and lets the test
 // deliver, drop or replay.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueCertificate } from '../../crypto/certificate.ts';
 import { signCommand, type Action } from '../../crypto/command.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
@@ -17,7 +17,9 @@ import {
 import { startSession, type Session, type StartedSession } from '../../crypto/session.ts';
 import { cryptoReady } from '../../crypto/sodium.ts';
 import { EpochKeys } from '../../main/epoch-keys.ts';
-import { PhoneSessions, type PhoneSessionOptions } from '../../main/phone-sessions.ts';
+import {
+  HANDSHAKE_BURST, HANDSHAKE_REFILL_MS, PhoneSessions, TOUCH_INTERVAL_MS, type PhoneSessionOptions,
+} from '../../main/phone-sessions.ts';
 import type { Store } from '../../main/store/db.ts';
 import { open, tempDataDir } from './store/helpers.ts';
 
@@ -201,5 +203,58 @@ describe('finding 5: a replayed handshake after a hub restart', () => {
     phone.toHub(message);
     await settle();
     expect(hub.since(mark)).toEqual([]);
+  });
+});
+
+describe('finding 6: handshake floods', () => {
+  const answers = (hub: TestHub, mark = 0): number => hub.since(mark).filter((m) => m.kind === Envelope.SESSION_2).length;
+
+  it('drops byte-identical copies of a recent message 1 without a handshake or a database write', () => {
+    const hub = new TestHub(open(tempDataDir()));
+    const phone = new TestPhone(hub);
+    const touch = vi.spyOn(hub.store, 'touchDevice');
+    const audit = vi.spyOn(hub.store, 'audit');
+    const recorded = phone.hello();
+    for (let i = 0; i < 200; i++) phone.toHub(recorded);
+    expect(answers(hub)).toBe(1);
+    expect(touch.mock.calls.length).toBeLessThanOrEqual(1);
+    expect(audit).not.toHaveBeenCalled();
+    // The copies took nothing from the phone's allowance: its own next handshakes go through.
+    for (let i = 0; i < HANDSHAKE_BURST - 1; i++) expect(phone.connect()).toBe(1);
+  });
+
+  it('refuses distinct handshakes beyond the phone\'s allowance before any handshake work, writing nothing per refusal', () => {
+    const clock = manualClock();
+    const hub = new TestHub(open(tempDataDir()), { now: clock.now });
+    const phone = new TestPhone(hub);
+    const flood = Array.from({ length: HANDSHAKE_BURST + 20 }, () => phone.hello());
+    const touch = vi.spyOn(hub.store, 'touchDevice');
+    const audit = vi.spyOn(hub.store, 'audit');
+    for (const m of flood) phone.toHub(m);
+    expect(answers(hub)).toBe(HANDSHAKE_BURST);
+    expect(touch.mock.calls.length).toBeLessThanOrEqual(1);
+    expect(audit.mock.calls.length).toBeLessThanOrEqual(1); // one refusal audited, then quiet for a minute
+    // The allowance comes back with time, one handshake per refill interval.
+    clock.advance(HANDSHAKE_REFILL_MS);
+    const mark = hub.sent.length;
+    phone.toHub(phone.hello());
+    phone.toHub(phone.hello());
+    expect(answers(hub, mark)).toBe(1);
+  });
+
+  it('writes a phone\'s last-seen time at most once per interval', async () => {
+    const clock = manualClock();
+    const hub = new TestHub(open(tempDataDir()), { now: clock.now });
+    const phone = new TestPhone(hub);
+    const touch = vi.spyOn(hub.store, 'touchDevice');
+    phone.connect();
+    for (let i = 0; i < 5; i++) phone.toHub(phone.commandEnvelope('list-cameras'));
+    await settle();
+    phone.connect();
+    expect(touch).toHaveBeenCalledTimes(1);
+    clock.advance(TOUCH_INTERVAL_MS);
+    phone.toHub(phone.commandEnvelope('list-cameras'));
+    await settle();
+    expect(touch).toHaveBeenCalledTimes(2);
   });
 });
