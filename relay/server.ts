@@ -21,13 +21,13 @@ import { ed25519PublicKey, verifyEd25519 } from './verify.ts';
 import { Connections, type ConnectionEvents } from './server/connections.ts';
 import { createRelayHttp } from './server/http.ts';
 import { Mailboxes } from './server/mailboxes.ts';
+import { DirectMessages } from './server/messages.ts';
 import { Topics } from './server/topics.ts';
 import {
   HubTable,
   silentLogger,
   toHex,
   unreachable,
-  validCap,
   type HubState,
   type LoggedInConnection,
   type RelayLogger,
@@ -81,6 +81,7 @@ class Relay implements ClusterHost, ConnectionEvents {
   readonly connections: Connections;
   private readonly hubs: HubTable;
   private readonly mailboxes: Mailboxes;
+  private readonly messages: DirectMessages;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly topics: Topics;
 
@@ -94,6 +95,7 @@ class Relay implements ClusterHost, ConnectionEvents {
     this.hubs = new HubTable(limits.hubGraceMs);
     this.topics = new Topics({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs);
     this.mailboxes = new Mailboxes({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs);
+    this.messages = new DirectMessages({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs);
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), limits.sweepIntervalMs);
     this.sweepTimer.unref();
   }
@@ -131,7 +133,7 @@ class Relay implements ClusterHost, ConnectionEvents {
       case 'mailbox-post':
         return this.mailboxes.post(conn, m.requestId, m.mailboxId, m.payload, now);
       case 'send':
-        return this.sendDirect(conn, m.requestId, m.to, m.payload, now);
+        return this.messages.send(conn, m.requestId, m.to, m.payload, now);
       case 'publish':
         return this.topics.publish(conn, m.requestId, m.topicId, m.flags, m.payload, now);
       case 'subscribe':
@@ -216,49 +218,6 @@ class Relay implements ClusterHost, ConnectionEvents {
     // Always told: another node may still hold a copy this node already dropped.
     this.cluster?.broadcast({ kind: 'revoke', node: this.cluster.node, hubRelayId: conn.id, deviceRelayId });
     this.connections.ok(conn, requestId);
-  }
-
-  // --- direct messages --------------------------------------------------------------------------
-
-  private mayMessage(fromHex: string, toHex_: string, now: number): boolean {
-    // hub -> device: the hub granted the device a capability, or the device posted to an open mailbox.
-    const senderAsHub = this.hubs.get(fromHex);
-    if (validCap(senderAsHub, toHex_, 0, now)) return true;
-    if (senderAsHub) {
-      for (const mailbox of senderAsHub.mailboxes.values()) {
-        if (mailbox.expiresAtMs > now && mailbox.posters.has(toHex_)) return true;
-      }
-    }
-    // device -> hub: the device holds a capability from the hub.
-    return validCap(this.hubs.get(toHex_), fromHex, 0, now);
-  }
-
-  private sendDirect(conn: LoggedInConnection, requestId: number, to: Uint8Array, payload: Uint8Array, now: number): void {
-    const targetHex = toHex(to);
-    if (targetHex === conn.idHex) return this.connections.refuse(conn, requestId, 'bad-request');
-    // Permission before presence: a stranger learns nothing about who is online.
-    if (!this.mayMessage(conn.idHex, targetHex, now)) return this.connections.refuse(conn, requestId, 'no-capability');
-    const target = this.connections.get(targetHex);
-    if (!target && this.cluster) {
-      // Permission was checked here, on the sender's node; the target's node only delivers.
-      void this.cluster.sendDirect(targetHex, conn.id, payload).then((status) => {
-        if (status === 'ok') this.connections.ok(conn, requestId);
-        else this.connections.refuse(conn, requestId, status);
-      });
-      return;
-    }
-    const status = this.deliverDirect(target, conn.id, payload);
-    if (status === 'ok') this.connections.ok(conn, requestId);
-    else this.connections.refuse(conn, requestId, status);
-  }
-
-  private deliverDirect(target: LoggedInConnection | undefined, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
-    if (!target) return 'offline';
-    if (!this.connections.send(target, { type: 'message', from, payload }, 'direct')) {
-      this.counters.drops['queue-full'] += 1;
-      return 'queue-full';
-    }
-    return 'ok';
   }
 
   // --- sweeping ---------------------------------------------------------------------------------
@@ -363,7 +322,7 @@ class Relay implements ClusterHost, ConnectionEvents {
   }
 
   onDirect(toHex_: string, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
-    return this.deliverDirect(this.connections.get(toHex_), from, payload);
+    return this.messages.deliver(this.connections.get(toHex_), from, payload);
   }
 
   onMailboxPost(mailboxHex: string, from: Uint8Array, payload: Uint8Array): 'ok' | RelayErrorCode {
