@@ -2,9 +2,10 @@
 // restart starts a new epoch with fresh keys, so a frame counter restarting at 0 can never repeat a
 // (key, nonce) pair (T8). A new epoch also starts on every phone added or removed and every 24 h;
 // the old sealers are closed in the same step, so the first frame after a removal is already sealed
-// under the new epoch (T2).
+// under the new epoch (T2). Frames captured before a change may be sealed again under the new epoch
+// only if the roster gained nobody since they were captured (`sharedSince`, T3).
 import { FrameSealer } from '../crypto/frame.ts';
-import { hexToBytes } from './hex.ts';
+import { bytesToHex, hexToBytes } from './hex.ts';
 import { nodeFrameAead } from './node-aead.ts';
 import { type HubIdentity } from '../crypto/identity.ts';
 import { newContentKey, signKeyUpdate, type CameraKey } from '../crypto/keyupdate.ts';
@@ -21,6 +22,7 @@ export class EpochKeys {
   #sealers = new Map<number, FrameSealer>();
   #roster: RosterEntry[] = [];
   #startedAt = 0;
+  #sharedSince = 0;
 
   constructor(private readonly hub: HubIdentity) {}
 
@@ -35,8 +37,11 @@ export class EpochKeys {
     for (const k of this.#keys.values()) k.key.wipe();
     this.#keys = new Map();
     this.#sealers = new Map();
+    const before = new Set(this.#roster.map((m) => bytesToHex(m.deviceId)));
+    const grew = this.#epoch < 0 || roster.some((m) => !before.has(bytesToHex(m.deviceId)));
     this.#epoch = epoch;
     this.#startedAt = Date.now();
+    if (grew) this.#sharedSince = this.#startedAt;
     this.#roster = [...roster];
     for (const c of cameras) this.#addCamera(c);
   }
@@ -67,6 +72,17 @@ export class EpochKeys {
   /** When the current epoch began (Unix ms): frames captured before it belong to the old roster. */
   get startedAt(): number {
     return this.#startedAt;
+  }
+
+  /**
+   * Since when (Unix ms) every phone on the current roster has been on it: the start of the newest
+   * epoch that added a phone (or of the first epoch). Video captured from then on may be sealed
+   * again under the current epoch (the cached GOP after a removal or the daily rotation): a removed
+   * phone holds no key of it, and every phone that does was there when it was captured. Video from
+   * before it must not be (T3).
+   */
+  get sharedSince(): number {
+    return this.#sharedSince;
   }
 
   sealer(cameraNumber: number): FrameSealer | undefined {

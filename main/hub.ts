@@ -472,9 +472,11 @@ export class Hub {
     const init = stream.feed.init;
     if (init === undefined) return;
     const frames: [FrameType, Uint8Array, number][] = [['init', init.data, Date.now()]];
-    // Only a GOP captured within this epoch: a phone added now must not see video from before (T3).
+    // The GOP only if every phone on the roster was on it when the GOP began: after a removal or the
+    // daily rotation the first tap is instant (sealed under the new epoch, which a removed phone has
+    // no key of: T2), but a phone added now gets nothing captured before (T3). EpochKeys.sharedSince.
     const gop = stream.feed.gop;
-    if (gop.length > 0 && gop[0]!.captureTime >= this.keys.startedAt) {
+    if (gop.length > 0 && gop[0]!.captureTime >= this.keys.sharedSince) {
       for (const f of gop) frames.push([f.keyframe ? 'keyframe' : 'delta', f.data, f.captureTime]);
     }
     for (const [type, data, at] of frames) {
