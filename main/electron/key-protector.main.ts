@@ -1,7 +1,7 @@
 // The desktop app's KeyProtector: the store's data key wrapped by Electron's safeStorage (the OS
 // keychain: DPAPI on Windows, Keychain on macOS, libsecret/kwallet on Linux). Where safeStorage has
 // no real keychain behind it (Linux 'basic_text' uses a hard-coded password), it protects nothing,
-// so the hub keeps the plain key file and the UI says so (GET /api/status → keyProtection 'file').
+// so the hub keeps the plain key file and the UI says so (the status call's keyProtection is 'file').
 import type { SafeStorage } from 'electron';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
