@@ -7,10 +7,7 @@
 
 import {
   RELAY_PATH,
-  RIGHT_WATCH,
   capabilitySigningMessage,
-  shortId,
-  type Capability,
   type ClientMessage,
   type RelayErrorCode,
 } from './codec.ts';
@@ -22,13 +19,13 @@ import { Connections, type ConnectionEvents } from './server/connections.ts';
 import { createRelayHttp } from './server/http.ts';
 import { Mailboxes } from './server/mailboxes.ts';
 import { DirectMessages } from './server/messages.ts';
+import { Hubs } from './server/hubs.ts';
 import { Topics } from './server/topics.ts';
 import {
   HubTable,
   silentLogger,
   toHex,
   unreachable,
-  type HubState,
   type LoggedInConnection,
   type RelayLogger,
 } from './server/state.ts';
@@ -82,6 +79,7 @@ class Relay implements ClusterHost, ConnectionEvents {
   private readonly hubs: HubTable;
   private readonly mailboxes: Mailboxes;
   private readonly messages: DirectMessages;
+  private readonly hubPresence: Hubs;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly topics: Topics;
 
@@ -96,6 +94,7 @@ class Relay implements ClusterHost, ConnectionEvents {
     this.topics = new Topics({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs);
     this.mailboxes = new Mailboxes({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs);
     this.messages = new DirectMessages({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs);
+    this.hubPresence = new Hubs({ limits, log, counters: this.counters, cluster }, this.connections, this.hubs, this.topics, this.mailboxes);
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), limits.sweepIntervalMs);
     this.sweepTimer.unref();
   }
@@ -104,13 +103,7 @@ class Relay implements ClusterHost, ConnectionEvents {
 
   left(conn: LoggedInConnection, current: boolean): void {
     this.topics.leave(conn);
-    if (!current) return;
-    if (this.cluster) {
-      this.cluster.releaseId(conn.idHex);
-      this.cluster.broadcast({ kind: 'offline', node: this.cluster.node, id: conn.id });
-    }
-    const hub = this.hubs.get(conn.idHex);
-    if (hub && hub.conn === conn) this.hubWentAway(hub, Date.now());
+    if (current) this.hubPresence.left(conn);
   }
 
   // --- frames -----------------------------------------------------------------------------------
@@ -123,9 +116,9 @@ class Relay implements ClusterHost, ConnectionEvents {
         this.connections.send(conn, { type: 'pong', requestId: m.requestId }, 'control');
         return;
       case 'grant':
-        return this.grant(conn, m.requestId, m.capability, now);
+        return this.hubPresence.grant(conn, m.requestId, m.capability, now);
       case 'revoke':
-        return this.revoke(conn, m.requestId, m.deviceRelayId);
+        return this.hubPresence.revoke(conn, m.requestId, m.deviceRelayId);
       case 'mailbox-open':
         return void this.mailboxes.open(conn, m.requestId, toHex(m.mailboxId), m.expiresAt * 1000, now);
       case 'mailbox-close':
@@ -145,96 +138,15 @@ class Relay implements ClusterHost, ConnectionEvents {
     }
   }
 
-  // --- login ------------------------------------------------------------------------------------
-
   loggedIn(conn: LoggedInConnection): void {
-    const hub = this.hubs.get(conn.idHex);
-    if (!this.cluster) return this.ready(conn, hub);
-    // Other nodes close their connection for this id (replaced) and learn the hub lives here;
-    // `ready` waits until NATS routes this id here, so nothing sent to it right after is lost.
-    this.cluster.broadcast({ kind: 'online', node: this.cluster.node, id: conn.id, at: conn.loginAt });
-    void this.cluster.claimId(conn.idHex).then(() => {
-      if (!conn.detached) this.ready(conn, this.hubs.get(conn.idHex));
-    });
-  }
-
-  private ready(conn: LoggedInConnection, hub: HubState | undefined): void {
-    this.connections.send(conn, { type: 'ready', relayId: conn.id, maxMessageBytes: this.limits.maxMessageBytes }, 'control');
-    if (hub) this.hubCameBack(hub, conn, Date.now());
-  }
-
-  // --- hubs -------------------------------------------------------------------------------------
-
-  private hubWentAway(hub: HubState, now: number): void {
-    hub.conn = undefined;
-    hub.remoteWatchers.clear(); // other nodes report again when the hub comes back (online)
-    // Mailboxes belong to a live hub: posts to an absent hub would go nowhere.
-    this.mailboxes.dropAllOf(hub);
-    this.hubs.markStale(hub, now);
-    this.hubs.forgetIfEmpty(hub);
-  }
-
-  private hubCameBack(hub: HubState, conn: LoggedInConnection, now: number): void {
-    hub.conn = conn;
-    hub.home = undefined;
-    this.hubs.markStale(hub, now);
-    for (const topic of hub.topics.values()) this.topics.tellWatchers(topic);
-  }
-
-  private grant(conn: LoggedInConnection, requestId: number, cap: Capability, now: number): void {
-    if (toHex(cap.hubRelayId) !== conn.idHex || toHex(cap.deviceRelayId) === conn.idHex) {
-      return this.connections.refuse(conn, requestId, 'bad-capability');
-    }
-    if (!verifyEd25519(conn.key, capabilitySigningMessage(cap), cap.signature)) {
-      return this.connections.refuse(conn, requestId, 'bad-capability');
-    }
-    const expiresAtMs = cap.expiresAt * 1000;
-    if (expiresAtMs <= now) return this.connections.refuse(conn, requestId, 'expired');
-    const hub = this.hubs.hubOf(conn);
-    const deviceHex = toHex(cap.deviceRelayId);
-    if (!hub.caps.has(deviceHex) && hub.caps.size >= this.limits.maxCapabilitiesPerHub) {
-      return this.connections.refuse(conn, requestId, 'limit-reached');
-    }
-    this.applyGrant(hub, cap, expiresAtMs);
-    this.log.info('granted', { hub: shortId(cap.hubRelayId), device: shortId(cap.deviceRelayId) });
-    this.cluster?.broadcast({ kind: 'grant', node: this.cluster.node, capability: cap });
-    this.connections.ok(conn, requestId);
-  }
-
-  private applyGrant(hub: HubState, cap: Capability, expiresAtMs: number): void {
-    const deviceHex = toHex(cap.deviceRelayId);
-    hub.caps.set(deviceHex, { capability: cap, rights: cap.rights, expiresAtMs, stale: false });
-    // A narrower grant takes effect at once.
-    if ((cap.rights & RIGHT_WATCH) === 0) this.topics.dropDeviceSubs(hub, deviceHex, 'no-capability');
-  }
-
-  private revoke(conn: LoggedInConnection, requestId: number, deviceRelayId: Uint8Array): void {
-    const deviceHex = toHex(deviceRelayId);
-    const hub = this.hubs.get(conn.idHex);
-    if (hub?.caps.delete(deviceHex)) {
-      this.log.info('revoked', { hub: shortId(hub.id), device: deviceHex.slice(0, 8) });
-      this.topics.dropDeviceSubs(hub, deviceHex, 'no-capability');
-    }
-    // Always told: another node may still hold a copy this node already dropped.
-    this.cluster?.broadcast({ kind: 'revoke', node: this.cluster.node, hubRelayId: conn.id, deviceRelayId });
-    this.connections.ok(conn, requestId);
+    this.hubPresence.loggedIn(conn);
   }
 
   // --- sweeping ---------------------------------------------------------------------------------
 
   sweep(now: number): void {
     this.mailboxes.sweep(now);
-    for (const hub of [...this.hubs.values()]) {
-      const sweepStale = hub.staleDeadlineMs !== undefined && hub.staleDeadlineMs <= now;
-      for (const [deviceHex, cap] of [...hub.caps]) {
-        if (cap.expiresAtMs <= now || (sweepStale && cap.stale)) {
-          hub.caps.delete(deviceHex);
-          this.topics.dropDeviceSubs(hub, deviceHex, cap.expiresAtMs <= now ? 'expired' : 'no-capability');
-        }
-      }
-      if (sweepStale) hub.staleDeadlineMs = undefined;
-      this.hubs.forgetIfEmpty(hub);
-    }
+    this.hubPresence.sweep(now);
   }
 
   // --- the cluster (ClusterHost) ----------------------------------------------------------------
@@ -277,7 +189,7 @@ class Relay implements ClusterHost, ConnectionEvents {
         if (!hub.conn) hub.home = e.node;
         const deviceHex = toHex(cap.deviceRelayId);
         if (!hub.caps.has(deviceHex) && hub.caps.size >= this.limits.maxCapabilitiesPerHub) return;
-        return this.applyGrant(hub, cap, expiresAtMs);
+        return this.hubPresence.applyGrant(hub, cap, expiresAtMs);
       }
       case 'revoke': {
         const hub = this.hubs.get(toHex(e.hubRelayId));
