@@ -7,6 +7,12 @@ import globals from 'globals';
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'net', 'http', 'https', 'child_process', 'crypto',
   'dgram', 'dns', 'tls', 'stream', 'worker_threads', 'url', 'util', 'events', 'buffer', 'zlib'];
 
+/** What no file of the phone app's page or worker (phone/app/src/) imports: it runs in a browser. */
+const appSrc = [
+  // A regex, not nodeBuiltins' globs: the glob 'crypto' would also match the folder crypto/.
+  { regex: `^(node:|(${nodeBuiltins.filter((m) => !m.includes(':')).join('|')})(/|$))`, message: 'The phone app runs in a browser: no Node built-ins.' },
+  { regex: '(^|/)app/(build|serve)\\.ts$|^\\.\\./(build|serve)\\.ts$', message: 'build.ts and serve.ts build and serve the app in Node: the app never imports them.' },
+];
 const phoneLayer = { group: ['**/main/**', '**/native/**', '**/renderer/**', '**/contract/**', 'electron', 'better-sqlite3'], message: 'phone/ depends on crypto/ and the relay client codec only.' };
 /** Globals only a page has, and those a page and a service worker share (never a pure module). */
 const PAGE_GLOBALS = ['window', 'document', 'localStorage', 'sessionStorage', 'history', 'alert', 'confirm', 'prompt'];
@@ -67,20 +73,20 @@ export default tseslint.config(
     files: ['phone/app/src/**/*.ts'],
     ignores: ['phone/app/src/**/*.dom.ts', 'phone/app/src/**/*.sw.ts'],
     rules: {
-      ...forbid([phoneLayer, { group: ['**/*.dom.ts', '**/*.sw.ts'], message: 'A pure module (neither *.dom.ts nor *.sw.ts) runs anywhere: it imports no page or worker code.' }]),
+      ...forbid([phoneLayer, ...appSrc, { group: ['**/*.dom.ts', '**/*.sw.ts'], message: 'A pure module (neither *.dom.ts nor *.sw.ts) runs anywhere: it imports no page or worker code.' }]),
       'no-restricted-globals': ['error', ...[...PAGE_GLOBALS, ...WORKER_GLOBALS].map((name) => ({ name, message: 'A pure module (neither *.dom.ts nor *.sw.ts) uses no page or worker globals: name it *.dom.ts or *.sw.ts, or pass what it needs in.' }))],
     },
   },
   {
     files: ['phone/app/src/**/*.sw.ts'],
     rules: {
-      ...forbid([phoneLayer, { group: ['**/*.dom.ts'], message: 'The service worker has no page: it imports no *.dom.ts.' }]),
+      ...forbid([phoneLayer, ...appSrc, { group: ['**/*.dom.ts'], message: 'The service worker has no page: it imports no *.dom.ts.' }]),
       'no-restricted-globals': ['error', ...PAGE_GLOBALS.map((name) => ({ name, message: 'The service worker has no page (window, document, storage): only *.dom.ts files use them.' }))],
     },
   },
   {
     files: ['phone/app/src/**/*.dom.ts'],
-    rules: forbid([phoneLayer, { group: ['**/*.sw.ts'], message: 'The page registers the service worker by URL; it never imports *.sw.ts.' }]),
+    rules: forbid([phoneLayer, ...appSrc, { group: ['**/*.sw.ts'], message: 'The page registers the service worker by URL; it never imports *.sw.ts.' }]),
   },
   {
     files: ['renderer/**/*.ts'],
