@@ -6,12 +6,14 @@
 //   on time          the newest media time advances with the clock: at wall time t the newest
 //                    media would be `t + onTime`, where onTime is the largest (end - arrival time)
 //                    seen lately (an arrival can be late, never early);
-//   cushion          one fragment (the longest recent step) + jitter (how much later than on time
-//                    fragments have landed lately) + a small margin;
+//   cushion          one fragment (the longest recent step) + jitter (how much later than the
+//                    earliest arrival before it a fragment has landed lately; a burst such as the
+//                    cached GOP, however slowly it trickles in, is never late) + a small margin;
 //   target           t + onTime - cushion, never past the buffered end, never before the start of
 //                    the newest buffered range.
 //
-// steer() compares the play head with the target: far behind (the cached GOP just appended, a tab
+// A player starts at the newest frame (newest()), not at the target: the picture then waits there
+// for the next fragment, which is as fresh as it can be. From then on steer() compares the play head with the target: far behind (the cached GOP just appended, a tab
 // that was in the background, a long stall) it seeks (the decoder runs from the keyframe without
 // presenting what lies before the target), a little behind it plays faster (playbackRate 1.0-1.5, in
 // proportion), otherwise at 1.0. Ahead of the target it does nothing: the picture waits at the
@@ -29,7 +31,7 @@ export const MIN_JITTER_S = 0.02;
 /** Fragment length assumed before any step was seen. */
 export const FRAGMENT_PRIOR_S = 0.3;
 /** Further behind the target than this, seek instead of speeding up. */
-export const SEEK_BEHIND_S = 1;
+export const SEEK_BEHIND_S = 0.5;
 /** Until a fragment has arrived on its own (the cached GOP just appended): seek when this far behind. */
 export const START_SEEK_BEHIND_S = 0.1;
 /** Behind the target by less than this: play at 1.0 (no hunting around the target). */
@@ -63,7 +65,12 @@ interface Arrival {
   at: number;
   /** Newest buffered time minus wall time, s: larger means earlier. */
   offset: number;
-  /** The fragment came on its own, not in a burst (the cached GOP): it says something about jitter. */
+  /**
+   * How much later than the earliest arrival before it (s, >= 0). Measured against earlier arrivals
+   * only, so a burst (the cached GOP, however slowly it trickles in) is never late: its offsets rise.
+   */
+  late: number;
+  /** The fragment came on its own (not right behind another): live media is flowing. */
   alone: boolean;
 }
 
@@ -98,21 +105,22 @@ export class LiveEdge {
     const step = last === undefined ? Number.NaN : end - last;
     if (last === undefined || !sameRange || !(step >= 0) || step > MAX_STEP_S) {
       // A new stream or a gap: start learning the arrivals again (from the next append).
-      this.#arrivals = [{ at, offset: end - at / 1000, alone: false }];
+      this.#arrivals = [{ at, offset: end - at / 1000, late: 0, alone: false }];
       return;
     }
     if (step === 0) return; // nothing new (an append of the init segment, a re-append)
     this.#steps.push({ at, step });
     // A fragment that came less than half its length after the one before came in a burst (the
-    // cached GOP, or fragments bunched behind a late one): its arrival says nothing of lateness.
+    // cached GOP, or fragments bunched behind a late one).
     const alone = lastAt !== undefined && (at - lastAt) / 1000 >= step / 2;
     const offset = end - at / 1000;
-    if (this.#onTime() - offset > MAX_JITTER_S) {
+    const late = Math.max(0, this.#onTime() - offset);
+    if (late > MAX_JITTER_S) {
       // Not jitter but an outage: learning it would hold the picture back for the whole window.
-      this.#arrivals = [{ at, offset, alone: false }];
+      this.#arrivals = [{ at, offset, late: 0, alone: false }];
       return;
     }
-    this.#arrivals.push({ at, offset, alone });
+    this.#arrivals.push({ at, offset, late, alone });
   }
 
   /** The longest recent fragment (seconds), or the prior before one was seen. */
@@ -122,9 +130,8 @@ export class LiveEdge {
 
   /** How much later than on time fragments have landed lately (seconds). */
   get jitter(): number {
-    const alone = this.#arrivals.filter((a) => a.alone);
-    if (alone.length === 0) return JITTER_PRIOR_S;
-    return Math.max(MIN_JITTER_S, this.#onTime() - Math.min(...alone.map((a) => a.offset)));
+    if (!this.#arrivals.some((a) => a.alone)) return JITTER_PRIOR_S;
+    return Math.max(MIN_JITTER_S, ...this.#arrivals.map((a) => a.late));
   }
 
   /** How far behind the newest media (as it would be now, on time) to play, seconds. */
