@@ -148,7 +148,8 @@ async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: 
     taps.push(rec);
     console.log(`  ${path} tap ${i + 1}: first frame ${fmt(rec.firstPainted)} after the tap, ${fmt(rec.samples[0]?.glass)} old; ` +
       `glass p50 ${fmt(percentile(rec.samples.map((s) => s.glass), 50))}, last ${fmt(rec.samples.at(-1)?.glass)}; ` +
-      `${rec.samples.length} frames read, ${rec.unreadable} unreadable`);
+      `${rec.samples.length} frames read, ${rec.unreadable} unreadable; held back p50 ${fmt(percentile(rec.samples.map((s) => s.behind * 1000), 50))}, ` +
+      `rate up to ${Math.max(1, ...rec.samples.map((s) => s.rate)).toFixed(2)}`);
   }
   const d = treeDelta(cpu0, sampleTree(pid, ['ffmpeg']));
   const hubCpu = ((d.self + d.children) / ((performance.now() - t0) / 1000)) * 100;

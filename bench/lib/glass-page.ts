@@ -16,6 +16,8 @@ export interface GlassSample {
   glass: number;
   /** Newest buffered media minus the play head, seconds: what the player holds back. */
   behind: number;
+  /** The video's playbackRate then. */
+  rate: number;
 }
 
 export interface TapRecord {
@@ -82,7 +84,7 @@ export function armTap(layout: StampLayout): string {
         else {
           const b = v.buffered;
           const behind = b.length > 0 ? b.end(b.length - 1) - v.currentTime : NaN;
-          rec.samples.push({ since: meta.expectedDisplayTime - rec.t0, glass: performance.timeOrigin + meta.expectedDisplayTime - stamp, behind });
+          rec.samples.push({ since: meta.expectedDisplayTime - rec.t0, glass: performance.timeOrigin + meta.expectedDisplayTime - stamp, behind, rate: v.playbackRate });
         }
         v.requestVideoFrameCallback(onFrame);
       };
