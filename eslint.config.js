@@ -42,6 +42,18 @@ export default tseslint.config(
     },
   },
   {
+    // lib/ is below every folder (the byte reader and writer, concat, unreachable): any of them may
+    // import it, so it may import nothing, not even a Node built-in or a package, only its own files.
+    files: ['lib/**/*.ts'],
+    rules: {
+      ...forbid([
+        { regex: '^(?!\\./[^/]+$)', message: 'lib/ is neutral: it imports only its own files (./name.ts).' },
+      ]),
+      // It runs in Node, pages and the service worker alike.
+      'no-restricted-globals': ['error', 'process', 'Buffer', 'require', 'window', 'document', 'self'],
+    },
+  },
+  {
     files: ['crypto/**/*.ts'],
     rules: forbid([
       { group: nodeBuiltins, message: 'crypto/ is pure: no I/O and no Node built-ins (inject what you need).' },

@@ -2,6 +2,9 @@
 // says otherwise.
 import { sodium } from './sodium.ts';
 
+// One copy of every part's bytes, in order. It lives in lib/ (the relay and native/ use it too).
+export { concat } from '../lib/bytes.ts';
+
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -12,18 +15,6 @@ export function utf8(text: string): Uint8Array {
 /** Decodes UTF-8, throwing on invalid sequences (callers turn that into a typed error). */
 export function fromUtf8(bytes: Uint8Array): string {
   return strictDecoder.decode(bytes);
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 export function u8(value: number): Uint8Array {

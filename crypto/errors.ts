@@ -32,8 +32,3 @@ export function malformed(where: string, detail: string): CryptoError {
 export function isCryptoError(e: unknown, code?: CryptoErrorCode): e is CryptoError {
   return e instanceof CryptoError && (code === undefined || e.code === code);
 }
-
-/** For exhaustive switches: reaching this is a bug, not bad input. */
-export function unreachable(value: never): never {
-  throw new Error(`unreachable case: ${String(value)}`);
-}

@@ -37,7 +37,8 @@
 // sealer per (frameKey, salt) may exist in a process. Counters live only in memory: the hub makes a
 // fresh random content key (a new epoch) on every start, so a restarted counter never meets an old key.
 import { concat, equalBytes, u32be } from './bytes.ts';
-import { CryptoError, malformed, unreachable } from './errors.ts';
+import { unreachable } from '../lib/unreachable.ts';
+import { CryptoError, malformed } from './errors.ts';
 import { deriveKey } from './hash.ts';
 import { LABEL_FRAME_KEY, LABEL_FRAME_KID, LABEL_FRAME_SALT, LABEL_FRAME_SEALER } from './labels.ts';
 import { ReplayWindow } from './replay.ts';

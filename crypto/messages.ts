@@ -5,7 +5,8 @@
 //   relay payload = u8 kind || body
 //   session plaintext = u8 kind || body   (inside SESSION_DATA only)
 import { concat, fromUtf8, u8, u64be, utf8 } from './bytes.ts';
-import { malformed, unreachable } from './errors.ts';
+import { unreachable } from '../lib/unreachable.ts';
+import { malformed } from './errors.ts';
 import { Reader } from './wire.ts';
 
 export const Envelope = {

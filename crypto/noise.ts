@@ -8,7 +8,8 @@
 // CryptoError, and a handshake that failed once refuses every further call (section 5.3: the
 // handshake is aborted), so a half-mixed state can never be used.
 import { concat, wipe } from './bytes.ts';
-import { CryptoError, isCryptoError, unreachable } from './errors.ts';
+import { unreachable } from '../lib/unreachable.ts';
+import { CryptoError, isCryptoError } from './errors.ts';
 import type { KeyPair } from './identity.ts';
 import { Secret } from './secret.ts';
 import { sodium } from './sodium.ts';

@@ -246,13 +246,18 @@ export class Hub {
         if (init !== undefined && this.#watched(stream)) this.#publish(stream, 'init', init.data, Date.now(), FLAG_INIT);
       }
     }
-    this.#deliverKeys();
+    this.#deliverKeys(true);
     this.#log(`epoch ${epoch} (${reason})`);
   }
 
-  #deliverKeys(): void {
+  /**
+   * Hands every phone the current epoch's keys. After an epoch change (`epochChanged`) phones with a
+   * session get them in a new one: the hub ends each session and asks for a new handshake, whose
+   * message 2 carries them, so a key taken from an older session opens none of them (PROTOCOL 6.6).
+   */
+  #deliverKeys(epochChanged = false): void {
     if (this.keys.epoch < 0) return; // not started yet; the first epoch delivers
-    const reached = this.sessions.sendKeyUpdates();
+    const reached = this.sessions.sendKeyUpdates({ epochChanged });
     // Phones without a session (e.g. after a hub restart) get the update sealed to their X-Wing key.
     for (const d of this.#roster()) {
       if (reached.has(d.id)) continue;

@@ -24,6 +24,18 @@ export interface PhoneSessionOptions {
   readonly now?: () => number;
 }
 
+/**
+ * A session is refused once it is older than this: a phone re-keys every REKEY_AFTER_MS (2 min,
+ * phone/core/hub-link.ts), so a session key that leaks opens at most about 3 minutes of traffic and
+ * no key update of a later epoch (at an epoch change every session ends at once). PROTOCOL 6.6.
+ */
+export const REJECT_AFTER_MS = 180_000;
+/**
+ * A pending session younger than this survives a message that opens in the current one: a re-key
+ * racing a command the phone sent before message 2 came back. An older one was a replayed message 1.
+ */
+export const PENDING_GRACE_MS = 10_000;
+
 /** A phone gets at most one SESSION_RESET per this long, however many messages open in no session. */
 export const RESET_INTERVAL_MS = 1_000;
 /** Phones whose last reset time is remembered at once (older entries are swept first). */
@@ -79,8 +91,11 @@ interface PhoneSession {
   /** The link (cloud relay or LAN endpoint) the phone last reached us on: replies go there. */
   via: SessionTransport;
   current: Session;
+  /** When the current session's handshake was accepted. */
+  currentAt: number;
   /** A newer handshake not yet confirmed by a message from the phone (a relay may replay SESSION_1). */
   pending?: Session;
+  pendingAt?: number;
 }
 
 export class PhoneSessions {
@@ -205,10 +220,12 @@ export class PhoneSessions {
     });
     const { message2, session } = accepted.respond(this.keyUpdateFor(hexToBytes(device.id)));
     const existing = this.#sessions.get(device.id);
-    if (existing === undefined) this.#sessions.set(device.id, { device, relayKey: from, current: session, via });
+    const now = this.#now();
+    if (existing === undefined) this.#sessions.set(device.id, { device, relayKey: from, current: session, currentAt: now, via });
     else {
       existing.pending?.close();
       existing.pending = session;
+      existing.pendingAt = now;
     }
     this.#touch(device.id);
     void via.send(from, encodeEnvelope(Envelope.SESSION_2, message2)).catch(() => undefined);
@@ -216,9 +233,10 @@ export class PhoneSessions {
   }
 
   #onData(device: Device, from: Uint8Array, body: Uint8Array, via: SessionTransport): void {
-    const s = this.#sessions.get(device.id);
+    let s = this.#sessions.get(device.id);
+    if (s !== undefined && this.#retireExpired(s)) s = this.#sessions.get(device.id);
     if (s === undefined) {
-      // We restarted, or never had one: tell the phone to handshake again.
+      // We restarted, never had one, or it was too old: tell the phone to handshake again.
       this.#reset(device.id, from, via);
       return;
     }
@@ -254,25 +272,49 @@ export class PhoneSessions {
     if (s.pending !== undefined) {
       try {
         const plain = s.pending.open(body);
-        s.current.close();
-        s.current = s.pending;
-        s.pending = undefined;
+        this.#promote(s);
         return plain;
       } catch {
         // not in the new session: try the one in use
       }
     }
     const plain = s.current.open(body);
-    s.pending?.close();
-    s.pending = undefined;
+    if (s.pending !== undefined && this.#now() - (s.pendingAt ?? 0) >= PENDING_GRACE_MS) {
+      s.pending.close();
+      s.pending = undefined;
+      s.pendingAt = undefined;
+    }
     return plain;
   }
 
+  /** The pending session becomes the current one. */
+  #promote(s: PhoneSession): void {
+    s.current.close();
+    s.current = s.pending!;
+    s.currentAt = s.pendingAt ?? this.#now();
+    s.pending = undefined;
+    s.pendingAt = undefined;
+  }
+
+  /**
+   * Retires a current session older than REJECT_AFTER_MS: a newer pending one takes its place, or
+   * the phone has no session left. True if it did; nothing more is opened or sealed in it.
+   */
+  #retireExpired(s: PhoneSession): boolean {
+    if (this.#now() - s.currentAt <= REJECT_AFTER_MS) return false;
+    if (s.pending !== undefined) this.#promote(s);
+    else {
+      s.current.close();
+      this.#sessions.delete(s.device.id);
+    }
+    return true;
+  }
+
   /** Tells a phone we hold no session it speaks in, at most once per RESET_INTERVAL_MS. */
-  #reset(deviceId: string, to: Uint8Array, via: SessionTransport): void {
+  #reset(deviceId: string, to: Uint8Array, via: SessionTransport, always = false): void {
     const now = this.#now();
     const last = this.#lastReset.get(deviceId);
-    if (last !== undefined && now - last < RESET_INTERVAL_MS) return;
+    if (!always && last !== undefined && now - last < RESET_INTERVAL_MS) return;
     if (last === undefined && this.#lastReset.size >= MAX_RESET_ENTRIES) {
       for (const [id, t] of this.#lastReset) if (now - t >= RESET_INTERVAL_MS) this.#lastReset.delete(id);
       if (this.#lastReset.size >= MAX_RESET_ENTRIES) return;
@@ -328,14 +370,31 @@ export class PhoneSessions {
     // real new handshake, or message 1 replayed by the relay. So news goes in both; the phone opens
     // the one it has and counts the other as not its own. (Results answer in the session the
     // command came in, which is `current` by then.)
+    if (this.#retireExpired(s) && !this.#sessions.has(s.device.id)) {
+      this.#reset(s.device.id, s.relayKey, s.via);
+      return;
+    }
     for (const session of s.pending ? [s.current, s.pending] : [s.current]) {
       void s.via.send(s.relayKey, encodeEnvelope(Envelope.SESSION_DATA, session.seal(plain))).catch(() => undefined);
     }
   }
 
-  /** Sends every phone with a session its key update for the current epoch. */
-  sendKeyUpdates(): Set<string> {
+  /**
+   * Sends every phone with a session its key update for the current epoch, and returns those phones.
+   * After an epoch change (`epochChanged`) the update goes into no session begun before it: every
+   * session ends and its phone is sent SESSION_RESET, so the update reaches it in the message 2 of
+   * its next handshake, which a key taken from the old session cannot open.
+   */
+  sendKeyUpdates(options: { epochChanged?: boolean } = {}): Set<string> {
     const reached = new Set<string>();
+    if (options.epochChanged === true) {
+      for (const s of [...this.#sessions.values()]) {
+        this.end(s.device.id);
+        this.#reset(s.device.id, s.relayKey, s.via, true);
+        reached.add(s.device.id);
+      }
+      return reached;
+    }
     for (const s of this.#sessions.values()) {
       this.#sendInSession(s, encodeSessionMessage({ kind: 'key-update', signed: this.keyUpdateFor(hexToBytes(s.device.id)) }));
       reached.add(s.device.id);

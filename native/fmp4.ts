@@ -12,6 +12,8 @@
 // as a view of that chunk, not copied (see joinParts for the bound on what a view may pin). Segments
 // may therefore share memory with the chunks pushed: a caller must not change a chunk after push().
 
+import { concat } from '../lib/bytes.ts';
+
 export type Fmp4ErrorCode =
   /** A box header declares a size smaller than its header, past its parent, or 0 ("to end of file"). */
   | 'bad-box-size'
@@ -705,17 +707,5 @@ function joinParts(parts: readonly Uint8Array[]): Uint8Array {
     const view = new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
     return 2 * view.length >= view.buffer.byteLength ? view : view.slice();
   }
-  return concat(parts);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(...parts);
 }

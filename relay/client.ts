@@ -28,6 +28,7 @@ import {
   type ServerMessage,
   type Signer,
 } from './codec.ts';
+import { unreachable } from '../lib/unreachable.ts';
 
 /** What the client needs of a WebSocket: the browser API, which ws implements too. */
 export interface WebSocketLike {
@@ -813,7 +814,3 @@ export class RelayClient {
 }
 
 function noop(): void {}
-
-function unreachable(value: never): never {
-  throw new Error(`unreachable case: ${String((value as { type?: unknown }).type)}`);
-}

@@ -6,6 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, connect, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import { concat } from '../lib/bytes.ts';
 import {
   CAPABILITY_BYTES,
   MAILBOX_ID_BYTES,
@@ -99,18 +100,6 @@ export interface ClusterStats {
 
 // --- encoding -------------------------------------------------------------------------------------
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 function u8(n: number): Uint8Array {
   return Uint8Array.of(n);
 }
@@ -139,19 +128,19 @@ export function encodeControl(e: ControlEvent): Uint8Array {
     case 'hello':
     case 'heartbeat':
     case 'bye':
-      return concat(head);
+      return concat(...head);
     case 'online': {
       const at = new Uint8Array(8);
       new DataView(at.buffer).setBigUint64(0, BigInt(e.at));
-      return concat([...head, e.id, at]);
+      return concat(...head, e.id, at);
     }
     case 'announce':
     case 'offline':
-      return concat([...head, e.id]);
+      return concat(...head, e.id);
     case 'grant':
-      return concat([...head, encodeCapability(e.capability)]);
+      return concat(...head, encodeCapability(e.capability));
     case 'revoke':
-      return concat([...head, e.hubRelayId, e.deviceRelayId]);
+      return concat(...head, e.hubRelayId, e.deviceRelayId);
     default:
       throw new Error(`unreachable control kind ${String((e as { kind?: unknown }).kind)}`);
   }
@@ -391,12 +380,12 @@ export class ClusterLink {
 
   /** Routes a direct message to the node holding `toHex`: 'offline' when none does (or none answers). */
   sendDirect(toHex_: string, from: Uint8Array, payload: Uint8Array): Promise<'ok' | RelayErrorCode> {
-    return this.requestStatus(`${this.prefix}.id.${toHex_}`, concat([u8(ID_KINDS.direct), from, payload]), 'offline');
+    return this.requestStatus(`${this.prefix}.id.${toHex_}`, concat(u8(ID_KINDS.direct), from, payload), 'offline');
   }
 
   /** Tells the hub's node how many viewers this node has for one of its topics (no answer). */
   reportWatchers(hubHex: string, topicId: Uint8Array, count: number): void {
-    this.publish(`${this.prefix}.id.${hubHex}`, concat([u8(ID_KINDS.watchers), fromHex(this.node), topicId, u32(count)]));
+    this.publish(`${this.prefix}.id.${hubHex}`, concat(u8(ID_KINDS.watchers), fromHex(this.node), topicId, u32(count)));
   }
 
   // --- mailboxes --------------------------------------------------------------------------------
@@ -441,14 +430,14 @@ export class ClusterLink {
     if (mailboxId.length !== MAILBOX_ID_BYTES) throw new TypeError('cluster: mailbox id length');
     return this.requestStatus(
       `${this.prefix}.mbox.${toHex(mailboxId)}`,
-      concat([u8(MAILBOX_KINDS.post), from, payload]),
+      concat(u8(MAILBOX_KINDS.post), from, payload),
       'mailbox-closed',
     );
   }
 
   /** 'taken' when another node holds this mailbox for another hub. */
   async queryMailbox(mailboxHex: string, hubId: Uint8Array): Promise<'free' | 'taken'> {
-    const s = await this.requestStatus(`${this.prefix}.mbox.${mailboxHex}`, concat([u8(MAILBOX_KINDS.query), hubId]), 'ok');
+    const s = await this.requestStatus(`${this.prefix}.mbox.${mailboxHex}`, concat(u8(MAILBOX_KINDS.query), hubId), 'ok');
     return s === 'mailbox-taken' ? 'taken' : 'free';
   }
 

@@ -3,6 +3,7 @@
 // Node, no DOM. Decoded byte fields are views into the input (no copies): copy one before keeping it
 // past the input's lifetime if the input buffer may be reused.
 
+import { ByteReader, ByteWriter, describeFault, type ByteFault } from '../lib/bytes.ts';
 import {
   CAPABILITY_BYTES,
   CAPABILITY_LABEL,
@@ -110,120 +111,27 @@ export const MAX_FRAME_OVERHEAD = 59;
 // Writer and reader
 
 const utf8 = new TextEncoder();
-const MAX_U32 = 0xffff_ffff;
 
-class Writer {
-  readonly bytes: Uint8Array;
-  private readonly view: DataView;
-  private at = 0;
-
-  constructor(size: number) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
-  }
-  u8(n: number, what: string): this {
-    checkInt(n, 0, 0xff, what);
-    this.view.setUint8(this.at, n);
-    this.at += 1;
-    return this;
-  }
-  u16(n: number, what: string): this {
-    checkInt(n, 0, 0xffff, what);
-    this.view.setUint16(this.at, n);
-    this.at += 2;
-    return this;
-  }
-  u32(n: number, what: string): this {
-    checkInt(n, 0, MAX_U32, what);
-    this.view.setUint32(this.at, n);
-    this.at += 4;
-    return this;
-  }
-  u64(n: number, what: string): this {
-    checkInt(n, 0, Number.MAX_SAFE_INTEGER, what);
-    this.view.setUint32(this.at, Math.floor(n / 2 ** 32));
-    this.view.setUint32(this.at + 4, n % 2 ** 32);
-    this.at += 8;
-    return this;
-  }
-  fixed(b: Uint8Array, length: number, what: string): this {
-    if (!(b instanceof Uint8Array) || b.length !== length) {
-      throw new RelayProtocolError('bad-value', `${what} must be ${length} bytes`);
-    }
-    this.bytes.set(b, this.at);
-    this.at += length;
-    return this;
-  }
-  variable(b: Uint8Array, what: string): this {
-    if (!(b instanceof Uint8Array)) throw new RelayProtocolError('bad-value', `${what} must be bytes`);
-    this.u32(b.length, `${what} length`);
-    this.bytes.set(b, this.at);
-    this.at += b.length;
-    return this;
-  }
-  done(): Uint8Array {
-    // A size computed wrong is a bug here, not bad input.
-    if (this.at !== this.bytes.length) throw new Error(`relay codec: wrote ${this.at} of ${this.bytes.length}`);
-    return this.bytes;
+/** A fault of the shared reader or writer (lib/bytes.ts) as this codec's typed error. */
+function codecError(fault: ByteFault): RelayProtocolError {
+  switch (fault.kind) {
+    case 'truncated':
+      return new RelayProtocolError('truncated', `${fault.field} needs ${fault.need} bytes`);
+    case 'trailing':
+      return new RelayProtocolError('trailing-bytes', `${fault.count} bytes after the last field`);
+    default:
+      return new RelayProtocolError('bad-value', describeFault(fault));
   }
 }
 
-function checkInt(n: number, min: number, max: number, what: string): void {
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new RelayProtocolError('bad-value', `${what} must be an integer in ${min}..${max}`);
-  }
+/** Writes a frame of a size computed beforehand, in place: no growth, no copy at the end. */
+function writer(size: number): ByteWriter {
+  return new ByteWriter({ capacity: size, exact: true, fail: codecError });
 }
 
-class Reader {
-  private readonly view: DataView;
-  private at = 0;
-
-  constructor(private readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  private need(n: number, what: string): void {
-    if (this.bytes.length - this.at < n) throw new RelayProtocolError('truncated', `${what} needs ${n} bytes`);
-  }
-  u8(what: string): number {
-    this.need(1, what);
-    return this.view.getUint8(this.at++);
-  }
-  u16(what: string): number {
-    this.need(2, what);
-    const n = this.view.getUint16(this.at);
-    this.at += 2;
-    return n;
-  }
-  u32(what: string): number {
-    this.need(4, what);
-    const n = this.view.getUint32(this.at);
-    this.at += 4;
-    return n;
-  }
-  u64(what: string): number {
-    this.need(8, what);
-    const hi = this.view.getUint32(this.at);
-    const lo = this.view.getUint32(this.at + 4);
-    this.at += 8;
-    // Only one encoding per value: numbers past 2^53-1 cannot round-trip, so they are refused.
-    if (hi > 0x1f_ffff) throw new RelayProtocolError('bad-value', `${what} over 2^53-1`);
-    return hi * 2 ** 32 + lo;
-  }
-  fixed(length: number, what: string): Uint8Array {
-    this.need(length, what);
-    const b = this.bytes.subarray(this.at, this.at + length);
-    this.at += length;
-    return b;
-  }
-  variable(what: string): Uint8Array {
-    const length = this.u32(`${what} length`);
-    return this.fixed(length, what);
-  }
-  end(): void {
-    if (this.at !== this.bytes.length) {
-      throw new RelayProtocolError('trailing-bytes', `${this.bytes.length - this.at} bytes after the last field`);
-    }
-  }
+/** Byte fields are views into the input (see the top of this file). */
+function reader(bytes: Uint8Array): ByteReader {
+  return new ByteReader(bytes, { copy: false, fail: codecError });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -235,21 +143,21 @@ function checkRights(rights: number): void {
   }
 }
 
-function writeCapabilityFields(w: Writer, c: CapabilityFields): Writer {
+function writeCapabilityFields(w: ByteWriter, c: CapabilityFields): ByteWriter {
   checkRights(c.rights);
   return w
     .fixed(c.hubRelayId, RELAY_ID_BYTES, 'hubRelayId')
     .fixed(c.deviceRelayId, RELAY_ID_BYTES, 'deviceRelayId')
     .u8(c.rights, 'rights')
-    .u64(c.expiresAt, 'expiresAt');
+    .u64Safe(c.expiresAt, 'expiresAt');
 }
 
 /** The bytes a hub signs: CAPABILITY_LABEL || hubRelayId || deviceRelayId || rights || expiresAt. */
 export function capabilitySigningMessage(c: CapabilityFields): Uint8Array {
   const label = utf8.encode(CAPABILITY_LABEL);
-  const w = new Writer(label.length + CAPABILITY_BYTES - SIGNATURE_BYTES);
+  const w = writer(label.length + CAPABILITY_BYTES - SIGNATURE_BYTES);
   w.fixed(label, label.length, 'label');
-  return writeCapabilityFields(w, c).done();
+  return writeCapabilityFields(w, c).finish();
 }
 
 /** Signs the fields with the hub relay key (libsodium crypto_sign_detached, or any Ed25519 signer). */
@@ -269,23 +177,23 @@ export function signCapability(fields: CapabilityFields, sign: Signer): Capabili
 
 /** The 137-byte capability: hubRelayId || deviceRelayId || rights || expiresAt || signature. */
 export function encodeCapability(c: Capability): Uint8Array {
-  const w = new Writer(CAPABILITY_BYTES);
+  const w = writer(CAPABILITY_BYTES);
   writeCapabilityFields(w, c);
-  return w.fixed(c.signature, SIGNATURE_BYTES, 'signature').done();
+  return w.fixed(c.signature, SIGNATURE_BYTES, 'signature').finish();
 }
 
-function readCapability(r: Reader): Capability {
+function readCapability(r: ByteReader): Capability {
   const hubRelayId = r.fixed(RELAY_ID_BYTES, 'hubRelayId');
   const deviceRelayId = r.fixed(RELAY_ID_BYTES, 'deviceRelayId');
   const rights = r.u8('rights');
   checkRights(rights);
-  const expiresAt = r.u64('expiresAt');
+  const expiresAt = r.u64Safe('expiresAt');
   const signature = r.fixed(SIGNATURE_BYTES, 'signature');
   return { hubRelayId, deviceRelayId, rights, expiresAt, signature };
 }
 
 export function decodeCapability(bytes: Uint8Array): Capability {
-  const r = new Reader(bytes);
+  const r = reader(bytes);
   const c = readCapability(r);
   r.end();
   return c;
@@ -307,13 +215,13 @@ export function loginMessage(nonce: Uint8Array, connectionId: Uint8Array, host: 
   if (hostBytes.length === 0 || hostBytes.length > MAX_HOST_BYTES) {
     throw new RelayProtocolError('bad-value', `host must be 1..${MAX_HOST_BYTES} bytes`);
   }
-  return new Writer(label.length + NONCE_BYTES + CONNECTION_ID_BYTES + 1 + hostBytes.length)
+  return writer(label.length + NONCE_BYTES + CONNECTION_ID_BYTES + 1 + hostBytes.length)
     .fixed(label, label.length, 'label')
     .fixed(nonce, NONCE_BYTES, 'nonce')
     .fixed(connectionId, CONNECTION_ID_BYTES, 'connectionId')
     .u8(hostBytes.length, 'host length')
     .fixed(hostBytes, hostBytes.length, 'host')
-    .done();
+    .finish();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -324,8 +232,8 @@ const TYPE_NAMES = new Map<number, MessageTypeName>(
   (Object.entries(MESSAGE_TYPES) as [MessageTypeName, number][]).map(([name, n]) => [n, name]),
 );
 
-function header(type: MessageTypeName, bodyBytes: number): Writer {
-  return new Writer(HEADER + bodyBytes).u8(RELAY_PROTOCOL_VERSION, 'version').u8(MESSAGE_TYPES[type], 'type');
+function header(type: MessageTypeName, bodyBytes: number): ByteWriter {
+  return writer(HEADER + bodyBytes).u8(RELAY_PROTOCOL_VERSION, 'version').u8(MESSAGE_TYPES[type], 'type');
 }
 
 /** Bytes in front of a publish message's payload: version, type, requestId, topicId, flags, length. */
@@ -369,7 +277,7 @@ function errorNumber(code: RelayErrorCode): number {
   return n;
 }
 
-function readErrorCode(r: Reader, what: string): RelayErrorCode {
+function readErrorCode(r: ByteReader, what: string): RelayErrorCode {
   const n = r.u16(what);
   const code = n === 1009 ? undefined : relayErrorCodeFromNumber(n);
   if (code === undefined) throw new RelayProtocolError('bad-value', `${what} ${n} is not a relay error code`);
@@ -383,82 +291,82 @@ export function encodeMessage(m: RelayMessage): Uint8Array {
       return header(m.type, RELAY_ID_BYTES + SIGNATURE_BYTES)
         .fixed(m.publicKey, RELAY_ID_BYTES, 'publicKey')
         .fixed(m.signature, SIGNATURE_BYTES, 'signature')
-        .done();
+        .finish();
     case 'grant': {
       const w = header(m.type, 4 + CAPABILITY_BYTES).u32(m.requestId, 'requestId');
       writeCapabilityFields(w, m.capability);
-      return w.fixed(m.capability.signature, SIGNATURE_BYTES, 'signature').done();
+      return w.fixed(m.capability.signature, SIGNATURE_BYTES, 'signature').finish();
     }
     case 'revoke':
       return header(m.type, 4 + RELAY_ID_BYTES)
         .u32(m.requestId, 'requestId')
         .fixed(m.deviceRelayId, RELAY_ID_BYTES, 'deviceRelayId')
-        .done();
+        .finish();
     case 'mailbox-open':
       return header(m.type, 4 + MAILBOX_ID_BYTES + 8)
         .u32(m.requestId, 'requestId')
         .fixed(m.mailboxId, MAILBOX_ID_BYTES, 'mailboxId')
-        .u64(m.expiresAt, 'expiresAt')
-        .done();
+        .u64Safe(m.expiresAt, 'expiresAt')
+        .finish();
     case 'mailbox-close':
       return header(m.type, 4 + MAILBOX_ID_BYTES)
         .u32(m.requestId, 'requestId')
         .fixed(m.mailboxId, MAILBOX_ID_BYTES, 'mailboxId')
-        .done();
+        .finish();
     case 'mailbox-post':
       return header(m.type, 4 + MAILBOX_ID_BYTES + 4 + lengthOf(m.payload))
         .u32(m.requestId, 'requestId')
         .fixed(m.mailboxId, MAILBOX_ID_BYTES, 'mailboxId')
-        .variable(m.payload, 'payload')
-        .done();
+        .bytes32(m.payload, 'payload')
+        .finish();
     case 'send':
       return header(m.type, 4 + RELAY_ID_BYTES + 4 + lengthOf(m.payload))
         .u32(m.requestId, 'requestId')
         .fixed(m.to, RELAY_ID_BYTES, 'to')
-        .variable(m.payload, 'payload')
-        .done();
+        .bytes32(m.payload, 'payload')
+        .finish();
     case 'publish':
       checkFlags(m.flags);
       return header(m.type, 4 + TOPIC_ID_BYTES + 1 + 4 + lengthOf(m.payload))
         .u32(m.requestId, 'requestId')
         .fixed(m.topicId, TOPIC_ID_BYTES, 'topicId')
         .u8(m.flags, 'flags')
-        .variable(m.payload, 'payload')
-        .done();
+        .bytes32(m.payload, 'payload')
+        .finish();
     case 'subscribe':
     case 'unsubscribe':
       return header(m.type, 4 + RELAY_ID_BYTES + TOPIC_ID_BYTES)
         .u32(m.requestId, 'requestId')
         .fixed(m.hubRelayId, RELAY_ID_BYTES, 'hubRelayId')
         .fixed(m.topicId, TOPIC_ID_BYTES, 'topicId')
-        .done();
+        .finish();
     case 'ping':
     case 'ok':
     case 'pong':
-      return header(m.type, 4).u32(m.requestId, 'requestId').done();
+      return header(m.type, 4).u32(m.requestId, 'requestId').finish();
     case 'challenge':
       return header(m.type, NONCE_BYTES + CONNECTION_ID_BYTES)
         .fixed(m.nonce, NONCE_BYTES, 'nonce')
         .fixed(m.connectionId, CONNECTION_ID_BYTES, 'connectionId')
-        .done();
+        .finish();
     case 'ready':
       return header(m.type, RELAY_ID_BYTES + 4)
         .fixed(m.relayId, RELAY_ID_BYTES, 'relayId')
         .u32(m.maxMessageBytes, 'maxMessageBytes')
-        .done();
+        .finish();
     case 'error':
-      return header(m.type, 4 + 2).u32(m.requestId, 'requestId').u16(errorNumber(m.code), 'code').done();
+      return header(m.type, 4 + 2).u32(m.requestId, 'requestId').u16(errorNumber(m.code), 'code').finish();
     case 'message':
       return header(m.type, RELAY_ID_BYTES + 4 + lengthOf(m.payload))
         .fixed(m.from, RELAY_ID_BYTES, 'from')
-        .variable(m.payload, 'payload')
-        .done();
+        .bytes32(m.payload, 'payload')
+        .finish();
     case 'mailbox-message':
       return header(m.type, MAILBOX_ID_BYTES + RELAY_ID_BYTES + 4 + lengthOf(m.payload))
         .fixed(m.mailboxId, MAILBOX_ID_BYTES, 'mailboxId')
         .fixed(m.from, RELAY_ID_BYTES, 'from')
-        .variable(m.payload, 'payload')
-        .done();
+        .bytes32(m.payload, 'payload')
+        .finish();
     case 'media':
       checkFlags(m.flags);
       return header(m.type, RELAY_ID_BYTES + TOPIC_ID_BYTES + 1 + 4 + 4 + lengthOf(m.payload))
@@ -466,19 +374,19 @@ export function encodeMessage(m: RelayMessage): Uint8Array {
         .fixed(m.topicId, TOPIC_ID_BYTES, 'topicId')
         .u8(m.flags, 'flags')
         .u32(m.dropped, 'dropped')
-        .variable(m.payload, 'payload')
-        .done();
+        .bytes32(m.payload, 'payload')
+        .finish();
     case 'watchers':
       return header(m.type, TOPIC_ID_BYTES + 4)
         .fixed(m.topicId, TOPIC_ID_BYTES, 'topicId')
         .u32(m.count, 'count')
-        .done();
+        .finish();
     case 'unsubscribed':
       return header(m.type, RELAY_ID_BYTES + TOPIC_ID_BYTES + 2)
         .fixed(m.hubRelayId, RELAY_ID_BYTES, 'hubRelayId')
         .fixed(m.topicId, TOPIC_ID_BYTES, 'topicId')
         .u16(errorNumber(m.code), 'code')
-        .done();
+        .finish();
     default:
       return unknownMessage(m);
   }
@@ -488,7 +396,7 @@ function unknownMessage(m: never): never {
   throw new RelayProtocolError('bad-value', `unknown message type ${String((m as { type?: unknown }).type)}`);
 }
 
-function readBody(type: MessageTypeName, r: Reader): RelayMessage {
+function readBody(type: MessageTypeName, r: ByteReader): RelayMessage {
   switch (type) {
     case 'login':
       return { type, publicKey: r.fixed(RELAY_ID_BYTES, 'publicKey'), signature: r.fixed(SIGNATURE_BYTES, 'signature') };
@@ -501,7 +409,7 @@ function readBody(type: MessageTypeName, r: Reader): RelayMessage {
         type,
         requestId: r.u32('requestId'),
         mailboxId: r.fixed(MAILBOX_ID_BYTES, 'mailboxId'),
-        expiresAt: r.u64('expiresAt'),
+        expiresAt: r.u64Safe('expiresAt'),
       };
     case 'mailbox-close':
       return { type, requestId: r.u32('requestId'), mailboxId: r.fixed(MAILBOX_ID_BYTES, 'mailboxId') };
@@ -510,16 +418,16 @@ function readBody(type: MessageTypeName, r: Reader): RelayMessage {
         type,
         requestId: r.u32('requestId'),
         mailboxId: r.fixed(MAILBOX_ID_BYTES, 'mailboxId'),
-        payload: r.variable('payload'),
+        payload: r.bytes32('payload'),
       };
     case 'send':
-      return { type, requestId: r.u32('requestId'), to: r.fixed(RELAY_ID_BYTES, 'to'), payload: r.variable('payload') };
+      return { type, requestId: r.u32('requestId'), to: r.fixed(RELAY_ID_BYTES, 'to'), payload: r.bytes32('payload') };
     case 'publish': {
       const requestId = r.u32('requestId');
       const topicId = r.fixed(TOPIC_ID_BYTES, 'topicId');
       const flags = r.u8('flags');
       checkFlags(flags);
-      return { type, requestId, topicId, flags, payload: r.variable('payload') };
+      return { type, requestId, topicId, flags, payload: r.bytes32('payload') };
     }
     case 'subscribe':
     case 'unsubscribe':
@@ -540,20 +448,20 @@ function readBody(type: MessageTypeName, r: Reader): RelayMessage {
     case 'error':
       return { type, requestId: r.u32('requestId'), code: readErrorCode(r, 'code') };
     case 'message':
-      return { type, from: r.fixed(RELAY_ID_BYTES, 'from'), payload: r.variable('payload') };
+      return { type, from: r.fixed(RELAY_ID_BYTES, 'from'), payload: r.bytes32('payload') };
     case 'mailbox-message':
       return {
         type,
         mailboxId: r.fixed(MAILBOX_ID_BYTES, 'mailboxId'),
         from: r.fixed(RELAY_ID_BYTES, 'from'),
-        payload: r.variable('payload'),
+        payload: r.bytes32('payload'),
       };
     case 'media': {
       const hubRelayId = r.fixed(RELAY_ID_BYTES, 'hubRelayId');
       const topicId = r.fixed(TOPIC_ID_BYTES, 'topicId');
       const flags = r.u8('flags');
       checkFlags(flags);
-      return { type, hubRelayId, topicId, flags, dropped: r.u32('dropped'), payload: r.variable('payload') };
+      return { type, hubRelayId, topicId, flags, dropped: r.u32('dropped'), payload: r.bytes32('payload') };
     }
     case 'watchers':
       return { type, topicId: r.fixed(TOPIC_ID_BYTES, 'topicId'), count: r.u32('count') };
@@ -572,7 +480,7 @@ function readBody(type: MessageTypeName, r: Reader): RelayMessage {
 /** Decodes one frame of either direction. Throws RelayProtocolError on anything not canonical. */
 export function decodeMessage(bytes: Uint8Array): RelayMessage {
   if (!(bytes instanceof Uint8Array)) throw new RelayProtocolError('bad-value', 'a frame must be bytes');
-  const r = new Reader(bytes);
+  const r = reader(bytes);
   const version = r.u8('version');
   if (version !== RELAY_PROTOCOL_VERSION) {
     throw new RelayProtocolError('unsupported-version', `version ${version}`);

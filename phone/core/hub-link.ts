@@ -91,6 +91,8 @@ export interface HubLinkOptions {
   onNotice?: (notice: Notice) => void;
   onKeyUpdate?: (epoch: number) => void;
   commandTimeoutMs?: number;
+  /** How long a session is used before the next handshake (REKEY_AFTER_MS); tests shorten it. */
+  rekeyAfterMs?: number;
   /** Thresholds (and, in tests, the clock) for telling live video from old; see liveness.ts. */
   liveness?: LivenessOptions;
 }
@@ -140,6 +142,11 @@ const HANDSHAKE_RETRY_MS = [500, 1000, 2000, 5000];
  * session (it restarted, and a relay kept its SESSION_RESET from us).
  */
 const REHANDSHAKE_AFTER_TIMEOUTS = 2;
+/**
+ * A new handshake this long after the last one, so a session key that leaks opens little: the hub
+ * refuses a session after 3 minutes (main/phone-sessions.ts REJECT_AFTER_MS). PROTOCOL 6.6.
+ */
+export const REKEY_AFTER_MS = 120_000;
 
 export class HubLink {
   readonly counters: LinkCounters = { opened: 0, notForMe: 0, replayed: 0, tampered: 0, malformed: 0, relayDropped: 0 };
@@ -167,6 +174,7 @@ export class HubLink {
   private handshakeAttempt = 0;
   /** Commands that timed out since the hub last answered one. */
   private missedAnswers = 0;
+  private rekeyTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   /** Why the last relay or LAN endpoint tried could not be reached, for error messages. */
   private lastFailure: RelayFailure | undefined;
@@ -369,7 +377,15 @@ export class HubLink {
     });
     // Handled here too, so a close() while the send is still under way is no unhandled rejection.
     result.catch(() => undefined);
-    await this.sendToHub(Envelope.SESSION_DATA, session.seal(encodeSessionMessage({ kind: 'command', signed })));
+    try {
+      await this.sendToHub(Envelope.SESSION_DATA, session.seal(encodeSessionMessage({ kind: 'command', signed })));
+    } catch (e) {
+      // Not sent (the hub is offline, the relay is down): no answer to wait for, and no sign that
+      // the hub lost our session.
+      clearTimeout(this.pending.get(seq)?.timer);
+      this.pending.delete(seq);
+      throw e;
+    }
     return result;
   }
 
@@ -444,6 +460,7 @@ export class HubLink {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.rekeyTimer);
     clearTimeout(this.failoverTimer);
     clearTimeout(this.confirmTimer);
     clearInterval(this.probeTimer);
@@ -633,17 +650,28 @@ export class HubLink {
     this.heard();
     // The hub answers a handshake with this phone's current key update.
     if (payload.length > 0) this.takeKeyUpdate(openKeyUpdate(payload, this.profile.hub, this.profile.device.deviceId));
+    // A scheduled re-key: the hub still holds our watches, and this session replaces a working one.
+    const rekeyed = this.session !== undefined;
     this.session = session;
     this.handshakeAttempt = 0;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.rekeyTimer);
+    this.rekeyTimer = setTimeout(() => this.rekey(), this.opts.rekeyAfterMs ?? REKEY_AFTER_MS);
     this.setState('live');
     const waiters = this.sessionWaiters;
     this.sessionWaiters = [];
     for (const w of waiters) w.resolve();
-    // After a hub restart, ask again for what we were watching; with nothing to watch, say one
-    // thing in the new session so the hub knows it is ours (it keeps the old one until then).
-    if (this.watched.size > 0) this.rewatch();
+    // After a hub restart, ask again for what we were watching; with nothing to watch (or after a
+    // re-key), say one thing in the new session so the hub knows it is ours (it keeps the old one
+    // until then).
+    if (this.watched.size > 0 && !rekeyed) this.rewatch();
     else this.command('list-cameras').catch(() => undefined);
+  }
+
+  /** The session is REKEY_AFTER_MS old: handshake again, using it until the new one is up. */
+  private rekey(): void {
+    if (this.closed || this.state === 'removed' || this.handshake !== undefined || this.session === undefined) return;
+    this.startHandshake();
   }
 
   private onSessionData(body: Uint8Array): void {

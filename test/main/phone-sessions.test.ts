@@ -18,7 +18,7 @@ import { startSession, type Session, type StartedSession } from '../../crypto/se
 import { cryptoReady } from '../../crypto/sodium.ts';
 import { EpochKeys } from '../../main/epoch-keys.ts';
 import {
-  HANDSHAKE_BURST, HANDSHAKE_REFILL_MS, PhoneSessions, TOUCH_INTERVAL_MS, type PhoneSessionOptions,
+  HANDSHAKE_BURST, HANDSHAKE_REFILL_MS, PhoneSessions, REJECT_AFTER_MS, TOUCH_INTERVAL_MS, type PhoneSessionOptions,
 } from '../../main/phone-sessions.ts';
 import type { Store } from '../../main/store/db.ts';
 import { open, tempDataDir } from './store/helpers.ts';
@@ -66,6 +66,13 @@ class TestHub {
   restart(): void {
     this.sessions.closeAll();
     this.sessions = this.#make();
+  }
+
+  /** A new epoch: what main/hub.ts does (EpochKeys.begin, then the key updates go out). */
+  newEpoch(): void {
+    this.epoch++;
+    this.keys.begin(this.epoch, [{ id: '00112233445566778899aabbccddeeff', number: 1 }], []);
+    this.sessions.sendKeyUpdates({ epochChanged: true });
   }
 
   /** What was sent since `mark` (an index into `sent`). */
@@ -256,5 +263,95 @@ describe('finding 6: handshake floods', () => {
     phone.toHub(phone.commandEnvelope('list-cameras'));
     await settle();
     expect(touch).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('finding 7: session lifetime', () => {
+  /** Every key update the hub sent that `session` opens, by epoch. */
+  function keyUpdatesIn(hub: TestHub, phone: TestPhone, session: Session, mark: number): number[] {
+    const epochs: number[] = [];
+    for (const m of hub.since(mark)) {
+      if (m.kind !== Envelope.SESSION_DATA) continue;
+      let message: SessionMessage;
+      try {
+        message = decodeSessionMessage(session.open(m.body));
+      } catch (e) {
+        if (isCryptoError(e)) continue;
+        throw e;
+      }
+      if (message.kind === 'key-update') epochs.push(openKeyUpdate(message.signed, hubPublicKeys(hubIdentity), phone.device.deviceId).epoch);
+    }
+    return epochs;
+  }
+
+  it('a session key captured before an epoch change opens none of the messages carrying the next key update', async () => {
+    const hub = new TestHub(open(tempDataDir()));
+    const phone = new TestPhone(hub);
+    expect(phone.connect()).toBe(1);
+    const leaked = phone.session!; // what a thief of the session key holds
+    const mark = hub.sent.length;
+    hub.newEpoch();
+    // Notices and results after the change do not go into it either.
+    hub.sessions.notifyAll({ type: 'cameras-changed' });
+    phone.toHub(phone.commandEnvelope('list-cameras', leaked));
+    await settle();
+    expect(keyUpdatesIn(hub, phone, leaked, mark)).toEqual([]);
+    expect(hub.since(mark).filter((m) => m.kind === Envelope.SESSION_DATA).every((m) => {
+      try {
+        leaked.open(m.body);
+        return false;
+      } catch {
+        return true;
+      }
+    })).toBe(true);
+    // The phone was told to handshake again, and gets the new epoch's keys in message 2.
+    expect(hub.since(mark).some((m) => m.kind === Envelope.SESSION_RESET)).toBe(true);
+    expect(phone.connect()).toBe(2);
+  });
+
+  it('refuses a session older than the limit, and seals nothing more in it', async () => {
+    const clock = manualClock();
+    const hub = new TestHub(open(tempDataDir()), { now: clock.now });
+    const phone = new TestPhone(hub);
+    phone.connect();
+    const old = phone.session!;
+    clock.advance(REJECT_AFTER_MS + 1);
+    const mark = hub.sent.length;
+    hub.sessions.notifyAll({ type: 'cameras-changed' });
+    phone.toHub(phone.commandEnvelope('list-cameras', old));
+    await settle();
+    phone.read(mark);
+    expect(phone.results()).toEqual([]);
+    expect(phone.messages).toEqual([]);
+    expect(phone.resets).toBeGreaterThan(0);
+    // A new handshake is served.
+    phone.connect();
+    const after = hub.sent.length;
+    phone.toHub(phone.commandEnvelope('list-cameras'));
+    await settle();
+    phone.read(after);
+    expect(phone.results()).toHaveLength(1);
+  });
+
+  it('a re-key racing a command keeps the phone served (the command went out in the old session)', async () => {
+    const hub = new TestHub(open(tempDataDir()));
+    const phone = new TestPhone(hub);
+    phone.connect();
+    const old = phone.session!;
+    // The phone re-keys: message 1 reaches the hub; before message 2 is back, a command leaves in
+    // the old session.
+    let mark = hub.sent.length;
+    phone.toHub(phone.hello());
+    const reply = hub.since(mark).find((m) => m.kind === Envelope.SESSION_2)!;
+    phone.toHub(phone.commandEnvelope('list-cameras', old));
+    await settle();
+    phone.session = phone.started!.finish(reply.body).session;
+    // From now on it speaks in the new session, and is answered there.
+    mark = hub.sent.length;
+    phone.toHub(phone.commandEnvelope('list-cameras'));
+    await settle();
+    phone.read(mark);
+    expect(phone.results()).toHaveLength(1);
+    expect(phone.resets).toBe(0);
   });
 });

@@ -158,3 +158,33 @@ describe('finding 5: the phone gets back in when the hub no longer reads its ses
     await expect(link.command('list-cameras')).resolves.toEqual({ action: 'list-cameras' });
   });
 });
+
+describe('finding 7: the phone re-keys on a schedule and after each epoch change', () => {
+  it('handshakes again every rekeyAfterMs, and commands keep working across the re-keys', async () => {
+    const setup = new Setup();
+    const link = setup.link({ commandTimeoutMs: 2_000, rekeyAfterMs: 200 });
+    await link.command('list-cameras');
+    const deadline = Date.now() + 1_500;
+    let answered = 0;
+    while (Date.now() < deadline) {
+      await expect(link.command('list-cameras')).resolves.toEqual({ action: 'list-cameras' });
+      answered++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(answered).toBeGreaterThan(10);
+    expect(setup.relay.count(Envelope.SESSION_1)).toBeGreaterThanOrEqual(4);
+  });
+
+  it('after an epoch change, takes the new key update from a new handshake', async () => {
+    const setup = new Setup();
+    const epochs: number[] = [];
+    const link = setup.link({ commandTimeoutMs: 2_000, onKeyUpdate: (e) => epochs.push(e) });
+    await link.command('list-cameras');
+    expect(link.currentEpoch).toBe(1);
+    setup.keys.begin(2, [{ id: '00112233445566778899aabbccddeeff', number: 1 }], []);
+    setup.relay.sessions.sendKeyUpdates({ epochChanged: true });
+    await until('the new epoch', () => link.currentEpoch === 2);
+    expect(setup.relay.count(Envelope.SESSION_1)).toBe(2);
+    await expect(link.command('list-cameras')).resolves.toEqual({ action: 'list-cameras' });
+  });
+});
