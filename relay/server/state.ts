@@ -141,10 +141,6 @@ export class HubTable {
 
   constructor(private readonly hubGraceMs: number) {}
 
-  get size(): number {
-    return this.hubs.size;
-  }
-
   get(idHex: string): HubState | undefined {
     return this.hubs.get(idHex);
   }
@@ -189,6 +185,19 @@ export class HubTable {
     if (hub.caps.size === 0) return;
     for (const cap of hub.caps.values()) cap.stale = true;
     hub.staleDeadlineMs = now + this.hubGraceMs;
+  }
+
+  /** For stats: hubs, and the capabilities, topics and subscriptions hanging off them. */
+  gauges(): { hubs: number; capabilities: number; topics: number; subscriptions: number } {
+    let capabilities = 0;
+    let topics = 0;
+    let subscriptions = 0;
+    for (const hub of this.hubs.values()) {
+      capabilities += hub.caps.size;
+      topics += hub.topics.size;
+      for (const topic of hub.topics.values()) subscriptions += topic.subs.size;
+    }
+    return { hubs: this.hubs.size, capabilities, topics, subscriptions };
   }
 
   clear(): void {
