@@ -25,3 +25,5 @@ export const LABEL_COMMAND = 'vigil v1 command';
 export const LABEL_FRAME_SEALER = 'vigil v1 frame sealer';
 export const LABEL_PAIRING_CONFIRM = 'vigil v1 pairing confirm';
 export const LABEL_LAN_ID = 'vigil v1 lan id';
+/** Names a camera profile's relay topic (crypto/profile-topic.ts): a topic, never a key. */
+export const LABEL_PROFILE_TOPIC = 'vigil v1 profile topic';

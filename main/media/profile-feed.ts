@@ -7,6 +7,8 @@
 // of the camera (CameraFeed.output, on its stdin), not the camera: one RTSP session per camera, and
 // no camera URL or password on the transcoder's command line.
 import { createHash } from 'node:crypto';
+import { fromHex } from '../../crypto/bytes.ts';
+import { profileTopic, type Sha256 } from '../../crypto/profile-topic.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { Fmp4Input, IngestInit, IngestState } from '../../native/ingest.ts';
 import { CameraFeed, type FeedEvents, type FeedTuning } from './camera-feed.ts';
@@ -18,8 +20,6 @@ export type ProfileName = typeof PROFILE_H264;
  * cameras 1, 2, … and never reaches it; a camera at or past it simply gets no profile.
  */
 export const PROFILE_NUMBER_BIT = 0x4000_0000;
-/** Domain separation for the profile's relay topic (docs/PROTOCOL.md quotes it). */
-export const LABEL_PROFILE_TOPIC = 'vigil v1 profile topic';
 /** No watcher for this long, and the transcoder stops. */
 export const PROFILE_GRACE_MS = 10_000;
 /** What list-cameras says before the transcoder ever ran: High profile, level 4.0 (up to 1080p). */
@@ -31,18 +31,7 @@ export function profileNumber(cameraNumber: number): number | undefined {
   return cameraNumber | PROFILE_NUMBER_BIT;
 }
 
-/**
- * topic = first 16 bytes of SHA-256(label || 0x00 || cameraId (16 bytes) || 0x00 || name), hex.
- * Deterministic, so it survives hub restarts like the camera's own topic. From the camera's id, which
- * a relay never sees (frames carry it encrypted, docs/PROTOCOL.md §9), not from its topic: a relay
- * that hashed every topic it carries would otherwise link the profile's topic to the camera's.
- */
-export function profileTopic(cameraId: string, name: ProfileName): string {
-  if (!/^[0-9a-f]{32}$/.test(cameraId)) throw new Error('profileTopic: bad camera id');
-  return createHash('sha256')
-    .update(LABEL_PROFILE_TOPIC).update(Buffer.from([0])).update(Buffer.from(cameraId, 'hex')).update(Buffer.from([0])).update(name)
-    .digest().subarray(0, 16).toString('hex');
-}
+const sha256: Sha256 = (message) => createHash('sha256').update(message).digest();
 
 /** An H.265 camera gets the h264 profile; H.264 (and anything else a browser may play) does not. */
 export function needsH264Profile(codecs: readonly string[]): boolean {
@@ -79,7 +68,7 @@ export class H264Profile {
     const number = profileNumber(camera.number);
     if (number === undefined) throw new Error(`camera ${camera.number} cannot have a profile`);
     this.number = number;
-    this.topic = profileTopic(camera.id, PROFILE_H264);
+    this.topic = profileTopic(fromHex(camera.id), PROFILE_H264, sha256);
     this.feed = new CameraFeed(number, { kind: 'fmp4', input }, ffmpeg, {
       onInit: (init: IngestInit) => {
         this.#known = { mime: init.mime, codecs: init.codecs };
