@@ -1,0 +1,302 @@
+// node --import tsx bench/ingest-delay.bench.ts — how long ffmpeg holds a frame on the hub (issue 20):
+// the test camera stamps each frame's creation time (wall clock ms) into its pixels before the
+// encoder (test/support/camera/rtsp-camera.py, STAMP); the hub's ingest (native/ingest.ts, one
+// fragment per frame, video only) pulls it over RTSP/TCP and the time each fragment is emitted is
+// kept. Afterwards the fragments are decoded (ffmpeg, one picture per fragment) and each picture's
+// stamp read: delay = emitted - stamp, i.e. encoder + RTSP on loopback + ffmpeg + the pipe to Node.
+// A TCP proxy between ffmpeg and the camera also notes when each frame's last RTP packet reaches
+// ffmpeg, which splits that delay into the camera's part and ffmpeg's ("held by ffmpeg"). A
+// reference run decodes the camera to raw pictures instead (no MP4 muxer). Each ffmpeg argument
+// variant runs against the same camera, one after the other.
+//   VIGIL_BENCH_FPS (default "25,10"), VIGIL_BENCH_WINDOW_S (default 10),
+//   VIGIL_BENCH_VARIANTS (default: all, comma-separated names from VARIANTS below),
+//   VIGIL_BENCH_REFERENCE=0 skips the reference run
+import { spawn } from 'node:child_process';
+import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { resolveFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
+import { CameraIngest, INGEST_DEFAULTS, type FfmpegArgTemplates } from '../native/ingest.ts';
+import { startCamera, stopAllCameras, type StampLayout } from '../test/support/camera/camera.ts';
+import { fixed, machineLine, percentile } from './lib/stats.ts';
+
+const FPS = (process.env['VIGIL_BENCH_FPS'] ?? '25,10').split(',').map(Number);
+const WINDOW_S = Number(process.env['VIGIL_BENCH_WINDOW_S'] ?? 10);
+const SIZE = { w: 640, h: 360 };
+/** Fragments emitted before this are not counted: ffmpeg's start-up backlog. */
+const SETTLE_MS = 2_000;
+
+/**
+ * Argument variants, as overrides of INGEST_DEFAULTS.args ('now'). The others are the options one
+ * would try for a low-delay ingest; none changed ffmpeg's hold here (docs/PERFORMANCE.md, "Ingest
+ * delay"): kept so the next ffmpeg can be checked in one run.
+ */
+const NOW = INGEST_DEFAULTS.args;
+const VARIANTS: Record<string, Partial<FfmpegArgTemplates>> = {
+  now: {},
+  'input-nobuffer': {
+    rtspInput: ['-rtsp_transport', 'tcp', '-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-i', '{url}'],
+  },
+  'flush-packets': { output: ['-flush_packets', '1', ...NOW.output] },
+  'frag-every-frame': {
+    output: NOW.output.map((a) => (a === 'empty_moov+default_base_moof+frag_keyframe' ? `${a}+frag_every_frame` : a)),
+  },
+};
+
+interface Emitted {
+  at: number;
+  data: Uint8Array;
+  /** tfdt of the fragment, in `timescale` ticks. */
+  decodeTime?: number;
+  timescale?: number;
+}
+
+/** When each frame's last RTP packet (marker bit) passed the proxy towards ffmpeg, by RTP timestamp. */
+interface RtpArrivals {
+  byTimestamp: Map<number, number>;
+  order: number[];
+}
+
+/**
+ * A TCP proxy between ffmpeg and the camera (RTSP with RTP interleaved on the same connection):
+ * it reads the camera's side, and notes when the last packet of each video frame passes to ffmpeg.
+ * So "what ffmpeg holds" is measured exactly: fragment emitted - the frame's last byte handed to it.
+ */
+async function rtspProxy(cameraPort: number): Promise<{ server: Server; port: number; arrivals: RtpArrivals }> {
+  const arrivals: RtpArrivals = { byTimestamp: new Map(), order: [] };
+  const server = createServer((client) => {
+    const upstream = connect(cameraPort, '127.0.0.1');
+    client.pipe(upstream);
+    let buf: Buffer = Buffer.alloc(0);
+    upstream.on('data', (chunk: Buffer) => {
+      const at = wallMs();
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      for (;;) {
+        if (buf.length === 0) break;
+        if (buf[0] === 0x24) { // '$' channel u8, length u16, RTP packet
+          if (buf.length < 4) break;
+          const len = buf.readUInt16BE(2);
+          if (buf.length < 4 + len) break;
+          const channel = buf[1]!;
+          const rtp = buf.subarray(4, 4 + len);
+          if (channel === 0 && rtp.length >= 12 && (rtp[1]! & 0x80) !== 0) {
+            const ts = rtp.readUInt32BE(4);
+            if (!arrivals.byTimestamp.has(ts)) arrivals.order.push(ts);
+            arrivals.byTimestamp.set(ts, at);
+          }
+          buf = buf.subarray(4 + len);
+        } else { // an RTSP response: headers, then Content-Length bytes
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) break;
+          const m = /content-length:\s*(\d+)/i.exec(buf.subarray(0, end).toString('latin1'));
+          const total = end + 4 + (m ? Number(m[1]) : 0);
+          if (buf.length < total) break;
+          buf = buf.subarray(total);
+        }
+      }
+      client.write(chunk);
+    });
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', close).on('error', close);
+    upstream.on('close', close).on('error', close);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port, arrivals };
+}
+
+/**
+ * ffmpeg's hold per fragment: emitted - when its frame's last RTP packet reached ffmpeg. Fragments
+ * and RTP frames are matched by timestamp differences (ffmpeg starts its clock at its first packet;
+ * the MP4 timescale is RTP's 90 kHz for H.264, else scaled).
+ */
+function heldByFfmpeg(fragments: readonly Emitted[], arrivals: RtpArrivals): number[] | undefined {
+  const withTime = fragments.filter((f) => f.decodeTime !== undefined && f.timescale !== undefined);
+  if (withTime.length < 10) return undefined;
+  const rtpTicks = (f: Emitted) => Math.round((f.decodeTime! - withTime[0]!.decodeTime!) * 90_000 / f.timescale!);
+  // Which RTP frame is the first fragment's: the one from which the most fragments land on an RTP frame.
+  let best: { base: number; hits: number } = { base: 0, hits: -1 };
+  for (const base of arrivals.order.slice(0, 200)) {
+    let hits = 0;
+    for (const f of withTime.slice(0, 50)) if (arrivals.byTimestamp.has((base + rtpTicks(f)) >>> 0)) hits++;
+    if (hits > best.hits) best = { base, hits };
+  }
+  if (best.hits < 40) return undefined;
+  const held: number[] = [];
+  for (const f of withTime) {
+    const at = arrivals.byTimestamp.get((best.base + rtpTicks(f)) >>> 0);
+    if (at !== undefined) held.push(f.at - at);
+  }
+  return held;
+}
+
+function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** The ingest's fragments for `seconds` after it is live, with the time each was emitted. */
+async function capture(ffmpeg: FfmpegInfo, url: string, args: Partial<FfmpegArgTemplates>, seconds: number): Promise<{ init: Uint8Array; fragments: Emitted[] }> {
+  const ingest = new CameraIngest({ source: { kind: 'rtsp', url, audio: 'none' }, ffmpeg, fragmentMs: 0, args });
+  let init: Uint8Array | undefined;
+  const fragments: Emitted[] = [];
+  let firstAt = 0;
+  ingest.on('init', (i) => {
+    init = i.data;
+  });
+  ingest.on('fragment', (f) => {
+    const at = wallMs();
+    firstAt ||= at;
+    fragments.push({ at, data: f.data, ...(f.decodeTime !== undefined ? { decodeTime: f.decodeTime } : {}), ...(f.timescale !== undefined ? { timescale: f.timescale } : {}) });
+  });
+  ingest.start();
+  try {
+    const deadline = Date.now() + 20_000;
+    while (firstAt === 0 || wallMs() < firstAt + SETTLE_MS + seconds * 1000) {
+      if (Date.now() > deadline + seconds * 1000) throw new Error(`no fragments: ${JSON.stringify(ingest.state)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await ingest.stop();
+  }
+  if (init === undefined) throw new Error('no init segment');
+  return { init, fragments };
+}
+
+/** Decodes init + fragments to grey pictures, one per video sample, in order. */
+async function decode(ffmpeg: FfmpegInfo, init: Uint8Array, fragments: readonly Emitted[]): Promise<Uint8Array[]> {
+  const child = spawn(ffmpeg.path, ['-hide_banner', '-nostdin', '-loglevel', 'fatal', '-f', 'mp4', '-i', 'pipe:0',
+    '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg decode exited ${code}`))));
+  });
+  child.stdin.write(init);
+  for (const f of fragments) child.stdin.write(f.data);
+  child.stdin.end();
+  await done;
+  const all = Buffer.concat(chunks);
+  const size = SIZE.w * SIZE.h;
+  const out: Uint8Array[] = [];
+  for (let o = 0; o + size <= all.length; o += size) out.push(all.subarray(o, o + size));
+  return out;
+}
+
+function crc16(bytes: readonly number[]): number {
+  let crc = 0xffff;
+  for (const b of bytes) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = ((crc & 0x8000) !== 0 ? ((crc << 1) ^ 0x1021) : (crc << 1)) & 0xffff;
+  }
+  return crc;
+}
+
+/** The stamp's time (ms), or undefined when its CRC fails (rtsp-camera.py, STAMP). */
+function readStamp(grey: Uint8Array, L: StampLayout): number | undefined {
+  let time = 0;
+  let crc = 0;
+  const q = Math.floor(L.block / 4);
+  for (let i = 0; i < L.cols * L.rows; i++) {
+    const bx = L.x + (i % L.cols) * L.block + q;
+    const by = L.y + Math.floor(i / L.cols) * L.block + q;
+    let sum = 0;
+    for (let y = by; y < by + 2 * q; y++) for (let x = bx; x < bx + 2 * q; x++) sum += grey[y * SIZE.w + x]!;
+    const bit = sum / (4 * q * q) > 126 ? 1 : 0;
+    if (i < L.timeBits) time = time * 2 + bit;
+    else crc = crc * 2 + bit;
+  }
+  const bytes: number[] = [];
+  for (let i = 5; i >= 0; i--) bytes.push(Math.floor(time / 2 ** (8 * i)) % 256);
+  return crc16(bytes) === crc ? time : undefined;
+}
+
+/**
+ * A reference without the MP4 muxer: ffmpeg decodes the camera to raw pictures (one decoder thread,
+ * low_delay) and each picture's arrival here is kept. Its delay is the camera's, RTSP's and the H.264
+ * parser's (which sees a frame's end only when the next frame begins); what the ingest adds above it
+ * is the muxer's and the pipe's.
+ */
+async function decodedDirect(ffmpeg: FfmpegInfo, url: string, layout: StampLayout, seconds: number): Promise<number[]> {
+  const child = spawn(ffmpeg.path, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-fflags', 'nobuffer', '-flags', 'low_delay',
+    '-threads', '1', '-i', url, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const size = SIZE.w * SIZE.h;
+  let pending: Buffer = Buffer.alloc(0);
+  const delays: number[] = [];
+  let firstAt = 0;
+  child.stdout.on('data', (c: Buffer) => {
+    const at = wallMs();
+    pending = pending.length === 0 ? c : Buffer.concat([pending, c]);
+    while (pending.length >= size) {
+      const picture = pending.subarray(0, size);
+      pending = pending.subarray(size);
+      firstAt ||= at;
+      if (at < firstAt + SETTLE_MS) continue;
+      const stamp = readStamp(picture, layout);
+      if (stamp !== undefined) delays.push(at - stamp);
+    }
+  });
+  const deadline = Date.now() + 20_000 + seconds * 1000;
+  while ((firstAt === 0 || wallMs() < firstAt + SETTLE_MS + seconds * 1000) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGKILL');
+  return delays;
+}
+
+async function main(): Promise<void> {
+  console.log('vigil bench:ingest-delay');
+  console.log(machineLine());
+  const ffmpeg = await resolveFfmpeg();
+  const names = (process.env['VIGIL_BENCH_VARIANTS']?.split(',') ?? Object.keys(VARIANTS));
+  console.log(`ffmpeg: ${ffmpeg.path} ${ffmpeg.version}; camera H.264 ${SIZE.w}x${SIZE.h}, 2 s GOP, stamped; one fragment per frame; ` +
+    `${WINDOW_S} s per variant after ${SETTLE_MS / 1000} s; delay = fragment emitted by the ingest - frame created (ms)`);
+  console.log(`now = INGEST_DEFAULTS.args: rtspInput ${INGEST_DEFAULTS.args.rtspInput.join(' ')}; output ${INGEST_DEFAULTS.args.output.join(' ')}`);
+  try {
+    for (const fps of FPS) {
+      const camera = await startCamera({ size: `${SIZE.w}x${SIZE.h}`, fps, gop: 2 * fps, stamp: true, runSeconds: 30 + names.length * (WINDOW_S + 15) });
+      const layout = camera.info.stamp;
+      if (layout === null) throw new Error('the camera did not stamp');
+      if (process.env['VIGIL_BENCH_REFERENCE'] !== '0') {
+        const delays = await decodedDirect(ffmpeg, camera.url, layout, WINDOW_S);
+        const p = (q: number) => fixed(percentile(delays, q), 0);
+        console.log(`  ${fps} fps, reference (ffmpeg decoding to raw pictures, no muxer): ${delays.length} frames, delay p50 ${p(50)} ms, p90 ${p(90)}, ` +
+          `min ${fixed(Math.min(...delays), 0)}, max ${fixed(Math.max(...delays), 0)}; p50 in frame intervals ${fixed(percentile(delays, 50) * fps / 1000, 2)}`);
+      }
+      for (const name of names) {
+        const args = VARIANTS[name];
+        if (args === undefined) throw new Error(`no variant ${name} (have ${Object.keys(VARIANTS).join(', ')})`);
+        const proxy = await rtspProxy(camera.info.port);
+        const { init, fragments } = await capture(ffmpeg, camera.url.replace(`:${camera.info.port}/`, `:${proxy.port}/`), args, WINDOW_S);
+        proxy.server.close();
+        const counted0 = fragments.filter((f) => f.at >= fragments[0]!.at + SETTLE_MS);
+        const held = heldByFfmpeg(counted0, proxy.arrivals);
+        const h = (q: number) => (held ? fixed(percentile(held, q), 0) : '?');
+        const heldLine = held ? `; held by ffmpeg (fragment emitted - frame's last RTP packet in): p50 ${h(50)} ms, p90 ${h(90)}, max ${fixed(Math.max(...held), 0)} (${fixed(percentile(held, 50) * fps / 1000, 2)} frame intervals)` : '; held by ffmpeg: could not match RTP frames';
+        const pictures = await decode(ffmpeg, init, fragments);
+        const counted = fragments.filter((f) => f.at >= fragments[0]!.at + SETTLE_MS);
+        const delays: number[] = [];
+        let unreadable = 0;
+        if (pictures.length !== fragments.length) {
+          console.log(`  ${fps} fps, ${name}: ${fragments.length} fragments but ${pictures.length} pictures: not one frame per fragment, skipped`);
+          continue;
+        }
+        for (let i = fragments.length - counted.length; i < fragments.length; i++) {
+          const stamp = readStamp(pictures[i]!, layout);
+          if (stamp === undefined) unreadable++;
+          else delays.push(fragments[i]!.at - stamp);
+        }
+        const p = (q: number) => fixed(percentile(delays, q), 0);
+        console.log(`  ${fps} fps (frame interval ${fixed(1000 / fps, 0)} ms), ${name}: ${delays.length} frames, delay p50 ${p(50)} ms, p90 ${p(90)}, ` +
+          `min ${fixed(Math.min(...delays), 0)}, max ${fixed(Math.max(...delays), 0)}; p50 in frame intervals ${fixed(percentile(delays, 50) * fps / 1000, 2)}` +
+          `${unreadable ? `; ${unreadable} stamps unreadable` : ''}${heldLine}`);
+      }
+      await camera.stop();
+    }
+  } finally {
+    await stopAllCameras();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench:ingest-delay failed: ${e instanceof Error ? e.stack : String(e)}`);
+  process.exitCode = 1;
+}).finally(() => process.exit());
