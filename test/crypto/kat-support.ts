@@ -1,12 +1,11 @@
-// Shared by the known-answer vector tests (test/crypto/kat-*.test.ts). Each family's vectors live in
-// test/crypto/vectors/<family>.json as { description, vectors: [{ name, expect, ... }] }: hex for
-// bytes, decimal strings for 64-bit numbers. A generator inside each test file writes its file once
-// (VIGIL_WRITE_KAT_VECTORS=1 npx vitest run test/crypto/kat-); from then on the code must
-// reproduce, or reject with exactly the `expect` code, every entry. The phone's tests read the same
-// files.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// Shared by the known-answer vector tests (test/crypto/kat-*.test.ts) and their generators
+// (test/crypto/generate/<family>.ts). Each family's vectors live in test/crypto/vectors/<family>.json
+// as { description, vectors: [{ name, expect, ... }] }: hex for bytes, decimal strings for 64-bit
+// numbers. `npm run vectors:write` (test/crypto/write-vectors.ts) writes the files from the code once;
+// from then on the code must reproduce, or reject with exactly the `expect` code, every entry. The
+// phone's tests read the same files. No vitest here: the generators run outside it.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { CryptoError, type CryptoErrorCode } from '../../crypto/errors.ts';
 import type { DeviceSeeds, HubSeeds } from '../../crypto/identity.testing.ts';
@@ -18,18 +17,13 @@ export interface VectorFile<V> {
   readonly vectors: V[];
 }
 
-/** True when the generators should (re)write the vector files. */
-export const WRITE_VECTORS = process.env['VIGIL_WRITE_KAT_VECTORS'] === '1';
-
 export function vectorPath(family: string): string {
   return fileURLToPath(new URL(`./vectors/${family}.json`, import.meta.url));
 }
 
-/** The vectors of a family, or none while the generator has not written them yet (write mode only). */
+/** The vectors of a family, as committed. */
 export function readVectors<V>(family: string): V[] {
-  const path = vectorPath(family);
-  if (!existsSync(path) && WRITE_VECTORS) return [];
-  return (JSON.parse(readFileSync(path, 'utf8')) as VectorFile<V>).vectors;
+  return (JSON.parse(readFileSync(vectorPath(family), 'utf8')) as VectorFile<V>).vectors;
 }
 
 export function writeVectors<V>(family: string, description: string, vectors: V[]): void {
@@ -47,10 +41,19 @@ export function outcome(fn: () => unknown): Expect {
   }
 }
 
+/**
+ * The generators' consistency checks (and the tests', through the helpers they share): throws unless
+ * `actual` is `expected`. Not vitest's expect, so that the generators run outside vitest.
+ */
+export function same<T>(actual: T, expected: T, what: string): void {
+  if (!Object.is(actual, expected)) throw new Error(`${what}: got ${String(actual)}, expected ${String(expected)}`);
+}
+
 /** Every kind a file claims to cover is present, and nothing else. */
 export function expectKinds(vectors: readonly { expect: Expect }[], kinds: readonly Expect[]): void {
-  if (vectors.length === 0 && WRITE_VECTORS) return; // the generator is writing the file in this run
-  expect([...new Set(vectors.map((v) => v.expect))].sort()).toEqual([...kinds].sort());
+  const present = [...new Set(vectors.map((v) => v.expect))].sort();
+  const wanted = [...kinds].sort();
+  if (present.join() !== wanted.join()) throw new Error(`the vectors cover ${present.join(', ')}; expected exactly ${wanted.join(', ')}`);
 }
 
 /** Bytes counting up from `start`: deterministic inputs that are easy to re-derive by hand. */
