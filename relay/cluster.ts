@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, connect, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import { concat } from '../lib/bytes.ts';
+import { unreachable } from '../lib/unreachable.ts';
 import {
   CAPABILITY_BYTES,
   MAILBOX_ID_BYTES,
@@ -142,7 +143,7 @@ export function encodeControl(e: ControlEvent): Uint8Array {
     case 'revoke':
       return concat(...head, e.hubRelayId, e.deviceRelayId);
     default:
-      throw new Error(`unreachable control kind ${String((e as { kind?: unknown }).kind)}`);
+      return unreachable(e);
   }
 }
 

@@ -20,7 +20,8 @@ import { createRelayHttp } from './server/http.ts';
 import { Hubs } from './server/hubs.ts';
 import { Mailboxes } from './server/mailboxes.ts';
 import { DirectMessages } from './server/messages.ts';
-import { HubTable, silentLogger, toHex, unreachable, type LoggedInConnection, type RelayContext, type RelayLogger } from './server/state.ts';
+import { unreachable } from '../lib/unreachable.ts';
+import { HubTable, silentLogger, toHex, type LoggedInConnection, type RelayContext, type RelayLogger } from './server/state.ts';
 import { Topics } from './server/topics.ts';
 
 export { DEFAULT_LIMITS, resolveLimits, type RelayLimits } from './limits.ts';

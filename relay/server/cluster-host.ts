@@ -10,7 +10,8 @@ import type { Connections } from './connections.ts';
 import type { Hubs } from './hubs.ts';
 import type { Mailboxes } from './mailboxes.ts';
 import type { DirectMessages } from './messages.ts';
-import { toHex, unreachable, type HubTable, type RelayContext } from './state.ts';
+import { unreachable } from '../../lib/unreachable.ts';
+import { toHex, type HubTable, type RelayContext } from './state.ts';
 import type { Topics } from './topics.ts';
 
 export interface ClusterHostParts {

@@ -215,8 +215,3 @@ export function validCap(hub: HubState | undefined, deviceHex: string, right: nu
 export function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
-
-export function unreachable(value: never): never {
-  const v = value as { type?: unknown; kind?: unknown };
-  throw new Error(`unreachable case: ${String(v.type ?? v.kind)}`);
-}
