@@ -3,6 +3,7 @@
 // 3702 for Hello/Bye. Bounded: datagram size, datagrams per second, devices kept, run time.
 // Nothing here sends credentials or connects to a device: found devices are only listed.
 import dgram from 'node:dgram';
+import { unreachable } from '../../lib/unreachable.ts';
 import { DiscoveryError, isDiscoveryError, type DiscoveryErrorCode } from './errors.ts';
 import { sleep } from './sleep.ts';
 import { withLimits, type DiscoveryLimits } from './limits.ts';
@@ -131,7 +132,7 @@ export async function wsDiscover(opts: WsDiscoveryOptions = {}): Promise<WsDisco
       case 'probe':
         return;
       default:
-        return assertNever(m);
+        return unreachable(m);
     }
   };
 
@@ -186,8 +187,4 @@ export async function wsDiscover(opts: WsDiscoveryOptions = {}): Promise<WsDisco
     await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
   return { finds: [...finds.values()], byes, refused, dropped, warnings, socketErrors };
-}
-
-function assertNever(x: never): never {
-  throw new Error(`impossible WS-Discovery message ${JSON.stringify(x)}`);
 }
