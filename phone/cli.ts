@@ -3,12 +3,13 @@
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import WebSocket from 'ws';
 import { cryptoReady } from '../crypto/sodium.ts';
-import { equalBytes } from '../crypto/bytes.ts';
 import type { OpenedFrame } from '../crypto/frame.ts';
 import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../relay/client.ts';
 import { learnLanEndpoints, pairWithHub } from './core/pair.ts';
 import { HubLink, streamOf, type CameraInfo, type WatchOptions } from './core/hub-link.ts';
 import type { Liveness } from './core/liveness.ts';
+import { FragmentOrder } from './core/fragment-order.ts';
+import { FileTimeline } from './core/fmp4-time.ts';
 import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
 import { saveProfile } from './profile-file.ts';
@@ -115,31 +116,28 @@ async function cmdWatch(argv: string[]): Promise<void> {
   const fd = openSync(outPath, 'w', 0o644);
   let camera: CameraInfo | undefined;
   let streamNumber: number | undefined;
-  let init: Uint8Array | undefined;
-  let last: { epoch: number; counter: bigint } | undefined;
+  const order = new FragmentOrder();
+  const timeline = new FileTimeline();
   let fragments = 0;
   let bytes = 0;
   let notLive: Liveness | undefined;
   const onFrame = (f: OpenedFrame) => {
     if (streamNumber === undefined || f.cameraNumber !== streamNumber) return;
-    if (f.frameType === 'init') {
-      // The hub re-sends the init segment at each new epoch; write it once.
-      if (init === undefined) {
-        init = f.payload;
-        writeSync(fd, f.payload);
-        bytes += f.payload.length;
-      } else if (!equalBytes(init, f.payload)) {
+    // The same rule as the app's player (phone/core/fragment-order.ts): init first, each fragment
+    // once in capture order (two paths, and the GOP sent again on a re-watch), a keyframe first.
+    const decision = order.accept(f);
+    if (decision === 'skip') return;
+    if (decision === 'init') {
+      timeline.init(f.payload);
+      if (bytes > 0) {
         console.error('the camera restarted with a new init segment; continuing in the same file');
+        return;
       }
-      last = { epoch: f.epoch, counter: f.counter };
-      return;
+    } else {
+      timeline.rebase(f.payload);
+      fragments++;
     }
-    if (init === undefined) return; // nothing is playable before the init segment
-    // Frames reach us by two paths (the GOP sent directly, and the live topic): keep capture order.
-    if (last !== undefined && (f.epoch < last.epoch || (f.epoch === last.epoch && f.counter <= last.counter))) return;
-    last = { epoch: f.epoch, counter: f.counter };
     writeSync(fd, f.payload);
-    fragments++;
     bytes += f.payload.length;
   };
   try {

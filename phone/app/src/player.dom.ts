@@ -6,7 +6,8 @@
 // decoder fails. Fragments it is given are already authenticated; FragmentOrder decides which of
 // them the decoder sees.
 import type { OpenedFrame } from '../../../crypto/frame.ts';
-import { FragmentOrder, codecLabel, isH265 } from './order.ts';
+import { FragmentOrder } from '../../core/fragment-order.ts';
+import { codecLabel, isH265 } from './order.ts';
 import { LiveEdge, rangesOf } from '../../core/live-edge.ts';
 
 export type PlayerState = 'waiting' | 'playing' | 'unsupported' | 'error';
