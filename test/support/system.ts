@@ -15,9 +15,16 @@ export const VIGIL_PHONE = join(ROOT, 'bin/vigil-phone');
 export interface Running {
   readonly child: ChildProcess;
   readonly output: () => string;
+  /** Each complete output line with the time (Date.now()) it arrived: to measure spacing. */
+  readonly lines: () => readonly OutputLine[];
   /** Resolves with the first output line matching `pattern`, or rejects after `timeoutMs`. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface OutputLine {
+  readonly t: number;
+  readonly text: string;
 }
 
 const running = new Set<Running>();
@@ -33,20 +40,28 @@ export function tempDir(prefix = 'vigil-e2e-'): string {
 export function start(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; maxSeconds?: number } = {}): Running {
   const child = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let text = '';
+  const lines: OutputLine[] = [];
   const waiters: Array<() => void> = [];
-  const onData = (d: Buffer) => {
-    text += d.toString('utf8');
+  const onData = (partial: { s: string }) => (d: Buffer) => {
+    const t = Date.now();
+    const s = d.toString('utf8');
+    text += s;
     if (text.length > 1_000_000) text = text.slice(-500_000);
+    const parts = (partial.s + s).split('\n');
+    partial.s = parts.pop()!;
+    for (const line of parts) lines.push({ t, text: line });
+    if (lines.length > 20_000) lines.splice(0, 10_000);
     for (const w of waiters) w();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout!.on('data', onData({ s: '' }));
+  child.stderr!.on('data', onData({ s: '' }));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const limit = setTimeout(() => kill(child, 'SIGKILL'), (opts.maxSeconds ?? 300) * 1000);
   limit.unref();
   const handle: Running = {
     child,
     output: () => text,
+    lines: () => lines,
     waitFor(pattern, timeoutMs = 20_000) {
       return new Promise((resolveMatch, reject) => {
         const check = () => {
@@ -112,6 +127,19 @@ export function run(cmd: string, args: string[], opts: { timeoutMs?: number; env
       resolveRun({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Polls `condition` every `intervalMs` until it holds; throws, naming `what`, after `timeoutMs`.
+ * Tests wait on this instead of sleeping a fixed time and hoping.
+ */
+export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000, intervalMs = 100): Promise<number> {
+  const t0 = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return Date.now() - t0;
 }
 
 export async function stopAll(): Promise<void> {
