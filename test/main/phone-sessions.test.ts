@@ -18,7 +18,7 @@ import { startSession, type Session, type StartedSession } from '../../crypto/se
 import { cryptoReady } from '../../crypto/sodium.ts';
 import { EpochKeys } from '../../main/epoch-keys.ts';
 import {
-  HANDSHAKE_BURST, HANDSHAKE_REFILL_MS, PhoneSessions, REJECT_AFTER_MS, TOUCH_INTERVAL_MS, type PhoneSessionOptions,
+  HANDSHAKE_BURST, HANDSHAKE_REFILL_MS, PENDING_GRACE_MS, PhoneSessions, REJECT_AFTER_MS, TOUCH_INTERVAL_MS, type PhoneSessionOptions,
 } from '../../main/phone-sessions.ts';
 import type { Store } from '../../main/store/db.ts';
 import { open, tempDataDir } from './store/helpers.ts';
@@ -353,5 +353,96 @@ describe('finding 7: session lifetime', () => {
     phone.read(mark);
     expect(phone.results()).toHaveLength(1);
     expect(phone.resets).toBe(0);
+  });
+});
+
+describe('pending and current sessions', () => {
+  /** How many of the SESSION_DATA messages the hub sent since `mark` open in `session`. */
+  function openedIn(hub: TestHub, session: Session, mark: number): number {
+    let n = 0;
+    for (const m of hub.since(mark)) {
+      if (m.kind !== Envelope.SESSION_DATA) continue;
+      try {
+        session.open(m.body);
+        n++;
+      } catch (e) {
+        if (!isCryptoError(e)) throw e;
+      }
+    }
+    return n;
+  }
+  const dataSince = (hub: TestHub, mark: number): number => hub.since(mark).filter((m) => m.kind === Envelope.SESSION_DATA).length;
+
+  it('news goes into both while a new handshake is pending; the phone\'s first message in it promotes it, and the old one is done', async () => {
+    const hub = new TestHub(open(tempDataDir()));
+    const phone = new TestPhone(hub);
+    phone.connect();
+    const old = phone.session!;
+    phone.connect(); // the hub holds it as pending: the phone has said nothing in it yet
+    const fresh = phone.session!;
+    let mark = hub.sent.length;
+    hub.sessions.notifyAll({ type: 'cameras-changed' });
+    expect(dataSince(hub, mark)).toBe(2);
+    expect(openedIn(hub, old, mark)).toBe(1);
+    expect(openedIn(hub, fresh, mark)).toBe(1);
+
+    // The phone speaks in the new session: it becomes the current one, and the only one.
+    mark = hub.sent.length;
+    phone.toHub(phone.commandEnvelope('list-cameras', fresh));
+    await settle();
+    phone.read(mark);
+    expect(phone.results()).toHaveLength(1);
+    mark = hub.sent.length;
+    hub.sessions.notifyAll({ type: 'cameras-changed' });
+    expect(dataSince(hub, mark)).toBe(1);
+    expect(openedIn(hub, fresh, mark)).toBe(1);
+    // A command in the old session is not served: the hub holds that session no more.
+    mark = hub.sent.length;
+    phone.toHub(phone.commandEnvelope('list-cameras', old));
+    await settle();
+    expect(dataSince(hub, mark)).toBe(0);
+  });
+
+  it('a handshake the phone never finished (a replayed message 1) is dropped once the phone speaks in its session after the grace', async () => {
+    const clock = manualClock();
+    const hub = new TestHub(open(tempDataDir()), { now: clock.now });
+    const phone = new TestPhone(hub);
+    phone.connect();
+    phone.toHub(phone.hello()); // message 2 comes back, but the phone never takes it
+    phone.started = undefined;
+
+    // Within the grace, a message in the current session keeps the pending one (a re-key may race it).
+    clock.advance(PENDING_GRACE_MS - 1);
+    phone.toHub(phone.commandEnvelope('list-cameras'));
+    await settle();
+    let mark = hub.sent.length;
+    hub.sessions.notifyAll({ type: 'cameras-changed' });
+    expect(dataSince(hub, mark)).toBe(2);
+
+    // After it, the pending one was a replay: news goes into the phone's session alone.
+    clock.advance(1);
+    phone.toHub(phone.commandEnvelope('list-cameras'));
+    await settle();
+    mark = hub.sent.length;
+    hub.sessions.notifyAll({ type: 'cameras-changed' });
+    expect(dataSince(hub, mark)).toBe(1);
+    expect(openedIn(hub, phone.session!, mark)).toBe(1);
+  });
+
+  it('a current session past its age gives way to the pending one, which is used alone from then on', () => {
+    const clock = manualClock();
+    const hub = new TestHub(open(tempDataDir()), { now: clock.now });
+    const phone = new TestPhone(hub);
+    phone.connect();
+    const old = phone.session!;
+    clock.advance(REJECT_AFTER_MS - 1_000);
+    phone.connect(); // pending, the phone silent in it so far
+    const fresh = phone.session!;
+    clock.advance(1_001); // the current one is now older than the limit
+    const mark = hub.sent.length;
+    hub.sessions.notifyAll({ type: 'cameras-changed' });
+    expect(hub.since(mark).map((m) => m.kind)).toEqual([Envelope.SESSION_DATA]);
+    expect(openedIn(hub, fresh, mark)).toBe(1);
+    expect(openedIn(hub, old, mark)).toBe(0);
   });
 });
