@@ -24,7 +24,8 @@ export class EpochKeys {
   #startedAt = 0;
   #sharedSince = 0;
 
-  constructor(private readonly hub: HubIdentity) {}
+  /** `now`: Unix ms (Date.now; tests inject a clock). */
+  constructor(private readonly hub: HubIdentity, private readonly now: () => number = Date.now) {}
 
   get epoch(): number {
     return this.#epoch;
@@ -40,7 +41,7 @@ export class EpochKeys {
     const before = new Set(this.#roster.map((m) => bytesToHex(m.deviceId)));
     const grew = this.#epoch < 0 || roster.some((m) => !before.has(bytesToHex(m.deviceId)));
     this.#epoch = epoch;
-    this.#startedAt = Date.now();
+    this.#startedAt = this.now();
     if (grew) this.#sharedSince = this.#startedAt;
     this.#roster = [...roster];
     for (const c of cameras) this.#addCamera(c);
@@ -95,7 +96,7 @@ export class EpochKeys {
       epoch: this.#epoch,
       rosterHash: rosterHash(this.#epoch, this.#roster),
       recipient,
-      issuedAt: Date.now(),
+      issuedAt: this.now(),
       cameras: [...this.#keys.values()],
     });
   }
