@@ -152,12 +152,17 @@ async function cmdWatch(argv: string[]): Promise<void> {
       const cam = camera;
       // Whether what arrives is live (phone/core/liveness.ts): said on every change, and any old
       // picture shown as if live makes the command fail, even though the file is written.
+      // How far behind live it is, too, every few seconds.
       let shown: string | undefined;
+      let shownAt = 0;
       const check = (): void => {
         const l = link.liveness(cam, watchOpts);
         if (l.state === 'not-live' && l.captureTime !== undefined) notLive ??= l;
         const key = `${l.state}${l.captureTime === undefined ? '' : ' with a picture'}`;
-        if (key !== shown) console.error(`video: ${describeLiveness(l)}`);
+        if (key !== shown || Date.now() - shownAt >= BEHIND_EVERY_MS) {
+          console.error(`video: ${describeLiveness(l)}`);
+          shownAt = Date.now();
+        }
         shown = key;
       };
       const timer = setInterval(check, 500);
@@ -166,7 +171,7 @@ async function cmdWatch(argv: string[]): Promise<void> {
       check();
       const c = link.counters;
       console.log(`path at the end: ${link.path === 'lan' ? 'at home' : 'through relay'} (${link.pathUrl})`);
-      console.log(`wrote ${fragments} fragments (${bytes} bytes) to ${outPath}; dropped: ${c.notForMe} not for me, ${c.tampered} tampered, ${c.replayed} replayed`);
+      console.log(`wrote ${fragments} fragments (${bytes} bytes) to ${outPath}; dropped: ${c.notForMe} not for me, ${c.tampered} tampered, ${c.replayed} replayed; left out: ${order.skipped} (sent twice, or before a keyframe)`);
       console.log(`video at the end: ${describeLiveness(link.liveness(cam, watchOpts))}`);
       if (link.linkState === 'removed') throw new CliError('this phone was removed from the hub');
     }, { onFrame });
@@ -177,11 +182,24 @@ async function cmdWatch(argv: string[]): Promise<void> {
   if (notLive !== undefined) throw new CliError(`not live: ${describeLiveness(notLive)}; the relay (or the network) held the video back or replayed it`);
 }
 
-/** "live, newest picture captured 2026-…Z (at most 0.4 s old)", or why it is not live. */
+/** How often `watch` says how far behind live the picture is, when nothing else changed. */
+const BEHIND_EVERY_MS = 5_000;
+
+/**
+ * "live, 0.1–0.4 s behind live, newest picture captured 2026-…Z (hub clock): …", or why it is not
+ * live. The bounds come from the authenticated capture time and the hub's clock (phone/core/liveness.ts).
+ */
 function describeLiveness(l: Liveness): string {
   const state = { waiting: 'waiting', live: 'live', late: 'late', 'not-live': 'NOT LIVE' }[l.state];
   const when = l.captureTime !== undefined ? `, newest picture captured ${new Date(l.captureTime).toISOString()} (hub clock)` : '';
-  return `${state}${when}: ${l.reason}`;
+  return `${state}${behindLive(l)}${when}: ${l.reason}`;
+}
+
+function behindLive(l: Liveness): string {
+  if (l.lagAtLeastMs === undefined || l.lagAtMostMs === undefined) return '';
+  const least = (Math.max(0, l.lagAtLeastMs) / 1000).toFixed(1);
+  if (!Number.isFinite(l.lagAtMostMs)) return `, at least ${least} s behind live`;
+  return `, ${least}–${(l.lagAtMostMs / 1000).toFixed(1)} s behind live`;
 }
 
 async function findCamera(link: HubLink, name: string): Promise<CameraInfo> {
