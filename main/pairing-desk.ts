@@ -57,10 +57,12 @@ export class PairingDesk {
     private readonly relays: () => readonly string[],
     private readonly events: PairingDeskEvents,
     private readonly appUrl?: string,
+    /** Unix ms (Date.now; tests inject a clock). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   async createInvite(ttlSeconds = DEFAULT_INVITE_TTL_SECONDS): Promise<{ id: string; link: string; expiresAt: number }> {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.now() / 1000);
     const invite = newInvite(this.hub, { relays: this.relays(), now, ttlSeconds });
     const id = this.store.addInvite({ inviteId: invite.inviteId, secret: invite.secret, expiresAt: invite.expiresAt });
     const link = formatInviteLink(invite, this.appUrl);
@@ -74,7 +76,7 @@ export class PairingDesk {
     const open = this.#invites.get(id);
     if (open !== undefined) {
       if (open.status.state === 'waiting' || open.status.state === 'confirm') {
-        if (Date.now() / 1000 >= open.expiresAt) this.#finish(open, { state: 'expired' });
+        if (this.now() / 1000 >= open.expiresAt) this.#finish(open, { state: 'expired' });
       }
       return open.status;
     }
@@ -116,7 +118,7 @@ export class PairingDesk {
       hub: this.hub,
       invite: { inviteId: hexToBytes(open.id), secret: stored.secret, expiresAt: stored.expiresAt, used: false },
       message1,
-      now: Date.now() / 1000,
+      now: this.now() / 1000,
     });
     open.attempts.push({ from, pairing, via });
     void via.send(from, encodeEnvelope(Envelope.PAIR_2, pairing.message2)).catch(() => undefined);
@@ -145,11 +147,11 @@ export class PairingDesk {
     if (open === undefined || confirmed === undefined || open.status.state !== 'confirm') {
       throw new CryptoError('forbidden', 'approve', 'no phone is waiting for approval on this invite');
     }
-    if (Date.now() / 1000 >= open.expiresAt) {
+    if (this.now() / 1000 >= open.expiresAt) {
       this.#finish(open, { state: 'expired' });
       throw new CryptoError('expired', 'approve', 'the invite expired before it was approved');
     }
-    const { certificate, message3 } = confirmed.pairing.approve(role, Date.now() / 1000);
+    const { certificate, message3 } = confirmed.pairing.approve(role, this.now() / 1000);
     // One transaction: the phone is on the roster exactly when its invite is used up.
     const device = this.store.transaction(() => {
       const d = this.store.addDevice({ name: confirmed.pairing.name, certificate });
