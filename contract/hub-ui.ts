@@ -36,6 +36,8 @@ export interface CameraInfo {
   id: string;
   name: string;
   number: number;
+  /** Its relay topic (hex): what the relay sees of it. */
+  topic: string;
   url: string;
   kind: string;
   state: CameraState;
@@ -47,6 +49,24 @@ export interface CameraInfo {
   watchers: number;
   fragments: number;
   bytes: number;
+  /** Streams the hub makes from this camera on demand (the h264 profile of an H.265 camera). */
+  profiles?: ProfileInfo[];
+}
+
+/** A camera's h264 profile: the hub's transcode of it, for browsers that cannot play H.265. */
+export interface ProfileInfo {
+  name: string;
+  number: number;
+  topic: string;
+  /** Whether its transcoder runs now (only while a phone watches, plus a grace period). */
+  running: boolean;
+  state: CameraState;
+  error?: string;
+  mime: string;
+  codecs: string;
+  watchers: number;
+  starts: number;
+  fragments: number;
 }
 
 export interface NewCameraInput {

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   say(`relay: ${relay.url} (embedded, loopback only)`);
   say(`hub: data in ${DATA}`);
   if (hub.store.listCameras().length === 0) {
-    hub.addCamera({ name: 'Demo', url: 'test-pattern:', kind: 'test-pattern' });
+    hub.cameras.add({ name: 'Demo', url: 'test-pattern:', kind: 'test-pattern' });
     say('camera: none configured, so a demo camera "Demo" (an ffmpeg test pattern) was added');
     say(`        add a real one with: ./bin/vigil camera add --data ${DATA} --name Door rtsp://user:pass@CAMERA/stream`);
   } else {

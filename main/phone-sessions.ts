@@ -4,6 +4,7 @@
 // checked by crypto/command.ts (roster, role, signature, age, sequence) before anything acts on them.
 import { authorizeCommand, decodeCommand, type Action, type Command } from '../crypto/command.ts';
 import { isCryptoError } from '../crypto/errors.ts';
+import { CommandRefused, type Refusal } from '../crypto/phone-commands.ts';
 import type { HubIdentity } from '../crypto/identity.ts';
 import {
   Envelope, decodeEnvelope, decodeSessionMessage, encodeEnvelope, encodeSessionMessage, type Notice,
@@ -79,10 +80,6 @@ class TokenBucket {
     this.#tokens--;
     return true;
   }
-}
-
-export class CommandRefused extends Error {
-  override readonly name = 'CommandRefused';
 }
 
 interface PhoneSession {
@@ -347,7 +344,7 @@ export class PhoneSessions {
       } catch {
         seq = undefined;
       }
-      if (seq !== undefined) this.#reply(s, seq, false, `refused: ${e.code}`);
+      if (seq !== undefined) this.#reply(s, seq, false, { code: e.code, message: `refused: ${e.code}` } satisfies Refusal);
       return;
     }
     // Another process (or a replay racing this one) took this sequence number: do nothing.
@@ -356,7 +353,9 @@ export class PhoneSessions {
     const device = fresh ?? s.device;
     this.handle(command, device).then(
       (value) => this.#reply(s, command.seq, true, value),
-      (e: unknown) => this.#reply(s, command.seq, false, e instanceof CommandRefused ? e.message : 'the hub could not do that'),
+      (e: unknown) => this.#reply(s, command.seq, false, (e instanceof CommandRefused
+        ? { code: e.code, message: e.message }
+        : { code: 'failed', message: 'the hub could not do that' }) satisfies Refusal),
     );
   }
 

@@ -61,6 +61,15 @@ export const FFMPEG_RESOLVE_DEFAULTS = {
   npmPackage: '@ffmpeg-installer/ffmpeg',
 } as const;
 
+/** ffmpeg, or why there is none (what to install): a hub runs without it and says so. */
+export async function findFfmpeg(options: ResolveOptions = {}): Promise<{ ffmpeg?: FfmpegInfo; problem?: string }> {
+  try {
+    return { ffmpeg: await resolveFfmpeg(options) };
+  } catch (e) {
+    return { problem: e instanceof Error ? e.message : String(e) };
+  }
+}
+
 /** Resolve ffmpeg: FFMPEG_PATH, then PATH, then the npm package. Throws FfmpegMissingError. */
 export async function resolveFfmpeg(options: ResolveOptions = {}): Promise<FfmpegInfo> {
   const env = options.env ?? process.env;

@@ -81,6 +81,8 @@ export interface IngestFragment {
   data: Uint8Array;
   /** First video sample is a sync sample: a viewer may start here. */
   keyframe: boolean;
+  /** Unix ms when the hub had the whole fragment from ffmpeg: what phones measure liveness by. */
+  captureTime: number;
   /** In the video track's timescale; restarts from 0 after every new init. */
   decodeTime?: number;
   timescale?: number;
@@ -490,7 +492,9 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
             void this.killChild();
             return;
           }
-          const frag: IngestFragment = { data: seg.data, keyframe, trackIds: seg.trackIds };
+          // The hub's capture time: when the fragment left ffmpeg (PROTOCOL §9: the frame header's
+          // captureTime). Taken here, once, so every consumer of this fragment sees the same one.
+          const frag: IngestFragment = { data: seg.data, keyframe, captureTime: Date.now(), trackIds: seg.trackIds };
           if (seg.decodeTime !== undefined) frag.decodeTime = seg.decodeTime;
           if (seg.timescale !== undefined) frag.timescale = seg.timescale;
           this.emit('fragment', frag);

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const handle = async (req: WorkerRequest): Promise<unknown> => {
     switch (req.op) {
       case 'add-camera':
-        return hub.addCamera({ name: req.name, url: req.url }).number;
+        return hub.cameras.add({ name: req.name, url: req.url }).number;
       case 'invite':
         return await hub.desk.createInvite();
       case 'approve': {
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
         const status: WorkerStatus = {
           epoch: hub.keys.epoch,
           relay: hub.relayState,
-          cameras: hub.cameraStatus().map((c) => ({
+          cameras: hub.cameras.status().map((c) => ({
             name: c.name, number: c.number, state: c.state, ...(c.error ? { error: c.error } : {}),
             watchers: c.watchers, fragments: c.fragments, bytes: c.bytes,
           })),

@@ -40,10 +40,12 @@ export interface HubCore {
   readonly relayProblem: RelayFailure | undefined;
   readonly lanUrl: string | undefined;
   readonly ffmpegProblem: string | undefined;
-  cameraStatus(): CameraInfo[];
-  addCamera(input: NewCameraInput): CameraRef;
-  renameCamera(idOrName: string, name: string): CameraRef;
-  removeCamera(idOrName: string): Promise<boolean>;
+  readonly cameras: {
+    status(): CameraInfo[];
+    add(input: NewCameraInput): CameraRef;
+    rename(idOrName: string, name: string): CameraRef;
+    remove(idOrName: string): Promise<boolean>;
+  };
   revokeDevice(id: string): Promise<boolean>;
   setLan(enabled: boolean): Promise<void>;
 }
@@ -86,19 +88,19 @@ export class HubService implements HubLocalApi {
   }
 
   async listCameras(): Promise<CameraInfo[]> {
-    return this.hub.cameraStatus();
+    return this.hub.cameras.status();
   }
 
   addCamera(input: NewCameraInput): Promise<CameraRef> {
-    return guard(() => ref(this.hub.addCamera(input)));
+    return guard(() => ref(this.hub.cameras.add(input)));
   }
 
   renameCamera(id: string, name: string): Promise<CameraRef> {
-    return guard(() => ref(this.hub.renameCamera(id, name)));
+    return guard(() => ref(this.hub.cameras.rename(id, name)));
   }
 
   async removeCamera(id: string): Promise<{ removed: boolean }> {
-    if (!(await this.hub.removeCamera(id))) throw new HubError('not-found', 'no such camera');
+    if (!(await this.hub.cameras.remove(id))) throw new HubError('not-found', 'no such camera');
     return { removed: true };
   }
 
@@ -153,7 +155,7 @@ export class HubService implements HubLocalApi {
       state: hub.relayState,
       problem: this.#relayProblem(),
       phonesOnline: hub.sessions.online,
-      watchingNow: hub.cameraStatus().reduce((n, c) => n + c.watchers, 0),
+      watchingNow: hub.cameras.status().reduce((n, c) => n + c.watchers, 0),
     };
   }
 

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { callPath, type CallBody } from '../../contract/hub-ui.ts';
 import type { LocalCallArgs, LocalCallName, LocalCallValue } from '../api/calls.ts';
-import { HUB_FILE, TOKEN_FILE } from '../hub.ts';
+import { HUB_FILE, TOKEN_FILE } from '../api/hub-files.ts';
 
 export class CliError extends Error {
   override readonly name = 'CliError';

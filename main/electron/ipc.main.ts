@@ -49,7 +49,7 @@ export function registerHubIpc(ipcMain: IpcMain, hub: Hub, isAppPage: (event: Ip
       if (!owner.isDestroyed()) owner.send(LIVE_CHANNELS.event, streamId, e);
     };
     try {
-      const stop = hub.watchLocal(cameraId, {
+      const stop = hub.cameras.watchLocal(cameraId, {
         onInit: (data, mime) => {
           send({ type: 'init', mime });
           send({ type: 'data', chunk: data });

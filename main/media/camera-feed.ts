@@ -1,30 +1,27 @@
 // One camera on the hub: its supervised ffmpeg ingest, the latest init segment and GOP (so a phone
 // that starts watching gets a picture at once), and its state for the UI and the phones. The feed
-// holds plaintext only in memory; sealing happens where the keys are (hub.ts).
-import { CameraIngest, type CameraIngestOptions, type Fmp4Input, type Fmp4Sink, type IngestInit, type IngestSource, type IngestState } from '../../native/ingest.ts';
+// holds plaintext only in memory; what it makes goes on the media bus (live-cameras.ts), and sealing
+// happens where the keys are (phone-publisher.ts).
+import {
+  CameraIngest, type CameraIngestOptions, type Fmp4Input, type Fmp4Sink, type IngestFragment, type IngestInit, type IngestSource, type IngestState,
+} from '../../native/ingest.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 
 /** A GOP longer than this (bytes) is cut: a camera with rare keyframes must not grow memory. */
 export const MAX_GOP_BYTES = 16 * 1024 * 1024;
 
-export interface FeedFragment {
-  readonly data: Uint8Array;
-  readonly keyframe: boolean;
-  readonly captureTime: number;
-}
-
 export type FeedTuning = Pick<CameraIngestOptions, 'timing' | 'fragmentMs'>;
 
 export interface FeedEvents {
   onInit(init: IngestInit): void;
-  onFragment(fragment: FeedFragment): void;
+  onFragment(fragment: IngestFragment): void;
   onState(state: IngestState): void;
 }
 
 export class CameraFeed {
   #ingest: CameraIngest | undefined;
   #init: IngestInit | undefined;
-  #gop: FeedFragment[] = [];
+  #gop: IngestFragment[] = [];
   #gopBytes = 0;
   #state: IngestState = { state: 'stopped', attempt: 0 };
   #sinks = new Set<Fmp4Sink>();
@@ -62,7 +59,7 @@ export class CameraFeed {
   }
 
   /** The fragments since the last keyframe, oldest first. */
-  get gop(): readonly FeedFragment[] {
+  get gop(): readonly IngestFragment[] {
     return this.#gop;
   }
 
@@ -85,7 +82,6 @@ export class CameraFeed {
       for (const sink of this.#sinks) sink.init(init.data);
     });
     ingest.on('fragment', (f) => {
-      const fragment: FeedFragment = { data: f.data, keyframe: f.keyframe, captureTime: Date.now() };
       this.fragments++;
       this.bytes += f.data.length;
       if (f.keyframe) {
@@ -93,10 +89,10 @@ export class CameraFeed {
         this.#gopBytes = 0;
       }
       if (this.#gopBytes + f.data.length <= MAX_GOP_BYTES && (this.#gop.length > 0 || f.keyframe)) {
-        this.#gop.push(fragment);
+        this.#gop.push(f);
         this.#gopBytes += f.data.length;
       }
-      this.events.onFragment(fragment);
+      this.events.onFragment(f);
       for (const sink of this.#sinks) sink.fragment(f.data, f.keyframe);
     });
     ingest.on('state', (s) => this.#setState(s));

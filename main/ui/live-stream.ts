@@ -7,7 +7,7 @@
 // type 1 = init (`mime || 0x0a || init segment`), type 2 = fragment. main/ may not import renderer/,
 // so the writer is here; test/ui/live-framing.test.ts checks both ends agree.
 import type { ServerResponse } from 'node:http';
-import type { LocalViewer } from '../hub.ts';
+import type { LocalViewer } from '../media/local-viewers.ts';
 
 export const LIVE_INIT = 1;
 export const LIVE_FRAGMENT = 2;

@@ -78,7 +78,7 @@ export function createUiServer(opts: { distDir?: string } = {}): UiServer {
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/octet-stream' });
     res.flushHeaders();
     try {
-      stop = hub.watchLocal(cameraId, httpLiveViewer(res, finish));
+      stop = hub.cameras.watchLocal(cameraId, httpLiveViewer(res, finish));
     } catch {
       // Removed between the check and here: the tile shows that the view ended.
       finish();

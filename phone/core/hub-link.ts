@@ -4,6 +4,7 @@
 // end: frames and key updates addressed elsewhere are "not for me" and skipped, never shown.
 import { equalBytes, fromBase64url, fromHex } from '../../crypto/bytes.ts';
 import { signCommand, type Action } from '../../crypto/command.ts';
+import { readRefusal, type ArgsOf, type CameraListing, type RefusalCode, type ResultOf, type StreamProfile, type WatchArgs } from '../../crypto/phone-commands.ts';
 import type { CryptoError} from '../../crypto/errors.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
 import { sign } from '../../crypto/identity.ts';
@@ -20,35 +21,13 @@ import type { PhoneProfile } from './profile.ts';
 
 export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'hub-offline' | 'refused' | 'removed' | 'closed';
 
-/**
- * Another stream of the same camera that the hub makes on demand: 'h264' is the camera transcoded
- * to H.264 for browsers without H.265. Its frames carry its own camera number and key.
- */
-export interface StreamProfile {
-  readonly name: 'h264';
-  readonly topic: string;
-  readonly number: number;
-  /** Until the hub's transcoder first ran, a likely value (avc1.640028). */
-  readonly mime?: string;
-  readonly codecs?: string;
-}
+/** A camera as the hub lists it, and the hub's h264 profile of it (crypto/phone-commands.ts). */
+export type CameraInfo = CameraListing;
+export type { StreamProfile };
 
 export interface WatchOptions {
   /** Watch this profile instead of the camera's own stream. */
   readonly profile?: 'h264';
-}
-
-export interface CameraInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly number: number;
-  readonly topic: string;
-  readonly mime?: string;
-  readonly codecs?: string;
-  readonly state?: string;
-  readonly ptz?: boolean;
-  readonly snapshot?: boolean;
-  readonly profiles?: readonly StreamProfile[];
 }
 
 /** The stream a watch names: its topic and the camera number its frames carry. */
@@ -134,6 +113,12 @@ const REMEASURE_INTERVAL_MS = 30_000;
 
 export class CommandError extends Error {
   override readonly name = 'CommandError';
+  /** Set when the hub refused the command (its stable code); unset when it never answered. */
+  readonly code: RefusalCode | undefined;
+  constructor(message: string, code?: RefusalCode) {
+    super(message);
+    this.code = code;
+  }
 }
 
 const HANDSHAKE_RETRY_MS = [500, 1000, 2000, 5000];
@@ -362,7 +347,11 @@ export class HubLink {
     if (this.state === 'refused') throw new CommandError('the relay refuses to connect this phone to the hub: was it removed from the hub?');
   }
 
-  async command(action: Action, args?: unknown): Promise<unknown> {
+  /**
+   * Sends a signed command and waits for the hub's answer. The answer comes inside the authenticated
+   * session, from the hub itself: its shape is the hub's word (crypto/phone-commands.ts).
+   */
+  async command<A extends Action>(action: A, ...[args]: ArgsOf<A> extends null ? [] : [ArgsOf<A>]): Promise<ResultOf<A>> {
     await this.ready();
     const session = this.session!;
     const seq = this.nextSeq();
@@ -386,16 +375,16 @@ export class HubLink {
       this.pending.delete(seq);
       throw e;
     }
-    return result;
+    return result as Promise<ResultOf<A>>;
   }
 
   /** A JPEG from the camera (ONVIF), sent by the hub in chunks inside the session. */
   async snapshot(camera: CameraInfo): Promise<Uint8Array> {
-    const r = (await this.command('snapshot', { camera: camera.id })) as { blob?: string; chunks?: number; bytes?: number };
-    const parts = this.blobs.get(r.blob ?? '');
-    this.blobs.delete(r.blob ?? '');
-    if (parts === undefined || typeof r.chunks !== 'number' || parts.size !== r.chunks) throw new CommandError('snapshot: incomplete answer from the hub');
-    const out = new Uint8Array(r.bytes ?? 0);
+    const r = await this.command('snapshot', { camera: camera.id });
+    const parts = this.blobs.get(r.blob);
+    this.blobs.delete(r.blob);
+    if (parts === undefined || parts.size !== r.chunks) throw new CommandError('snapshot: incomplete answer from the hub');
+    const out = new Uint8Array(r.bytes);
     let offset = 0;
     for (let i = 0; i < r.chunks; i++) {
       const chunk = parts.get(i)!;
@@ -410,7 +399,7 @@ export class HubLink {
   async listCameras(): Promise<CameraInfo[]> {
     const value = await this.command('list-cameras');
     if (!Array.isArray(value)) throw new CommandError('list-cameras: unexpected answer');
-    return value as CameraInfo[];
+    return value;
   }
 
   /**
@@ -437,8 +426,9 @@ export class HubLink {
   /** The watch command, timed: the round trip to its answer's `hubTime` bounds the hub's clock. */
   private async watchCommand(camera: CameraInfo, opts: WatchOptions): Promise<void> {
     const sentAt = this.clock.now();
-    const result = (await this.command('watch', watchArgs(camera, opts))) as { hubTime?: unknown } | null;
-    if (typeof result?.hubTime === 'number') this.clock.answered(sentAt, result.hubTime, streamOf(camera, opts).number);
+    const result = await this.command('watch', watchArgs(camera, opts));
+    // Hubs from before liveness (issue 14) answer without it.
+    if (typeof result.hubTime === 'number') this.clock.answered(sentAt, result.hubTime, streamOf(camera, opts).number);
   }
 
   /** The hub's clock notices say ours is off (or late): watch one stream again to measure. */
@@ -686,7 +676,10 @@ export class HubLink {
         this.pending.delete(message.seq);
         clearTimeout(p.timer);
         if (message.ok) p.resolve(message.value);
-        else p.reject(new CommandError(typeof message.value === 'string' ? message.value : 'the hub refused the command'));
+        else {
+          const refusal = readRefusal(message.value);
+          p.reject(new CommandError(refusal.message, refusal.code));
+        }
         return;
       }
       case 'key-update':
@@ -870,7 +863,7 @@ export class HubLink {
   }
 }
 
-function watchArgs(camera: CameraInfo, opts: WatchOptions): { camera: string; profile?: 'h264' } {
+function watchArgs(camera: CameraInfo, opts: WatchOptions): WatchArgs {
   return opts.profile === undefined ? { camera: camera.id } : { camera: camera.id, profile: opts.profile };
 }
 

@@ -1,0 +1,173 @@
+// What each phone command takes and answers (PROTOCOL §10.2), shared by the hub that answers and
+// every phone that asks. crypto/command.ts signs and checks a command; this module says what its
+// arguments and result are, so that a new action the hub does not answer, or an answer of the wrong
+// shape, fails to compile, and refusals travel as stable codes the phone can act on.
+import type { Action } from './command.ts';
+import type { CryptoErrorCode } from './errors.ts';
+
+/** The hub's h264 transcode of an H.265 camera: its own number, key and topic. */
+export interface StreamProfile {
+  readonly name: 'h264';
+  readonly topic: string;
+  readonly number: number;
+  /** Until the hub's transcoder first ran, a likely value (avc1.640028). */
+  readonly mime?: string;
+  readonly codecs?: string;
+}
+
+/** A camera as phones see it (`list-cameras`). */
+export interface CameraListing {
+  readonly id: string;
+  readonly name: string;
+  readonly number: number;
+  readonly topic: string;
+  readonly state?: string;
+  readonly mime?: string;
+  readonly codecs?: string;
+  /** Added from ONVIF discovery: it may take snapshots and PTZ (the camera says if not). */
+  readonly ptz?: boolean;
+  readonly snapshot?: boolean;
+  readonly profiles?: readonly StreamProfile[];
+}
+
+export interface WatchArgs {
+  readonly camera: string;
+  /** Watch the camera's h264 profile instead of its own stream. */
+  readonly profile?: 'h264';
+}
+
+export interface WatchResult {
+  readonly ok: true;
+  readonly epoch: number;
+  /** The hub's clock (Unix ms) when it answered: bounds the phone's view of it (§11.4). */
+  readonly hubTime: number;
+  readonly profile?: 'h264';
+  readonly number?: number;
+}
+
+export interface SnapshotResult {
+  /** The id of the blob notices that carried the JPEG, in `chunks` parts. */
+  readonly blob: string;
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly type: 'image/jpeg';
+}
+
+/** Exactly one of move (for `seconds`), stop, or preset. */
+export interface PtzArgs {
+  readonly camera: string;
+  readonly move?: readonly [number, number, number];
+  readonly seconds?: number;
+  readonly stop?: true;
+  readonly preset?: string | number;
+}
+
+export interface Done {
+  readonly ok: true;
+}
+
+/** Every action's arguments and result. Keyed by `Action`: an action missing here fails to compile. */
+export type PhoneCommands = {
+  [A in Action]: {
+    'list-cameras': { args: null; result: CameraListing[] };
+    watch: { args: WatchArgs; result: WatchResult };
+    unwatch: { args: WatchArgs; result: Done };
+    snapshot: { args: { readonly camera: string }; result: SnapshotResult };
+    ptz: { args: PtzArgs; result: Done };
+    settings: { args: null; result: never };
+  }[A];
+};
+
+export type ArgsOf<A extends Action> = PhoneCommands[A]['args'];
+export type ResultOf<A extends Action> = PhoneCommands[A]['result'];
+
+/**
+ * Why the hub did not do a command. The hub's own refusals, then the codes of the checks every
+ * command passes first (`authorizeCommand`, PROTOCOL §10.3), then `failed` for anything else.
+ */
+export type RefusalCode =
+  | 'bad-arguments'
+  | 'no-such-camera'
+  | 'no-such-profile'
+  | 'no-profile-yet'
+  | 'camera-failed'
+  | 'settings-on-hub'
+  | CryptoErrorCode
+  | 'failed';
+
+/** A refusal as it travels: a result with `ok = 0` and this value (PROTOCOL §10.3). */
+export interface Refusal {
+  readonly code: RefusalCode;
+  /** For people; never names a secret. */
+  readonly message: string;
+}
+
+/** A hub's refusal, as the hub throws it and the phone reads it. */
+export class CommandRefused extends Error {
+  override readonly name = 'CommandRefused';
+  constructor(readonly code: RefusalCode, message: string) {
+    super(message);
+  }
+}
+
+/** A refusal value off the wire; hubs before codes sent the message alone. */
+export function readRefusal(value: unknown): Refusal {
+  if (typeof value === 'string') return { code: 'failed', message: value };
+  if (typeof value === 'object' && value !== null) {
+    const { code, message } = value as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && typeof message === 'string') return { code: code as RefusalCode, message };
+  }
+  return { code: 'failed', message: 'the hub refused the command' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments as the hub reads them: JSON a phone signed, checked here before any handler sees it.
+
+function bad(what: string): CommandRefused {
+  return new CommandRefused('bad-arguments', what);
+}
+
+function record(raw: unknown): Record<string, unknown> {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+}
+
+function cameraOf(a: Record<string, unknown>): string {
+  // A missing or non-string camera names no camera: refused as such, not as malformed.
+  return typeof a.camera === 'string' ? a.camera : '';
+}
+
+function watchArgs(raw: unknown): WatchArgs {
+  const a = record(raw);
+  if (a.profile === undefined) return { camera: cameraOf(a) };
+  if (a.profile !== 'h264') throw new CommandRefused('no-such-profile', 'unknown profile (this hub makes only "h264")');
+  return { camera: cameraOf(a), profile: 'h264' };
+}
+
+function ptzArgs(raw: unknown): PtzArgs {
+  const a = record(raw);
+  const move = a.move;
+  if (move !== undefined && !(Array.isArray(move) && move.length === 3 && move.every((n) => typeof n === 'number'))) {
+    throw bad('move wants pan,tilt,zoom each in [-1, 1]');
+  }
+  if (a.seconds !== undefined && typeof a.seconds !== 'number') throw bad('seconds must be a number');
+  if (a.stop !== undefined && a.stop !== true) throw bad('stop must be true');
+  if (a.preset !== undefined && typeof a.preset !== 'string' && typeof a.preset !== 'number') throw bad('preset must be a name or a number');
+  // Ranges (and "exactly one of") are the camera control's to check: main/onvif/camera-control.ts.
+  return {
+    camera: cameraOf(a),
+    ...(move !== undefined ? { move: move as [number, number, number] } : {}),
+    ...(a.seconds !== undefined ? { seconds: a.seconds } : {}),
+    ...(a.stop === true ? { stop: true as const } : {}),
+    ...(a.preset !== undefined ? { preset: a.preset as string | number } : {}),
+  };
+}
+
+/** Each action's argument reader. A mapped type over `Action`: a new action needs one. */
+export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } = {
+  'list-cameras': () => null,
+  watch: watchArgs,
+  unwatch: watchArgs,
+  snapshot: (raw) => ({ camera: cameraOf(record(raw)) }),
+  ptz: ptzArgs,
+  settings: () => null,
+};

@@ -1,0 +1,129 @@
+// The cameras that run on the hub: for each one its supervised ingest (CameraFeed) and, once its
+// codec turns out to be H.265, its h264 profile. Everything they make goes on the media bus; what
+// reads it (phones, local viewers) is not this module's business.
+import type { FfmpegInfo } from '../../native/ffmpeg.ts';
+import type { IngestSource, IngestState } from '../../native/ingest.ts';
+import type { Camera, Store } from '../store/db.ts';
+import { CameraFeed, type FeedTuning } from './camera-feed.ts';
+import type { MediaBus, MediaStream } from './media-bus.ts';
+import { H264Profile, PROFILE_H264, needsH264Profile, profileNumber } from './profile-feed.ts';
+
+/** A camera that runs: its feed, its stream on the bus, and its h264 profile once it has one. */
+export interface LiveCamera {
+  camera: Camera;
+  readonly feed: CameraFeed;
+  readonly stream: MediaStream;
+  profile?: { readonly transcoder: H264Profile; readonly stream: MediaStream };
+}
+
+export interface LiveCamerasOptions {
+  store: Pick<Store, 'cameraUrlWithCredentials'>;
+  bus: MediaBus;
+  ffmpeg: FfmpegInfo | undefined;
+  tuning: FeedTuning;
+  /** Relay watchers of a topic, on every link (a profile's transcoder runs while it has some). */
+  watchers(topic: string): number;
+  /** A camera's or a profile's ingest changed state (`profile` set for a profile). */
+  onState(camera: Camera, state: IngestState, profile?: string): void;
+  /** A camera's codec turned out to be H.265: it now offers the h264 profile under this number. */
+  onProfileAdded(camera: Camera, number: number): void;
+}
+
+function streamOf(camera: Camera, kind: MediaStream['kind'], number: number, topic: string, feed: () => CameraFeed): MediaStream {
+  return {
+    cameraId: camera.id, number, topic, kind,
+    get init() {
+      return feed().init;
+    },
+    get gop() {
+      return feed().gop;
+    },
+  };
+}
+
+export class LiveCameras {
+  readonly #live = new Map<number, LiveCamera>();
+
+  constructor(private readonly opts: LiveCamerasOptions) {}
+
+  get(number: number): LiveCamera | undefined {
+    return this.#live.get(number);
+  }
+
+  all(): IterableIterator<LiveCamera> {
+    return this.#live.values();
+  }
+
+  /** Every stream that runs or may run: cameras' own and their profiles. */
+  *streams(): Generator<MediaStream> {
+    for (const live of this.#live.values()) {
+      yield live.stream;
+      if (live.profile !== undefined) yield live.profile.stream;
+    }
+  }
+
+  /** The profiles the cameras offer now, for the epoch's keys: each needs a key of its own. */
+  profileKeys(): { id: string; number: number }[] {
+    return [...this.#live.values()].flatMap((l) => (l.profile ? [{ id: l.camera.id, number: l.profile.stream.number }] : []));
+  }
+
+  start(camera: Camera): LiveCamera {
+    const { bus } = this.opts;
+    const source: IngestSource = camera.kind === 'test-pattern'
+      ? { kind: 'test-pattern', size: '640x360', fps: 15 }
+      : { kind: 'rtsp', url: this.opts.store.cameraUrlWithCredentials(camera.id) };
+    // The callbacks run only once the feed has started, by when `stream` and `live` are set.
+    const stream = streamOf(camera, 'camera', camera.number, camera.topic, () => feed);
+    const feed = new CameraFeed(camera.number, source, this.opts.ffmpeg, {
+      onInit: (init) => {
+        bus.init(stream, init);
+        if (live.profile === undefined && needsH264Profile(init.codecs)) this.#addProfile(live);
+      },
+      onFragment: (f) => {
+        bus.fragment(stream, f);
+        // Subscribers on the profile's topic start it too, without a watch command (a phone still
+        // subscribed across a hub restart, whose watch came before the profile existed). Checked
+        // on the camera's keyframes: often enough, and no extra timer.
+        const profile = live.profile;
+        if (f.keyframe && profile !== undefined && !profile.transcoder.running && this.opts.watchers(profile.stream.topic) > 0) {
+          profile.transcoder.demand();
+        }
+      },
+      onState: (s) => this.opts.onState(live.camera, s),
+    }, this.opts.tuning);
+    const live: LiveCamera = { camera, feed, stream };
+    this.#live.set(camera.number, live);
+    feed.start();
+    return live;
+  }
+
+  /** From now on the camera also offers its h264 profile, under a key of its own. */
+  #addProfile(live: LiveCamera): void {
+    const camera = live.camera;
+    const number = profileNumber(camera.number);
+    if (number === undefined) return;
+    const { bus } = this.opts;
+    const transcoder: H264Profile = new H264Profile(camera, live.feed.output, this.opts.ffmpeg, {
+      onInit: (init) => bus.init(stream, init),
+      onFragment: (f) => bus.fragment(stream, f),
+      onState: (s) => this.opts.onState(live.camera, s, PROFILE_H264),
+    }, { watchers: () => this.opts.watchers(transcoder.topic), tuning: this.opts.tuning });
+    const stream = streamOf(camera, PROFILE_H264, number, transcoder.topic, () => transcoder.feed);
+    live.profile = { transcoder, stream };
+    this.opts.onProfileAdded(camera, number);
+  }
+
+  /** Stops the camera's ingest and profile; its streams end on the bus. */
+  async stop(number: number): Promise<void> {
+    const live = this.#live.get(number);
+    if (live === undefined) return;
+    this.#live.delete(number);
+    this.opts.bus.ended(live.stream);
+    if (live.profile !== undefined) this.opts.bus.ended(live.profile.stream);
+    await Promise.all([live.feed.stop(), live.profile?.transcoder.close()]);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#live.keys()].map((n) => this.stop(n)));
+  }
+}

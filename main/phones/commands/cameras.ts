@@ -1,0 +1,20 @@
+// list-cameras: what phones are told of each camera (PROTOCOL §10.2).
+import type { CameraInfo } from '../../../contract/hub-ui.ts';
+import type { CameraListing } from '../../../crypto/phone-commands.ts';
+import type { Store } from '../../store/db.ts';
+import type { Handler } from './handlers.ts';
+
+export function listCameras(store: Pick<Store, 'listCameras'>, status: () => CameraInfo[]): Handler<'list-cameras'> {
+  return async () => {
+    // ONVIF cameras (added from discovery) may take snapshots and PTZ; the camera says if not.
+    const onvif = new Set(store.listCameras().filter((c) => c.onvifPin !== null).map((c) => c.id));
+    return status().map((c): CameraListing => ({
+      id: c.id, name: c.name, number: c.number, topic: c.topic, state: c.state,
+      ...(c.mime ? { mime: c.mime, codecs: c.codecs } : {}),
+      // The profile's mime and codecs are a guess (avc1.640028) until its transcoder first ran.
+      ...(c.profiles ? { profiles: c.profiles.map((p) => ({ name: 'h264' as const, topic: p.topic, number: p.number, mime: p.mime, codecs: p.codecs })) } : {}),
+      ptz: onvif.has(c.id),
+      snapshot: onvif.has(c.id),
+    }));
+  };
+}

@@ -1,0 +1,27 @@
+// Every phone command the hub answers, one handler per action (crypto/phone-commands.ts types them).
+import { CommandRefused } from '../../../crypto/phone-commands.ts';
+import type { CameraInfo } from '../../../contract/hub-ui.ts';
+import type { CommandHandler } from '../../phone-sessions.ts';
+import { listCameras } from './cameras.ts';
+import { steer, takeSnapshot, type CameraControlParts } from './camera-control.ts';
+import { dispatch } from './handlers.ts';
+import type { Watching } from './watch.ts';
+
+export interface PhoneCommandParts extends CameraControlParts {
+  watching: Watching;
+  /** The cameras as the hub's status has them. */
+  status(): CameraInfo[];
+}
+
+export function phoneCommands(p: PhoneCommandParts): CommandHandler {
+  return dispatch({
+    'list-cameras': listCameras(p.store, p.status),
+    watch: p.watching.watch,
+    unwatch: p.watching.unwatch,
+    snapshot: takeSnapshot(p),
+    ptz: steer(p),
+    settings: async () => {
+      throw new CommandRefused('settings-on-hub', 'settings are changed on the hub');
+    },
+  });
+}

@@ -1,0 +1,32 @@
+// Removing a phone from the hub (T2): from that moment it can neither watch nor command. Its
+// waiting PTZ moves go and one under way stops, its session ends with a notice, a new epoch starts
+// before anything else is sealed, and the relays drop its capability.
+import type { Store } from '../store/db.ts';
+import { HubError } from '../api/errors.ts';
+import { hexToBytes } from '../hex.ts';
+import type { HubLinks } from '../hub-links.ts';
+import type { KeyDelivery } from '../keys/key-delivery.ts';
+import type { PtzQueue } from '../onvif/ptz-queue.ts';
+import type { PhoneSessions } from '../phone-sessions.ts';
+
+export interface RemovalParts {
+  store: Pick<Store, 'getDevice' | 'revokeDevice' | 'audit'>;
+  ptzQueue: Pick<PtzQueue, 'withdraw'>;
+  sessions: Pick<PhoneSessions, 'end'>;
+  delivery: Pick<KeyDelivery, 'newEpoch'>;
+  links: Pick<HubLinks, 'revoke'>;
+}
+
+/** False if it was removed already. */
+export async function removePhone(p: RemovalParts, id: string): Promise<boolean> {
+  const device = p.store.getDevice(id);
+  if (device === undefined) throw new HubError('not-found', 'no such phone');
+  if (!p.store.revokeDevice(id)) return false;
+  p.ptzQueue.withdraw(id);
+  p.sessions.end(id, { type: 'removed' });
+  // New keys before anything else is sealed: the next frame is already of the new epoch.
+  p.delivery.newEpoch('device-removed');
+  p.store.audit('owner', 'revoked', { device: id, name: device.name });
+  await p.links.revoke(hexToBytes(device.relayKey));
+  return true;
+}

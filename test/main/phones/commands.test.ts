@@ -1,0 +1,91 @@
+// Phone commands, typed (crypto/phone-commands.ts, main/phones/commands/): what the hub reads from a
+// phone's signed JSON before any handler runs, the refusal codes, and the compile-time promise that
+// a handler table missing an action, or a handler answering the wrong shape, does not typecheck
+// (the @ts-expect-error lines fail `npm run typecheck` the day that stops being true).
+import { describe, expect, it } from 'vitest';
+import type { Command } from '../../../crypto/command.ts';
+import { CommandRefused, READ_ARGS, readRefusal } from '../../../crypto/phone-commands.ts';
+import { dispatch, type Handler, type Handlers } from '../../../main/phones/commands/handlers.ts';
+import type { Device } from '../../../main/store/db.ts';
+
+function refusalOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof CommandRefused ? e.code : `not a refusal: ${String(e)}`;
+  }
+  return undefined;
+}
+
+const answers: Handlers = {
+  'list-cameras': async () => [],
+  watch: async (args) => ({ ok: true, epoch: 7, hubTime: 1, ...(args.profile ? { profile: args.profile } : {}) }),
+  unwatch: async () => ({ ok: true }),
+  snapshot: async (args, { seq }) => ({ blob: `${args.camera}:${seq}`, chunks: 0, bytes: 0, type: 'image/jpeg' }),
+  ptz: async () => ({ ok: true }),
+  settings: async () => {
+    throw new CommandRefused('settings-on-hub', 'settings are changed on the hub');
+  },
+};
+
+// @ts-expect-error a table without a handler for every action does not compile
+const missingPtz: Handlers = { ...answers, ptz: undefined };
+// @ts-expect-error a watch answer without the hub's clock does not compile
+const noHubTime: Handler<'watch'> = async () => ({ ok: true, epoch: 1 });
+// @ts-expect-error a snapshot handler cannot answer a camera list
+const wrongShape: Handler<'snapshot'> = async () => [];
+void [missingPtz, noHubTime, wrongShape];
+
+function command(action: Command['action'], args: unknown, seq = 5n): Command {
+  return { version: 1, hubId: new Uint8Array(16), deviceId: new Uint8Array(16), seq, issuedAt: 0, action, args };
+}
+const device = { id: 'ab'.repeat(16) } as Device;
+
+describe('phone command arguments, as the hub reads them', () => {
+  it('watch: a camera id and at most the h264 profile', () => {
+    expect(READ_ARGS.watch({ camera: 'c1' })).toEqual({ camera: 'c1' });
+    expect(READ_ARGS.watch({ camera: 'c1', profile: 'h264' })).toEqual({ camera: 'c1', profile: 'h264' });
+    expect(refusalOf(() => READ_ARGS.watch({ camera: 'c1', profile: 'h265' }))).toBe('no-such-profile');
+    // No camera, or not a string: it names no camera (the handler refuses no-such-camera).
+    expect(READ_ARGS.watch({ camera: 42 })).toEqual({ camera: '' });
+    expect(READ_ARGS.watch(null)).toEqual({ camera: '' });
+    expect(READ_ARGS.watch(['c1'])).toEqual({ camera: '' });
+  });
+
+  it('ptz: each argument of its type, or bad-arguments', () => {
+    expect(READ_ARGS.ptz({ camera: 'c', move: [0.5, 0, 0], seconds: 1 })).toEqual({ camera: 'c', move: [0.5, 0, 0], seconds: 1 });
+    expect(READ_ARGS.ptz({ camera: 'c', stop: true })).toEqual({ camera: 'c', stop: true });
+    expect(READ_ARGS.ptz({ camera: 'c', preset: 2 })).toEqual({ camera: 'c', preset: 2 });
+    for (const bad of [{ move: [1, 2] }, { move: ['1', 0, 0] }, { move: 'left' }, { seconds: '3' }, { stop: 'yes' }, { preset: { a: 1 } }]) {
+      expect(refusalOf(() => READ_ARGS.ptz({ camera: 'c', ...bad })), JSON.stringify(bad)).toBe('bad-arguments');
+    }
+  });
+
+  it('extra fields never reach a handler', () => {
+    expect(READ_ARGS.snapshot({ camera: 'c', path: '/etc/passwd' })).toEqual({ camera: 'c' });
+    expect(READ_ARGS['list-cameras']({ anything: 1 })).toBeNull();
+  });
+});
+
+describe('dispatch', () => {
+  const handle = dispatch(answers);
+
+  it('hands each handler its arguments as read, and the command sequence number', async () => {
+    expect(await handle(command('snapshot', { camera: 'c9', extra: 1 }, 77n), device)).toEqual({ blob: 'c9:77', chunks: 0, bytes: 0, type: 'image/jpeg' });
+    expect(await handle(command('watch', { camera: 'c', profile: 'h264' }), device)).toMatchObject({ profile: 'h264', hubTime: 1 });
+  });
+
+  it('refuses with a code, before the handler, when the arguments are wrong', async () => {
+    await expect(handle(command('watch', { camera: 'c', profile: 'x' }), device)).rejects.toMatchObject({ code: 'no-such-profile' });
+    await expect(handle(command('settings', null), device)).rejects.toMatchObject({ code: 'settings-on-hub' });
+  });
+});
+
+describe('a refusal off the wire', () => {
+  it('reads the code and message; a bare string (an older hub) is "failed"', () => {
+    expect(readRefusal({ code: 'no-such-camera', message: 'no such camera' })).toEqual({ code: 'no-such-camera', message: 'no such camera' });
+    expect(readRefusal('refused: forbidden')).toEqual({ code: 'failed', message: 'refused: forbidden' });
+    expect(readRefusal({ code: 3 })).toEqual({ code: 'failed', message: 'the hub refused the command' });
+    expect(readRefusal(null).code).toBe('failed');
+  });
+});
