@@ -27,3 +27,10 @@ export const LABEL_PAIRING_CONFIRM = 'vigil v1 pairing confirm';
 export const LABEL_LAN_ID = 'vigil v1 lan id';
 /** Names a camera profile's relay topic (crypto/profile-topic.ts): a topic, never a key. */
 export const LABEL_PROFILE_TOPIC = 'vigil v1 profile topic';
+// Recordings (crypto/recording.ts, PROTOCOL §15).
+export const LABEL_RECORDING_EPOCH = 'vigil v1 recording epoch';
+export const LABEL_RECORDING_EPOCH_SEAL = 'vigil v1 recording epoch seal';
+export const LABEL_SEGMENT_KEY = 'vigil v1 segment key';
+export const LABEL_SEGMENT_HEADER = 'vigil v1 segment header';
+export const LABEL_SEGMENT_CHAIN = 'vigil v1 segment chain';
+export const LABEL_SEGMENT_PROOF = 'vigil v1 segment proof';
