@@ -469,6 +469,9 @@ async function main(): Promise<void> {
 
   await rpc({ op: 'add-camera', name: 'cam1', url: cams[0]!.url });
   await waitLive(['cam1']);
+  // A new camera is a new epoch, and the hub ends every session at one (PROTOCOL 6.6): ask once the
+  // phone has handshaken again and holds the new keys, or the request dies with the old session.
+  await waitKeys();
   let list = await link.listCameras();
   const one = ONLY_ALL ? undefined : await scenario(list.filter((c) => c.name === 'cam1'));
 
@@ -488,6 +491,7 @@ async function main(): Promise<void> {
   const names = cams.map((_, i) => `cam${i + 1}`);
   for (let i = 1; i < cams.length; i++) await rpc({ op: 'add-camera', name: names[i]!, url: cams[i]!.url });
   await waitLive(names);
+  await waitKeys();
   list = await link.listCameras();
   const all = await scenario(list.filter((c) => names.includes(c.name)));
 
