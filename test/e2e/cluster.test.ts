@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
 import { haveNats, startNats, startRelayProcess, type NatsServer, type RelayProcess } from '../relay/nats.ts';
-import { VIGIL_PHONE, addCamera, pairPhone, start, startHub, stopAll, tempDir, videoFrameTimes, waitForCameraState } from '../support/system.ts';
+import {
+  VIGIL_PHONE, addCamera, fragmentsIn, pairPhone, start, startHub, stopAll, tempDir, videoFrameTimes, waitForCameraState, waitUntil,
+} from '../support/system.ts';
 
 let dir: string;
 let camera: TestCamera;
@@ -43,7 +45,8 @@ describe.skipIf(!haveNats)('a relay cluster over NATS', () => {
     const watch = start(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', 'Yard', '--seconds', '18', '--out', out,
       '--relay', node2.url, '--relay', node1.url], { maxSeconds: 80 });
     await watch.waitFor(new RegExp(`watching "Yard".*${node2.url.replace(/[/.]/g, '\\$&')}`), 30_000);
-    await new Promise((r) => setTimeout(r, 5000));
+    // Video through node 2 first: the file holds 10 fragments before node 2 dies.
+    await waitUntil('10 fragments through node 2', () => fragmentsIn(out) >= 10, 20_000);
     await node2.kill();
     await watch.waitFor(new RegExp(`path: through relay \\(${node1.url.replace(/[/.]/g, '\\$&')}\\)`), 15_000);
     const code = await new Promise<number | null>((r) => watch.child.once('exit', (c) => r(c)));

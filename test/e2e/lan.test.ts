@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { netnsSupport } from '../support/netns/netns.ts';
 import { createLanPair, HUB_ADDR, type LanPair } from '../support/lan/veth.ts';
-import { ROOT, VIGIL, VIGIL_PHONE, tempDir, stopAll, ffprobe, videoFrameTimes } from '../support/system.ts';
+import { ROOT, VIGIL, VIGIL_PHONE, tempDir, stopAll, ffprobe, fragmentsIn, videoFrameTimes, waitUntil } from '../support/system.ts';
 import { fromBase64url, toHex } from '../../crypto/bytes.ts';
 import { cryptoReady } from '../../crypto/sodium.ts';
 import { lanIdFor } from '../../crypto/identity.ts';
@@ -18,7 +18,6 @@ const support = netnsSupport();
 const TSX = join(ROOT, 'node_modules/tsx/dist/loader.mjs');
 const CAMERA_NAME = 'Kitchen window';
 let lan: LanPair;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 if (!support.ok) console.warn(`[lan] SKIPPED: ${support.reason}`);
 
@@ -164,7 +163,7 @@ describe.skipIf(!support.ok)('the LAN path', () => {
     const watch = lan.phone.spawn(VIGIL_PHONE, ['watch', '--profile', profile, '--camera', CAMERA_NAME, '--seconds', '22', '--out', out]);
     const exited = new Promise((r) => watch.once('exit', r));
     try {
-      await moves(hubDir, watch);
+      await moves(hubDir, watch, out);
       await exited;
     } finally {
       await stop(watch);
@@ -178,14 +177,17 @@ describe.skipIf(!support.ok)('the LAN path', () => {
   }
 
   /** On the LAN, then through the relay while the LAN endpoint is stopped, then home again. */
-  async function moves(hubDir: string, watch: ChildProcess & { output: string }) {
+  async function moves(hubDir: string, watch: ChildProcess & { output: string }, out: string) {
     await lan.phone.waitFor(watch, /path: at home/, 20_000);
-    await sleep(3000);
+    // Video on each path before the next move: 8 more fragments in the file (about 2.4 s).
+    let mark = fragmentsIn(out);
+    await waitUntil('8 fragments at home', () => fragmentsIn(out) >= mark + 8, 20_000);
     expect(await api(hubDir, 'POST', '/api/call/setLan', { args: [false] })).toMatchObject({ enabled: false });
     const stoppedAt = Date.now();
     await lan.phone.waitFor(watch, /path: through relay/, 10_000);
     expect(Date.now() - stoppedAt).toBeLessThan(3000);
-    await sleep(3000);
+    mark = fragmentsIn(out);
+    await waitUntil('8 fragments through the relay', () => fragmentsIn(out) >= mark + 8, 20_000);
     expect(await api(hubDir, 'POST', '/api/call/setLan', { args: [true] })).toMatchObject({ enabled: true });
     await lan.phone.waitFor(watch, /path: through relay[\s\S]*path: at home/, 15_000);
   }

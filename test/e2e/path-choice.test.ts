@@ -14,7 +14,7 @@ import { HubLink } from '../../phone/core/hub-link.ts';
 import { profileFromJson, type PhoneProfile } from '../../phone/core/profile.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
 import {
-  VIGIL_PHONE, addCamera, pairPhone, run, startHub, startRelay, stopAll, tempDir, waitForCameraState, type Running,
+  VIGIL_PHONE, addCamera, pairPhone, run, startHub, startRelay, stopAll, tempDir, waitForCameraState, waitUntil, type Running,
 } from '../support/system.ts';
 
 let dir: string;
@@ -139,8 +139,14 @@ describe('a host at the remembered LAN address that is not the hub (issue 14, fi
       // The relay path is confirmed; now the phone "learns" of a LAN endpoint that is the fake one
       // (as an mDNS answer spoofed by a LAN attacker would tell it) and probes it every 4 s.
       (link as unknown as { opts: { lanUrls: string[] } }).opts.lanUrls = [fake.url];
+      // Probes counted as they end, whichever timer runs them (this one, or the link's own once the
+      // hub named its real LAN endpoint).
+      let probes = 0;
+      const prober = link as unknown as { probeLan(): Promise<void> };
+      const probeLan = prober.probeLan.bind(link);
+      prober.probeLan = () => probeLan().finally(() => probes++);
       (link as unknown as { probeTimer: ReturnType<typeof setInterval> | undefined }).probeTimer ??=
-        setInterval(() => void (link as unknown as { probeLan(): Promise<void> }).probeLan(), 4000);
+        setInterval(() => void prober.probeLan(), 4000);
       let deadline = Date.now() + 20_000;
       while (!paths.includes(`lan ${fake.url}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(paths).toContain(`lan ${fake.url}`);
@@ -156,7 +162,8 @@ describe('a host at the remembered LAN address that is not the hub (issue 14, fi
       expect(frames).toBeGreaterThanOrEqual(before + 5);
       // It does not go back to the fake endpoint at the next probes (held off).
       const visits = paths.filter((p) => p === `lan ${fake.url}`).length;
-      await new Promise((r) => setTimeout(r, 9_000));
+      const probesBefore = probes;
+      await waitUntil('two more LAN probes', () => probes >= probesBefore + 2, 15_000);
       expect(paths.filter((p) => p === `lan ${fake.url}`).length).toBe(visits);
       expect([relay.url, lanUrl]).toContain(link.pathUrl);
     } finally {

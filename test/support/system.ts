@@ -216,6 +216,15 @@ export async function videoFrameTimes(file: string): Promise<number[]> {
   return r.stdout.split('\n').map((l) => Number(l.split(',').find((x) => x !== '' && x !== 'N/A'))).filter((n) => Number.isFinite(n));
 }
 
+/** Fragments a watching `vigil-phone` has written to its file so far (it writes each as it opens it). */
+export function fragmentsIn(file: string): number {
+  try {
+    return readFileSync(file).toString('latin1').split('moof').length - 1;
+  } catch {
+    return 0; // not created yet
+  }
+}
+
 export function readProfile(path: string): { hub: { relayKey: string } } {
   return JSON.parse(readFileSync(path, 'utf8')) as { hub: { relayKey: string } };
 }
