@@ -73,6 +73,44 @@ export type PhoneCommands = {
     watch: { args: WatchArgs; result: WatchResult };
     unwatch: { args: WatchArgs; result: Done };
     snapshot: { args: { readonly camera: string }; result: SnapshotResult };
+/** One recording epoch this phone holds a key of (PROTOCOL §15.1), base64url. */
+export interface RecordingKey {
+  /** encodeRecordingEpoch: the epoch's public key, signed by the hub. */
+  readonly epoch: string;
+  /** sealEpochKey to this phone: only it opens the seed. */
+  readonly sealed: string;
+}
+
+/** A recorded segment as the hub's index has it (PROTOCOL §15.3); times Unix ms. */
+export interface SegmentInfo {
+  /** The segment id (decimal; a u64). */
+  readonly id: string;
+  readonly epoch: number;
+  readonly start: number;
+  readonly end: number;
+  readonly bytes: number;
+  /** False while it is written, or when the hub stopped before closing it. */
+  readonly closed: boolean;
+}
+
+export interface RecordingsArgs {
+  readonly camera: string;
+  /** Unix ms; default: 24 h before `to`. */
+  readonly from?: number;
+  /** Unix ms; default: now. */
+  readonly to?: number;
+}
+
+export interface RecordingsResult {
+  /** Continuous stretches, merged from segments less than a few seconds apart. */
+  readonly ranges: readonly { readonly start: number; readonly end: number }[];
+  /** Oldest first, at most MAX_SEGMENTS_LISTED (the newest are dropped; ask a narrower range). */
+  readonly segments: readonly SegmentInfo[];
+  readonly mode: 'continuous' | 'events' | 'off';
+}
+
+/** The most segments one `recordings` answer lists. */
+export const MAX_SEGMENTS_LISTED = 2000;
     ptz: { args: PtzArgs; result: Done };
     settings: { args: null; result: never };
   }[A];
@@ -82,6 +120,10 @@ export type ArgsOf<A extends Action> = PhoneCommands[A]['args'];
 export type ResultOf<A extends Action> = PhoneCommands[A]['result'];
 
 /**
+    'recording-keys': { args: { readonly since?: number }; result: { readonly keys: readonly RecordingKey[] } };
+    recordings: { args: RecordingsArgs; result: RecordingsResult };
+    /** The segment's stored bytes, exactly as on disk (ciphertext), in `blob` notices. */
+    segment: { args: { readonly camera: string; readonly id: string }; result: { readonly blob: string; readonly chunks: number; readonly bytes: number } };
  * Why the hub did not do a command. The hub's own refusals, then the codes of the checks every
  * command passes first (`authorizeCommand`, PROTOCOL §10.3), then `failed` for anything else.
  */
@@ -99,6 +141,8 @@ export type RefusalCode =
 export interface Refusal {
   readonly code: RefusalCode;
   /** For people; never names a secret. */
+  | 'no-recording-key'
+  | 'no-such-segment'
   readonly message: string;
 }
 
@@ -171,3 +215,20 @@ export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } 
   ptz: ptzArgs,
   settings: () => null,
 };
+  'recording-keys': (raw) => {
+    const a = record(raw);
+    if (a.since !== undefined && !(Number.isInteger(a.since) && (a.since as number) >= 0)) throw bad('since must be an epoch number');
+    return a.since !== undefined ? { since: a.since as number } : {};
+  },
+  recordings: (raw) => {
+    const a = record(raw);
+    for (const k of ['from', 'to'] as const) {
+      if (a[k] !== undefined && !Number.isSafeInteger(a[k])) throw bad(`${k} must be a time in Unix ms`);
+    }
+    return { camera: cameraOf(a), ...(a.from !== undefined ? { from: a.from as number } : {}), ...(a.to !== undefined ? { to: a.to as number } : {}) };
+  },
+  segment: (raw) => {
+    const a = record(raw);
+    if (typeof a.id !== 'string' || !/^[0-9]{1,20}$/.test(a.id)) throw bad('id must be a segment id');
+    return { camera: cameraOf(a), id: a.id };
+  },

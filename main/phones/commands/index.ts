@@ -23,5 +23,11 @@ export function phoneCommands(p: PhoneCommandParts): CommandHandler {
     settings: async () => {
       throw new CommandRefused('settings-on-hub', 'settings are changed on the hub');
     },
+    // Until the recorder lands (issue 16), this hub keeps no recordings.
+    'recording-keys': async () => ({ keys: [] }),
+    recordings: async () => ({ ranges: [], segments: [], mode: 'off' }),
+    segment: async () => {
+      throw new CommandRefused('no-such-segment', 'this hub keeps no recordings');
+    },
   });
 }

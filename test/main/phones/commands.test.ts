@@ -26,6 +26,9 @@ const answers: Handlers = {
   settings: async () => {
     throw new CommandRefused('settings-on-hub', 'settings are changed on the hub');
   },
+  'recording-keys': async (args) => ({ keys: args.since !== undefined ? [] : [{ epoch: 'e', sealed: 's' }] }),
+  recordings: async () => ({ ranges: [], segments: [], mode: 'off' }),
+  segment: async (args) => ({ blob: args.id, chunks: 0, bytes: 0 }),
 };
 
 // @ts-expect-error a table without a handler for every action does not compile
@@ -59,6 +62,15 @@ describe('phone command arguments, as the hub reads them', () => {
     for (const bad of [{ move: [1, 2] }, { move: ['1', 0, 0] }, { move: 'left' }, { seconds: '3' }, { stop: 'yes' }, { preset: { a: 1 } }]) {
       expect(refusalOf(() => READ_ARGS.ptz({ camera: 'c', ...bad })), JSON.stringify(bad)).toBe('bad-arguments');
     }
+  });
+
+  it('recordings: times in Unix ms, segment ids as decimal text', () => {
+    expect(READ_ARGS.recordings({ camera: 'c', from: 1, to: 2 })).toEqual({ camera: 'c', from: 1, to: 2 });
+    expect(refusalOf(() => READ_ARGS.recordings({ camera: 'c', from: '2026-01-01' }))).toBe('bad-arguments');
+    expect(READ_ARGS.segment({ camera: 'c', id: '18446744073709551615' })).toEqual({ camera: 'c', id: '18446744073709551615' });
+    for (const id of [7, '-1', '1e3', '../x', '1'.repeat(21)]) expect(refusalOf(() => READ_ARGS.segment({ camera: 'c', id })), String(id)).toBe('bad-arguments');
+    expect(READ_ARGS['recording-keys']({ since: 4 })).toEqual({ since: 4 });
+    expect(refusalOf(() => READ_ARGS['recording-keys']({ since: -1 }))).toBe('bad-arguments');
   });
 
   it('extra fields never reach a handler', () => {
