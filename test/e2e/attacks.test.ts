@@ -412,14 +412,16 @@ describe('T7: a relay shows old video as live (issue 14, finding 1)', () => {
       expect(replayed).toBe(true);
       // The old frames open (same epoch, authentic), and are written, but called what they are.
       expect(second.stdout).toMatch(/wrote [1-9]\d* fragments/);
-      expect(second.stderr).toMatch(/video: NOT LIVE, newest picture captured \S+ \(hub clock\): the newest picture is at least 1\d s old/);
+      expect(second.stderr).toMatch(/video: NOT LIVE, (?:[^,]* behind live, )?newest picture captured \S+ \(hub clock\): the newest picture is at least 1\d s old/);
       expect(second.code, second.stdout + second.stderr).not.toBe(0);
     } finally {
       tap.setHook(undefined);
     }
   }, 120_000);
 
-  it('holds the live stream back by 60 s: the phone says not live and fails', async () => {
+  // 20 s: twice the phone's 10 s limit (phone/core/liveness.ts DEFAULT_NOT_LIVE_MS); longer holds
+  // only make the test slower.
+  it('holds the live stream back by 20 s: the phone says not live and fails', async () => {
     const phone = toHex(load(profiles.a).relayKey.publicKey);
     const timers = new Set<ReturnType<typeof setTimeout>>();
     let held = 0;
@@ -429,18 +431,18 @@ describe('T7: a relay shows old video as live (issue 14, finding 1)', () => {
       const t = setTimeout(() => {
         timers.delete(t);
         deliver(raw);
-      }, 60_000);
+      }, 20_000);
       timers.add(t);
     });
     try {
-      const r = await run(VIGIL_PHONE, ['watch', '--profile', profiles.a, '--camera', CAMERA_NAME, '--seconds', '66', '--out', join(dir, 'delayed.mp4')], { timeoutMs: 120_000 });
+      const r = await run(VIGIL_PHONE, ['watch', '--profile', profiles.a, '--camera', CAMERA_NAME, '--seconds', '26', '--out', join(dir, 'delayed.mp4')], { timeoutMs: 80_000 });
       expect(held).toBeGreaterThan(8);
       expect(r.stdout).toMatch(/wrote [1-9]\d* fragments/);
-      expect(r.stdout + r.stderr).toMatch(/video (at the end)?: ?NOT LIVE, newest picture captured .*at least [5-6]\d s old/);
+      expect(r.stdout + r.stderr).toMatch(/video (at the end)?: ?NOT LIVE, (?:[^,]* behind live, )?newest picture captured .*at least (1\d|2[0-6]) s old/);
       expect(r.code, r.stdout + r.stderr).not.toBe(0);
     } finally {
       tap.setHook(undefined);
       for (const t of timers) clearTimeout(t);
     }
-  }, 150_000);
+  }, 100_000);
 });
