@@ -34,3 +34,6 @@ export const LABEL_SEGMENT_KEY = 'vigil v1 segment key';
 export const LABEL_SEGMENT_HEADER = 'vigil v1 segment header';
 export const LABEL_SEGMENT_CHAIN = 'vigil v1 segment chain';
 export const LABEL_SEGMENT_PROOF = 'vigil v1 segment proof';
+// The roster log (crypto/roster-log.ts, PROTOCOL §16).
+export const LABEL_ROSTER_ENTRY = 'vigil v1 roster entry';
+export const LABEL_ROSTER_HEAD = 'vigil v1 roster head';
