@@ -23,9 +23,12 @@ function forbid(groups) {
   // Test-only hooks (fixed ephemerals, fixed keys) live in *.testing.ts files: never in shipped code.
   const testing = { group: ['**/*.testing.ts', '**/*.testing'], message: 'test-only code: import it from test/ only.' };
   // node-rtsp-stream's VideoStream is an unauthenticated plaintext WebSocket server on all
-  // interfaces (DESIGN.md section 5): it must never run. Its MPEG-1 muxer, if ever needed, is
-  // reached through native/ by its file path after review, never through the package's entry.
-  const rtspStream = { group: ['node-rtsp-stream'], message: 'node-rtsp-stream\'s VideoStream must never be used (plaintext, unauthenticated, all interfaces).' };
+  // interfaces (DESIGN.md section 5): it must never run. Its package entry (index.js) loads it, so
+  // only the MPEG-1 muxer's own file may be imported (native/mpeg1.ts, the mpeg1 profile), by path.
+  const rtspStream = {
+    regex: '^node-rtsp-stream(?!/mpeg1muxer\\.js$)(/.*)?$',
+    message: 'node-rtsp-stream\'s VideoStream must never be used (plaintext, unauthenticated, all interfaces): import only node-rtsp-stream/mpeg1muxer.js.',
+  };
   return { 'no-restricted-imports': ['error', { patterns: [...groups, testing, rtspStream] }] };
 }
 

@@ -5,12 +5,19 @@
 import type { Action } from './command.ts';
 import type { CryptoErrorCode } from './errors.ts';
 
-/** The hub's h264 transcode of an H.265 camera: its own number, key and topic. */
+/**
+ * A stream the hub makes from a camera: `h264`, the H.264 transcode of an H.265 camera; `mpeg1`,
+ * MPEG-1 in MPEG-TS for browsers without Media Source (PROTOCOL §10.2).
+ */
+export type ProfileName = 'h264' | 'mpeg1';
+export const PROFILE_NAMES: readonly ProfileName[] = ['h264', 'mpeg1'];
+
+/** A profile of a camera: its own number, key and topic. */
 export interface StreamProfile {
-  readonly name: 'h264';
+  readonly name: ProfileName;
   readonly topic: string;
   readonly number: number;
-  /** Until the hub's transcoder first ran, a likely value (avc1.640028). */
+  /** h264: until the hub's transcoder first ran, a likely value (avc1.640028). */
   readonly mime?: string;
   readonly codecs?: string;
 }
@@ -32,8 +39,8 @@ export interface CameraListing {
 
 export interface WatchArgs {
   readonly camera: string;
-  /** Watch the camera's h264 profile instead of its own stream. */
-  readonly profile?: 'h264';
+  /** Watch one of the camera's profiles instead of its own stream. */
+  readonly profile?: ProfileName;
 }
 
 export interface WatchResult {
@@ -41,7 +48,7 @@ export interface WatchResult {
   readonly epoch: number;
   /** The hub's clock (Unix ms) when it answered: bounds the phone's view of it (§11.4). */
   readonly hubTime: number;
-  readonly profile?: 'h264';
+  readonly profile?: ProfileName;
   readonly number?: number;
 }
 
@@ -66,13 +73,6 @@ export interface Done {
   readonly ok: true;
 }
 
-/** Every action's arguments and result. Keyed by `Action`: an action missing here fails to compile. */
-export type PhoneCommands = {
-  [A in Action]: {
-    'list-cameras': { args: null; result: CameraListing[] };
-    watch: { args: WatchArgs; result: WatchResult };
-    unwatch: { args: WatchArgs; result: Done };
-    snapshot: { args: { readonly camera: string }; result: SnapshotResult };
 /** One recording epoch this phone holds a key of (PROTOCOL §15.1), base64url. */
 export interface RecordingKey {
   /** encodeRecordingEpoch: the epoch's public key, signed by the hub. */
@@ -111,8 +111,19 @@ export interface RecordingsResult {
 
 /** The most segments one `recordings` answer lists. */
 export const MAX_SEGMENTS_LISTED = 2000;
+/** Every action's arguments and result. Keyed by `Action`: an action missing here fails to compile. */
+export type PhoneCommands = {
+  [A in Action]: {
+    'list-cameras': { args: null; result: CameraListing[] };
+    watch: { args: WatchArgs; result: WatchResult };
+    unwatch: { args: WatchArgs; result: Done };
+    snapshot: { args: { readonly camera: string }; result: SnapshotResult };
     ptz: { args: PtzArgs; result: Done };
     settings: { args: null; result: never };
+    'recording-keys': { args: { readonly since?: number }; result: { readonly keys: readonly RecordingKey[] } };
+    recordings: { args: RecordingsArgs; result: RecordingsResult };
+    /** The segment's stored bytes, exactly as on disk (ciphertext), in `blob` notices. */
+    segment: { args: { readonly camera: string; readonly id: string }; result: { readonly blob: string; readonly chunks: number; readonly bytes: number } };
   }[A];
 };
 
@@ -120,10 +131,6 @@ export type ArgsOf<A extends Action> = PhoneCommands[A]['args'];
 export type ResultOf<A extends Action> = PhoneCommands[A]['result'];
 
 /**
-    'recording-keys': { args: { readonly since?: number }; result: { readonly keys: readonly RecordingKey[] } };
-    recordings: { args: RecordingsArgs; result: RecordingsResult };
-    /** The segment's stored bytes, exactly as on disk (ciphertext), in `blob` notices. */
-    segment: { args: { readonly camera: string; readonly id: string }; result: { readonly blob: string; readonly chunks: number; readonly bytes: number } };
  * Why the hub did not do a command. The hub's own refusals, then the codes of the checks every
  * command passes first (`authorizeCommand`, PROTOCOL §10.3), then `failed` for anything else.
  */
@@ -134,6 +141,8 @@ export type RefusalCode =
   | 'no-profile-yet'
   | 'camera-failed'
   | 'settings-on-hub'
+  | 'no-recording-key'
+  | 'no-such-segment'
   | CryptoErrorCode
   | 'failed';
 
@@ -141,8 +150,6 @@ export type RefusalCode =
 export interface Refusal {
   readonly code: RefusalCode;
   /** For people; never names a secret. */
-  | 'no-recording-key'
-  | 'no-such-segment'
   readonly message: string;
 }
 
@@ -183,8 +190,9 @@ function cameraOf(a: Record<string, unknown>): string {
 function watchArgs(raw: unknown): WatchArgs {
   const a = record(raw);
   if (a.profile === undefined) return { camera: cameraOf(a) };
-  if (a.profile !== 'h264') throw new CommandRefused('no-such-profile', 'unknown profile (this hub makes only "h264")');
-  return { camera: cameraOf(a), profile: 'h264' };
+  const profile = PROFILE_NAMES.find((p) => p === a.profile);
+  if (profile === undefined) throw new CommandRefused('no-such-profile', 'unknown profile (this hub makes "h264" and "mpeg1")');
+  return { camera: cameraOf(a), profile };
 }
 
 function ptzArgs(raw: unknown): PtzArgs {
@@ -214,7 +222,6 @@ export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } 
   snapshot: (raw) => ({ camera: cameraOf(record(raw)) }),
   ptz: ptzArgs,
   settings: () => null,
-};
   'recording-keys': (raw) => {
     const a = record(raw);
     if (a.since !== undefined && !(Number.isInteger(a.since) && (a.since as number) >= 0)) throw bad('since must be an epoch number');
@@ -232,3 +239,4 @@ export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } 
     if (typeof a.id !== 'string' || !/^[0-9]{1,20}$/.test(a.id)) throw bad('id must be a segment id');
     return { camera: cameraOf(a), id: a.id };
   },
+};

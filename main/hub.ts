@@ -20,7 +20,7 @@ import { Watching } from './phones/commands/watch.ts';
 import { removePhone } from './phones/removal.ts';
 import { PtzQueue } from './onvif/ptz-queue.ts';
 import { MediaBus } from './media/media-bus.ts';
-import { LiveCameras } from './media/live-cameras.ts';
+import { LiveCameras, profileOf } from './media/live-cameras.ts';
 import { Cameras } from './media/cameras.ts';
 import { LocalViewers } from './media/local-viewers.ts';
 import { openStore, type Store } from './store/db.ts';
@@ -75,7 +75,7 @@ export class Hub {
       onState: (camera, s, profile) => {
         log(`camera ${camera.number}${profile ? ` ${profile} profile` : ''}: ${s.state}${s.error ? ` (${s.error})` : ''}`);
         if (profile === undefined) this.sessions.notifyAll({ type: 'camera-state', camera: camera.id, state: s.state, ...(s.error ? { error: s.error } : {}) });
-        else if (s.state === 'stopped') this.#watching.stopped(this.#live.get(camera.number)?.profile?.stream.topic ?? '');
+        else if (s.state === 'stopped') this.#watching.stopped(profileOf(this.#live.get(camera.number), profile)?.stream.topic ?? '');
       },
       onProfileAdded: (camera, number) => {
         this.#delivery.addStream(camera, number);

@@ -42,10 +42,10 @@ export const WATCH: CliCommand = {
   options: {
     profile, camera,
     seconds: { type: 'string', value: 'N', required: true, help: 'how long to watch (at most a day)' },
-    out: { type: 'string', value: 'FILE.mp4', required: true, help: 'where to write the fragmented MP4' },
+    out: { type: 'string', value: 'FILE.mp4', required: true, help: 'where to write the fragmented MP4 (MPEG-TS for mpeg1)' },
     stream: {
-      type: 'string', value: 'native|h264',
-      help: 'native (default): the camera\'s own stream; h264: the hub\'s H.264\ntranscode of an H.265 camera (the hub runs it only while someone watches)',
+      type: 'string', value: 'native|h264|mpeg1',
+      help: 'native (default): the camera\'s own stream; h264: the hub\'s H.264\ntranscode of an H.265 camera; mpeg1: MPEG-1 and MP2 in MPEG-TS\n(the file is MPEG-TS), for players without Media Source (the hub\nruns a transcode only while someone watches)',
     },
     ...linkOptions,
   },

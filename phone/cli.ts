@@ -107,8 +107,11 @@ async function cmdWatch(argv: string[]): Promise<void> {
   const { values, usage } = parse(argv, WATCH);
   // --stream, not --profile: --profile already names the phone's profile file.
   const streamName = (values.stream as string | undefined) ?? 'native';
-  if (streamName !== 'native' && streamName !== 'h264') throw new CliError(`--stream must be native or h264\n${usage}`);
-  const watchOpts: WatchOptions = streamName === 'h264' ? { profile: 'h264' } : {};
+  if (streamName !== 'native' && streamName !== 'h264' && streamName !== 'mpeg1') throw new CliError(`--stream must be native, h264 or mpeg1\n${usage}`);
+  // (A cast until HubLink's WatchOptions names every profile: crypto/phone-commands.ts ProfileName.)
+  const watchOpts = (streamName === 'native' ? {} : { profile: streamName }) as WatchOptions;
+  // mpeg1 is MPEG-TS (PROTOCOL §9.7): its init and fragments are written as they come, no MP4 timeline.
+  const ts = streamName === 'mpeg1';
   const cameraName = need(values, 'camera', usage);
   const seconds = Number(need(values, 'seconds', usage));
   if (!(seconds > 0 && seconds <= 24 * 3600)) throw new CliError('--seconds must be a positive number');
@@ -128,13 +131,13 @@ async function cmdWatch(argv: string[]): Promise<void> {
     const decision = order.accept(f);
     if (decision === 'skip') return;
     if (decision === 'init') {
-      timeline.init(f.payload);
+      if (!ts) timeline.init(f.payload);
       if (bytes > 0) {
         console.error('the camera restarted with a new init segment; continuing in the same file');
         return;
       }
     } else {
-      timeline.rebase(f.payload);
+      if (!ts) timeline.rebase(f.payload);
       fragments++;
     }
     writeSync(fd, f.payload);

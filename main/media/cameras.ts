@@ -7,6 +7,7 @@ import type { Camera, EpochReason, Store } from '../store/db.ts';
 import type { LiveCameras } from './live-cameras.ts';
 import type { LocalViewer, LocalViewers } from './local-viewers.ts';
 import type { H264Profile } from './profile-feed.ts';
+import type { Mpeg1Profile } from './mpeg1-feed.ts';
 
 export interface CamerasParts {
   store: Pick<Store, 'addCamera' | 'getCamera' | 'renameCamera' | 'removeCamera' | 'listCameras' | 'audit'>;
@@ -68,7 +69,7 @@ export class Cameras {
       const live = this.p.live.get(camera.number);
       const init = live?.feed.init;
       const state = live?.feed.state;
-      const profile = live?.profile?.transcoder;
+      const profiles = [live?.profile?.transcoder, live?.mpeg1?.transcoder].flatMap((p) => (p ? [p] : []));
       return {
         id: camera.id, name: camera.name, number: camera.number, topic: camera.topic, url: camera.url, kind: camera.kind,
         state: state?.state ?? 'stopped',
@@ -77,12 +78,12 @@ export class Cameras {
         watchers: this.p.watchers(camera.topic),
         fragments: live?.feed.fragments ?? 0,
         bytes: live?.feed.bytes ?? 0,
-        ...(profile ? { profiles: [this.#profileStatus(profile, init?.codecs ?? [])] } : {}),
+        ...(profiles.length > 0 ? { profiles: profiles.map((p) => this.#profileStatus(p, init?.codecs ?? [])) } : {}),
       };
     });
   }
 
-  #profileStatus(profile: H264Profile, nativeCodecs: readonly string[]): ProfileInfo {
+  #profileStatus(profile: H264Profile | Mpeg1Profile, nativeCodecs: readonly string[]): ProfileInfo {
     const state = profile.feed.state;
     const { mime, codecs } = profile.describe(nativeCodecs);
     return {

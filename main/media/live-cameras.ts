@@ -1,5 +1,6 @@
-// The cameras that run on the hub: for each one its supervised ingest (CameraFeed) and, once its
-// codec turns out to be H.265, its h264 profile. Everything they make goes on the media bus; what
+// The cameras that run on the hub: for each one its supervised ingest (CameraFeed), its mpeg1
+// profile for browsers without Media Source, and, once its codec turns out to be H.265, its h264
+// profile. Everything they make goes on the media bus; what
 // reads it (phones, local viewers) is not this module's business.
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { IngestSource, IngestState } from '../../native/ingest.ts';
@@ -7,6 +8,7 @@ import type { Camera, Store } from '../store/db.ts';
 import { CameraFeed, type FeedTuning } from './camera-feed.ts';
 import type { MediaBus, MediaStream } from './media-bus.ts';
 import { H264Profile, PROFILE_H264, needsH264Profile, profileNumber } from './profile-feed.ts';
+import { Mpeg1Profile, PROFILE_MPEG1, mpeg1Number } from './mpeg1-feed.ts';
 
 /** A camera that runs: its feed, its stream on the bus, and its h264 profile once it has one. */
 export interface LiveCamera {
@@ -14,6 +16,15 @@ export interface LiveCamera {
   readonly feed: CameraFeed;
   readonly stream: MediaStream;
   profile?: { readonly transcoder: H264Profile; readonly stream: MediaStream };
+  /** MPEG-1 in MPEG-TS (mpeg1-feed.ts), offered once the camera's first init segment came. */
+  mpeg1?: { readonly transcoder: Mpeg1Profile; readonly stream: MediaStream };
+}
+
+/** A camera's profile by name, if it offers it now. */
+export function profileOf(live: LiveCamera | undefined, name: string | undefined): { readonly transcoder: H264Profile | Mpeg1Profile; readonly stream: MediaStream } | undefined {
+  if (name === PROFILE_H264) return live?.profile;
+  if (name === PROFILE_MPEG1) return live?.mpeg1;
+  return undefined;
 }
 
 export interface LiveCamerasOptions {
@@ -25,11 +36,11 @@ export interface LiveCamerasOptions {
   watchers(topic: string): number;
   /** A camera's or a profile's ingest changed state (`profile` set for a profile). */
   onState(camera: Camera, state: IngestState, profile?: string): void;
-  /** A camera's codec turned out to be H.265: it now offers the h264 profile under this number. */
+  /** A camera now offers a profile under this number (h264: its codec turned out to be H.265; mpeg1: it started). */
   onProfileAdded(camera: Camera, number: number): void;
 }
 
-function streamOf(camera: Camera, kind: MediaStream['kind'], number: number, topic: string, feed: () => CameraFeed): MediaStream {
+function streamOf(camera: Camera, kind: MediaStream['kind'], number: number, topic: string, feed: () => Pick<CameraFeed, 'init' | 'gop'>): MediaStream {
   return {
     cameraId: camera.id, number, topic, kind,
     get init() {
@@ -59,12 +70,13 @@ export class LiveCameras {
     for (const live of this.#live.values()) {
       yield live.stream;
       if (live.profile !== undefined) yield live.profile.stream;
+      if (live.mpeg1 !== undefined) yield live.mpeg1.stream;
     }
   }
 
   /** The profiles the cameras offer now, for the epoch's keys: each needs a key of its own. */
   profileKeys(): { id: string; number: number }[] {
-    return [...this.#live.values()].flatMap((l) => (l.profile ? [{ id: l.camera.id, number: l.profile.stream.number }] : []));
+    return [...this.#live.values()].flatMap((l) => [l.profile, l.mpeg1].flatMap((p) => (p ? [{ id: l.camera.id, number: p.stream.number }] : [])));
   }
 
   start(camera: Camera): LiveCamera {
@@ -78,15 +90,17 @@ export class LiveCameras {
       onInit: (init) => {
         bus.init(stream, init);
         if (live.profile === undefined && needsH264Profile(init.codecs)) this.#addProfile(live);
+        if (live.mpeg1 === undefined) this.#addMpeg1(live);
       },
       onFragment: (f) => {
         bus.fragment(stream, f);
         // Subscribers on the profile's topic start it too, without a watch command (a phone still
         // subscribed across a hub restart, whose watch came before the profile existed). Checked
         // on the camera's keyframes: often enough, and no extra timer.
-        const profile = live.profile;
-        if (f.keyframe && profile !== undefined && !profile.transcoder.running && this.opts.watchers(profile.stream.topic) > 0) {
-          profile.transcoder.demand();
+        if (f.keyframe) {
+          for (const profile of [live.profile, live.mpeg1]) {
+            if (profile !== undefined && !profile.transcoder.running && this.opts.watchers(profile.stream.topic) > 0) profile.transcoder.demand();
+          }
         }
       },
       onState: (s) => this.opts.onState(live.camera, s),
@@ -113,14 +127,31 @@ export class LiveCameras {
     this.opts.onProfileAdded(camera, number);
   }
 
-  /** Stops the camera's ingest and profile; its streams end on the bus. */
+  /** From now on the camera also offers its mpeg1 profile, under a key of its own. */
+  #addMpeg1(live: LiveCamera): void {
+    const camera = live.camera;
+    const number = mpeg1Number(camera.number);
+    if (number === undefined) return;
+    const { bus } = this.opts;
+    const transcoder: Mpeg1Profile = new Mpeg1Profile(camera, live.feed.output, this.opts.ffmpeg, {
+      onInit: (init) => bus.init(stream, init),
+      onFragment: (f) => bus.fragment(stream, f),
+      onState: (s) => this.opts.onState(live.camera, s, PROFILE_MPEG1),
+    }, { watchers: () => this.opts.watchers(transcoder.topic), ...(this.opts.tuning.timing ? { timing: this.opts.tuning.timing } : {}) });
+    const stream = streamOf(camera, PROFILE_MPEG1, number, transcoder.topic, () => transcoder.feed);
+    live.mpeg1 = { transcoder, stream };
+    this.opts.onProfileAdded(camera, number);
+  }
+
+  /** Stops the camera's ingest and profiles; its streams end on the bus. */
   async stop(number: number): Promise<void> {
     const live = this.#live.get(number);
     if (live === undefined) return;
     this.#live.delete(number);
     this.opts.bus.ended(live.stream);
     if (live.profile !== undefined) this.opts.bus.ended(live.profile.stream);
-    await Promise.all([live.feed.stop(), live.profile?.transcoder.close()]);
+    if (live.mpeg1 !== undefined) this.opts.bus.ended(live.mpeg1.stream);
+    await Promise.all([live.feed.stop(), live.profile?.transcoder.close(), live.mpeg1?.transcoder.close()]);
   }
 
   async stopAll(): Promise<void> {

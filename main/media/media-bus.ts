@@ -1,4 +1,4 @@
-// The media bus: every stream the hub makes (a camera's own video, a camera's h264 profile) is
+// The media bus: every stream the hub makes (a camera's own video, its h264 and mpeg1 profiles) is
 // published here once, and whatever needs it subscribes: the sealer that sends it to phones, the
 // UI's local viewers, and next the recorder and the motion detector. A new consumer is one module
 // that subscribes; the ingest callbacks do not change.
@@ -15,7 +15,7 @@ export interface MediaStream {
   readonly number: number;
   readonly topic: string;
   /** 'camera' for the camera's own video, else the profile's name. */
-  readonly kind: 'camera' | 'h264';
+  readonly kind: 'camera' | 'h264' | 'mpeg1';
   /** The latest init segment and the fragments since the last keyframe (what a new viewer starts with). */
   readonly init: IngestInit | undefined;
   readonly gop: readonly IngestFragment[];

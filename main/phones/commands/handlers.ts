@@ -3,8 +3,8 @@
 // reach a handler only after crypto/command.ts authorised them (roster, role, signature, age,
 // sequence) and their arguments were read by READ_ARGS.
 import type { Action, Command } from '../../../crypto/command.ts';
-import { CommandRefused, READ_ARGS, type ArgsOf, type ResultOf } from '../../../crypto/phone-commands.ts';
-import type { LiveCamera, LiveCameras } from '../../media/live-cameras.ts';
+import { CommandRefused, READ_ARGS, type ArgsOf, type ProfileName, type ResultOf } from '../../../crypto/phone-commands.ts';
+import { profileOf, type LiveCamera, type LiveCameras } from '../../media/live-cameras.ts';
 import type { MediaStream } from '../../media/media-bus.ts';
 import type { CommandHandler } from '../../phone-sessions.ts';
 import type { Device, Store } from '../../store/db.ts';
@@ -36,11 +36,14 @@ export function liveCamera(store: Pick<Store, 'getCamera'>, cameras: Pick<LiveCa
   return live;
 }
 
-/** The stream a watch names: the camera's own, or its h264 profile. */
-export function streamOf(live: LiveCamera, profile: 'h264' | undefined): MediaStream {
+/** The stream a watch names: the camera's own, or one of its profiles. */
+export function streamOf(live: LiveCamera, profile: ProfileName | undefined): MediaStream {
   if (profile === undefined) return live.stream;
-  if (live.profile === undefined) {
-    throw new CommandRefused('no-profile-yet', 'this camera has no h264 profile (it sends H.264 already, or has not started yet)');
+  const p = profileOf(live, profile);
+  if (p === undefined) {
+    throw new CommandRefused('no-profile-yet', profile === 'h264'
+      ? 'this camera has no h264 profile (it sends H.264 already, or has not started yet)'
+      : `this camera has no ${profile} profile yet (it has not started)`);
   }
-  return live.profile.stream;
+  return p.stream;
 }

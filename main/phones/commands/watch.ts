@@ -5,7 +5,7 @@
 import type { IngestInit } from '../../../native/ingest.ts';
 import type { Notice } from '../../../crypto/messages.ts';
 import type { EpochKeys } from '../../epoch-keys.ts';
-import type { LiveCameras } from '../../media/live-cameras.ts';
+import { profileOf, type LiveCameras } from '../../media/live-cameras.ts';
 import type { MediaConsumer, MediaStream } from '../../media/media-bus.ts';
 import type { PhonePublisher } from '../publisher.ts';
 import type { Device, Store } from '../../store/db.ts';
@@ -45,7 +45,7 @@ export class Watching implements MediaConsumer {
   readonly watch: Handler<'watch'> = async (args, { device }) => {
     const live = liveCamera(this.p.store, this.p.cameras, args.camera);
     const stream = streamOf(live, args.profile);
-    const profile = args.profile !== undefined ? live.profile?.transcoder : undefined;
+    const profile = profileOf(live, args.profile)?.transcoder;
     if (profile === undefined || stream.init !== undefined) this.p.publisher.sendStart(stream, device);
     else {
       // The transcoder is starting: the phone gets the init segment and GOP as soon as it has them.
