@@ -9,7 +9,7 @@ import { learnLanEndpoints, pairWithHub } from './core/pair.ts';
 import { HubLink, streamOf, type CameraInfo, type WatchOptions } from './core/hub-link.ts';
 import type { Liveness } from './core/liveness.ts';
 import { FragmentOrder } from './core/fragment-order.ts';
-import { FileTimeline } from './core/fmp4-time.ts';
+import { FileTimeline } from '../lib/fmp4-time.ts';
 import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
 import { saveProfile } from './profile-file.ts';

@@ -8,7 +8,7 @@
 // missing can break decoding).
 import { equalBytes } from '../../crypto/bytes.ts';
 import type { OpenedFrame } from '../../crypto/frame.ts';
-import { decodeTimes, Fmp4TimeError } from './fmp4-time.ts';
+import { decodeTimes, Fmp4TimeError } from '../../lib/fmp4-time.ts';
 
 export type OrderDecision = 'init' | 'fragment' | 'skip';
 

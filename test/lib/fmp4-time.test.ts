@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeTimes, FileTimeline, Fmp4TimeError, shiftDecodeTimes, trackTimescales } from '../../../phone/core/fmp4-time.ts';
-import { Fmp4Splitter, type Fragment, type InitSegment } from '../../../native/fmp4.ts';
-import { fragment, initSegment } from './fmp4-boxes.ts';
+import { decodeTimes, FileTimeline, Fmp4TimeError, shiftDecodeTimes, trackTimescales } from '../../lib/fmp4-time.ts';
+import { Fmp4Splitter, type Fragment, type InitSegment } from '../../native/fmp4.ts';
+import { fragment, initSegment } from '../phone/core/fmp4-boxes.ts';
 
 describe('fMP4 decode times', () => {
   it('reads the timescale of each track and the decode time of each track fragment', () => {

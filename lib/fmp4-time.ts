@@ -1,8 +1,9 @@
 // The media times inside a fragmented MP4, read and rewritten in place: what a phone needs to tell
-// a repeated fragment from a new one and to write a file whose timeline starts at 0. native/fmp4.ts
-// parses fMP4 fully for the hub; the phone may not import native/ (the linter's layering) and needs
-// only these few boxes, so it reads them here. ISO/IEC 14496-12: moov/trak/{tkhd,mdia/mdhd},
-// moof/traf/{tfhd,tfdt}.
+// a repeated fragment from a new one and to write a file whose timeline starts at 0, and what
+// `vigil verify-export` needs to put an exported clip's decode times back to those the hub signed
+// (crypto/clip-proof.ts). native/fmp4.ts parses fMP4 fully for the hub; phone/ and crypto/ may not
+// import native/ (the linter's layering) and need only these few boxes, so they are read here, in
+// lib/ (neutral: imports nothing). ISO/IEC 14496-12: moov/trak/{tkhd,mdia/mdhd}, moof/traf/{tfhd,tfdt}.
 
 /** Where one track fragment's decode time (tfdt) sits in a fragment. */
 export interface TrackDecodeTime {
