@@ -7,7 +7,7 @@ import { hubPublicKeys, newDeviceIdentity, newSigningKeyPair, type HubIdentity }
 import { sealKeyUpdateOffline } from '../../../crypto/keyupdate.ts';
 import { Envelope, encodeEnvelope } from '../../../crypto/messages.ts';
 import { EpochKeys } from '../../../main/epoch-keys.ts';
-import { PhoneSessions } from '../../../main/phone-sessions.ts';
+import { PhoneSessions, type CommandHandler } from '../../../main/phone-sessions.ts';
 import type { Store } from '../../../main/store/db.ts';
 import { HubLink, type HubLinkOptions } from '../../../phone/core/hub-link.ts';
 import type { PhoneProfile } from '../../../phone/core/profile.ts';
@@ -73,6 +73,10 @@ export class FakeHub {
   readonly store: Store = open(tempDataDir());
   readonly profile: PhoneProfile;
   readonly links: HubLink[] = [];
+  /** Every command the hub ran, by action, in order. */
+  readonly commands: string[] = [];
+  /** How the hub answers a command (a test makes it slow, or refuse). */
+  answer: CommandHandler = async (command) => ({ action: command.action });
 
   constructor(readonly identity: HubIdentity) {
     this.relay = new FakeRelay(identity.relay.publicKey);
@@ -95,7 +99,10 @@ export class FakeHub {
   start(): void {
     this.relay.sessions?.closeAll();
     this.relay.sessions = new PhoneSessions(this.identity, this.store, { send: async (_to, payload) => this.relay.toPhone(payload) },
-      (id) => this.keys.keyUpdateFor(id), async (command) => ({ action: command.action }), () => undefined, () => undefined);
+      (id) => this.keys.keyUpdateFor(id), (command, device) => {
+        this.commands.push(command.action);
+        return this.answer(command, device);
+      }, () => undefined, () => undefined);
   }
 
   /** The current epoch's key update for the phone, sealed to its X-Wing key (KEY_UPDATE_OFFLINE). */
