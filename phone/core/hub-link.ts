@@ -107,8 +107,8 @@ export class HubLink {
 
   /**
    * Subscribes first, then asks the hub for the init segment and latest GOP, so nothing falls
-   * between. With `profile: 'h264'` it watches the hub's H.264 transcode of the camera instead (the
-   * hub runs it while someone watches); its frames carry the profile's camera number.
+   * between. With a `profile` ('h264', 'mpeg1') it watches the hub's transcode of the camera instead
+   * (the hub runs it while someone watches); its frames carry the profile's camera number.
    */
   watch(camera: CameraInfo, opts: WatchOptions = {}): Promise<void> {
     return this.media.watch(camera, opts);

@@ -1,6 +1,6 @@
 // What a HubLink's callers see: its options, states, counters and errors. The parts in this folder
 // share them; phone/core/hub-link.ts re-exports them, so callers import from there only.
-import type { CameraListing, RefusalCode, StreamProfile } from '../../../crypto/phone-commands.ts';
+import type { CameraListing, ProfileName, RefusalCode, StreamProfile } from '../../../crypto/phone-commands.ts';
 import type { OpenedFrame } from '../../../crypto/frame.ts';
 import type { Notice } from '../../../crypto/messages.ts';
 import type { RelayFailure } from '../../../relay/client.ts';
@@ -16,8 +16,8 @@ export type CameraInfo = CameraListing;
 export type { StreamProfile };
 
 export interface WatchOptions {
-  /** Watch this profile instead of the camera's own stream. */
-  readonly profile?: 'h264';
+  /** Watch this profile of the camera (the hub's h264 or mpeg1 transcode) instead of its own stream. */
+  readonly profile?: ProfileName;
 }
 
 export type PathMode = 'auto' | 'lan' | 'relay';
