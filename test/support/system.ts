@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { runningHub } from '../../main/cli/api-client.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const VIGIL = join(ROOT, 'bin/vigil');
@@ -165,15 +166,20 @@ export async function addCamera(dataDir: string, name: string, url: string): Pro
   if (r.code !== 0) throw new Error(`camera add failed: ${r.stderr}`);
 }
 
+/**
+ * Polls the running hub's camera list until `name` is in one of `states`. It asks the hub's local
+ * API, as `vigil camera list --json` does, without starting a process per look (each was a Node and
+ * tsx start-up, about a CPU second on a busy machine).
+ */
 export async function waitForCameraState(dataDir: string, name: string, states: string[], timeoutMs = 30_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   let last: Record<string, unknown> | undefined;
   while (Date.now() < deadline) {
-    const r = await run(VIGIL, ['camera', 'list', '--data', dataDir, '--json']);
-    const cameras = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    last = cameras.find((c) => c.name === name);
+    const api = await runningHub(dataDir).catch(() => undefined);
+    const cameras = api === undefined ? [] : await api.call('listCameras').catch(() => []);
+    last = cameras.find((c) => c.name === name) as Record<string, unknown> | undefined;
     if (last && states.includes(String(last.state))) return last;
-    await new Promise((r2) => setTimeout(r2, 500));
+    await new Promise((r2) => setTimeout(r2, 250));
   }
   throw new Error(`camera ${name} never reached ${states.join('|')}; last ${JSON.stringify(last)}`);
 }
