@@ -20,8 +20,8 @@ import { metafileInputs, STAMP_FILE, writeAtomic, writeStamp } from '../../tools
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_OUT = join(HERE, 'dist');
-/** Browsers the bundle targets: recent phone browsers (MSE/ManagedMediaSource, BigInt, WebAssembly). */
-const TARGET = ['chrome110', 'safari17', 'firefox115'];
+/** Browsers the bundle targets: recent phone browsers, down to iOS 16's Safari (no Media Source: the mpeg1 fallback), with BigInt and WebAssembly. */
+const TARGET = ['chrome110', 'safari16', 'firefox115'];
 const STATIC = ['index.html', 'app.css', 'manifest.webmanifest', 'icon.svg'];
 
 export interface BuiltApp {

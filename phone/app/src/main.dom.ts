@@ -12,9 +12,11 @@ import type { LiveState } from '../../core/liveness.ts';
 import type { PhoneProfile } from '../../core/profile.ts';
 import { askPersistentStorage, forgetProfile, loadProfile, saveProfile } from './store.dom.ts';
 import { startScanner, type Scanner } from './scanner.dom.ts';
-import { LivePlayer, playability, type PlayerState } from './player.dom.ts';
-import { codecLabel, videoCodecLabel } from './order.ts';
+import { LivePlayer, mediaSourceClass, playability, type PlayerState } from './player.dom.ts';
+import { Mpeg1Player } from './mpeg1-player.dom.ts';
+import { MPEG1_BADGE, codecLabel, videoCodecLabel } from './order.ts';
 import { watchForUpdates } from './updates.dom.ts';
+import { iosAdvice } from './ios.ts';
 
 const relayFactory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
 
@@ -125,7 +127,7 @@ async function pair(link: string): Promise<void> {
 let link: HubLink | undefined;
 let cameras: CameraInfo[] = [];
 /** `opts` names the stream watched (the camera's own, or the hub's h264 profile); `number` is its frames'. */
-let watching: { camera: CameraInfo; opts: WatchOptions; number: number; player: LivePlayer | undefined; tappedAt: number } | undefined;
+let watching: { camera: CameraInfo; opts: WatchOptions; number: number; player: LivePlayer | Mpeg1Player | undefined; tappedAt: number } | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 
 function lossMark(): number {
@@ -209,8 +211,18 @@ function renderCameras(): void {
 /**
  * What to watch: the camera's own stream where this browser plays it, else the hub's H.264
  * transcode if the camera offers one (an H.265 camera in a browser without H.265), else nothing.
+ * A browser with no Media Source at all (iOS 16 and older) gets the hub's mpeg1 profile, decoded
+ * with JSMpeg on a canvas.
  */
 function chooseStream(camera: CameraInfo): { ok: true; type: string; opts: WatchOptions } | { ok: false; reason: string } {
+  if (mediaSourceClass() === undefined) {
+    const mpeg1 = camera.profiles?.find((p) => p.name === 'mpeg1');
+    if (mpeg1 === undefined || !Mpeg1Player.supported()) {
+      return { ok: false, reason: 'This browser has no Media Source Extensions, and the hub offers no MPEG-1 stream of this camera yet (it has not started).' };
+    }
+    // (A cast until HubLink's WatchOptions names every profile: crypto/phone-commands.ts ProfileName.)
+    return { ok: true, type: mpeg1.mime ?? 'video/mp2t', opts: { profile: 'mpeg1' } as unknown as WatchOptions };
+  }
   const native = playability(camera.mime, camera.codecs);
   if (native.ok) return { ...native, opts: {} };
   const h264 = camera.profiles?.find((p) => p.name === 'h264');
@@ -222,8 +234,12 @@ function chooseStream(camera: CameraInfo): { ok: true; type: string; opts: Watch
 /** The badge says which stream plays: "H.265 → H.264 (transcoded by the hub)" for the profile. */
 function showStreamLabel(camera: CameraInfo, opts: WatchOptions): void {
   const badge = $('live-codec');
-  badge.dataset.stream = opts.profile ?? 'native';
-  if (opts.profile === 'h264') {
+  const profile: string | undefined = opts.profile;
+  badge.dataset.stream = profile ?? 'native';
+  if (profile === 'mpeg1') {
+    badge.textContent = MPEG1_BADGE;
+    badge.title = 'This browser cannot play the camera\'s video as it is (no Media Source), so the hub converts it to MPEG-1 while you watch, which this page decodes itself.';
+  } else if (opts.profile === 'h264') {
     badge.textContent = `${videoCodecLabel(camera.codecs)} → H.264 (transcoded by the hub)`;
     badge.title = 'This browser cannot play the camera\'s own video, so the hub converts it to H.264 while you watch.';
   } else {
@@ -246,6 +262,8 @@ async function openCamera(camera: CameraInfo): Promise<void> {
   showStreamLabel(camera, {});
   const video = $<HTMLVideoElement>('video');
   delete video.dataset.firstFrameMs;
+  delete $('canvas').dataset.firstFrameMs;
+  $('canvas').hidden = true;
   // Snapshot and PTZ: the hub says per camera what it supports; nothing to offer when it says no.
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-ptz]')) {
     b.disabled = camera.ptz !== true;
@@ -265,20 +283,51 @@ async function openCamera(camera: CameraInfo): Promise<void> {
   }
   const { opts } = playable;
   showStreamLabel(camera, opts);
-  video.hidden = false;
-  const player = new LivePlayer(video, playable.type, {
-    onState: (s, d) => setPlayerState(s, d),
+  const canvas = $<HTMLCanvasElement>('canvas');
+  const fallback = (opts.profile as string | undefined) === 'mpeg1';
+  video.hidden = fallback;
+  canvas.hidden = !fallback;
+  const hooks = {
+    onState: (s: PlayerState, d: string) => setPlayerState(s, d),
     onRestartNeeded: () => void link?.watch(camera, opts).catch(() => undefined),
     onFirstFrame: () => {
-      video.dataset.firstFrameMs = String(Math.round(performance.now() - tappedAt));
+      (fallback ? canvas : video).dataset.firstFrameMs = String(Math.round(performance.now() - tappedAt));
     },
-  });
+  };
+  const player = fallback ? new Mpeg1Player(canvas, hooks) : new LivePlayer(video, playable.type, hooks);
+  showSound(camera, player);
   watching = { camera, opts, number: streamOf(camera, opts).number, player, tappedAt };
   try {
     await link.watch(camera, opts);
   } catch (e) {
     if (watching?.player === player) setPlayerState('error', `Cannot start this camera: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/**
+ * Sound: every stream starts muted (browsers start sound only after a gesture anyway) with a button
+ * to unmute. The camera's audio is AAC in the fMP4 (the hub transcodes G.711), MP2 in the mpeg1
+ * profile; a camera without audio says so instead.
+ */
+function showSound(camera: CameraInfo, player: LivePlayer | Mpeg1Player): void {
+  const button = $<HTMLButtonElement>('unmute');
+  const hasAudio = /(^|,)\s*mp4a\./.test(camera.codecs ?? '') && (!(player instanceof Mpeg1Player) || player.hasAudioOutput);
+  button.hidden = !hasAudio;
+  button.textContent = 'Unmute';
+  button.setAttribute('aria-pressed', 'false');
+  setText('sound-state', hasAudio ? '' : 'No sound from this camera.');
+}
+
+function toggleSound(): void {
+  const player = watching?.player;
+  if (player === undefined) return;
+  const video = $<HTMLVideoElement>('video');
+  const muted = player instanceof Mpeg1Player ? player.muted : video.muted;
+  if (player instanceof Mpeg1Player) player.setMuted(!muted);
+  else video.muted = !muted;
+  const button = $('unmute');
+  button.textContent = muted ? 'Mute' : 'Unmute';
+  button.setAttribute('aria-pressed', String(muted));
 }
 
 function stopWatching(tellHub: boolean): void {
@@ -327,12 +376,14 @@ function showLiveness(): void {
     return;
   }
   const l = link.liveness(w.camera, w.opts);
-  // What is on screen is behind the newest fragment by what is buffered ahead of the play head.
+  // What is on screen is behind the newest fragment by what is buffered ahead of the play head
+  // (JSMpeg paints a picture as soon as it has it: nothing ahead).
   const b = video.buffered;
-  const ahead = b.length > 0 ? Math.max(0, b.end(b.length - 1) - video.currentTime) : 0;
+  const ahead = w.player instanceof Mpeg1Player || b.length === 0 ? 0 : Math.max(0, b.end(b.length - 1) - video.currentTime);
   const onScreen = l.captureTime !== undefined ? l.captureTime - ahead * 1000 : undefined;
   badge.dataset.state = l.state;
   video.dataset.live = l.state;
+  $('canvas').dataset.live = l.state;
   if (onScreen !== undefined) badge.dataset.captureTime = String(Math.round(onScreen));
   else delete badge.dataset.captureTime;
   const at = onScreen !== undefined ? new Date(onScreen).toLocaleTimeString() : '';
@@ -414,6 +465,7 @@ function wire(): void {
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-ptz]')) {
     b.addEventListener('click', () => void nudge(b.dataset.ptz ?? ''));
   }
+  $('unmute').addEventListener('click', () => toggleSound());
   $('forget').addEventListener('click', () => void forget());
   $('forget-removed').addEventListener('click', () => void forget());
   document.addEventListener('securitypolicyviolation', (e) => {
@@ -421,8 +473,17 @@ function wire(): void {
   });
 }
 
+/** On an iPhone: what its iOS version gets, and the two taps to the Home Screen where alerts need them. */
+function showIosTip(): void {
+  const advice = iosAdvice(navigator.userAgent, (navigator as Navigator & { standalone?: boolean }).standalone);
+  const tip = $('ios-tip');
+  tip.hidden = advice === undefined || advice.text === '';
+  tip.textContent = advice?.text ?? '';
+}
+
 async function boot(): Promise<void> {
   wire();
+  showIosTip();
   show('loading');
   await cryptoReady();
   watchForUpdates((message) => {

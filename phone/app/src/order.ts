@@ -25,3 +25,6 @@ export function videoCodecLabel(codecs: string | undefined): string {
 export function isH265(codecs: string | undefined): boolean {
   return codecs !== undefined && /(^|,)\s*(hvc1|hev1)/i.test(codecs);
 }
+
+/** The badge for the hub's MPEG-1 fallback (no Media Source in this browser): what it costs, said plainly. */
+export const MPEG1_BADGE = 'MPEG-1 fallback: lower quality, more hub CPU';
