@@ -10,13 +10,13 @@ import { LABEL_COMMAND, PROTOCOL_VERSION } from './labels.ts';
 import type { Role } from './certificate.ts';
 import { Reader, Writer } from './wire.ts';
 
-export const ACTIONS = ['list-cameras', 'watch', 'unwatch', 'snapshot', 'ptz', 'settings', 'recording-keys', 'recordings', 'segment'] as const;
+export const ACTIONS = ['list-cameras', 'watch', 'unwatch', 'snapshot', 'ptz', 'settings', 'recording-keys', 'recordings', 'segment', 'roster-log'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /** Which role may do what: viewers watch; only owners steer cameras or change settings. */
 export const ROLE_ALLOWS: Record<Role, readonly Action[]> = {
   owner: ACTIONS,
-  viewer: ['list-cameras', 'watch', 'unwatch', 'snapshot', 'recording-keys', 'recordings', 'segment'],
+  viewer: ['list-cameras', 'watch', 'unwatch', 'snapshot', 'recording-keys', 'recordings', 'segment', 'roster-log'],
 };
 
 export const MAX_COMMAND_ARGS_BYTES = 4096;

@@ -68,7 +68,9 @@ export type Notice =
    * The hub's clock (Unix ms), every few seconds to phones that watch: with the `watch` result's
    * `hubTime`, how a phone tells live video from old (docs/PROTOCOL.md §11.4).
    */
-  | { type: 'clock'; hubTime: number };
+  | { type: 'clock'; hubTime: number }
+  /** The roster log grew to `length` entries: phones fetch what they have not checked (§16). */
+  | { type: 'roster-changed'; length: number };
 
 const SESSION_KIND = { command: 1, result: 2, 'key-update': 3, notice: 4 } as const;
 export const MAX_SESSION_JSON_BYTES = 60_000;

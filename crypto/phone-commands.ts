@@ -124,6 +124,8 @@ export type PhoneCommands = {
     recordings: { args: RecordingsArgs; result: RecordingsResult };
     /** The segment's stored bytes, exactly as on disk (ciphertext), in `blob` notices. */
     segment: { args: { readonly camera: string; readonly id: string }; result: { readonly blob: string; readonly chunks: number; readonly bytes: number } };
+    /** Roster log entries from `since` on (crypto/roster-log.ts, base64url), a page at a time; `length`: how many the log holds. */
+    'roster-log': { args: { readonly since: number }; result: { readonly entries: readonly string[]; readonly length: number } };
   }[A];
 };
 
@@ -233,6 +235,11 @@ export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } 
       if (a[k] !== undefined && !Number.isSafeInteger(a[k])) throw bad(`${k} must be a time in Unix ms`);
     }
     return { camera: cameraOf(a), ...(a.from !== undefined ? { from: a.from as number } : {}), ...(a.to !== undefined ? { to: a.to as number } : {}) };
+  },
+  'roster-log': (raw) => {
+    const since = record(raw).since ?? 0;
+    if (!(Number.isSafeInteger(since) && (since as number) >= 0)) throw bad('since must be an entry number');
+    return { since: since as number };
   },
   segment: (raw) => {
     const a = record(raw);

@@ -18,12 +18,13 @@ import { PhonePublisher } from './phones/publisher.ts';
 import { phoneCommands } from './phones/commands/index.ts';
 import { Watching } from './phones/commands/watch.ts';
 import { removePhone } from './phones/removal.ts';
+import { BY_HUB_OWNER, HubRosterLog } from './phones/roster-log.ts';
 import { PtzQueue } from './onvif/ptz-queue.ts';
 import { MediaBus } from './media/media-bus.ts';
 import { LiveCameras, profileOf } from './media/live-cameras.ts';
 import { Cameras } from './media/cameras.ts';
 import { LocalViewers } from './media/local-viewers.ts';
-import { openStore, type Store } from './store/db.ts';
+import { openStore, type Device, type Store } from './store/db.ts';
 import type { HubOptions } from './hub-options.ts';
 import { startLocalApi, type LocalApi } from './api/local-api.ts';
 import { apiToken, removeHubFile, writeHubFile } from './api/hub-files.ts';
@@ -47,6 +48,7 @@ export class Hub {
   readonly #watching: Watching;
   readonly #viewers = new LocalViewers();
   readonly #ptz = new PtzQueue();
+  readonly #rosterLog: HubRosterLog;
   readonly #relays: readonly string[];
   readonly #log: (line: string) => void;
   #api: LocalApi | undefined;
@@ -56,6 +58,7 @@ export class Hub {
     const log = (this.#log = opts.log ?? (() => undefined));
     this.#relays = relayUrls(opts.relays);
     this.keys = new EpochKeys(identity);
+    this.#rosterLog = new HubRosterLog(identity, store);
     this.links = new HubLinks(identity, {
       onMessage: (from, payload, via) => this.sessions.onMessage(from, payload, via),
       onMailboxMessage: (id, from, payload, via) => this.desk.onMailboxMessage(id, from, payload, via),
@@ -86,7 +89,7 @@ export class Hub {
     this.desk = new PairingDesk(identity, store, transport, () => [...(this.lanUrl ? [this.lanUrl] : []), ...this.#relays], {
       onPaired: async (device) => {
         await this.#delivery.grant(device).catch((e: unknown) => log(`grant failed: ${String(e)}`));
-        this.#delivery.newEpoch('device-added');
+        this.#rosterChanged('added', device);
       },
       onStatus: (id, status) => {
         if (status.state === 'confirm') log(`invite ${id.slice(0, 8)}: "${status.name}" shows code ${status.code}`);
@@ -97,7 +100,7 @@ export class Hub {
     this.#delivery = new KeyDelivery({ identity, store, keys: this.keys, cameras: this.#live, publisher, sessions: { sendKeyUpdates: (o) => this.sessions.sendKeyUpdates(o) }, links: this.links, log });
     this.cameras = new Cameras({ store, live: this.#live, viewers: this.#viewers, watchers, newEpoch: (r) => this.#delivery.newEpoch(r), changed: () => this.sessions.notifyAll({ type: 'cameras-changed' }) });
     this.#watching = new Watching({ store, cameras: this.#live, keys: this.keys, publisher, watchers, notify });
-    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameraStatus() });
+    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameraStatus(), rosterLog: this.#rosterLog });
     this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id), handle, log, (deviceId) => {
       // Always, an empty list too: a phone asked to use relays only waits for this to know that
       // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).
@@ -116,6 +119,7 @@ export class Hub {
     const hub = new Hub(opts, store, identity, problem, ffmpeg);
     await hub.#lan.start();
     hub.desk.expireStaleInvites();
+    hub.#rosterLog.start();
     hub.#delivery.start();
     for (const camera of store.listCameras()) hub.#live.start(camera);
     hub.#watching.start();
@@ -131,7 +135,15 @@ export class Hub {
 
   /** Removes a phone: its relay capability goes, its session ends, and a new epoch starts at once. */
   revokeDevice(id: string): Promise<boolean> {
-    return removePhone({ store: this.store, ptzQueue: this.#ptz, sessions: this.sessions, delivery: this.#delivery, links: this.links }, id);
+    const removed = removePhone({ store: this.store, ptzQueue: this.#ptz, sessions: this.sessions, delivery: this.#delivery, links: this.links, rosterLog: this.#rosterLog }, id);
+    return removed.finally(() => this.sessions.notifyAll({ type: 'roster-changed', length: this.#rosterLog.length() }));
+  }
+
+  /** A phone joined: into the roster log first, then the new epoch whose key updates name that roster. */
+  #rosterChanged(change: 'added', device: Device): void {
+    this.#rosterLog.append(change, device, BY_HUB_OWNER);
+    this.#delivery.newEpoch('device-added');
+    this.sessions.notifyAll({ type: 'roster-changed', length: this.#rosterLog.length() });
   }
 
   /** For the UI and the command line: the same as the service's `listCameras`. */

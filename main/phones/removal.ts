@@ -8,6 +8,7 @@ import type { HubLinks } from '../hub-links.ts';
 import type { KeyDelivery } from '../keys/key-delivery.ts';
 import type { PtzQueue } from '../onvif/ptz-queue.ts';
 import type { PhoneSessions } from '../phone-sessions.ts';
+import { BY_HUB_OWNER, type HubRosterLog } from './roster-log.ts';
 
 export interface RemovalParts {
   store: Pick<Store, 'getDevice' | 'revokeDevice' | 'audit'>;
@@ -15,6 +16,7 @@ export interface RemovalParts {
   sessions: Pick<PhoneSessions, 'end'>;
   delivery: Pick<KeyDelivery, 'newEpoch'>;
   links: Pick<HubLinks, 'revoke'>;
+  rosterLog: Pick<HubRosterLog, 'append'>;
 }
 
 /** False if it was removed already. */
@@ -24,6 +26,8 @@ export async function removePhone(p: RemovalParts, id: string): Promise<boolean>
   if (!p.store.revokeDevice(id)) return false;
   p.ptzQueue.withdraw(id);
   p.sessions.end(id, { type: 'removed' });
+  // In the log before the new epoch's key updates, which name the roster it arrives at.
+  p.rosterLog.append('removed', device, BY_HUB_OWNER);
   // New keys before anything else is sealed: the next frame is already of the new epoch.
   p.delivery.newEpoch('device-removed');
   p.store.audit('owner', 'revoked', { device: id, name: device.name });

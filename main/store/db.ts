@@ -112,6 +112,7 @@ export type AuditActor = string;
 export const AUDIT_ACTIONS = [
   'paired', 'pairing-refused', 'revoked', 'device-renamed', 'watched', 'snapshot', 'ptz', 'settings', 'command-refused',
   'camera-added', 'camera-removed', 'camera-renamed', 'invite-created', 'invite-cancelled', 'hub-created', 'epoch',
+  'recording-settings',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -387,6 +388,36 @@ export class Store {
    */
   transaction<T>(fn: () => T): T {
     return this.#durable(fn);
+  }
+
+  /** The roster log's entries from `since` on, oldest first, at most `limit` (crypto/roster-log.ts). */
+  rosterLog(since = 0, limit = 1000): { seq: number; entry: Uint8Array }[] {
+    return this.#stmt<{ seq: number; entry: Buffer }>('SELECT seq, entry FROM roster_log WHERE seq >= ? ORDER BY seq LIMIT ?')
+      .all(since, limit).map((r) => ({ seq: r.seq, entry: new Uint8Array(r.entry) }));
+  }
+
+  /** How many entries the roster log holds. */
+  rosterLogLength(): number {
+    return (this.#stmt<{ n: number | null }>('SELECT MAX(seq) AS n FROM roster_log').get()?.n ?? -1) + 1;
+  }
+
+  /**
+   * Appends one roster log entry, made by `make` from the last one, durably and in one transaction:
+   * two processes or a crash can never leave two entries with the same number (a fork).
+   */
+  appendRosterEntry(make: (last: { seq: number; entry: Uint8Array } | undefined) => Uint8Array): number {
+    return this.#durable(() => {
+      const row = this.#stmt<{ seq: number; entry: Buffer }>('SELECT seq, entry FROM roster_log ORDER BY seq DESC LIMIT 1').get();
+      const last = row === undefined ? undefined : { seq: row.seq, entry: new Uint8Array(row.entry) };
+      const seq = last === undefined ? 0 : last.seq + 1;
+      this.#stmt('INSERT INTO roster_log (seq, entry) VALUES (?, ?)').run(seq, make(last));
+      return seq;
+    });
+  }
+
+  /** A prepared statement on this database, for the store's modules beside this file (recordings.ts). */
+  statement<R = unknown>(sql: string): Database.Statement<unknown[], R> {
+    return this.#stmt<R>(sql);
   }
 
   #stmt<R = unknown>(sql: string): Database.Statement<unknown[], R> {

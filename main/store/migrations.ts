@@ -96,6 +96,60 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_at ON audit (at);
     `,
   },
+  {
+    description: 'the roster log (crypto/roster-log.ts): hub-signed, hash-chained entries, append only',
+    sql: `
+      CREATE TABLE roster_log (
+        seq   INTEGER PRIMARY KEY CHECK (seq >= 0),
+        entry BLOB NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    description: 'recordings (PROTOCOL §15): settings per camera, recording epochs and their sealed keys, the segment index',
+    // Recording times are Unix ms (the fragments' capture times, as in the segment files), hence the
+    // _ms columns; the rest keeps the seconds convention.
+    sql: `
+      INSERT INTO counters (name, value) VALUES ('recording_epoch', 0), ('segment', 0);
+
+      CREATE TABLE recording_settings (
+        camera_id TEXT PRIMARY KEY REFERENCES cameras (id),
+        mode      TEXT NOT NULL CHECK (mode IN ('continuous', 'events', 'off')),
+        keep_days INTEGER NOT NULL CHECK (keep_days BETWEEN 1 AND 3650)
+      ) STRICT;
+
+      -- Public and signed (crypto/recording.ts encodeRecordingEpoch): the private seed is never stored.
+      CREATE TABLE recording_epochs (
+        number        INTEGER PRIMARY KEY CHECK (number >= 1),
+        created_at_ms INTEGER NOT NULL,
+        epoch         BLOB NOT NULL
+      ) STRICT;
+
+      -- The epoch's seed sealed to one phone (sealEpochKey): only that phone opens it.
+      CREATE TABLE recording_keys (
+        epoch     INTEGER NOT NULL REFERENCES recording_epochs (number) ON DELETE CASCADE,
+        device_id TEXT NOT NULL REFERENCES devices (id),
+        sealed    BLOB NOT NULL,
+        PRIMARY KEY (epoch, device_id)
+      ) STRICT;
+      CREATE INDEX recording_keys_device ON recording_keys (device_id, epoch);
+
+      -- One row per segment file (DATA/recordings/<camera>/<id>.vseg); ids come from the 'segment'
+      -- counter and are never reused. closed = 0 while written, or when the hub stopped before.
+      CREATE TABLE segments (
+        id        INTEGER PRIMARY KEY CHECK (id >= 1),
+        camera_id TEXT NOT NULL REFERENCES cameras (id),
+        epoch     INTEGER NOT NULL REFERENCES recording_epochs (number),
+        start_ms  INTEGER NOT NULL,
+        end_ms    INTEGER NOT NULL CHECK (end_ms >= start_ms),
+        bytes     INTEGER NOT NULL CHECK (bytes >= 0),
+        path      TEXT NOT NULL UNIQUE,
+        closed    INTEGER NOT NULL CHECK (closed IN (0, 1))
+      ) STRICT;
+      CREATE INDEX segments_camera_start ON segments (camera_id, start_ms);
+      CREATE INDEX segments_start ON segments (start_ms);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -5,7 +5,8 @@
 //
 // This file only assembles the parts in link/ and routes what arrives to them: paths.ts (where the
 // hub is reached, failover), session.ts (the Noise session), rpc.ts (commands and their answers),
-// media.ts (watching, keys and frames).
+// media.ts (watching, keys and frames), roster-sync.ts (the roster log every key update is checked
+// against).
 import { equalBytes } from '../../crypto/bytes.ts';
 import type { Action } from '../../crypto/command.ts';
 import { openKeyUpdate, openKeyUpdateOffline } from '../../crypto/keyupdate.ts';
@@ -17,6 +18,8 @@ import { Media } from './link/media.ts';
 import { Paths } from './link/paths.ts';
 import { Rpc } from './link/rpc.ts';
 import { HubSession } from './link/session.ts';
+import { RosterSync } from './link/roster-sync.ts';
+import type { RosterCheck } from './roster.ts';
 import { realTimers, type LinkTimers } from './link/timers.ts';
 
 export { CommandError, streamOf } from './link/api.ts';
@@ -31,6 +34,7 @@ export class HubLink {
   private readonly session: HubSession;
   private readonly rpc: Rpc;
   private readonly media: Media;
+  private readonly roster: RosterSync;
 
   constructor(private readonly opts: HubLinkOptions) {
     this.timers = opts.timers ?? realTimers;
@@ -44,17 +48,21 @@ export class HubLink {
       removed: () => this.session.state === 'removed',
     });
     this.session = new HubSession(opts, this.timers, this.paths, {
-      keyUpdate: (signed) => this.media.takeKeyUpdate(openKeyUpdate(signed, opts.profile.hub, opts.profile.device.deviceId)),
+      keyUpdate: (signed) => this.roster.keyUpdate(openKeyUpdate(signed, opts.profile.hub, opts.profile.device.deviceId)),
       // After a hub restart, ask again for what we were watching; with nothing to watch (or after
       // a re-key), say one thing in the new session so the hub knows it is ours (it keeps the old
       // one until then).
       began: (rekeyed) => {
+        void this.roster.sync();
         if (this.media.watching && !rekeyed) this.media.rewatch();
         else this.command('list-cameras').catch(() => undefined);
       },
     });
-    this.rpc = new Rpc(opts, this.timers, this.paths, this.session, () => this.ready());
+    // Commands need the session only; watching waits for the roster check too (ready()), so the
+    // key update it holds back is taken before the first frames arrive.
+    this.rpc = new Rpc(opts, this.timers, this.paths, this.session, () => this.sessionReady());
     this.media = new Media(opts, this.timers, now, this.paths, this.rpc, () => this.ready());
+    this.roster = new RosterSync(opts, this.rpc, (update) => this.media.takeKeyUpdate(update));
     this.counters = this.media.counters;
     this.paths.start();
   }
@@ -72,6 +80,21 @@ export class HubLink {
     return this.session.state;
   }
 
+  /** The roster log as this phone checked it: members, safety code, alerts. */
+  get rosterLog(): RosterCheck {
+    return this.roster.check;
+  }
+
+  /** Fetches and checks what the roster log gained since this phone last looked. */
+  syncRoster(): Promise<void> {
+    return this.roster.sync();
+  }
+
+  /** Key updates refused for a roster not in the log, and log entries refused as a fork. */
+  get rosterCounters(): { rosterMismatch: number; rosterForked: number } {
+    return this.roster.counters;
+  }
+
   get currentEpoch(): number {
     return this.media.currentEpoch;
   }
@@ -81,6 +104,12 @@ export class HubLink {
    * first learns (or waits up to 2 s to learn) whether it came in on the hub's LAN endpoint.
    */
   async ready(timeoutMs = 15_000): Promise<void> {
+    const deadline = this.timers.now() + timeoutMs;
+    await this.sessionReady(timeoutMs);
+    await this.roster.settled(Math.max(0, deadline - this.timers.now()), this.timers);
+  }
+
+  private async sessionReady(timeoutMs = 15_000): Promise<void> {
     const deadline = this.timers.now() + timeoutMs;
     await this.session.up(timeoutMs);
     await this.paths.settled(deadline);
@@ -97,6 +126,11 @@ export class HubLink {
   /** A JPEG from the camera (ONVIF), sent by the hub in chunks inside the session. */
   snapshot(camera: CameraInfo): Promise<Uint8Array> {
     return this.rpc.snapshot(camera);
+  }
+
+  /** A recorded segment's stored bytes (ciphertext; phone/core/recordings.ts opens them). */
+  segment(cameraId: string, id: string): Promise<Uint8Array> {
+    return this.rpc.segment(cameraId, id);
   }
 
   async listCameras(): Promise<CameraInfo[]> {
@@ -137,6 +171,14 @@ export class HubLink {
 
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * One LAN probe now. Not called here: test/e2e/path-choice.test.ts wraps it to count probes (and
+   * runs it on its own interval); drop it once that test counts them through a public seam.
+   */
+  private probeLan(): Promise<void> {
+    return this.paths.probeLan();
+  }
+
   /** The path in use is up: a session we hold goes on there, and we say something on it. */
   private onPathUp(): void {
     if (!this.session.pathUp()) return;
@@ -173,7 +215,7 @@ export class HubLink {
           this.session.onReset();
           break;
         case Envelope.KEY_UPDATE_OFFLINE:
-          this.media.takeKeyUpdate(openKeyUpdateOffline(env.body, this.opts.profile.device, this.opts.profile.hub));
+          this.roster.keyUpdate(openKeyUpdateOffline(env.body, this.opts.profile.device, this.opts.profile.hub));
           break;
         case Envelope.FRAME:
           this.media.openFrame(env.body);
@@ -193,7 +235,7 @@ export class HubLink {
         this.rpc.onResult(message);
         return;
       case 'key-update':
-        this.media.takeKeyUpdate(openKeyUpdate(message.signed, this.opts.profile.hub, this.opts.profile.device.deviceId));
+        this.roster.keyUpdate(openKeyUpdate(message.signed, this.opts.profile.hub, this.opts.profile.device.deviceId));
         return;
       case 'notice': {
         const notice = message.value;
@@ -204,6 +246,7 @@ export class HubLink {
         if (notice.type === 'paths') this.paths.onPathsNotice(notice.lan);
         if (notice.type === 'clock') this.media.onClock(notice.hubTime);
         if (notice.type === 'removed') this.session.removed();
+        if (notice.type === 'roster-changed') void this.roster.sync();
         this.opts.onNotice?.(notice);
         return;
       }

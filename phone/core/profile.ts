@@ -7,6 +7,7 @@ import {
   exportDeviceIdentity, importDeviceIdentity, signingFromSecret,
   type DeviceIdentity, type HubPublicKeys, type KeyPair,
 } from '../../crypto/identity.ts';
+import { rosterStateFromJson, type RosterState } from './roster.ts';
 
 export const PROFILE_FORMAT = 'vigil-phone-profile';
 
@@ -27,6 +28,8 @@ export interface PhoneProfile {
    * older one is taken again, for any camera or profile, across restarts (issue 14, finding 2).
    */
   epochFloor?: number;
+  /** How far this phone checked the hub's roster log, and the changes it alerted on (roster.ts). */
+  roster?: RosterState;
   readonly pairedAt: number;
 }
 
@@ -42,6 +45,7 @@ interface ProfileJson {
   lanUrls?: string[];
   lastSeq: string;
   epochFloor?: number;
+  roster?: RosterState;
   pairedAt: number;
 }
 
@@ -68,6 +72,7 @@ export function profileToJson(p: PhoneProfile): string {
     ...(p.lanUrls ? { lanUrls: [...p.lanUrls] } : {}),
     lastSeq: p.lastSeq.toString(),
     ...(p.epochFloor !== undefined ? { epochFloor: p.epochFloor } : {}),
+    ...(p.roster !== undefined ? { roster: p.roster } : {}),
     pairedAt: p.pairedAt,
   };
   return JSON.stringify(json, null, 2) + '\n';
@@ -99,6 +104,7 @@ export function profileFromJson(text: string): PhoneProfile {
       ...(Array.isArray(j.lanUrls) ? { lanUrls: j.lanUrls.map(String) } : {}),
       lastSeq: BigInt(j.lastSeq),
       ...(j.epochFloor !== undefined ? { epochFloor: epochOf(j.epochFloor) } : {}),
+      ...(j.roster !== undefined ? { roster: rosterStateFromJson(j.roster) } : {}),
       pairedAt: Number(j.pairedAt),
     };
   } catch (e) {

@@ -5,10 +5,13 @@ import type { CommandHandler } from '../../phone-sessions.ts';
 import { listCameras } from './cameras.ts';
 import { steer, takeSnapshot, type CameraControlParts } from './camera-control.ts';
 import { dispatch } from './handlers.ts';
+import type { HubRosterLog } from '../roster-log.ts';
+import { toBase64url } from '../../../crypto/bytes.ts';
 import type { Watching } from './watch.ts';
 
 export interface PhoneCommandParts extends CameraControlParts {
   watching: Watching;
+  rosterLog: Pick<HubRosterLog, 'since' | 'length'>;
   /** The cameras as the hub's status has them. */
   status(): CameraInfo[];
 }
@@ -29,5 +32,6 @@ export function phoneCommands(p: PhoneCommandParts): CommandHandler {
     segment: async () => {
       throw new CommandRefused('no-such-segment', 'this hub keeps no recordings');
     },
+    'roster-log': async ({ since }) => ({ entries: p.rosterLog.since(since).map(toBase64url), length: p.rosterLog.length() }),
   });
 }

@@ -8,6 +8,7 @@ import type { LivenessOptions } from '../liveness.ts';
 import type { RelayFactory } from '../pair.ts';
 import type { PhoneProfile } from '../profile.ts';
 import type { LinkTimers } from './timers.ts';
+import type { RosterAlert } from '../roster.ts';
 
 export type LinkState = 'connecting' | 'live' | 'reconnecting' | 'hub-offline' | 'refused' | 'removed' | 'closed';
 
@@ -54,6 +55,10 @@ export interface HubLinkOptions {
   onFrame?: (frame: OpenedFrame) => void;
   onNotice?: (notice: Notice) => void;
   onKeyUpdate?: (epoch: number) => void;
+  /** Roster changes this phone had not seen (new phones, removals): show them to the owner. */
+  onRosterAlerts?: (alerts: RosterAlert[]) => void;
+  /** The hub's roster log does not add up (a fork, or a key update for a roster not in it). */
+  onRosterProblem?: (why: string) => void;
   commandTimeoutMs?: number;
   /** How long a session is used before the next handshake (REKEY_AFTER_MS); tests shorten it. */
   rekeyAfterMs?: number;

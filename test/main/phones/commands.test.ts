@@ -29,6 +29,7 @@ const answers: Handlers = {
   'recording-keys': async (args) => ({ keys: args.since !== undefined ? [] : [{ epoch: 'e', sealed: 's' }] }),
   recordings: async () => ({ ranges: [], segments: [], mode: 'off' }),
   segment: async (args) => ({ blob: args.id, chunks: 0, bytes: 0 }),
+  'roster-log': async ({ since }) => ({ entries: [], length: since }),
 };
 
 // @ts-expect-error a table without a handler for every action does not compile

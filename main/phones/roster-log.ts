@@ -1,0 +1,51 @@
+// The hub's side of the roster log (crypto/roster-log.ts, PROTOCOL §16): every phone added or
+// removed is an entry, appended before the new epoch's keys go out, so the roster hash in those key
+// updates is the roster the log arrives at, and phones that check it can refuse anything else.
+import { certificateFingerprint, entryHash, GENESIS, signRosterEntry, type RosterChange } from '../../crypto/roster-log.ts';
+import type { HubIdentity } from '../../crypto/identity.ts';
+import { hexToBytes } from '../hex.ts';
+import type { Device, Store } from '../store/db.ts';
+
+/** The most entries one `roster-log` answer carries (each under 300 bytes; a session message holds 60 kB of JSON). */
+export const MAX_ROSTER_ENTRIES_SENT = 100;
+
+/** Who changes the roster on a hub: whoever holds its local API token (its UI, its command line). */
+export const BY_HUB_OWNER = 'the hub\'s owner (local API)';
+
+export class HubRosterLog {
+  constructor(
+    private readonly hub: HubIdentity,
+    private readonly store: Pick<Store, 'rosterLog' | 'rosterLogLength' | 'appendRosterEntry' | 'listDevices'>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A hub that had phones before the log existed starts it with them, marked so. */
+  start(): void {
+    if (this.store.rosterLogLength() > 0) return;
+    for (const d of this.store.listDevices()) this.append('added', d, 'paired before the roster log');
+  }
+
+  append(change: RosterChange, device: Device, by: string): number {
+    return this.store.appendRosterEntry((last) => signRosterEntry(this.hub, {
+      seq: last === undefined ? 0 : last.seq + 1,
+      prev: last === undefined ? GENESIS : entryHash(last.entry),
+      at: this.now(),
+      change,
+      deviceId: hexToBytes(device.id),
+      fingerprint: certificateFingerprint(device.certificate),
+      name: device.name,
+      role: device.role,
+      by,
+    }));
+  }
+
+  /** How many entries the log holds. */
+  length(): number {
+    return this.store.rosterLogLength();
+  }
+
+  /** Entries from `since` on, oldest first (a bounded page: ask again from where it ends). */
+  since(since: number): Uint8Array[] {
+    return this.store.rosterLog(since, MAX_ROSTER_ENTRIES_SENT).map((r) => r.entry);
+  }
+}

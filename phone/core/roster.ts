@@ -1,0 +1,126 @@
+// What a phone knows of its hub's roster log (crypto/roster-log.ts, PROTOCOL §16): how far it has
+// checked the log, the roster it arrives at, and the changes the owner has not seen yet. The phone
+// takes a key update only if its roster hash is the log's roster: keys cannot go to a device that
+// is not in the log every phone sees.
+import { fromHex, toHex } from '../../crypto/bytes.ts';
+import type { Role } from '../../crypto/certificate.ts';
+import type { HubPublicKeys } from '../../crypto/identity.ts';
+import type { KeyUpdate } from '../../crypto/keyupdate.ts';
+import { rosterHash } from '../../crypto/roster.ts';
+import { EMPTY_ROSTER, extendRoster, rosterOf, safetyCode, type RosterChange, type RosterView } from '../../crypto/roster-log.ts';
+import { equalBytes } from '../../crypto/bytes.ts';
+
+/** A change of the roster this phone learnt of after it joined: shown until acknowledged. */
+export interface RosterAlert {
+  readonly seq: number;
+  readonly change: RosterChange;
+  readonly deviceId: string;
+  readonly name: string;
+  readonly role: Role;
+  /** Who made the change, as the hub's signed entry says. */
+  readonly by: string;
+  readonly at: number;
+  acknowledged: boolean;
+}
+
+/** The part of a phone's profile about the roster log: plain JSON. */
+export interface RosterState {
+  length: number;
+  /** Hex of the head hash. */
+  head: string;
+  members: { id: string; role: Role; name: string }[];
+  alerts: RosterAlert[];
+}
+
+/** At most this many alerts are kept (oldest acknowledged ones go first). */
+const MAX_ALERTS = 200;
+
+export function emptyRosterState(): RosterState {
+  return { length: 0, head: toHex(EMPTY_ROSTER.head), members: [], alerts: [] };
+}
+
+function viewOf(s: RosterState): RosterView {
+  return {
+    length: s.length,
+    head: fromHex(s.head),
+    members: new Map(s.members.map((m) => [m.id, { deviceId: fromHex(m.id), role: m.role, name: m.name }])),
+  };
+}
+
+/** Reads a saved state, or throws on anything that is not one. */
+export function rosterStateFromJson(v: unknown): RosterState {
+  const s = v as RosterState;
+  if (typeof s !== 'object' || s === null || !Number.isSafeInteger(s.length) || s.length < 0 || typeof s.head !== 'string' || !/^[0-9a-f]{64}$/.test(s.head)
+    || !Array.isArray(s.members) || !Array.isArray(s.alerts)) throw new Error('roster state is malformed');
+  return {
+    length: s.length,
+    head: s.head,
+    members: s.members.map((m) => ({ id: String(m.id), role: m.role === 'owner' ? 'owner' : 'viewer', name: String(m.name) })),
+    alerts: s.alerts.slice(-MAX_ALERTS).map((a) => ({ ...a, acknowledged: a.acknowledged === true })),
+  };
+}
+
+export class RosterCheck {
+  constructor(
+    private readonly hub: HubPublicKeys,
+    /** This phone's device id: entries up to its own addition are history, not news. */
+    private readonly me: Uint8Array,
+    private state: RosterState,
+  ) {}
+
+  get saved(): RosterState {
+    return this.state;
+  }
+
+  get length(): number {
+    return this.state.length;
+  }
+
+  /** The digits owners compare in person. */
+  get safetyCode(): string {
+    return safetyCode(this.hub.hubId, viewOf(this.state));
+  }
+
+  /**
+   * Checks entries that follow what this phone has checked; returns the alerts they raise. Throws
+   * CryptoError `tampered` if they do not extend the log it kept (a rewritten or forked log).
+   */
+  extend(wires: readonly Uint8Array[]): RosterAlert[] {
+    if (wires.length === 0) return [];
+    const { view, entries } = extendRoster(viewOf(this.state), wires, this.hub);
+    // Until this phone has seen its own addition, what came before is the hub's history.
+    let joined = this.state.length > 0 && this.state.members.some((m) => m.id === toHex(this.me));
+    const alerts: RosterAlert[] = [];
+    for (const e of entries) {
+      const mine = equalBytes(e.deviceId, this.me);
+      if (joined && !(mine && e.change === 'added')) {
+        alerts.push({ seq: e.seq, change: e.change, deviceId: toHex(e.deviceId), name: e.name, role: e.role, by: e.by, at: e.at, acknowledged: false });
+      }
+      if (mine && e.change === 'added') joined = true;
+    }
+    this.state = {
+      length: view.length,
+      head: toHex(view.head),
+      members: [...view.members.values()].map((m) => ({ id: toHex(m.deviceId), role: m.role, name: m.name })),
+      alerts: [...this.state.alerts, ...alerts].slice(-MAX_ALERTS),
+    };
+    return alerts;
+  }
+
+  /** Whether the roster a key update was made for is the one the log arrives at. */
+  matches(update: KeyUpdate): boolean {
+    return equalBytes(update.rosterHash, rosterHash(update.epoch, rosterOf(viewOf(this.state))));
+  }
+
+  /** Marks alerts as seen (all, or those up to `seq`). Returns how many changed. */
+  acknowledge(seq = Number.MAX_SAFE_INTEGER): number {
+    let n = 0;
+    for (const a of this.state.alerts) {
+      if (!a.acknowledged && a.seq <= seq) {
+        a.acknowledged = true;
+        n++;
+      }
+    }
+    return n;
+  }
+}
