@@ -15,7 +15,8 @@ import { Reader, Writer } from './wire.ts';
 
 const HASH_BYTES = 32;
 const SIGNATURE_BYTES = 64;
-const MAX_NAME_BYTES = 64;
+// A device name is 1-64 characters: up to 256 bytes of UTF-8.
+const MAX_NAME_BYTES = 256;
 const MAX_BY_BYTES = 128;
 /** The hash before the first entry. */
 export const GENESIS = new Uint8Array(HASH_BYTES);

@@ -22,7 +22,7 @@ beforeAll(async () => {
 /** A log of entries (change, device index, role), as the hub would write it. */
 function log(h: HubIdentity, changes: [RosterChange, number, Role][], at = 1000): Uint8Array[] {
   const out: Uint8Array[] = [];
-  let prev = GENESIS;
+  let prev: Uint8Array = GENESIS;
   changes.forEach(([change, i, role], seq) => {
     const wire = signRosterEntry(h, { seq, prev, at: at + seq, change, deviceId: devices[i]!, fingerprint: new Uint8Array(32).fill(i), name: `Phone ${i}`, role, by: 'hub owner (local API)' });
     out.push(wire);
