@@ -198,7 +198,8 @@ export class Paths {
     await old.close().catch(() => undefined);
   }
 
-  private async probeLan(): Promise<void> {
+  /** One look for home: on a relay, moves to a LAN endpoint that logs us in; at home, checks for silence. */
+  async probeLan(): Promise<void> {
     if (this.closed || this.probing || this.events.removed()) return;
     if (this.candidate.kind === 'lan') {
       // At home. While we watch, the hub says the time every 5 s: silence means it is not (or no
