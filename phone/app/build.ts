@@ -9,7 +9,7 @@
 // app (`prepare`, through tools/build.ts) and `npm run demo` rebuilds it when its sources changed.
 //
 //   node --import tsx phone/app/build.ts [--out DIR] [--release-key FILE] [--quiet]
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -36,6 +36,24 @@ function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/**
+ * JSMpeg's package (@cycjimmy/jsmpeg-player) adds a <style> element for its VideoElement as soon as
+ * it loads, which the CSP (style-src 'self') blocks with a console error on every start. The app uses
+ * only its Player, so that one call is taken out; a version without it fails the build, so nobody
+ * is left wondering whether it is still there.
+ */
+const JSMPEG_STYLE = 'styleInject(css_248z);';
+const withoutJsmpegStyle: Plugin = {
+  name: 'jsmpeg-without-style',
+  setup(b) {
+    b.onLoad({ filter: /@cycjimmy[\\/]jsmpeg-player[\\/]dist[\\/].*\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes(JSMPEG_STYLE)) throw new Error(`${args.path} no longer has "${JSMPEG_STYLE}": check what it adds to the page`);
+      return { contents: text.replace(JSMPEG_STYLE, ''), loader: 'js' };
+    });
+  },
+};
+
 /** Bundles `entry`; adds the files it was made from to `inputs` (for the build stamp). */
 async function bundle(entry: string, define: Record<string, string>, inputs: string[]): Promise<Uint8Array> {
   const r = await build({
@@ -51,6 +69,7 @@ async function bundle(entry: string, define: Record<string, string>, inputs: str
     define,
     logLevel: 'silent',
     metafile: true,
+    plugins: [withoutJsmpegStyle],
   });
   inputs.push(...metafileInputs(r.metafile));
   const out = r.outputFiles[0];
