@@ -70,8 +70,47 @@ export const PTZ: CliCommand = {
   },
 };
 
+const from: CliOption = {
+  type: 'string', value: 'TIME', required: true,
+  help: 'where the clip starts: ISO 8601 (2026-03-01T14:30:00Z; without a zone, local\ntime) or relative to now (now-90s, now-2h)',
+};
+const clipSeconds: CliOption = { type: 'string', value: 'N', required: true, help: 'how much to take from TIME, in seconds (at most a day)' };
+const WHOLE_SEGMENTS = 'Recordings are kept in segments of a few seconds and the file holds whole\nsegments: it may start up to a segment before TIME and end up to one after.';
+
+export const RECORDINGS: CliCommand = {
+  name: 'vigil-phone recordings',
+  summary: 'Lists what a camera recorded: its ranges in ISO 8601, and events (none yet).',
+  options: {
+    profile, camera,
+    json: { type: 'boolean', help: 'one JSON object: camera, mode, ranges [{start, end}], events' },
+    ...linkOptions,
+  },
+};
+
+export const PLAY: CliCommand = {
+  name: 'vigil-phone play',
+  summary: 'Writes N seconds of a camera\'s recordings from TIME to an MP4 that starts at 0 s.',
+  options: {
+    profile, camera, from, seconds: clipSeconds,
+    out: { type: 'string', value: 'FILE.mp4', required: true, help: 'where to write the MP4 (fragmented)' },
+    ...linkOptions,
+  },
+  notes: `${WHOLE_SEGMENTS}\nOf a damaged segment only the fragments before the damage go in (said on\nstderr), and the rest plays; a segment of an epoch this phone holds no key of\n(recorded before it was paired) is left out.`,
+};
+
+export const EXPORT: CliCommand = {
+  name: 'vigil-phone export',
+  summary: 'Exports N seconds of a camera\'s recordings from TIME as evidence: an MP4 and its proof.',
+  options: {
+    profile, camera, from, seconds: clipSeconds,
+    out: { type: 'string', value: 'CLIP.mp4', required: true, help: 'where to write the MP4; its proof goes to CLIP.mp4.proof beside it' },
+    ...linkOptions,
+  },
+  notes: `${WHOLE_SEGMENTS}\nThe hub signed a hash chain over every chunk of each segment, so only whole\nsegments can be proven, and only those the hub signed go in (not one still\nbeing written). Check a clip with 'vigil verify-export CLIP.mp4' (no hub needed).`,
+};
+
 export const PHONE_PROGRAM: CliProgram = {
   name: 'vigil-phone',
   summary: 'A command-line phone: pairs with a hub and watches, on the same protocol as the phone app.',
-  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ],
+  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ, RECORDINGS, PLAY, EXPORT],
 };

@@ -1,6 +1,6 @@
 // `vigil-phone`: a command-line phone that does what the phone app does, on the same protocol. Its
 // keys stay in the profile file (mode 0600).
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import WebSocket from 'ws';
 import { cryptoReady } from '../crypto/sodium.ts';
 import type { OpenedFrame } from '../crypto/frame.ts';
@@ -14,7 +14,11 @@ import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
 import { saveProfile } from './profile-file.ts';
 import { CliHelpRequested, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
-import { CAMERAS, PAIR, PHONE_PROGRAM, PTZ, SNAPSHOT, WATCH } from './cli-commands.ts';
+import { CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, SNAPSHOT, WATCH } from './cli-commands.ts';
+import { PhoneRecordings, writeClip, type ClipOutcome } from './core/recordings.ts';
+import { clipProof, encodeClipProof } from '../crypto/clip-proof.ts';
+import { fromHex } from '../crypto/bytes.ts';
+import { TimeArgError, isoTime, parseTimeArg } from '../lib/time-arg.ts';
 
 const USAGE = programHelpOf(PHONE_PROGRAM);
 
@@ -241,6 +245,77 @@ async function cmdPtz(argv: string[]): Promise<void> {
   });
 }
 
+/** `vigil-phone recordings`: the camera's ranges (from the hub's index; the segments open only on the phone). */
+async function cmdRecordings(argv: string[]): Promise<void> {
+  const { values, usage } = parse(argv, RECORDINGS);
+  const cameraName = need(values, 'camera', usage);
+  await withLink(values, usage, async (link) => {
+    const camera = await findCamera(link, cameraName);
+    const r = await link.command('recordings', { camera: camera.id, from: 0, to: Date.now() + 60_000 });
+    const ranges = r.ranges.map((x) => ({ start: isoTime(x.start), end: isoTime(x.end) }));
+    if (values.json) {
+      console.log(JSON.stringify({ camera: camera.name, mode: r.mode, ranges, events: [] }));
+      return;
+    }
+    console.log(`"${camera.name}" records: ${r.mode}`);
+    for (const x of ranges) console.log(`${x.start} to ${x.end}`);
+    if (ranges.length === 0) console.log('nothing recorded');
+  });
+}
+
+/** --from and --seconds as [from, to) in Unix ms. */
+function clipRange(values: Values, usage: string): [number, number] {
+  let from: number;
+  try {
+    from = parseTimeArg(need(values, 'from', usage), Date.now());
+  } catch (e) {
+    if (e instanceof TimeArgError) throw new CliError(`--from: ${e.message}`);
+    throw e;
+  }
+  const seconds = Number(need(values, 'seconds', usage));
+  if (!(seconds > 0 && seconds <= 24 * 3600)) throw new CliError('--seconds must be a positive number (at most a day)');
+  return [from, from + Math.round(seconds * 1000)];
+}
+
+/**
+ * `play` and `export`: the camera's segments over [from, to) fetched, opened on this phone and
+ * written to one MP4 (phone/core/recordings.ts writeClip); an export writes its proof beside it.
+ */
+async function writeRecording(argv: string[], command: CliCommand, evidence: boolean): Promise<void> {
+  const { values, usage } = parse(argv, command);
+  const cameraName = need(values, 'camera', usage);
+  const [from, to] = clipRange(values, usage);
+  const outPath = need(values, 'out', usage);
+  const proofPath = `${outPath}.proof`;
+  await withLink(values, usage, async (link, profile) => {
+    const camera = await findCamera(link, cameraName);
+    const recs = new PhoneRecordings(link, profile);
+    let outcome: ClipOutcome;
+    const fd = openSync(outPath, 'w', 0o644);
+    try {
+      await recs.refreshKeys();
+      for (const why of recs.refusedKeys) console.error(`recording key refused: ${why}`);
+      outcome = await writeClip(recs, camera.id, from, to, { evidence, write: (b) => writeSync(fd, b), say: (line) => console.error(line) });
+    } finally {
+      closeSync(fd);
+      recs.close();
+    }
+    const c = recs.counters;
+    if (outcome.segments === 0) {
+      rmSync(outPath, { force: true });
+      const why = c.noKey > 0 ? `this phone holds no key of what was recorded then (no-recording-key, ${c.noKey} segments)` : 'no recording of this camera then';
+      throw new CliError(`${why}: nothing written (${isoTime(from)} to ${isoTime(to)})`);
+    }
+    if (evidence) {
+      writeFileSync(proofPath, encodeClipProof(clipProof(profile.hub, fromHex(camera.id), camera.name, outcome.proof)), { mode: 0o644 });
+    }
+    const what = evidence ? `exported to ${outPath}, its proof to ${proofPath}` : `wrote ${outPath}`;
+    console.log(`${what}: ${outcome.segments} segments of "${camera.name}", ${isoTime(outcome.start!)} to ${isoTime(outcome.end!)}, ${outcome.bytes} bytes, starting at 0 s`);
+    if (outcome.left > 0) console.log(`left out: ${outcome.left} segments (${c.noKey} with no key on this phone, ${c.damaged} damaged, ${c.refused} that did not open)`);
+    if (outcome.endedAt !== undefined) console.log(`the file ends at ${isoTime(outcome.endedAt.time)}: ${outcome.endedAt.why}`);
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   await cryptoReady();
@@ -260,6 +335,26 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'ptz':
         await cmdPtz(rest);
+        return 0;
+      case 'recordings':
+        await cmdRecordings(rest);
+        return 0;
+      case 'play':
+        await writeRecording(rest, PLAY, false);
+        return 0;
+      case 'roster': {
+        const { values, usage } = parse(rest, ROSTER);
+        return await withLink(values, usage, (link) => printRoster(link, values.json === true));
+      }
+      case 'alerts': {
+        const { values, usage } = parse(rest, ALERTS);
+        await withLink(values, usage, async (link, profile, path) => {
+          if (await printAlerts(link, values.json === true, values.ack === true) > 0) saveProfile(path, { ...profile, roster: link.rosterLog.saved });
+        });
+        return 0;
+      }
+      case 'export':
+        await writeRecording(rest, EXPORT, true);
         return 0;
       case '--help':
       case '-h':

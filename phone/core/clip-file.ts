@@ -11,7 +11,7 @@
 import { equalBytes } from '../../crypto/bytes.ts';
 import { clipSegment, restoreDecodeTimes, type ClipChunk, type ClipSegment } from '../../crypto/clip-proof.ts';
 import type { OpenedSegment } from '../../crypto/recording.ts';
-import { FileTimeline, Fmp4TimeError, decodeTimes } from '../../lib/fmp4-time.ts';
+import { FileTimeline, Fmp4TimeError, decodeTimes, trackTimescales } from '../../lib/fmp4-time.ts';
 
 export type ClipStep =
   /** Append these bytes to the file. `partial`: why only the chunks before a damaged one are in. */
@@ -27,6 +27,8 @@ export class ClipAssembler {
   #init: { payload: Uint8Array; at: readonly [number, number] } | undefined;
   #bytes = 0;
   #ended = false;
+  /** The last fragment written: its start in its camera run (recorded decode time, seconds). */
+  #lastRecorded: number | undefined;
   readonly #segments: ClipSegment[] = [];
 
   /** `evidence`: an export, with a proof (only signed segments, each whole). */
@@ -69,11 +71,14 @@ export class ClipAssembler {
       offset += init.payload.length;
     }
     inFile.push({ kind: 'init', time: init.time, at: initAt });
-    // Every segment may start a camera run again (the hub restarted: decode times from 0), so the
-    // timeline places each segment's first fragment just after the last one written.
-    this.#timeline.init(init.payload);
     let shift: Record<string, number> | undefined;
+    let last: number | undefined;
     try {
+      // A segment that goes on with the decode times of the one before keeps them (a gap in
+      // them stays a gap); one whose times go back starts a new camera run (the hub or the
+      // camera restarted: times from 0 again), placed just after the last fragment written.
+      const first = chunks[1] === undefined ? undefined : startSeconds(chunks[1].payload, trackTimescales(init.payload));
+      if (this.#lastRecorded === undefined || (first !== undefined && first < this.#lastRecorded)) this.#timeline.init(init.payload);
       for (const c of chunks.slice(1)) {
         const recorded = this.#evidence ? Uint8Array.from(c.payload) : undefined;
         const payload = Uint8Array.from(c.payload);
@@ -83,6 +88,7 @@ export class ClipAssembler {
           if (!equalBytes(restoreDecodeTimes(payload, shift), recorded)) throw new Fmp4TimeError('decode times do not move by one constant per track');
         }
         out.push(payload);
+        last = startSeconds(c.payload, trackTimescales(init.payload));
         inFile.push({ kind: 'media', time: c.time, at: [offset, payload.length] });
         offset += payload.length;
       }
@@ -91,6 +97,7 @@ export class ClipAssembler {
       return { kind: 'skip', why: `its fragments do not parse as fMP4 (${e.message})` };
     }
     if (this.#init === undefined) this.#init = { payload: init.payload, at: initAt };
+    if (last !== undefined) this.#lastRecorded = last;
     if (this.#evidence) this.#segments.push(clipSegment(segment.proof!, inFile, shift ?? {}));
     this.#bytes = offset;
     return {
@@ -104,4 +111,10 @@ export class ClipAssembler {
 function shiftOf(recorded: Uint8Array, moved: Uint8Array): Record<string, number> {
   const after = new Map(decodeTimes(moved).map((t) => [t.trackId, t.decodeTime]));
   return Object.fromEntries(decodeTimes(recorded).map((t) => [String(t.trackId), t.decodeTime - (after.get(t.trackId) ?? t.decodeTime)]));
+}
+
+/** A fragment's start in its camera run: the earliest of its tracks' decode times, in seconds. */
+function startSeconds(fragment: Uint8Array, timescales: ReadonlyMap<number, number>): number | undefined {
+  const times = decodeTimes(fragment);
+  return times.length === 0 ? undefined : Math.min(...times.map((t) => t.decodeTime / (timescales.get(t.trackId) ?? 1)));
 }

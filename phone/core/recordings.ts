@@ -1,0 +1,240 @@
+// Recordings, on the phone (PROTOCOL §15): the keys that open them, the list of what a camera
+// recorded, and its segments fetched and opened. The hub stores only ciphertext it cannot read; a
+// segment opens with its recording epoch's seed, which the hub sealed to this phone alone.
+//
+// Epoch seeds are kept in memory only, for as long as this object lives, and wiped by close().
+// The phone needs no copy of its own: the hub keeps each seed sealed to this phone (sealEpochKey,
+// X-Wing), a copy only this phone's device key opens, and hands it out again with `recording-keys`
+// (recording is of no use without the hub, which holds the segments). A seed written to the
+// profile would make the profile file a key to every recording, for as long as the file exists,
+// even after the phone is removed; as it is, the device key in the profile opens only what the
+// hub still hands it. (The app and vigil-phone alike; a phone that must play with the hub
+// offline would need them on disk, and none does.)
+import { fromBase64url, toHex } from '../../crypto/bytes.ts';
+import type { ClipSegment } from '../../crypto/clip-proof.ts';
+import { isCryptoError } from '../../crypto/errors.ts';
+import { MAX_SEGMENTS_LISTED, type ArgsOf, type RecordingKey, type RecordingsResult, type ResultOf, type SegmentInfo } from '../../crypto/phone-commands.ts';
+import { decodeRecordingEpoch, openEpochKey, openSegment, readSegmentHeader, type OpenedSegment, type RecordingEpoch } from '../../crypto/recording.ts';
+import type { Secret } from '../../crypto/secret.ts';
+import { ClipAssembler } from './clip-file.ts';
+import type { PhoneProfile } from './profile.ts';
+
+/** What recordings need of the hub link (HubLink has both). */
+export interface RecordingsLink {
+  command(action: 'recording-keys', args: ArgsOf<'recording-keys'>): Promise<ResultOf<'recording-keys'>>;
+  command(action: 'recordings', args: ArgsOf<'recordings'>): Promise<ResultOf<'recordings'>>;
+  segment(cameraId: string, id: string): Promise<Uint8Array>;
+}
+
+/** Epochs whose seeds this phone holds, opened from what the hub sent; wiped on close. */
+export class RecordingKeyring {
+  readonly #seeds = new Map<number, { epoch: RecordingEpoch; seed: Secret }>();
+
+  constructor(private readonly profile: PhoneProfile) {}
+
+  /**
+   * Takes the hub's answer to `recording-keys`: each epoch must carry the hub's signature, and each
+   * seed must open with this phone's device key and name the same epoch. Returns why any was not
+   * taken (never naming a key).
+   */
+  take(keys: readonly RecordingKey[]): { taken: number; refused: string[] } {
+    let taken = 0;
+    const refused: string[] = [];
+    for (const k of keys) {
+      let epoch: RecordingEpoch;
+      try {
+        epoch = decodeRecordingEpoch(fromBase64url(k.epoch), this.profile.hub);
+      } catch (e) {
+        refused.push(`an epoch without the hub's signature (${isCryptoError(e) ? e.code : 'malformed'})`);
+        continue;
+      }
+      if (this.#seeds.has(epoch.epoch)) continue;
+      try {
+        const opened = openEpochKey(fromBase64url(k.sealed), this.profile.device, this.profile.hub.hubId);
+        if (opened.epoch !== epoch.epoch) {
+          opened.seed.wipe();
+          refused.push(`epoch ${epoch.epoch}: its key is sealed for epoch ${opened.epoch}`);
+          continue;
+        }
+        this.#seeds.set(epoch.epoch, { epoch, seed: opened.seed });
+        taken++;
+      } catch (e) {
+        refused.push(`epoch ${epoch.epoch}: its key does not open for this phone (${isCryptoError(e) ? e.code : 'malformed'})`);
+      }
+    }
+    return { taken, refused };
+  }
+
+  has(epoch: number): boolean {
+    return this.#seeds.has(epoch);
+  }
+
+  seed(epoch: number): Secret | undefined {
+    return this.#seeds.get(epoch)?.seed;
+  }
+
+  /** The newest epoch held (the next `recording-keys` asks only for newer ones). */
+  get newest(): number | undefined {
+    let n: number | undefined;
+    for (const e of this.#seeds.keys()) n = n === undefined || e > n ? e : n;
+    return n;
+  }
+
+  get size(): number {
+    return this.#seeds.size;
+  }
+
+  wipe(): void {
+    for (const { seed } of this.#seeds.values()) seed.wipe();
+    this.#seeds.clear();
+  }
+}
+
+export type FetchedSegment =
+  | { readonly ok: true; readonly segment: OpenedSegment }
+  | { readonly ok: false; readonly code: 'no-recording-key' | 'not-this-segment' | 'does-not-open'; readonly why: string };
+
+export interface RecordingCounters {
+  /** Segments not fetched or not opened because this phone holds no key of their epoch. */
+  noKey: number;
+  /** Segments that opened only in part (a chunk altered, cut or moved: what came before plays). */
+  damaged: number;
+  /** Segments that did not open at all (another camera's or segment's file, a header altered). */
+  refused: number;
+}
+
+export class PhoneRecordings {
+  readonly keys: RecordingKeyring;
+  readonly counters: RecordingCounters = { noKey: 0, damaged: 0, refused: 0 };
+  /** Why the last key refresh refused an epoch (for the user; no secrets). */
+  refusedKeys: string[] = [];
+
+  constructor(private readonly link: RecordingsLink, private readonly profile: PhoneProfile) {
+    this.keys = new RecordingKeyring(profile);
+  }
+
+  /** Asks the hub for the recording keys sealed to this phone that it does not hold yet. */
+  async refreshKeys(): Promise<void> {
+    const newest = this.keys.newest;
+    const r = await this.link.command('recording-keys', newest !== undefined ? { since: newest + 1 } : {});
+    this.refusedKeys = this.keys.take(r.keys).refused;
+  }
+
+  /** A camera's ranges and segments between `from` and `to` (Unix ms), as the hub's index has them. */
+  list(cameraId: string, from: number, to: number): Promise<RecordingsResult> {
+    return this.link.command('recordings', { camera: cameraId, from, to });
+  }
+
+  /**
+   * Fetches and opens one segment. One of an epoch this phone holds no key of is refused before
+   * anything is asked of the hub, and counted: a phone paired after it was recorded, or one the
+   * hub stopped sealing keys to, gets nothing of it.
+   */
+  async fetch(cameraId: string, info: SegmentInfo): Promise<FetchedSegment> {
+    const seed = this.keys.seed(info.epoch);
+    if (seed === undefined) {
+      this.counters.noKey++;
+      return { ok: false, code: 'no-recording-key', why: `this phone holds no key of recording epoch ${info.epoch} (it was recorded before this phone was paired, or after it was removed)` };
+    }
+    const bytes = await this.link.segment(cameraId, info.id);
+    let opened: OpenedSegment;
+    try {
+      // The hub's index is not trusted: the file's own header says what it is.
+      const header = readSegmentHeader(bytes);
+      if (header.segmentId.toString() !== info.id || header.epoch !== info.epoch || toHex(header.cameraId) !== cameraId) {
+        this.counters.refused++;
+        return { ok: false, code: 'not-this-segment', why: 'the hub sent another segment\'s file than the one asked for' };
+      }
+      opened = openSegment(bytes, seed, this.profile.hub);
+    } catch (e) {
+      this.counters.refused++;
+      return { ok: false, code: 'does-not-open', why: `it does not open (${isCryptoError(e) ? e.message : String(e)})` };
+    }
+    if (opened.damaged !== undefined) this.counters.damaged++;
+    return { ok: true, segment: opened };
+  }
+
+  /** Wipes every seed held. */
+  close(): void {
+    this.keys.wipe();
+  }
+}
+
+
+/** The most `recordings` pages one range asks for (MAX_SEGMENTS_LISTED each): bounded, about a week of 4 s segments. */
+const MAX_PAGES = 100;
+
+/** Every segment of a camera that overlaps [from, to), oldest first, over as many pages as needed. */
+export async function segmentsBetween(recs: PhoneRecordings, cameraId: string, from: number, to: number): Promise<SegmentInfo[]> {
+  const out = new Map<string, SegmentInfo>();
+  let at = from;
+  for (let page = 0; page < MAX_PAGES && at < to; page++) {
+    const r = await recs.list(cameraId, at, to);
+    for (const s of r.segments) if (s.end > from && s.start < to) out.set(s.id, s);
+    if (r.segments.length < MAX_SEGMENTS_LISTED) break;
+    const next = Math.max(...r.segments.map((s) => s.end));
+    if (!(next > at)) break;
+    at = next;
+  }
+  return [...out.values()].sort((a, b) => a.start - b.start || (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+}
+
+export interface ClipOutcome {
+  /** Segments whose chunks are in the file. */
+  readonly segments: number;
+  readonly bytes: number;
+  /** Segments left out (no key, damaged, unsigned for an export), each said through `say`. */
+  readonly left: number;
+  /** The first and last time in the file (the segments' own), Unix ms. */
+  readonly start?: number;
+  readonly end?: number;
+  /** Why the file ends before `to`, if the camera's stream changed (a new init). */
+  readonly endedAt?: { readonly time: number; readonly why: string };
+  /** An export's proof entries. */
+  readonly proof: readonly ClipSegment[];
+}
+
+/**
+ * Writes one MP4 of a camera's recordings overlapping [from, to): each segment fetched, opened
+ * and handed to the ClipAssembler in time order, one at a time (memory bounded by a segment).
+ * Whole segments only: a clip starts at the first segment's keyframe and ends with the last's
+ * fragments, so it may reach a few seconds outside [from, to). What is left out is said through
+ * `say`, one line each; the rest plays.
+ */
+export async function writeClip(
+  recs: PhoneRecordings, cameraId: string, from: number, to: number,
+  opts: { readonly evidence: boolean; write(bytes: Uint8Array): void; say(line: string): void },
+): Promise<ClipOutcome> {
+  const asm = new ClipAssembler({ evidence: opts.evidence });
+  const list = await segmentsBetween(recs, cameraId, from, to);
+  let segments = 0;
+  let left = 0;
+  let start: number | undefined;
+  let end: number | undefined;
+  for (const info of list) {
+    const when = new Date(info.start).toISOString();
+    const got = await recs.fetch(cameraId, info);
+    if (!got.ok) {
+      opts.say(`segment ${info.id} (${when}): ${got.why}; left out`);
+      left++;
+      continue;
+    }
+    const step = asm.add(got.segment);
+    if (step.kind === 'end') {
+      opts.say(`segment ${info.id} (${when}): ${step.why}; the file ends before it: ask again from ${when} for the rest`);
+      return { segments, bytes: asm.bytes, left, ...(start !== undefined ? { start, end } : {}), endedAt: { time: info.start, why: step.why }, proof: asm.segments };
+    }
+    if (step.kind === 'skip') {
+      opts.say(`segment ${info.id} (${when}): ${step.why}; left out`);
+      left++;
+      continue;
+    }
+    if (step.partial !== undefined) opts.say(`segment ${info.id} (${when}): ${step.partial}`);
+    for (const b of step.bytes) opts.write(b);
+    segments++;
+    const chunks = got.segment.chunks;
+    start ??= chunks[0]?.time ?? info.start;
+    end = got.segment.proof?.end ?? chunks[chunks.length - 1]?.time ?? info.end;
+  }
+  return { segments, bytes: asm.bytes, left, ...(start !== undefined ? { start, end } : {}), proof: asm.segments };
+}
