@@ -1,5 +1,6 @@
 // Signed commands to the hub and their answers: each command waits for its result (by sequence
-// number) or times out, and answers too big for one message (a snapshot) arrive first as chunks.
+// number) or times out, and answers too big for one message (a snapshot, a recorded segment) arrive
+// first as chunks.
 import { fromBase64url } from '../../../crypto/bytes.ts';
 import { signCommand, type Action } from '../../../crypto/command.ts';
 import type { Notice, SessionMessage } from '../../../crypto/messages.ts';
@@ -93,19 +94,31 @@ export class Rpc {
 
   /** A JPEG from the camera (ONVIF), sent by the hub in chunks inside the session. */
   async snapshot(camera: CameraInfo): Promise<Uint8Array> {
-    const r = await this.command('snapshot', { camera: camera.id });
+    return this.collect('snapshot', await this.command('snapshot', { camera: camera.id }));
+  }
+
+  /**
+   * A recorded segment's file as the hub stores it: ciphertext only the phone opens
+   * (crypto/recording.ts openSegment), sent in chunks inside the session like a snapshot.
+   */
+  async segment(cameraId: string, id: string): Promise<Uint8Array> {
+    return this.collect('segment', await this.command('segment', { camera: cameraId, id }));
+  }
+
+  /** The answer's chunks, put together; an answer whose chunks do not add up is refused. */
+  private collect(what: string, r: { readonly blob: string; readonly chunks: number; readonly bytes: number }): Uint8Array {
     const parts = this.blobs.get(r.blob);
     this.blobs.delete(r.blob);
-    if (parts === undefined || parts.size !== r.chunks) throw new CommandError('snapshot: incomplete answer from the hub');
+    if (parts === undefined || parts.size !== r.chunks) throw new CommandError(`${what}: incomplete answer from the hub`);
     const out = new Uint8Array(r.bytes);
     let offset = 0;
     for (let i = 0; i < r.chunks; i++) {
       const chunk = parts.get(i)!;
-      if (offset + chunk.length > out.length) throw new CommandError('snapshot: inconsistent answer from the hub');
+      if (offset + chunk.length > out.length) throw new CommandError(`${what}: inconsistent answer from the hub`);
       out.set(chunk, offset);
       offset += chunk.length;
     }
-    if (offset !== out.length) throw new CommandError('snapshot: inconsistent answer from the hub');
+    if (offset !== out.length) throw new CommandError(`${what}: inconsistent answer from the hub`);
     return out;
   }
 
