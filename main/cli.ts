@@ -267,6 +267,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'status':
         await cmdStatus(rest);
         return 0;
+      case 'verify-export':
+        return await (await import('./cli/verify-export.ts')).cmdVerifyExport(rest, out);
       case undefined:
       case '--help':
       case '-h':

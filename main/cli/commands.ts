@@ -101,9 +101,20 @@ export const STATUS: CliCommand = {
   options: { data },
 };
 
+export const VERIFY_EXPORT: CliCommand = {
+  name: 'vigil verify-export',
+  summary: 'Checks an exported clip against its proof; prints hub, camera, times; non-zero if altered.',
+  args: ['CLIP.mp4'],
+  options: {
+    proof: { type: 'string', value: 'FILE', help: 'the proof (default CLIP.mp4.proof)' },
+    hub: { type: 'string', value: 'HUB_ID', help: 'fail unless this hub signed it (the id \'vigil status\' prints)' },
+  },
+  notes: 'Needs no data directory and no hub: the proof carries the hub\'s public signing key, whose\nhash must be the hub id it names. Exits 1 naming each altered segment (or a cut, or added\nbytes).',
+};
+
 export const VIGIL_PROGRAM: CliProgram = {
   name: 'vigil',
   summary: 'The hub\'s command line.',
-  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS],
+  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS, VERIFY_EXPORT],
   notes: 'Commands that change a running hub reach it through its local API on 127.0.0.1, with the token\nin DIR/api-token.',
 };
