@@ -13,7 +13,7 @@
 import { fromBase64url, toHex } from '../../crypto/bytes.ts';
 import type { ClipSegment } from '../../crypto/clip-proof.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
-import { MAX_SEGMENTS_LISTED, type ArgsOf, type RecordingKey, type RecordingsResult, type ResultOf, type SegmentInfo } from '../../crypto/phone-commands.ts';
+import { type ArgsOf, type RecordingKey, type RecordingsResult, type ResultOf, type SegmentInfo } from '../../crypto/phone-commands.ts';
 import { decodeRecordingEpoch, openEpochKey, openSegment, readSegmentHeader, type OpenedSegment, type RecordingEpoch } from '../../crypto/recording.ts';
 import type { Secret } from '../../crypto/secret.ts';
 import { ClipAssembler } from './clip-file.ts';
@@ -37,8 +37,9 @@ export class RecordingKeyring {
    * seed must open with this phone's device key and name the same epoch. Returns why any was not
    * taken (never naming a key).
    */
-  take(keys: readonly RecordingKey[]): { taken: number; refused: string[] } {
+  take(keys: readonly RecordingKey[]): { taken: number; refused: string[]; newestNamed?: number } {
     let taken = 0;
+    let newestNamed: number | undefined;
     const refused: string[] = [];
     for (const k of keys) {
       let epoch: RecordingEpoch;
@@ -48,6 +49,7 @@ export class RecordingKeyring {
         refused.push(`an epoch without the hub's signature (${isCryptoError(e) ? e.code : 'malformed'})`);
         continue;
       }
+      newestNamed = Math.max(newestNamed ?? 0, epoch.epoch);
       if (this.#seeds.has(epoch.epoch)) continue;
       try {
         const opened = openEpochKey(fromBase64url(k.sealed), this.profile.device, this.profile.hub.hubId);
@@ -62,7 +64,7 @@ export class RecordingKeyring {
         refused.push(`epoch ${epoch.epoch}: its key does not open for this phone (${isCryptoError(e) ? e.code : 'malformed'})`);
       }
     }
-    return { taken, refused };
+    return { taken, refused, ...(newestNamed !== undefined ? { newestNamed } : {}) };
   }
 
   has(epoch: number): boolean {
@@ -113,11 +115,21 @@ export class PhoneRecordings {
     this.keys = new RecordingKeyring(profile);
   }
 
-  /** Asks the hub for the recording keys sealed to this phone that it does not hold yet. */
+  /**
+   * Asks the hub for the recording keys sealed to this phone that it does not hold yet. The hub
+   * answers a few at a time, oldest first: ask again after the newest epoch it named, until it
+   * names none (bounded).
+   */
   async refreshKeys(): Promise<void> {
-    const newest = this.keys.newest;
-    const r = await this.link.command('recording-keys', newest !== undefined ? { since: newest + 1 } : {});
-    this.refusedKeys = this.keys.take(r.keys).refused;
+    this.refusedKeys = [];
+    let since = this.keys.newest === undefined ? 0 : this.keys.newest + 1;
+    for (let page = 0; page < MAX_KEY_PAGES; page++) {
+      const r = await this.link.command('recording-keys', { since });
+      const taken = this.keys.take(r.keys);
+      this.refusedKeys.push(...taken.refused);
+      if (taken.newestNamed === undefined || taken.newestNamed < since) return;
+      since = taken.newestNamed + 1;
+    }
   }
 
   /** A camera's ranges and segments between `from` and `to` (Unix ms), as the hub's index has them. */
@@ -161,17 +173,23 @@ export class PhoneRecordings {
 }
 
 
-/** The most `recordings` pages one range asks for (MAX_SEGMENTS_LISTED each): bounded, about a week of 4 s segments. */
+/** The most `recording-keys` answers one refresh asks for (a few keys each). */
+const MAX_KEY_PAGES = 1000;
+
+/** The most `recordings` pages one range asks for (up to MAX_SEGMENTS_LISTED each). */
 const MAX_PAGES = 100;
 
 /** Every segment of a camera that overlaps [from, to), oldest first, over as many pages as needed. */
 export async function segmentsBetween(recs: PhoneRecordings, cameraId: string, from: number, to: number): Promise<SegmentInfo[]> {
   const out = new Map<string, SegmentInfo>();
   let at = from;
+  // The hub may list fewer than asked (its answer's size): ask again from the newest end it
+  // listed, until a page brings nothing new (bounded).
   for (let page = 0; page < MAX_PAGES && at < to; page++) {
     const r = await recs.list(cameraId, at, to);
+    const before = out.size;
     for (const s of r.segments) if (s.end > from && s.start < to) out.set(s.id, s);
-    if (r.segments.length < MAX_SEGMENTS_LISTED) break;
+    if (r.segments.length === 0 || out.size === before) break;
     const next = Math.max(...r.segments.map((s) => s.end));
     if (!(next > at)) break;
     at = next;

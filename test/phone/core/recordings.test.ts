@@ -36,7 +36,8 @@ function fakeLink(files: Map<string, Uint8Array>, infos: SegmentInfo[], keyEpoch
       asked.push(action);
       if (action === 'recording-keys') {
         return {
-          keys: keyEpochs.filter((e) => args.since === undefined || e >= (args.since as number)).map((e) => {
+          // One key per answer, oldest first: the phone asks again after the newest named.
+          keys: keyEpochs.filter((e) => args.since === undefined || e >= (args.since as number)).slice(0, 1).map((e) => {
             const { epoch, seed } = epochs[e - 1]!;
             return { epoch: toBase64url(encodeRecordingEpoch(epoch)), sealed: toBase64url(sealEpochKey(hub.hubId, e, seed, { deviceId: phone.deviceId, pqKey: phone.pq.publicKey })) };
           }),
@@ -44,7 +45,7 @@ function fakeLink(files: Map<string, Uint8Array>, infos: SegmentInfo[], keyEpoch
       }
       const r: RecordingsResult = { ranges: [], segments: infos.filter((s) => s.end > (args.from as number) && s.start < (args.to as number)), mode: 'continuous' };
       return r;
-    }) as RecordingsLink['command'],
+    }) as unknown as RecordingsLink['command'],
     segment: async (_camera, id) => {
       asked.push(`segment ${id}`);
       return files.get(id)!;
@@ -76,6 +77,14 @@ describe('recordings on the phone', () => {
     await recs.refreshKeys();
     recs.close();
     expect(recs.keys.size).toBe(0);
+  });
+
+  it('asks for keys again after the newest the hub named, until it names none', async () => {
+    const asked: string[] = [];
+    const recs = new PhoneRecordings(fakeLink(new Map(), [], [1, 2], asked), profile);
+    await recs.refreshKeys();
+    expect([recs.keys.has(1), recs.keys.has(2)]).toEqual([true, true]);
+    expect(asked.filter((a) => a === 'recording-keys').length).toBe(3);
   });
 
   it('refuses and counts a segment of an epoch it has no key of, without asking the hub for it', async () => {
@@ -118,7 +127,7 @@ describe('recordings on the phone', () => {
     ]);
   });
 
-  it('asks for the next page when the hub lists as many segments as it may', async () => {
+  it('asks for the next page until the hub lists nothing new', async () => {
     const infos = Array.from({ length: MAX_SEGMENTS_LISTED + 5 }, (_, i): SegmentInfo => ({ id: String(i + 1), epoch: 1, start: T0 + i * 1000, end: T0 + i * 1000 + 1000, bytes: 1, closed: true }));
     let calls = 0;
     const link = fakeLink(new Map(), [], [], []);
@@ -127,10 +136,10 @@ describe('recordings on the phone', () => {
       command: (async (_a: string, args: { from: number; to: number }) => {
         calls++;
         return { ranges: [], segments: infos.filter((s) => s.end > args.from && s.start < args.to).slice(0, MAX_SEGMENTS_LISTED), mode: 'continuous' };
-      }) as RecordingsLink['command'],
+      }) as unknown as RecordingsLink['command'],
     }, profile);
     const all = await segmentsBetween(recs, cameraId, T0, T0 + 10_000_000);
     expect(all.length).toBe(MAX_SEGMENTS_LISTED + 5);
-    expect(calls).toBe(2);
+    expect(calls).toBe(3); // the third brings nothing new
   });
 });
