@@ -22,4 +22,6 @@ export interface HubOptions {
   uiHandler?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
   /** Wraps the store's data key (the Electron app passes one backed by safeStorage). */
   keyProtector?: KeyProtector;
+  /** The most all recordings may take, in bytes (`--storage-max-gb`); else only keep days and the free-space floor. */
+  storageMaxBytes?: number;
 }

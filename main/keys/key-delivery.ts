@@ -28,6 +28,8 @@ export interface KeyDeliveryParts {
   sessions: Pick<PhoneSessions, 'sendKeyUpdates'>;
   links: Pick<HubLinks, 'sendEverywhere' | 'grant'>;
   log(line: string): void;
+  /** After each new epoch (the recorder starts a recording epoch on a start, a day, a roster change). */
+  onEpoch?(reason: EpochReason): void;
 }
 
 export class KeyDelivery {
@@ -56,6 +58,7 @@ export class KeyDelivery {
     this.p.publisher.resendInits(this.p.cameras.streams());
     this.deliver(true);
     this.p.log(`epoch ${epoch} (${reason})`);
+    this.p.onEpoch?.(reason);
   }
 
   /** One more stream keyed in this epoch (a camera's h264 profile): every phone gets the keys again. */

@@ -7,10 +7,15 @@
 import { decodeCertificate } from '../../crypto/certificate.ts';
 import type { HubIdentity } from '../../crypto/identity.ts';
 import { encodeRecordingEpoch, newRecordingEpoch, sealEpochKey, type RecordingEpoch } from '../../crypto/recording.ts';
-import type { Device } from '../store/db.ts';
+import type { Device, EpochReason } from '../store/db.ts';
 import type { RecordingIndex } from '../store/recordings.ts';
 
 export type RecordingEpochReason = 'start' | 'daily' | 'device-added' | 'device-removed';
+
+/** The live epochs that start a recording epoch too: a camera added or removed changes no roster. */
+export function recordingEpochReason(reason: EpochReason): RecordingEpochReason | undefined {
+  return reason === 'start' || reason === 'daily' || reason === 'device-added' || reason === 'device-removed' ? reason : undefined;
+}
 
 export interface RecordingEpochsParts {
   identity: HubIdentity;
@@ -23,7 +28,7 @@ export interface RecordingEpochsParts {
 
 export class RecordingEpochs {
   #current: RecordingEpoch | undefined;
-  readonly #listeners = new Set<(epoch: RecordingEpoch) => void>();
+  readonly #listeners = new Set<(epoch: RecordingEpoch | undefined) => void>();
 
   constructor(private readonly p: RecordingEpochsParts) {}
 
@@ -32,15 +37,21 @@ export class RecordingEpochs {
     return this.#current;
   }
 
-  /** Called after each new epoch (the recorder closes its open segments). Returns the unsubscribe. */
-  onChange(listener: (epoch: RecordingEpoch) => void): () => void {
+  /** Called as each new epoch begins (the recorder closes its open segments). Returns the unsubscribe. */
+  onChange(listener: (epoch: RecordingEpoch | undefined) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  /** Makes, seals, stores and switches to a new epoch; its seed is wiped before this returns. */
+  /**
+   * Makes, seals, stores and switches to a new epoch; its seed is wiped before this returns. If that
+   * fails, nothing is recorded until the next epoch: never on to the old one, which a removed phone
+   * may hold.
+   */
   rotate(reason: RecordingEpochReason): RecordingEpoch {
     const { identity, index } = this.p;
+    this.#current = undefined;
+    for (const l of this.#listeners) l(undefined);
     const number = index.nextEpochNumber();
     const createdAt = (this.p.now ?? Date.now)();
     const { epoch, seed } = newRecordingEpoch(identity, number, createdAt);
@@ -55,7 +66,6 @@ export class RecordingEpochs {
       seed.wipe();
     }
     this.#current = epoch;
-    for (const l of this.#listeners) l(epoch);
     return epoch;
   }
 }

@@ -37,7 +37,7 @@ export interface RecorderParts {
   dataDir: string;
   identity: HubIdentity;
   index: RecordingIndex;
-  epochs: { readonly current: RecordingEpoch | undefined; onChange(listener: (e: RecordingEpoch) => void): () => void };
+  epochs: { readonly current: RecordingEpoch | undefined; onChange(listener: (e: RecordingEpoch | undefined) => void): () => void };
   /** Bytes all recordings may take (`--storage-max-gb`). */
   quotaBytes?: number;
   files?: SegmentFileSystem;

@@ -1,4 +1,4 @@
-// Crash recovery at start (PROTOCOL §15.5): the index is made true to the files before anything is
+// Crash recovery at start (PROTOCOL §15.6): the index is made true to the files before anything is
 // recorded. A segment the hub stopped writing (no final chunk) is kept up to its last whole chunk
 // (a half-written tail is cut off) and stays closed = false, its end the last chunk's time; one
 // without a single fragment goes. Files without a row and rows without a file go. The hub cannot

@@ -1,4 +1,4 @@
-// recording-keys, recordings and segment (PROTOCOL §15.4): what a phone needs to play recordings the
+// recording-keys, recordings and segment (PROTOCOL §15.5): what a phone needs to play recordings the
 // hub itself cannot open. The hub hands out the phone's own sealed epoch seeds, the index, and a
 // segment's stored ciphertext as it is on disk (no decryption, no re-encryption), in blob notices
 // like a snapshot's. A phone with no sealed seed for a segment's epoch (paired later, or removed

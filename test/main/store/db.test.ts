@@ -24,7 +24,10 @@ describe('openStore', () => {
     expect(statSync(join(dir, 'hub.db')).mode & 0o077).toBe(0);
     store.close();
     raw(dir, (db) => expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION));
-    expect(tables(dir)).toEqual(['audit', 'cameras', 'counters', 'devices', 'epochs', 'hub_identity', 'invites', 'meta']);
+    expect(tables(dir)).toEqual([
+      'audit', 'cameras', 'counters', 'devices', 'epochs', 'hub_identity', 'invites', 'meta', 'recording_epochs', 'recording_keys',
+      'recording_settings', 'roster_log', 'segments',
+    ]);
   });
 
   it('re-opens idempotently and keeps the data', () => {
