@@ -140,6 +140,32 @@ export interface DiscoveredDevice {
   url?: string;
 }
 
+/** The roster log (PROTOCOL §16): every change of who holds the keys, oldest first, and the code owners compare. */
+export interface RosterReport {
+  /** 30 digits in groups of 5: the same on every phone that sees the same log. */
+  safetyCode: string;
+  length: number;
+  entries: { seq: number; at: number; change: 'added' | 'removed' | 'role-changed'; deviceId: string; name: string; role: Role; by: string }[];
+}
+
+export type RecordingMode = 'continuous' | 'events' | 'off';
+
+/** A camera's recordings (PROTOCOL §15): its settings and what they take on disk; times Unix ms. */
+export interface RecordingInfo {
+  cameraId: string;
+  name: string;
+  mode: RecordingMode;
+  keepDays: number;
+  bytes: number;
+  segments: number;
+  oldest: number | null;
+  newest: number | null;
+  /** A segment is being written now. */
+  recording: boolean;
+  /** E.g. that `events` records nothing yet. */
+  note?: string;
+}
+
 /**
  * The calls, by what each answers. On the hub a failed call throws (a HubError with a stable code);
  * over a bridge it resolves to `{ok: false, error}` instead (HubCalls).
@@ -161,6 +187,11 @@ export interface HubApi {
   relay(): Promise<RelayInfo>;
   /** The newest entries first; at most 1000. */
   audit(limit: number): Promise<AuditEntry[]>;
+  /** Each camera's recording settings and disk use. */
+  recordings(): Promise<RecordingInfo[]>;
+  /** Sets a camera's (by id or name) mode, and its keep days when given. */
+  setRecording(camera: string, mode: RecordingMode, keepDays?: number): Promise<RecordingInfo>;
+  roster(): Promise<RosterReport>;
 }
 
 export type CallName = keyof HubApi;
@@ -186,6 +217,9 @@ export const CALL_CHANNELS = {
   revokePhone: 'vigil:revoke-phone',
   relay: 'vigil:relay',
   audit: 'vigil:audit',
+  recordings: 'vigil:recordings',
+  setRecording: 'vigil:set-recording',
+  roster: 'vigil:roster',
 } as const satisfies Record<CallName, `vigil:${string}`>;
 
 export const CALL_NAMES = Object.keys(CALL_CHANNELS) as CallName[];

@@ -41,6 +41,12 @@ async function cmdHub(argv: string[]): Promise<void> {
     fragmentMs = Number(values['fragment-ms']);
     if (!/^\d+$/.test(values['fragment-ms']) || !isFragmentMs(fragmentMs)) throw new CliError(`--fragment-ms wants a whole number of milliseconds 0..${MAX_FRAGMENT_MS}\n${usage}`);
   }
+  let storageMaxBytes: number | undefined;
+  if (typeof values['storage-max-gb'] === 'string') {
+    const gb = Number(values['storage-max-gb']);
+    if (!/^\d+(\.\d+)?$/.test(values['storage-max-gb']) || !(gb > 0)) throw new CliError(`--storage-max-gb wants a number of GiB above 0\n${usage}`);
+    storageMaxBytes = Math.floor(gb * 1024 ** 3);
+  }
   const relays = (values.relay as string[] | undefined) ?? [];
   let apiHost = '127.0.0.1';
   let apiPort = 0;
@@ -79,6 +85,7 @@ async function cmdHub(argv: string[]): Promise<void> {
     ...(ui ? { uiHandler: ui.handler } : {}),
     ...(lan ? { lan } : {}),
     ...(fragmentMs !== undefined ? { fragmentMs } : {}),
+    ...(storageMaxBytes !== undefined ? { storageMaxBytes } : {}),
   });
   ui?.attach(hub);
   out.log(`hub ${Buffer.from(hub.identity.hubId).toString('hex').slice(0, 16)} running; local API ${hub.apiUrl}`);
@@ -266,6 +273,15 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'status':
         await cmdStatus(rest);
+        return 0;
+      case 'record':
+        await (await import('./cli/recordings.ts')).cmdRecord(rest, out);
+        return 0;
+      case 'recordings':
+        await (await import('./cli/recordings.ts')).cmdRecordings(rest, out);
+        return 0;
+      case 'roster':
+        await (await import('./cli/roster.ts')).cmdRoster(rest, out);
         return 0;
       case 'verify-export':
         return await (await import('./cli/verify-export.ts')).cmdVerifyExport(rest, out);

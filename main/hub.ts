@@ -7,7 +7,7 @@ import { exportHubIdentity, importHubIdentity, newHubIdentity, type HubIdentity 
 import type { Notice } from '../crypto/messages.ts';
 import type { RelayFailure } from '../relay/client.ts';
 import { findFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
-import type { CameraInfo } from '../contract/hub-ui.ts';
+import type { CameraInfo, RosterReport } from '../contract/hub-ui.ts';
 import { HubLinks } from './hub-links.ts';
 import { LanEndpoint } from './links/lan-endpoint.ts';
 import { EpochKeys } from './epoch-keys.ts';
@@ -18,7 +18,7 @@ import { PhonePublisher } from './phones/publisher.ts';
 import { phoneCommands } from './phones/commands/index.ts';
 import { Watching } from './phones/commands/watch.ts';
 import { removePhone } from './phones/removal.ts';
-import { BY_HUB_OWNER, HubRosterLog } from './phones/roster-log.ts';
+import { BY_HUB_OWNER, HubRosterLog, rosterReport } from './phones/roster-log.ts';
 import { PtzQueue } from './onvif/ptz-queue.ts';
 import { MediaBus } from './media/media-bus.ts';
 import { LiveCameras, profileOf } from './media/live-cameras.ts';
@@ -30,6 +30,7 @@ import { startLocalApi, type LocalApi } from './api/local-api.ts';
 import { apiToken, removeHubFile, writeHubFile } from './api/hub-files.ts';
 import { HubService } from './api/service.ts';
 import { pairingTransport, relayLogger, relayUrls } from './links/relay-links.ts';
+import { HubRecordings } from './recording/hub-recordings.ts';
 
 export type { HubOptions };
 
@@ -49,6 +50,7 @@ export class Hub {
   readonly #viewers = new LocalViewers();
   readonly #ptz = new PtzQueue();
   readonly #rosterLog: HubRosterLog;
+  readonly recordings: HubRecordings;
   readonly #relays: readonly string[];
   readonly #log: (line: string) => void;
   #api: LocalApi | undefined;
@@ -97,17 +99,18 @@ export class Hub {
     }, opts.appUrl);
     const notify = (deviceId: string, notice: Notice): void => this.sessions.notify(deviceId, notice);
     const publisher = new PhonePublisher(this.keys, this.links, { linkOf: (id) => this.sessions.linkOf(id) });
-    this.#delivery = new KeyDelivery({ identity, store, keys: this.keys, cameras: this.#live, publisher, sessions: { sendKeyUpdates: (o) => this.sessions.sendKeyUpdates(o) }, links: this.links, log });
+    this.recordings = new HubRecordings({ dataDir: opts.dataDir, identity, store, notify, log, ...(opts.storageMaxBytes !== undefined ? { quotaBytes: opts.storageMaxBytes } : {}) });
+    this.#delivery = new KeyDelivery({ identity, store, keys: this.keys, cameras: this.#live, publisher, sessions: { sendKeyUpdates: (o) => this.sessions.sendKeyUpdates(o) }, links: this.links, log, onEpoch: (r) => this.recordings.epochChanged(r) });
     this.cameras = new Cameras({ store, live: this.#live, viewers: this.#viewers, watchers, newEpoch: (r) => this.#delivery.newEpoch(r), changed: () => this.sessions.notifyAll({ type: 'cameras-changed' }) });
     this.#watching = new Watching({ store, cameras: this.#live, keys: this.keys, publisher, watchers, notify });
-    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameraStatus(), rosterLog: this.#rosterLog });
+    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameraStatus(), rosterLog: this.#rosterLog, recordings: this.recordings.commands });
     this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id), handle, log, (deviceId) => {
       // Always, an empty list too: a phone asked to use relays only waits for this to know that
       // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).
       this.sessions.notify(deviceId, { type: 'paths', lan: this.lanUrl !== undefined ? [this.lanUrl] : [] });
     });
     // Phones first (sealing is the hot path), then what stays on the hub.
-    for (const consumer of [publisher, this.#watching, this.#viewers]) this.bus.subscribe(consumer);
+    for (const consumer of [publisher, this.#watching, this.#viewers, this.recordings.recorder]) this.bus.subscribe(consumer);
   }
 
   static async start(opts: HubOptions): Promise<Hub> {
@@ -120,6 +123,7 @@ export class Hub {
     await hub.#lan.start();
     hub.desk.expireStaleInvites();
     hub.#rosterLog.start();
+    hub.recordings.start();
     hub.#delivery.start();
     for (const camera of store.listCameras()) hub.#live.start(camera);
     hub.#watching.start();
@@ -144,6 +148,11 @@ export class Hub {
     this.#rosterLog.append(change, device, BY_HUB_OWNER);
     this.#delivery.newEpoch('device-added');
     this.sessions.notifyAll({ type: 'roster-changed', length: this.#rosterLog.length() });
+  }
+
+  /** The roster log, checked as a phone checks it, with its safety code. */
+  roster(): RosterReport {
+    return rosterReport(this.identity, this.store);
   }
 
   /** For the UI and the command line: the same as the service's `listCameras`. */
@@ -192,6 +201,7 @@ export class Hub {
     this.#viewers.endAll();
     this.sessions.closeAll();
     await this.#live.stopAll();
+    this.recordings.stop();
     await this.#api?.close();
     await this.links.close();
     await this.#lan.stop();

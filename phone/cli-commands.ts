@@ -109,8 +109,30 @@ export const EXPORT: CliCommand = {
   notes: `${WHOLE_SEGMENTS}\nThe hub signed a hash chain over every chunk of each segment, so only whole\nsegments can be proven, and only those the hub signed go in (not one still\nbeing written). Check a clip with 'vigil verify-export CLIP.mp4' (no hub needed).`,
 };
 
+export const ROSTER: CliCommand = {
+  name: 'vigil-phone roster',
+  summary: 'Checks the roster log: who holds the keys, the safety code, changes not yet seen.',
+  options: {
+    profile,
+    json: { type: 'boolean', help: 'one JSON object: {"safetyCode", "length", "members": [...], "unseen": [...]}' },
+    ...linkOptions,
+  },
+  notes: 'Compare the safety code with the one the hub (vigil roster) and every owner phone shows: the\nsame code means the same log. A log the hub rewrote after this phone checked it is refused.',
+};
+
+export const ALERTS: CliCommand = {
+  name: 'vigil-phone alerts',
+  summary: 'Prints roster changes (phones added or removed) this phone learnt of after it joined.',
+  options: {
+    profile,
+    json: { type: 'boolean', help: 'one JSON object per alert' },
+    ack: { type: 'boolean', help: 'mark every alert printed as seen' },
+    ...linkOptions,
+  },
+};
+
 export const PHONE_PROGRAM: CliProgram = {
   name: 'vigil-phone',
   summary: 'A command-line phone: pairs with a hub and watches, on the same protocol as the phone app.',
-  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ, RECORDINGS, PLAY, EXPORT],
+  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ, RECORDINGS, PLAY, EXPORT, ROSTER, ALERTS],
 };

@@ -14,7 +14,8 @@ import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
 import { saveProfile } from './profile-file.ts';
 import { CliHelpRequested, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
-import { CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, SNAPSHOT, WATCH } from './cli-commands.ts';
+import { ALERTS, CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, ROSTER, SNAPSHOT, WATCH } from './cli-commands.ts';
+import { describeAlert, printAlerts, printRoster } from './cli-roster.ts';
 import { PhoneRecordings, writeClip, type ClipOutcome } from './core/recordings.ts';
 import { clipProof, encodeClipProof } from '../crypto/clip-proof.ts';
 import { fromHex } from '../crypto/bytes.ts';
@@ -86,6 +87,10 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
     ...(relayList(values) ? { relayUrls: relayList(values)! } : {}),
     onProfileChanged: (p) => saveProfile(path, p),
     onRelayFailure: (f) => console.error(`cannot connect to ${f.url}: ${f.message} [${f.code}]; retrying`),
+    onRosterAlerts: (alerts) => {
+      for (const a of alerts) console.error(`roster alert: ${describeAlert(a)} (vigil-phone alerts --ack to mark seen)`);
+    },
+    onRosterProblem: (why) => console.error(`WARNING: ${why}`),
     onState: (state, detail) => {
       if (state !== 'live' && state !== 'connecting' && state !== 'closed') console.error(`link: ${state}${detail ? ` (${detail})` : ''}`);
     },

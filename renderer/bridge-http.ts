@@ -2,7 +2,7 @@
 // carries the token as a Bearer header; the token came in the link the hub printed (`ui: URL`).
 import {
   CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, callPath, fail, ok, withTimeout,
-  type CallArgs, type CallBody, type CallName, type CallValue, type NewCameraInput, type Result, type Role,
+  type CallArgs, type CallBody, type CallName, type CallValue, type NewCameraInput, type RecordingMode, type Result, type Role,
 } from '../contract/hub-ui.ts';
 import type { HubBridge, LiveHandle, LiveSink } from './bridge.ts';
 import { LiveFrameReader } from './live-framing.ts';
@@ -59,6 +59,9 @@ export class HttpBridge implements HubBridge {
   revokePhone(id: string) { return this.#call('revokePhone', id); }
   relay() { return this.#call('relay'); }
   audit(limit: number) { return this.#call('audit', limit); }
+  roster() { return this.#call('roster'); }
+  recordings() { return this.#call('recordings'); }
+  setRecording(camera: string, mode: RecordingMode, keepDays?: number) { return keepDays === undefined ? this.#call('setRecording', camera, mode) : this.#call('setRecording', camera, mode, keepDays); }
 
   /** A long-lived streamed response of framed messages (live-framing.ts) from the UI server. */
   openLive(cameraId: string, sink: LiveSink): LiveHandle {

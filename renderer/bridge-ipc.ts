@@ -2,7 +2,7 @@
 // `window.vigilHub` (PreloadApi), and this wraps it in the same interface as the HTTP bridge.
 import {
   CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, fail, withTimeout,
-  type CallArgs, type CallName, type CallValue, type LiveEvent, type NewCameraInput, type PreloadApi, type Result, type Role,
+  type CallArgs, type CallName, type CallValue, type LiveEvent, type NewCameraInput, type PreloadApi, type RecordingMode, type Result, type Role,
 } from '../contract/hub-ui.ts';
 import type { HubBridge, LiveHandle, LiveSink } from './bridge.ts';
 
@@ -34,6 +34,9 @@ export class IpcBridge implements HubBridge {
   revokePhone(id: string) { return this.#call('revokePhone', id); }
   relay() { return this.#call('relay'); }
   audit(limit: number) { return this.#call('audit', limit); }
+  roster() { return this.#call('roster'); }
+  recordings() { return this.#call('recordings'); }
+  setRecording(camera: string, mode: RecordingMode, keepDays?: number) { return keepDays === undefined ? this.#call('setRecording', camera, mode) : this.#call('setRecording', camera, mode, keepDays); }
 
   #onLive(streamId: number, event: LiveEvent): void {
     const sink = this.#sinks.get(streamId);

@@ -66,6 +66,12 @@ export const UI_CALLS: { readonly [K in CallName]: Check<CallArgs<K>> } = {
   revokePhone: (a) => [hexId(a[0], 'id')],
   relay: none,
   audit: (a) => [finite(a[0], 'limit')],
+  recordings: none,
+  setRecording: (a) => {
+    if (a[1] !== 'continuous' && a[1] !== 'events' && a[1] !== 'off') throw new HubError('bad-argument', 'mode must be continuous, events or off');
+    return a[2] === undefined || a[2] === null ? [text(a[0], 'camera'), a[1]] : [text(a[0], 'camera'), a[1], finite(a[2], 'keepDays')];
+  },
+  roster: none,
 };
 
 /** What the local HTTP API serves: the UI's calls and the command line's. */

@@ -6,7 +6,7 @@
 // It sees the hub through HubCore, the few parts it needs: it does not import hub.ts, which builds it.
 import type {
   AuditEntry, CameraInfo, CameraRef, DiscoveredDevice, HubApi, HubStatus, Invite, InviteStatus, NewCameraInput, PairedPhone, Phone,
-  RelayInfo, RelayProblem, Role,
+  RecordingInfo, RecordingMode, RelayInfo, RelayProblem, Role, RosterReport,
 } from '../../contract/hub-ui.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
 import type { RelayFailure } from '../../relay/client.ts';
@@ -48,6 +48,11 @@ export interface HubCore {
   };
   revokeDevice(id: string): Promise<boolean>;
   setLan(enabled: boolean): Promise<void>;
+  readonly recordings: {
+    list(): RecordingInfo[];
+    set(camera: string, mode: RecordingMode, keepDays?: number): RecordingInfo;
+  };
+  roster(): RosterReport;
 }
 
 /** The store's and the pairing's refusals, as the calls that meet them report them. */
@@ -161,6 +166,18 @@ export class HubService implements HubLocalApi {
 
   async audit(limit: number): Promise<AuditEntry[]> {
     return this.hub.store.listAudit({ limit: Math.max(1, Math.min(MAX_AUDIT_ENTRIES, Math.floor(limit) || 100)) });
+  }
+
+  async roster(): Promise<RosterReport> {
+    return this.hub.roster();
+  }
+
+  async recordings(): Promise<RecordingInfo[]> {
+    return this.hub.recordings.list();
+  }
+
+  setRecording(camera: string, mode: RecordingMode, keepDays?: number): Promise<RecordingInfo> {
+    return guard(() => this.hub.recordings.set(camera, mode, keepDays));
   }
 
   async setLan(enabled: boolean): Promise<{ enabled: boolean; url: string | null }> {

@@ -34,6 +34,10 @@ export const HUB: CliCommand = {
       type: 'string', value: 'MS',
       help: `video per fragment sent to phones, 0..${MAX_FRAGMENT_MS} (default ${DEFAULT_FRAGMENT_MS}); lower is\nless delay and more CPU, 0 = one fragment per frame`,
     },
+    'storage-max-gb': {
+      type: 'string', value: 'N',
+      help: 'the most all recordings may take on disk, in GiB (the oldest go first);\nwithout it only keep days and the free-space floor (1 GiB or 5 %) limit them',
+    },
   },
 };
 
@@ -101,6 +105,25 @@ export const STATUS: CliCommand = {
   options: { data },
 };
 
+export const RECORD: CliCommand = {
+  name: 'vigil record',
+  summary: 'Sets what a camera records: continuous, events (nothing yet: no events until\nmotion detection) or off, and for how many days recordings are kept.',
+  options: {
+    data,
+    camera: { type: 'string', value: 'NAME', required: true, help: 'the camera (its name or id)' },
+    mode: { type: 'string', value: 'continuous|events|off', required: true, help: 'continuous records around the clock; off records nothing' },
+    'keep-days': { type: 'string', value: 'N', help: 'delete its recordings after N days, 1..3650 (default 7, or as set before)' },
+  },
+  notes: 'Recordings are sealed to the phones paired when they were made: the hub cannot play them back.\n' +
+    'A running hub applies the change at once; otherwise it does when it starts.',
+};
+
+export const RECORDINGS: CliCommand = {
+  name: 'vigil recordings',
+  summary: 'Lists each camera\'s recordings: mode, keep days, bytes on disk, oldest and newest times.',
+  options: { data, json },
+};
+
 export const VERIFY_EXPORT: CliCommand = {
   name: 'vigil verify-export',
   summary: 'Checks an exported clip against its proof; prints hub, camera, times; non-zero if altered.',
@@ -112,9 +135,16 @@ export const VERIFY_EXPORT: CliCommand = {
   notes: 'Needs no data directory and no hub: the proof carries the hub\'s public signing key, whose\nhash must be the hub id it names. Exits 1 naming each altered segment (or a cut, or added\nbytes).',
 };
 
+export const ROSTER: CliCommand = {
+  name: 'vigil roster',
+  summary: 'Prints the roster log (phones added or removed, by whom, when) and its safety code.',
+  options: { data, json },
+  notes: 'Reads the store directly, with or without the hub running. Compare the safety code with the one\neach owner phone shows (vigil-phone roster): the same code means the same log.',
+};
+
 export const VIGIL_PROGRAM: CliProgram = {
   name: 'vigil',
   summary: 'The hub\'s command line.',
-  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS, VERIFY_EXPORT],
+  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS, RECORD, RECORDINGS, ROSTER, VERIFY_EXPORT],
   notes: 'Commands that change a running hub reach it through its local API on 127.0.0.1, with the token\nin DIR/api-token.',
 };

@@ -1,8 +1,12 @@
 // The hub's side of the roster log (crypto/roster-log.ts, PROTOCOL §16): every phone added or
 // removed is an entry, appended before the new epoch's keys go out, so the roster hash in those key
 // updates is the roster the log arrives at, and phones that check it can refuse anything else.
-import { certificateFingerprint, entryHash, GENESIS, signRosterEntry, type RosterChange } from '../../crypto/roster-log.ts';
-import type { HubIdentity } from '../../crypto/identity.ts';
+import {
+  EMPTY_ROSTER, certificateFingerprint, entryHash, extendRoster, GENESIS, safetyCode, signRosterEntry, type RosterChange,
+} from '../../crypto/roster-log.ts';
+import { hubPublicKeys, type HubIdentity } from '../../crypto/identity.ts';
+import { toHex } from '../../crypto/bytes.ts';
+import type { RosterReport } from '../../contract/hub-ui.ts';
 import { hexToBytes } from '../hex.ts';
 import type { Device, Store } from '../store/db.ts';
 
@@ -48,4 +52,21 @@ export class HubRosterLog {
   since(since: number): Uint8Array[] {
     return this.store.rosterLog(since, MAX_ROSTER_ENTRIES_SENT).map((r) => r.entry);
   }
+}
+
+/** The whole log as the hub holds it, checked as a phone checks it, with its safety code. */
+export function rosterReport(hub: HubIdentity, store: Pick<Store, 'rosterLog' | 'rosterLogLength'>): RosterReport {
+  const wires: Uint8Array[] = [];
+  for (let since = 0; since < store.rosterLogLength();) {
+    const page = store.rosterLog(since, 1000).map((r) => r.entry);
+    if (page.length === 0) break;
+    wires.push(...page);
+    since += page.length;
+  }
+  const { view, entries } = extendRoster(EMPTY_ROSTER, wires, hubPublicKeys(hub));
+  return {
+    safetyCode: safetyCode(hub.hubId, view),
+    length: view.length,
+    entries: entries.map((e) => ({ seq: e.seq, at: e.at, change: e.change, deviceId: toHex(e.deviceId), name: e.name, role: e.role, by: e.by })),
+  };
 }

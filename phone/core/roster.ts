@@ -7,7 +7,8 @@ import type { Role } from '../../crypto/certificate.ts';
 import type { HubPublicKeys } from '../../crypto/identity.ts';
 import type { KeyUpdate } from '../../crypto/keyupdate.ts';
 import { rosterHash } from '../../crypto/roster.ts';
-import { EMPTY_ROSTER, extendRoster, rosterOf, safetyCode, type RosterChange, type RosterView } from '../../crypto/roster-log.ts';
+import { EMPTY_ROSTER, entryHash, extendRoster, rosterOf, safetyCode, type RosterChange, type RosterView } from '../../crypto/roster-log.ts';
+import { CryptoError } from '../../crypto/errors.ts';
 import { equalBytes } from '../../crypto/bytes.ts';
 
 /** A change of the roster this phone learnt of after it joined: shown until acknowledged. */
@@ -105,6 +106,13 @@ export class RosterCheck {
       alerts: [...this.state.alerts, ...alerts].slice(-MAX_ALERTS),
     };
     return alerts;
+  }
+
+  /** Throws `tampered` unless this entry is the last one this phone checked, unchanged. */
+  sameHead(wire: Uint8Array | undefined): void {
+    if (wire === undefined || toHex(entryHash(wire)) !== this.state.head) {
+      throw new CryptoError('tampered', 'RosterCheck', `entry ${this.state.length - 1} is not the one this phone checked`);
+    }
   }
 
   /** Whether the roster a key update was made for is the one the log arrives at. */

@@ -15,8 +15,13 @@ export const phonesScreen: ScreenFactory = (ctx) => {
   const empty = h('div', { class: 'empty', hidden: true }, h('p', {}, 'No phone holds this hub\'s keys yet.'), h('a', { class: 'button primary', href: '#/pair' }, 'Pair a phone'));
   const revokedList = h('ul', { class: 'list muted', id: 'revoked-list' });
   const revoked = h('details', { hidden: true }, h('summary', {}, 'Revoked phones'), revokedList);
+  // The roster log's safety code (PROTOCOL §16): each owner phone shows it too; the same digits
+  // everywhere mean every phone sees the same list of who holds the keys.
+  const code = h('code', { id: 'safety-code' });
+  const safety = h('p', { class: 'hint', hidden: true }, 'Safety code: ', code,
+    '. Compare it with the code on each owner\'s phone (vigil-phone roster): if they differ, this hub is showing phones different lists.');
   const el = h('section', {}, h('div', { class: 'title-row' }, h('h1', {}, 'Phones'), h('a', { class: 'button', href: '#/pair' }, 'Pair a phone')),
-    h('p', { class: 'hint', id: 'revoke-explained' }, REVOKE_EXPLAINED), err, empty, table, revoked);
+    h('p', { class: 'hint', id: 'revoke-explained' }, REVOKE_EXPLAINED), err, empty, table, revoked, safety);
 
   function rowFor(p: Phone): HTMLElement {
     const cell = h('td', { class: 'actions' });
@@ -56,6 +61,11 @@ export const phonesScreen: ScreenFactory = (ctx) => {
     clear(revokedList);
     for (const p of gone) revokedList.append(h('li', {}, `${p.name} (paired ${when(p.pairedAt)})`));
     revoked.hidden = gone.length === 0;
+    const roster = unwrap(await ctx.bridge.roster(), err);
+    if (roster !== undefined) {
+      code.textContent = roster.safetyCode;
+      safety.hidden = false;
+    }
   }
 
   void refresh();

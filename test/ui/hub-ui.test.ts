@@ -198,6 +198,12 @@ describe('the hub UI, headless', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('Owner');
     expect(await page.locator('#revoke-explained').textContent()).toMatch(/gets no new keys/);
+    // The roster log's safety code: the same digits the phone shows (PROTOCOL §16).
+    const phoneRoster = await runProgram(PHONE, ['roster', '--profile', profile, '--json'], { timeoutMs: 40_000 }).done;
+    expect(phoneRoster.code, phoneRoster.output).toBe(0);
+    const phoneCode2 = /"safetyCode":"([\d ]+)"/.exec(phoneRoster.output)?.[1];
+    expect(phoneCode2).toMatch(/^\d{5}( \d{5}){5}$/);
+    await expect.poll(() => page.locator('#safety-code').textContent()).toBe(phoneCode2);
     await expectAccessible();
     await shot('phones');
 

@@ -8,10 +8,12 @@ import { dispatch } from './handlers.ts';
 import type { HubRosterLog } from '../roster-log.ts';
 import { toBase64url } from '../../../crypto/bytes.ts';
 import type { Watching } from './watch.ts';
+import type { RecordingCommands } from './recordings.ts';
 
 export interface PhoneCommandParts extends CameraControlParts {
   watching: Watching;
   rosterLog: Pick<HubRosterLog, 'since' | 'length'>;
+  recordings: Pick<RecordingCommands, 'keys' | 'recordings' | 'segment'>;
   /** The cameras as the hub's status has them. */
   status(): CameraInfo[];
 }
@@ -26,12 +28,9 @@ export function phoneCommands(p: PhoneCommandParts): CommandHandler {
     settings: async () => {
       throw new CommandRefused('settings-on-hub', 'settings are changed on the hub');
     },
-    // Until the recorder lands (issue 16), this hub keeps no recordings.
-    'recording-keys': async () => ({ keys: [] }),
-    recordings: async () => ({ ranges: [], segments: [], mode: 'off' }),
-    segment: async () => {
-      throw new CommandRefused('no-such-segment', 'this hub keeps no recordings');
-    },
+    'recording-keys': p.recordings.keys,
+    recordings: p.recordings.recordings,
+    segment: p.recordings.segment,
     'roster-log': async ({ since }) => ({ entries: p.rosterLog.since(since).map(toBase64url), length: p.rosterLog.length() }),
   });
 }

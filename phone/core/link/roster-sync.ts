@@ -3,7 +3,7 @@
 // taken only when its roster hash is the log's roster. One that does not match is held while the
 // log is fetched, then taken or refused: keys cannot reach a device missing from the log.
 import { fromBase64url } from '../../../crypto/bytes.ts';
-import { isCryptoError } from '../../../crypto/errors.ts';
+import { CryptoError, isCryptoError } from '../../../crypto/errors.ts';
 import type { KeyUpdate } from '../../../crypto/keyupdate.ts';
 import { RosterCheck, emptyRosterState } from '../roster.ts';
 import type { HubLinkOptions } from './api.ts';
@@ -82,9 +82,17 @@ export class RosterSync {
     let fetched = false;
     try {
       for (let page = 0; page < MAX_PAGES; page++) {
-        const { entries, length } = await this.rpc.command('roster-log', { since: this.check.length });
-        if (entries.length === 0) break;
-        const alerts = this.check.extend(entries.map((e) => fromBase64url(e)));
+        // From the last entry this phone checked: it must be the same entry still (its hash is the
+        // head kept), so a log rewritten without growing is caught too.
+        const since = Math.max(0, this.check.length - 1);
+        const { entries, length } = await this.rpc.command('roster-log', { since });
+        const wires = entries.map((e) => fromBase64url(e));
+        if (this.check.length > 0) this.check.sameHead(wires.shift());
+        if (wires.length === 0) {
+          if (length < this.check.length) throw new CryptoError('tampered', 'RosterSync', `the hub's log is shorter (${length}) than this phone checked (${this.check.length})`);
+          break;
+        }
+        const alerts = this.check.extend(wires);
         fetched = true;
         if (alerts.length > 0) this.opts.onRosterAlerts?.(alerts);
         if (this.check.length >= length) break;

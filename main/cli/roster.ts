@@ -1,0 +1,36 @@
+// `vigil roster`: the roster log as the hub holds it, checked entry by entry as a phone checks it
+// (crypto/roster-log.ts), with the safety code owners compare with their phones'. Reads the store
+// directly (SQLite allows it while the hub runs), so it works with the hub stopped too.
+import { importHubIdentity } from '../../crypto/identity.ts';
+import { cryptoReady } from '../../crypto/sodium.ts';
+import { parseCommand, usageOf } from '../../relay/cli-options.ts';
+import { rosterReport } from '../phones/roster-log.ts';
+import { openStore } from '../store/db.ts';
+import { CliError } from './api-client.ts';
+import { ROSTER } from './commands.ts';
+
+type Out = { log(line: string): void; error(line: string): void };
+
+export async function cmdRoster(argv: string[], out: Out): Promise<void> {
+  const { values } = parseCommand(ROSTER, argv);
+  if (typeof values.data !== 'string') throw new CliError(`roster needs --data DIR\n${usageOf(ROSTER)}`);
+  await cryptoReady();
+  const store = openStore(values.data);
+  try {
+    const identity = store.getOrCreateHubIdentity(() => {
+      throw new CliError(`${values.data} holds no hub yet (start it once with vigil hub --data ${values.data})`);
+    });
+    const report = rosterReport(importHubIdentity(identity), store);
+    if (values.json === true) {
+      for (const e of report.entries) out.log(JSON.stringify({ ...e, at: new Date(e.at).toISOString() }));
+      out.log(JSON.stringify({ safetyCode: report.safetyCode, length: report.length }));
+      return;
+    }
+    for (const e of report.entries) {
+      out.log(`${e.seq}\t${new Date(e.at).toISOString()}\t${e.change}\t"${e.name}" (${e.role}, ${e.deviceId.slice(0, 8)})\tby ${e.by}`);
+    }
+    out.log(`safety code: ${report.safetyCode}`);
+  } finally {
+    store.close();
+  }
+}

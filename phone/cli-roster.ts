@@ -1,0 +1,47 @@
+// `vigil-phone roster` and `vigil-phone alerts`: the hub's roster log as this phone checked it
+// (phone/core/roster.ts). Both fetch what the log gained first; a log that does not extend the one
+// this phone kept is refused and said so, never shown as if it were fine.
+import type { HubLink } from './core/hub-link.ts';
+import type { RosterAlert } from './core/roster.ts';
+
+/** One line for people: "New phone 'Pixel 8' added as viewer by … at …". */
+export function describeAlert(a: RosterAlert): string {
+  const at = new Date(a.at).toISOString();
+  const who = `"${a.name}" (${a.deviceId.slice(0, 8)})`;
+  switch (a.change) {
+    case 'added':
+      return `new phone ${who} added as ${a.role} by ${a.by} at ${at}`;
+    case 'removed':
+      return `phone ${who} removed by ${a.by} at ${at}`;
+    case 'role-changed':
+      return `phone ${who} is now ${a.role}, changed by ${a.by} at ${at}`;
+  }
+}
+
+/** 0, or 1 when the hub's log does not extend the one this phone checked (said on stderr). */
+export async function printRoster(link: HubLink, json: boolean): Promise<number> {
+  await link.ready();
+  await link.syncRoster();
+  const check = link.rosterLog;
+  const refused = link.rosterCounters.rosterForked > 0;
+  const state = check.saved;
+  const unseen = state.alerts.filter((a) => !a.acknowledged);
+  if (json) {
+    console.log(JSON.stringify({ safetyCode: check.safetyCode, length: state.length, members: state.members, unseen, refused: link.rosterCounters }));
+    return refused ? 1 : 0;
+  }
+  for (const m of state.members) console.log(`${m.id}\t${m.name}\t${m.role}`);
+  console.log(`safety code: ${check.safetyCode} (${state.length} entries)`);
+  for (const a of unseen) console.log(`unseen: ${describeAlert(a)}`);
+  if (refused) console.error('the hub\'s roster log was refused: it does not extend the log this phone checked before (shown: the log as this phone last checked it)');
+  return refused ? 1 : 0;
+}
+
+export async function printAlerts(link: HubLink, json: boolean, ack: boolean): Promise<number> {
+  await link.ready();
+  await link.syncRoster();
+  const alerts = link.rosterLog.saved.alerts.filter((a) => !a.acknowledged);
+  for (const a of alerts) console.log(json ? JSON.stringify(a) : describeAlert(a));
+  if (!json && alerts.length === 0) console.log('no roster changes you have not seen');
+  return ack ? link.rosterLog.acknowledge(Math.max(-1, ...alerts.map((a) => a.seq))) : 0;
+}
