@@ -78,6 +78,73 @@ export function trackTimescales(init: Uint8Array): Map<number, number> {
   return out;
 }
 
+/** track_ID → default_sample_duration (moov/mvex/trex), from an init segment; used when a fragment names none. */
+export function trackDefaultDurations(init: Uint8Array): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const top of boxes(init, 0, init.length)) {
+    if (top.type !== 'moov') continue;
+    const mvex = child(init, top, 'mvex');
+    if (mvex === undefined) continue;
+    for (const trex of boxes(init, mvex.body, mvex.end)) {
+      if (trex.type !== 'trex') continue;
+      if (trex.body + 16 > trex.end) throw new Fmp4TimeError('short trex');
+      out.set(u32(init, trex.body + 4), u32(init, trex.body + 12));
+    }
+  }
+  return out;
+}
+
+/**
+ * Where each track fragment of a fragment ends: its decode time plus its samples' durations (trun,
+ * else tfhd's default, else `defaults`, the init's trex), in the track's timescale; a track whose
+ * durations are nowhere is left out. A sample of duration 0 counts as long as the one before it.
+ */
+export function fragmentEnds(fragment: Uint8Array, defaults: ReadonlyMap<number, number> = new Map()): Map<number, number> {
+  const out = new Map<number, number>();
+  const starts = new Map(decodeTimes(fragment).map((t) => [t.trackId, t.decodeTime]));
+  for (const top of boxes(fragment, 0, fragment.length)) {
+    if (top.type !== 'moof') continue;
+    for (const traf of boxes(fragment, top.body, top.end)) {
+      if (traf.type !== 'traf') continue;
+      const tfhd = child(fragment, traf, 'tfhd');
+      if (tfhd === undefined || tfhd.body + 8 > tfhd.end) continue;
+      const trackId = u32(fragment, tfhd.body + 4);
+      const start = starts.get(trackId);
+      if (start === undefined) continue;
+      const tfFlags = u32(fragment, tfhd.body) & 0xff_ffff;
+      // tfhd: base_data_offset (0x1, 8 bytes) and sample_description_index (0x2) come before the duration (0x8).
+      const durationAt = tfhd.body + 8 + (tfFlags & 0x1 ? 8 : 0) + (tfFlags & 0x2 ? 4 : 0);
+      let fallback = tfFlags & 0x8 && durationAt + 4 <= tfhd.end ? u32(fragment, durationAt) : defaults.get(trackId);
+      let total = 0;
+      for (const trun of boxes(fragment, traf.body, traf.end)) {
+        if (trun.type !== 'trun') continue;
+        const flags = u32(fragment, trun.body) & 0xff_ffff;
+        const count = u32(fragment, trun.body + 4);
+        let o = trun.body + 8 + (flags & 0x1 ? 4 : 0) + (flags & 0x4 ? 4 : 0);
+        const per = [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f).length * 4;
+        if (o + count * per > trun.end) throw new Fmp4TimeError('trun shorter than its samples');
+        if (!(flags & 0x100)) {
+          if (fallback === undefined) {
+            total = NaN;
+            break;
+          }
+          total += count * fallback;
+          continue;
+        }
+        // A sample of duration 0 (ffmpeg's last one when its input ends) lasts as the one before it.
+        for (let i = 0; i < count; i++, o += per) {
+          const d = u32(fragment, o);
+          if (d > 0) fallback = d;
+          total += d > 0 ? d : (fallback ?? 0);
+        }
+      }
+      if (Number.isFinite(total)) out.set(trackId, start + total);
+    }
+    break; // one moof per fragment
+  }
+  return out;
+}
+
 /** Each track fragment's decode time in a fragment (moof/traf/tfdt), in order; [] if it has none. */
 export function decodeTimes(fragment: Uint8Array): TrackDecodeTime[] {
   const out: TrackDecodeTime[] = [];
@@ -133,12 +200,19 @@ export class FileTimeline {
   #next = 0;
   #last: number | undefined;
   #step = 0;
+  /** Where the last fragment written ends (its samples' durations), in seconds of the file, when known. */
+  #lastEnd: number | undefined;
+  #defaults = new Map<number, number>();
 
-  /** An init segment: its tracks' timescales; the fragments after it are placed after those written. */
+  /**
+   * An init segment: its tracks' timescales; the fragments after it are placed after those written
+   * (after the last one's end where its sample durations say it, else a fragment's step after its start).
+   */
   init(init: Uint8Array): void {
     this.#timescales = trackTimescales(init);
+    this.#defaults = trackDefaultDurations(init);
     this.#offset = undefined;
-    if (this.#last !== undefined) this.#next = this.#last + this.#step;
+    if (this.#last !== undefined) this.#next = Math.max(this.#last + this.#step, this.#lastEnd ?? 0);
   }
 
   /** Moves the fragment's decode times in place (see the class comment). */
@@ -153,5 +227,7 @@ export class FileTimeline {
     const at = start - offset;
     if (this.#last !== undefined && at > this.#last) this.#step = at - this.#last;
     this.#last = at;
+    const ends = [...fragmentEnds(fragment, this.#defaults)].map(([id, end]) => end / (this.#timescales.get(id) ?? 1));
+    this.#lastEnd = ends.length > 0 ? Math.max(...ends) : undefined;
   }
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeTimes, FileTimeline, Fmp4TimeError, shiftDecodeTimes, trackTimescales } from '../../lib/fmp4-time.ts';
+import { decodeTimes, FileTimeline, Fmp4TimeError, fragmentEnds, shiftDecodeTimes, trackDefaultDurations, trackTimescales } from '../../lib/fmp4-time.ts';
 import { Fmp4Splitter, type Fragment, type InitSegment } from '../../native/fmp4.ts';
 import { fragment, initSegment } from '../phone/core/fmp4-boxes.ts';
 
@@ -65,6 +65,12 @@ describe('fMP4 decode times', () => {
       const scales = trackTimescales(init.data);
       for (const track of init.tracks) expect(scales.get(track.id)).toBe(track.timescale);
       for (const fr of frags) expect(decodeTimes(fr.data)[0]!.decodeTime).toBe(fr.decodeTime);
+      // Each fragment ends where the next starts, track by track (trun durations, tfhd or trex defaults).
+      const defaults = trackDefaultDurations(init.data);
+      for (let i = 0; i + 1 < frags.length; i++) {
+        const ends = fragmentEnds(frags[i]!.data, defaults);
+        for (const t of decodeTimes(frags[i + 1]!.data)) expect(ends.get(t.trackId), `fragment ${i} track ${t.trackId}`).toBe(t.decodeTime);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
