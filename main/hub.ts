@@ -7,7 +7,7 @@ import { exportHubIdentity, importHubIdentity, newHubIdentity, type HubIdentity 
 import type { Notice } from '../crypto/messages.ts';
 import type { RelayFailure } from '../relay/client.ts';
 import { findFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
-import type { CameraInfo, RosterReport } from '../contract/hub-ui.ts';
+import type { RosterReport } from '../contract/hub-ui.ts';
 import { HubLinks } from './hub-links.ts';
 import { LanEndpoint } from './links/lan-endpoint.ts';
 import { EpochKeys } from './epoch-keys.ts';
@@ -18,13 +18,13 @@ import { PhonePublisher } from './phones/publisher.ts';
 import { phoneCommands } from './phones/commands/index.ts';
 import { Watching } from './phones/commands/watch.ts';
 import { removePhone } from './phones/removal.ts';
-import { BY_HUB_OWNER, HubRosterLog, rosterReport } from './phones/roster-log.ts';
+import { HubRosterLog, rosterReport } from './phones/roster-log.ts';
 import { PtzQueue } from './onvif/ptz-queue.ts';
 import { MediaBus } from './media/media-bus.ts';
 import { LiveCameras, profileOf } from './media/live-cameras.ts';
 import { Cameras } from './media/cameras.ts';
 import { LocalViewers } from './media/local-viewers.ts';
-import { openStore, type Device, type Store } from './store/db.ts';
+import { openStore, type Store } from './store/db.ts';
 import type { HubOptions } from './hub-options.ts';
 import { startLocalApi, type LocalApi } from './api/local-api.ts';
 import { apiToken, removeHubFile, writeHubFile } from './api/hub-files.ts';
@@ -91,7 +91,7 @@ export class Hub {
     this.desk = new PairingDesk(identity, store, transport, () => [...(this.lanUrl ? [this.lanUrl] : []), ...this.#relays], {
       onPaired: async (device) => {
         await this.#delivery.grant(device).catch((e: unknown) => log(`grant failed: ${String(e)}`));
-        this.#rosterChanged('added', device);
+        this.#rosterLog.changed('added', device, () => this.#delivery.newEpoch('device-added'), (length) => this.sessions.notifyAll({ type: 'roster-changed', length }));
       },
       onStatus: (id, status) => {
         if (status.state === 'confirm') log(`invite ${id.slice(0, 8)}: "${status.name}" shows code ${status.code}`);
@@ -103,7 +103,7 @@ export class Hub {
     this.#delivery = new KeyDelivery({ identity, store, keys: this.keys, cameras: this.#live, publisher, sessions: { sendKeyUpdates: (o) => this.sessions.sendKeyUpdates(o) }, links: this.links, log, onEpoch: (r) => this.recordings.epochChanged(r) });
     this.cameras = new Cameras({ store, live: this.#live, viewers: this.#viewers, watchers, newEpoch: (r) => this.#delivery.newEpoch(r), changed: () => this.sessions.notifyAll({ type: 'cameras-changed' }) });
     this.#watching = new Watching({ store, cameras: this.#live, keys: this.keys, publisher, watchers, notify });
-    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameraStatus(), rosterLog: this.#rosterLog, recordings: this.recordings.commands });
+    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands });
     this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id), handle, log, (deviceId) => {
       // Always, an empty list too: a phone asked to use relays only waits for this to know that
       // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).
@@ -127,11 +127,9 @@ export class Hub {
     hub.#delivery.start();
     for (const camera of store.listCameras()) hub.#live.start(camera);
     hub.#watching.start();
-    const token = apiToken(opts.dataDir);
     hub.#api = await startLocalApi({
-      host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? 0, token, service: hub.service,
-      ...(opts.uiHandler ? { fallback: opts.uiHandler } : {}),
-      onError: (e) => hub.#log(`api error: ${e instanceof Error ? e.message : String(e)}`),
+      host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? 0, token: apiToken(opts.dataDir), service: hub.service,
+      ...(opts.uiHandler ? { fallback: opts.uiHandler } : {}), onError: (e) => hub.#log(`api error: ${e instanceof Error ? e.message : String(e)}`),
     });
     writeHubFile(opts.dataDir, hub.#api.url);
     return hub;
@@ -143,21 +141,9 @@ export class Hub {
     return removed.finally(() => this.sessions.notifyAll({ type: 'roster-changed', length: this.#rosterLog.length() }));
   }
 
-  /** A phone joined: into the roster log first, then the new epoch whose key updates name that roster. */
-  #rosterChanged(change: 'added', device: Device): void {
-    this.#rosterLog.append(change, device, BY_HUB_OWNER);
-    this.#delivery.newEpoch('device-added');
-    this.sessions.notifyAll({ type: 'roster-changed', length: this.#rosterLog.length() });
-  }
-
   /** The roster log, checked as a phone checks it, with its safety code. */
   roster(): RosterReport {
     return rosterReport(this.identity, this.store);
-  }
-
-  /** For the UI and the command line: the same as the service's `listCameras`. */
-  cameraStatus(): CameraInfo[] {
-    return this.cameras.status();
   }
 
   /** Stops or starts the LAN endpoint (on the same port) while the hub runs. */

@@ -142,7 +142,7 @@ function showWindow(): void {
 }
 
 function trayMenu(): Menu {
-  const cams = hub?.cameraStatus() ?? [];
+  const cams = hub?.cameras.status() ?? [];
   const live = cams.filter((c) => c.state === 'live').length;
   const relay = hub?.relayState ?? 'starting';
   const items: MenuItemConstructorOptions[] = [
@@ -167,7 +167,7 @@ function startTray(): void {
   const refresh = () => {
     if (tray === undefined || tray.isDestroyed()) return;
     tray.setContextMenu(trayMenu());
-    const live = hub?.cameraStatus().filter((c) => c.state === 'live').length ?? 0;
+    const live = hub?.cameras.status().filter((c) => c.state === 'live').length ?? 0;
     tray.setToolTip(`Vigil hub: ${live} camera${live === 1 ? '' : 's'} live, relay ${hub?.relayState ?? 'starting'}`);
   };
   tray.on('click', () => showWindow());

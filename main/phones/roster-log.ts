@@ -48,6 +48,16 @@ export class HubRosterLog {
     return this.store.rosterLogLength();
   }
 
+  /**
+   * A phone joined or left: into the log first, then `newEpoch` (whose key updates name the roster
+   * the log now arrives at), then `tell` the phones the log grew.
+   */
+  changed(change: RosterChange, device: Device, newEpoch: () => void, tell: (length: number) => void): void {
+    this.append(change, device, BY_HUB_OWNER);
+    newEpoch();
+    tell(this.length());
+  }
+
   /** Entries from `since` on, oldest first (a bounded page: ask again from where it ends). */
   since(since: number): Uint8Array[] {
     return this.store.rosterLog(since, MAX_ROSTER_ENTRIES_SENT).map((r) => r.entry);
