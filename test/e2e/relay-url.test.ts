@@ -13,6 +13,7 @@ import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/
 import {
   VIGIL, VIGIL_PHONE, addCamera, pairPhone, run, start, startHub, startRelay, stopAll, tempDir, waitForCameraState,
 } from '../support/system.ts';
+import { closedPort } from '../support/ports.ts';
 
 let camera: TestCamera;
 const servers: Server[] = [];
@@ -47,14 +48,6 @@ async function notARelay(): Promise<{ port: number; requests: () => number }> {
   return { port: (server.address() as AddressInfo).port, requests: () => n };
 }
 
-/** A loopback port nothing listens on: taken from the OS, then released. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

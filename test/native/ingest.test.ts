@@ -17,6 +17,7 @@ import {
 } from '../../native/ingest.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
 import { resolveFfmpeg } from '../../native/ffmpeg.ts';
+import { closedPort } from '../support/ports.ts';
 
 const FPS = 15;
 const PASSWORD = 'Sup3r-S3cret!pw';
@@ -210,7 +211,7 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
 
 describe('CameraIngest supervision', () => {
   it('backs off with a clear error when nothing listens, then gives up after maxAttempts', async () => {
-    const port = await freePort();
+    const port = await closedPort();
     const rec = record({
       source: { kind: 'rtsp', url: `rtsp://admin:${PASSWORD}@127.0.0.1:${port}/cam` },
       timing: { backoffMs: [100, 200], maxAttempts: 3, startTimeoutMs: 5000 },
@@ -407,13 +408,3 @@ function fmp4Of(upstream: CameraIngest): Fmp4Input & { sinks(): number } {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}

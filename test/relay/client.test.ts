@@ -15,6 +15,7 @@ import {
 } from '../../relay/client.ts';
 import { startRelay, type RelayHandle } from '../../relay/server.ts';
 import { capabilityFor, eventually, makeKey, randomId, type TestKey } from './helpers.ts';
+import { closedPort } from '../support/ports.ts';
 
 const relays: RelayHandle[] = [];
 const clients: RelayClient[] = [];
@@ -277,14 +278,6 @@ async function listening<T extends Server | WebSocketServer>(server: T, listen: 
   return ((server as { address(): AddressInfo | string | null }).address() as AddressInfo).port;
 }
 
-/** A port nothing listens on: taken from the OS, then released. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 /** Waits for several attempts, then checks the reason was reported exactly once. */
 async function failsOnceWith(c: ReturnType<typeof client>, code: string): Promise<RelayFailure> {

@@ -2,8 +2,7 @@
 // `vigil status` shows. The real hub from the command line with --ui, a relay URL on a loopback port
 // nothing listens on, and Debian's chromium.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { closedPort } from '../support/ports.ts';
 import { join } from 'node:path';
 import { buildRenderer } from '../../renderer/build.ts';
 import { ROOT, launchChromium, startProgram, stopAll, tempDir } from './harness.ts';
@@ -12,10 +11,7 @@ let uiUrl: string;
 let closed: number;
 
 beforeAll(async () => {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  closed = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
+  closed = await closedPort();
   await buildRenderer();
   const work = tempDir('vigil-ui-relay-');
   const hub = await startProgram(join(ROOT, 'bin', 'vigil'), ['hub', '--data', join(work, 'hub'), '--relay', `ws://127.0.0.1:${closed}`, '--ui', '127.0.0.1:0'], /^ui: (\S+)$/m);
