@@ -2,23 +2,10 @@
 // (phone/core/roster.ts). Both fetch what the log gained first; a log that does not extend the one
 // this phone kept is refused and said so, never shown as if it were fine.
 import type { HubLink } from './core/hub-link.ts';
-import type { RosterAlert } from './core/roster.ts';
+import { describeAlert } from './core/roster.ts';
 
-/** One line for people: "New phone 'Pixel 8' added as viewer by … at …". */
-export function describeAlert(a: RosterAlert): string {
-  const at = new Date(a.at).toISOString();
-  const who = `"${a.name}" (${a.deviceId.slice(0, 8)})`;
-  switch (a.change) {
-    case 'added':
-      return `new phone ${who} added as ${a.role} by ${a.by} at ${at}`;
-    case 'removed':
-      return `phone ${who} removed by ${a.by} at ${at}`;
-    case 'role-changed':
-      return `phone ${who} is now ${a.role}, changed by ${a.by} at ${at}`;
-  }
-}
+export { describeAlert };
 
-/** 0, or 1 when the hub's log does not extend the one this phone checked (said on stderr). */
 export async function printRoster(link: HubLink, json: boolean): Promise<number> {
   await link.ready();
   await link.syncRoster();

@@ -132,3 +132,19 @@ export class RosterCheck {
     return n;
   }
 }
+
+/** One line for people: "New phone 'Pixel 8' added as viewer by … at …". */
+export function describeAlert(a: RosterAlert): string {
+  const at = new Date(a.at).toISOString();
+  const who = `"${a.name}" (${a.deviceId.slice(0, 8)})`;
+  switch (a.change) {
+    case 'added':
+      return `new phone ${who} added as ${a.role} by ${a.by} at ${at}`;
+    case 'removed':
+      return `phone ${who} removed by ${a.by} at ${at}`;
+    case 'role-changed':
+      return `phone ${who} is now ${a.role}, changed by ${a.by} at ${at}`;
+  }
+}
+
+/** 0, or 1 when the hub's log does not extend the one this phone checked (said on stderr). */

@@ -10,6 +10,7 @@ import { pairWithHub } from '../../core/pair.ts';
 import { HubLink, streamOf, type CameraInfo, type LinkState, type WatchOptions } from '../../core/hub-link.ts';
 import type { LiveState } from '../../core/liveness.ts';
 import type { PhoneProfile } from '../../core/profile.ts';
+import { describeAlert } from '../../core/roster.ts';
 import { askPersistentStorage, forgetProfile, loadProfile, saveProfile } from './store.dom.ts';
 import { startScanner, type Scanner } from './scanner.dom.ts';
 import { LivePlayer, mediaSourceClass, playability, type PlayerState } from './player.dom.ts';
@@ -135,23 +136,60 @@ function lossMark(): number {
   return c === undefined ? 0 : c.tampered + c.malformed + c.relayDropped;
 }
 
+let linkedProfile: PhoneProfile | undefined;
+
 function startLinked(profile: PhoneProfile): void {
+  linkedProfile = profile;
   show('cameras');
   setText('hub-id', toHex(profile.hub.hubId).slice(0, 16));
   setText('device-role', profile.certificate.role);
   link = new HubLink({
     profile,
     relayFactory,
-    onProfileChanged: (p) => void saveProfile(p).catch(() => undefined),
+    onProfileChanged: (p) => {
+      void saveProfile(p).catch(() => undefined);
+      showRoster();
+    },
     onState: (state) => onLinkState(state),
     onFrame: (f) => onFrame(f),
     onNotice: (n) => {
       if (n.type === 'cameras-changed' || n.type === 'camera-state') void refreshCameras();
     },
+    onRosterAlerts: () => showRoster(),
+    onRosterProblem: (why) => {
+      const el = $('update');
+      el.hidden = false;
+      el.textContent = `Warning: ${why}. Your hub may be sharing your cameras with a device you cannot see.`;
+    },
   });
+  showRoster();
   clearInterval(statsTimer);
   statsTimer = setInterval(showStats, 1000);
   void refreshCameras();
+}
+
+/** Roster changes not yet acknowledged, and the safety code (PROTOCOL §16). */
+function showRoster(): void {
+  if (link === undefined) return;
+  const check = link.rosterLog;
+  setText('safety-code', check.length > 0 ? check.safetyCode : '…');
+  const unseen = check.saved.alerts.filter((a) => !a.acknowledged);
+  const list = $('roster-alert-list');
+  list.replaceChildren(...unseen.map((a) => {
+    const li = document.createElement('li');
+    li.textContent = describeAlert(a);
+    return li;
+  }));
+  $('roster-alerts').hidden = unseen.length === 0;
+}
+
+function acknowledgeRoster(): void {
+  if (link === undefined) return;
+  if (link.rosterLog.acknowledge() > 0 && linkedProfile !== undefined) {
+    linkedProfile.roster = link.rosterLog.saved;
+    void saveProfile(linkedProfile).catch(() => undefined);
+  }
+  showRoster();
 }
 
 function onLinkState(state: LinkState): void {
@@ -462,6 +500,7 @@ function wire(): void {
   });
   // Snapshot and PTZ travel as signed commands in the session; the hub checks role and roster.
   $('snapshot').addEventListener('click', () => void takeSnapshot());
+  $('roster-ack').addEventListener('click', () => acknowledgeRoster());
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-ptz]')) {
     b.addEventListener('click', () => void nudge(b.dataset.ptz ?? ''));
   }

@@ -14,7 +14,7 @@ import { cryptoReady, sodium } from '../../../crypto/sodium.ts';
 import { newHubIdentity } from '../../../crypto/identity.ts';
 import { FrameSealer } from '../../../crypto/frame.ts';
 import { startCamera, stopAllCameras } from '../../support/camera/camera.ts';
-import { ROOT, VIGIL, addCamera, run, start, startHub, startRelay, stopAll, tempDir, waitForCameraState, type Running } from '../../support/system.ts';
+import { ROOT, VIGIL, addCamera, pairPhone, run, start, startHub, startRelay, stopAll, tempDir, waitForCameraState, type Running } from '../../support/system.ts';
 import { closeAllBrowsers, launchBrowser, type TestBrowser } from '../../support/browser/browser.ts';
 import { startMediaProxy, type MediaProxy } from './media-proxy.ts';
 
@@ -101,6 +101,18 @@ describe('phone app in chromium', () => {
       };
     }));
     expect(stored).toBe(true);
+  }, 60_000);
+
+  it('shows a phone added with only the hub\'s API token as an alert, and the hub\'s safety code (roster log, T14)', async () => {
+    const page = phone.page;
+    await pairPhone(hubDir, join(dir, 'cli-phone.json'), 'Tablet', 'viewer');
+    await page.waitForFunction(() => !document.getElementById('roster-alerts')!.hidden, null, { timeout: 20_000 });
+    expect(await page.textContent('#roster-alert-list')).toMatch(/new phone "Tablet" \([0-9a-f]{8}\) added as viewer by the hub's owner \(local API\)/);
+    const hub = await run(VIGIL, ['roster', '--data', hubDir, '--json']);
+    const code = (JSON.parse(hub.stdout.trim().split('\n').pop()!) as { safetyCode: string }).safetyCode;
+    await page.waitForFunction((c) => document.getElementById('safety-code')!.textContent === c, code, { timeout: 10_000 });
+    await page.click('#roster-ack');
+    expect(await page.isHidden('#roster-alerts')).toBe(true);
   }, 60_000);
 
   it('plays the H.264 camera live: frames keep coming and the picture is there', async () => {
