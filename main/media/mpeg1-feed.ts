@@ -5,9 +5,8 @@
 // A transcode to MPEG-1 costs about twelve times a remux (FACTS.md, docs/PERFORMANCE.md), so, like
 // the h264 profile (profile-feed.ts), it runs only while someone watches it plus a grace period, and
 // it has its own relay topic and camera number, hence its own content key and frame counter.
-import { createHash } from 'node:crypto';
 import { fromHex } from '../../crypto/bytes.ts';
-import { profileTopic, type Sha256 } from '../../crypto/profile-topic.ts';
+import { profileTopic } from '../../crypto/profile-topic.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { Fmp4Input, IngestFragment, IngestInit, IngestState } from '../../native/ingest.ts';
 import { MPEG1_CODECS, MPEG1_MIME, Mpeg1Transcoder } from '../../native/mpeg1.ts';
@@ -28,7 +27,6 @@ export function mpeg1Number(cameraNumber: number): number | undefined {
   return cameraNumber | MPEG1_NUMBER_BIT;
 }
 
-const sha256: Sha256 = (message) => createHash('sha256').update(message).digest();
 
 /** The transcoder with what a new viewer starts from: the TS init (PAT, PMT) and the GOP since the last keyframe. */
 export class Mpeg1Feed {
@@ -137,7 +135,7 @@ export class Mpeg1Profile {
     const number = mpeg1Number(camera.number);
     if (number === undefined) throw new Error(`camera ${camera.number} cannot have an mpeg1 profile`);
     this.number = number;
-    this.topic = profileTopic(fromHex(camera.id), PROFILE_MPEG1, sha256);
+    this.topic = profileTopic(fromHex(camera.id), PROFILE_MPEG1);
     this.feed = new Mpeg1Feed(input, ffmpeg, events, opts.timing);
   }
 

@@ -6,9 +6,8 @@
 // frame counter: the camera's key never gets a second sealer. Its ffmpeg reads the hub's own stream
 // of the camera (CameraFeed.output, on its stdin), not the camera: one RTSP session per camera, and
 // no camera URL or password on the transcoder's command line.
-import { createHash } from 'node:crypto';
 import { fromHex } from '../../crypto/bytes.ts';
-import { profileTopic, type Sha256 } from '../../crypto/profile-topic.ts';
+import { profileTopic } from '../../crypto/profile-topic.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { Fmp4Input, IngestInit, IngestState } from '../../native/ingest.ts';
 import { CameraFeed, type FeedEvents, type FeedTuning } from './camera-feed.ts';
@@ -31,7 +30,6 @@ export function profileNumber(cameraNumber: number): number | undefined {
   return cameraNumber | PROFILE_NUMBER_BIT;
 }
 
-const sha256: Sha256 = (message) => createHash('sha256').update(message).digest();
 
 /** An H.265 camera gets the h264 profile; H.264 (and anything else a browser may play) does not. */
 export function needsH264Profile(codecs: readonly string[]): boolean {
@@ -68,7 +66,7 @@ export class H264Profile {
     const number = profileNumber(camera.number);
     if (number === undefined) throw new Error(`camera ${camera.number} cannot have a profile`);
     this.number = number;
-    this.topic = profileTopic(fromHex(camera.id), PROFILE_H264, sha256);
+    this.topic = profileTopic(fromHex(camera.id), PROFILE_H264);
     this.feed = new CameraFeed(number, { kind: 'fmp4', input }, ffmpeg, {
       onInit: (init: IngestInit) => {
         this.#known = { mime: init.mime, codecs: init.codecs };
