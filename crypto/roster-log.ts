@@ -4,7 +4,7 @@
 // is not in the log every phone sees, and an addition nobody on a phone approved shows there as an
 // alert. Two owners comparing the safety code (from the head) in person catch a hub that shows
 // them different logs.
-import { concat, equalBytes, fromUtf8, utf8 } from './bytes.ts';
+import { concat, equalBytes, fromUtf8, toHex, utf8 } from './bytes.ts';
 import { CryptoError, malformed } from './errors.ts';
 import { labeledHash } from './hash.ts';
 import { ID_BYTES, sign, verify, type HubIdentity } from './identity.ts';
@@ -104,10 +104,6 @@ export interface RosterView {
 
 export const EMPTY_ROSTER: RosterView = { length: 0, head: GENESIS, members: new Map() };
 
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
 /**
  * Extends a view with entries that must follow it exactly: seq in order from `view.length`, each
  * naming the previous entry's hash. A rewritten, removed or reordered entry after the phone saw
@@ -123,7 +119,7 @@ export function extendRoster(view: RosterView, wires: readonly Uint8Array[], hub
     const e = openRosterEntry(wire, hub);
     if (e.seq !== length) throw new CryptoError('tampered', where, `entry ${e.seq} where ${length} was next`);
     if (!equalBytes(e.prev, head)) throw new CryptoError('tampered', where, `entry ${e.seq} does not extend the log this phone checked`);
-    const id = hex(e.deviceId);
+    const id = toHex(e.deviceId);
     if (e.change === 'removed') members.delete(id);
     else members.set(id, { deviceId: e.deviceId, role: e.role, name: e.name });
     head = entryHash(wire);

@@ -41,7 +41,7 @@ export class Hub {
   readonly sessions: PhoneSessions;
   /** The calls of the UI and the command line (contract/hub-ui.ts), for the local API and Electron IPC. */
   readonly service: HubService = new HubService(this);
-  readonly bus: MediaBus;
+  readonly #bus: MediaBus;
   readonly #lan: LanEndpoint;
   readonly #live: LiveCameras;
   readonly cameras: Cameras;
@@ -73,9 +73,9 @@ export class Hub {
     if (this.#relays.length > 0) this.links.add('relay', this.#relays);
     this.#lan = new LanEndpoint(opts.lan, identity.hubId, this.links, log);
     const watchers = (topic: string) => this.links.watchers(topic);
-    this.bus = new MediaBus((e) => log(`media consumer failed: ${e instanceof Error ? e.message : String(e)}`));
+    this.#bus = new MediaBus((e) => log(`media consumer failed: ${e instanceof Error ? e.message : String(e)}`));
     this.#live = new LiveCameras({
-      store, bus: this.bus, ffmpeg, watchers,
+      store, bus: this.#bus, ffmpeg, watchers,
       tuning: { ...(opts.ingestTiming ? { timing: opts.ingestTiming } : {}), ...(opts.fragmentMs !== undefined ? { fragmentMs: opts.fragmentMs } : {}) },
       onState: (camera, s, profile) => {
         log(`camera ${camera.number}${profile ? ` ${profile} profile` : ''}: ${s.state}${s.error ? ` (${s.error})` : ''}`);
@@ -110,7 +110,7 @@ export class Hub {
       this.sessions.notify(deviceId, { type: 'paths', lan: this.lanUrl !== undefined ? [this.lanUrl] : [] });
     });
     // Phones first (sealing is the hot path), then what stays on the hub.
-    for (const consumer of [publisher, this.#watching, this.#viewers, this.recordings.recorder]) this.bus.subscribe(consumer);
+    for (const consumer of [publisher, this.#watching, this.#viewers, this.recordings.recorder]) this.#bus.subscribe(consumer);
   }
 
   static async start(opts: HubOptions): Promise<Hub> {

@@ -6,9 +6,7 @@ import {
   CameraIngest, type CameraIngestOptions, type Fmp4Input, type Fmp4Sink, type IngestFragment, type IngestInit, type IngestSource, type IngestState,
 } from '../../native/ingest.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
-
-/** A GOP longer than this (bytes) is cut: a camera with rare keyframes must not grow memory. */
-export const MAX_GOP_BYTES = 16 * 1024 * 1024;
+import { StartCache } from './start-cache.ts';
 
 export type FeedTuning = Pick<CameraIngestOptions, 'timing' | 'fragmentMs'>;
 
@@ -20,9 +18,7 @@ export interface FeedEvents {
 
 export class CameraFeed {
   #ingest: CameraIngest | undefined;
-  #init: IngestInit | undefined;
-  #gop: IngestFragment[] = [];
-  #gopBytes = 0;
+  readonly #start = new StartCache();
   #state: IngestState = { state: 'stopped', attempt: 0 };
   #sinks = new Set<Fmp4Sink>();
   fragments = 0;
@@ -34,9 +30,10 @@ export class CameraFeed {
    */
   readonly output: Fmp4Input = {
     subscribe: (sink) => {
-      if (this.#init !== undefined) {
-        sink.init(this.#init.data);
-        for (const f of this.#gop) sink.fragment(f.data, f.keyframe);
+      const init = this.#start.init;
+      if (init !== undefined) {
+        sink.init(init.data);
+        for (const f of this.#start.gop) sink.fragment(f.data, f.keyframe);
       }
       this.#sinks.add(sink);
       return () => this.#sinks.delete(sink);
@@ -55,12 +52,12 @@ export class CameraFeed {
   ) {}
 
   get init(): IngestInit | undefined {
-    return this.#init;
+    return this.#start.init;
   }
 
   /** The fragments since the last keyframe, oldest first. */
   get gop(): readonly IngestFragment[] {
-    return this.#gop;
+    return this.#start.gop;
   }
 
   get state(): IngestState {
@@ -75,23 +72,14 @@ export class CameraFeed {
     }
     const ingest = new CameraIngest({ ...this.tuning, source: this.source, ffmpeg: this.ffmpeg, video: this.video });
     ingest.on('init', (init) => {
-      this.#init = init;
-      this.#gop = [];
-      this.#gopBytes = 0;
+      this.#start.takeInit(init);
       this.events.onInit(init);
       for (const sink of this.#sinks) sink.init(init.data);
     });
     ingest.on('fragment', (f) => {
       this.fragments++;
       this.bytes += f.data.length;
-      if (f.keyframe) {
-        this.#gop = [];
-        this.#gopBytes = 0;
-      }
-      if (this.#gopBytes + f.data.length <= MAX_GOP_BYTES && (this.#gop.length > 0 || f.keyframe)) {
-        this.#gop.push(f);
-        this.#gopBytes += f.data.length;
-      }
+      this.#start.takeFragment(f);
       this.events.onFragment(f);
       for (const sink of this.#sinks) sink.fragment(f.data, f.keyframe);
     });
@@ -113,9 +101,7 @@ export class CameraFeed {
   async stop(): Promise<void> {
     const ingest = this.#ingest;
     this.#ingest = undefined;
-    this.#init = undefined;
-    this.#gop = [];
-    this.#gopBytes = 0;
+    this.#start.clear();
     if (ingest !== undefined) await ingest.stop();
   }
 }

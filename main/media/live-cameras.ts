@@ -61,10 +61,6 @@ export class LiveCameras {
     return this.#live.get(number);
   }
 
-  all(): IterableIterator<LiveCamera> {
-    return this.#live.values();
-  }
-
   /** Every stream that runs or may run: cameras' own and their profiles. */
   *streams(): Generator<MediaStream> {
     for (const live of this.#live.values()) {

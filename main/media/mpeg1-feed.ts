@@ -10,8 +10,9 @@ import { profileTopic } from '../../crypto/profile-topic.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { Fmp4Input, IngestFragment, IngestInit, IngestState } from '../../native/ingest.ts';
 import { MPEG1_CODECS, MPEG1_MIME, Mpeg1Transcoder } from '../../native/mpeg1.ts';
-import { MAX_GOP_BYTES, type FeedEvents } from './camera-feed.ts';
-import { PROFILE_GRACE_MS } from './profile-feed.ts';
+import type { FeedEvents } from './camera-feed.ts';
+import { OnDemand } from './on-demand.ts';
+import { StartCache } from './start-cache.ts';
 
 export const PROFILE_MPEG1 = 'mpeg1';
 /**
@@ -20,7 +21,6 @@ export const PROFILE_MPEG1 = 'mpeg1';
  * two streams share a number (PROTOCOL §9.3).
  */
 export const MPEG1_NUMBER_BIT = 0x2000_0000;
-const CHECK_MS = 1000;
 
 export function mpeg1Number(cameraNumber: number): number | undefined {
   if (!Number.isInteger(cameraNumber) || cameraNumber < 1 || cameraNumber >= MPEG1_NUMBER_BIT) return undefined;
@@ -31,9 +31,7 @@ export function mpeg1Number(cameraNumber: number): number | undefined {
 /** The transcoder with what a new viewer starts from: the TS init (PAT, PMT) and the GOP since the last keyframe. */
 export class Mpeg1Feed {
   #transcoder: Mpeg1Transcoder | undefined;
-  #init: IngestInit | undefined;
-  #gop: IngestFragment[] = [];
-  #gopBytes = 0;
+  readonly #start = new StartCache();
   #state: IngestState = { state: 'stopped', attempt: 0 };
   fragments = 0;
   bytes = 0;
@@ -46,11 +44,11 @@ export class Mpeg1Feed {
   ) {}
 
   get init(): IngestInit | undefined {
-    return this.#init;
+    return this.#start.init;
   }
 
   get gop(): readonly IngestFragment[] {
-    return this.#gop;
+    return this.#start.gop;
   }
 
   get state(): IngestState {
@@ -69,22 +67,13 @@ export class Mpeg1Feed {
     }
     const t = new Mpeg1Transcoder({ ffmpeg: this.ffmpeg, input: this.input, ...(this.timing ? { timing: this.timing } : {}) });
     t.on('init', (init) => {
-      this.#init = init;
-      this.#gop = [];
-      this.#gopBytes = 0;
+      this.#start.takeInit(init);
       this.events.onInit(init);
     });
     t.on('fragment', (f) => {
       this.fragments++;
       this.bytes += f.data.length;
-      if (f.keyframe) {
-        this.#gop = [];
-        this.#gopBytes = 0;
-      }
-      if (this.#gopBytes + f.data.length <= MAX_GOP_BYTES && (this.#gop.length > 0 || f.keyframe)) {
-        this.#gop.push(f);
-        this.#gopBytes += f.data.length;
-      }
+      this.#start.takeFragment(f);
       this.events.onFragment(f);
     });
     t.on('state', (s) => this.#setState(s));
@@ -95,9 +84,7 @@ export class Mpeg1Feed {
   async stop(): Promise<void> {
     const t = this.#transcoder;
     this.#transcoder = undefined;
-    this.#init = undefined;
-    this.#gop = [];
-    this.#gopBytes = 0;
+    this.#start.clear();
     if (t !== undefined) await t.stop();
   }
 
@@ -119,10 +106,7 @@ export class Mpeg1Profile {
   readonly number: number;
   readonly topic: string;
   readonly feed: Mpeg1Feed;
-  #lastDemand = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #starts = 0;
-  #closed = false;
+  readonly #demand: OnDemand;
 
   constructor(
     camera: { readonly id: string; readonly number: number },
@@ -137,6 +121,7 @@ export class Mpeg1Profile {
     this.number = number;
     this.topic = profileTopic(fromHex(camera.id), PROFILE_MPEG1);
     this.feed = new Mpeg1Feed(input, ffmpeg, events, opts.timing);
+    this.#demand = new OnDemand(this.feed, opts.watchers, opts.graceMs);
   }
 
   get running(): boolean {
@@ -144,7 +129,7 @@ export class Mpeg1Profile {
   }
 
   get starts(): number {
-    return this.#starts;
+    return this.#demand.starts;
   }
 
   /** Always the same: the transcoder's output format does not depend on the camera. */
@@ -154,30 +139,10 @@ export class Mpeg1Profile {
 
   /** A phone asked to watch: run the transcoder (if it does not yet) and hold it for the grace period. */
   demand(): void {
-    if (this.#closed) return;
-    this.#lastDemand = Date.now();
-    if (!this.feed.running) {
-      this.#starts++;
-      this.feed.start();
-    }
-    this.#timer ??= setInterval(() => this.#check(), CHECK_MS);
-    this.#timer.unref?.();
+    this.#demand.demand();
   }
 
-  #check(): void {
-    const now = Date.now();
-    if (this.opts.watchers() > 0) this.#lastDemand = now;
-    else if (now - this.#lastDemand >= (this.opts.graceMs ?? PROFILE_GRACE_MS)) void this.#idle();
-  }
-
-  async #idle(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.feed.stop();
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#idle();
+  close(): Promise<void> {
+    return this.#demand.close();
   }
 }

@@ -11,6 +11,7 @@ import { profileTopic } from '../../crypto/profile-topic.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { Fmp4Input, IngestInit, IngestState } from '../../native/ingest.ts';
 import { CameraFeed, type FeedEvents, type FeedTuning } from './camera-feed.ts';
+import { OnDemand } from './on-demand.ts';
 
 export const PROFILE_H264 = 'h264';
 export type ProfileName = typeof PROFILE_H264;
@@ -19,11 +20,8 @@ export type ProfileName = typeof PROFILE_H264;
  * cameras 1, 2, … and never reaches it; a camera at or past it simply gets no profile.
  */
 export const PROFILE_NUMBER_BIT = 0x4000_0000;
-/** No watcher for this long, and the transcoder stops. */
-export const PROFILE_GRACE_MS = 10_000;
 /** What list-cameras says before the transcoder ever ran: High profile, level 4.0 (up to 1080p). */
 export const H264_CODEC_PLACEHOLDER = 'avc1.640028';
-const CHECK_MS = 1000;
 
 export function profileNumber(cameraNumber: number): number | undefined {
   if (!Number.isInteger(cameraNumber) || cameraNumber < 1 || cameraNumber >= PROFILE_NUMBER_BIT) return undefined;
@@ -49,11 +47,8 @@ export class H264Profile {
   readonly number: number;
   readonly topic: string;
   readonly feed: CameraFeed;
-  #lastDemand = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #demand: OnDemand;
   #known: { mime: string; codecs: string[] } | undefined;
-  #starts = 0;
-  #closed = false;
 
   constructor(
     camera: { readonly id: string; readonly number: number; readonly topic: string },
@@ -75,6 +70,7 @@ export class H264Profile {
       onFragment: (f) => events.onFragment(f),
       onState: (s: IngestState) => events.onState(s),
     }, opts.tuning, 'h264');
+    this.#demand = new OnDemand(this.feed, opts.watchers, opts.graceMs);
   }
 
   /** Whether the transcoder runs now. */
@@ -84,7 +80,7 @@ export class H264Profile {
 
   /** How many times it was started (for status and tests). */
   get starts(): number {
-    return this.#starts;
+    return this.#demand.starts;
   }
 
   /** mime and codecs of the last run, else a guess from the camera's own codecs. */
@@ -96,31 +92,11 @@ export class H264Profile {
 
   /** A phone asked to watch: run the transcoder (if it does not yet) and hold it for the grace period. */
   demand(): void {
-    if (this.#closed) return;
-    this.#lastDemand = Date.now();
-    if (!this.feed.running) {
-      this.#starts++;
-      this.feed.start();
-    }
-    this.#timer ??= setInterval(() => this.#check(), CHECK_MS);
-    this.#timer.unref?.();
-  }
-
-  #check(): void {
-    const now = Date.now();
-    if (this.opts.watchers() > 0) this.#lastDemand = now;
-    else if (now - this.#lastDemand >= (this.opts.graceMs ?? PROFILE_GRACE_MS)) void this.#idle();
-  }
-
-  async #idle(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.feed.stop();
+    this.#demand.demand();
   }
 
   /** For good (camera removed, hub closing). */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#idle();
+  close(): Promise<void> {
+    return this.#demand.close();
   }
 }

@@ -15,7 +15,7 @@ import {
 } from '../support/system.ts';
 
 const FPS = 15;
-/** The hub's grace period (main/media/profile-feed.ts PROFILE_GRACE_MS). */
+/** The hub's grace period (main/media/on-demand.ts PROFILE_GRACE_MS). */
 const GRACE_MS = 10_000;
 let dir: string;
 let hubDir: string;

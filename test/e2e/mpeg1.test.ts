@@ -15,7 +15,7 @@ import {
   waitForCameraState, waitUntil, type Running,
 } from '../support/system.ts';
 
-/** The hub's grace period (main/media/profile-feed.ts PROFILE_GRACE_MS). */
+/** The hub's grace period (main/media/on-demand.ts PROFILE_GRACE_MS). */
 const GRACE_MS = 10_000;
 const PASSWORD = `pw-${randomBytes(8).toString('hex')}`;
 let dir: string;
