@@ -8,7 +8,7 @@ import {
   proofSigned, readSegmentHeader, sealEpochKey, type RecordingEpoch,
 } from '../../crypto/recording.ts';
 import { concat } from '../../crypto/bytes.ts';
-import { isCryptoError } from '../../crypto/errors.ts';
+import { outcome } from './kat-support.ts';
 import type { Secret } from '../../crypto/secret.ts';
 
 let hub: HubIdentity;
@@ -39,29 +39,20 @@ function segment(id: bigint, n = 4, close = true, start = 1_700_000_001_000): { 
   return { bytes: concat(...parts), writer: w };
 }
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return isCryptoError(e) ? e.code : `not a CryptoError: ${String(e)}`;
-  }
-  return 'no error';
-}
-
 describe('recording epochs', () => {
   it('the seed opens only for the phone it was sealed to', () => {
     const sealed = sealEpochKey(hub.hubId, epoch.epoch, seed, { deviceId: phone.deviceId, pqKey: phone.pq.publicKey });
     const opened = openEpochKey(sealed, phone, hub.hubId);
     expect(opened.epoch).toBe(3);
     expect(Buffer.from(opened.seed.expose()).equals(Buffer.from(seed.expose()))).toBe(true);
-    expect(code(() => openEpochKey(sealed, other, hub.hubId))).toBe('not-for-me');
+    expect(outcome(() => openEpochKey(sealed, other, hub.hubId))).toBe('not-for-me');
     // Another phone that rewrites the recipient to itself still cannot open it.
     const readdressed = Uint8Array.from(sealed);
     readdressed.set(other.deviceId, 17);
-    expect(code(() => openEpochKey(readdressed, other, hub.hubId))).toBe('tampered');
+    expect(outcome(() => openEpochKey(readdressed, other, hub.hubId))).toBe('tampered');
     const flipped = Uint8Array.from(sealed);
     flipped[flipped.length - 1]! ^= 1;
-    expect(code(() => openEpochKey(flipped, phone, hub.hubId))).toBe('tampered');
+    expect(outcome(() => openEpochKey(flipped, phone, hub.hubId))).toBe('tampered');
   });
 
   it('an epoch is the hub\'s: a forged or another hub\'s public key is refused', () => {
@@ -69,9 +60,9 @@ describe('recording epochs', () => {
     expect(decodeRecordingEpoch(wire, hubPublicKeys(hub)).epoch).toBe(3);
     const forged = Uint8Array.from(wire);
     forged[40]! ^= 1; // inside the public key
-    expect(code(() => decodeRecordingEpoch(forged, hubPublicKeys(hub)))).toBe('tampered');
+    expect(outcome(() => decodeRecordingEpoch(forged, hubPublicKeys(hub)))).toBe('tampered');
     const stranger = newHubIdentity();
-    expect(code(() => decodeRecordingEpoch(encodeRecordingEpoch(newRecordingEpoch(stranger, 3, 0).epoch), hubPublicKeys(hub)))).toBe('not-for-me');
+    expect(outcome(() => decodeRecordingEpoch(encodeRecordingEpoch(newRecordingEpoch(stranger, 3, 0).epoch), hubPublicKeys(hub)))).toBe('not-for-me');
   });
 });
 
@@ -92,7 +83,7 @@ describe('segments', () => {
     const { bytes, writer } = segment(11n);
     expect(() => writer.chunk('media', 0, payload(9))).toThrow(/closed/);
     const { seed: otherSeed } = newRecordingEpoch(hub, 3, 0);
-    expect(code(() => openSegment(bytes, otherSeed, hubPublicKeys(hub)))).toBe('tampered');
+    expect(outcome(() => openSegment(bytes, otherSeed, hubPublicKeys(hub)))).toBe('tampered');
   });
 
   it('a segment the hub stopped writing opens to its last complete chunk, marked truncated', () => {
@@ -149,8 +140,8 @@ describe('segments', () => {
   it('the header names the segment; a header from another hub is not for this phone', () => {
     const { bytes } = segment(17n);
     expect(readSegmentHeader(bytes)).toMatchObject({ segmentId: 17n, epoch: 3 });
-    expect(code(() => openSegment(bytes, seed, hubPublicKeys(newHubIdentity())))).toBe('not-for-me');
-    expect(code(() => readSegmentHeader(new Uint8Array(40)))).toBe('malformed');
+    expect(outcome(() => openSegment(bytes, seed, hubPublicKeys(newHubIdentity())))).toBe('not-for-me');
+    expect(outcome(() => readSegmentHeader(new Uint8Array(40)))).toBe('malformed');
   });
 
   it('a proof does not verify over altered plaintext or under another hub\'s key', () => {

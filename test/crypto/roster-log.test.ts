@@ -7,7 +7,7 @@ import {
   EMPTY_ROSTER, GENESIS, entryHash, extendRoster, openRosterEntry, rosterOf, safetyCode, signRosterEntry, type RosterChange,
 } from '../../crypto/roster-log.ts';
 import { rosterHash } from '../../crypto/roster.ts';
-import { isCryptoError } from '../../crypto/errors.ts';
+import { outcome } from './kat-support.ts';
 import type { Role } from '../../crypto/certificate.ts';
 
 let hub: HubIdentity;
@@ -31,15 +31,6 @@ function log(h: HubIdentity, changes: [RosterChange, number, Role][], at = 1000)
   return out;
 }
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return isCryptoError(e) ? e.code : `not a CryptoError: ${String(e)}`;
-  }
-  return 'no error';
-}
-
 describe('the roster log', () => {
   it('a phone follows additions and removals, and the roster matches what key updates name', () => {
     const wires = log(hub, [['added', 0, 'owner'], ['added', 1, 'viewer'], ['added', 2, 'viewer'], ['removed', 1, 'viewer']]);
@@ -58,24 +49,24 @@ describe('the roster log', () => {
     const seen = extendRoster(EMPTY_ROSTER, wires.slice(0, 2), hubPublicKeys(hub)).view;
     // The hub rewrites history: a log where device 1 was never added, then device 2.
     const forked = log(hub, [['added', 0, 'owner'], ['added', 2, 'owner'], ['added', 1, 'viewer']]);
-    expect(code(() => extendRoster(seen, forked.slice(2), hubPublicKeys(hub)))).toBe('tampered');
+    expect(outcome(() => extendRoster(seen, forked.slice(2), hubPublicKeys(hub)))).toBe('tampered');
     // An entry skipped, or repeated.
-    expect(code(() => extendRoster(EMPTY_ROSTER, [wires[0]!, wires[2]!], hubPublicKeys(hub)))).toBe('tampered');
-    expect(code(() => extendRoster(seen, [wires[1]!], hubPublicKeys(hub)))).toBe('tampered');
+    expect(outcome(() => extendRoster(EMPTY_ROSTER, [wires[0]!, wires[2]!], hubPublicKeys(hub)))).toBe('tampered');
+    expect(outcome(() => extendRoster(seen, [wires[1]!], hubPublicKeys(hub)))).toBe('tampered');
   });
 
   it('an entry not signed by this hub, or altered, is refused', () => {
     const [wire] = log(hub, [['added', 0, 'owner']]);
     const altered = Uint8Array.from(wire!);
     altered[altered.length - 80]! ^= 1; // inside the "by" text
-    expect(code(() => openRosterEntry(altered, hubPublicKeys(hub)))).toBe('tampered');
+    expect(outcome(() => openRosterEntry(altered, hubPublicKeys(hub)))).toBe('tampered');
     const stranger = newHubIdentity();
     const [foreign] = log(stranger, [['added', 0, 'owner']]);
-    expect(code(() => openRosterEntry(foreign!, hubPublicKeys(hub)))).toBe('not-for-me');
+    expect(outcome(() => openRosterEntry(foreign!, hubPublicKeys(hub)))).toBe('not-for-me');
     // Another hub's entry relabelled with this hub's id still fails its signature.
     const relabelled = Uint8Array.from(foreign!);
     relabelled.set(hub.hubId, 1);
-    expect(code(() => openRosterEntry(relabelled, hubPublicKeys(hub)))).toBe('tampered');
+    expect(outcome(() => openRosterEntry(relabelled, hubPublicKeys(hub)))).toBe('tampered');
   });
 
   it('the safety code changes with any change of the head, and is the same for the same log', () => {
