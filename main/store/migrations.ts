@@ -150,6 +150,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX segments_start ON segments (start_ms);
     `,
   },
+  {
+    description: 'events (PROTOCOL §17): detection settings per camera, sealed events, phones\' push subscriptions',
+    // Times in ms as for segments. An event's camera, kind and times are in clear here (`vigil events`
+    // lists them on the hub); its details and preview picture are sealed to the recording epoch, so the
+    // hub cannot show them again once the epoch's key is erased.
+    sql: `
+      INSERT INTO counters (name, value) VALUES ('event', 0);
+
+      -- masks and zones: JSON arrays of [x, y, w, h] in fractions of the picture (0..1).
+      CREATE TABLE detection_settings (
+        camera_id   TEXT PRIMARY KEY REFERENCES cameras (id),
+        motion      INTEGER NOT NULL CHECK (motion IN (0, 1)),
+        sensitivity INTEGER NOT NULL CHECK (sensitivity BETWEEN 1 AND 10),
+        masks       TEXT NOT NULL,
+        zones       TEXT NOT NULL
+      ) STRICT;
+
+      -- ids from the 'event' counter, never reused. end_ms is NULL while the event goes on.
+      CREATE TABLE events (
+        id        INTEGER PRIMARY KEY CHECK (id >= 1),
+        camera_id TEXT NOT NULL REFERENCES cameras (id),
+        kind      TEXT NOT NULL,
+        start_ms  INTEGER NOT NULL,
+        end_ms    INTEGER CHECK (end_ms IS NULL OR end_ms >= start_ms),
+        epoch     INTEGER REFERENCES recording_epochs (number),
+        sealed    BLOB
+      ) STRICT;
+      CREATE INDEX events_camera_start ON events (camera_id, start_ms);
+      CREATE INDEX events_start ON events (start_ms);
+
+      -- A phone's Web Push subscription (RFC 8030/8291) and what it wants pushed (JSON preferences).
+      CREATE TABLE push_subscriptions (
+        device_id TEXT PRIMARY KEY REFERENCES devices (id),
+        endpoint  TEXT NOT NULL,
+        p256dh    BLOB NOT NULL,
+        auth      BLOB NOT NULL,
+        prefs     TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -25,7 +25,8 @@ describe('openStore', () => {
     store.close();
     raw(dir, (db) => expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION));
     expect(tables(dir)).toEqual([
-      'audit', 'cameras', 'counters', 'devices', 'epochs', 'hub_identity', 'invites', 'meta', 'recording_epochs', 'recording_keys',
+      'audit', 'cameras', 'counters', 'detection_settings', 'devices', 'epochs', 'events', 'hub_identity', 'invites', 'meta',
+      'push_subscriptions', 'recording_epochs', 'recording_keys',
       'recording_settings', 'roster_log', 'segments',
     ]);
   });
