@@ -20,6 +20,7 @@ import { Watching } from './phones/commands/watch.ts';
 import { removePhone } from './phones/removal.ts';
 import { HubRosterLog, rosterReport } from './phones/roster-log.ts';
 import { PtzQueue } from './onvif/ptz-queue.ts';
+import { EventBus } from './events/hub-events.ts';
 import { MediaBus } from './media/media-bus.ts';
 import { LiveCameras, profileOf } from './media/live-cameras.ts';
 import { Cameras } from './media/cameras.ts';
@@ -42,6 +43,8 @@ export class Hub {
   /** The calls of the UI and the command line (contract/hub-ui.ts), for the local API and Electron IPC. */
   readonly service: HubService = new HubService(this);
   readonly #bus: MediaBus;
+  /** What detectors found (PROTOCOL §17): detectors publish, the events store, recorder and push consume. */
+  readonly #events: EventBus;
   readonly #lan: LanEndpoint;
   readonly #live: LiveCameras;
   readonly cameras: Cameras;
@@ -74,6 +77,7 @@ export class Hub {
     this.#lan = new LanEndpoint(opts.lan, identity.hubId, this.links, log);
     const watchers = (topic: string) => this.links.watchers(topic);
     this.#bus = new MediaBus((e) => log(`media consumer failed: ${e instanceof Error ? e.message : String(e)}`));
+    this.#events = new EventBus((e) => log(`event consumer failed: ${e instanceof Error ? e.message : String(e)}`));
     this.#live = new LiveCameras({
       store, bus: this.#bus, ffmpeg, watchers,
       tuning: { ...(opts.ingestTiming ? { timing: opts.ingestTiming } : {}), ...(opts.fragmentMs !== undefined ? { fragmentMs: opts.fragmentMs } : {}) },
