@@ -44,7 +44,7 @@ export class Hub {
   readonly service: HubService = new HubService(this);
   readonly #bus: MediaBus;
   /** What detectors found (PROTOCOL §17): detectors publish, the events store, recorder and push consume. */
-  readonly #events: EventBus;
+  readonly events: EventBus;
   readonly #lan: LanEndpoint;
   readonly #live: LiveCameras;
   readonly cameras: Cameras;
@@ -77,7 +77,7 @@ export class Hub {
     this.#lan = new LanEndpoint(opts.lan, identity.hubId, this.links, log);
     const watchers = (topic: string) => this.links.watchers(topic);
     this.#bus = new MediaBus((e) => log(`media consumer failed: ${e instanceof Error ? e.message : String(e)}`));
-    this.#events = new EventBus((e) => log(`event consumer failed: ${e instanceof Error ? e.message : String(e)}`));
+    this.events = new EventBus((e) => log(`event consumer failed: ${e instanceof Error ? e.message : String(e)}`));
     this.#live = new LiveCameras({
       store, bus: this.#bus, ffmpeg, watchers,
       tuning: { ...(opts.ingestTiming ? { timing: opts.ingestTiming } : {}), ...(opts.fragmentMs !== undefined ? { fragmentMs: opts.fragmentMs } : {}) },
