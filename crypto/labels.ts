@@ -40,3 +40,7 @@ export const LABEL_ROSTER_HEAD = 'vigil v1 roster head';
 // Events (crypto/event.ts, PROTOCOL §17).
 export const LABEL_EVENT = 'vigil v1 event';
 export const LABEL_EVENT_KEY = 'vigil v1 event key';
+// Web Push (crypto/push.ts, PROTOCOL §17.3).
+export const LABEL_PUSH = 'vigil v1 push';
+export const LABEL_PUSH_SEAL = 'vigil v1 push seal';
+export const LABEL_EVENT_PREVIEW = 'vigil v1 event preview';
