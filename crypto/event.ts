@@ -5,14 +5,16 @@
 // it plays no past recording.
 //
 // Each seal (an event's first, and each re-seal as it goes on) encapsulates afresh to the epoch's
-// key, so every record has its own key and the AEAD nonce can be zero. The hub signs the whole
-// sealed record: a phone refuses one it did not make before decapsulating anything, and whoever
-// else knows the epoch's public key (every phone) cannot slip another phone an event.
+// key, so every record has its own key. The details (kind, times, zones, ...) and the preview are
+// two parts under that key, each signed by the hub with the header: the details alone (a prefix of
+// the whole, `briefEvent`) are what an event list carries, the picture comes when asked for. A
+// phone refuses a part the hub did not sign before decapsulating anything, so whoever else knows
+// the epoch's public key (every phone) cannot slip another phone an event.
 import { concat, equalBytes, u32be, u64be, utf8 } from './bytes.ts';
 import { CryptoError, malformed } from './errors.ts';
 import { deriveKey } from './hash.ts';
 import { ID_BYTES, XWING_CIPHERTEXT_BYTES, sign, verify, type HubIdentity, type HubPublicKeys } from './identity.ts';
-import { LABEL_EVENT, LABEL_EVENT_KEY } from './labels.ts';
+import { LABEL_EVENT, LABEL_EVENT_KEY, LABEL_EVENT_PREVIEW } from './labels.ts';
 import type { RecordingEpoch } from './recording.ts';
 import type { Secret } from './secret.ts';
 import { sodium } from './sodium.ts';
@@ -33,11 +35,15 @@ export const MAX_ZONE_NAME_BYTES = 64;
 export const EVENT_PAD_BYTES = 1024;
 /** magic, version, hubId, cameraId, epoch, event id, revision, X-Wing ciphertext. */
 export const EVENT_HEADER_BYTES = 4 + 1 + ID_BYTES + ID_BYTES + 4 + 8 + 4 + XWING_CIPHERTEXT_BYTES;
-/** Everything but the preview, padded, at most (the fields at their bounds). */
-const MAX_FIELDS_BYTES = 2 + MAX_KIND_BYTES + 2 + MAX_SOURCE_BYTES + 8 + 1 + 8 + 2 + 1 + MAX_ZONES * (2 + MAX_ZONE_NAME_BYTES) + 16 + 4;
-const MAX_PLAINTEXT_BYTES = Math.ceil((MAX_FIELDS_BYTES + MAX_PREVIEW_BYTES) / EVENT_PAD_BYTES) * EVENT_PAD_BYTES;
-/** The largest sealed event a reader accepts (about 35 KiB). */
-export const MAX_SEALED_EVENT_BYTES = EVENT_HEADER_BYTES + 4 + MAX_PLAINTEXT_BYTES + TAG_BYTES + SIGNATURE_BYTES;
+/** The details' fields at their bounds. */
+const MAX_DETAILS_FIELDS = 2 + MAX_KIND_BYTES + 2 + MAX_SOURCE_BYTES + 8 + 1 + 8 + 2 + 1 + MAX_ZONES * (2 + MAX_ZONE_NAME_BYTES) + 16;
+const padded = (n: number): number => Math.ceil(n / EVENT_PAD_BYTES) * EVENT_PAD_BYTES;
+const MAX_DETAILS_BYTES = padded(MAX_DETAILS_FIELDS) + TAG_BYTES;
+const MAX_PREVIEW_PART_BYTES = padded(4 + MAX_PREVIEW_BYTES) + TAG_BYTES;
+/** An event's details alone (what a list carries), at most. */
+export const MAX_BRIEF_EVENT_BYTES = EVENT_HEADER_BYTES + 4 + MAX_DETAILS_BYTES + SIGNATURE_BYTES;
+/** The largest sealed event a reader accepts, its picture included (about 36 KiB). */
+export const MAX_SEALED_EVENT_BYTES = MAX_BRIEF_EVENT_BYTES + 4 + MAX_PREVIEW_PART_BYTES + SIGNATURE_BYTES;
 
 /** What a phone learns of an event. Times are Unix ms on the fragments' capture clock. */
 export interface EventRecord {
@@ -92,16 +98,23 @@ function checkRecord(r: EventRecord, where: string, fail: (where: string, detail
   if (r.preview !== undefined && r.preview.length > MAX_PREVIEW_BYTES) bad(`preview larger than ${MAX_PREVIEW_BYTES} bytes`);
 }
 
-function encodeRecord(r: EventRecord): Uint8Array {
+function pad(fields: Uint8Array): Uint8Array {
+  return concat(fields, new Uint8Array(padded(fields.length) - fields.length));
+}
+
+/** Canonical padding: only the zeros that reach the next multiple, no more, no other byte. */
+function checkPad(plain: Uint8Array, rest: Uint8Array, where: string): void {
+  if (rest.length >= EVENT_PAD_BYTES || plain.length % EVENT_PAD_BYTES !== 0 || rest.some((b) => b !== 0)) throw malformed(where, 'padding');
+}
+
+function encodeDetails(r: EventRecord): Uint8Array {
   const w = new Writer().text16(r.kind).text16(r.source).u64(BigInt(r.start)).u8(r.end !== undefined ? 1 : 0).u64(BigInt(r.end ?? 0))
     .u16(Math.round(r.score * 10_000)).u8(r.zones.length);
   for (const z of r.zones) w.text16(z);
-  w.u64(BigInt(r.recording.from)).u64(BigInt(r.recording.to)).bytes32(r.preview ?? new Uint8Array(0));
-  const fields = w.finish();
-  return concat(fields, new Uint8Array(Math.ceil(fields.length / EVENT_PAD_BYTES) * EVENT_PAD_BYTES - fields.length));
+  return pad(w.u64(BigInt(r.recording.from)).u64(BigInt(r.recording.to)).finish());
 }
 
-function decodeRecord(plain: Uint8Array, where: string): EventRecord {
+function decodeDetails(plain: Uint8Array, where: string): EventRecord {
   const r = new Reader(plain, where);
   const kind = r.text16('kind', MAX_KIND_BYTES);
   const source = r.text16('source', MAX_SOURCE_BYTES);
@@ -117,16 +130,17 @@ function decodeRecord(plain: Uint8Array, where: string): EventRecord {
   for (let i = 0; i < zoneCount; i++) zones.push(r.text16('zone', MAX_ZONE_NAME_BYTES));
   const from = Number(r.u64('recording from'));
   const to = Number(r.u64('recording to'));
-  const preview = r.bytes32('preview', MAX_PREVIEW_BYTES);
-  const pad = r.rest();
-  // Canonical: only the zeros that reach the next multiple, no more, no other byte.
-  if (pad.length >= EVENT_PAD_BYTES || plain.length % EVENT_PAD_BYTES !== 0 || pad.some((b) => b !== 0)) throw malformed(where, 'padding');
-  const record: EventRecord = {
-    kind, source, start, ...(ended === 1 ? { end } : {}), score: score / 10_000, zones, recording: { from, to },
-    ...(preview.length > 0 ? { preview } : {}),
-  };
+  checkPad(plain, r.rest(), where);
+  const record: EventRecord = { kind, source, start, ...(ended === 1 ? { end } : {}), score: score / 10_000, zones, recording: { from, to } };
   checkRecord(record, where, malformed);
   return record;
+}
+
+function decodePreview(plain: Uint8Array, where: string): Uint8Array {
+  const r = new Reader(plain, where);
+  const preview = r.bytes32('preview', MAX_PREVIEW_BYTES);
+  checkPad(plain, r.rest(), where);
+  return preview;
 }
 
 function encodeHeader(h: EventHeader, ct: Uint8Array): Uint8Array {
@@ -138,13 +152,22 @@ function recordKey(ss: Uint8Array, ct: Uint8Array, h: EventHeader): Uint8Array {
   return deriveKey(ss, LABEL_EVENT_KEY, KEY_BYTES, ct, h.hubId, h.cameraId, u32be(h.epoch), u64be(h.eventId), u32be(h.revision));
 }
 
+const DETAILS_NONCE = new Uint8Array(12);
+const PREVIEW_NONCE = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
+
+function signedPart(label: string, header: Uint8Array, part: Uint8Array): Uint8Array {
+  return concat(utf8(label), header, u32be(part.length), part);
+}
+
 /**
  * Seals an event to a recording epoch (the hub has its public key only):
- *   (ct, ss) = XWing.Encaps(epoch.pk); k = KDF(ss, LABEL_EVENT_KEY, 32, ct || hubId || cameraId || u32 epoch || u64 id || u32 revision)
+ *   (ct, ss) = XWing.Encaps(epoch.pk)
+ *   k        = KDF(ss, LABEL_EVENT_KEY, 32, ct || hubId || cameraId || u32 epoch || u64 id || u32 revision)
  *   header   = "VGEV" || u8 1 || hubId || cameraId || u32 epoch || u64 id || u32 revision || ct
- *   body     = AEAD(k, 0^12, ad = header, pad(record))
- *   wire     = header || u32 len(body) || body || Sign(hub, LABEL_EVENT || header || u32 len(body) || body)
- * Throws RangeError for a record out of bounds (the hub's own bug or a detector's oversize picture).
+ *   d        = AEAD(k, 0^12, ad = header, pad(details));  p = AEAD(k, 0^11 || 1, ad = header, pad(u32 len || jpeg))
+ *   brief    = header || u32 len(d) || d || Sign(hub, LABEL_EVENT || header || u32 len(d) || d)
+ *   wire     = brief [ || u32 len(p) || p || Sign(hub, LABEL_EVENT_PREVIEW || header || u32 len(p) || p) ]   (with a preview)
+ * Throws RangeError for a record out of bounds (the hub's own bug, or a detector's oversize picture).
  */
 export function sealEvent(hub: HubIdentity, epoch: RecordingEpoch, e: { cameraId: Uint8Array; eventId: bigint; revision: number }, record: EventRecord): Uint8Array {
   checkRecord(record, 'sealEvent', (where, detail) => new RangeError(`${where}: ${detail}`));
@@ -157,12 +180,33 @@ export function sealEvent(hub: HubIdentity, epoch: RecordingEpoch, e: { cameraId
   const k = recordKey(sharedSecret, ciphertext, header);
   sharedSecret.fill(0);
   const headerBytes = encodeHeader(header, ciphertext);
-  const plain = encodeRecord(record);
-  const body = s.crypto_aead_chacha20poly1305_ietf_encrypt(plain, headerBytes, null, new Uint8Array(12), k);
-  k.fill(0);
-  plain.fill(0);
-  const signed = concat(headerBytes, u32be(body.length), body);
-  return concat(signed, sign(hub.signing, concat(utf8(LABEL_EVENT), signed)));
+  const parts: Uint8Array[] = [headerBytes];
+  const seal = (label: string, nonce: Uint8Array, plain: Uint8Array): void => {
+    const part = s.crypto_aead_chacha20poly1305_ietf_encrypt(plain, headerBytes, null, nonce, k);
+    plain.fill(0);
+    parts.push(u32be(part.length), part, sign(hub.signing, signedPart(label, headerBytes, part)));
+  };
+  try {
+    seal(LABEL_EVENT, DETAILS_NONCE, encodeDetails(record));
+    if (record.preview !== undefined && record.preview.length > 0) seal(LABEL_EVENT_PREVIEW, PREVIEW_NONCE, pad(new Writer().bytes32(record.preview).finish()));
+  } finally {
+    k.fill(0);
+  }
+  return concat(...parts);
+}
+
+/** The parts' places in a sealed event (lengths checked, nothing opened). */
+function layout(wire: Uint8Array, where: string): { details: Uint8Array; detailsSig: Uint8Array; briefEnd: number; preview?: { part: Uint8Array; sig: Uint8Array } } {
+  const r = new Reader(wire.subarray(EVENT_HEADER_BYTES), where);
+  const details = r.bytes32('details', MAX_DETAILS_BYTES);
+  const detailsSig = r.fixed(SIGNATURE_BYTES, 'signature');
+  const briefEnd = wire.length - r.rest().length;
+  if (briefEnd === wire.length) return { details, detailsSig, briefEnd };
+  const r2 = new Reader(wire.subarray(briefEnd), where);
+  const part = r2.bytes32('preview', MAX_PREVIEW_PART_BYTES);
+  const sig = r2.fixed(SIGNATURE_BYTES, 'signature');
+  r2.end();
+  return { details, detailsSig, briefEnd, preview: { part, sig } };
 }
 
 /** The clear header of a sealed event (which epoch's seed opens it). Checks only its shape. */
@@ -177,34 +221,48 @@ export function readEventHeader(wire: Uint8Array): EventHeader {
   return { hubId: r.fixed(ID_BYTES, 'hubId'), cameraId: r.fixed(ID_BYTES, 'cameraId'), epoch: r.u32('epoch'), eventId: r.u64('eventId'), revision: r.u32('revision') };
 }
 
+/** The details alone (no picture): a prefix of the sealed event, still signed. Needs no key (the hub lists with it). */
+export function briefEvent(wire: Uint8Array): Uint8Array {
+  readEventHeader(wire);
+  return wire.subarray(0, layout(wire, 'briefEvent').briefEnd);
+}
+
 /**
- * Opens a sealed event with its epoch's seed (phones only). MUST-checks, in order: size and shape
- * (`malformed`, `unsupported`), this hub (`not-for-me`), the hub's signature (`tampered`), the
- * epoch the seed belongs to (`not-for-me`), then decapsulation and the AEAD (`tampered`).
+ * Opens a sealed event, or its brief, with its epoch's seed (phones only). MUST-checks, in order:
+ * size and shape (`malformed`, `unsupported`), this hub (`not-for-me`), the hub's signature on each
+ * part (`tampered`), the epoch the seed belongs to (`not-for-me`), then decapsulation and the AEAD
+ * (`tampered`). The record has a preview only when the wire carried one.
  */
 export function openEvent(wire: Uint8Array, key: { epoch: number; seed: Secret }, hub: HubPublicKeys): OpenedEvent {
   const header = readEventHeader(wire);
   const where = `openEvent(event=${header.eventId}, epoch=${header.epoch})`;
   if (!equalBytes(header.hubId, hub.hubId)) throw new CryptoError('not-for-me', where, 'another hub\'s event');
-  const signed = wire.subarray(0, wire.length - SIGNATURE_BYTES);
-  const length = new Reader(wire.subarray(EVENT_HEADER_BYTES, EVENT_HEADER_BYTES + 4), where).u32('length');
-  if (length !== signed.length - EVENT_HEADER_BYTES - 4) throw malformed(where, 'body length');
-  if (!verify(hub.signingKey, concat(utf8(LABEL_EVENT), signed), wire.subarray(signed.length))) throw new CryptoError('tampered', where, 'bad hub signature');
+  const headerBytes = wire.subarray(0, EVENT_HEADER_BYTES);
+  const parts = layout(wire, where);
+  if (!verify(hub.signingKey, signedPart(LABEL_EVENT, headerBytes, parts.details), parts.detailsSig)) throw new CryptoError('tampered', where, 'bad hub signature');
+  if (parts.preview && !verify(hub.signingKey, signedPart(LABEL_EVENT_PREVIEW, headerBytes, parts.preview.part), parts.preview.sig)) {
+    throw new CryptoError('tampered', where, 'bad hub signature on the preview');
+  }
   if (header.epoch !== key.epoch) throw new CryptoError('not-for-me', where, `sealed to epoch ${header.epoch}, not ${key.epoch}`);
   const s = sodium();
-  const headerBytes = wire.subarray(0, EVENT_HEADER_BYTES);
   const ct = headerBytes.subarray(EVENT_HEADER_BYTES - XWING_CIPHERTEXT_BYTES);
-  let plain: Uint8Array;
+  let details: Uint8Array;
+  let preview: Uint8Array | undefined;
+  let k: Uint8Array | undefined;
   try {
     const { privateKey } = s.crypto_kem_xwing_seed_keypair(key.seed.expose());
     const ss = s.crypto_kem_xwing_dec(ct, privateKey);
     privateKey.fill(0);
-    const k = recordKey(ss, ct, header);
+    k = recordKey(ss, ct, header);
     ss.fill(0);
-    plain = s.crypto_aead_chacha20poly1305_ietf_decrypt(null, signed.subarray(EVENT_HEADER_BYTES + 4), headerBytes, new Uint8Array(12), k);
-    k.fill(0);
+    details = s.crypto_aead_chacha20poly1305_ietf_decrypt(null, parts.details, headerBytes, DETAILS_NONCE, k);
+    if (parts.preview) preview = s.crypto_aead_chacha20poly1305_ietf_decrypt(null, parts.preview.part, headerBytes, PREVIEW_NONCE, k);
   } catch (cause) {
     throw new CryptoError('tampered', where, 'does not open with this epoch key', { cause: cause instanceof CryptoError ? cause : undefined });
+  } finally {
+    k?.fill(0);
   }
-  return { header, record: decodeRecord(plain, where) };
+  const record = decodeDetails(details, where);
+  const picture = preview !== undefined ? decodePreview(preview, where) : undefined;
+  return { header, record: picture !== undefined ? { ...record, preview: picture } : record };
 }

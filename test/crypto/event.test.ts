@@ -5,7 +5,7 @@ import { cryptoReady } from '../../crypto/sodium.ts';
 import { hubPublicKeys, newHubIdentity, type HubIdentity } from '../../crypto/identity.ts';
 import { newRecordingEpoch, type RecordingEpoch } from '../../crypto/recording.ts';
 import {
-  EVENT_HEADER_BYTES, EVENT_PAD_BYTES, MAX_PREVIEW_BYTES, MAX_SEALED_EVENT_BYTES, openEvent, readEventHeader, sealEvent, type EventRecord,
+  EVENT_HEADER_BYTES, EVENT_PAD_BYTES, MAX_BRIEF_EVENT_BYTES, MAX_PREVIEW_BYTES, briefEvent, MAX_SEALED_EVENT_BYTES, openEvent, readEventHeader, sealEvent, type EventRecord,
 } from '../../crypto/event.ts';
 import type { Secret } from '../../crypto/secret.ts';
 import { outcome } from './kat-support.ts';
@@ -52,12 +52,29 @@ describe('sealed events', () => {
     expect(text.includes(Buffer.from('motion'))).toBe(false);
     expect(text.includes(Buffer.from('door'))).toBe(false);
     expect(text.includes(Buffer.from([0xff, 0xd8, 0xff]))).toBe(false);
-    const a = seal({ ...record, preview: jpeg.subarray(0, 2000) }).length;
-    const b = seal({ ...record, preview: jpeg.subarray(0, 2100) }).length;
+    const a = seal({ ...record, preview: jpeg.subarray(0, 1500) }).length;
+    const b = seal({ ...record, preview: jpeg.subarray(0, 1800) }).length;
     expect(a).toBe(b);
-    expect((a - EVENT_HEADER_BYTES - 4 - 16 - 64) % EVENT_PAD_BYTES).toBe(0);
+    const brief = briefEvent(seal());
+    expect((brief.length - EVENT_HEADER_BYTES - 4 - 16 - 64) % EVENT_PAD_BYTES).toBe(0);
     // Each seal is its own encapsulation: two seals of one record share no ciphertext.
     expect(Buffer.from(seal()).subarray(0, EVENT_HEADER_BYTES).equals(Buffer.from(seal()).subarray(0, EVENT_HEADER_BYTES))).toBe(false);
+  });
+
+  it('its brief (details, no picture) is a prefix that opens alone; a picture from another seal does not fit', () => {
+    const wire = seal();
+    const brief = briefEvent(wire);
+    expect(brief.length).toBeLessThan(3000);
+    expect(brief.length).toBeLessThanOrEqual(MAX_BRIEF_EVENT_BYTES);
+    expect(Buffer.from(wire).subarray(0, brief.length).equals(Buffer.from(brief))).toBe(true);
+    const opened = openEvent(brief, { epoch: 4, seed }, hubPublicKeys(hub));
+    expect(opened.record.preview).toBeUndefined();
+    expect(opened.record.zones).toEqual(['door', 'path']);
+    expect(briefEvent(brief).length).toBe(brief.length);
+    // Another seal's picture put after this brief: its signature names the other header.
+    const other = seal({ ...record, preview: jpeg.subarray(0, 100) });
+    const spliced = new Uint8Array([...brief, ...other.subarray(briefEvent(other).length)]);
+    expect(outcome(() => openEvent(spliced, { epoch: 4, seed }, hubPublicKeys(hub)))).toBe('tampered');
   });
 
   it('refuses any changed byte: header, body or signature', () => {
