@@ -256,3 +256,22 @@ export async function writeClip(
   }
   return { segments, bytes: asm.bytes, left, ...(start !== undefined ? { start, end } : {}), proof: asm.segments };
 }
+
+/** What a timeline shows for a segment: its init chunk and first fragment (which starts at a keyframe). */
+export interface Keyframe {
+  readonly segmentId: string;
+  readonly init: Uint8Array;
+  readonly fragment: Uint8Array;
+  /** The fragment's capture time (Unix ms). */
+  readonly time: number;
+}
+
+/**
+ * A segment's keyframe (PROTOCOL §15.3: a segment starts at a keyframe, its init as chunk 0 and
+ * that fragment as chunk 1), or undefined if the segment opened with fewer chunks than that.
+ */
+export function keyframeOf(segmentId: string, segment: OpenedSegment): Keyframe | undefined {
+  const [init, first] = segment.chunks;
+  if (init?.kind !== 'init' || first?.kind !== 'media') return undefined;
+  return { segmentId, init: init.payload, fragment: first.payload, time: first.time };
+}

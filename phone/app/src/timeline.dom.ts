@@ -1,0 +1,664 @@
+// The recordings timeline of one camera (PROTOCOL §15): a day at a time, recorded ranges, gaps and
+// event marks on a track; drag to scrub (a segment's keyframe shown at once, keyframes of the
+// visible range fetched ahead into a bounded cache); play from any point at 1× or 2× (whole
+// segments through Media Source) or 4×/8× (keyframes only); export a range as an MP4 and its
+// proof. Everything comes over the same hub link as live video: the hub sends stored ciphertext
+// and this page opens it with the recording keys the hub sealed to this phone (phone/core/recordings.ts).
+import { fromHex } from '../../../crypto/bytes.ts';
+import { clipProof, encodeClipProof } from '../../../crypto/clip-proof.ts';
+import type { SegmentInfo } from '../../../crypto/phone-commands.ts';
+import type { OpenedSegment } from '../../../crypto/recording.ts';
+import type { CameraInfo, HubLink } from '../../core/hub-link.ts';
+import type { PhoneProfile } from '../../core/profile.ts';
+import { PhoneRecordings, keyframeOf, segmentsBetween, writeClip, type Keyframe } from '../../core/recordings.ts';
+import { playability } from './player.dom.ts';
+import { RecordingPlayer, type Placed } from './timeline-player.dom.ts';
+import {
+  ByteCache, Coverage, KEYFRAMES_ONLY_FROM, ZOOM_LEVELS_MS, clockLabel, dayLabel, dayOf, eventMarks, exportName, fractionOf, gaps,
+  layout, prefetchPlan, segmentFor, shiftDay, ticks, timeAt, windowAt, zoomStep, type Span, type Speed,
+} from './timeline.ts';
+
+/** Decoded keyframes kept for scrubbing (bytes of init + fragment). */
+const KEYFRAME_CACHE_BYTES = 24 * 1024 * 1024;
+/** Whole opened segments kept (the one scrubbed to is often the one played next). */
+const SEGMENT_CACHE_BYTES = 12 * 1024 * 1024;
+/** Keyframes fetched ahead per view. */
+const PREFETCH_MOST = 12;
+/** Around a time asked for, the segment list fetched from the hub (ms each side). */
+const LIST_AROUND_MS = 60_000;
+/** Playback keeps this much media ahead of the play head (s of media, times the speed). */
+const AHEAD_S = 6;
+/** The most an export holds in memory before it is saved. */
+const MAX_EXPORT_BYTES = 512 * 1024 * 1024;
+/** How often today's ranges are asked for again (ms), and the play head and cursor moved. */
+const REFRESH_MS = 10_000;
+const TICK_MS = 200;
+
+type Mode = 'idle' | 'scrub' | 'play';
+
+export interface TimelineParts {
+  readonly link: HubLink;
+  readonly profile: PhoneProfile;
+  readonly camera: CameraInfo;
+  /** Back to live video. */
+  onLive(): void;
+}
+
+function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`the page has no #${id}`);
+  return el as T;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class TimelineView {
+  readonly #p: TimelineParts;
+  readonly #recs: PhoneRecordings;
+  readonly #player: RecordingPlayer | undefined;
+  readonly #keyframes = new ByteCache<Keyframe>(KEYFRAME_CACHE_BYTES);
+  readonly #opened = new ByteCache<OpenedSegment>(SEGMENT_CACHE_BYTES);
+  /** Segments known, by id; and which times were listed already. */
+  readonly #segments = new Map<string, SegmentInfo>();
+  #sorted: SegmentInfo[] = [];
+  readonly #listed = new Coverage();
+  #ranges: Span[] = [];
+  #dayResult: unknown;
+  #day: Span;
+  #zoom = 2;
+  #view: Span;
+  #cursor: number;
+  #mode: Mode = 'idle';
+  #speed: Speed = 1;
+  /** Bumped whenever what is wanted changes: older work stops at its next step. */
+  #generation = 0;
+  #wantedPicture: number | undefined;
+  #picturing = false;
+  /** One segment fetch at a time (the hub sends one at a time per phone anyway). */
+  #fetching: Promise<unknown> = Promise.resolve();
+  #prefetchGeneration = 0;
+  /** Playback: where each appended segment landed, to turn the play head into a time. */
+  #placed: { info: SegmentInfo; at: Placed; start: number; end: number }[] = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #refreshTimer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #exportUrls: string[] = [];
+  readonly #cleanups: (() => void)[] = [];
+
+  constructor(parts: TimelineParts) {
+    this.#p = parts;
+    this.#recs = new PhoneRecordings(parts.link, parts.profile);
+    const now = Date.now();
+    this.#day = dayOf(now);
+    this.#cursor = now;
+    this.#view = windowAt(this.#day, ZOOM_LEVELS_MS[this.#zoom]!, now);
+    const video = $<HTMLVideoElement>('rec-video');
+    const playable = playability(parts.camera.mime, parts.camera.codecs);
+    if (playable.ok) {
+      this.#player = new RecordingPlayer(video, playable.type);
+    } else {
+      this.#player = undefined;
+      this.#say(`Recordings of this camera cannot be shown in this browser (${playable.reason}) Export still works.`);
+    }
+    $('timeline').hidden = false;
+    video.hidden = false;
+    this.#wire();
+    this.#render();
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    this.#refreshTimer = setInterval(() => {
+      if (this.#day.end > Date.now()) void this.#loadDay(false);
+    }, REFRESH_MS);
+    void this.#start();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#generation++;
+    clearInterval(this.#timer);
+    clearInterval(this.#refreshTimer);
+    for (const c of this.#cleanups) c();
+    this.#player?.close();
+    this.#recs.close();
+    this.#keyframes.clear();
+    this.#opened.clear();
+    for (const u of this.#exportUrls) URL.revokeObjectURL(u);
+    $('timeline').hidden = true;
+    $('rec-video').hidden = true;
+    for (const a of [$<HTMLAnchorElement>('tl-save-clip'), $<HTMLAnchorElement>('tl-save-proof')]) {
+      a.hidden = true;
+      a.removeAttribute('href');
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Loading
+
+  async #start(): Promise<void> {
+    this.#say('Loading recordings…');
+    try {
+      await this.#recs.refreshKeys();
+      if (this.#recs.refusedKeys.length > 0) console.warn(`recording keys refused: ${this.#recs.refusedKeys.join('; ')}`);
+      await this.#loadDay(true);
+    } catch (e) {
+      if (!this.#closed) this.#say(`Cannot list recordings: ${message(e)}`);
+      return;
+    }
+    // Start on the newest recording of the day (a few seconds before its end).
+    const last = this.#ranges[this.#ranges.length - 1];
+    if (last !== undefined) this.#moveCursor(Math.max(last.start, last.end - 3000), true);
+    else this.#render();
+  }
+
+  async #loadDay(first: boolean): Promise<void> {
+    const day = this.#day;
+    const r = await this.#recs.list(this.#p.camera.id, day.start, Math.min(day.end, Date.now() + 60_000));
+    if (this.#closed || day !== this.#day) return;
+    this.#dayResult = r;
+    this.#ranges = r.ranges.map((x) => ({ start: x.start, end: x.end }));
+    this.#addSegments(r.segments);
+    const root = $('timeline');
+    root.dataset.ranges = String(this.#ranges.length);
+    root.dataset.mode = this.#mode;
+    if (first) this.#say(this.#ranges.length === 0
+      ? (r.mode === 'off' ? 'This camera does not record (set it on the hub: vigil record).' : r.mode === 'events' ? 'Nothing recorded this day: this camera records events only.' : 'Nothing recorded this day.')
+      : '');
+    this.#render();
+  }
+
+  #addSegments(list: readonly SegmentInfo[]): void {
+    let added = false;
+    for (const s of list) {
+      const old = this.#segments.get(s.id);
+      if (old === undefined || old.end !== s.end || old.closed !== s.closed) {
+        this.#segments.set(s.id, s);
+        added = true;
+      }
+    }
+    if (added) this.#sorted = [...this.#segments.values()].sort((a, b) => a.start - b.start);
+  }
+
+  /** Makes sure the segments overlapping [from, to) are known (asks the hub for what is not). */
+  async #ensureListed(from: number, to: number): Promise<void> {
+    const now = Date.now();
+    for (const gap of this.#listed.missing({ start: from, end: to })) {
+      const got = await segmentsBetween(this.#recs, this.#p.camera.id, gap.start, gap.end);
+      this.#addSegments(got);
+      // What is still being recorded may grow: only the past is marked as listed.
+      this.#listed.add({ start: gap.start, end: Math.min(gap.end, now - 15_000) });
+    }
+  }
+
+  /** A segment opened, from the cache or the hub (one fetch at a time). */
+  #openSegment(info: SegmentInfo): Promise<OpenedSegment> {
+    const run = this.#fetching.catch(() => undefined).then(async () => {
+      const cached = this.#opened.get(info.id);
+      if (cached !== undefined && info.closed) return cached;
+      const got = await this.#recs.fetch(this.#p.camera.id, info);
+      if (!got.ok) throw new Error(got.why);
+      let bytes = 0;
+      for (const c of got.segment.chunks) bytes += c.payload.length;
+      this.#opened.set(info.id, got.segment, bytes);
+      const kf = keyframeOf(info.id, got.segment);
+      if (kf !== undefined) this.#keyframes.set(info.id, kf, kf.init.length + kf.fragment.length);
+      this.#updateStats();
+      return got.segment;
+    });
+    this.#fetching = run;
+    return run;
+  }
+
+  async #keyframe(info: SegmentInfo): Promise<Keyframe> {
+    const cached = this.#keyframes.get(info.id);
+    if (cached !== undefined) return cached;
+    const seg = await this.#openSegment(info);
+    const kf = keyframeOf(info.id, seg);
+    if (kf === undefined) throw new Error(seg.damaged !== undefined ? `the segment is damaged (${seg.damaged})` : 'the segment holds no picture');
+    return kf;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Scrubbing
+
+  #moveCursor(t: number, picture: boolean): void {
+    this.#cursor = Math.min(Math.max(t, this.#day.start), this.#day.end - 1);
+    if (this.#cursor < this.#view.start || this.#cursor >= this.#view.end) {
+      this.#view = windowAt(this.#day, ZOOM_LEVELS_MS[this.#zoom]!, this.#cursor);
+    }
+    this.#render();
+    if (picture) this.#requestPicture(this.#cursor);
+  }
+
+  /** Shows the keyframe nearest `t`; while one is on its way, only the newest wish is kept. */
+  #requestPicture(t: number): void {
+    this.#wantedPicture = t;
+    if (this.#picturing) return;
+    this.#picturing = true;
+    void (async () => {
+      try {
+        while (this.#wantedPicture !== undefined && !this.#closed) {
+          const want = this.#wantedPicture;
+          this.#wantedPicture = undefined;
+          await this.#showPictureAt(want);
+        }
+      } finally {
+        this.#picturing = false;
+      }
+      this.#prefetch();
+    })();
+  }
+
+  async #showPictureAt(t: number): Promise<void> {
+    try {
+      await this.#ensureListed(t - LIST_AROUND_MS, t + LIST_AROUND_MS);
+    } catch (e) {
+      this.#say(`Cannot list recordings: ${message(e)}`);
+      return;
+    }
+    const seg = segmentFor(this.#sorted, t);
+    if (seg === undefined) {
+      this.#say(`Nothing recorded at ${clockLabel(t, true)}.`);
+      return;
+    }
+    try {
+      const kf = await this.#keyframe(seg);
+      if (this.#closed || this.#player === undefined) return;
+      // If the finger moved on meanwhile, this one is still shown (a picture now beats none), then the newer.
+      await this.#player.showPicture(kf.init, kf.fragment);
+      const video = this.#player.video;
+      video.dataset.picture = seg.id;
+      video.dataset.pictureTime = String(kf.time);
+      this.#say(`${clockLabel(kf.time, true)} (keyframe)`);
+      this.#updateStats();
+    } catch (e) {
+      this.#say(`No picture at ${clockLabel(t, true)}: ${message(e)}`);
+    }
+  }
+
+  /**
+   * Fetches keyframes ahead for the visible range, nearest the cursor first, one at a time; stops
+   * (without waiting for the hub) as soon as the view, the cursor or the mode changes.
+   */
+  #prefetch(): void {
+    const generation = ++this.#prefetchGeneration;
+    void (async () => {
+      try {
+        const view = this.#view;
+        // A wide view: list only around a few points inside recorded ranges, not the whole day.
+        const samples = layoutSamples(this.#ranges, view, PREFETCH_MOST);
+        for (const t of samples) {
+          if (generation !== this.#prefetchGeneration || this.#closed) return;
+          await this.#ensureListed(t - 5000, t + 5000);
+        }
+        const plan = prefetchPlan(this.#sorted, view, this.#cursor, PREFETCH_MOST).filter((s) => !this.#keyframes.has(s.id));
+        for (const s of plan) {
+          if (generation !== this.#prefetchGeneration || this.#closed || this.#picturing || this.#mode === 'play') return;
+          await this.#keyframe(s).catch(() => undefined);
+        }
+      } catch {
+        // Fetching ahead is best effort.
+      }
+    })();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Playing
+
+  #play(speed: Speed): void {
+    if (this.#player === undefined) return;
+    this.#speed = speed;
+    this.#mode = 'play';
+    this.#prefetchGeneration++;
+    const generation = ++this.#generation;
+    this.#placed = [];
+    $('timeline').dataset.speed = String(speed);
+    this.#render();
+    if (speed >= KEYFRAMES_ONLY_FROM) void this.#playKeyframes(generation);
+    else void this.#playSegments(generation);
+  }
+
+  #pause(): void {
+    this.#generation++;
+    this.#mode = 'scrub';
+    this.#player?.pause();
+    this.#render();
+  }
+
+  /** 1× and 2×: whole segments appended in order, a few seconds ahead of the play head. */
+  async #playSegments(generation: number): Promise<void> {
+    const player = this.#player!;
+    const from = this.#cursor;
+    let next = await this.#segmentFrom(from, true).catch(() => undefined);
+    let first = true;
+    while (generation === this.#generation && !this.#closed) {
+      if (next === undefined) {
+        // The end of what is recorded: wait for more (recording goes on), or stop at the end.
+        if (player.video.ended || player.end - player.video.currentTime < 0.3) {
+          if (this.#day.end <= Date.now()) return this.#ended();
+        }
+        await this.#sleep(1000);
+        const last = this.#placed[this.#placed.length - 1];
+        next = await this.#segmentFrom(last !== undefined ? last.end : from, false).catch(() => undefined);
+        if (next === undefined && last !== undefined && player.end - player.video.currentTime < 0.3 && Date.now() - last.end > 15_000) return this.#ended();
+        continue;
+      }
+      if (!first && player.end - player.video.currentTime > AHEAD_S * this.#speed) {
+        await this.#sleep(TICK_MS);
+        continue;
+      }
+      let seg: OpenedSegment;
+      try {
+        seg = await this.#openSegment(next);
+      } catch (e) {
+        this.#say(`Skipped ${clockLabel(next.start, true)}: ${message(e)}`);
+        next = await this.#segmentFrom(next.end, false).catch(() => undefined);
+        continue;
+      }
+      if (generation !== this.#generation) return;
+      const [init, ...media] = seg.chunks;
+      if (init?.kind !== 'init' || media.length === 0) {
+        next = await this.#segmentFrom(next.end, false).catch(() => undefined);
+        continue;
+      }
+      const at = await player.appendSegment(init.payload, media.map((c) => c.payload));
+      const start = media[0]!.time;
+      const end = seg.proof?.end ?? Math.max(next.end, media[media.length - 1]!.time);
+      this.#placed.push({ info: next, at, start, end });
+      if (this.#placed.length > 50) this.#placed.shift();
+      if (first) {
+        first = false;
+        const offset = Math.max(0, Math.min((from - start) / 1000, at.mediaEnd - at.mediaStart - 0.1));
+        await player.seek(at.mediaStart + offset);
+        if (generation !== this.#generation) return;
+        player.play(this.#speed);
+        this.#say(`Playing at ${this.#speed}×`);
+      }
+      next = await this.#segmentFrom(end, false).catch(() => undefined);
+    }
+  }
+
+  /** 4× and 8×: one keyframe per segment, each shown for its segment's length divided by the speed. */
+  async #playKeyframes(generation: number): Promise<void> {
+    const player = this.#player!;
+    player.pause();
+    let t = this.#cursor;
+    let seg = await this.#segmentFrom(t, true).catch(() => undefined);
+    this.#say(`Playing at ${this.#speed}× (keyframes only)`);
+    while (seg !== undefined && generation === this.#generation && !this.#closed) {
+      const shownAt = performance.now();
+      try {
+        const kf = await this.#keyframe(seg);
+        if (generation !== this.#generation) return;
+        await player.showPicture(kf.init, kf.fragment);
+        player.video.dataset.picture = seg.id;
+        player.video.dataset.pictureTime = String(kf.time);
+        this.#updateStats();
+      } catch (e) {
+        this.#say(`Skipped ${clockLabel(seg.start, true)}: ${message(e)}`);
+      }
+      t = Math.max(t, seg.start);
+      const next = await this.#segmentFrom(seg.end, false).catch(() => undefined);
+      // Fetch the next keyframe while this one is on screen.
+      if (next !== undefined) void this.#keyframe(next).catch(() => undefined);
+      const showFor = (seg.end - t) / this.#speed;
+      const stepStart = t;
+      while (generation === this.#generation && performance.now() - shownAt < showFor) {
+        await this.#sleep(Math.min(TICK_MS, showFor));
+        this.#cursor = Math.min(seg.end, stepStart + (performance.now() - shownAt) * this.#speed);
+        this.#render();
+      }
+      if (generation !== this.#generation) return;
+      seg = next;
+      if (seg !== undefined) {
+        t = seg.start;
+        this.#moveCursor(t, false);
+      }
+    }
+    if (generation === this.#generation) this.#ended();
+  }
+
+  /** The segment holding `t` (or the first after it), asking the hub for the list around it. */
+  async #segmentFrom(t: number, holding: boolean): Promise<SegmentInfo | undefined> {
+    await this.#ensureListed(t - 5000, t + LIST_AROUND_MS);
+    if (holding) {
+      const s = segmentFor(this.#sorted, t, 0);
+      if (s !== undefined) return s;
+    }
+    return this.#sorted.find((s) => s.start >= t - 1 && (holding || s.end > t));
+  }
+
+  #ended(): void {
+    this.#mode = 'scrub';
+    this.#player?.pause();
+    this.#say('End of the recordings.');
+    this.#render();
+  }
+
+  /** The play head as a time (1×, 2×): by where the segments landed. */
+  #tick(): void {
+    if (this.#mode !== 'play' || this.#speed >= KEYFRAMES_ONLY_FROM || this.#player === undefined) return;
+    const now = this.#player.video.currentTime;
+    const p = this.#placed.find((x) => x.at.mediaStart <= now && now < x.at.mediaEnd) ?? [...this.#placed].reverse().find((x) => x.at.mediaStart <= now);
+    if (p === undefined) return;
+    const span = p.at.mediaEnd - p.at.mediaStart;
+    const t = p.start + Math.min(1, (now - p.at.mediaStart) / Math.max(span, 0.001)) * (p.end - p.start);
+    this.#moveCursor(t, false);
+    this.#updateStats();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Export
+
+  async #export(): Promise<void> {
+    const seconds = Number($<HTMLSelectElement>('tl-export-length').value);
+    const from = this.#cursor;
+    const to = from + seconds * 1000;
+    const button = $<HTMLButtonElement>('tl-export');
+    const status = $('tl-export-status');
+    button.disabled = true;
+    status.textContent = 'Exporting…';
+    const parts: Uint8Array[] = [];
+    let bytes = 0;
+    const notes: string[] = [];
+    try {
+      const out = await writeClip(this.#recs, this.#p.camera.id, from, to, {
+        evidence: true,
+        write: (b) => {
+          bytes += b.length;
+          if (bytes > MAX_EXPORT_BYTES) throw new Error(`the clip is larger than ${MAX_EXPORT_BYTES >> 20} MB: export a shorter range`);
+          parts.push(Uint8Array.from(b));
+        },
+        say: (line) => notes.push(line),
+      });
+      if (out.segments === 0) {
+        status.textContent = `Nothing to export from ${clockLabel(from, true)}${notes.length > 0 ? `: ${notes[0]}` : ' (only whole segments the hub signed can be exported)'}.`;
+        return;
+      }
+      const proof = encodeClipProof(clipProof(this.#p.profile.hub, fromHex(this.#p.camera.id), this.#p.camera.name, out.proof));
+      for (const u of this.#exportUrls) URL.revokeObjectURL(u);
+      const name = exportName(this.#p.camera.name, out.start!);
+      const clipUrl = URL.createObjectURL(new Blob(parts as BlobPart[], { type: 'video/mp4' }));
+      const proofUrl = URL.createObjectURL(new Blob([proof], { type: 'application/json' }));
+      this.#exportUrls = [clipUrl, proofUrl];
+      const clip = $<HTMLAnchorElement>('tl-save-clip');
+      clip.href = clipUrl;
+      clip.download = name;
+      clip.textContent = `Save clip (${(out.bytes / 1048576).toFixed(1)} MB)`;
+      clip.hidden = false;
+      const proofLink = $<HTMLAnchorElement>('tl-save-proof');
+      proofLink.href = proofUrl;
+      proofLink.download = `${name}.proof`;
+      proofLink.textContent = 'Save its proof';
+      proofLink.hidden = false;
+      status.textContent = `${out.segments} segments, ${clockLabel(out.start!, true)} to ${clockLabel(out.end!, true)}.`
+        + (out.left > 0 ? ` Left out: ${out.left} (${notes.slice(0, 2).join('; ')}).` : '')
+        + ' Keep the proof beside the clip: anyone can check it with `vigil verify-export`.';
+      clip.click();
+    } catch (e) {
+      status.textContent = `Export failed: ${message(e)}`;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The page
+
+  #say(text: string): void {
+    $('tl-state').textContent = text;
+  }
+
+  #updateStats(): void {
+    const root = $('timeline');
+    root.dataset.cachedKeyframes = String(this.#keyframes.size);
+    root.dataset.cachedBytes = String(this.#keyframes.bytes + this.#opened.bytes);
+    if (this.#player !== undefined) {
+      root.dataset.pictures = String(this.#player.pictures);
+      root.dataset.framesPainted = String(this.#player.framesPainted);
+    }
+    const c = this.#recs.counters;
+    root.dataset.noKey = String(c.noKey);
+    root.dataset.damaged = String(c.damaged);
+  }
+
+  #render(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    const view = this.#view;
+    const root = $('timeline');
+    root.dataset.mode = this.#mode;
+    root.dataset.viewStart = String(view.start);
+    root.dataset.viewEnd = String(view.end);
+    $('tl-day').textContent = dayLabel(this.#day, now);
+    $<HTMLButtonElement>('tl-next').disabled = this.#day.end > now;
+    const short = view.end - view.start <= 3600_000;
+    $('tl-view').textContent = `${clockLabel(view.start, false)}–${clockLabel(view.end, false)}`;
+    const track = $('tl-track');
+    const nodes: HTMLElement[] = [];
+    for (const g of layout(gaps(this.#ranges, view, now), view, 0)) nodes.push(bar('tl-gap', g));
+    for (const r of layout(this.#ranges, view)) nodes.push(bar('tl-range', r));
+    for (const m of eventMarks(this.#dayResult, view)) {
+      const el = document.createElement('span');
+      el.className = 'tl-event';
+      el.style.left = `${m.left}%`;
+      el.title = `${m.label} at ${clockLabel(m.time, true)}`;
+      el.dataset.time = String(m.time);
+      nodes.push(el);
+    }
+    for (const t of ticks(view)) {
+      const el = document.createElement('span');
+      el.className = 'tl-tick';
+      el.style.left = `${fractionOf(view, t) * 100}%`;
+      el.textContent = clockLabel(t, short && view.end - view.start <= 600_000);
+      nodes.push(el);
+    }
+    const cursor = document.createElement('span');
+    cursor.id = 'tl-cursor';
+    cursor.style.left = `${fractionOf(view, this.#cursor) * 100}%`;
+    cursor.dataset.time = String(Math.round(this.#cursor));
+    nodes.push(cursor);
+    track.replaceChildren(...nodes);
+    track.setAttribute('aria-valuetext', new Date(this.#cursor).toLocaleString());
+    $('tl-time').textContent = clockLabel(this.#cursor, true);
+    for (const b of document.querySelectorAll<HTMLButtonElement>('[data-speed]')) {
+      b.setAttribute('aria-pressed', String(this.#mode === 'play' && Number(b.dataset.speed) === this.#speed));
+    }
+    $<HTMLButtonElement>('tl-pause').disabled = this.#mode !== 'play';
+  }
+
+  #on<K extends keyof HTMLElementEventMap>(el: HTMLElement, type: K, fn: (ev: HTMLElementEventMap[K]) => void): void {
+    el.addEventListener(type, fn);
+    this.#cleanups.push(() => el.removeEventListener(type, fn));
+  }
+
+  #wire(): void {
+    const track = $('tl-track');
+    let dragging = false;
+    const at = (ev: PointerEvent): number => {
+      const r = track.getBoundingClientRect();
+      return timeAt(this.#view, (ev.clientX - r.left) / r.width);
+    };
+    const scrubTo = (t: number): void => {
+      if (this.#mode === 'play') this.#pause();
+      this.#mode = 'scrub';
+      this.#cursor = t;
+      this.#render();
+      this.#requestPicture(t);
+    };
+    this.#on(track, 'pointerdown', (ev) => {
+      dragging = true;
+      track.setPointerCapture(ev.pointerId);
+      scrubTo(at(ev));
+    });
+    this.#on(track, 'pointermove', (ev) => {
+      if (dragging) scrubTo(at(ev));
+    });
+    const stop = (): void => {
+      dragging = false;
+    };
+    this.#on(track, 'pointerup', stop);
+    this.#on(track, 'pointercancel', stop);
+    this.#on(track, 'keydown', (ev) => {
+      const step = ev.key === 'ArrowLeft' ? -1 : ev.key === 'ArrowRight' ? 1 : 0;
+      if (step === 0) return;
+      ev.preventDefault();
+      scrubTo(this.#cursor + step * (this.#view.end - this.#view.start) / 60);
+    });
+    const day = (n: number): void => {
+      this.#day = shiftDay(this.#day.start, n);
+      this.#ranges = [];
+      this.#dayResult = undefined;
+      this.#pause();
+      this.#view = windowAt(this.#day, ZOOM_LEVELS_MS[this.#zoom]!, this.#day.start + (this.#day.end - this.#day.start) / 2);
+      this.#cursor = Math.min(this.#view.start + (this.#view.end - this.#view.start) / 2, Date.now());
+      this.#render();
+      void this.#loadDay(true).then(() => {
+        const last = this.#ranges[this.#ranges.length - 1];
+        if (last !== undefined) this.#moveCursor(last.start, true);
+      }).catch((e: unknown) => this.#say(`Cannot list recordings: ${message(e)}`));
+    };
+    this.#on($('tl-prev'), 'click', () => day(-1));
+    this.#on($('tl-next'), 'click', () => day(1));
+    const zoom = (step: number): void => {
+      this.#zoom = zoomStep(this.#zoom, step);
+      this.#view = windowAt(this.#day, ZOOM_LEVELS_MS[this.#zoom]!, this.#cursor);
+      this.#render();
+      if (this.#mode !== 'play') this.#prefetch();
+    };
+    this.#on($('tl-zoom-in'), 'click', () => zoom(1));
+    this.#on($('tl-zoom-out'), 'click', () => zoom(-1));
+    for (const b of document.querySelectorAll<HTMLButtonElement>('[data-speed]')) {
+      this.#on(b, 'click', () => this.#play(Number(b.dataset.speed) as Speed));
+    }
+    this.#on($('tl-pause'), 'click', () => this.#pause());
+    this.#on($('tl-live'), 'click', () => this.#p.onLive());
+    this.#on($('tl-export'), 'click', () => void this.#export());
+  }
+}
+
+function bar(className: string, b: { left: number; width: number; start: number; end: number }): HTMLElement {
+  const el = document.createElement('span');
+  el.className = className;
+  el.style.left = `${b.left}%`;
+  el.style.width = `${b.width}%`;
+  el.dataset.start = String(b.start);
+  el.dataset.end = String(b.end);
+  return el;
+}
+
+/** Up to `most` times spread over the view that fall inside recorded ranges. */
+function layoutSamples(ranges: readonly Span[], view: Span, most: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < most; i++) {
+    const t = view.start + ((i + 0.5) * (view.end - view.start)) / most;
+    const r = ranges.find((x) => x.start <= t && t < x.end) ?? ranges.find((x) => x.end > view.start && x.start < view.end && Math.abs(x.start - t) < (view.end - view.start) / most);
+    if (r !== undefined) out.push(Math.min(Math.max(t, r.start), r.end - 1));
+  }
+  return [...new Set(out)];
+}
