@@ -18,6 +18,7 @@ import { Mpeg1Player } from './mpeg1-player.dom.ts';
 import { MPEG1_BADGE, codecLabel, videoCodecLabel } from './order.ts';
 import { watchForUpdates } from './updates.dom.ts';
 import { iosAdvice } from './ios.ts';
+import { TimelineView } from './timeline.dom.ts';
 
 const relayFactory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
 
@@ -369,6 +370,7 @@ function toggleSound(): void {
 }
 
 function stopWatching(tellHub: boolean): void {
+  closeTimeline();
   const w = watching;
   watching = undefined;
   if (w === undefined) return;
@@ -428,6 +430,27 @@ function showLiveness(): void {
   badge.textContent = l.state === 'waiting' ? '' : [LIVE_WORD[l.state], at].filter((x) => x !== '').join(' · ');
   badge.title = l.state === 'live' ? `Captured ${at} by the hub's clock; ${l.reason}.`
     : l.state === 'waiting' ? '' : `${l.reason[0]!.toUpperCase()}${l.reason.slice(1)}. What you see may not be happening now.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recordings (timeline.dom.ts): live stops while the timeline shows the camera's recordings.
+
+let timeline: TimelineView | undefined;
+
+function openTimeline(): void {
+  const camera = watching?.camera;
+  if (link === undefined || linkedProfile === undefined || camera === undefined) return;
+  stopWatching(true);
+  for (const id of ['video', 'canvas', 'live-canvas']) document.getElementById(id)?.setAttribute('hidden', '');
+  setPlayerState('waiting', '');
+  $('recordings').hidden = true;
+  timeline = new TimelineView({ link, profile: linkedProfile, camera, onLive: () => void openCamera(camera) });
+}
+
+function closeTimeline(): void {
+  timeline?.close();
+  timeline = undefined;
+  $('recordings').hidden = false;
 }
 
 async function forget(): Promise<void> {
@@ -500,6 +523,7 @@ function wire(): void {
   });
   // Snapshot and PTZ travel as signed commands in the session; the hub checks role and roster.
   $('snapshot').addEventListener('click', () => void takeSnapshot());
+  $('recordings').addEventListener('click', () => openTimeline());
   $('roster-ack').addEventListener('click', () => acknowledgeRoster());
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-ptz]')) {
     b.addEventListener('click', () => void nudge(b.dataset.ptz ?? ''));
