@@ -79,6 +79,15 @@ function errorCode(e: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/**
+ * The disk is full: a file write's ENOSPC or EDQUOT, or SQLite's SQLITE_FULL (the index lives on
+ * the same disk, and its write may be the one that fails first).
+ */
+function diskFull(e: unknown): boolean {
+  const code = errorCode(e);
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+}
+
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -240,7 +249,14 @@ export class Recorder implements MediaConsumer {
   #open(cameraId: string, state: CameraState, init: IngestInit, time: number): boolean {
     const epoch = this.p.epochs.current;
     if (epoch === undefined) return false;
-    const row = this.p.index.openSegment({ cameraId, epoch: epoch.epoch, startMs: time, bytes: 0 }, (id) => segmentPath(cameraId, id));
+    let row;
+    try {
+      row = this.p.index.openSegment({ cameraId, epoch: epoch.epoch, startMs: time, bytes: 0 }, (id) => segmentPath(cameraId, id));
+    } catch (e) {
+      // A full disk may fail the index before any file: space is freed and the next keyframe tries again.
+      this.#writeFailed(e, `cannot index a new segment of camera ${cameraId.slice(0, 8)}`);
+      return false;
+    }
     const path = join(this.p.dataDir, row.path);
     let fd: number;
     let writer: SegmentWriter | undefined;
@@ -358,7 +374,20 @@ export class Recorder implements MediaConsumer {
     } catch (e) {
       this.p.log?.(`recordings: closing segment ${seg.id}: ${message(e)}`);
     }
-    this.p.index.updateSegment(seg.id, { endMs, bytes: seg.bytes, closed });
+    const update = { endMs, bytes: seg.bytes, closed };
+    try {
+      this.p.index.updateSegment(seg.id, update);
+    } catch (e) {
+      // The disk filled under the index: free space (never this segment) and write the row again.
+      this.#closing.add(seg.id);
+      this.#writeFailed(e, `indexing segment ${seg.id}`);
+      this.#closing.delete(seg.id);
+      try {
+        this.p.index.updateSegment(seg.id, update);
+      } catch (again) {
+        this.p.log?.(`recordings: segment ${seg.id} stays unindexed until the next start (recovery reads the file): ${message(again)}`);
+      }
+    }
   }
 
   /** A segment with nothing to play: file and row go (`counted`: its bytes retention counted). */
@@ -378,8 +407,7 @@ export class Recorder implements MediaConsumer {
   }
 
   #writeFailed(e: unknown, what: string): void {
-    const code = errorCode(e);
-    const full = code === 'ENOSPC' || code === 'EDQUOT';
+    const full = diskFull(e);
     this.p.log?.(`recordings: ${what}: ${full ? 'the disk is full' : message(e)}`);
     if (full) {
       this.diskFullEvents++;

@@ -9,8 +9,12 @@ import type { RecordingIndex, SegmentRow } from '../store/recordings.ts';
 /** Free space the hub leaves on its disk: 1 GiB, or 5 % of a smaller disk. */
 export const FREE_FLOOR_BYTES = 1024 ** 3;
 export const FREE_FLOOR_FRACTION = 0.05;
-/** After a write failed for lack of space, this much more is freed than the floor asks. */
+/**
+ * After a write failed for lack of space, this much more is freed than the floor asks, or this
+ * fraction of a smaller disk (so a small disk does not lose all its recordings at once).
+ */
 export const ENOSPC_RELEASE_BYTES = 64 * 1024 ** 2;
+export const ENOSPC_RELEASE_FRACTION = 0.1;
 export const DAY_MS = 24 * 3600 * 1000;
 /** Segments deleted per query while catching up (a loop bound, not a limit on what goes). */
 const BATCH = 256;
@@ -64,7 +68,8 @@ export class Retention {
   /**
    * Deletes what must go: segments past their camera's keep days (when `days`), then the oldest
    * until under the quota and above the free floor. `force` (a write failed for lack of space)
-   * frees ENOSPC_RELEASE_BYTES more than the floor asks and at least one segment. Returns how
+   * frees ENOSPC_RELEASE_BYTES (at most a tenth of the disk) more than the floor asks and at least
+   * one segment. Returns how
    * many segments went.
    */
   check(opts: { days?: boolean; force?: boolean } = {}): number {
@@ -87,7 +92,8 @@ export class Retention {
       this.p.log?.(`recordings: cannot read free disk space: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (space !== undefined || opts.force === true) {
-      let need = (space ? freeFloor(space.total) - space.free : 0) + (opts.force === true ? ENOSPC_RELEASE_BYTES : 0);
+      const release = space ? Math.min(ENOSPC_RELEASE_BYTES, Math.floor(space.total * ENOSPC_RELEASE_FRACTION)) : ENOSPC_RELEASE_BYTES;
+      let need = (space ? freeFloor(space.total) - space.free : 0) + (opts.force === true ? release : 0);
       let forced = opts.force === true;
       deleted += this.#drain(() => this.p.index.oldest(BATCH), (row) => {
         if (need <= 0 && !forced) return false;
