@@ -280,6 +280,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'recordings':
         await (await import('./cli/recordings.ts')).cmdRecordings(rest, out);
         return 0;
+      case 'detect':
+        await (await import('./cli/detect.ts')).cmdDetect(rest, out);
+        return 0;
       case 'roster':
         await (await import('./cli/roster.ts')).cmdRoster(rest, out);
         return 0;

@@ -21,6 +21,7 @@ import { removePhone } from './phones/removal.ts';
 import { HubRosterLog, rosterReport } from './phones/roster-log.ts';
 import { PtzQueue } from './onvif/ptz-queue.ts';
 import { EventBus } from './events/hub-events.ts';
+import { HubDetection } from './events/detect-hub.ts';
 import { MediaBus } from './media/media-bus.ts';
 import { LiveCameras, profileOf } from './media/live-cameras.ts';
 import { Cameras } from './media/cameras.ts';
@@ -45,6 +46,8 @@ export class Hub {
   readonly #bus: MediaBus;
   /** What detectors found (PROTOCOL §17): detectors publish, the events store, recorder and push consume. */
   readonly events: EventBus;
+  /** Motion (and camera event) detection per camera, on the media bus, publishing to `events`. */
+  readonly detection: HubDetection;
   readonly #lan: LanEndpoint;
   readonly #live: LiveCameras;
   readonly cameras: Cameras;
@@ -113,8 +116,9 @@ export class Hub {
       // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).
       this.sessions.notify(deviceId, { type: 'paths', lan: this.lanUrl !== undefined ? [this.lanUrl] : [] });
     });
+    this.detection = new HubDetection({ store, ffmpeg, sink: this.events, log });
     // Phones first (sealing is the hot path), then what stays on the hub.
-    for (const consumer of [publisher, this.#watching, this.#viewers, this.recordings.recorder]) this.#bus.subscribe(consumer);
+    for (const consumer of [publisher, this.#watching, this.#viewers, this.recordings.recorder, this.detection]) this.#bus.subscribe(consumer);
   }
 
   static async start(opts: HubOptions): Promise<Hub> {
@@ -131,6 +135,7 @@ export class Hub {
     hub.#delivery.start();
     for (const camera of store.listCameras()) hub.#live.start(camera);
     hub.#watching.start();
+    hub.detection.start();
     hub.#api = await startLocalApi({
       host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? 0, token: apiToken(opts.dataDir), service: hub.service,
       ...(opts.uiHandler ? { fallback: opts.uiHandler } : {}), onError: (e) => hub.#log(`api error: ${e instanceof Error ? e.message : String(e)}`),
@@ -190,7 +195,7 @@ export class Hub {
     this.#watching.stop();
     this.#viewers.endAll();
     this.sessions.closeAll();
-    await this.#live.stopAll();
+    await Promise.all([this.#live.stopAll(), this.detection.stop()]);
     this.recordings.stop();
     await this.#api?.close();
     await this.links.close();

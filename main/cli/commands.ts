@@ -118,6 +118,20 @@ export const RECORD: CliCommand = {
     'A running hub applies the change at once; otherwise it does when it starts.',
 };
 
+export const DETECT: CliCommand = {
+  name: 'vigil detect',
+  summary: 'Turns a camera\'s motion detection on or off, with its sensitivity, masks and zones.',
+  options: {
+    data,
+    camera: { type: 'string', value: 'NAME', required: true, help: 'the camera (its name or id)' },
+    motion: { type: 'string', value: 'on|off', required: true, help: 'detect motion on the hub (decodes a small picture a few times a second)' },
+    sensitivity: { type: 'string', value: '1-10', help: '1 only big, clear motion .. 10 small changes (default 5, or as set before)' },
+    mask: { type: 'string', value: 'x,y,w,h', multiple: true, help: 'a part of the picture never watched, in fractions (0,0,0.4,0.08: a strip at the top left);\nreplaces the masks set before; `--mask none` clears them' },
+    zone: { type: 'string', value: 'x,y,w,h', multiple: true, help: 'watch only these parts (events name them zone 1, zone 2, ...);\nreplaces the zones set before; `--zone none` watches the whole picture' },
+  },
+  notes: 'A running hub applies the change within a second; otherwise it does when it starts.',
+};
+
 export const RECORDINGS: CliCommand = {
   name: 'vigil recordings',
   summary: 'Lists each camera\'s recordings: mode, keep days, bytes on disk, oldest and newest times.',
@@ -145,6 +159,6 @@ export const ROSTER: CliCommand = {
 export const VIGIL_PROGRAM: CliProgram = {
   name: 'vigil',
   summary: 'The hub\'s command line.',
-  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS, RECORD, RECORDINGS, ROSTER, VERIFY_EXPORT],
+  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS, RECORD, RECORDINGS, DETECT, ROSTER, VERIFY_EXPORT],
   notes: 'Commands that change a running hub reach it through its local API on 127.0.0.1, with the token\nin DIR/api-token.',
 };

@@ -1,0 +1,153 @@
+// The hub's detection (PROTOCOL §17.1), composed: a media bus consumer that runs a MotionDetector for
+// each camera whose motion detection is on (its own stream: the camera's main stream as the hub
+// ingests it), and whatever CameraDetectors the hub adds per camera (the camera's ONVIF events),
+// all publishing to the hub's EventBus. Settings come from the store; `vigil detect` writes them from
+// another process, so every SETTINGS_POLL_MS the store's data_version is read and, when it moved,
+// the settings are read again and applied (a detector starts, stops or takes the new ones).
+import type { FfmpegInfo } from '../../native/ffmpeg.ts';
+import type { IngestFragment, IngestInit } from '../../native/ingest.ts';
+import type { MediaConsumer, MediaStream } from '../media/media-bus.ts';
+import { DetectionStore, type DetectionSettings } from '../store/detection.ts';
+import type { Store } from '../store/db.ts';
+import type { TrackerTuning } from './detect-tracker.ts';
+import type { CameraDetector, DetectorSink } from './detector.ts';
+import { MotionDetector, type MotionDetectorTiming } from './motion-detector.ts';
+
+export const SETTINGS_POLL_MS = 1_000;
+
+export interface HubDetectionOptions {
+  store: Pick<Store, 'statement' | 'transaction' | 'getCamera'>;
+  ffmpeg: FfmpegInfo | undefined;
+  sink: DetectorSink;
+  log?: (line: string) => void;
+  timing?: Partial<MotionDetectorTiming>;
+  tracker?: Partial<TrackerTuning>;
+  /** Other detectors of a camera whose detection is on (e.g. its ONVIF events); started with it. */
+  extra?: (settings: DetectionSettings) => CameraDetector | undefined;
+}
+
+interface CameraDetection {
+  settings: DetectionSettings;
+  motion: MotionDetector;
+  extra: CameraDetector | undefined;
+}
+
+export class HubDetection implements MediaConsumer {
+  readonly #o: HubDetectionOptions;
+  readonly #settings: DetectionStore;
+  /** The camera streams seen on the bus, by camera id (a detector turned on later joins them). */
+  readonly #streams = new Map<string, MediaStream>();
+  readonly #running = new Map<string, CameraDetection>();
+  #version = -1;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(opts: HubDetectionOptions) {
+    this.#o = opts;
+    this.#settings = new DetectionStore(opts.store);
+  }
+
+  start(): void {
+    if (this.#closed || this.#timer !== undefined) return;
+    this.#poll();
+    this.#timer = setInterval(() => this.#poll(), SETTINGS_POLL_MS);
+    this.#timer.unref?.();
+  }
+
+  /** The camera's motion detector, if it runs (for tests and status). */
+  detector(cameraId: string): MotionDetector | undefined {
+    return this.#running.get(cameraId)?.motion;
+  }
+
+  /** Re-reads the settings now (the hub's own changes; others are seen by the poll). */
+  reload(): void {
+    this.#version = -1;
+    this.#poll();
+  }
+
+  init(stream: MediaStream, init: IngestInit): void {
+    if (stream.kind !== 'camera') return;
+    this.#streams.set(stream.cameraId, stream);
+    const running = this.#running.get(stream.cameraId);
+    if (running !== undefined) running.motion.init(stream, init);
+    else this.#apply(stream.cameraId);
+  }
+
+  fragment(stream: MediaStream, fragment: IngestFragment): void {
+    if (stream.kind !== 'camera') return;
+    this.#running.get(stream.cameraId)?.motion.fragment(fragment);
+  }
+
+  ended(stream: MediaStream): void {
+    if (stream.kind !== 'camera') return;
+    this.#streams.delete(stream.cameraId);
+    void this.#stopCamera(stream.cameraId);
+  }
+
+  async stop(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await Promise.all([...this.#running.keys()].map((id) => this.#stopCamera(id)));
+  }
+
+  #poll(): void {
+    if (this.#closed) return;
+    let version: number;
+    try {
+      version = this.#settings.dataVersion();
+    } catch (e) {
+      this.#o.log?.(`detection settings: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    if (version === this.#version) return;
+    this.#version = version;
+    const ids = new Set([...this.#streams.keys(), ...this.#running.keys()]);
+    for (const id of ids) this.#apply(id);
+  }
+
+  /** Starts, stops or reconfigures a camera's detection to match its stored settings. */
+  #apply(cameraId: string): void {
+    if (this.#closed) return;
+    const settings = this.#settings.settings(cameraId);
+    const running = this.#running.get(cameraId);
+    const stream = this.#streams.get(cameraId);
+    if (!settings.motion || stream === undefined) {
+      if (running !== undefined) void this.#stopCamera(cameraId);
+      return;
+    }
+    if (running !== undefined) {
+      if (!sameSettings(running.settings, settings)) {
+        running.settings = settings;
+        running.motion.configure(settings);
+        this.#o.log?.(`camera ${cameraId.slice(0, 8)}: motion detection settings changed (sensitivity ${settings.sensitivity}, ${settings.masks.length} masks, ${settings.zones.length} zones)`);
+      }
+      return;
+    }
+    const motion = new MotionDetector({
+      camera: { id: cameraId }, settings, ffmpeg: this.#o.ffmpeg, sink: this.#o.sink,
+      ...(this.#o.log ? { log: this.#o.log } : {}), ...(this.#o.timing ? { timing: this.#o.timing } : {}), ...(this.#o.tracker ? { tracker: this.#o.tracker } : {}),
+    });
+    let extra: CameraDetector | undefined;
+    try {
+      extra = this.#o.extra?.(settings);
+    } catch (e) {
+      this.#o.log?.(`camera ${cameraId.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.#running.set(cameraId, { settings, motion, extra });
+    motion.join(stream);
+    this.#o.log?.(`camera ${cameraId.slice(0, 8)}: motion detection on (sensitivity ${settings.sensitivity})`);
+  }
+
+  async #stopCamera(cameraId: string): Promise<void> {
+    const running = this.#running.get(cameraId);
+    if (running === undefined) return;
+    this.#running.delete(cameraId);
+    await Promise.all([running.motion.stop(), running.extra?.stop()]);
+    this.#o.log?.(`camera ${cameraId.slice(0, 8)}: motion detection off`);
+  }
+}
+
+function sameSettings(a: DetectionSettings, b: DetectionSettings): boolean {
+  return a.motion === b.motion && a.sensitivity === b.sensitivity && JSON.stringify(a.masks) === JSON.stringify(b.masks) && JSON.stringify(a.zones) === JSON.stringify(b.zones);
+}
