@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IngestTiming } from '../native/ingest.ts';
 import type { LanOptions } from './links/lan-endpoint.ts';
 import type { KeyProtector } from './store/sealed.ts';
+import type { PushOptions } from './push/compose.ts';
 
 export interface HubOptions {
   dataDir: string;
@@ -24,4 +25,6 @@ export interface HubOptions {
   keyProtector?: KeyProtector;
   /** The most all recordings may take, in bytes (`--storage-max-gb`); else only keep days and the free-space floor. */
   storageMaxBytes?: number;
+  /** Web Push (main/push/): the VAPID subject, send limits, and for tests only, plain http to loopback push services. */
+  push?: PushOptions;
 }

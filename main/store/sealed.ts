@@ -27,7 +27,10 @@ export const SEAL_HUB_IDENTITY = 'hub_identity.secret';
 export const SEAL_CAMERA_PASSWORD = 'cameras.password';
 export const SEAL_INVITE_SECRET = 'invites.secret';
 export const SEAL_KEY_CHECK = 'meta.key_check';
+/** The hub's VAPID private key (RFC 8292), for Web Push (main/push/vapid.ts). */
+export const SEAL_VAPID_KEY = 'meta.vapid_key';
 export type SealPurpose =
+  | typeof SEAL_VAPID_KEY
   | typeof SEAL_HUB_IDENTITY
   | typeof SEAL_CAMERA_PASSWORD
   | typeof SEAL_INVITE_SECRET
