@@ -4,6 +4,10 @@
 // app.js; it can only offer a new sw.js, which the page checks against the release key
 // (updates.dom.ts). The SHA-256 of this script names the whole release.
 
+import { cryptoReady } from '../../../crypto/sodium.ts';
+import { notificationFor, openPushText } from './push-inbox.ts';
+import { countRefused, readProfile, takePush } from './push-db.ts';
+
 interface ReleaseFiles {
   readonly releaseId: string;
   /** path relative to the scope -> lowercase hex SHA-256 */
@@ -19,12 +23,26 @@ interface FetchEvent extends ExtendableEvent {
   readonly request: Request;
   respondWith(r: Promise<Response> | Response): void;
 }
+interface PushEvent extends ExtendableEvent {
+  readonly data: { text(): string } | null;
+}
+interface NotificationEvent extends ExtendableEvent {
+  readonly notification: Notification;
+}
+interface WindowClient {
+  readonly url: string;
+  focus(): Promise<WindowClient>;
+  navigate(url: string): Promise<WindowClient | null>;
+}
 interface SwScope {
-  readonly registration: { readonly scope: string };
-  readonly clients: { claim(): Promise<void> };
+  readonly registration: { readonly scope: string; showNotification(title: string, options?: NotificationOptions & { image?: string }): Promise<void> };
+  readonly clients: { claim(): Promise<void>; matchAll(o: { type: 'window' }): Promise<WindowClient[]>; openWindow(url: string): Promise<WindowClient | null> };
+  readonly indexedDB: IDBFactory;
   skipWaiting(): Promise<void>;
   addEventListener(type: 'install' | 'activate', f: (e: ExtendableEvent) => void): void;
   addEventListener(type: 'fetch', f: (e: FetchEvent) => void): void;
+  addEventListener(type: 'push', f: (e: PushEvent) => void): void;
+  addEventListener(type: 'notificationclick', f: (e: NotificationEvent) => void): void;
 }
 const sw = self as unknown as SwScope;
 
@@ -70,5 +88,47 @@ sw.addEventListener('fetch', (e) => {
     const hit = await caches.match(new URL(path, scope), { cacheName: CACHE });
     // A pinned file missing from the cache is never fetched instead: it would be unverified.
     return hit ?? new Response('Vigil: this file is missing from the verified copy of the app. Reinstall the app.', { status: 503 });
+  })());
+});
+
+// Web Push (PROTOCOL §17.3). The payload is a Vigil push message: opened with this phone's keys from
+// IndexedDB, shown only if this phone's hub signed it and its number was not seen before. Anything
+// else shows nothing and is counted (push-db.ts): a push service, or anyone holding the
+// subscription, can send pushes, but cannot make one that names a camera or an event.
+async function onPush(text: string): Promise<void> {
+  await cryptoReady();
+  const idb = sw.indexedDB;
+  const profile = await readProfile(idb);
+  if (profile === undefined) return countRefused(idb, 'no-profile');
+  const opened = openPushText(text, profile);
+  if ('refused' in opened) {
+    if (opened.refused !== 'replayed') await countRefused(idb, opened.refused);
+    return;
+  }
+  if (!(await takePush(idb, opened.ok.seq))) return;
+  const n = notificationFor(opened.ok);
+  await sw.registration.showNotification(n.title, {
+    body: n.body, tag: n.tag, data: n.data, icon: new URL('icon.svg', sw.registration.scope).href, ...(n.image !== undefined ? { image: n.image } : {}),
+  });
+}
+
+sw.addEventListener('push', (e) => {
+  e.waitUntil(onPush(e.data?.text() ?? ''));
+});
+
+// A tap opens the app at the timeline for that camera and time (a hash the app reads).
+sw.addEventListener('notificationclick', (e) => {
+  e.notification.close();
+  const data = e.notification.data as { hash?: unknown } | null;
+  const hash = typeof data?.hash === 'string' && /^#timeline=[0-9a-f]{32}@\d{1,15}$/.test(data.hash) ? data.hash : '';
+  const url = new URL(hash, sw.registration.scope).href;
+  e.waitUntil((async () => {
+    const open = (await sw.clients.matchAll({ type: 'window' })).find((c) => c.url.startsWith(sw.registration.scope));
+    if (open !== undefined) {
+      await open.focus();
+      await open.navigate(url);
+    } else {
+      await sw.clients.openWindow(url);
+    }
   })());
 });
