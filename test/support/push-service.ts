@@ -5,7 +5,7 @@
 // RFC 8188 framing). Each subscription is a path (/push/<id>) with keys the test holds; a
 // subscription can be set to answer 410 Gone.
 import { createECDH, createDecipheriv, createPublicKey, hkdfSync, randomBytes, verify, type ECDH } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface TestSubscription {
   readonly id: string;
@@ -92,12 +92,12 @@ export class TestPushService {
   private constructor(private readonly server: Server, readonly origin: string) {}
 
   static async start(): Promise<TestPushService> {
-    let service: TestPushService | undefined;
-    const server = createServer((req, res) => service!.onRequest(req, res));
+    const handler: { service?: TestPushService } = {};
+    const server = createServer((req, res) => handler.service!.onRequest(req, res));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    service = new TestPushService(server, `http://127.0.0.1:${port}`);
-    return service;
+    handler.service = new TestPushService(server, `http://127.0.0.1:${port}`);
+    return handler.service;
   }
 
   subscribe(): TestSubscription {
@@ -127,7 +127,7 @@ export class TestPushService {
     }
   }
 
-  private onRequest(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
