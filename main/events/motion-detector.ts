@@ -134,6 +134,11 @@ export class MotionDetector implements CameraDetector {
     return this.#child !== undefined;
   }
 
+  /** The decoder's process id while it runs (bench: its CPU from /proc). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** Starts on a stream of the media bus: its current init and GOP now, then what comes. */
   join(stream: MediaStream): void {
     this.#stream = stream;
