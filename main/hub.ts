@@ -119,6 +119,7 @@ export class Hub {
     this.detection = new HubDetection({ store, ffmpeg, sink: this.events, log });
     // Phones first (sealing is the hot path), then what stays on the hub.
     for (const consumer of [publisher, this.#watching, this.#viewers, this.recordings.recorder, this.detection]) this.#bus.subscribe(consumer);
+    this.events.subscribe(this.recordings.recorder.events); // `events` mode records around each event
   }
 
   static async start(opts: HubOptions): Promise<Hub> {

@@ -107,7 +107,7 @@ export const STATUS: CliCommand = {
 
 export const RECORD: CliCommand = {
   name: 'vigil record',
-  summary: 'Sets what a camera records: continuous, events (nothing yet: no events until\nmotion detection) or off, and for how many days recordings are kept.',
+  summary: 'Sets what a camera records: continuous, events (from 5 s before to 10 s\nafter each detected event) or off, and for how many days recordings are kept.',
   options: {
     data,
     camera: { type: 'string', value: 'NAME', required: true, help: 'the camera (its name or id)' },

@@ -4,7 +4,7 @@
 import type { RecordingInfo } from '../../contract/hub-ui.ts';
 import type { Store } from '../store/db.ts';
 import type { RecordingIndex, RecordingMode } from '../store/recordings.ts';
-import { EVENTS_NOT_BUILT } from './recorder.ts';
+import { EVENTS_MODE_NOTE } from './recorder.ts';
 
 export interface RecordingAdminParts {
   store: Pick<Store, 'listCameras' | 'getCamera' | 'audit'>;
@@ -27,7 +27,7 @@ export class RecordingAdmin {
         cameraId: c.id, name: c.name, mode: s.mode, keepDays: s.keepDays,
         bytes: t?.bytes ?? 0, segments: t?.segments ?? 0, oldest: t?.oldestMs ?? null, newest: t?.newestMs ?? null,
         recording: this.p.recorder?.status(c.id).recording ?? false,
-        ...(s.mode === 'events' ? { note: EVENTS_NOT_BUILT } : {}),
+        ...(s.mode === 'events' ? { note: EVENTS_MODE_NOTE } : {}),
         ...(c.removedAt !== null ? { note: 'camera removed; its recordings go with retention' } : {}),
       };
     });

@@ -1,5 +1,6 @@
 // The recorder (PROTOCOL §15.3): a media bus consumer that writes each camera's own stream, in mode
-// `continuous`, as sealed segments the hub cannot read back (crypto/recording.ts). A segment starts
+// `continuous` all the time and in mode `events` around each event on the events bus (from the
+// pre-roll it keeps to POST_ROLL_MS after the event ends), as sealed segments the hub cannot read back (crypto/recording.ts). A segment starts
 // at a keyframe with the stream's init segment as chunk 0, takes each fragment as a `media` chunk
 // at its capture time, and closes at the first keyframe after SEGMENT_MS, at a new init segment (the
 // camera restarted), at a new recording epoch, when the camera sends nothing for STALE_MS (a gap,
@@ -16,6 +17,7 @@ import type { HubIdentity } from '../../crypto/identity.ts';
 import { SegmentWriter, type RecordingEpoch } from '../../crypto/recording.ts';
 import type { IngestFragment, IngestInit } from '../../native/ingest.ts';
 import { hexToBytes } from '../hex.ts';
+import type { DetectedEvent, EventConsumer } from '../events/hub-events.ts';
 import type { MediaConsumer, MediaStream } from '../media/media-bus.ts';
 import type { RecordingIndex, RecordingMode } from '../store/recordings.ts';
 import { recoverRecordings, type RecoveryReport } from './recovery.ts';
@@ -31,7 +33,15 @@ export const STALE_MS = 10_000;
 const TICK_MS = 2000;
 /** Keep days, quota and free space are checked this often, and after every segment. */
 export const RETENTION_EVERY_MS = 60_000;
-export const EVENTS_NOT_BUILT = 'events mode records nothing yet: motion events are not built (issue 17)';
+/** In `events` mode, video kept from before an event starts (from a keyframe at most this long before it). */
+export const PRE_ROLL_MS = 5000;
+/** ...and recorded after it ends. */
+export const POST_ROLL_MS = 10_000;
+/** Pre-roll a camera holds in memory at most (a camera with a very long GOP keeps less). */
+export const MAX_PRE_ROLL_BYTES = 16 * 1024 * 1024;
+/** An event never ended (its detector stopped) stops being recorded after this long. */
+export const MAX_EVENT_MS = 30 * 60_000;
+export const EVENTS_MODE_NOTE = `events mode records from up to ${PRE_ROLL_MS / 1000} s before each event to ${POST_ROLL_MS / 1000} s after it ends`;
 
 export interface RecorderParts {
   dataDir: string;
@@ -65,6 +75,12 @@ interface CameraState {
   open: OpenSegment | undefined;
   /** The newest chunk time written for this camera: times never go back (the clock may). */
   lastMs: number;
+  /** `events` mode: recent fragments from a keyframe, written when an event starts. */
+  preRoll: { fragment: IngestFragment; bytes: number }[];
+  preRollBytes: number;
+  /** Events going on (key to start, on the capture clock), and until when the last one's post-roll runs. */
+  events: Map<string, number>;
+  postRollUntil: number;
 }
 
 export interface RecorderStatus {
@@ -148,15 +164,45 @@ export class Recorder implements MediaConsumer {
     const now = this.#now();
     for (const [cameraId, state] of this.#cameras) {
       if (state.open !== undefined && now - state.open.lastArrival >= STALE_MS) this.#close(cameraId, state, state.open.lastMs);
+      for (const [key, start] of state.events) {
+        if (state.lastMs - start > MAX_EVENT_MS) {
+          state.events.delete(key);
+          this.p.log?.(`recordings: event ${key} on camera ${cameraId.slice(0, 8)} never ended; recorded ${MAX_EVENT_MS / 60_000} min of it`);
+        }
+      }
     }
     if (now - this.#lastRetention >= RETENTION_EVERY_MS) this.#retentionCheck(true);
   }
 
-  /** The owner changed a camera's mode: read it again (and stop a segment if it is no longer continuous). */
+  /** The owner changed a camera's mode: read it again (and stop a segment it no longer wants). */
   settingsChanged(cameraId: string): void {
     this.#modes.delete(cameraId);
     const state = this.#cameras.get(cameraId);
-    if (state?.open !== undefined && this.#mode(cameraId) !== 'continuous') this.#close(cameraId, state, state.open.lastMs);
+    if (state === undefined) return;
+    const mode = this.#mode(cameraId);
+    if (mode !== 'events') this.#dropPreRoll(state);
+    if (state.open !== undefined && !(mode === 'continuous' || (mode === 'events' && this.#eventWants(state, state.lastMs)))) {
+      this.#close(cameraId, state, state.open.lastMs);
+    }
+  }
+
+  // ---- the events bus ---------------------------------------------------------------------------
+
+  /** What the recorder takes from the events bus (main/hub.ts subscribes it): `events` mode records around these. */
+  readonly events: EventConsumer = {
+    started: (key, event) => this.#eventStarted(key, event),
+    ended: (key, event) => this.#eventEnded(key, event),
+  };
+
+  #eventStarted(key: string, event: DetectedEvent): void {
+    if (this.#stopped) return;
+    this.#state(event.cameraId).events.set(key, event.startMs);
+  }
+
+  #eventEnded(key: string, event: DetectedEvent): void {
+    const state = this.#cameras.get(event.cameraId);
+    if (state === undefined || !state.events.delete(key)) return;
+    state.postRollUntil = Math.max(state.postRollUntil, (event.endMs ?? state.lastMs) + POST_ROLL_MS);
   }
 
   status(cameraId: string): RecorderStatus {
@@ -179,6 +225,7 @@ export class Recorder implements MediaConsumer {
     const state = this.#state(stream.cameraId);
     // A new init is a restarted camera: what follows does not continue the open segment.
     if (state.open !== undefined) this.#close(stream.cameraId, state, state.open.lastMs);
+    this.#dropPreRoll(state);
     state.init = init;
   }
 
@@ -186,10 +233,28 @@ export class Recorder implements MediaConsumer {
     if (stream.kind !== 'camera' || this.#stopped) return;
     const cameraId = stream.cameraId;
     const state = this.#state(cameraId);
-    if (this.#mode(cameraId) !== 'continuous') {
+    const mode = this.#mode(cameraId);
+    if (mode === 'events') {
+      if (!this.#eventWants(state, f.captureTime)) {
+        if (state.open !== undefined) this.#close(cameraId, state, state.open.lastMs);
+        this.#keepPreRoll(state, f);
+        return;
+      }
+      // An event began: first the pre-roll, from its keyframe (the stream's GOP if none kept yet).
+      if (state.open === undefined) {
+        const pre = state.preRoll.length > 0 ? state.preRoll.map((p) => p.fragment) : stream.gop.filter((g) => g !== f && g.captureTime <= f.captureTime);
+        this.#dropPreRoll(state);
+        for (const p of pre) this.#record(stream, state, p);
+      }
+    } else if (mode !== 'continuous') {
       if (state.open !== undefined) this.#close(cameraId, state, state.open.lastMs);
       return;
     }
+    this.#record(stream, state, f);
+  }
+
+  #record(stream: MediaStream, state: CameraState, f: IngestFragment): void {
+    const cameraId = stream.cameraId;
     const time = Math.max(f.captureTime, state.lastMs);
     const open = state.open;
     if (open !== undefined && f.keyframe && (time - open.startMs >= SEGMENT_MS || open.bytes >= MAX_SEGMENT_BYTES)) {
@@ -215,7 +280,33 @@ export class Recorder implements MediaConsumer {
     if (stream.kind !== 'camera') return;
     const state = this.#cameras.get(stream.cameraId);
     if (state?.open !== undefined) this.#close(stream.cameraId, state, state.open.lastMs);
+    if (state !== undefined) this.#dropPreRoll(state);
     this.#cameras.delete(stream.cameraId);
+  }
+
+  #eventWants(state: CameraState, time: number): boolean {
+    return state.events.size > 0 || time <= state.postRollUntil;
+  }
+
+  /** Keeps fragments from the newest keyframe at least PRE_ROLL_MS old (bounded in bytes). */
+  #keepPreRoll(state: CameraState, f: IngestFragment): void {
+    const ring = state.preRoll;
+    if (ring.length === 0 && !f.keyframe) return; // the pre-roll starts where a player can
+    ring.push({ fragment: f, bytes: f.data.length });
+    state.preRollBytes += f.data.length;
+    for (;;) {
+      const next = ring.findIndex((p, i) => i > 0 && p.fragment.keyframe);
+      if (next < 0) break;
+      const tooOld = f.captureTime - ring[next]!.fragment.captureTime >= PRE_ROLL_MS;
+      if (!tooOld && state.preRollBytes <= MAX_PRE_ROLL_BYTES) break;
+      for (const p of ring.splice(0, next)) state.preRollBytes -= p.bytes;
+    }
+    if (state.preRollBytes > MAX_PRE_ROLL_BYTES) this.#dropPreRoll(state);
+  }
+
+  #dropPreRoll(state: CameraState): void {
+    state.preRoll = [];
+    state.preRollBytes = 0;
   }
 
   // ---- segments ---------------------------------------------------------------------------------
@@ -225,7 +316,7 @@ export class Recorder implements MediaConsumer {
     if (state === undefined) {
       // After a restart, carry on from the newest time already recorded for this camera.
       const newest = this.p.index.newestEnd(cameraId) ?? 0;
-      state = { init: undefined, open: undefined, lastMs: newest };
+      state = { init: undefined, open: undefined, lastMs: newest, preRoll: [], preRollBytes: 0, events: new Map(), postRollUntil: 0 };
       this.#cameras.set(cameraId, state);
     }
     return state;

@@ -13,7 +13,8 @@ import {
 import type { Secret } from '../../../crypto/secret.ts';
 import type { IngestFragment, IngestInit } from '../../../native/ingest.ts';
 import type { MediaStream } from '../../../main/media/media-bus.ts';
-import { Recorder, SEGMENT_MS, STALE_MS } from '../../../main/recording/recorder.ts';
+import { POST_ROLL_MS, PRE_ROLL_MS, Recorder, SEGMENT_MS, STALE_MS } from '../../../main/recording/recorder.ts';
+import { EventBus, type DetectedEvent } from '../../../main/events/hub-events.ts';
 import { RecordingEpochs } from '../../../main/recording/epochs.ts';
 import { DAY_MS, ENOSPC_RELEASE_BYTES, type DiskSpace } from '../../../main/recording/retention.ts';
 import { realSegmentFiles, type SegmentFileSystem } from '../../../main/recording/segment-files.ts';
@@ -145,7 +146,7 @@ describe('recorder', () => {
     expect(statSync(join(r.dir, last.path)).mode & 0o777).toBe(0o600);
   });
 
-  it('records only the camera\'s own stream, only in continuous mode; events mode says it records nothing yet', () => {
+  it('records only the camera\'s own stream, only in continuous mode (events mode without an event records nothing)', () => {
     const r = rig({ mode: 'events' });
     r.recorder.start({ timers: false });
     feed(r, T0, 6);
@@ -163,6 +164,61 @@ describe('recorder', () => {
     expect(r.recorder.status(r.cameraId).recording).toBe(false);
     feed(r, T0 + 20_000, 6);
     expect(r.index.allSegments().length).toBe(1);
+    checkIndex(r);
+  });
+
+  it('events mode: from the keyframe of the pre-roll before an event to the post-roll after it ends, through the events bus', () => {
+    const r = rig({ mode: 'events' });
+    const bus = new EventBus((e) => {
+      throw e;
+    });
+    bus.subscribe(r.recorder.events);
+    r.recorder.start({ timers: false });
+    let t = feed(r, T0, 20); // no event: nothing recorded, a pre-roll kept
+    expect(r.index.allSegments()).toEqual([]);
+    const event: DetectedEvent = { cameraId: r.cameraId, kind: 'motion', source: 'test', startMs: t, score: 0.9, zones: [] };
+    bus.started('motion-1', event);
+    t = feed(r, t, 3);
+    bus.ended('motion-1', { ...event, endMs: t });
+    const endedAt = t;
+    t = feed(r, t, 20);
+    r.recorder.stop();
+    const rows = r.index.allSegments();
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    checkIndex(r);
+    // Starts at a keyframe at most PRE_ROLL_MS (plus one GOP of 2 s) before the event, and on its keyframe.
+    const first = rows[0]!.startMs;
+    expect(event.startMs - first).toBeGreaterThanOrEqual(PRE_ROLL_MS);
+    expect(event.startMs - first).toBeLessThanOrEqual(PRE_ROLL_MS + 2000);
+    expect((first - T0) % 2000).toBe(0);
+    // Ends POST_ROLL_MS after the event ended, not later; every segment contiguous.
+    const last = Math.max(...rows.map((x) => x.endMs));
+    expect(last).toBeGreaterThanOrEqual(endedAt + POST_ROLL_MS - 500);
+    expect(last).toBeLessThanOrEqual(endedAt + POST_ROLL_MS);
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.startMs).toBe(rows[i - 1]!.endMs);
+    expect(t - last).toBeGreaterThan(5000); // nothing recorded after the post-roll
+  });
+
+  it('events mode: a second event in the post-roll goes on in the same recording; an unknown event changes nothing', () => {
+    const r = rig({ mode: 'events' });
+    r.recorder.start({ timers: false });
+    let t = feed(r, T0, 8);
+    const ev = (key: string, startMs: number): DetectedEvent => ({ cameraId: r.cameraId, kind: 'motion', source: 'test', startMs, score: 1, zones: [] });
+    r.recorder.events.started!('a', ev('a', t));
+    t = feed(r, t, 2);
+    r.recorder.events.ended!('a', { ...ev('a', t - 2000), endMs: t });
+    t = feed(r, t, 6);
+    r.recorder.events.started!('b', ev('b', t)); // within a's post-roll
+    t = feed(r, t, 2);
+    r.recorder.events.ended!('b', { ...ev('b', t - 2000), endMs: t });
+    t = feed(r, t, 14);
+    const rows = r.index.allSegments();
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.startMs).toBe(rows[i - 1]!.endMs); // one run, no gap
+    expect(r.recorder.status(r.cameraId).recording).toBe(false);
+    // Unknown keys and other cameras' events change nothing.
+    r.recorder.events.ended!('nope', { ...ev('nope', t), endMs: t });
+    feed(r, t, 2);
+    expect(r.index.allSegments().length).toBe(rows.length);
     checkIndex(r);
   });
 
