@@ -183,7 +183,7 @@ export class TimelineView {
   /** Makes sure the segments overlapping [from, to) are known (asks the hub for what is not). */
   async #ensureListed(from: number, to: number): Promise<void> {
     const now = Date.now();
-    for (const gap of this.#listed.missing({ start: from, end: to })) {
+    for (const gap of this.#listed.missing({ start: Math.floor(from), end: Math.ceil(to) })) {
       const got = await segmentsBetween(this.#recs, this.#p.camera.id, gap.start, gap.end);
       this.#addSegments(got);
       // What is still being recorded may grow: only the past is marked as listed.
@@ -223,7 +223,8 @@ export class TimelineView {
   // Scrubbing
 
   #moveCursor(t: number, picture: boolean): void {
-    this.#cursor = Math.min(Math.max(t, this.#day.start), this.#day.end - 1);
+    // Whole ms: the hub takes times as integers (and the play head's are fractions).
+    this.#cursor = Math.round(Math.min(Math.max(t, this.#day.start), this.#day.end - 1));
     if (this.#cursor < this.#view.start || this.#cursor >= this.#view.end) {
       this.#view = windowAt(this.#day, ZOOM_LEVELS_MS[this.#zoom]!, this.#cursor);
     }
@@ -406,8 +407,7 @@ export class TimelineView {
       const stepStart = t;
       while (generation === this.#generation && performance.now() - shownAt < showFor) {
         await this.#sleep(Math.min(TICK_MS, showFor));
-        this.#cursor = Math.min(seg.end, stepStart + (performance.now() - shownAt) * this.#speed);
-        this.#render();
+        this.#moveCursor(Math.min(seg.end, stepStart + (performance.now() - shownAt) * this.#speed), false);
       }
       if (generation !== this.#generation) return;
       seg = next;
@@ -587,8 +587,7 @@ export class TimelineView {
     const scrubTo = (t: number): void => {
       if (this.#mode === 'play') this.#pause();
       this.#mode = 'scrub';
-      this.#cursor = t;
-      this.#render();
+      this.#moveCursor(t, false);
       this.#requestPicture(t);
     };
     this.#on(track, 'pointerdown', (ev) => {
@@ -616,7 +615,7 @@ export class TimelineView {
       this.#dayResult = undefined;
       this.#pause();
       this.#view = windowAt(this.#day, ZOOM_LEVELS_MS[this.#zoom]!, this.#day.start + (this.#day.end - this.#day.start) / 2);
-      this.#cursor = Math.min(this.#view.start + (this.#view.end - this.#view.start) / 2, Date.now());
+      this.#cursor = Math.round(Math.min(this.#view.start + (this.#view.end - this.#view.start) / 2, Date.now()));
       this.#render();
       void this.#loadDay(true).then(() => {
         const last = this.#ranges[this.#ranges.length - 1];

@@ -55,13 +55,20 @@ function pictureSpread(): Promise<number> {
   });
 }
 
-/** Drags along the track from one x fraction of an element's box to another, in steps. */
-async function drag(selector: string, from: number, to: number): Promise<void> {
-  const box = (await page.locator(selector).first().boundingBox())!;
-  const y = box.y + box.height / 2;
-  await page.mouse.move(box.x + box.width * from, y);
+/**
+ * Drags along the track from one fraction of the first recorded range to another, in steps. The
+ * range's place is read in one go in the page (the track is drawn anew as the cursor moves).
+ */
+async function drag(from: number, to: number): Promise<void> {
+  const g = await page.evaluate(() => {
+    const t = document.getElementById('tl-track')!.getBoundingClientRect();
+    const r = document.querySelector<HTMLElement>('#tl-track .tl-range')!;
+    return { x: t.x, y: t.y + t.height / 2, w: t.width, left: parseFloat(r.style.left) / 100, width: parseFloat(r.style.width) / 100 };
+  });
+  const x = (f: number) => g.x + g.w * (g.left + g.width * f);
+  await page.mouse.move(x(from), g.y);
   await page.mouse.down();
-  for (let i = 1; i <= 5; i++) await page.mouse.move(box.x + box.width * (from + ((to - from) * i) / 5), y);
+  for (let i = 1; i <= 5; i++) await page.mouse.move(x(from + ((to - from) * i) / 5), g.y);
   await page.mouse.up();
 }
 
@@ -126,7 +133,7 @@ describe('recordings timeline in the app', () => {
 
     // Drag from the range's start to its middle: a picture of that moment, decoded.
     const pictures = await num('timeline', 'pictures');
-    await drag('#tl-track .tl-range', 0.02, 0.4);
+    await drag(0.02, 0.4);
     await page.waitForFunction((n) => Number(document.getElementById('timeline')!.dataset.pictures) > n && document.getElementById('timeline')!.dataset.mode === 'scrub', pictures, { timeout: 20_000 });
     const cursor = await num('tl-cursor', 'time');
     expect(cursor).toBeGreaterThanOrEqual(range.start);
@@ -143,7 +150,7 @@ describe('recordings timeline in the app', () => {
     await page.waitForFunction(() => Number(document.getElementById('timeline')!.dataset.cachedKeyframes) >= 2, null, { timeout: 20_000 });
 
     // 1×: the video plays from there, frames are painted, the cursor follows the recording's time.
-    await drag('#tl-track .tl-range', 0.02, 0.05);
+    await drag(0.02, 0.05);
     await page.waitForFunction(() => document.getElementById('timeline')!.dataset.mode === 'scrub', null, { timeout: 10_000 });
     const from = await num('tl-cursor', 'time');
     await page.click('[data-speed="1"]');
@@ -161,7 +168,7 @@ describe('recordings timeline in the app', () => {
 
     // 4×: keyframes only. From the range's start, pictures step while the video stays paused,
     // and the cursor runs faster than the clock.
-    await drag('#tl-track .tl-range', 0.01, 0.01);
+    await drag(0.01, 0.01);
     await page.waitForFunction(() => document.getElementById('timeline')!.dataset.mode === 'scrub', null, { timeout: 10_000 });
     const before4 = { pictures: await num('timeline', 'pictures'), cursor: await num('tl-cursor', 'time'), wall: Date.now() };
     await page.click('[data-speed="4"]');
@@ -185,12 +192,15 @@ describe('recordings timeline in the app', () => {
     await page.waitForFunction(() => document.querySelector('#tl-track .tl-range') !== null, null, { timeout: 30_000 });
     await page.click('#tl-zoom-in');
     await page.click('#tl-zoom-in');
-    await drag('#tl-track .tl-range', 0.01, 0.01);
+    await drag(0.01, 0.01);
     await page.selectOption('#tl-export-length', '10');
     const downloads: Download[] = [];
     page.on('download', (d) => downloads.push(d));
     await page.click('#tl-export');
-    await waitUntil('the clip downloaded', async () => downloads.length >= 1, 60_000, 100);
+    await page.waitForFunction(() => !(document.getElementById('tl-export') as HTMLButtonElement).disabled, null, { timeout: 60_000 });
+    const status = await page.textContent('#tl-export-status');
+    expect(status).toMatch(/^\d+ segments, /);
+    await waitUntil(`the clip downloaded (${status})`, async () => downloads.length >= 1, 20_000, 100);
     expect(await page.isVisible('#tl-save-proof')).toBe(true);
     await page.click('#tl-save-proof');
     await waitUntil('the proof downloaded', async () => downloads.length >= 2, 20_000, 100);
