@@ -283,6 +283,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'detect':
         await (await import('./cli/detect.ts')).cmdDetect(rest, out);
         return 0;
+      case 'events':
+        await (await import('./cli/events.ts')).cmdEvents(rest, out);
+        return 0;
       case 'roster':
         await (await import('./cli/roster.ts')).cmdRoster(rest, out);
         return 0;

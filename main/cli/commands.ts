@@ -138,6 +138,17 @@ export const RECORDINGS: CliCommand = {
   options: { data, json },
 };
 
+export const EVENTS: CliCommand = {
+  name: 'vigil events',
+  summary: 'Lists events (motion, ...) the hub stored: camera, kind and times only.',
+  options: {
+    data,
+    camera: { type: 'string', value: 'NAME', help: 'only this camera\'s events (its name or id)' },
+    json: { type: 'boolean', help: 'one JSON object per event: id, camera, cameraId, kind, start, end (ISO 8601; end null while it goes on), sealed' },
+  },
+  notes: 'An event\'s picture, score and zones are sealed to the phones (like recordings): the hub cannot\nshow them. \'vigil-phone events\' and \'vigil-phone event-image\' open them on a phone.',
+};
+
 export const VERIFY_EXPORT: CliCommand = {
   name: 'vigil verify-export',
   summary: 'Checks an exported clip against its proof; prints hub, camera, times; non-zero if altered.',
@@ -159,6 +170,6 @@ export const ROSTER: CliCommand = {
 export const VIGIL_PROGRAM: CliProgram = {
   name: 'vigil',
   summary: 'The hub\'s command line.',
-  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS, RECORD, RECORDINGS, DETECT, ROSTER, VERIFY_EXPORT],
+  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS, RECORD, RECORDINGS, DETECT, EVENTS, ROSTER, VERIFY_EXPORT],
   notes: 'Commands that change a running hub reach it through its local API on 127.0.0.1, with the token\nin DIR/api-token.',
 };
