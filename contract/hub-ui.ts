@@ -145,7 +145,11 @@ export interface RosterReport {
   /** 30 digits in groups of 5: the same on every phone that sees the same log. */
   safetyCode: string;
   length: number;
-  entries: { seq: number; at: number; change: 'added' | 'removed' | 'role-changed'; deviceId: string; name: string; role: Role; by: string }[];
+  entries: {
+    seq: number; at: number; change: 'added' | 'removed' | 'role-changed' | 'history-shared'; deviceId: string; name: string; role: Role; by: string;
+    /** history-shared: the owner phone (device id) that sealed recording epochs first..last (`epochs` of them) to this one. */
+    history?: { from: string; firstEpoch: number; lastEpoch: number; epochs: number };
+  }[];
 }
 
 export type RecordingMode = 'continuous' | 'events' | 'off';

@@ -10,7 +10,10 @@ import { LABEL_COMMAND, PROTOCOL_VERSION } from './labels.ts';
 import type { Role } from './certificate.ts';
 import { Reader, Writer } from './wire.ts';
 
-export const ACTIONS = ['list-cameras', 'watch', 'unwatch', 'snapshot', 'ptz', 'settings', 'recording-keys', 'recordings', 'segment', 'roster-log'] as const;
+export const ACTIONS = [
+  'list-cameras', 'watch', 'unwatch', 'snapshot', 'ptz', 'settings', 'recording-keys', 'recordings', 'segment', 'roster-log',
+  'device-certificate', 'share-history',
+] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /** Which role may do what: viewers watch; only owners steer cameras or change settings. */
@@ -20,6 +23,13 @@ export const ROLE_ALLOWS: Record<Role, readonly Action[]> = {
 };
 
 export const MAX_COMMAND_ARGS_BYTES = 4096;
+/** share-history carries sealed epoch seeds (about 1.6 kB of base64 each): a few dozen fit one session message. */
+export const MAX_SHARE_HISTORY_ARGS_BYTES = 40 * 1024;
+
+/** The most argument bytes an action's command may carry. */
+export function maxArgsBytes(action: string): number {
+  return action === 'share-history' ? MAX_SHARE_HISTORY_ARGS_BYTES : MAX_COMMAND_ARGS_BYTES;
+}
 export const DEFAULT_MAX_COMMAND_AGE_MS = 60_000;
 export const DEFAULT_CLOCK_SKEW_MS = 30_000;
 
@@ -41,7 +51,7 @@ function isAction(a: string): a is Action {
 
 function body(c: Omit<Command, 'version'>): Uint8Array {
   const args = utf8(JSON.stringify(c.args ?? null));
-  if (args.length > MAX_COMMAND_ARGS_BYTES) throw new RangeError('command arguments too large');
+  if (args.length > maxArgsBytes(c.action)) throw new RangeError('command arguments too large');
   return new Writer()
     .u8(PROTOCOL_VERSION)
     .fixed(c.hubId, ID_BYTES)
@@ -72,7 +82,7 @@ export function decodeCommand(wire: Uint8Array): { command: Command; signed: Uin
   const seq = r.u64('seq');
   const issuedAt = Number(r.u64('issuedAt'));
   const action = r.text16('action', 32);
-  const argsBytes = r.bytes16('args', MAX_COMMAND_ARGS_BYTES);
+  const argsBytes = r.bytes16('args', maxArgsBytes(action));
   r.end();
   if (!isAction(action)) throw malformed(where, 'unknown action');
   let args: unknown;

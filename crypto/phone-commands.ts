@@ -109,6 +109,32 @@ export interface RecordingsResult {
   readonly mode: 'continuous' | 'events' | 'off';
 }
 
+/** One epoch's seed an owner phone sealed to another phone (sealEpochKey; PROTOCOL §15.7). */
+export interface SharedEpochKey {
+  readonly epoch: number;
+  /** base64url of sealEpochKey to the receiving phone. */
+  readonly sealed: string;
+}
+
+export interface ShareHistoryArgs {
+  /** The receiving phone's device id (hex). */
+  readonly to: string;
+  /** Oldest first, distinct epochs, 1..MAX_SHARED_KEYS of them. */
+  readonly keys: readonly SharedEpochKey[];
+}
+
+export interface ShareHistoryResult {
+  /** Keys stored for the receiving phone. */
+  readonly stored: number;
+  /** Keys it held already (left as they were). */
+  readonly held: number;
+  /** The roster log entry that says so (none when nothing was stored). */
+  readonly entry?: number;
+}
+
+/** Sealed seeds one `share-history` carries (each about 1.6 kB of base64): the phone sends more in turn. */
+export const MAX_SHARED_KEYS = 20;
+
 /** The most segments one `recordings` answer lists. */
 export const MAX_SEGMENTS_LISTED = 2000;
 /** Every action's arguments and result. Keyed by `Action`: an action missing here fails to compile. */
@@ -126,6 +152,10 @@ export type PhoneCommands = {
     segment: { args: { readonly camera: string; readonly id: string }; result: { readonly blob: string; readonly chunks: number; readonly bytes: number } };
     /** Roster log entries from `since` on (crypto/roster-log.ts, base64url), a page at a time; `length`: how many the log holds. */
     'roster-log': { args: { readonly since: number }; result: { readonly entries: readonly string[]; readonly length: number } };
+    /** Owners: another phone's certificate (the hub signed it), to seal history to its keys. */
+    'device-certificate': { args: { readonly device: string }; result: { readonly certificate: string } };
+    /** Owners: epoch seeds sealed to another phone, stored for it and said in the roster log. */
+    'share-history': { args: ShareHistoryArgs; result: ShareHistoryResult };
   }[A];
 };
 
@@ -145,6 +175,7 @@ export type RefusalCode =
   | 'settings-on-hub'
   | 'no-recording-key'
   | 'no-such-segment'
+  | 'no-such-phone'
   | CryptoErrorCode
   | 'failed';
 
@@ -246,4 +277,25 @@ export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } 
     if (typeof a.id !== 'string' || !/^[0-9]{1,20}$/.test(a.id)) throw bad('id must be a segment id');
     return { camera: cameraOf(a), id: a.id };
   },
+  'device-certificate': (raw) => ({ device: deviceOf(record(raw).device) }),
+  'share-history': (raw) => {
+    const a = record(raw);
+    if (!Array.isArray(a.keys) || a.keys.length === 0 || a.keys.length > MAX_SHARED_KEYS) throw bad(`keys must list 1 to ${MAX_SHARED_KEYS} sealed epoch keys`);
+    const seen = new Set<number>();
+    const keys = a.keys.map((k: unknown) => {
+      const { epoch, sealed } = record(k);
+      if (!(Number.isInteger(epoch) && (epoch as number) >= 1 && (epoch as number) <= 0xffffffff) || seen.has(epoch as number)) throw bad('each key needs a distinct epoch number');
+      // The sealed seed's size and fields are the hub's to check (crypto/recording.ts); here only its shape.
+      if (typeof sealed !== 'string' || sealed.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(sealed)) throw bad('each key needs its sealed seed in base64url');
+      seen.add(epoch as number);
+      return { epoch: epoch as number, sealed };
+    });
+    return { to: deviceOf(a.to), keys };
+  },
 };
+
+/** A device id: 32 hex digits (lower case, as the hub writes them). */
+function deviceOf(raw: unknown): string {
+  if (typeof raw !== 'string' || !/^[0-9a-f]{32}$/.test(raw)) throw new CommandRefused('no-such-phone', 'no such phone (a device id is 32 hex digits)');
+  return raw;
+}

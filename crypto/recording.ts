@@ -114,6 +114,20 @@ export function sealEpochKey(hubId: Uint8Array, epoch: number, seed: Secret, rec
   return concat(prefix, sealed);
 }
 
+/**
+ * Who a sealed seed is addressed to, read without opening it: the hub checks a seed an owner phone
+ * shared (PROTOCOL §15.7) is the right size, for this hub, for the phone it goes to and the epoch it
+ * names. Whether it opens only that phone can tell.
+ */
+export function sealedEpochKeyAddress(wire: Uint8Array): { hubId: Uint8Array; recipient: Uint8Array; epoch: number } {
+  const where = 'sealedEpochKeyAddress';
+  if (wire.length !== SEALED_EPOCH_KEY_BYTES) throw malformed(where, 'wrong length');
+  const r = new Reader(wire.subarray(0, 1 + ID_BYTES + ID_BYTES + 4), where);
+  const version = r.u8('version');
+  if (version !== PROTOCOL_VERSION) throw new CryptoError('unsupported', where, `version ${version}`);
+  return { hubId: r.fixed(ID_BYTES, 'hubId'), recipient: r.fixed(ID_BYTES, 'recipient'), epoch: r.u32('epoch') };
+}
+
 /** The epoch's seed, for this phone only. */
 export function openEpochKey(wire: Uint8Array, me: DeviceIdentity, hubId: Uint8Array): { epoch: number; seed: Secret } {
   const where = 'openEpochKey';

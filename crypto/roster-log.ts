@@ -21,9 +21,19 @@ const MAX_BY_BYTES = 128;
 /** The hash before the first entry. */
 export const GENESIS = new Uint8Array(HASH_BYTES);
 
-export type RosterChange = 'added' | 'removed' | 'role-changed';
-const CHANGE_CODE: Record<RosterChange, number> = { added: 1, removed: 2, 'role-changed': 3 };
-const CODE_CHANGE = new Map<number, RosterChange>([[1, 'added'], [2, 'removed'], [3, 'role-changed']]);
+export type RosterChange = 'added' | 'removed' | 'role-changed' | 'history-shared';
+const CHANGE_CODE: Record<RosterChange, number> = { added: 1, removed: 2, 'role-changed': 3, 'history-shared': 4 };
+const CODE_CHANGE = new Map<number, RosterChange>([[1, 'added'], [2, 'removed'], [3, 'role-changed'], [4, 'history-shared']]);
+
+/** What a 'history-shared' entry adds: which owner phone sealed which recording epochs to the entry's device. */
+export interface SharedHistory {
+  /** The owner phone that shared. */
+  readonly from: Uint8Array;
+  readonly firstEpoch: number;
+  readonly lastEpoch: number;
+  /** Epochs stored for the device (some in between may be missing: the owner held no key of them). */
+  readonly epochs: number;
+}
 
 export interface RosterLogEntry {
   /** 0, 1, 2, … with no gap. */
@@ -41,6 +51,8 @@ export interface RosterLogEntry {
   readonly role: Role;
   /** Who made the change, as the hub knows it: e.g. "hub owner (local API)". */
   readonly by: string;
+  /** Set exactly when change is 'history-shared'. */
+  readonly history?: SharedHistory;
   readonly signature: Uint8Array;
 }
 
@@ -48,9 +60,13 @@ function body(e: Omit<RosterLogEntry, 'signature'>, hubId: Uint8Array): Uint8Arr
   const name = utf8(e.name);
   const by = utf8(e.by);
   if (name.length > MAX_NAME_BYTES || by.length > MAX_BY_BYTES) throw new RangeError('roster entry text too long');
-  return new Writer().u8(PROTOCOL_VERSION).fixed(hubId, ID_BYTES).u64(BigInt(e.seq)).fixed(e.prev, HASH_BYTES).u64(BigInt(e.at))
+  if ((e.change === 'history-shared') !== (e.history !== undefined)) throw new RangeError('history goes with a history-shared entry, and only there');
+  const w = new Writer().u8(PROTOCOL_VERSION).fixed(hubId, ID_BYTES).u64(BigInt(e.seq)).fixed(e.prev, HASH_BYTES).u64(BigInt(e.at))
     .u8(CHANGE_CODE[e.change]).fixed(e.deviceId, ID_BYTES).fixed(e.fingerprint, HASH_BYTES).bytes16(name).u8(roleCode(e.role))
-    .bytes16(by).finish();
+    .bytes16(by);
+  const h = e.history;
+  if (h !== undefined) w.fixed(h.from, ID_BYTES).u32(h.firstEpoch).u32(h.lastEpoch).u32(h.epochs);
+  return w.finish();
 }
 
 export function certificateFingerprint(certificate: Uint8Array): Uint8Array {
@@ -83,9 +99,14 @@ export function openRosterEntry(wire: Uint8Array, hub: { hubId: Uint8Array; sign
   const name = fromUtf8(r.bytes16('name', MAX_NAME_BYTES));
   const role = roleFromCode(r.u8('role'), where);
   const by = fromUtf8(r.bytes16('by', MAX_BY_BYTES));
+  let history: SharedHistory | undefined;
+  if (change === 'history-shared') {
+    history = { from: r.fixed(ID_BYTES, 'from'), firstEpoch: r.u32('firstEpoch'), lastEpoch: r.u32('lastEpoch'), epochs: r.u32('epochs') };
+    if (history.firstEpoch > history.lastEpoch || history.epochs < 1 || history.epochs > history.lastEpoch - history.firstEpoch + 1) throw malformed(where, 'shared epoch range');
+  }
   r.end();
   if (!verify(hub.signingKey, concat(utf8(LABEL_ROSTER_ENTRY), b), signature)) throw new CryptoError('tampered', where, 'bad hub signature');
-  return { seq, prev, at, change, deviceId, fingerprint, name, role, by, signature };
+  return { seq, prev, at, change, deviceId, fingerprint, name, role, by, ...(history ? { history } : {}), signature };
 }
 
 /** The hash the next entry names as `prev`. */
@@ -120,7 +141,11 @@ export function extendRoster(view: RosterView, wires: readonly Uint8Array[], hub
     if (e.seq !== length) throw new CryptoError('tampered', where, `entry ${e.seq} where ${length} was next`);
     if (!equalBytes(e.prev, head)) throw new CryptoError('tampered', where, `entry ${e.seq} does not extend the log this phone checked`);
     const id = toHex(e.deviceId);
-    if (e.change === 'removed') members.delete(id);
+    if (e.history !== undefined) {
+      // History goes from an owner on the roster to a device on the roster; it changes no membership.
+      const from = members.get(toHex(e.history.from));
+      if (!members.has(id) || from?.role !== 'owner') throw new CryptoError('tampered', where, `entry ${e.seq} shares history between phones not on the roster as owner and member`);
+    } else if (e.change === 'removed') members.delete(id);
     else members.set(id, { deviceId: e.deviceId, role: e.role, name: e.name });
     head = entryHash(wire);
     length++;

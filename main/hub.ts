@@ -33,6 +33,7 @@ import { apiToken, removeHubFile, writeHubFile } from './api/hub-files.ts';
 import { HubService } from './api/service.ts';
 import { pairingTransport, relayLogger, relayUrls } from './links/relay-links.ts';
 import { HubRecordings } from './recording/hub-recordings.ts';
+import { HistoryShare } from './phones/commands/history-share.ts';
 
 export type { HubOptions };
 
@@ -110,7 +111,8 @@ export class Hub {
     this.#delivery = new KeyDelivery({ identity, store, keys: this.keys, cameras: this.#live, publisher, sessions: { sendKeyUpdates: (o) => this.sessions.sendKeyUpdates(o) }, links: this.links, log, onEpoch: (r) => this.recordings.epochChanged(r) });
     this.cameras = new Cameras({ store, live: this.#live, viewers: this.#viewers, watchers, newEpoch: (r) => this.#delivery.newEpoch(r), changed: () => this.sessions.notifyAll({ type: 'cameras-changed' }) });
     this.#watching = new Watching({ store, cameras: this.#live, keys: this.keys, publisher, watchers, notify });
-    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands });
+    const history = new HistoryShare({ store, index: this.recordings.index, rosterLog: this.#rosterLog, hubId: identity.hubId, told: (length) => this.sessions.notifyAll({ type: 'roster-changed', length }) });
+    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands, history });
     this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id), handle, log, (deviceId) => {
       // Always, an empty list too: a phone asked to use relays only waits for this to know that
       // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).

@@ -131,8 +131,24 @@ export const ALERTS: CliCommand = {
   },
 };
 
+export const SHARE_HISTORY: CliCommand = {
+  name: 'vigil-phone share-history',
+  summary: 'Owners: gives another phone the recordings made before it was paired.',
+  options: {
+    profile,
+    phone: { type: 'string', value: 'NAME_OR_ID', required: true, help: 'the phone to share with: its name on the roster, or its id (8+ hex digits)' },
+    from: {
+      type: 'string', value: 'TIME',
+      help: 'share only what was recorded from TIME on: ISO 8601 or relative to now\n(now-2h, now-7d); default: everything this phone holds a key of',
+    },
+    json: { type: 'boolean', help: 'one JSON object: to, epochs, stored, held, entries' },
+    ...linkOptions,
+  },
+  notes: 'This phone opens its own recording keys and seals each to the other phone\'s key, checked\nagainst the roster log; the hub stores them for it and adds a \'history-shared\' entry that\nevery phone shows as an alert. The hub cannot share history itself: it holds no key.',
+};
+
 export const PHONE_PROGRAM: CliProgram = {
   name: 'vigil-phone',
   summary: 'A command-line phone: pairs with a hub and watches, on the same protocol as the phone app.',
-  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ, RECORDINGS, PLAY, EXPORT, ROSTER, ALERTS],
+  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ, RECORDINGS, PLAY, EXPORT, ROSTER, ALERTS, SHARE_HISTORY],
 };

@@ -14,7 +14,8 @@ import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
 import { saveProfile } from './profile-file.ts';
 import { CliHelpRequested, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
-import { ALERTS, CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, ROSTER, SNAPSHOT, WATCH } from './cli-commands.ts';
+import { ALERTS, CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, ROSTER, SHARE_HISTORY, SNAPSHOT, WATCH } from './cli-commands.ts';
+import { printShare } from './cli-history.ts';
 import { describeAlert, printAlerts, printRoster } from './cli-roster.ts';
 import { PhoneRecordings, writeClip, type ClipOutcome } from './core/recordings.ts';
 import { clipProof, encodeClipProof } from '../crypto/clip-proof.ts';
@@ -268,6 +269,16 @@ async function cmdRecordings(argv: string[]): Promise<void> {
   });
 }
 
+/** A TIME argument (ISO 8601 or now-2h) in Unix ms. */
+function timeArg(text: string, name: string): number {
+  try {
+    return parseTimeArg(text, Date.now());
+  } catch (e) {
+    if (e instanceof TimeArgError) throw new CliError(`${name}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** --from and --seconds as [from, to) in Unix ms. */
 function clipRange(values: Values, usage: string): [number, number] {
   let from: number;
@@ -361,6 +372,12 @@ async function main(argv: string[]): Promise<number> {
       case 'export':
         await writeRecording(rest, EXPORT, true);
         return 0;
+      case 'share-history': {
+        const { values, usage } = parse(rest, SHARE_HISTORY);
+        const phone = need(values, 'phone', usage);
+        const from = typeof values.from === 'string' ? timeArg(values.from, '--from') : undefined;
+        return await withLink(values, usage, (link, profile) => printShare(link, profile, { phone, ...(from !== undefined ? { from } : {}), json: values.json === true }));
+      }
       case '--help':
       case '-h':
       case 'help':

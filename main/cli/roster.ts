@@ -27,7 +27,8 @@ export async function cmdRoster(argv: string[], out: Out): Promise<void> {
       return;
     }
     for (const e of report.entries) {
-      out.log(`${e.seq}\t${new Date(e.at).toISOString()}\t${e.change}\t"${e.name}" (${e.role}, ${e.deviceId.slice(0, 8)})\tby ${e.by}`);
+      const shared = e.history ? ` epochs ${e.history.firstEpoch}..${e.history.lastEpoch} (${e.history.epochs})` : '';
+      out.log(`${e.seq}\t${new Date(e.at).toISOString()}\t${e.change}${shared}\t"${e.name}" (${e.role}, ${e.deviceId.slice(0, 8)})\tby ${e.by}`);
     }
     out.log(`safety code: ${report.safetyCode}`);
   } finally {

@@ -2,7 +2,7 @@
 // removed is an entry, appended before the new epoch's keys go out, so the roster hash in those key
 // updates is the roster the log arrives at, and phones that check it can refuse anything else.
 import {
-  EMPTY_ROSTER, certificateFingerprint, entryHash, extendRoster, GENESIS, safetyCode, signRosterEntry, type RosterChange,
+  EMPTY_ROSTER, certificateFingerprint, entryHash, extendRoster, GENESIS, safetyCode, signRosterEntry, type RosterChange, type SharedHistory,
 } from '../../crypto/roster-log.ts';
 import { hubPublicKeys, type HubIdentity } from '../../crypto/identity.ts';
 import { toHex } from '../../crypto/bytes.ts';
@@ -29,7 +29,7 @@ export class HubRosterLog {
     for (const d of this.store.listDevices()) this.append('added', d, 'paired before the roster log');
   }
 
-  append(change: RosterChange, device: Device, by: string): number {
+  append(change: RosterChange, device: Device, by: string, history?: SharedHistory): number {
     return this.store.appendRosterEntry((last) => signRosterEntry(this.hub, {
       seq: last === undefined ? 0 : last.seq + 1,
       prev: last === undefined ? GENESIS : entryHash(last.entry),
@@ -40,6 +40,7 @@ export class HubRosterLog {
       name: device.name,
       role: device.role,
       by,
+      ...(history ? { history } : {}),
     }));
   }
 
@@ -77,6 +78,9 @@ export function rosterReport(hub: HubIdentity, store: Pick<Store, 'rosterLog' | 
   return {
     safetyCode: safetyCode(hub.hubId, view),
     length: view.length,
-    entries: entries.map((e) => ({ seq: e.seq, at: e.at, change: e.change, deviceId: toHex(e.deviceId), name: e.name, role: e.role, by: e.by })),
+    entries: entries.map((e) => ({
+      seq: e.seq, at: e.at, change: e.change, deviceId: toHex(e.deviceId), name: e.name, role: e.role, by: e.by,
+      ...(e.history ? { history: { from: toHex(e.history.from), firstEpoch: e.history.firstEpoch, lastEpoch: e.history.lastEpoch, epochs: e.history.epochs } } : {}),
+    })),
   };
 }

@@ -112,7 +112,7 @@ export type AuditActor = string;
 export const AUDIT_ACTIONS = [
   'paired', 'pairing-refused', 'revoked', 'device-renamed', 'watched', 'snapshot', 'ptz', 'settings', 'command-refused',
   'camera-added', 'camera-removed', 'camera-renamed', 'invite-created', 'invite-cancelled', 'hub-created', 'epoch',
-  'recording-settings',
+  'recording-settings', 'history-shared',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -127,6 +127,24 @@ export class RecordingIndex {
     ).all(deviceId, since, limit).map((r) => ({ epoch: { number: r.number, createdAtMs: r.created_at_ms, epoch: new Uint8Array(r.epoch) }, sealed: new Uint8Array(r.sealed) }));
   }
 
+  /**
+   * Sealed seeds an owner phone shared with `deviceId` (PROTOCOL §15.7), for stored epochs only; a
+   * seed the device holds already is left as it was. Run inside the caller's transaction with the
+   * roster log entry that says so.
+   */
+  addSharedKeys(deviceId: string, keys: readonly { epoch: number; sealed: Uint8Array }[]): { stored: number[]; held: number } {
+    const put = this.store.statement(`INSERT INTO recording_keys (epoch, device_id, sealed) SELECT number, ?, ? FROM recording_epochs WHERE number = ?
+      ON CONFLICT (epoch, device_id) DO NOTHING`);
+    const stored: number[] = [];
+    for (const k of keys) if (put.run(deviceId, blob(k.sealed), k.epoch).changes === 1) stored.push(k.epoch);
+    return { stored, held: keys.length - stored.length };
+  }
+
+  /** Whether the hub stores this epoch (its public part; never its seed). */
+  hasEpoch(epoch: number): boolean {
+    return this.store.statement('SELECT 1 FROM recording_epochs WHERE number = ?').get(epoch) !== undefined;
+  }
+
   hasKey(deviceId: string, epoch: number): boolean {
     return this.store.statement('SELECT 1 FROM recording_keys WHERE device_id = ? AND epoch = ?').get(deviceId, epoch) !== undefined;
   }

@@ -21,6 +21,8 @@ export interface RosterAlert {
   /** Who made the change, as the hub's signed entry says. */
   readonly by: string;
   readonly at: number;
+  /** history-shared: which owner phone (hex id) sealed which recording epochs to this device. */
+  readonly history?: { readonly from: string; readonly firstEpoch: number; readonly lastEpoch: number; readonly epochs: number };
   acknowledged: boolean;
 }
 
@@ -95,7 +97,8 @@ export class RosterCheck {
     for (const e of entries) {
       const mine = equalBytes(e.deviceId, this.me);
       if (joined && !(mine && e.change === 'added')) {
-        alerts.push({ seq: e.seq, change: e.change, deviceId: toHex(e.deviceId), name: e.name, role: e.role, by: e.by, at: e.at, acknowledged: false });
+        const history = e.history && { from: toHex(e.history.from), firstEpoch: e.history.firstEpoch, lastEpoch: e.history.lastEpoch, epochs: e.history.epochs };
+        alerts.push({ seq: e.seq, change: e.change, deviceId: toHex(e.deviceId), name: e.name, role: e.role, by: e.by, at: e.at, ...(history ? { history } : {}), acknowledged: false });
       }
       if (mine && e.change === 'added') joined = true;
     }
@@ -144,6 +147,11 @@ export function describeAlert(a: RosterAlert): string {
       return `phone ${who} removed by ${a.by} at ${at}`;
     case 'role-changed':
       return `phone ${who} is now ${a.role}, changed by ${a.by} at ${at}`;
+    case 'history-shared': {
+      const h = a.history;
+      const epochs = h === undefined ? 'past recordings' : `${h.epochs} recording epoch${h.epochs === 1 ? '' : 's'} (${h.firstEpoch}..${h.lastEpoch})`;
+      return `phone ${who} was given ${epochs} recorded before, shared by ${a.by} at ${at}`;
+    }
   }
 }
 

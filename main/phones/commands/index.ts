@@ -9,11 +9,13 @@ import type { HubRosterLog } from '../roster-log.ts';
 import { toBase64url } from '../../../crypto/bytes.ts';
 import type { Watching } from './watch.ts';
 import type { RecordingCommands } from './recordings.ts';
+import type { HistoryShare } from './history-share.ts';
 
 export interface PhoneCommandParts extends CameraControlParts {
   watching: Watching;
   rosterLog: Pick<HubRosterLog, 'since' | 'length'>;
   recordings: Pick<RecordingCommands, 'keys' | 'recordings' | 'segment'>;
+  history: Pick<HistoryShare, 'certificate' | 'share'>;
   /** The cameras as the hub's status has them. */
   status(): CameraInfo[];
 }
@@ -31,6 +33,8 @@ export function phoneCommands(p: PhoneCommandParts): CommandHandler {
     'recording-keys': p.recordings.keys,
     recordings: p.recordings.recordings,
     segment: p.recordings.segment,
+    'device-certificate': p.history.certificate,
+    'share-history': p.history.share,
     'roster-log': async ({ since }) => ({ entries: p.rosterLog.since(since).map(toBase64url), length: p.rosterLog.length() }),
   });
 }

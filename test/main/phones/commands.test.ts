@@ -30,6 +30,8 @@ const answers: Handlers = {
   recordings: async () => ({ ranges: [], segments: [], mode: 'off' }),
   segment: async (args) => ({ blob: args.id, chunks: 0, bytes: 0 }),
   'roster-log': async ({ since }) => ({ entries: [], length: since }),
+  'device-certificate': async ({ device }) => ({ certificate: device }),
+  'share-history': async (args) => ({ stored: args.keys.length, held: 0 }),
 };
 
 // @ts-expect-error a table without a handler for every action does not compile
