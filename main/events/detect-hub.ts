@@ -12,17 +12,24 @@ import type { Store } from '../store/db.ts';
 import type { TrackerTuning } from './detect-tracker.ts';
 import type { CameraDetector, DetectorSink } from './detector.ts';
 import { MotionDetector, type MotionDetectorTiming } from './motion-detector.ts';
+import { OnvifEventsDetector } from './onvif-events.ts';
+import { decodePin } from '../discovery/pins.ts';
+import { OnvifSession } from '../onvif/client.ts';
+import { splitCameraUrl } from '../store/camera-url.ts';
 
 export const SETTINGS_POLL_MS = 1_000;
 
 export interface HubDetectionOptions {
-  store: Pick<Store, 'statement' | 'transaction' | 'getCamera'>;
+  store: Pick<Store, 'statement' | 'transaction' | 'getCamera' | 'cameraUrlWithCredentials'>;
   ffmpeg: FfmpegInfo | undefined;
   sink: DetectorSink;
   log?: (line: string) => void;
   timing?: Partial<MotionDetectorTiming>;
   tracker?: Partial<TrackerTuning>;
-  /** Other detectors of a camera whose detection is on (e.g. its ONVIF events); started with it. */
+  /**
+   * Other detectors of a camera whose detection is on; started and stopped with it. Default: the
+   * camera's ONVIF events when it was added from ONVIF discovery (its pin holds the device service).
+   */
   extra?: (settings: DetectionSettings) => CameraDetector | undefined;
 }
 
@@ -130,13 +137,29 @@ export class HubDetection implements MediaConsumer {
     });
     let extra: CameraDetector | undefined;
     try {
-      extra = this.#o.extra?.(settings);
+      extra = (this.#o.extra ?? ((s) => this.#onvifEvents(s)))(settings);
     } catch (e) {
       this.#o.log?.(`camera ${cameraId.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`);
     }
     this.#running.set(cameraId, { settings, motion, extra });
     motion.join(stream);
     this.#o.log?.(`camera ${cameraId.slice(0, 8)}: motion detection on (sensitivity ${settings.sensitivity})`);
+  }
+
+  /** The camera's PullPoint events, with the owner's credentials, if it has an ONVIF service. */
+  #onvifEvents(settings: DetectionSettings): CameraDetector | undefined {
+    const camera = this.#o.store.getCamera(settings.cameraId);
+    const xaddr = decodePin(camera?.onvifPin ?? null)?.xaddr;
+    if (camera === undefined || xaddr === undefined || camera.kind !== 'rtsp') return undefined;
+    const store = this.#o.store;
+    return new OnvifEventsDetector({
+      cameraId: camera.id, sink: this.#o.sink, ...(this.#o.log ? { log: this.#o.log } : {}),
+      connect: async () => {
+        const creds = splitCameraUrl(store.cameraUrlWithCredentials(camera.id));
+        const session = await OnvifSession.connect({ xaddr, ...(creds.username !== null ? { username: creds.username } : {}), ...(creds.password !== null ? { password: creds.password } : {}) });
+        return session.pullPoint();
+      },
+    });
   }
 
   async #stopCamera(cameraId: string): Promise<void> {

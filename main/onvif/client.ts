@@ -174,6 +174,26 @@ export class OnvifSession {
     await this.#call('Stop', (cb) => this.#cam.stop({ profileToken, panTilt: true, zoom: true }, cb));
   }
 
+  /**
+   * The camera's PullPoint events (ONVIF Events: CreatePullPointSubscription, PullMessages, Renew,
+   * Unsubscribe), as the library returns them; main/events/onvif-events.ts reads the replies.
+   * The subscription's address is forced to the owner's host:port like every service (preserveAddress).
+   */
+  pullPoint(): { create(): Promise<unknown>; pull(limit: number): Promise<unknown>; renew(): Promise<unknown>; unsubscribe(): Promise<unknown> } {
+    const cam = this.#cam as unknown as {
+      createPullPointSubscription(cb: (e: Error | null, d?: unknown) => void): void;
+      pullMessages(o: { messageLimit: number }, cb: (e: Error | null, d?: unknown) => void): void;
+      renew(o: object, cb: (e: Error | null, d?: unknown) => void): void;
+      unsubscribe(cb: (e: Error | null, d?: unknown) => void, preserveListeners?: boolean): void;
+    };
+    return {
+      create: () => this.#call('CreatePullPointSubscription', (cb) => cam.createPullPointSubscription(cb)),
+      pull: (limit) => this.#call('PullMessages', (cb) => cam.pullMessages({ messageLimit: Math.max(1, Math.min(100, Math.floor(limit))) }, cb)),
+      renew: () => this.#call('Renew', (cb) => cam.renew({}, cb)),
+      unsubscribe: () => this.#call('Unsubscribe', (cb) => cam.unsubscribe(cb, true)),
+    };
+  }
+
   async gotoPreset(profileToken: string, preset: string): Promise<void> {
     checkToken(profileToken, 'profile token', this.#where);
     checkToken(preset, 'preset', this.#where);
