@@ -170,6 +170,19 @@ export interface RecordingInfo {
   note?: string;
 }
 
+/** What all recordings take against what the hub may use (PROTOCOL §15.6), in bytes. */
+export interface RecordingStorage {
+  /** What the index counts for every camera's segments. */
+  used: number;
+  /** `vigil hub --storage-max-gb`; null when none was given (keep days and the free floor only). */
+  quota: number | null;
+  /** The disk holding the data directory: free for the hub, and its size. */
+  free: number;
+  total: number;
+  /** Free space the hub never records into (oldest recordings go first). */
+  floor: number;
+}
+
 /**
  * The calls, by what each answers. On the hub a failed call throws (a HubError with a stable code);
  * over a bridge it resolves to `{ok: false, error}` instead (HubCalls).
@@ -195,6 +208,8 @@ export interface HubApi {
   recordings(): Promise<RecordingInfo[]>;
   /** Sets a camera's (by id or name) mode, and its keep days when given. */
   setRecording(camera: string, mode: RecordingMode, keepDays?: number): Promise<RecordingInfo>;
+  /** All recordings' bytes against the quota and the disk's free space. */
+  recordingStorage(): Promise<RecordingStorage>;
   roster(): Promise<RosterReport>;
 }
 
@@ -223,6 +238,7 @@ export const CALL_CHANNELS = {
   audit: 'vigil:audit',
   recordings: 'vigil:recordings',
   setRecording: 'vigil:set-recording',
+  recordingStorage: 'vigil:recording-storage',
   roster: 'vigil:roster',
 } as const satisfies Record<CallName, `vigil:${string}`>;
 

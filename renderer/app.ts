@@ -8,6 +8,7 @@ import { cameraScreen } from './screens/camera.ts';
 import { camerasScreen } from './screens/cameras.ts';
 import { pairScreen } from './screens/pair.ts';
 import { phonesScreen } from './screens/phones.ts';
+import { recordingsScreen } from './screens/recordings.ts';
 import { relayScreen } from './screens/relay.ts';
 import { welcomeScreen } from './screens/welcome.ts';
 import type { Ctx, Screen, ScreenFactory } from './screen.ts';
@@ -17,6 +18,7 @@ const NAV: readonly [route: string, label: string][] = [
   ['add', 'Add camera'],
   ['pair', 'Pair a phone'],
   ['phones', 'Phones'],
+  ['recordings', 'Recordings'],
   ['relay', 'Relay'],
   ['audit', 'Audit log'],
 ];
@@ -28,6 +30,7 @@ const SCREENS: Record<string, ScreenFactory> = {
   add: addCameraScreen,
   pair: pairScreen,
   phones: phonesScreen,
+  recordings: recordingsScreen,
   relay: relayScreen,
   audit: auditScreen,
 };

@@ -61,6 +61,7 @@ export class HttpBridge implements HubBridge {
   audit(limit: number) { return this.#call('audit', limit); }
   roster() { return this.#call('roster'); }
   recordings() { return this.#call('recordings'); }
+  recordingStorage() { return this.#call('recordingStorage'); }
   setRecording(camera: string, mode: RecordingMode, keepDays?: number) { return keepDays === undefined ? this.#call('setRecording', camera, mode) : this.#call('setRecording', camera, mode, keepDays); }
 
   /** A long-lived streamed response of framed messages (live-framing.ts) from the UI server. */

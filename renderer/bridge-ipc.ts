@@ -36,6 +36,7 @@ export class IpcBridge implements HubBridge {
   audit(limit: number) { return this.#call('audit', limit); }
   roster() { return this.#call('roster'); }
   recordings() { return this.#call('recordings'); }
+  recordingStorage() { return this.#call('recordingStorage'); }
   setRecording(camera: string, mode: RecordingMode, keepDays?: number) { return keepDays === undefined ? this.#call('setRecording', camera, mode) : this.#call('setRecording', camera, mode, keepDays); }
 
   #onLive(streamId: number, event: LiveEvent): void {

@@ -5,7 +5,7 @@
 // Pure types: no DOM, no Node, no Electron.
 export type {
   AuditEntry, CameraInfo, CameraRef, CameraState, DiscoveredDevice, HubCalls, HubStatus, Invite, InviteStatus, NewCameraInput,
-  PairedPhone, Phone, RelayInfo, RelayProblem, Result, Role,
+  PairedPhone, Phone, RecordingInfo, RecordingMode, RecordingStorage, RelayInfo, RelayProblem, Result, Role,
 } from '../contract/hub-ui.ts';
 import type { HubCalls } from '../contract/hub-ui.ts';
 

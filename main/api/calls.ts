@@ -72,6 +72,7 @@ export const UI_CALLS: { readonly [K in CallName]: Check<CallArgs<K>> } = {
     return a[2] === undefined || a[2] === null ? [text(a[0], 'camera'), a[1]] : [text(a[0], 'camera'), a[1], finite(a[2], 'keepDays')];
   },
   roster: none,
+  recordingStorage: none,
 };
 
 /** What the local HTTP API serves: the UI's calls and the command line's. */

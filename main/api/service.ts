@@ -6,7 +6,7 @@
 // It sees the hub through HubCore, the few parts it needs: it does not import hub.ts, which builds it.
 import type {
   AuditEntry, CameraInfo, CameraRef, DiscoveredDevice, HubApi, HubStatus, Invite, InviteStatus, NewCameraInput, PairedPhone, Phone,
-  RecordingInfo, RecordingMode, RelayInfo, RelayProblem, Role, RosterReport,
+  RecordingInfo, RecordingMode, RecordingStorage, RelayInfo, RelayProblem, Role, RosterReport,
 } from '../../contract/hub-ui.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
 import type { RelayFailure } from '../../relay/client.ts';
@@ -51,6 +51,7 @@ export interface HubCore {
   readonly recordings: {
     list(): RecordingInfo[];
     set(camera: string, mode: RecordingMode, keepDays?: number): RecordingInfo;
+    storage(): RecordingStorage;
   };
   roster(): RosterReport;
 }
@@ -178,6 +179,10 @@ export class HubService implements HubLocalApi {
 
   setRecording(camera: string, mode: RecordingMode, keepDays?: number): Promise<RecordingInfo> {
     return guard(() => this.hub.recordings.set(camera, mode, keepDays));
+  }
+
+  async recordingStorage(): Promise<RecordingStorage> {
+    return this.hub.recordings.storage();
   }
 
   async setLan(enabled: boolean): Promise<{ enabled: boolean; url: string | null }> {

@@ -1,7 +1,7 @@
 // Recordings on the hub, assembled: the index in the store, recording epochs (following the live
 // epochs' start, daily and roster-change reasons), the recorder on the media bus, the phone
 // commands, and the owner's settings. main/hub.ts builds one and wires it.
-import type { RecordingInfo, RecordingMode } from '../../contract/hub-ui.ts';
+import type { RecordingInfo, RecordingMode, RecordingStorage } from '../../contract/hub-ui.ts';
 import type { HubIdentity } from '../../crypto/identity.ts';
 import type { Notice } from '../../crypto/messages.ts';
 import { RecordingCommands } from '../phones/commands/recordings.ts';
@@ -10,6 +10,7 @@ import { RecordingIndex } from '../store/recordings.ts';
 import { RecordingAdmin } from './admin.ts';
 import { RecordingEpochs, recordingEpochReason } from './epochs.ts';
 import { Recorder } from './recorder.ts';
+import { diskSpace, freeFloor } from './retention.ts';
 
 export interface HubRecordingsParts {
   dataDir: string;
@@ -66,5 +67,11 @@ export class HubRecordings {
 
   set(camera: string, mode: RecordingMode, keepDays?: number): RecordingInfo {
     return this.#admin.set(camera, mode, keepDays);
+  }
+
+  /** All recordings' bytes, the quota, and the disk's free space (the hub UI's Recordings screen). */
+  storage(): RecordingStorage {
+    const disk = diskSpace(this.p.dataDir);
+    return { used: this.index.totalBytes(), quota: this.p.quotaBytes ?? null, free: disk.free, total: disk.total, floor: freeFloor(disk.total) };
   }
 }
