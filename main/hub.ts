@@ -26,7 +26,8 @@ import { MediaBus } from './media/media-bus.ts';
 import { LiveCameras, profileOf } from './media/live-cameras.ts';
 import { Cameras } from './media/cameras.ts';
 import { LocalViewers } from './media/local-viewers.ts';
-import { openStore, type Store } from './store/db.ts';
+import { openStore, type Device, type Store } from './store/db.ts';
+import type { DeviceCertificate } from '../crypto/certificate.ts';
 import type { HubOptions } from './hub-options.ts';
 import { startLocalApi, type LocalApi } from './api/local-api.ts';
 import { apiToken, removeHubFile, writeHubFile } from './api/hub-files.ts';
@@ -151,6 +152,16 @@ export class Hub {
   revokeDevice(id: string): Promise<boolean> {
     const removed = removePhone({ store: this.store, ptzQueue: this.#ptz, sessions: this.sessions, delivery: this.#delivery, links: this.links, rosterLog: this.#rosterLog }, id);
     return removed.finally(() => this.sessions.notifyAll({ type: 'roster-changed', length: this.#rosterLog.length() }));
+  }
+
+  /**
+   * The desktop app as a holder of recording keys (main/keys/desktop-viewer.ts): a viewer on the
+   * roster log like any phone (every phone sees it added), and a new recording epoch sealed to it.
+   */
+  enrolDesktopViewer(certificate: DeviceCertificate, name: string): Promise<Device> {
+    const device = this.store.addDevice({ name, certificate });
+    this.#rosterLog.changed('added', device, () => this.#delivery.newEpoch('device-added'), (length) => this.sessions.notifyAll({ type: 'roster-changed', length }));
+    return Promise.resolve(device);
   }
 
   /** The roster log, checked as a phone checks it, with its safety code. */
