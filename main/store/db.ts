@@ -16,7 +16,7 @@ import { checkCredential, joinCameraUrl, splitCameraUrl, type CameraCredentials 
 import { StoreError } from './errors.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 import {
-  SEAL_CAMERA_PASSWORD, SEAL_HUB_IDENTITY, SEAL_INVITE_SECRET, SEAL_KEY_CHECK, fileKeyProtector, loadDataKey,
+  SEAL_CAMERA_PASSWORD, SEAL_HUB_IDENTITY, SEAL_INVITE_SECRET, SEAL_KEY_CHECK, SEAL_VAPID_KEY, fileKeyProtector, loadDataKey,
   type DataKey, type KeyProtector,
 } from './sealed.ts';
 
@@ -475,6 +475,20 @@ export class Store {
       const created = factory();
       this.saveHubIdentity(created);
       return created;
+    });
+  }
+
+  /**
+   * The hub's VAPID private key (Web Push, main/push/vapid.ts), sealed in `meta`: `make`'s the first
+   * time, durable before it is returned. Never logged; a Secret so it never prints.
+   */
+  getOrCreateVapidKey(make: () => Uint8Array): Secret {
+    return this.#durable(() => {
+      const row = this.#stmt<{ value: Buffer }>("SELECT value FROM meta WHERE name = 'vapid_key'").get();
+      if (row !== undefined) return new Secret(this.#key.open(SEAL_VAPID_KEY, 'vapid_key', row.value), 'VAPID private key');
+      const key = make();
+      this.#stmt("INSERT INTO meta (name, value) VALUES ('vapid_key', ?)").run(blob(this.#key.seal(SEAL_VAPID_KEY, 'vapid_key', key)));
+      return new Secret(key, 'VAPID private key');
     });
   }
 
