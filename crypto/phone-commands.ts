@@ -4,6 +4,7 @@
 // shape, fails to compile, and refusals travel as stable codes the phone can act on.
 import type { Action } from './command.ts';
 import type { CryptoErrorCode } from './errors.ts';
+import { PushArgsError, readPushSettings, readPushSubscribe, type PushPrefs, type PushSettingsResult, type PushSubscribeArgs } from './push-prefs.ts';
 
 /**
  * A stream the hub makes from a camera: `h264`, the H.264 transcode of an H.265 camera; `mpeg1`,
@@ -156,6 +157,11 @@ export type PhoneCommands = {
     'device-certificate': { args: { readonly device: string }; result: { readonly certificate: string } };
     /** Owners: epoch seeds sealed to another phone, stored for it and said in the roster log. */
     'share-history': { args: ShareHistoryArgs; result: ShareHistoryResult };
+    /** Web Push (§17.3): this phone's subscription and preferences; the answer names the hub's VAPID key. */
+    'push-subscribe': { args: PushSubscribeArgs; result: PushSettingsResult };
+    'push-unsubscribe': { args: null; result: Done };
+    /** Without prefs: reads them (and the VAPID key an app subscribes with); with: changes them. */
+    'push-settings': { args: { readonly prefs?: PushPrefs }; result: PushSettingsResult };
   }[A];
 };
 
@@ -292,7 +298,20 @@ export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } 
     });
     return { to: deviceOf(a.to), keys };
   },
+  'push-subscribe': (raw) => pushArgs(() => readPushSubscribe(raw)),
+  'push-unsubscribe': () => null,
+  'push-settings': (raw) => pushArgs(() => readPushSettings(raw)),
 };
+
+/** Push arguments are read by crypto/push-prefs.ts; its complaint is a bad-arguments refusal. */
+function pushArgs<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof PushArgsError) throw bad(e.message);
+    throw e;
+  }
+}
 
 /** A device id: 32 hex digits (lower case, as the hub writes them). */
 function deviceOf(raw: unknown): string {

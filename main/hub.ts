@@ -34,6 +34,8 @@ import { apiToken, removeHubFile, writeHubFile } from './api/hub-files.ts';
 import { HubService } from './api/service.ts';
 import { pairingTransport, relayLogger, relayUrls } from './links/relay-links.ts';
 import { HubRecordings } from './recording/hub-recordings.ts';
+import { composePush } from './push/compose.ts';
+import type { HubPush } from './push/hub-push.ts';
 import { HistoryShare } from './phones/commands/history-share.ts';
 
 export type { HubOptions };
@@ -48,6 +50,8 @@ export class Hub {
   readonly #bus: MediaBus;
   /** What detectors found (PROTOCOL §17): detectors publish, the events store, recorder and push consume. */
   readonly events: EventBus;
+  /** Web Push to phones whose app is closed (PROTOCOL §17.3), on `events`; its delivery counters. */
+  readonly push: HubPush;
   /** Motion (and camera event) detection per camera, on the media bus, publishing to `events`. */
   readonly detection: HubDetection;
   readonly #lan: LanEndpoint;
@@ -113,7 +117,10 @@ export class Hub {
     this.cameras = new Cameras({ store, live: this.#live, viewers: this.#viewers, watchers, newEpoch: (r) => this.#delivery.newEpoch(r), changed: () => this.sessions.notifyAll({ type: 'cameras-changed' }) });
     this.#watching = new Watching({ store, cameras: this.#live, keys: this.keys, publisher, watchers, notify });
     const history = new HistoryShare({ store, index: this.recordings.index, rosterLog: this.#rosterLog, hubId: identity.hubId, told: (length) => this.sessions.notifyAll({ type: 'roster-changed', length }) });
-    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands, history });
+    const push = composePush({ identity, store, ...(opts.push ? { options: opts.push } : {}), ...(ffmpeg ? { ffmpegPath: ffmpeg.path } : {}), log, ownersAtHome: () => this.#ownersAtHome() });
+    this.push = push.push;
+    this.events.subscribe(this.push);
+    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands, history, push: push.commands });
     this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id), handle, log, (deviceId) => {
       // Always, an empty list too: a phone asked to use relays only waits for this to know that
       // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).
@@ -146,6 +153,12 @@ export class Hub {
     });
     writeHubFile(opts.dataDir, hub.#api.url);
     return hub;
+  }
+
+  /** An owner phone is at home: its session came in on the LAN endpoint ("away only" pushes keep quiet). */
+  #ownersAtHome(): boolean {
+    const lan = this.links.find('lan');
+    return lan !== undefined && this.store.listDevices().some((d) => d.role === 'owner' && this.sessions.linkOf(d.id) === lan);
   }
 
   /** Removes a phone: its relay capability goes, its session ends, and a new epoch starts at once. */
@@ -210,6 +223,7 @@ export class Hub {
     this.#viewers.endAll();
     this.sessions.closeAll();
     await Promise.all([this.#live.stopAll(), this.detection.stop()]);
+    await this.push.close();
     this.recordings.stop();
     await this.#api?.close();
     await this.links.close();

@@ -9,6 +9,7 @@ import type { HubRosterLog } from '../roster-log.ts';
 import { toBase64url } from '../../../crypto/bytes.ts';
 import type { Watching } from './watch.ts';
 import type { RecordingCommands } from './recordings.ts';
+import type { PushCommands } from './push.ts';
 import type { HistoryShare } from './history-share.ts';
 
 export interface PhoneCommandParts extends CameraControlParts {
@@ -16,6 +17,7 @@ export interface PhoneCommandParts extends CameraControlParts {
   rosterLog: Pick<HubRosterLog, 'since' | 'length'>;
   recordings: Pick<RecordingCommands, 'keys' | 'recordings' | 'segment'>;
   history: Pick<HistoryShare, 'certificate' | 'share'>;
+  push: PushCommands;
   /** The cameras as the hub's status has them. */
   status(): CameraInfo[];
 }
@@ -35,6 +37,9 @@ export function phoneCommands(p: PhoneCommandParts): CommandHandler {
     segment: p.recordings.segment,
     'device-certificate': p.history.certificate,
     'share-history': p.history.share,
+    'push-subscribe': p.push.subscribe,
+    'push-unsubscribe': p.push.unsubscribe,
+    'push-settings': p.push.settings,
     'roster-log': async ({ since }) => ({ entries: p.rosterLog.since(since).map(toBase64url), length: p.rosterLog.length() }),
   });
 }

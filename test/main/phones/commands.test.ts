@@ -2,7 +2,8 @@
 // phone's signed JSON before any handler runs, the refusal codes, and the compile-time promise that
 // a handler table missing an action, or a handler answering the wrong shape, does not typecheck
 // (the @ts-expect-error lines fail `npm run typecheck` the day that stops being true).
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cryptoReady } from '../../../crypto/sodium.ts';
 import type { Command } from '../../../crypto/command.ts';
 import { CommandRefused, READ_ARGS, readRefusal } from '../../../crypto/phone-commands.ts';
 import { dispatch, type Handler, type Handlers } from '../../../main/phones/commands/handlers.ts';
@@ -32,6 +33,9 @@ const answers: Handlers = {
   'roster-log': async ({ since }) => ({ entries: [], length: since }),
   'device-certificate': async ({ device }) => ({ certificate: device }),
   'share-history': async (args) => ({ stored: args.keys.length, held: 0 }),
+  'push-subscribe': async (args) => ({ vapidKey: 'k', subscribed: true, prefs: args.prefs }),
+  'push-unsubscribe': async () => ({ ok: true }),
+  'push-settings': async (args) => ({ vapidKey: 'k', subscribed: false, prefs: args.prefs ?? { cooldownSeconds: 60, awayOnly: false } }),
 };
 
 // @ts-expect-error a table without a handler for every action does not compile
@@ -102,5 +106,36 @@ describe('a refusal off the wire', () => {
     expect(readRefusal('refused: forbidden')).toEqual({ code: 'failed', message: 'refused: forbidden' });
     expect(readRefusal({ code: 3 })).toEqual({ code: 'failed', message: 'the hub refused the command' });
     expect(readRefusal(null).code).toBe('failed');
+  });
+});
+
+describe('push commands\' arguments (PROTOCOL §17.3)', () => {
+  const p256dh = `B${'A'.repeat(86)}`; // 65 bytes starting 0x04
+  const auth = 'A'.repeat(22); // 16 bytes
+  const endpoint = 'https://push.example.com/send/abc';
+  beforeAll(cryptoReady);
+
+  it('reads a subscription with its preferences, defaults filled', () => {
+    expect(READ_ARGS['push-subscribe']({ endpoint, p256dh, auth })).toEqual({ endpoint, p256dh, auth, prefs: { cooldownSeconds: 60, awayOnly: false } });
+    const prefs = { cameras: ['0'.repeat(32)], kinds: ['motion', 'person'], quiet: { from: 1320, to: 420, utcOffset: 60 }, cooldownSeconds: 0, awayOnly: true };
+    expect(READ_ARGS['push-subscribe']({ endpoint, p256dh, auth, prefs }).prefs).toEqual(prefs);
+    expect(READ_ARGS['push-settings']({})).toEqual({});
+  });
+
+  it('refuses bad shapes and bounds as bad-arguments', () => {
+    for (const bad of [
+      { endpoint: 'x'.repeat(1025), p256dh, auth },
+      { endpoint: 7, p256dh, auth },
+      { endpoint, p256dh: 'A'.repeat(87), auth },
+      { endpoint, p256dh: `B${'A'.repeat(85)}`, auth },
+      { endpoint, p256dh, auth: 'A'.repeat(21) },
+      { endpoint, p256dh, auth: 'A!'.repeat(11) },
+      { endpoint, p256dh, auth, prefs: { kinds: ['ghost'] } },
+      { endpoint, p256dh, auth, prefs: { cameras: ['Front door'] } },
+      { endpoint, p256dh, auth, prefs: { cameras: Array.from({ length: 65 }, () => '0'.repeat(32)) } },
+      { endpoint, p256dh, auth, prefs: { quiet: { from: 1440, to: 0 } } },
+      { endpoint, p256dh, auth, prefs: { cooldownSeconds: 86_401 } },
+      { endpoint, p256dh, auth, prefs: { awayOnly: 'yes' } },
+    ]) expect(refusalOf(() => READ_ARGS['push-subscribe'](bad))).toBe('bad-arguments');
   });
 });
