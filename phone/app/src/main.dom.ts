@@ -17,6 +17,7 @@ import { LivePlayer, mediaSourceClass, playability, type PlayerState } from './p
 import { Mpeg1Player } from './mpeg1-player.dom.ts';
 import { MPEG1_BADGE, codecLabel, videoCodecLabel } from './order.ts';
 import { watchForUpdates } from './updates.dom.ts';
+import { wirePush } from './push.dom.ts';
 import { iosAdvice } from './ios.ts';
 import { TimelineView } from './timeline.dom.ts';
 
@@ -530,6 +531,7 @@ function wire(): void {
   }
   $('unmute').addEventListener('click', () => toggleSound());
   $('forget').addEventListener('click', () => void forget());
+  wirePush(() => link);
   $('forget-removed').addEventListener('click', () => void forget());
   document.addEventListener('securitypolicyviolation', (e) => {
     console.error(`CSP blocked ${e.blockedURI || 'inline code'} (${e.violatedDirective})`);
