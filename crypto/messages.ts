@@ -70,7 +70,12 @@ export type Notice =
    */
   | { type: 'clock'; hubTime: number }
   /** The roster log grew to `length` entries: phones fetch what they have not checked (§16). */
-  | { type: 'roster-changed'; length: number };
+  | { type: 'roster-changed'; length: number }
+  /**
+   * An event began, changed or ended (§17): its sealed record (crypto/event.ts, base64url, the
+   * preview included), sent only to phones that hold its recording epoch's key.
+   */
+  | { type: 'event'; id: number; sealed: string };
 
 const SESSION_KIND = { command: 1, result: 2, 'key-update': 3, notice: 4 } as const;
 export const MAX_SESSION_JSON_BYTES = 60_000;

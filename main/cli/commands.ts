@@ -144,7 +144,7 @@ export const EVENTS: CliCommand = {
   options: {
     data,
     camera: { type: 'string', value: 'NAME', help: 'only this camera\'s events (its name or id)' },
-    json: { type: 'boolean', help: 'one JSON object per event: id, camera, cameraId, kind, start, end (ISO 8601; end null while it goes on), sealed' },
+    json: { type: 'boolean', help: 'one JSON object per event: id, camera, cameraId, kind, start, end\n(ISO 8601; end null while it goes on), sealed' },
   },
   notes: 'An event\'s picture, score and zones are sealed to the phones (like recordings): the hub cannot\nshow them. \'vigil-phone events\' and \'vigil-phone event-image\' open them on a phone.',
 };

@@ -155,9 +155,13 @@ export class RecordingIndex {
       .all().map((r) => ({ epoch: r.epoch, deviceId: r.device_id, sealed: new Uint8Array(r.sealed) }));
   }
 
-  /** Forgets epochs older than `current` with no segment left (their sealed keys go with them). */
+  /**
+   * Forgets epochs older than `current` with no segment and no event left (their sealed keys go with
+   * them): an event sealed to an epoch (main/store/events.ts) keeps its key for phones until it goes.
+   */
   pruneEpochs(current: number): number {
-    return this.store.statement('DELETE FROM recording_epochs WHERE number < ? AND NOT EXISTS (SELECT 1 FROM segments s WHERE s.epoch = recording_epochs.number)')
+    return this.store.statement(`DELETE FROM recording_epochs WHERE number < ? AND NOT EXISTS (SELECT 1 FROM segments s WHERE s.epoch = recording_epochs.number)
+      AND NOT EXISTS (SELECT 1 FROM events e WHERE e.epoch = recording_epochs.number)`)
       .run(current).changes;
   }
 
