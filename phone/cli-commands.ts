@@ -147,8 +147,33 @@ export const SHARE_HISTORY: CliCommand = {
   notes: 'This phone opens its own recording keys and seals each to the other phone\'s key, checked\nagainst the roster log; the hub stores them for it and adds a \'history-shared\' entry that\nevery phone shows as an alert. The hub cannot share history itself: it holds no key.',
 };
 
+export const EVENTS: CliCommand = {
+  name: 'vigil-phone events',
+  summary: 'Lists the hub\'s events (motion, ...), opened on this phone: camera, kind, times, zones.',
+  options: {
+    profile,
+    camera: { ...camera, required: false, help: 'only this camera\'s events, by name (or id)' },
+    json: { type: 'boolean', help: 'one JSON object per event: id, camera, kind, start, end, score, zones,\nsource, recording {from, to}, revision, epoch, preview (its bytes, or null)' },
+    follow: { type: 'boolean', help: 'after the list, print events as the hub tells them (with --seconds)' },
+    seconds: { type: 'string', value: 'N', help: 'with --follow: for how long (at most a day)' },
+    ...linkOptions,
+  },
+  notes: 'Only events of the recording epochs this phone holds a key of are listed: none from before it\nwas paired, none from after it was removed. A sealed event that does not open is said on\nstderr and the command exits 1.',
+};
+
+export const EVENT_IMAGE: CliCommand = {
+  name: 'vigil-phone event-image',
+  summary: 'Saves an event\'s preview picture (a JPEG the hub sealed at the event\'s peak).',
+  options: {
+    profile,
+    event: { type: 'string', value: 'ID', required: true, help: 'the event\'s id (vigil-phone events)' },
+    out: { type: 'string', value: 'FILE.jpg', required: true, help: 'where to write the JPEG' },
+    ...linkOptions,
+  },
+};
+
 export const PHONE_PROGRAM: CliProgram = {
   name: 'vigil-phone',
   summary: 'A command-line phone: pairs with a hub and watches, on the same protocol as the phone app.',
-  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ, RECORDINGS, PLAY, EXPORT, ROSTER, ALERTS, SHARE_HISTORY],
+  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ, RECORDINGS, PLAY, EXPORT, ROSTER, ALERTS, SHARE_HISTORY, EVENTS, EVENT_IMAGE],
 };

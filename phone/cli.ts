@@ -14,8 +14,9 @@ import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
 import { saveProfile } from './profile-file.ts';
 import { CliHelpRequested, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
-import { ALERTS, CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, ROSTER, SHARE_HISTORY, SNAPSHOT, WATCH } from './cli-commands.ts';
+import { ALERTS, CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, ROSTER, SHARE_HISTORY, SNAPSHOT, WATCH, EVENTS, EVENT_IMAGE } from './cli-commands.ts';
 import { printShare } from './cli-history.ts';
+import { NoticeTap, printEvents, saveEventImage } from './cli-events.ts';
 import { describeAlert, printAlerts, printRoster } from './cli-roster.ts';
 import { PhoneRecordings, writeClip, type ClipOutcome } from './core/recordings.ts';
 import { clipProof, encodeClipProof } from '../crypto/clip-proof.ts';
@@ -69,7 +70,7 @@ async function cmdPair(argv: string[]): Promise<void> {
   console.log(`paired with hub ${Buffer.from(profile.hub.hubId).toString('hex').slice(0, 16)} as ${profile.certificate.role}; profile saved to ${path}`);
 }
 
-async function withLink<T>(values: Values, usage: string, f: (link: HubLink, profile: PhoneProfile, path: string) => Promise<T>, hooks: { onFrame?: (f: OpenedFrame) => void } = {}): Promise<T> {
+async function withLink<T>(values: Values, usage: string, f: (link: HubLink, profile: PhoneProfile, path: string) => Promise<T>, hooks: { onFrame?: (f: OpenedFrame) => void; onNotice?: NoticeTap['onNotice'] } = {}): Promise<T> {
   const path = need(values, 'profile', usage);
   const profile = loadProfile(path);
   const mode = (values.path as string | undefined) ?? 'auto';
@@ -96,6 +97,7 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
       if (state !== 'live' && state !== 'connecting' && state !== 'closed') console.error(`link: ${state}${detail ? ` (${detail})` : ''}`);
     },
     ...(hooks.onFrame ? { onFrame: hooks.onFrame } : {}),
+    ...(hooks.onNotice ? { onNotice: hooks.onNotice } : {}),
   });
   try {
     return await f(link, profile, path);
@@ -377,6 +379,22 @@ async function main(argv: string[]): Promise<number> {
         const phone = need(values, 'phone', usage);
         const from = typeof values.from === 'string' ? timeArg(values.from, '--from') : undefined;
         return await withLink(values, usage, (link, profile) => printShare(link, profile, { phone, ...(from !== undefined ? { from } : {}), json: values.json === true }));
+      }
+      case 'events': {
+        const { values, usage } = parse(rest, EVENTS);
+        const seconds = values.follow === true ? Number(need(values, 'seconds', usage)) : undefined;
+        if (seconds !== undefined && !(seconds > 0 && seconds <= 24 * 3600)) throw new CliError('--seconds must be a positive number (at most a day)');
+        const tap = new NoticeTap();
+        const o = { ...(typeof values.camera === 'string' ? { camera: values.camera } : {}), json: values.json === true, ...(seconds !== undefined ? { followSeconds: seconds } : {}) };
+        return await withLink(values, usage, (link, profile) => printEvents(link, profile, tap, o, (why) => new CliError(why)), { onNotice: tap.onNotice });
+      }
+      case 'event-image': {
+        const { values, usage } = parse(rest, EVENT_IMAGE);
+        const id = Number(need(values, 'event', usage));
+        if (!(Number.isSafeInteger(id) && id >= 1)) throw new CliError(`--event wants an event id (vigil-phone events)\n${usage}`);
+        const out = need(values, 'out', usage);
+        await withLink(values, usage, (link, profile) => saveEventImage(link, profile, id, out, (why) => new CliError(why)));
+        return 0;
       }
       case '--help':
       case '-h':
