@@ -12,7 +12,7 @@ import { Reader, Writer } from './wire.ts';
 
 export const ACTIONS = [
   'list-cameras', 'watch', 'unwatch', 'snapshot', 'ptz', 'settings', 'recording-keys', 'recordings', 'segment', 'roster-log',
-  'device-certificate', 'share-history',
+  'device-certificate', 'share-history', 'events', 'event-image',
   'push-subscribe', 'push-unsubscribe', 'push-settings',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -20,7 +20,7 @@ export type Action = (typeof ACTIONS)[number];
 /** Which role may do what: viewers watch; only owners steer cameras or change settings. */
 export const ROLE_ALLOWS: Record<Role, readonly Action[]> = {
   owner: ACTIONS,
-  viewer: ['list-cameras', 'watch', 'unwatch', 'snapshot', 'recording-keys', 'recordings', 'segment', 'roster-log', 'push-subscribe', 'push-unsubscribe', 'push-settings'],
+  viewer: ['list-cameras', 'watch', 'unwatch', 'snapshot', 'recording-keys', 'recordings', 'segment', 'roster-log', 'events', 'event-image', 'push-subscribe', 'push-unsubscribe', 'push-settings'],
 };
 
 export const MAX_COMMAND_ARGS_BYTES = 4096;

@@ -136,6 +136,31 @@ export interface ShareHistoryResult {
 /** Sealed seeds one `share-history` carries (each about 1.6 kB of base64): the phone sends more in turn. */
 export const MAX_SHARED_KEYS = 20;
 
+export interface EventsArgs {
+  /** Camera id or name; all cameras when absent. */
+  readonly camera?: string;
+  /** Events that started at or after this (Unix ms). */
+  readonly since?: number;
+  /** Event ids above this only: the next page after the last id listed. */
+  readonly after?: number;
+}
+
+/** One event as a list carries it: its details sealed to a recording epoch (crypto/event.ts briefEvent, base64url). */
+export interface EventListing {
+  readonly id: number;
+  readonly sealed: string;
+}
+
+export interface EventsResult {
+  /** Oldest id first; only events of epochs this phone holds a key of. */
+  readonly events: readonly EventListing[];
+  /** More follow: ask again with `after` = the last id listed. */
+  readonly more: boolean;
+}
+
+/** The most events one `events` answer lists (fewer when they do not fit one message). */
+export const MAX_EVENTS_LISTED = 100;
+
 /** The most segments one `recordings` answer lists. */
 export const MAX_SEGMENTS_LISTED = 2000;
 /** Every action's arguments and result. Keyed by `Action`: an action missing here fails to compile. */
@@ -157,6 +182,10 @@ export type PhoneCommands = {
     'device-certificate': { args: { readonly device: string }; result: { readonly certificate: string } };
     /** Owners: epoch seeds sealed to another phone, stored for it and said in the roster log. */
     'share-history': { args: ShareHistoryArgs; result: ShareHistoryResult };
+    /** Events (PROTOCOL §17.2.2), a page at a time. */
+    events: { args: EventsArgs; result: EventsResult };
+    /** One event's whole sealed record, its preview picture included (base64url). */
+    'event-image': { args: { readonly id: number }; result: { readonly id: number; readonly sealed: string } };
     /** Web Push (§17.3): this phone's subscription and preferences; the answer names the hub's VAPID key. */
     'push-subscribe': { args: PushSubscribeArgs; result: PushSettingsResult };
     'push-unsubscribe': { args: null; result: Done };
@@ -182,6 +211,7 @@ export type RefusalCode =
   | 'no-recording-key'
   | 'no-such-segment'
   | 'no-such-phone'
+  | 'no-such-event'
   | CryptoErrorCode
   | 'failed';
 
@@ -284,6 +314,21 @@ export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } 
     return { camera: cameraOf(a), id: a.id };
   },
   'device-certificate': (raw) => ({ device: deviceOf(record(raw).device) }),
+  events: (raw) => {
+    const a = record(raw);
+    if (a.camera !== undefined && typeof a.camera !== 'string') throw bad('camera must be a camera id or name');
+    if (a.since !== undefined && !(Number.isSafeInteger(a.since) && (a.since as number) >= 0)) throw bad('since must be a time in Unix ms');
+    if (a.after !== undefined && !(Number.isSafeInteger(a.after) && (a.after as number) >= 0)) throw bad('after must be an event id');
+    return {
+      ...(a.camera !== undefined ? { camera: a.camera as string } : {}), ...(a.since !== undefined ? { since: a.since as number } : {}),
+      ...(a.after !== undefined ? { after: a.after as number } : {}),
+    };
+  },
+  'event-image': (raw) => {
+    const id = record(raw).id;
+    if (!(Number.isSafeInteger(id) && (id as number) >= 1)) throw bad('id must be an event id');
+    return { id: id as number };
+  },
   'share-history': (raw) => {
     const a = record(raw);
     if (!Array.isArray(a.keys) || a.keys.length === 0 || a.keys.length > MAX_SHARED_KEYS) throw bad(`keys must list 1 to ${MAX_SHARED_KEYS} sealed epoch keys`);

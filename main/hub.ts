@@ -37,6 +37,7 @@ import { HubRecordings } from './recording/hub-recordings.ts';
 import { composePush } from './push/compose.ts';
 import type { HubPush } from './push/hub-push.ts';
 import { HistoryShare } from './phones/commands/history-share.ts';
+import { HubEventStore } from './events/event-store.ts';
 
 export type { HubOptions };
 
@@ -63,6 +64,8 @@ export class Hub {
   readonly #ptz = new PtzQueue();
   readonly #rosterLog: HubRosterLog;
   readonly recordings: HubRecordings;
+  /** Events sealed to the recording epoch, stored, and told to phones (PROTOCOL §17.2). */
+  readonly eventStore: HubEventStore;
   readonly #relays: readonly string[];
   readonly #log: (line: string) => void;
   #api: LocalApi | undefined;
@@ -117,10 +120,12 @@ export class Hub {
     this.cameras = new Cameras({ store, live: this.#live, viewers: this.#viewers, watchers, newEpoch: (r) => this.#delivery.newEpoch(r), changed: () => this.sessions.notifyAll({ type: 'cameras-changed' }) });
     this.#watching = new Watching({ store, cameras: this.#live, keys: this.keys, publisher, watchers, notify });
     const history = new HistoryShare({ store, index: this.recordings.index, rosterLog: this.#rosterLog, hubId: identity.hubId, told: (length) => this.sessions.notifyAll({ type: 'roster-changed', length }) });
+    this.eventStore = new HubEventStore({ identity, store, recordings: this.recordings, notify, log });
+    this.events.subscribe(this.eventStore.sealer);
     const push = composePush({ identity, store, ...(opts.push ? { options: opts.push } : {}), ...(ffmpeg ? { ffmpegPath: ffmpeg.path } : {}), log, ownersAtHome: () => this.#ownersAtHome() });
     this.push = push.push;
     this.events.subscribe(this.push);
-    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands, history, push: push.commands });
+    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands, history, events: this.eventStore.commands, push: push.commands });
     this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id), handle, log, (deviceId) => {
       // Always, an empty list too: a phone asked to use relays only waits for this to know that
       // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).
@@ -143,6 +148,7 @@ export class Hub {
     hub.desk.expireStaleInvites();
     hub.#rosterLog.start();
     hub.recordings.start();
+    hub.eventStore.start();
     hub.#delivery.start();
     for (const camera of store.listCameras()) hub.#live.start(camera);
     hub.#watching.start();
@@ -223,6 +229,7 @@ export class Hub {
     this.#viewers.endAll();
     this.sessions.closeAll();
     await Promise.all([this.#live.stopAll(), this.detection.stop()]);
+    this.eventStore.stop();
     await this.push.close();
     this.recordings.stop();
     await this.#api?.close();

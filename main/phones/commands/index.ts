@@ -11,12 +11,14 @@ import type { Watching } from './watch.ts';
 import type { RecordingCommands } from './recordings.ts';
 import type { PushCommands } from './push.ts';
 import type { HistoryShare } from './history-share.ts';
+import type { EventCommands } from './events.ts';
 
 export interface PhoneCommandParts extends CameraControlParts {
   watching: Watching;
   rosterLog: Pick<HubRosterLog, 'since' | 'length'>;
   recordings: Pick<RecordingCommands, 'keys' | 'recordings' | 'segment'>;
   history: Pick<HistoryShare, 'certificate' | 'share'>;
+  events: Pick<EventCommands, 'list' | 'image'>;
   push: PushCommands;
   /** The cameras as the hub's status has them. */
   status(): CameraInfo[];
@@ -37,6 +39,8 @@ export function phoneCommands(p: PhoneCommandParts): CommandHandler {
     segment: p.recordings.segment,
     'device-certificate': p.history.certificate,
     'share-history': p.history.share,
+    events: p.events.list,
+    'event-image': p.events.image,
     'push-subscribe': p.push.subscribe,
     'push-unsubscribe': p.push.unsubscribe,
     'push-settings': p.push.settings,

@@ -33,6 +33,8 @@ const answers: Handlers = {
   'roster-log': async ({ since }) => ({ entries: [], length: since }),
   'device-certificate': async ({ device }) => ({ certificate: device }),
   'share-history': async (args) => ({ stored: args.keys.length, held: 0 }),
+  events: async (args) => ({ events: args.after !== undefined ? [] : [{ id: 1, sealed: 's' }], more: false }),
+  'event-image': async ({ id }) => ({ id, sealed: 's' }),
   'push-subscribe': async (args) => ({ vapidKey: 'k', subscribed: true, prefs: args.prefs }),
   'push-unsubscribe': async () => ({ ok: true }),
   'push-settings': async (args) => ({ vapidKey: 'k', subscribed: false, prefs: args.prefs ?? { cooldownSeconds: 60, awayOnly: false } }),
