@@ -124,10 +124,10 @@ export const DETECT: CliCommand = {
   options: {
     data,
     camera: { type: 'string', value: 'NAME', required: true, help: 'the camera (its name or id)' },
-    motion: { type: 'string', value: 'on|off', required: true, help: 'detect motion on the hub (decodes a small picture a few times a second)' },
-    sensitivity: { type: 'string', value: '1-10', help: '1 only big, clear motion .. 10 small changes (default 5, or as set before)' },
-    mask: { type: 'string', value: 'x,y,w,h', multiple: true, help: 'a part of the picture never watched, in fractions (0,0,0.4,0.08: a strip at the top left);\nreplaces the masks set before; `--mask none` clears them' },
-    zone: { type: 'string', value: 'x,y,w,h', multiple: true, help: 'watch only these parts (events name them zone 1, zone 2, ...);\nreplaces the zones set before; `--zone none` watches the whole picture' },
+    motion: { type: 'string', value: 'on|off', required: true, help: 'detect motion on the hub (small pictures, 5 a second)' },
+    sensitivity: { type: 'string', value: '1-10', help: '1 only big, clear motion .. 10 small changes\n(default 5, or as set before)' },
+    mask: { type: 'string', value: 'x,y,w,h', multiple: true, help: 'a part of the picture never watched, in fractions\n(0,0,0.4,0.08: a strip at the top left); replaces the masks\nset before; `--mask none` clears them' },
+    zone: { type: 'string', value: 'x,y,w,h', multiple: true, help: 'watch only these parts (events name them zone 1, zone 2, ...);\nreplaces the zones set before; `--zone none` watches it all' },
   },
   notes: 'A running hub applies the change within a second; otherwise it does when it starts.',
 };
