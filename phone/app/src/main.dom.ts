@@ -15,6 +15,7 @@ import { askPersistentStorage, forgetProfile, loadProfile, saveProfile } from '.
 import { startScanner, type Scanner } from './scanner.dom.ts';
 import { LivePlayer, mediaSourceClass, playability, type PlayerState } from './player.dom.ts';
 import { Mpeg1Player } from './mpeg1-player.dom.ts';
+import { WebCodecsPlayer, webCodecsSupports } from './webcodecs-player.dom.ts';
 import { MPEG1_BADGE, codecLabel, videoCodecLabel } from './order.ts';
 import { watchForUpdates } from './updates.dom.ts';
 import { wirePush } from './push.dom.ts';
@@ -130,7 +131,7 @@ async function pair(link: string): Promise<void> {
 let link: HubLink | undefined;
 let cameras: CameraInfo[] = [];
 /** `opts` names the stream watched (the camera's own, or the hub's h264 profile); `number` is its frames'. */
-let watching: { camera: CameraInfo; opts: WatchOptions; number: number; player: LivePlayer | Mpeg1Player | undefined; tappedAt: number } | undefined;
+let watching: { camera: CameraInfo; opts: WatchOptions; number: number; player: LivePlayer | Mpeg1Player | WebCodecsPlayer | undefined; tappedAt: number } | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 
 function lossMark(): number {
@@ -271,6 +272,28 @@ function chooseStream(camera: CameraInfo): { ok: true; type: string; opts: Watch
   return transcoded.ok ? { ...transcoded, opts: { profile: 'h264' } } : native;
 }
 
+type PlayerChoice = { ok: true; kind: 'webcodecs' | 'mse' | 'mpeg1'; type: string; opts: WatchOptions } | { ok: false; reason: string };
+
+/**
+ * The player: WebCodecs (VideoDecoder onto #live-canvas, no Media Source buffer: the lowest
+ * latency, docs/PERFORMANCE.md "Glass to glass") where the browser decodes the stream's video, the
+ * camera's own or else the hub's h264 profile; Media Source where it does not, or when sound is
+ * wanted (the WebCodecs player is video only); JSMpeg without either (chooseStream).
+ */
+async function choosePlayer(camera: CameraInfo, noWebCodecs: boolean): Promise<PlayerChoice> {
+  if (!noWebCodecs) {
+    const h264 = camera.profiles?.find((p) => p.name === 'h264');
+    const candidates: Array<[string | undefined, WatchOptions]> = [[camera.codecs, {}], [h264?.codecs, { profile: 'h264' }]];
+    for (const [codecs, opts] of candidates) {
+      const video = codecs?.split(',').map((c) => c.trim()).find((c) => !c.startsWith('mp4a.'));
+      if (video !== undefined && await webCodecsSupports(video)) return { ok: true, kind: 'webcodecs', type: video, opts };
+    }
+  }
+  const s = chooseStream(camera);
+  if (!s.ok) return s;
+  return { ...s, kind: (s.opts.profile as string | undefined) === 'mpeg1' ? 'mpeg1' : 'mse' };
+}
+
 /** The badge says which stream plays: "H.265 → H.264 (transcoded by the hub)" for the profile. */
 function showStreamLabel(camera: CameraInfo, opts: WatchOptions): void {
   const badge = $('live-codec');
@@ -294,16 +317,22 @@ function setPlayerState(state: PlayerState | 'unsupported', detail: string): voi
   el.textContent = detail;
 }
 
-async function openCamera(camera: CameraInfo): Promise<void> {
+let opening = 0;
+
+/** `mse`: not WebCodecs (it refused the stream, or the user unmuted it: `sound`); Media Source, else MPEG-1. */
+async function openCamera(camera: CameraInfo, mse?: { sound: boolean }): Promise<void> {
   if (link === undefined) return;
   stopWatching(true);
+  const attempt = ++opening;
   show('live');
   setText('live-name', camera.name);
   showStreamLabel(camera, {});
   const video = $<HTMLVideoElement>('video');
   delete video.dataset.firstFrameMs;
   delete $('canvas').dataset.firstFrameMs;
+  delete $('live-canvas').dataset.firstFrameMs;
   $('canvas').hidden = true;
+  $('live-canvas').hidden = true;
   // Snapshot and PTZ: the hub says per camera what it supports; nothing to offer when it says no.
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-ptz]')) {
     b.disabled = camera.ptz !== true;
@@ -312,8 +341,10 @@ async function openCamera(camera: CameraInfo): Promise<void> {
   $<HTMLButtonElement>('snapshot').disabled = camera.snapshot !== true;
   $('snapshot').title = camera.snapshot === true ? '' : 'This camera cannot take snapshots';
   $('snapshot-link').hidden = true;
-  const playable = chooseStream(camera);
   const tappedAt = performance.now();
+  const playable = await choosePlayer(camera, mse !== undefined);
+  // Another camera was tapped, or Back, while the browser answered.
+  if (attempt !== opening || document.body.dataset.screen !== 'live') return;
   if (!playable.ok) {
     // Nothing is watched that cannot be shown: the hub sends nothing for it.
     watching = { camera, opts: {}, number: camera.number, player: undefined, tappedAt };
@@ -323,19 +354,24 @@ async function openCamera(camera: CameraInfo): Promise<void> {
   }
   const { opts } = playable;
   showStreamLabel(camera, opts);
-  const canvas = $<HTMLCanvasElement>('canvas');
-  const fallback = (opts.profile as string | undefined) === 'mpeg1';
-  video.hidden = fallback;
-  canvas.hidden = !fallback;
+  const canvas = $<HTMLCanvasElement>(playable.kind === 'webcodecs' ? 'live-canvas' : 'canvas');
+  video.hidden = playable.kind !== 'mse';
+  canvas.hidden = playable.kind === 'mse';
   const hooks = {
     onState: (s: PlayerState, d: string) => setPlayerState(s, d),
     onRestartNeeded: () => void link?.watch(camera, opts).catch(() => undefined),
     onFirstFrame: () => {
-      (fallback ? canvas : video).dataset.firstFrameMs = String(Math.round(performance.now() - tappedAt));
+      (playable.kind === 'mse' ? video : canvas).dataset.firstFrameMs = String(Math.round(performance.now() - tappedAt));
+    },
+    onUnsupported: () => {
+      if (watching?.player === player) void openCamera(camera, { sound: false });
     },
   };
-  const player = fallback ? new Mpeg1Player(canvas, hooks) : new LivePlayer(video, playable.type, hooks);
+  const player = playable.kind === 'webcodecs' ? new WebCodecsPlayer(canvas, hooks)
+    : playable.kind === 'mpeg1' ? new Mpeg1Player(canvas, hooks) : new LivePlayer(video, playable.type, hooks);
+  $('stats').dataset.player = playable.kind;
   showSound(camera, player);
+  if (mse?.sound === true && !(player instanceof WebCodecsPlayer) && !$('unmute').hidden) setSoundOn(true);
   watching = { camera, opts, number: streamOf(camera, opts).number, player, tappedAt };
   try {
     await link.watch(camera, opts);
@@ -349,7 +385,7 @@ async function openCamera(camera: CameraInfo): Promise<void> {
  * to unmute. The camera's audio is AAC in the fMP4 (the hub transcodes G.711), MP2 in the mpeg1
  * profile; a camera without audio says so instead.
  */
-function showSound(camera: CameraInfo, player: LivePlayer | Mpeg1Player): void {
+function showSound(camera: CameraInfo, player: LivePlayer | Mpeg1Player | WebCodecsPlayer): void {
   const button = $<HTMLButtonElement>('unmute');
   const hasAudio = /(^|,)\s*mp4a\./.test(camera.codecs ?? '') && (!(player instanceof Mpeg1Player) || player.hasAudioOutput);
   button.hidden = !hasAudio;
@@ -361,13 +397,22 @@ function showSound(camera: CameraInfo, player: LivePlayer | Mpeg1Player): void {
 function toggleSound(): void {
   const player = watching?.player;
   if (player === undefined) return;
+  // The WebCodecs player is video only: sound comes with the Media Source player.
+  if (player instanceof WebCodecsPlayer) {
+    void openCamera(watching!.camera, { sound: true });
+    return;
+  }
   const video = $<HTMLVideoElement>('video');
-  const muted = player instanceof Mpeg1Player ? player.muted : video.muted;
-  if (player instanceof Mpeg1Player) player.setMuted(!muted);
-  else video.muted = !muted;
+  setSoundOn(player instanceof Mpeg1Player ? player.muted : video.muted);
+}
+
+function setSoundOn(on: boolean): void {
+  const player = watching?.player;
+  if (player instanceof Mpeg1Player) player.setMuted(!on);
+  else $<HTMLVideoElement>('video').muted = !on;
   const button = $('unmute');
-  button.textContent = muted ? 'Mute' : 'Unmute';
-  button.setAttribute('aria-pressed', String(muted));
+  button.textContent = on ? 'Mute' : 'Unmute';
+  button.setAttribute('aria-pressed', String(on));
 }
 
 function stopWatching(tellHub: boolean): void {
@@ -395,6 +440,7 @@ function showStats(): void {
   el.dataset.replayed = String(c.replayed);
   el.dataset.relayDropped = String(c.relayDropped);
   el.dataset.appended = String(watching?.player?.appended ?? 0);
+  el.dataset.presented = String(watching?.player instanceof WebCodecsPlayer ? watching.player.presented : 0);
   el.textContent = `${c.opened} fragments opened · dropped: ${c.tampered} tampered, ${c.notForMe} not for this phone, ${c.replayed} replayed`;
   showLiveness();
 }
@@ -420,11 +466,13 @@ function showLiveness(): void {
   // What is on screen is behind the newest fragment by what is buffered ahead of the play head
   // (JSMpeg paints a picture as soon as it has it: nothing ahead).
   const b = video.buffered;
-  const ahead = w.player instanceof Mpeg1Player || b.length === 0 ? 0 : Math.max(0, b.end(b.length - 1) - video.currentTime);
+  const ahead = w.player instanceof WebCodecsPlayer ? w.player.heldBack
+    : w.player instanceof Mpeg1Player || b.length === 0 ? 0 : Math.max(0, b.end(b.length - 1) - video.currentTime);
   const onScreen = l.captureTime !== undefined ? l.captureTime - ahead * 1000 : undefined;
   badge.dataset.state = l.state;
   video.dataset.live = l.state;
   $('canvas').dataset.live = l.state;
+  $('live-canvas').dataset.live = l.state;
   if (onScreen !== undefined) badge.dataset.captureTime = String(Math.round(onScreen));
   else delete badge.dataset.captureTime;
   const at = onScreen !== undefined ? new Date(onScreen).toLocaleTimeString() : '';

@@ -56,6 +56,11 @@ beforeAll(async () => {
     'scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2:white,format=yuv420p', '-r', '10', '-t', '1', y4m]);
   expect(ff.code, ff.stderr).toBe(0);
   phone = await launchBrowser({ fakeCamera: y4m });
+  // This file plays through the Media Source player (its frames, play head and source are checked);
+  // webcodecs.test.ts plays through the WebCodecs player, which chromium otherwise chooses.
+  await phone.context.addInitScript(() => {
+    delete (window as unknown as Record<string, unknown>).VideoDecoder;
+  });
   await phone.page.goto(app.url);
 }, 120_000);
 

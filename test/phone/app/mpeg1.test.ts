@@ -86,8 +86,10 @@ function tsSyncRuns(data: Uint8Array): number {
 describe('phone app without Media Source', () => {
   it('picks the mpeg1 profile by itself, says so, and paints a changing picture; the relay sees no MPEG-TS in clear', async () => {
     const phone = await pairedPhone(() => {
-      // iOS 16 Safari: neither MediaSource nor ManagedMediaSource.
+      // iOS 16.0-16.3 Safari: neither MediaSource nor ManagedMediaSource, nor WebCodecs (16.4 has
+      // VideoDecoder, and the app then prefers it: webcodecs.test.ts).
       const w = window as unknown as Record<string, unknown>;
+      delete w.VideoDecoder;
       delete w.MediaSource;
       delete w.ManagedMediaSource;
       delete w.WebKitMediaSource;
@@ -130,7 +132,10 @@ describe('phone app without Media Source', () => {
 
 describe('sound', () => {
   it('the camera\'s audio plays muted until the user unmutes; then an AnalyserNode hears the tone', async () => {
-    const phone = await pairedPhone();
+    // The Media Source player's sound (webcodecs.test.ts: Unmute in the WebCodecs player moves here).
+    const phone = await pairedPhone(() => {
+      delete (window as unknown as Record<string, unknown>).VideoDecoder;
+    });
     const page = phone.page;
     await page.click('#cameras button[data-camera] >> text=Hall');
     await page.waitForFunction(() => document.getElementById('player-state')?.dataset.state === 'playing', null, { timeout: 30_000 });
