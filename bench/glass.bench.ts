@@ -17,7 +17,9 @@
 // run overruns --deadline-s.
 //
 //   npm run bench:glass -- [--taps 10] [--watch-s 4] [--fragment-ms 300] [--paths relay,lan]
-//                          [--codec h264|h265] [--deadline-s 240]
+//                          [--codec h264|h265] [--player webcodecs|mse] [--deadline-s 240]
+// --player mse deletes VideoDecoder from the page before the app loads, so the app falls back to its
+// Media Source player; by default the app chooses (WebCodecs where chromium decodes the stream).
 // --codec h265 makes the camera send H.265, which chromium cannot play: the app then watches the
 // hub's h264 profile (a transcode), so the figures are those of that path.
 import { join } from 'node:path';
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     'fragment-ms': { type: 'string' },
     paths: { type: 'string' },
     codec: { type: 'string' },
+    player: { type: 'string' },
     'deadline-s': { type: 'string' },
   },
 });
@@ -48,6 +51,8 @@ const FRAGMENT_MS = values['fragment-ms'];
 const PATHS = (values.paths ?? 'relay,lan').split(',') as Array<'relay' | 'lan'>;
 const CODEC = (values.codec ?? 'h264') as 'h264' | 'h265';
 const DEADLINE_S = Number(values['deadline-s'] ?? 240);
+const PLAYER = values.player as 'webcodecs' | 'mse' | undefined;
+if (PLAYER !== undefined && PLAYER !== 'webcodecs' && PLAYER !== 'mse') throw new Error('--player: webcodecs or mse');
 for (const p of PATHS) if (p !== 'relay' && p !== 'lan') throw new Error(`--paths: unknown path ${p} (relay, lan)`);
 if (!(TAPS >= 1) || !(WATCH_MS >= 1000)) throw new Error('--taps must be >= 1 and --watch-s >= 1');
 if (CODEC !== 'h264' && CODEC !== 'h265') throw new Error('--codec: h264 or h265');
@@ -84,6 +89,8 @@ const listReady = (page: Page) => page.waitForFunction(() => document.body.datas
 
 interface PathResult {
   path: 'relay' | 'lan';
+  /** The app's player (#stats[data-player]): webcodecs, mse or mpeg1. */
+  player: string;
   /** The hub's address the page's live WebSocket used at the end. */
   socket: string;
   taps: TapRecord[];
@@ -126,6 +133,11 @@ async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: 
   const [, link] = await invite.waitFor(/pairing link: (\S+)/);
   const phone = await launchBrowser({ maxSeconds: PROCESS_LIMIT_S });
   const page = phone.page;
+  if (PLAYER === 'mse') {
+    await phone.context.addInitScript(() => {
+      delete (window as unknown as Record<string, unknown>).VideoDecoder;
+    });
+  }
   const sockets: Array<{ url: string; closed: () => boolean }> = [];
   page.on('websocket', (ws) => sockets.push({ url: ws.url(), closed: () => ws.isClosed() }));
   await page.goto(appUrl);
@@ -139,6 +151,7 @@ async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: 
   await invite.stop();
 
   const pid = hub.child.pid!;
+  let player = '?';
   const cpu0 = sampleTree(pid, ['ffmpeg']);
   const t0 = performance.now();
   const taps: TapRecord[] = [];
@@ -146,9 +159,10 @@ async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: 
     await sleep(Math.random() * GOP_MS); // a random moment of the GOP
     const rec = await tapOnce(page, layout(camera));
     taps.push(rec);
+    player = await page.evaluate(() => document.getElementById('stats')?.dataset.player ?? '?');
     console.log(`  ${path} tap ${i + 1}: first frame ${fmt(rec.firstPainted)} after the tap, ${fmt(rec.samples[0]?.glass)} old; ` +
       `glass p50 ${fmt(percentile(rec.samples.map((s) => s.glass), 50))}, last ${fmt(rec.samples.at(-1)?.glass)}; ` +
-      `${rec.samples.length} frames read, ${rec.unreadable} unreadable; held back p50 ${fmt(percentile(rec.samples.map((s) => s.behind * 1000), 50))}, ` +
+      `${rec.samples.length} frames read, ${rec.unreadable} unreadable; held back p50 ${fmt(percentile(rec.samples.filter((s) => typeof s.behind === 'number').map((s) => s.behind * 1000), 50))}, ` +
       `rate up to ${Math.max(1, ...rec.samples.map((s) => s.rate)).toFixed(2)}`);
   }
   const d = treeDelta(cpu0, sampleTree(pid, ['ffmpeg']));
@@ -160,7 +174,8 @@ async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: 
   if (phone.problems.some((p) => !p.includes('favicon'))) console.log(`  page problems: ${phone.problems.filter((p) => !p.includes('favicon')).join(' | ')}`);
   await phone.close();
   await hub.stop();
-  return { path, socket, taps, hubCpu, children: d.childNames };
+  if (PLAYER !== undefined && player !== PLAYER) console.log(`  warning: the app played with ${player}, not ${PLAYER}`);
+  return { path, player, socket, taps, hubCpu, children: d.childNames };
 }
 
 const layout = (camera: { stamp: StampLayout }): StampLayout => camera.stamp;
@@ -174,10 +189,11 @@ function report(r: PathResult): string {
   const medians = r.taps.map((t) => percentile(t.samples.map((s) => s.glass), 50));
   const first = r.taps.map((t) => t.firstPainted ?? Number.NaN);
   const firstAge = r.taps.map((t) => t.samples[0]?.glass ?? Number.NaN);
-  const behind = all.filter((s) => s.since >= SETTLED_MS).map((s) => s.behind * 1000);
+  // The WebCodecs player has no buffered range to read (null in the record): left out.
+  const behind = all.filter((s) => s.since >= SETTLED_MS && typeof s.behind === 'number' && Number.isFinite(s.behind)).map((s) => s.behind * 1000);
   const unreadable = r.taps.reduce((n, t) => n + t.unreadable, 0);
   const name = r.path === 'relay' ? 'relay' : 'LAN endpoint';
-  console.log(`${name} (${r.socket}), ${r.taps.length} taps, ${all.length} frames read (${unreadable} unreadable)`);
+  console.log(`${name} (${r.socket}), player ${r.player}, ${r.taps.length} taps, ${all.length} frames read (${unreadable} unreadable)`);
   console.log(`  glass to glass, every frame        ${dist(glass)}`);
   console.log(`  glass to glass, from ${SETTLED_MS / 1000} s after tap  ${dist(settled)}`);
   console.log(`  per-tap medians                    ${fmt(Math.min(...medians))} .. ${fmt(Math.max(...medians))}`);
@@ -186,7 +202,7 @@ function report(r: PathResult): string {
   console.log(`  player holds back (settled)        p50 ${fmt(percentile(behind, 50))}, max ${fmt(Math.max(...behind))}`);
   console.log(`  hub CPU (node + ${r.children.join(", ") || "no ffmpeg found"})  ${r.hubCpu.toFixed(1)}% of one core`);
   const settings = `${CODEC === 'h265' ? 'h264 profile, ' : ''}--fragment-ms ${FRAGMENT_MS ?? 'default'}`;
-  return `| ${name} | ${settings} | ${fmt(percentile(glass, 50))} | ${fmt(percentile(glass, 90))} | ${fmt(percentile(glass, 99))} | ${fmt(Math.max(...glass))} | ` +
+  return `| ${name} | ${r.player} | ${settings} | ${fmt(percentile(glass, 50))} | ${fmt(percentile(glass, 90))} | ${fmt(percentile(glass, 99))} | ${fmt(Math.max(...glass))} | ` +
     `${fmt(percentile(settled, 50))} / ${fmt(percentile(settled, 99))} | ${fmt(percentile(first, 50))} / ${fmt(Math.max(...first))} | ${r.hubCpu.toFixed(1)}% |`;
 }
 
@@ -208,8 +224,8 @@ try {
     const r = await measurePath(path, { url: camera.url, stamp: camera.info.stamp }, relayUrl!, app.url);
     rows.push(report(r));
   }
-  console.log('\n| path | settings | p50 | p90 | p99 | max | settled p50 / p99 | tap to first frame p50 / max | hub CPU |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| path | player | settings | p50 | p90 | p99 | max | settled p50 / p99 | tap to first frame p50 / max | hub CPU |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
 } catch (e) {
   console.error(`bench:glass failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);

@@ -5,6 +5,10 @@
 //   glass = performance.timeOrigin + metadata.expectedDisplayTime - stamp
 // (the camera and chromium read the same machine clock). expectedDisplayTime, not the callback's
 // `now`: the frame is on the glass at the compositor's next frame, not when the callback runs.
+// The WebCodecs player draws on #live-canvas instead, in an animation frame, and says so with a
+// 'present' event carrying that animation frame's time; the picture is on the glass one display
+// frame later (FRAME_MS, chromium's 60 Hz), which is what expectedDisplayTime says for a video:
+//   glass = performance.timeOrigin + frameTime + FRAME_MS - stamp
 //
 // Plain JavaScript in strings: tsx compiles bench code with esbuild's keepNames, which wraps named
 // functions in a `__name()` helper the page does not have (see bench/lib/phone-ttff.ts).
@@ -48,10 +52,11 @@ export function armTap(layout: StampLayout): string {
     }
     return crc;
   };
+  const FRAME_MS = 1000 / 60;
   // The stamp's time (ms) or undefined: each block's centre (half a block square) averaged, then
   // thresholded at mid-grey; the CRC over the time's 6 bytes must match.
-  const read = (video) => {
-    ctx.drawImage(video, L.x, L.y, W, H, 0, 0, W, H);
+  const read = (source) => {
+    ctx.drawImage(source, L.x, L.y, W, H, 0, 0, W, H);
     const px = ctx.getImageData(0, 0, W, H).data;
     const q = L.block / 4;
     let time = 0, crc = 0;
@@ -74,6 +79,19 @@ export function armTap(layout: StampLayout): string {
   document.addEventListener('click', () => {
     rec.t0 = performance.now();
     // After the app's own click handler has run: the video has its new MediaSource.
+    const c = document.getElementById('live-canvas');
+    const onPresent = (ev) => {
+      if (rec.stop) {
+        c.removeEventListener('present', onPresent);
+        return;
+      }
+      const shown = ev.detail.frameTime + FRAME_MS;
+      if (rec.firstPainted === undefined) rec.firstPainted = shown - rec.t0;
+      const stamp = read(c);
+      if (stamp === undefined) rec.unreadable++;
+      else rec.samples.push({ since: shown - rec.t0, glass: performance.timeOrigin + shown - stamp, behind: NaN, rate: 1 });
+    };
+    if (c !== null) c.addEventListener('present', onPresent);
     setTimeout(() => {
       const v = document.getElementById('video');
       const onFrame = (now, meta) => {
