@@ -77,7 +77,13 @@ export function startApp(root: HTMLElement, bridge: HubBridge): void {
   function render(): void {
     const hash = location.hash.replace(/^#\/?/, '');
     if (hash === '') {
-      void firstRoute().then((r) => history.replaceState(null, '', `#/${r}`)).then(render);
+      // Only if the address is still empty when the answer comes: a screen picked meanwhile (a link
+      // clicked, an address typed) wins over the first-run guess.
+      void firstRoute().then((r) => {
+        if (location.hash.replace(/^#\/?/, '') !== '') return;
+        history.replaceState(null, '', `#/${r}`);
+        render();
+      });
       return;
     }
     const [name = '', param] = hash.split('/', 2);
