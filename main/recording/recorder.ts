@@ -122,6 +122,11 @@ export class Recorder implements MediaConsumer {
   #stopped = false;
   /** Write failures for lack of space since start (status, tests). */
   diskFullEvents = 0;
+  /**
+   * Fragments handed to be recorded and their bytes, and those written as media chunks, since
+   * start (bench:recording: the difference is what was dropped, e.g. while waiting for a keyframe).
+   */
+  readonly counts = { fragments: 0, fragmentBytes: 0, written: 0 };
 
   constructor(private readonly p: RecorderParts) {
     this.#files = p.files ?? realSegmentFiles;
@@ -255,6 +260,8 @@ export class Recorder implements MediaConsumer {
 
   #record(stream: MediaStream, state: CameraState, f: IngestFragment): void {
     const cameraId = stream.cameraId;
+    this.counts.fragments++;
+    this.counts.fragmentBytes += f.data.length;
     const time = Math.max(f.captureTime, state.lastMs);
     const open = state.open;
     if (open !== undefined && f.keyframe && (time - open.startMs >= SEGMENT_MS || open.bytes >= MAX_SEGMENT_BYTES)) {
@@ -272,6 +279,7 @@ export class Recorder implements MediaConsumer {
     if (!this.#append(cameraId, state, seg, bytes)) return;
     seg.lastMs = time;
     seg.mediaChunks++;
+    this.counts.written++;
     seg.lastArrival = this.#now();
     state.lastMs = time;
   }
