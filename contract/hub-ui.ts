@@ -146,7 +146,7 @@ export interface RosterReport {
   safetyCode: string;
   length: number;
   entries: {
-    seq: number; at: number; change: 'added' | 'removed' | 'role-changed' | 'history-shared'; deviceId: string; name: string; role: Role; by: string;
+    seq: number; at: number; change: 'added' | 'removed' | 'role-changed' | 'history-shared' | 'restored'; deviceId: string; name: string; role: Role; by: string;
     /** history-shared: the owner phone (device id) that sealed recording epochs first..last (`epochs` of them) to this one. */
     history?: { from: string; firstEpoch: number; lastEpoch: number; epochs: number };
   }[];

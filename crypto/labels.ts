@@ -44,3 +44,8 @@ export const LABEL_EVENT_KEY = 'vigil v1 event key';
 export const LABEL_PUSH = 'vigil v1 push';
 export const LABEL_PUSH_SEAL = 'vigil v1 push seal';
 export const LABEL_EVENT_PREVIEW = 'vigil v1 event preview';
+// Backup and restore (crypto/backup.ts, PROTOCOL §18).
+export const LABEL_BACKUP = 'vigil v1 backup';
+export const LABEL_BACKUP_WRAP = 'vigil v1 backup wrap';
+export const LABEL_BACKUP_SHARE = 'vigil v1 backup share';
+export const LABEL_RECOVERY_CODE = 'vigil v1 recovery code';

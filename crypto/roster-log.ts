@@ -21,9 +21,11 @@ const MAX_BY_BYTES = 128;
 /** The hash before the first entry. */
 export const GENESIS = new Uint8Array(HASH_BYTES);
 
-export type RosterChange = 'added' | 'removed' | 'role-changed' | 'history-shared';
-const CHANGE_CODE: Record<RosterChange, number> = { added: 1, removed: 2, 'role-changed': 3, 'history-shared': 4 };
-const CODE_CHANGE = new Map<number, RosterChange>([[1, 'added'], [2, 'removed'], [3, 'role-changed'], [4, 'history-shared']]);
+export type RosterChange = 'added' | 'removed' | 'role-changed' | 'history-shared' | 'restored';
+const CHANGE_CODE: Record<RosterChange, number> = { added: 1, removed: 2, 'role-changed': 3, 'history-shared': 4, restored: 5 };
+const CODE_CHANGE = new Map<number, RosterChange>([[1, 'added'], [2, 'removed'], [3, 'role-changed'], [4, 'history-shared'], [5, 'restored']]);
+/** A 'restored' entry names no device: its device id is all zeros (PROTOCOL §18.4). */
+export const NO_DEVICE = new Uint8Array(ID_BYTES);
 
 /** What a 'history-shared' entry adds: which owner phone sealed which recording epochs to the entry's device. */
 export interface SharedHistory {
@@ -104,6 +106,8 @@ export function openRosterEntry(wire: Uint8Array, hub: { hubId: Uint8Array; sign
     history = { from: r.fixed(ID_BYTES, 'from'), firstEpoch: r.u32('firstEpoch'), lastEpoch: r.u32('lastEpoch'), epochs: r.u32('epochs') };
     if (history.firstEpoch > history.lastEpoch || history.epochs < 1 || history.epochs > history.lastEpoch - history.firstEpoch + 1) throw malformed(where, 'shared epoch range');
   }
+  // A restore is the hub's own event: it names no device, so it can never add one unseen.
+  if (change === 'restored' && !equalBytes(deviceId, NO_DEVICE)) throw malformed(where, 'a restored entry names a device');
   r.end();
   if (!verify(hub.signingKey, concat(utf8(LABEL_ROSTER_ENTRY), b), signature)) throw new CryptoError('tampered', where, 'bad hub signature');
   return { seq, prev, at, change, deviceId, fingerprint, name, role, by, ...(history ? { history } : {}), signature };
@@ -145,6 +149,8 @@ export function extendRoster(view: RosterView, wires: readonly Uint8Array[], hub
       // History goes from an owner on the roster to a device on the roster; it changes no membership.
       const from = members.get(toHex(e.history.from));
       if (!members.has(id) || from?.role !== 'owner') throw new CryptoError('tampered', where, `entry ${e.seq} shares history between phones not on the roster as owner and member`);
+    } else if (e.change === 'restored') {
+      // The hub came back from a backup on another machine (PROTOCOL §18.4): no membership changes.
     } else if (e.change === 'removed') members.delete(id);
     else members.set(id, { deviceId: e.deviceId, role: e.role, name: e.name });
     head = entryHash(wire);

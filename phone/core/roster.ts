@@ -152,6 +152,8 @@ export function describeAlert(a: RosterAlert): string {
       const epochs = h === undefined ? 'past recordings' : `${h.epochs} recording epoch${h.epochs === 1 ? '' : 's'} (${h.firstEpoch}..${h.lastEpoch})`;
       return `phone ${who} was given ${epochs} recorded before, shared by ${a.by} at ${at}`;
     }
+    case 'restored':
+      return `the hub was restored from its backup on another machine, by ${a.by} at ${at}`;
   }
 }
 

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cryptoReady } from '../../crypto/sodium.ts';
 import { hubPublicKeys, newDeviceIdentity, newHubIdentity, type HubIdentity } from '../../crypto/identity.ts';
 import {
-  EMPTY_ROSTER, GENESIS, entryHash, extendRoster, openRosterEntry, rosterOf, safetyCode, signRosterEntry, type RosterChange,
+  EMPTY_ROSTER, GENESIS, NO_DEVICE, entryHash, extendRoster, openRosterEntry, rosterOf, safetyCode, signRosterEntry, type RosterChange,
 } from '../../crypto/roster-log.ts';
 import { rosterHash } from '../../crypto/roster.ts';
 import { outcome } from './kat-support.ts';
@@ -76,5 +76,25 @@ describe('the roster log', () => {
     expect(safetyCode(hub.hubId, a)).toMatch(/^\d{5}( \d{5}){5}$/);
     expect(safetyCode(hub.hubId, again)).toBe(safetyCode(hub.hubId, a));
     expect(safetyCode(hub.hubId, b)).not.toBe(safetyCode(hub.hubId, a));
+  });
+});
+
+describe('a restored entry (PROTOCOL §18.4)', () => {
+  it('extends the chain, changes no membership, and must name no device', () => {
+    const wires = log(hub, [['added', 0, 'owner'], ['added', 1, 'viewer']]);
+    const before = extendRoster(EMPTY_ROSTER, wires, hubPublicKeys(hub)).view;
+    const restored = signRosterEntry(hub, {
+      seq: 2, prev: before.head, at: 5000, change: 'restored', deviceId: NO_DEVICE, fingerprint: new Uint8Array(32).fill(7), name: '', role: 'owner', by: 'the printed recovery code',
+    });
+    const { view, entries } = extendRoster(before, [restored], hubPublicKeys(hub));
+    expect(entries[0]!.change).toBe('restored');
+    expect(entries[0]!.by).toBe('the printed recovery code');
+    expect(view.length).toBe(3);
+    expect([...view.members.keys()]).toEqual([...before.members.keys()]);
+    // One naming a device would let a restore add it unseen: refused before the signature is even checked.
+    const naming = signRosterEntry(hub, {
+      seq: 2, prev: before.head, at: 5000, change: 'restored', deviceId: devices[2]!, fingerprint: new Uint8Array(32), name: 'x', role: 'owner', by: 'x',
+    });
+    expect(outcome(() => extendRoster(before, [naming], hubPublicKeys(hub)))).toBe('malformed');
   });
 });
