@@ -93,7 +93,8 @@ interface Tracked {
   analyser: FrameAnalyser;
   tracker: EventTracker;
   key: string | undefined;
-  start: DetectedEvent | undefined;
+  /** The ongoing event's start on the wall clock, fixed when it started. */
+  startWallMs: number | undefined;
   preview: Uint8Array | undefined;
   lastPreviewMs: number;
 }
@@ -116,6 +117,20 @@ export class MotionDetector implements CameraDetector {
   #filled = 0;
   #lastFrameAt = 0;
   #lastFedAt = 0;
+  /**
+   * The trackers' clock: the stream's own time, one picture interval (1000 / fps: the decoder's fps
+   * filter gives pictures at that rate of the stream's time, repeating one across a gap) per
+   * picture, never when a picture happened to arrive. A busy hub gets its pictures unevenly (a
+   * decoder behind, then catching up at two or three times real time); timed by arrival, two ticks
+   * of a clock overlay a second apart in the stream looked like motion that lasted, and a still
+   * scene made events. Across a decoder restart the clock moves on by the wall time that passed.
+   */
+  #clockMs = 0;
+  /** Wall time minus the trackers' clock at the last picture: turns an event's times into wall times. */
+  #wallOffsetMs: number | undefined;
+  #lastPictureWall = 0;
+  /** The next picture is a new decoder's first. */
+  #resumed = false;
   #tracked: Tracked[] = [];
   #emitting: Promise<void> = Promise.resolve();
   #feeding: { inited: boolean; decodable: boolean } = { inited: false, decodable: false };
@@ -167,7 +182,7 @@ export class MotionDetector implements CameraDetector {
   /** New settings: the analysers start over (an ongoing event ends first). */
   configure(settings: DetectionSettings): void {
     this.#settings = settings;
-    this.#endAll(Date.now());
+    this.#endAll();
     this.#tracked = [];
   }
 
@@ -177,7 +192,7 @@ export class MotionDetector implements CameraDetector {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     await this.#kill();
-    this.#endAll(Date.now());
+    this.#endAll();
     await this.#emitting;
   }
 
@@ -203,12 +218,20 @@ export class MotionDetector implements CameraDetector {
     }
     const size = pictureSize(init.width, init.height, this.timing.width);
     if (size.width !== this.#size.width || size.height !== this.#size.height) {
-      this.#endAll(Date.now());
+      this.#endAll();
       this.#size = size;
       this.#frame = new Uint8Array(i420Size(size.width, size.height));
       this.#tracked = [];
     }
     this.#filled = 0;
+    this.#resumed = true;
+    if (gop.length > 0 && this.#tracked.length > 0) {
+      // The new decoder goes through the cached GOP again: pictures older than ones already
+      // analysed. Fresh analysers learn the scene on them (their warm-up) rather than seeing the
+      // past replayed as a burst of change.
+      this.#endAll();
+      this.#tracked = [];
+    }
     const vars = { fps: String(this.timing.fps), width: String(size.width), height: String(size.height) };
     const args = [...DECODER_ARGS.input, ...fill(DECODER_ARGS.output, vars)];
     let child: ChildProcess;
@@ -293,11 +316,18 @@ export class MotionDetector implements CameraDetector {
     if (this.#tracked.length === 0) {
       const settings = { sensitivity: this.#settings.sensitivity, zones: this.#settings.zones, masks: this.#settings.masks };
       this.#tracked = (this.#o.analysers ?? [motionAnalyser]).map((make) => ({
-        analyser: make(width, height, settings), tracker: new EventTracker(this.#o.tracker), key: undefined, start: undefined, preview: undefined, lastPreviewMs: 0,
+        analyser: make(width, height, settings), tracker: new EventTracker(this.#o.tracker), key: undefined, startWallMs: undefined, preview: undefined, lastPreviewMs: 0,
       }));
     }
     this.frames++;
-    const frame: DecodedFrame = { gray: lumaOf(i420, width, height), i420, timeMs: Date.now() };
+    const wall = Date.now();
+    const interval = 1000 / this.timing.fps;
+    // After a pause (a decoder restart, a stream that stopped) the clock moves on by the wall time.
+    if (this.#wallOffsetMs !== undefined) this.#clockMs += this.#resumed ? Math.max(interval, wall - this.#lastPictureWall) : interval;
+    this.#resumed = false;
+    this.#wallOffsetMs = wall - this.#clockMs;
+    this.#lastPictureWall = wall;
+    const frame: DecodedFrame = { gray: lumaOf(i420, width, height), i420, timeMs: this.#clockMs };
     for (const t of this.#tracked) {
       const finding = t.analyser.analyse(frame);
       const step = t.tracker.observe(frame.timeMs, finding);
@@ -305,10 +335,11 @@ export class MotionDetector implements CameraDetector {
     }
   }
 
-  #event(t: Tracked, step: TrackerStep, preview: Uint8Array | undefined): DetectedEvent {
+  /** A tracker's step as an event, its times on the wall clock (the start as fixed when it started). */
+  #event(t: Tracked, step: TrackerStep, startWallMs: number, preview: Uint8Array | undefined): DetectedEvent {
     return {
-      cameraId: this.#o.camera.id, kind: t.analyser.kind, source: t.analyser.source, startMs: step.startMs,
-      ...(step.type === 'ended' ? { endMs: step.endMs } : {}),
+      cameraId: this.#o.camera.id, kind: t.analyser.kind, source: t.analyser.source, startMs: startWallMs,
+      ...(step.type === 'ended' ? { endMs: Math.max(startWallMs, Math.round(step.endMs + (this.#wallOffsetMs ?? 0))) } : {}),
       score: Math.round(step.score * 1000) / 1000, zones: step.zones.map(zoneName),
       ...(preview !== undefined ? { preview } : {}),
     };
@@ -317,39 +348,44 @@ export class MotionDetector implements CameraDetector {
   #step(t: Tracked, step: TrackerStep, i420: Uint8Array): void {
     const sink = this.#o.sink;
     if (step.type === 'started') {
-      const key = (t.key = `${t.analyser.source}:${this.#o.camera.id}:${step.startMs}`);
-      t.lastPreviewMs = step.startMs;
+      const startWallMs = (t.startWallMs = Math.round(step.startMs + (this.#wallOffsetMs ?? 0)));
+      const key = (t.key = `${t.analyser.source}:${this.#o.camera.id}:${startWallMs}`);
+      t.lastPreviewMs = Date.now();
       const jpeg = this.#jpeg(i420);
       this.#queue(async () => {
         t.preview = await jpeg;
-        sink.started(key, this.#event(t, step, t.preview));
+        sink.started(key, this.#event(t, step, startWallMs, t.preview));
       });
     } else if (step.type === 'updated') {
       const key = t.key;
+      const startWallMs = t.startWallMs;
       const now = Date.now();
-      if (key === undefined || now - t.lastPreviewMs < this.timing.previewEveryMs) return;
+      if (key === undefined || startWallMs === undefined || now - t.lastPreviewMs < this.timing.previewEveryMs) return;
       t.lastPreviewMs = now;
       const jpeg = this.#jpeg(i420);
       this.#queue(async () => {
         const p = await jpeg;
         if (p !== undefined) t.preview = p;
-        sink.updated(key, this.#event(t, step, t.preview));
+        sink.updated(key, this.#event(t, step, startWallMs, t.preview));
       });
     } else {
       const key = t.key;
+      const startWallMs = t.startWallMs;
       t.key = undefined;
-      if (key === undefined) return;
+      t.startWallMs = undefined;
+      if (key === undefined || startWallMs === undefined) return;
+      const event = this.#event(t, step, startWallMs, undefined);
       this.#queue(async () => {
-        sink.ended(key, this.#event(t, step, t.preview));
+        sink.ended(key, { ...event, ...(t.preview !== undefined ? { preview: t.preview } : {}) });
         t.preview = undefined;
       });
     }
   }
 
-  /** Ends every ongoing event (settings changed, size changed, stopping). */
-  #endAll(timeMs: number): void {
+  /** Ends every ongoing event (settings changed, size changed, a decoder restart, stopping). */
+  #endAll(): void {
     for (const t of this.#tracked) {
-      const step = t.tracker.flush(timeMs);
+      const step = t.tracker.flush(this.#clockMs);
       if (step !== undefined) this.#step(t, step, new Uint8Array(0));
     }
   }

@@ -53,10 +53,9 @@ function hubDir(): string {
 describe('motion detection on the hub', () => {
   it('vigil detect turns it on in the running hub; the moving ball is an event with a JPEG; the still picture with its clock and the masked ball are none for a minute', async () => {
     expect(await detect(['--camera', 'moving', '--motion', 'on'])).toMatch(/"moving": motion on, sensitivity 5 \(the running hub applies it/);
-    // The default sensitivity, as an owner gets it. Known defect (closing note, issue 17): at
-    // sensitivity 10 this scene gave four false events in a minute while the full suite loaded both
-    // cores (decoded pictures arrive irregularly then); the cause is not found yet.
-    await detect(['--camera', 'still', '--motion', 'on']);
+    // The most sensitive setting. On a fully loaded machine pictures arrive unevenly: the trackers
+    // run on the stream's own clock, not on arrival (test/main/events/motion-detector.test.ts).
+    await detect(['--camera', 'still', '--motion', 'on', '--sensitivity', '10']);
     // Over a minute the ball reaches every part of the picture: the masks cover it all (two of them,
     // left and right halves), and the decoder still runs (its pictures are counted below).
     expect(await detect(['--camera', 'masked', '--motion', 'on', '--mask', '0,0,0.5,1', '--mask', '0.5,0,0.5,1'])).toMatch(/masks 0,0,0.5,1 0.5,0,0.5,1/);
