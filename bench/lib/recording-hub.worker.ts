@@ -1,0 +1,193 @@
+// The hub of bench/recording.bench.ts, in a process of its own so that its CPU (and that of the
+// ffmpeg processes it starts) and its disk writes are read from /proc apart from the relay's and the
+// phone's. Driven over the fork IPC channel: one request, one answer. It exits when the channel
+// closes, so a crashed bench leaves no hub behind (Hub.close stops every ffmpeg).
+//
+// `backfill` records a stretch of the past in seconds instead of an hour: the clip's fragments (cut
+// by ffmpeg -c copy into fragmented MP4 as the hub's ingest cuts a camera's stream) handed to the
+// hub's own Recorder as the media bus hands them, with capture times stepping by each fragment's
+// length from `fromMs`: the real SegmentWriter, index and files, at a faster clock than real.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Hub } from '../../main/hub.ts';
+import type { MediaStream } from '../../main/media/media-bus.ts';
+import type { RecordingMode } from '../../main/store/recordings.ts';
+import { resolveFfmpeg } from '../../native/ffmpeg.ts';
+import { Fmp4Splitter } from '../../native/fmp4.ts';
+import { fragmentDurationUs, type IngestInit } from '../../native/ingest.ts';
+
+export type RecordingWorkerRequest =
+  | { id: number; op: 'add-camera'; name: string; url: string }
+  | { id: number; op: 'invite' }
+  | { id: number; op: 'approve'; invite: string; timeoutMs: number }
+  | { id: number; op: 'set-mode'; cameras: string[]; mode: RecordingMode }
+  | { id: number; op: 'status' }
+  | { id: number; op: 'backfill'; camera: string; clip: string; fromMs: number; toMs: number }
+  | { id: number; op: 'close' };
+
+export interface RecordingWorkerStatus {
+  epoch: number;
+  cameras: { name: string; id: string; number: number; state: string; error?: string; fragments: number; bytes: number }[];
+  /**
+   * Recorder.counts, and the bytes appended to segment files so far (Recorder.totalBytes: counted
+   * at each append; the index's total moves only when a segment opens and closes).
+   */
+  recorder: { fragments: number; fragmentBytes: number; written: number; segmentBytes: number; diskFullEvents: number };
+}
+
+export interface BackfillResult {
+  fragments: number;
+  bytes: number;
+  segments: number;
+  wallMs: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+export type RecordingWorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+
+const log: string[] = [];
+const keep = (line: string): void => {
+  log.push(line);
+  if (log.length > 60) log.shift();
+};
+
+interface ClipFragments {
+  init: IngestInit;
+  fragments: { data: Uint8Array; keyframe: boolean; ms: number }[];
+}
+
+/** The clip cut into fragmented MP4 by ffmpeg -c copy, with each fragment's length from its tfdt. */
+async function clipFragments(clip: string, fragmentMs: number): Promise<ClipFragments> {
+  const ffmpeg = (await resolveFfmpeg()).path;
+  const p = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', clip, '-map', '0:v:0', '-c', 'copy', '-f', 'mp4',
+    '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', fragmentDurationUs(fragmentMs), 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const splitter = new Fmp4Splitter();
+  let init: IngestInit | undefined;
+  const raw: { data: Uint8Array; keyframe: boolean; t: number }[] = [];
+  let timescale = 90000;
+  p.stdout.on('data', (chunk: Buffer) => {
+    for (const seg of splitter.push(chunk)) {
+      if (seg.type === 'init') {
+        init = { data: seg.data, codecs: seg.codecs, mime: seg.mime, tracks: seg.tracks };
+      } else {
+        timescale = seg.timescale ?? timescale;
+        raw.push({ data: seg.data, keyframe: seg.keyframe, t: seg.decodeTime ?? 0 });
+      }
+    }
+  });
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+  const code = await new Promise<number | null>((r) => p.once('close', r));
+  if (code !== 0 || init === undefined || raw.length < 2) throw new Error(`cutting ${clip} into fragments failed (${code}): ${err}`);
+  const step = ((raw[raw.length - 1]!.t - raw[0]!.t) / (raw.length - 1) / timescale) * 1000;
+  return {
+    init,
+    fragments: raw.map((f, i) => ({ data: f.data, keyframe: f.keyframe, ms: i + 1 < raw.length ? ((raw[i + 1]!.t - f.t) / timescale) * 1000 : step })),
+  };
+}
+
+async function main(): Promise<void> {
+  const relay = process.argv[2];
+  const fragmentMs = Number(process.argv[3]);
+  if (relay === undefined || !Number.isInteger(fragmentMs) || process.send === undefined) {
+    throw new Error('usage: forked by bench/recording.bench.ts with the relay URL and the fragment length (ms)');
+  }
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-recording-'));
+  const hub = await Hub.start({ dataDir, relays: [relay], log: keep, fragmentMs });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= hub.close().finally(() => rmSync(dataDir, { recursive: true, force: true }));
+    return closing;
+  };
+  process.on('disconnect', () => {
+    void close().finally(() => process.exit(0));
+  });
+
+  const camera = (name: string) => {
+    const c = hub.cameras.status().find((x) => x.name === name);
+    if (c === undefined) throw new Error(`no camera ${name}`);
+    return c;
+  };
+
+  const handle = async (req: RecordingWorkerRequest): Promise<unknown> => {
+    switch (req.op) {
+      case 'add-camera':
+        return hub.cameras.add({ name: req.name, url: req.url }).number;
+      case 'invite':
+        return await hub.desk.createInvite();
+      case 'approve': {
+        const deadline = Date.now() + req.timeoutMs;
+        while (Date.now() < deadline) {
+          if (hub.desk.status(req.invite)?.state === 'confirm') return (await hub.desk.approve(req.invite)).id;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error(`no phone confirmed invite within ${req.timeoutMs} ms`);
+      }
+      case 'set-mode':
+        for (const name of req.cameras) hub.recordings.set(name, req.mode);
+        return true;
+      case 'status': {
+        const rec = hub.recordings.recorder;
+        const status: RecordingWorkerStatus = {
+          epoch: hub.keys.epoch,
+          cameras: hub.cameras.status().map((c) => ({
+            name: c.name, id: c.id, number: c.number, state: c.state, ...(c.error ? { error: c.error } : {}), fragments: c.fragments, bytes: c.bytes,
+          })),
+          recorder: { ...rec.counts, segmentBytes: rec.totalBytes, diskFullEvents: rec.diskFullEvents },
+        };
+        return status;
+      }
+      case 'backfill': {
+        const c = camera(req.camera);
+        const clip = await clipFragments(req.clip, fragmentMs);
+        const rec = hub.recordings.recorder;
+        const stream: MediaStream = { cameraId: c.id, number: c.number, topic: c.topic, kind: 'camera', init: clip.init, gop: [] };
+        rec.init(stream, clip.init);
+        const started = performance.now();
+        const before = hub.recordings.index.totalBytes();
+        let t = req.fromMs;
+        let n = 0;
+        let bytes = 0;
+        let last = t;
+        while (t < req.toMs) {
+          const f = clip.fragments[n % clip.fragments.length]!;
+          rec.fragment(stream, { data: f.data, keyframe: f.keyframe, captureTime: Math.round(t), trackIds: [1] });
+          last = t;
+          t += f.ms;
+          n++;
+          bytes += f.data.length;
+          // Let the hub's links breathe between segments' worth of writes.
+          if (n % 32 === 0) await new Promise((r) => setImmediate(r));
+        }
+        // The segment being written ends where the stretch ends (the next fragment starts a gap).
+        rec.ended(stream);
+        const info = hub.recordings.list().find((r) => r.cameraId === c.id);
+        const result: BackfillResult = {
+          fragments: n, bytes, segments: info?.segments ?? -1,
+          wallMs: performance.now() - started, firstMs: req.fromMs, lastMs: last,
+        };
+        keep(`backfill: ${n} fragments, ${hub.recordings.index.totalBytes() - before} bytes in segments`);
+        return result;
+      }
+      case 'close':
+        await close();
+        return true;
+    }
+  };
+
+  process.on('message', (req: RecordingWorkerRequest) => {
+    handle(req).then(
+      (value) => process.send?.({ id: req.id, ok: true, value } satisfies RecordingWorkerReply),
+      (e: unknown) => process.send?.({ id: req.id, ok: false, error: `${e instanceof Error ? e.message : String(e)}\nhub log:\n${log.join('\n')}` } satisfies RecordingWorkerReply),
+    );
+  });
+  process.send({ id: 0, ok: true, value: 'ready' } satisfies RecordingWorkerReply);
+}
+
+main().catch((e: unknown) => {
+  console.error(`recording hub worker: ${e instanceof Error ? e.stack : String(e)}\n${log.join('\n')}`);
+  process.exit(1);
+});
