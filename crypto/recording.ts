@@ -297,6 +297,11 @@ export interface OpenedSegment {
   readonly proof?: SegmentProof;
   /** Why reading stopped early (a damaged or missing chunk), if it did: what came before is good. */
   readonly damaged?: string;
+  /**
+   * With `damaged`: `cut` if the file ends inside a chunk (cut short), `altered` for anything else
+   * (a chunk that does not open, a bad chunk head, a bad final chunk, bytes after it).
+   */
+  readonly damage?: 'cut' | 'altered';
   /** No final chunk: the hub stopped while writing it (readable up to its last complete chunk). */
   readonly truncated: boolean;
 }
@@ -341,11 +346,13 @@ export function openSegment(bytes: Uint8Array, seed: Secret, hub: HubPublicKeys)
   let chain = chainStart(header);
   let offset = SEGMENT_HEADER_BYTES;
   let damaged: string | undefined;
+  let cut = false;
   let proof: SegmentProof | undefined;
   try {
     for (let index = 0; offset < bytes.length; index++) {
       if (bytes.length - offset < CHUNK_OVERHEAD_BYTES) {
         damaged = `chunk ${index} is cut short`;
+        cut = true;
         break;
       }
       const r = new Reader(bytes.subarray(offset, offset + 13), where);
@@ -358,6 +365,7 @@ export function openSegment(bytes: Uint8Array, seed: Secret, hub: HubPublicKeys)
       }
       if (bytes.length - offset - 13 < length) {
         damaged = `chunk ${index} is cut short`;
+        cut = true;
         break;
       }
       let payload: Uint8Array;
@@ -382,5 +390,9 @@ export function openSegment(bytes: Uint8Array, seed: Secret, hub: HubPublicKeys)
   } finally {
     key.fill(0);
   }
-  return { header, chunks, ...(proof ? { proof } : {}), ...(damaged !== undefined ? { damaged } : {}), truncated: proof === undefined && damaged === undefined };
+  return {
+    header, chunks, ...(proof ? { proof } : {}),
+    ...(damaged !== undefined ? { damaged, damage: cut ? 'cut' as const : 'altered' as const } : {}),
+    truncated: proof === undefined && damaged === undefined,
+  };
 }

@@ -93,6 +93,7 @@ describe('segments', () => {
     expect(s.chunks.length).toBe(4);
     expect(s.proof).toBeUndefined();
     expect(s.damaged).toMatch(/cut short/);
+    expect(s.damage).toBe('cut');
     const whole = openSegment(bytes, seed, hubPublicKeys(hub));
     expect(whole.truncated).toBe(true);
     expect(whole.chunks.length).toBe(5);
@@ -106,6 +107,7 @@ describe('segments', () => {
     const s = openSegment(flipped, seed, hubPublicKeys(hub));
     expect(s.chunks.map((c) => c.index)).toEqual([0, 1]);
     expect(s.damaged).toMatch(/chunk 2 does not open/);
+    expect(s.damage).toBe('altered');
     expect(s.proof).toBeUndefined();
   });
 
@@ -142,6 +144,26 @@ describe('segments', () => {
     expect(readSegmentHeader(bytes)).toMatchObject({ segmentId: 17n, epoch: 3 });
     expect(outcome(() => openSegment(bytes, seed, hubPublicKeys(newHubIdentity())))).toBe('not-for-me');
     expect(outcome(() => readSegmentHeader(new Uint8Array(40)))).toBe('malformed');
+  });
+
+  it('a file renamed to another segment\'s name cannot be passed off as it: its header cannot be rewritten to name that segment', () => {
+    // Two segments swapped on disk: the file's header still names its own segment (a reader
+    // compares that with the segment it asked for, phone/core/recordings.ts). Rewriting the
+    // header's segment id, camera or epoch changes the segment key's derivation, and any other
+    // header byte (its start) every chunk's AD: nothing opens either way.
+    const { bytes } = segment(19n);
+    const fields: [string, number, number][] = [['cameraId', 4 + 1 + 16, 16], ['epoch', 4 + 1 + 32, 4], ['segmentId', 4 + 1 + 32 + 4, 8], ['start', 4 + 1 + 32 + 4 + 8, 8]];
+    for (const [name, at, length] of fields) {
+      const rewritten = Uint8Array.from(bytes);
+      rewritten[at + length - 1]! ^= 1;
+      if (name === 'start') {
+        const s = openSegment(rewritten, seed, hubPublicKeys(hub));
+        expect([s.chunks.length, s.damage, s.damaged], name).toEqual([0, 'altered', expect.stringMatching(/chunk 0 does not open/)]);
+      } else {
+        expect(outcome(() => openSegment(rewritten, seed, hubPublicKeys(hub))), name).toBe('tampered');
+      }
+    }
+    expect(readSegmentHeader(Uint8Array.from(bytes)).segmentId).toBe(19n);
   });
 
   it('a proof does not verify over altered plaintext or under another hub\'s key', () => {
