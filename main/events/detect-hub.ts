@@ -1,7 +1,8 @@
 // The hub's detection (PROTOCOL §17.1), composed: a media bus consumer that runs a MotionDetector for
-// each camera whose motion detection is on (its own stream: the camera's main stream as the hub
-// ingests it), and whatever CameraDetectors the hub adds per camera (the camera's ONVIF events),
-// all publishing to the hub's EventBus. Settings come from the store; `vigil detect` writes them from
+// each camera whose motion detection is on (on the camera's main stream as the hub ingests it, or,
+// for a camera added from ONVIF discovery that lists one, its substream: substream.ts), and whatever
+// CameraDetectors the hub adds per camera (the camera's ONVIF events), all publishing to the hub's
+// EventBus. Settings come from the store; `vigil detect` writes them from
 // another process, so every SETTINGS_POLL_MS the store's data_version is read and, when it moved,
 // the settings are read again and applied (a detector starts, stops or takes the new ones).
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
@@ -13,9 +14,10 @@ import type { TrackerTuning } from './detect-tracker.ts';
 import type { CameraDetector, DetectorSink } from './detector.ts';
 import { MotionDetector, type MotionDetectorTiming } from './motion-detector.ts';
 import { OnvifEventsDetector } from './onvif-events.ts';
+import { resolveSubstream, SubstreamFeed, type SubstreamResolver } from './substream.ts';
 import { decodePin } from '../discovery/pins.ts';
-import { OnvifSession } from '../onvif/client.ts';
-import { splitCameraUrl } from '../store/camera-url.ts';
+import { openPinnedSession } from '../onvif/camera-control.ts';
+import type { FeedTuning } from '../media/camera-feed.ts';
 
 export const SETTINGS_POLL_MS = 1_000;
 
@@ -31,12 +33,22 @@ export interface HubDetectionOptions {
    * camera's ONVIF events when it was added from ONVIF discovery (its pin holds the device service).
    */
   extra?: (settings: DetectionSettings) => CameraDetector | undefined;
+  /**
+   * Finds a camera's substream (default: resolveSubstream for a camera with an ONVIF pin); false:
+   * always the main stream.
+   */
+  substream?: SubstreamResolver | false;
+  /** The substream ingest's supervision (default: native/ingest.ts's). */
+  substreamTuning?: FeedTuning;
 }
 
 interface CameraDetection {
   settings: DetectionSettings;
   motion: MotionDetector;
   extra: CameraDetector | undefined;
+  /** What the motion decoder reads now: the bus's main stream, or the substream while it is live. */
+  source: 'main' | 'substream';
+  sub: SubstreamFeed | undefined;
 }
 
 export class HubDetection implements MediaConsumer {
@@ -66,6 +78,14 @@ export class HubDetection implements MediaConsumer {
     return this.#running.get(cameraId)?.motion;
   }
 
+  /** Which stream the camera's motion decoder reads (for tests and status). */
+  motionSource(cameraId: string): { source: 'main' | 'substream'; width?: number; height?: number } | undefined {
+    const r = this.#running.get(cameraId);
+    if (r === undefined) return undefined;
+    const s = r.source === 'substream' ? r.sub?.substream : undefined;
+    return { source: r.source, ...(s ? { width: s.width, height: s.height } : {}) };
+  }
+
   /** Re-reads the settings now (the hub's own changes; others are seen by the poll). */
   reload(): void {
     this.#version = -1;
@@ -76,13 +96,14 @@ export class HubDetection implements MediaConsumer {
     if (stream.kind !== 'camera') return;
     this.#streams.set(stream.cameraId, stream);
     const running = this.#running.get(stream.cameraId);
-    if (running !== undefined) running.motion.init(stream, init);
-    else this.#apply(stream.cameraId);
+    if (running === undefined) this.#apply(stream.cameraId);
+    else if (running.source === 'main') running.motion.init(stream, init);
   }
 
   fragment(stream: MediaStream, fragment: IngestFragment): void {
     if (stream.kind !== 'camera') return;
-    this.#running.get(stream.cameraId)?.motion.fragment(fragment);
+    const running = this.#running.get(stream.cameraId);
+    if (running?.source === 'main') running.motion.fragment(fragment);
   }
 
   ended(stream: MediaStream): void {
@@ -141,12 +162,59 @@ export class HubDetection implements MediaConsumer {
     } catch (e) {
       this.#o.log?.(`camera ${cameraId.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    this.#running.set(cameraId, { settings, motion, extra });
+    const cd: CameraDetection = { settings, motion, extra, source: 'main', sub: undefined };
+    this.#running.set(cameraId, cd);
+    // The main stream until the substream (if any) gives its first picture: detection never waits on the camera's ONVIF service.
     motion.join(stream);
     this.#o.log?.(`camera ${cameraId.slice(0, 8)}: motion detection on (sensitivity ${settings.sensitivity})`);
+    void this.#startSubstream(cd, cameraId);
   }
 
-  /** The camera's PullPoint events, with the owner's credentials, if it has an ONVIF service. */
+  /** Moves the camera's motion decoder to its substream once that is live, and back to the main stream while it is not. */
+  async #startSubstream(cd: CameraDetection, cameraId: string): Promise<void> {
+    const camera = this.#o.store.getCamera(cameraId);
+    if (this.#o.substream === false || camera === undefined || camera.kind !== 'rtsp') return;
+    const resolve = this.#o.substream ?? (decodePin(camera.onvifPin)?.xaddr !== undefined ? (id: string) => resolveSubstream(this.#o.store, id) : undefined);
+    if (resolve === undefined) return;
+    const label = `camera ${cameraId.slice(0, 8)}`;
+    let sub;
+    try {
+      sub = await resolve(cameraId);
+    } catch (e) {
+      this.#o.log?.(`${label}: no substream for motion detection (${e instanceof Error ? e.message : String(e)}); the main stream is decoded`);
+      return;
+    }
+    if (this.#closed || this.#running.get(cameraId) !== cd) return;
+    if (sub === undefined) {
+      this.#o.log?.(`${label}: the camera lists no substream; motion detection decodes the main stream`);
+      return;
+    }
+    const toMain = (why: string): void => {
+      if (cd.source !== 'substream') return;
+      cd.source = 'main';
+      const main = this.#streams.get(cameraId);
+      if (main !== undefined) cd.motion.join(main);
+      this.#o.log?.(`${label}: substream ${why}; motion detection decodes the main stream meanwhile`);
+    };
+    const feed = new SubstreamFeed(cameraId, sub, this.#o.ffmpeg, {
+      onInit: () => {
+        if (this.#running.get(cameraId) !== cd) return;
+        if (cd.source !== 'substream') this.#o.log?.(`${label}: motion detection decodes the substream (profile ${sub.token}, ${sub.width}x${sub.height})`);
+        cd.source = 'substream';
+        cd.motion.join(feed.stream);
+      },
+      onFragment: (f) => {
+        if (cd.source === 'substream' && this.#running.get(cameraId) === cd) cd.motion.fragment(f);
+      },
+      onState: (s) => {
+        if (s.state === 'backoff' || s.state === 'failed' || s.state === 'stalled') toMain(s.state === 'stalled' ? 'stalled' : 'is down');
+      },
+    }, this.#o.substreamTuning);
+    cd.sub = feed;
+    feed.start();
+  }
+
+  /** The camera's PullPoint events, with the owner's credentials, if it has an ONVIF service (the pinned device only). */
   #onvifEvents(settings: DetectionSettings): CameraDetector | undefined {
     const camera = this.#o.store.getCamera(settings.cameraId);
     const xaddr = decodePin(camera?.onvifPin ?? null)?.xaddr;
@@ -154,11 +222,8 @@ export class HubDetection implements MediaConsumer {
     const store = this.#o.store;
     return new OnvifEventsDetector({
       cameraId: camera.id, sink: this.#o.sink, ...(this.#o.log ? { log: this.#o.log } : {}),
-      connect: async () => {
-        const creds = splitCameraUrl(store.cameraUrlWithCredentials(camera.id));
-        const session = await OnvifSession.connect({ xaddr, ...(creds.username !== null ? { username: creds.username } : {}), ...(creds.password !== null ? { password: creds.password } : {}) });
-        return session.pullPoint();
-      },
+      // Every new session checks the device's identity against the pin, as snapshot and PTZ do.
+      connect: async () => (await openPinnedSession(store, camera.id, 'onvif events')).session.pullPoint(),
     });
   }
 
@@ -166,7 +231,7 @@ export class HubDetection implements MediaConsumer {
     const running = this.#running.get(cameraId);
     if (running === undefined) return;
     this.#running.delete(cameraId);
-    await Promise.all([running.motion.stop(), running.extra?.stop()]);
+    await Promise.all([running.motion.stop(), running.extra?.stop(), running.sub?.stop()]);
     this.#o.log?.(`camera ${cameraId.slice(0, 8)}: motion detection off`);
   }
 }

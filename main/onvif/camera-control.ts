@@ -31,7 +31,7 @@ function serialOf(d: { manufacturer: string; model: string; serialNumber: string
   return d.serialNumber === '' ? undefined : `${d.manufacturer}/${d.model}/${d.serialNumber}`;
 }
 
-interface Controlled {
+export interface Controlled {
   camera: Camera;
   pin: OnvifPin & { xaddr: string };
   session: OnvifSession;
@@ -39,7 +39,16 @@ interface Controlled {
   password?: string;
 }
 
-async function open(store: Store, cameraId: string, what: string, opts: ControlOptions): Promise<Controlled> {
+/**
+ * An ONVIF session to a camera added from discovery, with the owner's credentials, after checking
+ * that the device still says it is the one the owner pinned (manufacturer/model/serial): every
+ * user of a camera's ONVIF service (snapshot, PTZ, events, the substream) opens it here.
+ */
+export async function openPinnedSession(store: Pick<Store, 'getCamera' | 'cameraUrlWithCredentials'>, cameraId: string, what: string, opts: Pick<ControlOptions, 'timeoutMs'> = {}): Promise<Controlled> {
+  return open(store, cameraId, what, opts);
+}
+
+async function open(store: Pick<Store, 'getCamera' | 'cameraUrlWithCredentials'>, cameraId: string, what: string, opts: Pick<ControlOptions, 'timeoutMs'>): Promise<Controlled> {
   const where = `${what}(camera=${cameraId.slice(0, 8)})`;
   const camera = store.getCamera(cameraId);
   if (camera === undefined || camera.removedAt !== null) throw new OnvifError('not-found', where, 'no such camera');
