@@ -125,8 +125,10 @@ export interface OnvifEventsOptions {
 }
 
 export const ONVIF_EVENTS_DEFAULTS = {
-  /** Renew this often (the library asks for 2 minutes each time). */
+  /** Renew this often at most (the library asks for 2 minutes each time); sooner if the camera grants less. */
   renewEveryMs: 60_000,
+  /** A camera granting a very short lifetime is not renewed more often than this. */
+  minRenewMs: 2_000,
   /** A device answering at once is not asked again sooner. */
   minPullGapMs: 1_000,
   /** After a failure, before subscribing again; the last step repeats. */
@@ -146,6 +148,10 @@ export class OnvifEventsDetector implements CameraDetector {
   /** Counters for status and tests. */
   pulls = 0;
   failures = 0;
+  /** Subscriptions made, Renews the camera took, and new subscriptions made because a Renew failed. */
+  subscriptions = 0;
+  renewals = 0;
+  resubscribes = 0;
   lastError: OnvifError | undefined;
 
   constructor(opts: OnvifEventsOptions) {
@@ -171,7 +177,8 @@ export class OnvifEventsDetector implements CameraDetector {
       try {
         pp = await this.#o.connect();
         if (!this.#running) break;
-        await pp.create();
+        let renewEvery = this.#renewEvery(await pp.create());
+        this.subscriptions++;
         let renewed = performance.now();
         attempt = 0;
         while (this.#running) {
@@ -180,8 +187,20 @@ export class OnvifEventsDetector implements CameraDetector {
           this.pulls++;
           this.#handle(parseNotifications(reply));
           this.#expire(Date.now());
-          if (performance.now() - renewed >= this.#t.renewEveryMs) {
-            await pp.renew();
+          if (performance.now() - renewed >= renewEvery) {
+            try {
+              renewEvery = this.#renewEvery(await pp.renew(), renewEvery);
+              this.renewals++;
+            } catch (e) {
+              if (!this.#running) break;
+              // Renew is optional in practice (many cameras answer it with a fault): a new
+              // subscription in the same session does the same. If the camera is gone, this throws too.
+              if (this.resubscribes === 0) this.#o.log?.(`camera ${this.#o.cameraId.slice(0, 8)}: ONVIF events: Renew failed (${toOnvifError(e, 'Renew').code}); subscribing again instead`);
+              await pp.unsubscribe().catch(() => undefined);
+              renewEvery = this.#renewEvery(await pp.create());
+              this.subscriptions++;
+              this.resubscribes++;
+            }
             renewed = performance.now();
           }
           const rest = this.#t.minPullGapMs - (performance.now() - t0);
@@ -199,6 +218,22 @@ export class OnvifEventsDetector implements CameraDetector {
         if (pp !== undefined && !this.#running) await pp.unsubscribe().catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * How soon to renew: at half the lifetime the camera granted (TerminationTime - CurrentTime of a
+   * Create or Renew reply, both in the camera's clock), at most renewEveryMs, at least minRenewMs;
+   * `fallback` when the reply does not say.
+   */
+  #renewEvery(reply: unknown, fallback = this.#t.renewEveryMs): number {
+    const r = rec(reply);
+    const t = (k: string): number => {
+      const v = r?.[k];
+      return v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : NaN;
+    };
+    const lifetime = t('terminationTime') - t('currentTime');
+    if (!Number.isFinite(lifetime) || lifetime <= 0) return fallback;
+    return Math.max(this.#t.minRenewMs, Math.min(this.#t.renewEveryMs, lifetime / 2));
   }
 
   #handle(list: readonly OnvifNotification[]): void {

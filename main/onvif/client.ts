@@ -181,13 +181,25 @@ export class OnvifSession {
    */
   pullPoint(): { create(): Promise<unknown>; pull(limit: number): Promise<unknown>; renew(): Promise<unknown>; unsubscribe(): Promise<unknown> } {
     const cam = this.#cam as unknown as {
+      agent: unknown;
+      events?: { subscription?: { subscriptionReference?: { address?: unknown } } };
       createPullPointSubscription(cb: (e: Error | null, d?: unknown) => void): void;
       pullMessages(o: { messageLimit: number }, cb: (e: Error | null, d?: unknown) => void): void;
       renew(o: object, cb: (e: Error | null, d?: unknown) => void): void;
       unsubscribe(cb: (e: Error | null, d?: unknown) => void, preserveListeners?: boolean): void;
     };
+    // The library sends PullMessages, Renew and Unsubscribe to the subscription's address as given
+    // to http.request, without the agent every other request gets: a camera could then answer a pull
+    // with a reply of any size, or a DTD. The address object takes our bounded agent here.
+    const bound = (r: unknown): unknown => {
+      const address = cam.events?.subscription?.subscriptionReference?.address;
+      if (typeof address !== 'object' || address === null) throw new OnvifError('bad-reply', `${this.#where} CreatePullPointSubscription`, 'the camera gave no subscription address');
+      // (https: the library's own TLS agent, as for every other request; the reply time-out still holds.)
+      if (cam.agent instanceof BoundedAgent) (address as { agent?: unknown }).agent = cam.agent;
+      return r;
+    };
     return {
-      create: () => this.#call('CreatePullPointSubscription', (cb) => cam.createPullPointSubscription(cb)),
+      create: async () => bound(await this.#call('CreatePullPointSubscription', (cb) => cam.createPullPointSubscription(cb))),
       pull: (limit) => this.#call('PullMessages', (cb) => cam.pullMessages({ messageLimit: Math.max(1, Math.min(100, Math.floor(limit))) }, cb)),
       renew: () => this.#call('Renew', (cb) => cam.renew({}, cb)),
       unsubscribe: () => this.#call('Unsubscribe', (cb) => cam.unsubscribe(cb, true)),
