@@ -313,7 +313,7 @@ async function writeRecording(argv: string[], command: CliCommand, evidence: boo
     try {
       await recs.refreshKeys();
       for (const why of recs.refusedKeys) console.error(`recording key refused: ${why}`);
-      outcome = await writeClip(recs, camera.id, from, to, { evidence, write: (b) => writeSync(fd, b), say: (line) => console.error(line) });
+      outcome = await writeClip(recs, camera.id, from, to, { evidence, write: (b) => writeSync(fd, b), say: (line) => console.error(`"${camera.name}": ${line}`) });
     } finally {
       closeSync(fd);
       recs.close();
@@ -329,7 +329,11 @@ async function writeRecording(argv: string[], command: CliCommand, evidence: boo
     }
     const what = evidence ? `exported to ${outPath}, its proof to ${proofPath}` : `wrote ${outPath}`;
     console.log(`${what}: ${outcome.segments} segments of "${camera.name}", ${isoTime(outcome.start!)} to ${isoTime(outcome.end!)}, ${outcome.bytes} bytes, starting at 0 s`);
-    if (outcome.left > 0) console.log(`left out: ${outcome.left} segments (${c.noKey} with no key on this phone, ${c.damaged} damaged, ${c.refused} that did not open)`);
+    if (outcome.left + outcome.partial > 0) {
+      // Each said above, one line a segment; what is missing is a gap in the file's time.
+      console.log(`not all of it: ${outcome.partial} segments in part (damaged: the fragments before the damage are in), ${outcome.left} left out ` +
+        `(${c.noKey} with no key on this phone, ${c.refused} not opening or not the segment asked for, ${c.damaged - outcome.partial} damaged)`);
+    }
     if (outcome.endedAt !== undefined) console.log(`the file ends at ${isoTime(outcome.endedAt.time)}: ${outcome.endedAt.why}`);
   });
 }

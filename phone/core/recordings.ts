@@ -14,9 +14,12 @@ import { fromBase64url, toHex } from '../../crypto/bytes.ts';
 import type { ClipSegment } from '../../crypto/clip-proof.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
 import { type ArgsOf, type RecordingKey, type RecordingsResult, type ResultOf, type SegmentInfo } from '../../crypto/phone-commands.ts';
-import { decodeRecordingEpoch, openEpochKey, openSegment, readSegmentHeader, type OpenedSegment, type RecordingEpoch } from '../../crypto/recording.ts';
+import {
+  SEGMENT_HEADER_BYTES, decodeRecordingEpoch, openEpochKey, openSegment, readSegmentHeader, type OpenedSegment, type RecordingEpoch,
+} from '../../crypto/recording.ts';
 import type { Secret } from '../../crypto/secret.ts';
 import { ClipAssembler } from './clip-file.ts';
+import { CommandError } from './link/api.ts';
 import type { PhoneProfile } from './profile.ts';
 
 /** What recordings need of the hub link (HubLink has both). */
@@ -92,16 +95,26 @@ export class RecordingKeyring {
   }
 }
 
+/**
+ * What is wrong with a segment that opened, for the user: `altered` (a chunk does not open),
+ * `cut short` (its file ends inside a chunk, or before the final chunk of a segment the hub lists
+ * as closed). The chunks before the damage are good (PROTOCOL §15.2).
+ */
+export interface SegmentDamage {
+  readonly label: 'altered' | 'cut short';
+  readonly detail: string;
+}
+
 export type FetchedSegment =
-  | { readonly ok: true; readonly segment: OpenedSegment }
-  | { readonly ok: false; readonly code: 'no-recording-key' | 'not-this-segment' | 'does-not-open'; readonly why: string };
+  | { readonly ok: true; readonly segment: OpenedSegment; readonly damage?: SegmentDamage }
+  | { readonly ok: false; readonly code: 'no-recording-key' | 'not-this-segment' | 'does-not-open' | 'missing'; readonly why: string };
 
 export interface RecordingCounters {
   /** Segments not fetched or not opened because this phone holds no key of their epoch. */
   noKey: number;
   /** Segments that opened only in part (a chunk altered, cut or moved: what came before plays). */
   damaged: number;
-  /** Segments that did not open at all (another camera's or segment's file, a header altered). */
+  /** Segments that did not open at all (another camera's or segment's file, a header altered, no file). */
   refused: number;
 }
 
@@ -148,22 +161,35 @@ export class PhoneRecordings {
       this.counters.noKey++;
       return { ok: false, code: 'no-recording-key', why: `this phone holds no key of recording epoch ${info.epoch} (it was recorded before this phone was paired, or after it was removed)` };
     }
-    const bytes = await this.link.segment(cameraId, info.id);
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.link.segment(cameraId, info.id);
+    } catch (e) {
+      // Deleted since it was listed (retention), or its file gone from the hub's disk: one
+      // segment missing is a gap, not the end of a playback.
+      if (!(e instanceof CommandError && e.code === 'no-such-segment')) throw e;
+      this.counters.refused++;
+      return { ok: false, code: 'missing', why: `missing: the hub has no file of it now (${e.message})` };
+    }
     let opened: OpenedSegment;
     try {
-      // The hub's index is not trusted: the file's own header says what it is.
+      // The hub's index is not trusted: the file's own header says what it is, and the header is
+      // bound to the segment's key and every chunk (PROTOCOL §15.2), so it cannot be rewritten.
       const header = readSegmentHeader(bytes);
       if (header.segmentId.toString() !== info.id || header.epoch !== info.epoch || toHex(header.cameraId) !== cameraId) {
         this.counters.refused++;
-        return { ok: false, code: 'not-this-segment', why: 'the hub sent another segment\'s file than the one asked for' };
+        const what = toHex(header.cameraId) !== cameraId ? 'another camera\'s segment' : `segment ${header.segmentId} (${new Date(header.start).toISOString()})`;
+        return { ok: false, code: 'not-this-segment', why: `not the segment the index names: its file is ${what}` };
       }
       opened = openSegment(bytes, seed, this.profile.hub);
     } catch (e) {
       this.counters.refused++;
-      return { ok: false, code: 'does-not-open', why: `it does not open (${isCryptoError(e) ? e.message : String(e)})` };
+      const cut = bytes.length < SEGMENT_HEADER_BYTES;
+      return { ok: false, code: 'does-not-open', why: `${cut ? 'cut short' : 'altered'}: it does not open (${isCryptoError(e) ? e.message : String(e)})` };
     }
-    if (opened.damaged !== undefined) this.counters.damaged++;
-    return { ok: true, segment: opened };
+    const damage = damageOf(info, opened);
+    if (damage !== undefined) this.counters.damaged++;
+    return { ok: true, segment: opened, ...(damage !== undefined ? { damage } : {}) };
   }
 
   /** Wipes every seed held. */
@@ -172,6 +198,17 @@ export class PhoneRecordings {
   }
 }
 
+
+/**
+ * What is wrong with a segment that opened. A segment with no final chunk the hub still writes,
+ * or stopped writing in a crash, is listed as not closed; one listed as closed that has none was
+ * cut after it closed.
+ */
+function damageOf(info: SegmentInfo, s: OpenedSegment): SegmentDamage | undefined {
+  if (s.damaged !== undefined) return { label: s.damage === 'cut' ? 'cut short' : 'altered', detail: s.damaged };
+  if (s.truncated && info.closed) return { label: 'cut short', detail: 'its file ends before its final chunk, though the hub lists it as closed' };
+  return undefined;
+}
 
 /** The most `recording-keys` answers one refresh asks for (a few keys each). */
 const MAX_KEY_PAGES = 1000;
@@ -203,6 +240,8 @@ export interface ClipOutcome {
   readonly bytes: number;
   /** Segments left out (no key, damaged, unsigned for an export), each said through `say`. */
   readonly left: number;
+  /** Segments in the file only up to a damage (altered or cut short), each said through `say`. */
+  readonly partial: number;
   /** The first and last time in the file (the segments' own), Unix ms. */
   readonly start?: number;
   readonly end?: number;
@@ -217,7 +256,8 @@ export interface ClipOutcome {
  * and handed to the ClipAssembler in time order, one at a time (memory bounded by a segment).
  * Whole segments only: a clip starts at the first segment's keyframe and ends with the last's
  * fragments, so it may reach a few seconds outside [from, to). What is left out is said through
- * `say`, one line each; the rest plays.
+ * `say`, one line per segment naming it, its listed times and what is wrong; the rest plays, and
+ * what is left out is a gap in the file's time (segments keep their recorded decode times).
  */
 export async function writeClip(
   recs: PhoneRecordings, cameraId: string, from: number, to: number,
@@ -227,34 +267,43 @@ export async function writeClip(
   const list = await segmentsBetween(recs, cameraId, from, to);
   let segments = 0;
   let left = 0;
+  let partial = 0;
   let start: number | undefined;
   let end: number | undefined;
+  const iso = (ms: number) => new Date(ms).toISOString();
   for (const info of list) {
-    const when = new Date(info.start).toISOString();
+    const when = iso(info.start);
+    const name = `segment ${info.id} (${when} to ${iso(info.end)})`;
     const got = await recs.fetch(cameraId, info);
     if (!got.ok) {
-      opts.say(`segment ${info.id} (${when}): ${got.why}; left out`);
+      opts.say(`${name}: ${got.why}; left out`);
       left++;
       continue;
     }
+    const damage = got.damage === undefined ? undefined : `${got.damage.label}: ${got.damage.detail}`;
     const step = asm.add(got.segment);
     if (step.kind === 'end') {
-      opts.say(`segment ${info.id} (${when}): ${step.why}; the file ends before it: ask again from ${when} for the rest`);
-      return { segments, bytes: asm.bytes, left, ...(start !== undefined ? { start, end } : {}), endedAt: { time: info.start, why: step.why }, proof: asm.segments };
+      opts.say(`${name}: ${step.why}; the file ends before it: ask again from ${when} for the rest`);
+      return { segments, bytes: asm.bytes, left, partial, ...(start !== undefined ? { start, end } : {}), endedAt: { time: info.start, why: step.why }, proof: asm.segments };
     }
     if (step.kind === 'skip') {
-      opts.say(`segment ${info.id} (${when}): ${step.why}; left out`);
+      opts.say(`${name}: ${damage ?? step.why}; left out`);
       left++;
       continue;
     }
-    if (step.partial !== undefined) opts.say(`segment ${info.id} (${when}): ${step.partial}`);
+    const chunks = got.segment.chunks;
+    const lastTime = chunks[chunks.length - 1]?.time ?? info.start;
+    if (damage !== undefined) {
+      const played = chunks.length > 1 ? `played up to its fragment at ${iso(lastTime)}, the rest of it left out` : 'none of it plays';
+      opts.say(`${name}: ${damage}; ${played}`);
+      partial++;
+    }
     for (const b of step.bytes) opts.write(b);
     segments++;
-    const chunks = got.segment.chunks;
     start ??= chunks[0]?.time ?? info.start;
-    end = got.segment.proof?.end ?? chunks[chunks.length - 1]?.time ?? info.end;
+    end = got.segment.proof?.end ?? lastTime;
   }
-  return { segments, bytes: asm.bytes, left, ...(start !== undefined ? { start, end } : {}), proof: asm.segments };
+  return { segments, bytes: asm.bytes, left, partial, ...(start !== undefined ? { start, end } : {}), proof: asm.segments };
 }
 
 /** What a timeline shows for a segment: its init chunk and first fragment (which starts at a keyframe). */

@@ -10,6 +10,7 @@ import { SEGMENT_HEADER_BYTES, encodeRecordingEpoch, newRecordingEpoch, sealEpoc
 import type { Secret } from '../../../crypto/secret.ts';
 import { cryptoReady } from '../../../crypto/sodium.ts';
 import type { PhoneProfile } from '../../../phone/core/profile.ts';
+import { CommandError } from '../../../phone/core/link/api.ts';
 import { PhoneRecordings, segmentsBetween, writeClip, type RecordingsLink } from '../../../phone/core/recordings.ts';
 import { recordSegment } from '../../crypto/clip-fixtures.ts';
 
@@ -48,7 +49,9 @@ function fakeLink(files: Map<string, Uint8Array>, infos: SegmentInfo[], keyEpoch
     }) as unknown as RecordingsLink['command'],
     segment: async (_camera, id) => {
       asked.push(`segment ${id}`);
-      return files.get(id)!;
+      const file = files.get(id);
+      if (file === undefined) throw new CommandError('no such segment (deleted)', 'no-such-segment');
+      return file;
     },
   };
 }
@@ -123,8 +126,44 @@ describe('recordings on the phone', () => {
     expect(concat(...parts).length).toBe(out.bytes);
     expect(lines).toEqual([
       expect.stringMatching(/^segment 2 \(.*\): this phone holds no key of recording epoch 2.*; left out$/),
-      expect.stringMatching(/^segment 3 \(.*\): it does not open.*; left out$/),
+      expect.stringMatching(/^segment 3 \(.*\): altered: it does not open.*; left out$/),
     ]);
+  });
+
+  it('writeClip goes on past a segment missing, altered, cut or swapped on the hub\'s disk, one line each', async () => {
+    const segs = Array.from({ length: 7 }, (_, i) => stored(i + 1, 1, T0 + i * 900, i * 0.9));
+    const file = (i: number) => segs[i]![1];
+    const chunkStarts = (bytes: Uint8Array) => {
+      const at: number[] = [];
+      for (let off = SEGMENT_HEADER_BYTES; off + 13 <= bytes.length; off += 13 + new DataView(bytes.buffer, bytes.byteOffset + off).getUint32(0)) at.push(off);
+      return at;
+    };
+    const files = new Map(segs.map(([i, f]) => [i.id, f]));
+    files.delete('2'); // gone from the hub's disk (or deleted by retention after it was listed)
+    const altered = Uint8Array.from(file(2));
+    altered[chunkStarts(altered)[2]! + 20]! ^= 1; // inside the second fragment
+    files.set('3', altered);
+    files.set('4', file(3).subarray(0, chunkStarts(file(3)).at(-1))); // the final chunk cut off
+    files.set('5', file(5));
+    files.set('6', file(4)); // 5 and 6 swapped
+    const recs = new PhoneRecordings(fakeLink(files, segs.map(([i]) => i), [1], []), profile);
+    await recs.refreshKeys();
+    const lines: string[] = [];
+    const out = await writeClip(recs, cameraId, T0, T0 + 7 * 900, { evidence: false, write: () => undefined, say: (l) => lines.push(l) });
+    expect(out).toMatchObject({ segments: 4, left: 3, partial: 2, start: T0 });
+    expect(lines).toEqual([
+      expect.stringMatching(/^segment 2 \(.* to .*\): missing: the hub has no file of it now .*; left out$/),
+      expect.stringMatching(/^segment 3 \(.*\): altered: chunk 2 does not open .*; played up to its fragment at .*, the rest of it left out$/),
+      expect.stringMatching(/^segment 4 \(.*\): cut short: its file ends before its final chunk, though the hub lists it as closed; played up to its fragment at .*, the rest of it left out$/),
+      expect.stringMatching(/^segment 5 \(.*\): not the segment the index names: its file is segment 6 \(.*\); left out$/),
+      expect.stringMatching(/^segment 6 \(.*\): not the segment the index names: its file is segment 5 \(.*\); left out$/),
+    ]);
+    expect(recs.counters).toEqual({ noKey: 0, damaged: 2, refused: 3 });
+    // For an export, the altered and the cut segment are left out whole, with the same reasons.
+    lines.length = 0;
+    const exported = await writeClip(recs, cameraId, T0, T0 + 7 * 900, { evidence: true, write: () => undefined, say: (l) => lines.push(l) });
+    expect(exported).toMatchObject({ segments: 2, left: 5, partial: 0 });
+    expect(lines.filter((l) => / (altered|cut short): .*; left out$/.test(l)).length).toBe(2);
   });
 
   it('asks for the next page until the hub lists nothing new', async () => {
