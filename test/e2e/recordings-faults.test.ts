@@ -3,7 +3,8 @@
 // epochs, Recorder, SegmentWriter, recovery and retention, fed with real fMP4 fragments ffmpeg made
 // (captured once here through native/ingest.ts), because a full hub start per kill (ffmpeg, relay
 // links) would not fit 100 kills in a test. The clock step uses the rig's capture clock (a seam:
-// libfaketime is not installed). The camera going offline runs the real hub on the RTSP test camera.
+// libfaketime is not installed). The camera going offline runs the real hub on the RTSP test camera:
+// test/e2e/recordings-offline.test.ts; files tampered with on disk: test/e2e/recordings-tamper.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
