@@ -13,7 +13,7 @@ import { Reader, Writer } from './wire.ts';
 export const ACTIONS = [
   'list-cameras', 'watch', 'unwatch', 'snapshot', 'ptz', 'settings', 'recording-keys', 'recordings', 'segment', 'roster-log',
   'device-certificate', 'share-history', 'events', 'event-image',
-  'push-subscribe', 'push-unsubscribe', 'push-settings',
+  'push-subscribe', 'push-unsubscribe', 'push-settings', 'backup',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

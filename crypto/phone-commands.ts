@@ -158,6 +158,17 @@ export interface EventsResult {
   readonly more: boolean;
 }
 
+/** A page of the hub's backup (crypto/backup.ts), base64url. */
+export interface BackupPage {
+  /** Names this backup (a hash of it): pages of one id belong together. */
+  readonly id: string;
+  readonly total: number;
+  readonly offset: number;
+  readonly data: string;
+  /** With offset 0, to an owner phone the owners' key was split to: its share, sealed to it. */
+  readonly share?: string;
+}
+
 /** The most events one `events` answer lists (fewer when they do not fit one message). */
 export const MAX_EVENTS_LISTED = 100;
 
@@ -191,6 +202,8 @@ export type PhoneCommands = {
     'push-unsubscribe': { args: null; result: Done };
     /** Without prefs: reads them (and the VAPID key an app subscribes with); with: changes them. */
     'push-settings': { args: { readonly prefs?: PushPrefs }; result: PushSettingsResult };
+    /** Owners: a page of the hub's sealed backup, with this phone's sealed share on the first (PROTOCOL §18.3). */
+    backup: { args: { readonly offset: number }; result: BackupPage };
   }[A];
 };
 
@@ -212,6 +225,7 @@ export type RefusalCode =
   | 'no-such-segment'
   | 'no-such-phone'
   | 'no-such-event'
+  | 'no-backup'
   | CryptoErrorCode
   | 'failed';
 
@@ -346,6 +360,11 @@ export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } 
   'push-subscribe': (raw) => pushArgs(() => readPushSubscribe(raw)),
   'push-unsubscribe': () => null,
   'push-settings': (raw) => pushArgs(() => readPushSettings(raw)),
+  backup: (raw) => {
+    const offset = record(raw).offset ?? 0;
+    if (!(Number.isSafeInteger(offset) && (offset as number) >= 0)) throw bad('offset must be a byte offset');
+    return { offset: offset as number };
+  },
 };
 
 /** Push arguments are read by crypto/push-prefs.ts; its complaint is a bad-arguments refusal. */

@@ -289,6 +289,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'roster':
         await (await import('./cli/roster.ts')).cmdRoster(rest, out);
         return 0;
+      case 'backup':
+        await (await import('./cli/backup.ts')).cmdBackup(rest, out);
+        return 0;
+      case 'backup-status':
+        await (await import('./cli/backup.ts')).cmdBackupStatus(rest, out);
+        return 0;
+      case 'restore':
+        await (await import('./cli/backup.ts')).cmdRestore(rest, out);
+        return 0;
       case 'verify-export':
         return await (await import('./cli/verify-export.ts')).cmdVerifyExport(rest, out);
       case undefined:

@@ -37,6 +37,7 @@ import { HubRecordings } from './recording/hub-recordings.ts';
 import { composePush } from './push/compose.ts';
 import type { HubPush } from './push/hub-push.ts';
 import { HistoryShare } from './phones/commands/history-share.ts';
+import { HubBackup } from './backup/service.ts';
 import { HubEventStore } from './events/event-store.ts';
 
 export type { HubOptions };
@@ -125,7 +126,7 @@ export class Hub {
     const push = composePush({ identity, store, ...(opts.push ? { options: opts.push } : {}), ...(ffmpeg ? { ffmpegPath: ffmpeg.path } : {}), log, ownersAtHome: () => this.#ownersAtHome() });
     this.push = push.push;
     this.events.subscribe(this.push);
-    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands, history, events: this.eventStore.commands, push: push.commands });
+    const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands, history, events: this.eventStore.commands, push: push.commands, backup: new HubBackup(store, identity) });
     this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id), handle, log, (deviceId) => {
       // Always, an empty list too: a phone asked to use relays only waits for this to know that
       // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).

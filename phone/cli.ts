@@ -392,6 +392,11 @@ async function main(argv: string[]): Promise<number> {
         const o = { ...(typeof values.camera === 'string' ? { camera: values.camera } : {}), json: values.json === true, ...(seconds !== undefined ? { followSeconds: seconds } : {}) };
         return await withLink(values, usage, (link, profile) => printEvents(link, profile, tap, o, (why) => new CliError(why)), { onNotice: tap.onNotice });
       }
+      case 'backup': {
+        const { BACKUP, saveBackup } = await import('./cli-backup.ts');
+        const { values, usage } = parse(rest, BACKUP);
+        return await withLink(values, usage, (link, profile, path) => saveBackup(link, profile, path, { ...(typeof values.out === 'string' ? { out: values.out } : {}), json: values.json === true }));
+      }
       case 'event-image': {
         const { values, usage } = parse(rest, EVENT_IMAGE);
         const id = Number(need(values, 'event', usage));

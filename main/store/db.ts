@@ -492,6 +492,22 @@ export class Store {
     });
   }
 
+  // ---- backup (main/backup/) ----------------------------------------------------------------
+
+  /**
+   * A camera's password in clear, for the hub's backup only (main/backup/payload.ts): the backup is
+   * sealed to recovery keys before it leaves this process. Never log it.
+   */
+  cameraPasswordForBackup(id: string): Uint8Array | null {
+    const row = this.#stmt<{ password: Buffer | null }>('SELECT password FROM cameras WHERE id = ?').get(id);
+    return row?.password == null ? null : this.#key.open(SEAL_CAMERA_PASSWORD, id, row.password);
+  }
+
+  /** A restored camera's password sealed under this store's data key, for its row `id`. */
+  sealCameraPassword(id: string, password: Uint8Array): Uint8Array {
+    return this.#key.seal(SEAL_CAMERA_PASSWORD, id, password);
+  }
+
   // ---- epochs -------------------------------------------------------------------------------
 
   /** The last epoch handed out; 0 before the first. */

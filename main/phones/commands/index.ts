@@ -12,6 +12,7 @@ import type { RecordingCommands } from './recordings.ts';
 import type { PushCommands } from './push.ts';
 import type { HistoryShare } from './history-share.ts';
 import type { EventCommands } from './events.ts';
+import type { HubBackup } from '../../backup/service.ts';
 
 export interface PhoneCommandParts extends CameraControlParts {
   watching: Watching;
@@ -20,6 +21,7 @@ export interface PhoneCommandParts extends CameraControlParts {
   history: Pick<HistoryShare, 'certificate' | 'share'>;
   events: Pick<EventCommands, 'list' | 'image'>;
   push: PushCommands;
+  backup: Pick<HubBackup, 'command'>;
   /** The cameras as the hub's status has them. */
   status(): CameraInfo[];
 }
@@ -44,6 +46,7 @@ export function phoneCommands(p: PhoneCommandParts): CommandHandler {
     'push-subscribe': p.push.subscribe,
     'push-unsubscribe': p.push.unsubscribe,
     'push-settings': p.push.settings,
+    backup: p.backup.command,
     'roster-log': async ({ since }) => ({ entries: p.rosterLog.since(since).map(toBase64url), length: p.rosterLog.length() }),
   });
 }
