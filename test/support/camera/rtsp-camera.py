@@ -119,6 +119,9 @@ def build_args(argv):
                    help="videotestsrc horizontal-speed in px/frame (0 = static picture)")
     p.add_argument("--not-shared", action="store_true",
                    help="one encoder per client instead of one shared encoder")
+    p.add_argument("--usr1-pattern", default=None, metavar="PATTERN",
+                   help="each SIGUSR1 switches the picture between --pattern and PATTERN (motion starting at a known time); "
+                        "prints {\"event\": \"scene\", \"pattern\": ..., \"ms\": ...}")
     p.add_argument("--run-seconds", type=float, default=0, help="exit after this many seconds (0 = until signal)")
     p.add_argument("--exit-on-stdin-eof", action="store_true",
                    help="exit when stdin closes (the parent process went away)")
@@ -227,7 +230,7 @@ def write_stamp(frame, size, ms):
 
 def video_branch(a):
     w, h = a.size
-    src = (f"videotestsrc is-live=true pattern={a.pattern} horizontal-speed={a.motion} "
+    src = (f"videotestsrc name=scene is-live=true pattern={a.pattern} horizontal-speed={a.motion} "
            f"! video/x-raw,width={w},height={h},framerate={a.fps}/1 ")
     overlay = ""
     label = a.label.replace('"', "'")
@@ -401,6 +404,28 @@ def main(argv):
     def cleanup():
         server.get_session_pool().cleanup()
         return GLib.SOURCE_CONTINUE
+
+    if a.usr1_pattern:
+        medias = []
+        scene = {"alt": False}
+
+        def configure(_f, media):
+            medias[:] = [m for m in medias if m.get_status() != GstRtspServer.RTSPMediaStatus.UNPREPARED] + [media]
+            if scene["alt"]:
+                Gst.util_set_object_arg(media.get_element().get_by_name("scene"), "pattern", a.usr1_pattern)
+        factory.connect("media-configure", configure)
+
+        def switch(*_):
+            import time
+            scene["alt"] = not scene["alt"]
+            pattern = a.usr1_pattern if scene["alt"] else a.pattern
+            for media in medias:
+                el = media.get_element().get_by_name("scene")
+                if el is not None:
+                    Gst.util_set_object_arg(el, "pattern", pattern)
+            print(json.dumps({"event": "scene", "pattern": pattern, "ms": int(time.time() * 1000)}), flush=True)
+            return GLib.SOURCE_CONTINUE
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, switch)
 
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, stop)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, stop)
