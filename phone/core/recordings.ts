@@ -29,11 +29,17 @@ export interface RecordingsLink {
   segment(cameraId: string, id: string): Promise<Uint8Array>;
 }
 
+/**
+ * Who opens the recordings: a phone's profile, or any device holding recording keys the same way
+ * (the desktop app's viewer in the hub's own process, main/keys/desktop-playback.ts).
+ */
+export type RecordingsHolder = Pick<PhoneProfile, 'hub' | 'device'>;
+
 /** Epochs whose seeds this phone holds, opened from what the hub sent; wiped on close. */
 export class RecordingKeyring {
   readonly #seeds = new Map<number, { epoch: RecordingEpoch; seed: Secret }>();
 
-  constructor(private readonly profile: PhoneProfile) {}
+  constructor(private readonly profile: RecordingsHolder) {}
 
   /**
    * Takes the hub's answer to `recording-keys`: each epoch must carry the hub's signature, and each
@@ -124,7 +130,7 @@ export class PhoneRecordings {
   /** Why the last key refresh refused an epoch (for the user; no secrets). */
   refusedKeys: string[] = [];
 
-  constructor(private readonly link: RecordingsLink, private readonly profile: PhoneProfile) {
+  constructor(private readonly link: RecordingsLink, private readonly profile: RecordingsHolder) {
     this.keys = new RecordingKeyring(profile);
   }
 
