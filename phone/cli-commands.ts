@@ -79,10 +79,10 @@ const WHOLE_SEGMENTS = 'Recordings are kept in segments of a few seconds and the
 
 export const RECORDINGS: CliCommand = {
   name: 'vigil-phone recordings',
-  summary: 'Lists what a camera recorded: its ranges in ISO 8601, and events (none yet).',
+  summary: 'Lists what a camera recorded: its ranges in ISO 8601, and its events.',
   options: {
     profile, camera,
-    json: { type: 'boolean', help: 'one JSON object: camera, mode, ranges [{start, end}], events' },
+    json: { type: 'boolean', help: 'one JSON object: camera, mode, ranges [{start, end}],\nevents [{id, time, end, kind}] (those this phone holds a key of)' },
     ...linkOptions,
   },
 };

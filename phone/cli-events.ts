@@ -110,3 +110,20 @@ export async function saveEventImage(link: HubLink, profile: PhoneProfile, id: n
     recordings.close();
   }
 }
+
+/**
+ * The events of one camera that started within [from, to) (Unix ms), opened on this phone, oldest
+ * first, for `vigil-phone recordings`: where the timeline puts its marks. Events that do not open
+ * are said on stderr and left out.
+ */
+export async function eventsBetween(link: HubLink, profile: PhoneProfile, cameraId: string, from: number, to: number): Promise<PhoneEvent[]> {
+  const recordings = new PhoneRecordings(link, profile);
+  try {
+    await recordings.refreshKeys();
+    const listed = await new PhoneEvents(link, profile, recordings).list({ camera: cameraId, since: from });
+    for (const why of listed.refused) console.error(`event refused: ${why}`);
+    return listed.events.filter((e) => e.start >= from && e.start < to);
+  } finally {
+    recordings.close();
+  }
+}

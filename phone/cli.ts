@@ -16,7 +16,7 @@ import { saveProfile } from './profile-file.ts';
 import { CliHelpRequested, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
 import { ALERTS, CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, ROSTER, SHARE_HISTORY, SNAPSHOT, WATCH, EVENTS, EVENT_IMAGE } from './cli-commands.ts';
 import { printShare } from './cli-history.ts';
-import { NoticeTap, printEvents, saveEventImage } from './cli-events.ts';
+import { NoticeTap, eventsBetween, printEvents, saveEventImage } from './cli-events.ts';
 import { describeAlert, printAlerts, printRoster } from './cli-roster.ts';
 import { PhoneRecordings, writeClip, type ClipOutcome } from './core/recordings.ts';
 import { clipProof, encodeClipProof } from '../crypto/clip-proof.ts';
@@ -257,17 +257,21 @@ async function cmdPtz(argv: string[]): Promise<void> {
 async function cmdRecordings(argv: string[]): Promise<void> {
   const { values, usage } = parse(argv, RECORDINGS);
   const cameraName = need(values, 'camera', usage);
-  await withLink(values, usage, async (link) => {
+  await withLink(values, usage, async (link, profile) => {
     const camera = await findCamera(link, cameraName);
-    const r = await link.command('recordings', { camera: camera.id, from: 0, to: Date.now() + 60_000 });
+    const to = Date.now() + 60_000;
+    const r = await link.command('recordings', { camera: camera.id, from: 0, to });
     const ranges = r.ranges.map((x) => ({ start: isoTime(x.start), end: isoTime(x.end) }));
+    // Events come sealed (PROTOCOL §17.2): the hub's index of recordings does not know them.
+    const events = (await eventsBetween(link, profile, camera.id, 0, to)).map((e) => ({ id: e.id, time: isoTime(e.start), end: e.end !== undefined ? isoTime(e.end) : null, kind: e.kind }));
     if (values.json) {
-      console.log(JSON.stringify({ camera: camera.name, mode: r.mode, ranges, events: [] }));
+      console.log(JSON.stringify({ camera: camera.name, mode: r.mode, ranges, events }));
       return;
     }
     console.log(`"${camera.name}" records: ${r.mode}`);
     for (const x of ranges) console.log(`${x.start} to ${x.end}`);
     if (ranges.length === 0) console.log('nothing recorded');
+    for (const e of events) console.log(`event ${e.id}: ${e.kind} at ${e.time}`);
   });
 }
 
