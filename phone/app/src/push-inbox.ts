@@ -6,6 +6,7 @@ import { fromBase64url, toHex } from '../../../crypto/bytes.ts';
 import { isCryptoError } from '../../../crypto/errors.ts';
 import { openPushMessage, PUSH_TEXT_CHARS, type PushKind, type PushMessage } from '../../../crypto/push.ts';
 import type { PhoneProfile } from '../../core/profile.ts';
+import { kindLabel } from './events.ts';
 
 export type PushRefusal = 'malformed' | 'tampered' | 'other-hub' | 'replayed' | 'no-profile';
 
@@ -55,10 +56,6 @@ export function takeSeq(state: SeenPushes, seq: bigint): { fresh: false } | { fr
   return { fresh: true, next: { seen: next.map(String) } };
 }
 
-const KIND_TITLE: Record<PushKind, string> = {
-  motion: 'Motion', tamper: 'Camera tampered with', 'line-crossing': 'Line crossed', person: 'Person', vehicle: 'Vehicle', animal: 'Animal',
-};
-
 /** Where a tap opens the app: its timeline at this camera and time (read by the app's timeline). */
 export function timelineHash(cameraIdHex: string, timeMs: number): string {
   return `#timeline=${cameraIdHex}@${timeMs}`;
@@ -92,7 +89,7 @@ export function notificationFor(m: PushMessage): PushNotification {
   const mm = String(at.getMinutes()).padStart(2, '0');
   const ss = String(at.getSeconds()).padStart(2, '0');
   return {
-    title: `${KIND_TITLE[m.kind]} — ${m.cameraName}`,
+    title: `${kindLabel(m.kind)} — ${m.cameraName}`,
     body: `${m.cameraName}, ${hh}:${mm}:${ss}. Tap to see it.`,
     ...(m.thumbnail.length > 0 ? { image: `data:image/jpeg;base64,${base64(m.thumbnail)}` } : {}),
     tag: `vigil-${camera}-${m.eventStart}`,
