@@ -137,11 +137,12 @@ export class PhoneRecordings {
   /**
    * Asks the hub for the recording keys sealed to this phone that it does not hold yet. The hub
    * answers a few at a time, oldest first: ask again after the newest epoch it named, until it
-   * names none (bounded).
+   * names none (bounded). `from` asks again from that epoch on: older epochs this phone was given
+   * later, by an owner sharing history (PROTOCOL §15.7; the keys held already are kept as they are).
    */
-  async refreshKeys(): Promise<void> {
+  async refreshKeys(from?: number): Promise<void> {
     this.refusedKeys = [];
-    let since = this.keys.newest === undefined ? 0 : this.keys.newest + 1;
+    let since = from ?? (this.keys.newest === undefined ? 0 : this.keys.newest + 1);
     for (let page = 0; page < MAX_KEY_PAGES; page++) {
       const r = await this.link.command('recording-keys', { since });
       const taken = this.keys.take(r.keys);

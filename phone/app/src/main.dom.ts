@@ -21,10 +21,14 @@ import { watchForUpdates } from './updates.dom.ts';
 import { wirePush } from './push.dom.ts';
 import { iosAdvice } from './ios.ts';
 import { TimelineView } from './timeline.dom.ts';
+import { EventsPanel } from './events.dom.ts';
+import { EVENT_PRE_ROLL_MS } from './events.ts';
+import { renderPhones } from './phones.dom.ts';
+import { readTimelineHash } from './push-inbox.ts';
 
 const relayFactory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
 
-type Screen = 'loading' | 'pair' | 'code' | 'cameras' | 'live' | 'removed';
+type Screen = 'loading' | 'pair' | 'code' | 'cameras' | 'live' | 'events' | 'removed';
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -140,6 +144,7 @@ function lossMark(): number {
 }
 
 let linkedProfile: PhoneProfile | undefined;
+let eventsPanel: EventsPanel | undefined;
 
 function startLinked(profile: PhoneProfile): void {
   linkedProfile = profile;
@@ -157,18 +162,36 @@ function startLinked(profile: PhoneProfile): void {
     onFrame: (f) => onFrame(f),
     onNotice: (n) => {
       if (n.type === 'cameras-changed' || n.type === 'camera-state') void refreshCameras();
+      if (n.type === 'event') void eventsPanel?.onNotice(n).then((e) => e !== undefined && timeline?.addEvent(e));
     },
-    onRosterAlerts: () => showRoster(),
+    onRosterAlerts: (alerts) => {
+      showRoster();
+      // An owner shared older recordings with this phone: fetch those keys now, so they play at once.
+      const shared = alerts.filter((a) => a.change === 'history-shared' && a.deviceId === toHex(profile.device.deviceId));
+      if (shared.length > 0) {
+        const from = Math.min(...shared.map((a) => a.history?.firstEpoch ?? 0));
+        void timeline?.historyShared(from).catch(() => undefined);
+        void eventsPanel?.historyShared(from).catch(() => undefined);
+      }
+    },
     onRosterProblem: (why) => {
       const el = $('update');
       el.hidden = false;
       el.textContent = `Warning: ${why}. Your hub may be sharing your cameras with a device you cannot see.`;
     },
   });
+  eventsPanel?.close();
+  eventsPanel = new EventsPanel({
+    link,
+    profile,
+    cameraName: (id) => cameras.find((c) => c.id === id)?.name,
+    onOpen: (target) => openTimelineOf(target.camera, target.time),
+  });
   showRoster();
   clearInterval(statsTimer);
   statsTimer = setInterval(showStats, 1000);
   void refreshCameras();
+  void eventsPanel.load();
 }
 
 /** Roster changes not yet acknowledged, and the safety code (PROTOCOL §16). */
@@ -184,6 +207,7 @@ function showRoster(): void {
     return li;
   }));
   $('roster-alerts').hidden = unseen.length === 0;
+  if (linkedProfile !== undefined) renderPhones(link, linkedProfile);
 }
 
 function acknowledgeRoster(): void {
@@ -206,6 +230,8 @@ function onLinkState(state: LinkState): void {
   } else if (state === 'live' && cameras.length === 0) {
     void refreshCameras();
   }
+  // Events told while the link was down are in the hub's list.
+  if (state === 'live') void eventsPanel?.load();
 }
 
 let refreshing = false;
@@ -216,6 +242,8 @@ async function refreshCameras(): Promise<void> {
     cameras = await link.listCameras();
     renderCameras();
     setText('cameras-error', '');
+    eventsPanel?.camerasChanged();
+    openPendingTimeline(true);
   } catch (e) {
     if (link.linkState !== 'removed') setText('cameras-error', `Cannot list cameras: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
@@ -486,14 +514,57 @@ function showLiveness(): void {
 
 let timeline: TimelineView | undefined;
 
-function openTimeline(): void {
-  const camera = watching?.camera;
+/** The camera's timeline: from the live view (at its newest recording), or at `at` (an event, a notification). */
+function openTimeline(camera = watching?.camera, at?: number): void {
   if (link === undefined || linkedProfile === undefined || camera === undefined) return;
   stopWatching(true);
+  show('live');
+  setText('live-name', camera.name);
+  showStreamLabel(camera, {});
   for (const id of ['video', 'canvas', 'live-canvas']) document.getElementById(id)?.setAttribute('hidden', '');
   setPlayerState('waiting', '');
   $('recordings').hidden = true;
-  timeline = new TimelineView({ link, profile: linkedProfile, camera, onLive: () => void openCamera(camera) });
+  timeline = new TimelineView({ link, profile: linkedProfile, camera, ...(at !== undefined ? { at } : {}), onLive: () => void openCamera(camera) });
+}
+
+/**
+ * A timeline asked for by camera id (an event tapped, a notification's `#timeline=<camera>@<ms>`
+ * link): opened once the hub's camera list has that camera.
+ */
+let pendingTimeline: { camera: string; time: number } | undefined;
+
+function openTimelineOf(camera: string, time: number): void {
+  pendingTimeline = { camera, time };
+  openPendingTimeline(false);
+}
+
+/** `listed`: the camera list just came from the hub, so a camera not in it is not on the hub. */
+function openPendingTimeline(listed: boolean): void {
+  const p = pendingTimeline;
+  if (p === undefined || link === undefined) return;
+  const camera = cameras.find((c) => c.id === p.camera);
+  if (camera === undefined) {
+    if (listed) {
+      pendingTimeline = undefined;
+      setText('cameras-error', 'The camera of that event is no longer on your hub.');
+    }
+    return;
+  }
+  pendingTimeline = undefined;
+  openTimeline(camera, p.time);
+}
+
+/**
+ * A notification's tap opens the app at `#timeline=<camera>@<event start>` (sw.sw.ts), or navigates
+ * an open one there: the timeline opens at the event's pre-roll. The hash is then cleared, so the
+ * same link tapped again is a change too, and a reload does not reopen it.
+ */
+function takeTimelineHash(): void {
+  const t = readTimelineHash(location.hash);
+  if (t === undefined) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  const known = eventsPanel?.find(t.camera, t.time);
+  openTimelineOf(t.camera, known !== undefined ? Math.min(known.start, known.recording.from) : t.time - EVENT_PRE_ROLL_MS);
 }
 
 function closeTimeline(): void {
@@ -507,6 +578,8 @@ async function forget(): Promise<void> {
   stopWatching(true);
   await link?.close();
   link = undefined;
+  eventsPanel?.close();
+  eventsPanel = undefined;
   await forgetProfile();
   cameras = [];
   showPairing();
@@ -573,6 +646,13 @@ function wire(): void {
   // Snapshot and PTZ travel as signed commands in the session; the hub checks role and roster.
   $('snapshot').addEventListener('click', () => void takeSnapshot());
   $('recordings').addEventListener('click', () => openTimeline());
+  $('events-open').addEventListener('click', () => {
+    stopWatching(true);
+    show('events');
+    eventsPanel?.markSeen();
+  });
+  $('events-back').addEventListener('click', () => show('cameras'));
+  window.addEventListener('hashchange', () => takeTimelineHash());
   $('roster-ack').addEventListener('click', () => acknowledgeRoster());
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-ptz]')) {
     b.addEventListener('click', () => void nudge(b.dataset.ptz ?? ''));
@@ -612,8 +692,10 @@ async function boot(): Promise<void> {
     showPairing(`The saved pairing could not be read (${e instanceof Error ? e.message : String(e)}). Pair again.`);
     return;
   }
-  if (profile !== undefined) startLinked(profile);
-  else if (fromLink !== undefined) void pair(fromLink);
+  if (profile !== undefined) {
+    startLinked(profile);
+    takeTimelineHash();
+  } else if (fromLink !== undefined) void pair(fromLink);
   else showPairing();
 }
 

@@ -4,13 +4,17 @@
 // segments through Media Source) or 4×/8× (keyframes only); export a range as an MP4 and its
 // proof. Everything comes over the same hub link as live video: the hub sends stored ciphertext
 // and this page opens it with the recording keys the hub sealed to this phone (phone/core/recordings.ts).
+// The day's events are marks above the track (buttons: a tap seeks to the event's pre-roll), opened
+// with the same keys (phone/core/events.ts); new ones come from the hub's notices (addEvent).
 import { fromHex } from '../../../crypto/bytes.ts';
 import { clipProof, encodeClipProof } from '../../../crypto/clip-proof.ts';
 import type { SegmentInfo } from '../../../crypto/phone-commands.ts';
 import type { OpenedSegment } from '../../../crypto/recording.ts';
+import { PhoneEvents, type PhoneEvent } from '../../core/events.ts';
 import type { CameraInfo, HubLink } from '../../core/hub-link.ts';
 import type { PhoneProfile } from '../../core/profile.ts';
 import { PhoneRecordings, keyframeOf, segmentsBetween, writeClip, type Keyframe } from '../../core/recordings.ts';
+import { kindLabel } from './events.ts';
 import { playability } from './player.dom.ts';
 import { RecordingPlayer, type Placed } from './timeline-player.dom.ts';
 import {
@@ -40,6 +44,8 @@ export interface TimelineParts {
   readonly link: HubLink;
   readonly profile: PhoneProfile;
   readonly camera: CameraInfo;
+  /** Open at this time (Unix ms; an event's pre-roll), else at the newest recording. */
+  readonly at?: number;
   /** Back to live video. */
   onLive(): void;
 }
@@ -65,7 +71,11 @@ export class TimelineView {
   #sorted: SegmentInfo[] = [];
   readonly #listed = new Coverage();
   #ranges: Span[] = [];
-  #dayResult: unknown;
+  readonly #events: PhoneEvents;
+  /** This camera's events of the day shown, by id (newest revision). */
+  readonly #dayEvents = new Map<number, PhoneEvent>();
+  /** What the marks were last drawn for: they are buttons, redrawn only when this changes (focus stays). */
+  #marksDrawn = '';
   #day: Span;
   #zoom = 2;
   #view: Span;
@@ -90,10 +100,12 @@ export class TimelineView {
   constructor(parts: TimelineParts) {
     this.#p = parts;
     this.#recs = new PhoneRecordings(parts.link, parts.profile);
+    this.#events = new PhoneEvents(parts.link, parts.profile, this.#recs);
     const now = Date.now();
-    this.#day = dayOf(now);
-    this.#cursor = now;
-    this.#view = windowAt(this.#day, ZOOM_LEVELS_MS[this.#zoom]!, now);
+    const at = parts.at !== undefined ? Math.min(parts.at, now) : now;
+    this.#day = dayOf(at);
+    this.#cursor = at;
+    this.#view = windowAt(this.#day, ZOOM_LEVELS_MS[this.#zoom]!, at);
     const video = $<HTMLVideoElement>('rec-video');
     const playable = playability(parts.camera.mime, parts.camera.codecs);
     if (playable.ok) {
@@ -127,6 +139,7 @@ export class TimelineView {
     for (const u of this.#exportUrls) URL.revokeObjectURL(u);
     $('timeline').hidden = true;
     $('rec-video').hidden = true;
+    $('tl-marks').replaceChildren();
     for (const a of [$<HTMLAnchorElement>('tl-save-clip'), $<HTMLAnchorElement>('tl-save-proof')]) {
       a.hidden = true;
       a.removeAttribute('href');
@@ -146,17 +159,59 @@ export class TimelineView {
       if (!this.#closed) this.#say(`Cannot list recordings: ${message(e)}`);
       return;
     }
-    // Start on the newest recording of the day (a few seconds before its end).
+    void this.#loadEvents();
+    // Start where asked (an event), else on the newest recording of the day (a few seconds before its end).
     const last = this.#ranges[this.#ranges.length - 1];
-    if (last !== undefined) this.#moveCursor(Math.max(last.start, last.end - 3000), true);
+    if (this.#p.at !== undefined) this.#moveCursor(this.#cursor, true);
+    else if (last !== undefined) this.#moveCursor(Math.max(last.start, last.end - 3000), true);
     else this.#render();
+  }
+
+  /** The day's events of this camera, from the hub's list (only epochs this phone holds a key of). */
+  async #loadEvents(): Promise<void> {
+    const day = this.#day;
+    try {
+      const { events, refused } = await this.#events.list({ camera: this.#p.camera.id, since: day.start });
+      if (refused.length > 0) console.warn(`events refused: ${refused.slice(0, 3).join('; ')}`);
+      if (this.#closed || day !== this.#day) return;
+      for (const e of events) if (e.start < day.end) this.#putEvent(e);
+      $('timeline').dataset.events = String(this.#dayEvents.size);
+      this.#render();
+    } catch (e) {
+      if (!this.#closed) console.warn(`cannot list events: ${message(e)}`);
+    }
+  }
+
+  #putEvent(e: PhoneEvent): void {
+    const old = this.#dayEvents.get(e.id);
+    if (old === undefined || e.revision >= old.revision) this.#dayEvents.set(e.id, e);
+  }
+
+  /** An event the hub just told of (opened by the app's events list): a mark if it is this camera's, this day. */
+  addEvent(e: PhoneEvent): void {
+    if (this.#closed || e.cameraId !== this.#p.camera.id || e.start < this.#day.start || e.start >= this.#day.end) return;
+    this.#putEvent(e);
+    $('timeline').dataset.events = String(this.#dayEvents.size);
+    this.#render();
+  }
+
+  /**
+   * An owner shared recording epochs from `from` on with this phone (a 'history-shared' roster
+   * alert): their keys are fetched, and the past they open shows without leaving the timeline.
+   */
+  async historyShared(from: number): Promise<void> {
+    if (this.#closed) return;
+    await this.#recs.refreshKeys(from);
+    if (this.#closed) return;
+    $('timeline').dataset.keys = String(this.#recs.keys.size);
+    await this.#loadEvents();
+    if (this.#mode !== 'play') this.#requestPicture(this.#cursor);
   }
 
   async #loadDay(first: boolean): Promise<void> {
     const day = this.#day;
     const r = await this.#recs.list(this.#p.camera.id, day.start, Math.min(day.end, Date.now() + 60_000));
     if (this.#closed || day !== this.#day) return;
-    this.#dayResult = r;
     this.#ranges = r.ranges.map((x) => ({ start: x.start, end: x.end }));
     this.#addSegments(r.segments);
     const root = $('timeline');
@@ -543,14 +598,17 @@ export class TimelineView {
     const nodes: HTMLElement[] = [];
     for (const g of layout(gaps(this.#ranges, view, now), view, 0)) nodes.push(bar('tl-gap', g));
     for (const r of layout(this.#ranges, view)) nodes.push(bar('tl-range', r));
-    for (const m of eventMarks(this.#dayResult, view)) {
+    const marks = eventMarks([...this.#dayEvents.values()], view);
+    for (const m of marks) {
+      // On the track, a line only (the slider's parts are not read out); the buttons are above it.
       const el = document.createElement('span');
       el.className = 'tl-event';
       el.style.left = `${m.left}%`;
-      el.title = `${m.label} at ${clockLabel(m.time, true)}`;
-      el.dataset.time = String(m.time);
+      el.dataset.event = String(m.id);
+      el.setAttribute('aria-hidden', 'true');
       nodes.push(el);
     }
+    this.#drawMarks(marks, view);
     for (const t of ticks(view)) {
       const el = document.createElement('span');
       el.className = 'tl-tick';
@@ -572,6 +630,29 @@ export class TimelineView {
     $<HTMLButtonElement>('tl-pause').disabled = this.#mode !== 'play';
   }
 
+  /** The event marks as buttons above the track: each says its kind and time, a tap seeks to its pre-roll. */
+  #drawMarks(marks: ReturnType<typeof eventMarks>, view: Span): void {
+    const key = `${view.start}:${view.end}:${marks.map((m) => `${m.id}@${m.time}/${m.kind}`).join(',')}`;
+    if (key === this.#marksDrawn) return;
+    this.#marksDrawn = key;
+    const withSeconds = view.end - view.start <= 3600_000;
+    $('tl-marks').replaceChildren(...marks.map((m) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'tl-mark';
+      b.style.left = `${m.left}%`;
+      b.dataset.event = String(m.id);
+      b.dataset.time = String(m.time);
+      b.dataset.seek = String(m.seek);
+      b.dataset.kind = m.kind;
+      const words = `${kindLabel(m.kind)} at ${clockLabel(m.time, true)}`;
+      b.setAttribute('aria-label', `${words}: play from ${Math.round((m.time - m.seek) / 1000)} s before`);
+      b.title = words;
+      b.textContent = withSeconds ? '▼' : '▾';
+      return b;
+    }));
+  }
+
   #on<K extends keyof HTMLElementEventMap>(el: HTMLElement, type: K, fn: (ev: HTMLElementEventMap[K]) => void): void {
     el.addEventListener(type, fn);
     this.#cleanups.push(() => el.removeEventListener(type, fn));
@@ -590,6 +671,10 @@ export class TimelineView {
       this.#moveCursor(t, false);
       this.#requestPicture(t);
     };
+    this.#on($('tl-marks'), 'click', (ev) => {
+      const mark = (ev.target as HTMLElement).closest<HTMLElement>('.tl-mark');
+      if (mark !== null) scrubTo(Number(mark.dataset.seek));
+    });
     this.#on(track, 'pointerdown', (ev) => {
       dragging = true;
       track.setPointerCapture(ev.pointerId);
@@ -612,11 +697,12 @@ export class TimelineView {
     const day = (n: number): void => {
       this.#day = shiftDay(this.#day.start, n);
       this.#ranges = [];
-      this.#dayResult = undefined;
+      this.#dayEvents.clear();
       this.#pause();
       this.#view = windowAt(this.#day, ZOOM_LEVELS_MS[this.#zoom]!, this.#day.start + (this.#day.end - this.#day.start) / 2);
       this.#cursor = Math.round(Math.min(this.#view.start + (this.#view.end - this.#view.start) / 2, Date.now()));
       this.#render();
+      void this.#loadEvents();
       void this.#loadDay(true).then(() => {
         const last = this.#ranges[this.#ranges.length - 1];
         if (last !== undefined) this.#moveCursor(last.start, true);

@@ -241,18 +241,31 @@ export const SPEEDS = [1, 2, 4, 8] as const;
 export type Speed = (typeof SPEEDS)[number];
 export const KEYFRAMES_ONLY_FROM: Speed = 4;
 
-/** Where a mark (an event) sits, if present in the hub's answer: anything with a numeric time. */
-export function eventMarks(result: unknown, view: Span): { time: number; left: number; label: string }[] {
-  const events = (result as { events?: unknown } | undefined)?.events;
-  if (!Array.isArray(events)) return [];
-  const out: { time: number; left: number; label: string }[] = [];
-  for (const e of events.slice(0, 1000)) {
-    if (typeof e !== 'object' || e === null) continue;
-    const r = e as Record<string, unknown>;
-    const time = typeof r.time === 'number' ? r.time : typeof r.start === 'number' ? r.start : undefined;
-    if (time === undefined || time < view.start || time >= view.end) continue;
-    const kind = typeof r.kind === 'string' ? r.kind : typeof r.type === 'string' ? r.type : 'event';
-    out.push({ time, left: fractionOf(view, time) * 100, label: kind.slice(0, 40) });
+/** An event as the timeline marks it: its start, and where a tap on it seeks (the pre-roll). */
+export interface MarkedEvent {
+  readonly id: number;
+  readonly kind: string;
+  readonly start: number;
+  readonly recording: { readonly from: number };
+}
+
+export interface Mark {
+  readonly id: number;
+  readonly time: number;
+  /** Where a tap seeks: the event's start less its pre-roll. */
+  readonly seek: number;
+  /** Percent of the track's width. */
+  readonly left: number;
+  readonly kind: string;
+}
+
+/** The marks of the events that start inside the view, oldest first, at most `most` (a busy day). */
+export function eventMarks(events: readonly MarkedEvent[], view: Span, most = 500): Mark[] {
+  const out: Mark[] = [];
+  for (const e of [...events].sort((a, b) => a.start - b.start)) {
+    if (e.start < view.start || e.start >= view.end) continue;
+    out.push({ id: e.id, time: e.start, seek: Math.min(e.start, e.recording.from), left: fractionOf(view, e.start) * 100, kind: e.kind });
+    if (out.length >= most) break;
   }
   return out;
 }

@@ -95,13 +95,15 @@ describe('layout and gaps', () => {
     expect(minute.map((x) => clockLabel(x, true))).toEqual(['10:00:10', '10:00:20', '10:00:30', '10:00:40', '10:00:50', '10:01:00']);
   });
 
-  it('event marks only where the answer has them, inside the view, bounded', () => {
-    expect(eventMarks({ ranges: [] }, view)).toEqual([]);
-    expect(eventMarks(undefined, view)).toEqual([]);
-    expect(eventMarks({ events: [{ time: 25_000, kind: 'motion' }, { start: 75_000 }, { time: 'x' }, null, { time: 500_000 }] }, view)).toEqual([
-      { time: 25_000, left: 25, label: 'motion' }, { time: 75_000, left: 75, label: 'event' },
+  it('event marks: the events that start inside the view, oldest first, seeking to their pre-roll, bounded', () => {
+    const ev = (id: number, start: number, kind = 'motion') => ({ id, kind, start, recording: { from: start - 5000 } });
+    expect(eventMarks([], view)).toEqual([]);
+    expect(eventMarks([ev(2, 75_000, 'tamper'), ev(1, 25_000), ev(3, 500_000), ev(4, -1)], view)).toEqual([
+      { id: 1, time: 25_000, seek: 20_000, left: 25, kind: 'motion' }, { id: 2, time: 75_000, seek: 70_000, left: 75, kind: 'tamper' },
     ]);
-    expect(eventMarks({ events: Array.from({ length: 5000 }, (_, i) => ({ time: i })) }, view)).toHaveLength(1000);
+    // An event sealed with no pre-roll (at the day's first moment) seeks to its start, never after it.
+    expect(eventMarks([{ id: 5, kind: 'motion', start: 10_000, recording: { from: 12_000 } }], view)[0]!.seek).toBe(10_000);
+    expect(eventMarks(Array.from({ length: 5000 }, (_, i) => ev(i, i)), view)).toHaveLength(500);
   });
 });
 
