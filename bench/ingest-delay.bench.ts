@@ -5,12 +5,17 @@
 // kept. Afterwards the fragments are decoded (ffmpeg, one picture per fragment) and each picture's
 // stamp read: delay = emitted - stamp, i.e. encoder + RTSP on loopback + ffmpeg + the pipe to Node.
 // A TCP proxy between ffmpeg and the camera also notes when each frame's last RTP packet reaches
-// ffmpeg, which splits that delay into the camera's part and ffmpeg's ("held by ffmpeg"). A
-// reference run decodes the camera to raw pictures instead (no MP4 muxer). Each ffmpeg argument
-// variant runs against the same camera, one after the other.
+// ffmpeg, which splits that delay into the camera's part and ffmpeg's ("held by ffmpeg"): each
+// frame is found in ffmpeg's output by its last 12 bytes (the end of its last RTP packet's payload,
+// which every container here copies as it is), so the same measure works for MP4 and for the stage
+// runs. A reference run decodes the camera to raw pictures instead (no MP4 muxer); stage runs copy
+// the video into NUT (a container written packet by packet, so what is left is the RTP demuxer and
+// the H.264/H.265 parser) and MPEG-TS. Each ffmpeg argument variant runs against the same camera,
+// one after the other; then the ingest with a G.711 camera (audio transcoded to AAC).
 //   VIGIL_BENCH_FPS (default "25,10"), VIGIL_BENCH_WINDOW_S (default 10),
 //   VIGIL_BENCH_VARIANTS (default: all, comma-separated names from VARIANTS below),
-//   VIGIL_BENCH_REFERENCE=0 skips the reference run
+//   VIGIL_BENCH_AUDIO (default "none,pcmu": the camera's audio; pcmu runs AUDIO_VARIANTS),
+//   VIGIL_BENCH_CODEC (default h264; or h265), VIGIL_BENCH_REFERENCE=0 skips the reference and stage runs
 import { spawn } from 'node:child_process';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { resolveFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
@@ -27,7 +32,9 @@ const SETTLE_MS = 2_000;
 /**
  * Argument variants, as overrides of INGEST_DEFAULTS.args ('now'). The others are the options one
  * would try for a low-delay ingest; none changed ffmpeg's hold here (docs/PERFORMANCE.md, "Ingest
- * delay"): kept so the next ffmpeg can be checked in one run.
+ * delay"): kept so the next ffmpeg can be checked in one run. Not here because the ingest cannot
+ * run it: `-fflags +noparse+nofillin` (no parser: every RTP packet's payload becomes a packet of
+ * its own, without keyframe flag or decode time, and ffmpeg writes no usable MP4).
  */
 const NOW = INGEST_DEFAULTS.args;
 const VARIANTS: Record<string, Partial<FfmpegArgTemplates>> = {
@@ -35,11 +42,25 @@ const VARIANTS: Record<string, Partial<FfmpegArgTemplates>> = {
   'input-nobuffer': {
     rtspInput: ['-rtsp_transport', 'tcp', '-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-i', '{url}'],
   },
+  'input-no-reorder': {
+    rtspInput: ['-rtsp_transport', 'tcp', '-max_delay', '0', '-reorder_queue_size', '0', '-avioflags', 'direct', '-i', '{url}'],
+  },
   'flush-packets': { output: ['-flush_packets', '1', ...NOW.output] },
+  'output-direct': { output: ['-avioflags', 'direct', '-flush_packets', '1', '-muxdelay', '0', '-muxpreload', '0', '-strict', 'experimental', ...NOW.output] },
   'frag-every-frame': {
     output: NOW.output.map((a) => (a === 'empty_moov+default_base_moof+frag_keyframe' ? `${a}+frag_every_frame` : a)),
   },
 };
+
+/** With a G.711 camera: the ingest as it is (AAC at 48 kHz) against AAC at lower rates. */
+const AUDIO_VARIANTS: Record<string, Partial<FfmpegArgTemplates>> = {
+  now: {},
+  'aac-8k': { audioTranscode: ['-c:a', 'aac', '-b:a', '32k'] },
+  'aac-16k': { audioTranscode: ['-c:a', 'aac', '-ar', '16000', '-b:a', '32k'] },
+};
+
+/** Stage runs: the video copied into a container other than MP4 (`-f NAME`), no ingest. */
+const STAGES = ['nut', 'mpegts'];
 
 interface Emitted {
   at: number;
@@ -51,8 +72,8 @@ interface Emitted {
 
 /** When each frame's last RTP packet (marker bit) passed the proxy towards ffmpeg, by RTP timestamp. */
 interface RtpArrivals {
-  byTimestamp: Map<number, number>;
-  order: number[];
+  /** Per frame in arrival order: when its last RTP packet passed, and that payload's last 12 bytes. */
+  lasts: { at: number; tail: Buffer }[];
 }
 
 /**
@@ -61,7 +82,7 @@ interface RtpArrivals {
  * So "what ffmpeg holds" is measured exactly: fragment emitted - the frame's last byte handed to it.
  */
 async function rtspProxy(cameraPort: number): Promise<{ server: Server; port: number; arrivals: RtpArrivals }> {
-  const arrivals: RtpArrivals = { byTimestamp: new Map(), order: [] };
+  const arrivals: RtpArrivals = { lasts: [] };
   const server = createServer((client) => {
     const upstream = connect(cameraPort, '127.0.0.1');
     client.pipe(upstream);
@@ -77,11 +98,7 @@ async function rtspProxy(cameraPort: number): Promise<{ server: Server; port: nu
           if (buf.length < 4 + len) break;
           const channel = buf[1]!;
           const rtp = buf.subarray(4, 4 + len);
-          if (channel === 0 && rtp.length >= 12 && (rtp[1]! & 0x80) !== 0) {
-            const ts = rtp.readUInt32BE(4);
-            if (!arrivals.byTimestamp.has(ts)) arrivals.order.push(ts);
-            arrivals.byTimestamp.set(ts, at);
-          }
+          if (channel === 0 && rtp.length >= 24 && (rtp[1]! & 0x80) !== 0) arrivals.lasts.push({ at, tail: Buffer.from(rtp.subarray(rtp.length - 12)) });
           buf = buf.subarray(4 + len);
         } else { // an RTSP response: headers, then Content-Length bytes
           const end = buf.indexOf('\r\n\r\n');
@@ -105,29 +122,57 @@ async function rtspProxy(cameraPort: number): Promise<{ server: Server; port: nu
   return { server, port: (server.address() as AddressInfo).port, arrivals };
 }
 
+/** Bytes as they left ffmpeg: the whole output, and per chunk its end offset and when it came. */
+interface Output {
+  bytes: Buffer;
+  ends: number[];
+  at: number[];
+}
+
+function output(chunks: readonly { at: number; data: Uint8Array }[]): Output {
+  const ends: number[] = [];
+  let total = 0;
+  for (const c of chunks) ends.push(total += c.data.length);
+  return { bytes: Buffer.concat(chunks.map((c) => c.data)), ends, at: chunks.map((c) => c.at) };
+}
+
 /**
- * ffmpeg's hold per fragment: emitted - when its frame's last RTP packet reached ffmpeg. Fragments
- * and RTP frames are matched by timestamp differences (ffmpeg starts its clock at its first packet;
- * the MP4 timescale is RTP's 90 kHz for H.264, else scaled).
+ * ffmpeg's hold per frame, for any container that copies a frame's bytes as they are: when the
+ * output chunk holding the frame's last 12 bytes left ffmpeg - when its last RTP packet reached
+ * ffmpeg. Frames whose tail is not found (before the first keyframe; split by a TS packet header)
+ * are left out; only frames that arrived at or after `from` are counted.
  */
-function heldByFfmpeg(fragments: readonly Emitted[], arrivals: RtpArrivals): number[] | undefined {
-  const withTime = fragments.filter((f) => f.decodeTime !== undefined && f.timescale !== undefined);
-  if (withTime.length < 10) return undefined;
-  const rtpTicks = (f: Emitted) => Math.round((f.decodeTime! - withTime[0]!.decodeTime!) * 90_000 / f.timescale!);
-  // Which RTP frame is the first fragment's: the one from which the most fragments land on an RTP frame.
-  let best: { base: number; hits: number } = { base: 0, hits: -1 };
-  for (const base of arrivals.order.slice(0, 200)) {
-    let hits = 0;
-    for (const f of withTime.slice(0, 50)) if (arrivals.byTimestamp.has((base + rtpTicks(f)) >>> 0)) hits++;
-    if (hits > best.hits) best = { base, hits };
-  }
-  if (best.hits < 40) return undefined;
+function heldByBytes(out: Output, arrivals: RtpArrivals, from: number): number[] {
   const held: number[] = [];
-  for (const f of withTime) {
-    const at = arrivals.byTimestamp.get((best.base + rtpTicks(f)) >>> 0);
-    if (at !== undefined) held.push(f.at - at);
+  let cursor = 0;
+  let chunk = 0;
+  for (const { at, tail } of arrivals.lasts) {
+    const pos = out.bytes.indexOf(tail, cursor);
+    if (pos < 0) continue;
+    cursor = pos + 1;
+    while (chunk < out.ends.length - 1 && out.ends[chunk]! < pos + tail.length) chunk++;
+    if (at >= from) held.push(out.at[chunk]! - at);
   }
   return held;
+}
+
+/** A stage run: ffmpeg copies the video into `format` on its stdout; the chunks with their times. */
+async function stage(ffmpeg: FfmpegInfo, url: string, format: string, seconds: number): Promise<{ chunks: { at: number; data: Uint8Array }[]; firstAt: number }> {
+  const child = spawn(ffmpeg.path, [...NOW.global, ...NOW.rtspInput.map((a) => (a === '{url}' ? url : a)),
+    '-map', '0:v:0', '-c:v', 'copy', '-an', '-flush_packets', '1', '-f', format, 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const chunks: { at: number; data: Uint8Array }[] = [];
+  child.stdout.on('data', (data: Buffer) => chunks.push({ at: wallMs(), data }));
+  const deadline = Date.now() + 20_000 + seconds * 1000;
+  while ((chunks.length === 0 || wallMs() < chunks[0]!.at + SETTLE_MS + seconds * 1000) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGKILL');
+  return { chunks, firstAt: chunks[0]?.at ?? Infinity };
+}
+
+function heldLine(held: readonly number[], fps: number): string {
+  if (held.length < 10) return 'held by ffmpeg: could not find the frames in its output';
+  const h = (q: number) => fixed(percentile(held, q), 0);
+  return `held by ffmpeg (frame's bytes out - its last RTP packet in): p50 ${h(50)} ms, p90 ${h(90)}, max ${fixed(Math.max(...held), 0)} ` +
+    `(${fixed(percentile(held, 50) * fps / 1000, 2)} frame intervals, ${held.length} frames)`;
 }
 
 function wallMs(): number {
@@ -135,8 +180,8 @@ function wallMs(): number {
 }
 
 /** The ingest's fragments for `seconds` after it is live, with the time each was emitted. */
-async function capture(ffmpeg: FfmpegInfo, url: string, args: Partial<FfmpegArgTemplates>, seconds: number): Promise<{ init: Uint8Array; fragments: Emitted[] }> {
-  const ingest = new CameraIngest({ source: { kind: 'rtsp', url, audio: 'none' }, ffmpeg, fragmentMs: 0, args });
+async function capture(ffmpeg: FfmpegInfo, url: string, args: Partial<FfmpegArgTemplates>, seconds: number, audio: 'none' | 'auto'): Promise<{ init: Uint8Array; fragments: Emitted[] }> {
+  const ingest = new CameraIngest({ source: { kind: 'rtsp', url, audio }, ffmpeg, fragmentMs: 0, args });
   let init: Uint8Array | undefined;
   const fragments: Emitted[] = [];
   let firstAt = 0;
@@ -247,49 +292,66 @@ async function main(): Promise<void> {
   console.log(machineLine());
   const ffmpeg = await resolveFfmpeg();
   const names = (process.env['VIGIL_BENCH_VARIANTS']?.split(',') ?? Object.keys(VARIANTS));
-  console.log(`ffmpeg: ${ffmpeg.path} ${ffmpeg.version}; camera H.264 ${SIZE.w}x${SIZE.h}, 2 s GOP, stamped; one fragment per frame; ` +
+  const audios = (process.env['VIGIL_BENCH_AUDIO'] ?? 'none,pcmu').split(',') as ('none' | 'pcmu')[];
+  const codec = (process.env['VIGIL_BENCH_CODEC'] ?? 'h264') as 'h264' | 'h265';
+  const reference = process.env['VIGIL_BENCH_REFERENCE'] !== '0';
+  console.log(`ffmpeg: ${ffmpeg.path} ${ffmpeg.version}; camera ${codec} ${SIZE.w}x${SIZE.h}, 2 s GOP, stamped; one fragment per frame; ` +
     `${WINDOW_S} s per variant after ${SETTLE_MS / 1000} s; delay = fragment emitted by the ingest - frame created (ms)`);
-  console.log(`now = INGEST_DEFAULTS.args: rtspInput ${INGEST_DEFAULTS.args.rtspInput.join(' ')}; output ${INGEST_DEFAULTS.args.output.join(' ')}`);
+  console.log(`now = INGEST_DEFAULTS.args: rtspInput ${NOW.rtspInput.join(' ')}; audioTranscode ${NOW.audioTranscode.join(' ')}; output ${NOW.output.join(' ')}`);
   try {
-    for (const fps of FPS) {
-      const camera = await startCamera({ size: `${SIZE.w}x${SIZE.h}`, fps, gop: 2 * fps, stamp: true, runSeconds: 30 + names.length * (WINDOW_S + 15) });
-      const layout = camera.info.stamp;
-      if (layout === null) throw new Error('the camera did not stamp');
-      if (process.env['VIGIL_BENCH_REFERENCE'] !== '0') {
-        const delays = await decodedDirect(ffmpeg, camera.url, layout, WINDOW_S);
-        const p = (q: number) => fixed(percentile(delays, q), 0);
-        console.log(`  ${fps} fps, reference (ffmpeg decoding to raw pictures, no muxer): ${delays.length} frames, delay p50 ${p(50)} ms, p90 ${p(90)}, ` +
-          `min ${fixed(Math.min(...delays), 0)}, max ${fixed(Math.max(...delays), 0)}; p50 in frame intervals ${fixed(percentile(delays, 50) * fps / 1000, 2)}`);
-      }
-      for (const name of names) {
-        const args = VARIANTS[name];
-        if (args === undefined) throw new Error(`no variant ${name} (have ${Object.keys(VARIANTS).join(', ')})`);
-        const proxy = await rtspProxy(camera.info.port);
-        const { init, fragments } = await capture(ffmpeg, camera.url.replace(`:${camera.info.port}/`, `:${proxy.port}/`), args, WINDOW_S);
-        proxy.server.close();
-        const counted0 = fragments.filter((f) => f.at >= fragments[0]!.at + SETTLE_MS);
-        const held = heldByFfmpeg(counted0, proxy.arrivals);
-        const h = (q: number) => (held ? fixed(percentile(held, q), 0) : '?');
-        const heldLine = held ? `; held by ffmpeg (fragment emitted - frame's last RTP packet in): p50 ${h(50)} ms, p90 ${h(90)}, max ${fixed(Math.max(...held), 0)} (${fixed(percentile(held, 50) * fps / 1000, 2)} frame intervals)` : '; held by ffmpeg: could not match RTP frames';
-        const pictures = await decode(ffmpeg, init, fragments);
-        const counted = fragments.filter((f) => f.at >= fragments[0]!.at + SETTLE_MS);
-        const delays: number[] = [];
-        let unreadable = 0;
-        if (pictures.length !== fragments.length) {
-          console.log(`  ${fps} fps, ${name}: ${fragments.length} fragments but ${pictures.length} pictures: not one frame per fragment, skipped`);
-          continue;
+    for (const audio of audios) {
+      for (const fps of FPS) {
+        const variants = audio === 'none' ? Object.fromEntries(names.map((n) => [n, VARIANTS[n]])) : AUDIO_VARIANTS;
+        const runs = Object.keys(variants).length + (reference && audio === 'none' ? 1 + STAGES.length : 0);
+        // The stamping camera has no audio (its PCMU pipeline answers PLAY with 503): the audio runs
+        // measure the hold only.
+        const camera = await startCamera({ codec, audio, size: `${SIZE.w}x${SIZE.h}`, fps, gop: 2 * fps, stamp: audio === 'none', runSeconds: 30 + runs * (WINDOW_S + 15) });
+        const layout = camera.info.stamp;
+        if (layout === null && audio === 'none') throw new Error('the camera did not stamp');
+        const label = `${fps} fps (frame interval ${fixed(1000 / fps, 0)} ms)${audio === 'none' ? '' : `, ${audio} audio`}`;
+        if (reference && audio === 'none') {
+          const delays = await decodedDirect(ffmpeg, camera.url, layout!, WINDOW_S);
+          const p = (q: number) => fixed(percentile(delays, q), 0);
+          console.log(`  ${label}, reference (ffmpeg decoding to raw pictures, no muxer): ${delays.length} frames, delay p50 ${p(50)} ms, p90 ${p(90)}, ` +
+            `min ${fixed(Math.min(...delays), 0)}, max ${fixed(Math.max(...delays), 0)}; p50 in frame intervals ${fixed(percentile(delays, 50) * fps / 1000, 2)}`);
+          for (const format of STAGES) {
+            const proxy = await rtspProxy(camera.info.port);
+            const { chunks, firstAt } = await stage(ffmpeg, camera.url.replace(`:${camera.info.port}/`, `:${proxy.port}/`), format, WINDOW_S);
+            proxy.server.close();
+            console.log(`  ${label}, stage: video copied into ${format} (no MP4 muxer): ${heldLine(heldByBytes(output(chunks), proxy.arrivals, firstAt + SETTLE_MS), fps)}`);
+          }
         }
-        for (let i = fragments.length - counted.length; i < fragments.length; i++) {
-          const stamp = readStamp(pictures[i]!, layout);
-          if (stamp === undefined) unreadable++;
-          else delays.push(fragments[i]!.at - stamp);
+        for (const [name, args] of Object.entries(variants)) {
+          if (args === undefined) throw new Error(`no variant ${name} (have ${Object.keys(VARIANTS).join(', ')})`);
+          const proxy = await rtspProxy(camera.info.port);
+          const { init, fragments } = await capture(ffmpeg, camera.url.replace(`:${camera.info.port}/`, `:${proxy.port}/`), args, WINDOW_S, audio === 'none' ? 'none' : 'auto');
+          proxy.server.close();
+          const from = fragments[0]!.at + SETTLE_MS;
+          const held = heldLine(heldByBytes(output([{ at: fragments[0]!.at, data: init }, ...fragments]), proxy.arrivals, from), fps);
+          if (audio !== 'none') {
+            console.log(`  ${label}, ${name}: ${held}`);
+            continue;
+          }
+          const pictures = await decode(ffmpeg, init, fragments);
+          const counted = fragments.filter((f) => f.at >= from);
+          if (pictures.length !== fragments.length) {
+            console.log(`  ${label}, ${name}: ${fragments.length} fragments but ${pictures.length} pictures: not one frame per fragment, no stamps read; ${held}`);
+            continue;
+          }
+          const delays: number[] = [];
+          let unreadable = 0;
+          for (let i = fragments.length - counted.length; i < fragments.length; i++) {
+            const stamp = readStamp(pictures[i]!, layout!);
+            if (stamp === undefined) unreadable++;
+            else delays.push(fragments[i]!.at - stamp);
+          }
+          const p = (q: number) => fixed(percentile(delays, q), 0);
+          console.log(`  ${label}, ${name}: ${delays.length} frames, delay p50 ${p(50)} ms, p90 ${p(90)}, ` +
+            `min ${fixed(Math.min(...delays), 0)}, max ${fixed(Math.max(...delays), 0)}; p50 in frame intervals ${fixed(percentile(delays, 50) * fps / 1000, 2)}` +
+            `${unreadable ? `; ${unreadable} stamps unreadable` : ''}; ${held}`);
         }
-        const p = (q: number) => fixed(percentile(delays, q), 0);
-        console.log(`  ${fps} fps (frame interval ${fixed(1000 / fps, 0)} ms), ${name}: ${delays.length} frames, delay p50 ${p(50)} ms, p90 ${p(90)}, ` +
-          `min ${fixed(Math.min(...delays), 0)}, max ${fixed(Math.max(...delays), 0)}; p50 in frame intervals ${fixed(percentile(delays, 50) * fps / 1000, 2)}` +
-          `${unreadable ? `; ${unreadable} stamps unreadable` : ''}${heldLine}`);
+        await camera.stop();
       }
-      await camera.stop();
     }
   } finally {
     await stopAllCameras();
