@@ -181,8 +181,12 @@ export const INGEST_DEFAULTS: { timing: IngestTiming; args: FfmpegArgTemplates; 
       '-force_key_frames', 'expr:gte(t,n_forced*2)'],
     hevcTag: ['-tag:v', 'hvc1'],
     audioCopy: ['-c:a', 'copy'],
-    // 32 kbit/s: G.711 is 8 kHz mono, where AAC allows at most 48 kbit/s.
-    audioTranscode: ['-c:a', 'aac', '-b:a', '32k'],
+    // 48 kHz whatever the camera's rate: ffmpeg's AAC encoder holds about two 1024-sample frames,
+    // 256 ms at G.711's 8 kHz, and the muxer holds every video frame until the audio has caught up,
+    // so 8 kHz audio held the video about 280 ms more (25 fps); at 48 kHz, nothing more than a camera
+    // without audio (docs/PERFORMANCE.md, "Ingest delay"). It costs ffmpeg about 1% of a
+    // core more per G.711 camera. 32 kbit/s suits speech-band camera audio.
+    audioTranscode: ['-c:a', 'aac', '-ar', '48000', '-b:a', '32k'],
     noAudio: ['-an'],
     // frag_duration: ffmpeg cuts a fragment before the first packet at least {fragmentUs} after the
     // fragment's start (1 µs: before every video packet, one fragment per frame), and frag_keyframe
