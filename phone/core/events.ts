@@ -5,7 +5,7 @@
 // `fromNotice` and ask `list` and `image`.
 import { fromBase64url, toHex } from '../../crypto/bytes.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
-import { openEvent, readEventHeader, type OpenedEvent } from '../../crypto/event.ts';
+import { openEvent, readEventHeader, type EventRecord, type OpenedEvent } from '../../crypto/event.ts';
 import type { Notice } from '../../crypto/messages.ts';
 import type { ArgsOf, ResultOf } from '../../crypto/phone-commands.ts';
 import type { PhoneProfile } from './profile.ts';
@@ -17,25 +17,14 @@ export interface EventsLink {
   command(action: 'event-image', args: ArgsOf<'event-image'>): Promise<ResultOf<'event-image'>>;
 }
 
-/** An event as this phone opened it. Times Unix ms (capture clock). */
-export interface PhoneEvent {
+/** An event as this phone opened it (the sealed record, crypto/event.ts) and where it sits on the hub. */
+export interface PhoneEvent extends EventRecord {
   readonly id: number;
   /** hex, as list-cameras names cameras. */
   readonly cameraId: string;
   readonly epoch: number;
   /** Higher is newer: a later seal of the same event (a better picture, its end). */
   readonly revision: number;
-  readonly kind: string;
-  readonly source: string;
-  readonly start: number;
-  /** Absent while it goes on. */
-  readonly end?: number;
-  readonly score: number;
-  readonly zones: readonly string[];
-  /** Where the timeline opens: the event with its pre- and post-roll. */
-  readonly recording: { readonly from: number; readonly to: number };
-  /** The JPEG, when this phone fetched or was sent the whole record. */
-  readonly preview?: Uint8Array;
 }
 
 export type OpenOutcome =
