@@ -1,22 +1,27 @@
 // The hub's relay links send everything one event-loop turn produced, for every camera, in one
-// write per relay: the socket is corked on the turn's first send and uncorked after the turn's I/O.
-// Real relay server and client over loopback; the writes are counted on the hub's TCP socket.
+// write per relay: the hub frames each message itself into the relay socket's turn buffer and writes
+// it after the turn's I/O. Real relay server and clients over loopback; the writes are counted on
+// the hub's TCP socket, and a watching device checks every frame arrives whole.
 import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newHubIdentity } from '../../crypto/identity.ts';
+import { newHubIdentity, sign } from '../../crypto/identity.ts';
 import { cryptoReady } from '../../crypto/sodium.ts';
 import { HubLinks, type Link } from '../../main/hub-links.ts';
-import { RelayClientError } from '../../relay/client.ts';
+import WebSocket from 'ws';
+import { RelayClient, RelayClientError, type MediaMessage, type WebSocketConstructor } from '../../relay/client.ts';
+import { RIGHT_WATCH, signCapability } from '../../relay/codec.ts';
 import { startRelay, type RelayHandle } from '../../relay/server.ts';
 
 let relay: RelayHandle;
 let links: HubLinks;
 let link: Link;
+let hub: ReturnType<typeof newHubIdentity>;
 
 beforeAll(async () => {
   await cryptoReady();
   relay = await startRelay({ host: '127.0.0.1', port: 0 });
-  links = new HubLinks(newHubIdentity(), { onMessage: () => undefined, onMailboxMessage: () => undefined, onReady: () => undefined, onState: () => undefined });
+  hub = newHubIdentity();
+  links = new HubLinks(hub, { onMessage: () => undefined, onMailboxMessage: () => undefined, onReady: () => undefined, onState: () => undefined });
   link = links.add('relay', relay.url);
   await link.client.waitReady(10_000);
 });
@@ -61,6 +66,52 @@ describe('HubLinks', () => {
       expect(spy.writes()).toBe(2);
     } finally {
       spy.restore();
+    }
+  });
+
+  it('frames every length the same as ws would: short, 16-bit and 64-bit lengths, intact at a watcher', async () => {
+    const device = newHubIdentity().relay; // any Ed25519 key pair will do for a watching device
+    const got: MediaMessage[] = [];
+    let arrived: () => void = () => undefined;
+    const watcher = new RelayClient({
+      url: relay.url, publicKey: device.publicKey, sign: (m) => sign(device, m),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      onMedia: (m) => {
+        got.push(m);
+        arrived();
+      },
+    });
+    try {
+      await watcher.waitReady(10_000);
+      await links.grant(signCapability({ hubRelayId: hub.relay.publicKey, deviceRelayId: device.publicKey, rights: RIGHT_WATCH, expiresAt: Math.floor(Date.now() / 1000) + 600 }, (m) => sign(hub.relay, m)));
+      const topic = 'ab'.repeat(16);
+      await watcher.subscribe(hub.relay.publicKey, Uint8Array.from(Buffer.from(topic, 'hex')));
+      const deadline = Date.now() + 10_000;
+      while (links.watchers(topic) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(links.watchers(topic)).toBe(1);
+      // Payload lengths around the frame's length encodings (the publish header adds a few bytes),
+      // one turn, then the same again in the next turn (the turn buffer is used again).
+      const sizes = [0, 1, 47, 48, 100, 125, 126, 1000, 65_000, 65_536, 70_000, 300_000];
+      const payloads = [...sizes, ...sizes].map((n, i) => Uint8Array.from({ length: n }, (_, j) => (j * 7 + i) & 0xff));
+      const spy = countWrites(relay.port);
+      try {
+        const all = new Promise<void>((resolve) => {
+          arrived = () => {
+            if (got.length === payloads.length) resolve();
+          };
+        });
+        for (const p of payloads.slice(0, sizes.length)) links.publish(topic, 0, p);
+        await new Promise((r) => setImmediate(r));
+        for (const p of payloads.slice(sizes.length)) links.publish(topic, 0, p);
+        await all;
+        expect(spy.writes()).toBe(2);
+      } finally {
+        spy.restore();
+      }
+      expect(got.map((m) => m.payload.length)).toEqual(payloads.map((p) => p.length));
+      got.forEach((m, i) => expect(Buffer.from(m.payload).equals(Buffer.from(payloads[i]!))).toBe(true));
+    } finally {
+      await watcher.close();
     }
   });
 });
