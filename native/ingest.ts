@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { resolveFfmpeg, resolveFfprobe, FfmpegMissingError, type FfmpegInfo } from './ffmpeg.ts';
-import { openChildOutput } from './child-output.ts';
+import { openChildOutput, type ChildOutput } from './child-output.ts';
 import { MediaClockWatch } from './media-clock.ts';
 import { Fmp4Error, Fmp4Splitter, type Fmp4SplitterOptions, type TrackInfo } from './fmp4.ts';
 import { Redactor, StderrRing, urlWithoutCredentials } from './redact.ts';
@@ -311,6 +311,8 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private startTimer: ReturnType<typeof setTimeout> | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
+  private output: ChildOutput | undefined;
+  private paced = false;
 
   constructor(private readonly options: CameraIngestOptions) {
     super();
@@ -367,6 +369,16 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
   /** The last stderr lines of ffmpeg (redacted), for diagnostics. */
   stderrText(): string {
     return this.stderr.text();
+  }
+
+  /**
+   * Paced: ffmpeg's output is read with every other paced ingest's every PACE_MS
+   * (native/child-output.ts), for a stream nobody needs at once; not paced (the default): as it
+   * comes. Holds across restarts.
+   */
+  pace(on: boolean): void {
+    this.paced = on;
+    this.output?.pace(on);
   }
 
   /** Start (or restart after 'failed'). No-op while running. */
@@ -505,8 +517,11 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
         }
       }
     });
+    this.output = output;
+    output.pace(this.paced);
     child.once('close', (code, signal) => {
       if (this.child === child) this.child = undefined;
+      if (this.output === output) this.output = undefined;
       if (gen !== this.generation) return;
       const why = this.attemptError ?? this.exitMessage(code, signal);
       this.afterAttempt(gen, why);

@@ -21,6 +21,7 @@ export class CameraFeed {
   readonly #start = new StartCache();
   #state: IngestState = { state: 'stopped', attempt: 0 };
   #sinks = new Set<Fmp4Sink>();
+  #paced = false;
   fragments = 0;
   bytes = 0;
 
@@ -64,6 +65,17 @@ export class CameraFeed {
     return this.#state;
   }
 
+  /** Whether ffmpeg's output is read on the shared pacing tick rather than as it comes (live-cameras.ts). */
+  get paced(): boolean {
+    return this.#paced;
+  }
+
+  pace(on: boolean): void {
+    if (on === this.#paced) return;
+    this.#paced = on;
+    this.#ingest?.pace(on);
+  }
+
   start(): void {
     if (this.#ingest !== undefined) return;
     if (this.ffmpeg === undefined) {
@@ -85,6 +97,7 @@ export class CameraFeed {
     });
     ingest.on('state', (s) => this.#setState(s));
     this.#ingest = ingest;
+    ingest.pace(this.#paced);
     ingest.start();
   }
 

@@ -61,7 +61,12 @@ export class Cameras {
     const camera = this.p.store.getCamera(idOrName);
     const live = camera && camera.removedAt === null ? this.p.live.get(camera.number) : undefined;
     if (live === undefined) throw new HubError('not-found', 'no such camera');
-    return this.p.viewers.watch(live.stream, viewer);
+    const release = this.p.live.holdLive(camera!.number);
+    const stop = this.p.viewers.watch(live.stream, viewer);
+    return () => {
+      stop();
+      release();
+    };
   }
 
   status(): CameraInfo[] {

@@ -2,6 +2,13 @@
 // profile for browsers without Media Source, and, once its codec turns out to be H.265, its h264
 // profile. Everything they make goes on the media bus; what
 // reads it (phones, local viewers) is not this module's business.
+//
+// Latency while watched, few wake-ups always: ffmpeg cuts one fragment per frame (a frame leaves the
+// hub as soon as ffmpeg has it), and a camera's output is read as it comes only while someone needs
+// it live: a phone watches it or one of its profiles, or the hub's UI shows it. Otherwise it is
+// paced (native/child-output.ts): read with every other unwatched camera's every PACE_MS, so 8
+// unwatched cameras wake the hub about 4 times a second instead of 120, and the recorder, the motion
+// detector and the start cache get the same fragments, up to PACE_MS later.
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { IngestSource, IngestState } from '../../native/ingest.ts';
 import type { Camera, Store } from '../store/db.ts';
@@ -54,11 +61,49 @@ function streamOf(camera: Camera, kind: MediaStream['kind'], number: number, top
 
 export class LiveCameras {
   readonly #live = new Map<number, LiveCamera>();
+  /** Viewers on the hub itself (the UI's tiles) by camera number: they too want the camera live. */
+  readonly #held = new Map<number, number>();
 
   constructor(private readonly opts: LiveCamerasOptions) {}
 
   get(number: number): LiveCamera | undefined {
     return this.#live.get(number);
+  }
+
+  /**
+   * Someone on the hub watches the camera (a UI tile): read it as it comes until the returned
+   * function is called.
+   */
+  holdLive(number: number): () => void {
+    this.#held.set(number, (this.#held.get(number) ?? 0) + 1);
+    this.#repace(this.#live.get(number));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.#held.get(number) ?? 1) - 1;
+      if (n > 0) this.#held.set(number, n);
+      else this.#held.delete(number);
+      this.#repace(this.#live.get(number));
+    };
+  }
+
+  /**
+   * Watchers changed somewhere (a relay told the hub): cameras now watched are read as they come at
+   * once. Without this call they are within PACE_MS anyway (checked whenever a paced read delivers).
+   */
+  demandChanged(): void {
+    for (const live of this.#live.values()) this.#repace(live);
+  }
+
+  /** Whether anyone needs the camera's fragments as they come. */
+  #wantsLive(live: LiveCamera): boolean {
+    return (this.#held.get(live.camera.number) ?? 0) > 0 || this.opts.watchers(live.stream.topic) > 0 ||
+      live.profile?.transcoder.running === true || live.mpeg1?.transcoder.running === true;
+  }
+
+  #repace(live: LiveCamera | undefined): void {
+    live?.feed.pace(!this.#wantsLive(live));
   }
 
   /** Every stream that runs or may run: cameras' own and their profiles. */
@@ -89,6 +134,9 @@ export class LiveCameras {
         if (live.mpeg1 === undefined) this.#addMpeg1(live);
       },
       onFragment: (f) => {
+        // Paced, fragments come a few at a time every PACE_MS: see whether someone watches now.
+        // Read as they come, the keyframes are often enough to notice nobody does any more.
+        if (feed.paced || f.keyframe) this.#repace(live);
         bus.fragment(stream, f);
         // Subscribers on the profile's topic start it too, without a watch command (a phone still
         // subscribed across a hub restart, whose watch came before the profile existed). Checked
@@ -103,6 +151,7 @@ export class LiveCameras {
     }, this.opts.tuning);
     const live: LiveCamera = { camera, feed, stream };
     this.#live.set(camera.number, live);
+    this.#repace(live);
     feed.start();
     return live;
   }

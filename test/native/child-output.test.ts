@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { openChildOutput } from '../../native/child-output.ts';
+import { PACE_MS, openChildOutput } from '../../native/child-output.ts';
 
 /** A child that writes `total` bytes of a counting pattern in pieces of `piece`, then exits. */
 const WRITER = `
@@ -104,6 +104,58 @@ describe('reading a child process\'s output', () => {
   it('closing before spawn leaves nothing open (an attempt abandoned while it was set up)', async () => {
     const output = await openChildOutput();
     output.close();
+    output.close();
+  });
+
+  /** A child that writes a 100-byte piece every 5 ms, `pieces` times, as ffmpeg writes a fragment per frame. */
+  const TICKER = `
+const pieces = Number(process.argv[1]); let n = 0;
+const t = setInterval(() => { process.stdout.write(Buffer.alloc(100, n & 0xff)); if (++n === pieces) clearInterval(t); }, 5);
+`;
+
+  it('paced, two children\'s output is read together once per PACE_MS, every byte in order; read as it comes again after', async () => {
+    const pieces = 120; // at least 600 ms of writing: two or more ticks
+    const runs = await Promise.all([0, 1].map(async () => {
+      const output = await openChildOutput();
+      const child = spawn(process.execPath, ['-e', TICKER, String(pieces)], { stdio: output.stdio });
+      const reads: { at: number; bytes: Uint8Array }[] = [];
+      output.pace(true);
+      output.attach(child, (c) => reads.push({ at: performance.now(), bytes: c }));
+      return { output, child, reads, closed: new Promise<void>((resolve) => child.once('close', () => resolve())) };
+    }));
+    const start = performance.now();
+    const want = pieces * 100;
+    const deadline = Date.now() + 10_000;
+    const has = (r: (typeof runs)[number]): number => r.reads.reduce((n, x) => n + x.bytes.length, 0);
+    while (runs.some((r) => has(r) < want) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const elapsed = performance.now() - start;
+    for (const r of runs) {
+      expect(has(r)).toBe(want);
+      const all = Buffer.concat(r.reads.map((x) => x.bytes));
+      for (let i = 0; i < pieces; i++) expect(all[i * 100]).toBe(i & 0xff);
+      // Read only on the tick: at most one read per tick (a slow machine has fewer ticks, not more),
+      // where reading as it comes makes about one per piece.
+      expect(r.reads.length).toBeLessThanOrEqual(Math.ceil(elapsed / PACE_MS) + 1);
+      expect(r.reads.length).toBeLessThan(pieces / 4);
+    }
+    // Both were read in the same turns: each read of one has a read of the other at the same moment.
+    const times = (r: (typeof runs)[number]): number[] => r.reads.map((x) => x.at);
+    const [a, b] = runs.map(times) as [number[], number[]];
+    const together = a.filter((t) => b.some((u) => Math.abs(t - u) < 1)).length;
+    expect(together).toBeGreaterThanOrEqual(a.length - 2); // the first and last may fall apart
+    // Not paced any more: a child's output is read as it comes, each piece on its own.
+    const output = await openChildOutput();
+    output.pace(true);
+    output.pace(false);
+    const child = spawn(process.execPath, ['-e', TICKER, '40'], { stdio: output.stdio });
+    const reads: Uint8Array[] = [];
+    output.attach(child, (c) => reads.push(c));
+    const until = Date.now() + 10_000;
+    while (reads.reduce((n, c) => n + c.length, 0) < 4000 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(reads.reduce((n, c) => n + c.length, 0)).toBe(4000);
+    expect(reads.length).toBeGreaterThan(40 / 4);
+    await Promise.all(runs.map((r) => r.closed));
+    for (const r of runs) r.output.close();
     output.close();
   });
 });
