@@ -10,9 +10,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
+import { SegmentWriter } from '../../crypto/recording.ts';
 import { Hub } from '../../main/hub.ts';
 import type { MediaStream } from '../../main/media/media-bus.ts';
+import { realSegmentFiles } from '../../main/recording/segment-files.ts';
 import type { RecordingMode } from '../../main/store/recordings.ts';
 import { resolveFfmpeg } from '../../native/ffmpeg.ts';
 import { Fmp4Splitter } from '../../native/fmp4.ts';
@@ -35,6 +38,34 @@ export interface RecordingWorkerStatus {
    * at each append; the index's total moves only when a segment opens and closes).
    */
   recorder: { fragments: number; fragmentBytes: number; written: number; segmentBytes: number; diskFullEvents: number };
+  /** The hub's event loop since the previous status (ms): a stall here stalls every camera. */
+  loopDelay: { p99: number; max: number };
+  /** Wall time on the hub's event loop in parts of the recording path since the previous status (ms). */
+  parts: Record<PartName, { calls: number; ms: number; max: number }>;
+}
+
+export const PART_NAMES = ['recorder', 'seal', 'append', 'index-open', 'index-update'] as const;
+export type PartName = (typeof PART_NAMES)[number];
+const parts = Object.fromEntries(PART_NAMES.map((n) => [n, { calls: 0, ms: 0, max: 0 }])) as RecordingWorkerStatus['parts'];
+
+/**
+ * Wraps `obj[key]` to add its wall time to `parts[name]`: the bench's instrument, not the hub's
+ * (a performance.now() pair per call). Wall time, so a write or a commit waiting on the disk shows.
+ */
+function timed<K extends string>(obj: Record<K, unknown>, key: K, name: PartName): void {
+  const orig = obj[key] as (...a: unknown[]) => unknown;
+  obj[key] = function (this: unknown, ...a: unknown[]): unknown {
+    const t = performance.now();
+    try {
+      return orig.apply(this, a);
+    } finally {
+      const d = performance.now() - t;
+      const p = parts[name];
+      p.calls++;
+      p.ms += d;
+      if (d > p.max) p.max = d;
+    }
+  };
 }
 
 export interface BackfillResult {
@@ -95,8 +126,16 @@ async function main(): Promise<void> {
   if (relay === undefined || !Number.isInteger(fragmentMs) || process.send === undefined) {
     throw new Error('usage: forked by bench/recording.bench.ts with the relay URL and the fragment length (ms)');
   }
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-recording-'));
   const hub = await Hub.start({ dataDir, relays: [relay], log: keep, fragmentMs });
+  // The media bus calls the recorder's own `fragment` (an own property wins over the class's).
+  timed(hub.recordings.recorder as unknown as Record<'fragment', unknown>, 'fragment', 'recorder');
+  timed(SegmentWriter.prototype as unknown as Record<'chunk', unknown>, 'chunk', 'seal');
+  timed(realSegmentFiles as unknown as Record<'append', unknown>, 'append', 'append');
+  timed(hub.recordings.index as unknown as Record<'openSegment', unknown>, 'openSegment', 'index-open');
+  timed(hub.recordings.index as unknown as Record<'updateSegment', unknown>, 'updateSegment', 'index-update');
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= hub.close().finally(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -137,7 +176,11 @@ async function main(): Promise<void> {
             name: c.name, id: c.id, number: c.number, state: c.state, ...(c.error ? { error: c.error } : {}), fragments: c.fragments, bytes: c.bytes,
           })),
           recorder: { ...rec.counts, segmentBytes: rec.totalBytes, diskFullEvents: rec.diskFullEvents },
+          loopDelay: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+          parts: structuredClone(parts),
         };
+        loop.reset();
+        for (const p of Object.values(parts)) Object.assign(p, { calls: 0, ms: 0, max: 0 });
         return status;
       }
       case 'backfill': {
