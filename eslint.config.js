@@ -121,10 +121,18 @@ export default tseslint.config(
   {
     // Only Electron entry files (*.main.ts, *.preload.ts) may touch Electron.
     files: ['main/**/*.ts'],
-    ignores: ['main/**/*.main.ts', 'main/**/*.preload.ts', 'main/demo.ts'],
+    ignores: ['main/**/*.main.ts', 'main/**/*.preload.ts', 'main/demo.ts', 'main/keys/desktop-playback.ts'],
     rules: forbid([
       { group: ['electron'], message: 'Only *.main.ts and *.preload.ts files may import electron; the headless hub never needs it.' },
       { group: ['**/renderer/**', '**/phone/**'], message: 'main/ does not import UI or phone code.' },
+    ]),
+  },
+  {
+    // The desktop app's viewer opens recordings with the phone's own code (issue 16): that, and no other phone code.
+    files: ['main/keys/desktop-playback.ts'],
+    rules: forbid([
+      { group: ['electron'], message: 'The headless hub never needs electron.' },
+      { regex: '(^|/)(renderer/|phone/(?!core/(recordings|link/api)\\.ts$))', message: 'Only phone/core/recordings.ts (and its CommandError) are shared with the hub.' },
     ]),
   },
   {

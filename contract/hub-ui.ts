@@ -184,6 +184,44 @@ export interface RecordingStorage {
 }
 
 /**
+ * Recordings played on this computer (THREAT-MODEL T13): only the desktop app with an OS keychain
+ * can (the hub's main process opens them with the desktop viewer's keys); a headless hub never.
+ */
+export interface DesktopRecordings {
+  /** This hub can keep recording keys here: the desktop app, with a real OS keychain. */
+  available: boolean;
+  /** The owner turned it on (the desktop viewer is enrolled and its wrapped key on disk). */
+  enabled: boolean;
+  /** Why not, when not available (for people). */
+  why?: string;
+}
+
+/** A camera's recorded ranges between two times (Unix ms), oldest first: segments less than 5 s apart merged. */
+export interface RecordingRanges {
+  cameraId: string;
+  ranges: { start: number; end: number }[];
+}
+
+/**
+ * A range played on this computer: an MP4 held in the hub's memory (never on disk) for a minute,
+ * given once to `recordingClip` (the bridge's, not a call: bytes do not go through JSON).
+ */
+export interface RecordingClip {
+  clip: string;
+  mime: string;
+  bytes: number;
+  /** The first and last recorded time in the file (the segments' own), Unix ms. */
+  start: number;
+  end: number;
+  /** Segments in the file, those in it only up to a damage, and those left out. */
+  segments: number;
+  partial: number;
+  left: number;
+  /** One line per segment left out or played in part, as `vigil-phone play` says them. */
+  lines: string[];
+}
+
+/**
  * The calls, by what each answers. On the hub a failed call throws (a HubError with a stable code);
  * over a bridge it resolves to `{ok: false, error}` instead (HubCalls).
  */
@@ -211,6 +249,14 @@ export interface HubApi {
   /** All recordings' bytes against the quota and the disk's free space. */
   recordingStorage(): Promise<RecordingStorage>;
   roster(): Promise<RosterReport>;
+  /** Whether recordings can play on this computer, and whether they do. */
+  desktopRecordings(): Promise<DesktopRecordings>;
+  /** Turns it on (the desktop viewer enrolled, every phone sees it added) or off (removed); kept in the app's settings. */
+  setDesktopRecordings(enabled: boolean): Promise<DesktopRecordings>;
+  /** A camera's (by id or name) recorded ranges in [from, to). */
+  recordingRanges(camera: string, from: number, to: number): Promise<RecordingRanges>;
+  /** Opens a camera's recordings from `from` for `seconds` with the desktop viewer's keys, into one MP4. */
+  playRecording(camera: string, from: number, seconds: number): Promise<RecordingClip>;
 }
 
 export type CallName = keyof HubApi;
@@ -240,6 +286,10 @@ export const CALL_CHANNELS = {
   setRecording: 'vigil:set-recording',
   recordingStorage: 'vigil:recording-storage',
   roster: 'vigil:roster',
+  desktopRecordings: 'vigil:desktop-recordings',
+  setDesktopRecordings: 'vigil:set-desktop-recordings',
+  recordingRanges: 'vigil:recording-ranges',
+  playRecording: 'vigil:play-recording',
 } as const satisfies Record<CallName, `vigil:${string}`>;
 
 export const CALL_NAMES = Object.keys(CALL_CHANNELS) as CallName[];
@@ -280,7 +330,16 @@ export type LiveEvent =
 export const CALL_TIMEOUT_MS = 10_000;
 /** Adding a camera and approving a phone wait for the store and the relay. */
 export const SLOW_CALL_TIMEOUT_MS = 20_000;
-export const SLOW_CALLS: ReadonlySet<CallName> = new Set<CallName>(['addCamera', 'approveInvite', 'revokePhone', 'removeCamera', 'createInvite']);
+export const SLOW_CALLS: ReadonlySet<CallName> = new Set<CallName>(['addCamera', 'approveInvite', 'revokePhone', 'removeCamera', 'createInvite', 'setDesktopRecordings', 'playRecording']);
+
+/**
+ * A played range's MP4 (RecordingClip.clip), given once: over IPC an invoke on CLIP_CHANNEL that
+ * answers `Result<Uint8Array>`; over the local HTTP API `GET /api/clip/ID` with the token.
+ */
+export const CLIP_CHANNEL = 'vigil:recording-clip';
+export const CLIP_PATH_PREFIX = '/api/clip/';
+/** A clip id: 32 hex digits. */
+export const CLIP_ID = /^[0-9a-f]{32}$/;
 
 /** The object the preload exposes as `window.vigilHub` (contextBridge.exposeInMainWorld). */
 export interface PreloadApi {
@@ -289,6 +348,8 @@ export interface PreloadApi {
   closeLive(streamId: number): void;
   /** Subscribes to live events; returns the unsubscribe function. */
   onLive(listener: (streamId: number, event: LiveEvent) => void): () => void;
+  /** A played range's MP4 bytes (CLIP_CHANNEL), once. */
+  recordingClip(clip: string): Promise<Result<Uint8Array>>;
 }
 export const PRELOAD_GLOBAL = 'vigilHub';
 

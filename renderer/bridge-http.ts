@@ -1,7 +1,7 @@
 // HubBridge over the hub's local HTTP API (headless mode: a browser tab on 127.0.0.1). Every request
 // carries the token as a Bearer header; the token came in the link the hub printed (`ui: URL`).
 import {
-  CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, callPath, fail, ok, withTimeout,
+  CALL_TIMEOUT_MS, CLIP_PATH_PREFIX, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, callPath, fail, ok, withTimeout,
   type CallArgs, type CallBody, type CallName, type CallValue, type NewCameraInput, type RecordingMode, type Result, type Role,
 } from '../contract/hub-ui.ts';
 import type { HubBridge, LiveHandle, LiveSink } from './bridge.ts';
@@ -63,6 +63,28 @@ export class HttpBridge implements HubBridge {
   recordings() { return this.#call('recordings'); }
   recordingStorage() { return this.#call('recordingStorage'); }
   setRecording(camera: string, mode: RecordingMode, keepDays?: number) { return keepDays === undefined ? this.#call('setRecording', camera, mode) : this.#call('setRecording', camera, mode, keepDays); }
+  desktopRecordings() { return this.#call('desktopRecordings'); }
+  setDesktopRecordings(enabled: boolean) { return this.#call('setDesktopRecordings', enabled); }
+  recordingRanges(camera: string, from: number, to: number) { return this.#call('recordingRanges', camera, from, to); }
+  playRecording(camera: string, from: number, seconds: number) { return this.#call('playRecording', camera, from, seconds); }
+
+  /** `GET /api/clip/ID` with the token: the MP4's bytes, once. */
+  recordingClip(clip: string): Promise<Result<Uint8Array>> {
+    return withTimeout('recordingClip', SLOW_CALL_TIMEOUT_MS, (async (): Promise<Result<Uint8Array>> => {
+      try {
+        const res = await fetch(this.base + CLIP_PATH_PREFIX + encodeURIComponent(clip), {
+          headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(SLOW_CALL_TIMEOUT_MS), cache: 'no-store',
+        });
+        if (!res.ok) {
+          const json = await res.json().catch(() => null) as { error?: unknown } | null;
+          return fail(typeof json?.error === 'string' ? json.error : `the hub answered ${res.status}`);
+        }
+        return ok(new Uint8Array(await res.arrayBuffer()));
+      } catch (e) {
+        return fail(`cannot reach the hub (${e instanceof Error ? e.message : String(e)})`);
+      }
+    })());
+  }
 
   /** A long-lived streamed response of framed messages (live-framing.ts) from the UI server. */
   openLive(cameraId: string, sink: LiveSink): LiveHandle {

@@ -38,6 +38,15 @@ export class IpcBridge implements HubBridge {
   recordings() { return this.#call('recordings'); }
   recordingStorage() { return this.#call('recordingStorage'); }
   setRecording(camera: string, mode: RecordingMode, keepDays?: number) { return keepDays === undefined ? this.#call('setRecording', camera, mode) : this.#call('setRecording', camera, mode, keepDays); }
+  desktopRecordings() { return this.#call('desktopRecordings'); }
+  setDesktopRecordings(enabled: boolean) { return this.#call('setDesktopRecordings', enabled); }
+  recordingRanges(camera: string, from: number, to: number) { return this.#call('recordingRanges', camera, from, to); }
+  playRecording(camera: string, from: number, seconds: number) { return this.#call('playRecording', camera, from, seconds); }
+
+  recordingClip(clip: string): Promise<Result<Uint8Array>> {
+    const p = this.api.recordingClip(clip).catch((e: unknown) => fail<Uint8Array>(`recordingClip: ${e instanceof Error ? e.message : String(e)}`));
+    return withTimeout('recordingClip', SLOW_CALL_TIMEOUT_MS, p);
+  }
 
   #onLive(streamId: number, event: LiveEvent): void {
     const sink = this.#sinks.get(streamId);

@@ -4,10 +4,10 @@
 //
 // Pure types: no DOM, no Node, no Electron.
 export type {
-  AuditEntry, CameraInfo, CameraRef, CameraState, DiscoveredDevice, HubCalls, HubStatus, Invite, InviteStatus, NewCameraInput,
-  PairedPhone, Phone, RecordingInfo, RecordingMode, RecordingStorage, RelayInfo, RelayProblem, Result, Role,
+  AuditEntry, CameraInfo, CameraRef, CameraState, DesktopRecordings, DiscoveredDevice, HubCalls, HubStatus, Invite, InviteStatus, NewCameraInput,
+  PairedPhone, Phone, RecordingClip, RecordingInfo, RecordingMode, RecordingRanges, RecordingStorage, RelayInfo, RelayProblem, Result, Role,
 } from '../contract/hub-ui.ts';
-import type { HubCalls } from '../contract/hub-ui.ts';
+import type { HubCalls, Result } from '../contract/hub-ui.ts';
 
 /** What a live tile receives: plaintext fMP4 from the hub's own process, never from the network. */
 export interface LiveSink {
@@ -24,4 +24,6 @@ export interface HubBridge extends HubCalls {
   /** 'http' in a browser tab on the headless hub, 'ipc' in the desktop app. */
   readonly kind: 'http' | 'ipc';
   openLive(cameraId: string, sink: LiveSink): LiveHandle;
+  /** A played recording's MP4 bytes (RecordingClip.clip), once: from the hub's memory, never a file. */
+  recordingClip(clip: string): Promise<Result<Uint8Array>>;
 }

@@ -48,6 +48,12 @@ function finite(v: unknown, name: string): number {
   return v;
 }
 
+/** A recording time: Unix ms, a whole number. */
+function time(v: unknown, name: string): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new HubError('bad-argument', `"${name}" must be a time in Unix ms`);
+  return v as number;
+}
+
 const none = (): [] => [];
 
 /** The UI's calls: what Electron IPC serves (the preload can invoke nothing else). */
@@ -73,6 +79,13 @@ export const UI_CALLS: { readonly [K in CallName]: Check<CallArgs<K>> } = {
   },
   roster: none,
   recordingStorage: none,
+  desktopRecordings: none,
+  setDesktopRecordings: (a) => {
+    if (typeof a[0] !== 'boolean') throw new HubError('bad-argument', 'missing "enabled" (true or false)');
+    return [a[0]];
+  },
+  recordingRanges: (a) => [text(a[0], 'camera'), time(a[1], 'from'), time(a[2], 'to')],
+  playRecording: (a) => [text(a[0], 'camera'), time(a[1], 'from'), finite(a[2], 'seconds')],
 };
 
 /** What the local HTTP API serves: the UI's calls and the command line's. */

@@ -7,7 +7,7 @@
 // the HubError's code. Any other path goes to the UI server (fallback), or is 404.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { CALL_PATH_PREFIX } from '../../contract/hub-ui.ts';
+import { CALL_PATH_PREFIX, CLIP_ID, CLIP_PATH_PREFIX } from '../../contract/hub-ui.ts';
 import { isLocalCallName, runLocalCall } from './calls.ts';
 import { isHubError, type HubErrorCode } from './errors.ts';
 import type { HubService } from './service.ts';
@@ -83,6 +83,22 @@ function send(res: ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
+/** A played recording's MP4 (HubService.playRecording), given once from the hub's memory; never cached. */
+function sendClip(res: ServerResponse, service: HubService, id: string): void {
+  const bytes = CLIP_ID.test(id) ? service.takeClip(id) : undefined;
+  if (bytes === undefined) {
+    send(res, 404, { error: 'no such clip (taken already, or older than a minute): play it again' });
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'video/mp4',
+    'content-length': bytes.length,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(bytes);
+}
+
 export interface LocalApiOptions {
   host: string;
   port: number;
@@ -98,6 +114,10 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi & {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!tokenMatches(opts.token, presentedToken(req, url))) {
       send(res, 401, { error: 'unauthorized: this hub needs its access token' });
+      return;
+    }
+    if (url.pathname.startsWith(CLIP_PATH_PREFIX) && req.method === 'GET') {
+      sendClip(res, opts.service, url.pathname.slice(CLIP_PATH_PREFIX.length));
       return;
     }
     const name = url.pathname.startsWith(CALL_PATH_PREFIX) ? url.pathname.slice(CALL_PATH_PREFIX.length) : undefined;

@@ -7,12 +7,16 @@
 import type {
   AuditEntry, CameraInfo, CameraRef, DiscoveredDevice, HubApi, HubStatus, Invite, InviteStatus, NewCameraInput, PairedPhone, Phone,
   RecordingInfo, RecordingMode, RecordingStorage, RelayInfo, RelayProblem, Role, RosterReport,
+  DesktopRecordings, RecordingClip, RecordingRanges,
 } from '../../contract/hub-ui.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
 import type { RelayFailure } from '../../relay/client.ts';
 import type { PairingDesk } from '../pairing-desk.ts';
 import type { Store } from '../store/db.ts';
 import { isStoreError } from '../store/errors.ts';
+import type { RecordingIndex } from '../store/recordings.ts';
+import { DesktopViewerError, NO_KEYCHAIN_WHY, type DesktopViewer } from '../keys/desktop-viewer.ts';
+import { mergeRanges } from '../phones/commands/recordings.ts';
 import { HubError } from './errors.ts';
 
 /** Invite lifetimes the local API accepts (PROTOCOL's limits table), and its default. */
@@ -33,7 +37,7 @@ export interface HubCore {
   readonly identity: { readonly hubId: Uint8Array };
   readonly keys: { readonly epoch: number };
   readonly sessions: { readonly online: number };
-  readonly store: Pick<Store, 'keyProtection' | 'listDevices' | 'listAudit'>;
+  readonly store: Pick<Store, 'keyProtection' | 'listDevices' | 'listAudit' | 'getCamera'>;
   readonly desk: Pick<PairingDesk, 'createInvite' | 'status' | 'approve' | 'refuse'>;
   readonly relayUrl: string | undefined;
   readonly relayState: string;
@@ -52,6 +56,7 @@ export interface HubCore {
     list(): RecordingInfo[];
     set(camera: string, mode: RecordingMode, keepDays?: number): RecordingInfo;
     storage(): RecordingStorage;
+    readonly index: Pick<RecordingIndex, 'timesIn'>;
   };
   roster(): RosterReport;
 }
@@ -67,12 +72,36 @@ async function guard<T>(f: () => Promise<T> | T): Promise<T> {
   }
 }
 
+/** The desktop viewer's refusals, as the UI shows them: what the hub cannot do here, or a range too large. */
+async function desktopGuard<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (!(e instanceof DesktopViewerError)) throw e;
+    const code = e.code === 'too-large' ? 'bad-argument' : e.code === 'no-recording' ? 'not-found' : 'conflict';
+    throw new HubError(code, e.message, { cause: e });
+  }
+}
+
 function ref(camera: CameraRef): CameraRef {
   return { id: camera.id, name: camera.name, number: camera.number };
 }
 
 export class HubService implements HubLocalApi {
+  /** Recordings on this computer: only the desktop app with an OS keychain attaches one (THREAT-MODEL T13). */
+  #desktop: Pick<DesktopViewer, 'state' | 'set' | 'play' | 'takeClip'> | undefined;
+
   constructor(private readonly hub: HubCore) {}
+
+  /** The desktop app, after Hub.start: where its recordings play (main/electron/desktop-viewer.main.ts). */
+  attachDesktop(desktop: Pick<DesktopViewer, 'state' | 'set' | 'play' | 'takeClip'>): void {
+    this.#desktop = desktop;
+  }
+
+  /** A played range's MP4 (playRecording), once: Electron IPC's CLIP_CHANNEL and the local API's GET /api/clip/ID. */
+  takeClip(id: string): Uint8Array | undefined {
+    return this.#desktop?.takeClip(id);
+  }
 
   #relayProblem(): RelayProblem | null {
     const f = this.hub.relayProblem;
@@ -183,6 +212,33 @@ export class HubService implements HubLocalApi {
 
   async recordingStorage(): Promise<RecordingStorage> {
     return this.hub.recordings.storage();
+  }
+
+  async desktopRecordings(): Promise<DesktopRecordings> {
+    return this.#desktop?.state() ?? { available: false, enabled: false, why: NO_KEYCHAIN_WHY };
+  }
+
+  setDesktopRecordings(enabled: boolean): Promise<DesktopRecordings> {
+    return desktopGuard(async () => {
+      if (this.#desktop === undefined) throw new HubError('conflict', NO_KEYCHAIN_WHY);
+      return this.#desktop.set(enabled);
+    });
+  }
+
+  async recordingRanges(camera: string, from: number, to: number): Promise<RecordingRanges> {
+    const c = this.hub.store.getCamera(camera);
+    if (c === undefined) throw new HubError('not-found', 'no such camera');
+    if (from > to) throw new HubError('bad-argument', '"from" must not be after "to"');
+    return { cameraId: c.id, ranges: mergeRanges(this.hub.recordings.index.timesIn(c.id, from, to)) };
+  }
+
+  playRecording(camera: string, from: number, seconds: number): Promise<RecordingClip> {
+    return desktopGuard(async () => {
+      if (this.#desktop === undefined) throw new HubError('conflict', NO_KEYCHAIN_WHY);
+      const c = this.hub.store.getCamera(camera);
+      if (c === undefined) throw new HubError('not-found', 'no such camera');
+      return this.#desktop.play(c.id, from, seconds);
+    });
   }
 
   async setLan(enabled: boolean): Promise<{ enabled: boolean; url: string | null }> {

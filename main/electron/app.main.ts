@@ -16,7 +16,7 @@ import { Hub } from '../hub.ts';
 import { UI_CSP } from '../ui/ui-server.ts';
 import { chooseKeyProtector } from './key-protector.main.ts';
 import { registerHubIpc, type HubIpc } from './ipc.main.ts';
-import { applyDesktopRecordings } from './desktop-viewer.main.ts';
+import { startDesktopRecordings } from './desktop-viewer.main.ts';
 
 export const APP_SCHEME = 'vigil-app';
 export const APP_ORIGIN = `${APP_SCHEME}://hub`;
@@ -42,10 +42,14 @@ let win: BrowserWindow | undefined;
 let tray: Tray | undefined;
 let quitting = false;
 
+function settingsPath(): string {
+  return join(app.getPath('userData'), 'settings.json');
+}
+
 function settings(): { relays: string[]; recordingsOnDesktop: boolean } {
   const fromEnv = process.env.VIGIL_RELAY?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
   try {
-    const file = JSON.parse(readFileSync(join(app.getPath('userData'), 'settings.json'), 'utf8')) as { relays?: unknown; recordingsOnDesktop?: unknown };
+    const file = JSON.parse(readFileSync(settingsPath(), 'utf8')) as { relays?: unknown; recordingsOnDesktop?: unknown };
     const relays = Array.isArray(file.relays) ? file.relays.filter((r): r is string => typeof r === 'string') : [];
     // Off unless the owner turns it on: the recording keys then live on this computer (THREAT-MODEL T13).
     return { relays: fromEnv.length > 0 ? fromEnv : relays, recordingsOnDesktop: file.recordingsOnDesktop === true };
@@ -188,7 +192,8 @@ async function start(): Promise<void> {
   // The local API stays on for the command-line tools (vigil camera/invite/devices --data DIR).
   hub = await Hub.start({ dataDir, relays: settings().relays, apiHost: '127.0.0.1', apiPort: 0, keyProtector: protector, log: (l) => console.log(l) });
   ipc = registerHubIpc(ipcMain, hub, isAppPage);
-  await applyDesktopRecordings(hub, safeStorage, dataDir, settings().recordingsOnDesktop, (l) => console.log(l));
+  // The Recordings screen's switch goes through the same object (and writes settings.json).
+  await startDesktopRecordings(hub, safeStorage, dataDir, settingsPath(), settings().recordingsOnDesktop, (l) => console.log(l));
   startTray();
   if (!process.argv.includes('--hidden')) showWindow();
 }

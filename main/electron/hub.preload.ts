@@ -2,7 +2,7 @@
 // contract), and nothing of ipcRenderer itself. Sandboxed preloads cannot load files, so this is
 // bundled (main/electron/build.ts) together with the contract's constants (contract/hub-ui.ts).
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { CALL_CHANNELS, LIVE_CHANNELS, PRELOAD_GLOBAL, fail, isCallName, type LiveEvent, type PreloadApi, type Result } from '../../contract/hub-ui.ts';
+import { CALL_CHANNELS, CLIP_CHANNEL, LIVE_CHANNELS, PRELOAD_GLOBAL, fail, isCallName, type LiveEvent, type PreloadApi, type Result } from '../../contract/hub-ui.ts';
 
 const api: PreloadApi = {
   invoke(name, ...args) {
@@ -20,6 +20,9 @@ const api: PreloadApi = {
     const wrapped = (_e: IpcRendererEvent, streamId: number, event: LiveEvent) => listener(streamId, event);
     ipcRenderer.on(LIVE_CHANNELS.event, wrapped);
     return () => ipcRenderer.removeListener(LIVE_CHANNELS.event, wrapped);
+  },
+  recordingClip(clip) {
+    return ipcRenderer.invoke(CLIP_CHANNEL, String(clip)) as Promise<Result<Uint8Array>>;
   },
 };
 

@@ -3,7 +3,9 @@
 // arguments, so validation and errors are the same in both modes), plus live tiles sent as events.
 // Only the app's own page may call; in-flight calls are counted so quitting can wait for them.
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
-import { CALL_CHANNELS, CALL_NAMES, LIVE_CHANNELS, fail, ok, type CallName, type CallValue, type LiveEvent, type Result } from '../../contract/hub-ui.ts';
+import {
+  CALL_CHANNELS, CALL_NAMES, CLIP_CHANNEL, CLIP_ID, LIVE_CHANNELS, fail, ok, type CallName, type CallValue, type LiveEvent, type Result,
+} from '../../contract/hub-ui.ts';
 import type { Hub } from '../hub.ts';
 import { runUiCall } from '../api/calls.ts';
 
@@ -71,6 +73,13 @@ export function registerHubIpc(ipcMain: IpcMain, hub: Hub, isAppPage: (event: Ip
     return ok({ streamId });
   });
 
+  // A played recording's MP4, from the hub's memory to the page, once (RecordingClip.clip).
+  ipcMain.handle(CLIP_CHANNEL, (event, clip: unknown): Result<Uint8Array> => {
+    if (!isAppPage(event)) return fail('refused: not the hub window');
+    const bytes = typeof clip === 'string' && CLIP_ID.test(clip) ? hub.service.takeClip(clip) : undefined;
+    return bytes === undefined ? fail('no such clip (taken already, or older than a minute): play it again') : ok(bytes);
+  });
+
   ipcMain.handle(LIVE_CHANNELS.close, (event, streamId: unknown) => {
     const s = typeof streamId === 'number' ? streams.get(streamId) : undefined;
     if (s === undefined || s.owner !== event.sender) return;
@@ -87,6 +96,7 @@ export function registerHubIpc(ipcMain: IpcMain, hub: Hub, isAppPage: (event: Ip
       for (const name of CALL_NAMES) ipcMain.removeHandler(CALL_CHANNELS[name]);
       ipcMain.removeHandler(LIVE_CHANNELS.open);
       ipcMain.removeHandler(LIVE_CHANNELS.close);
+      ipcMain.removeHandler(CLIP_CHANNEL);
       for (const s of streams.values()) s.stop();
       streams.clear();
     },
