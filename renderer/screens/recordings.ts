@@ -1,9 +1,12 @@
 // Recordings: what each camera records (mode, keep days), what that takes on disk, and all of it
 // against the hub's quota and the disk's free space. The hub cannot play any of it back: recordings
-// are sealed to the phones (PROTOCOL §15), so this screen shows sizes and times, never pictures.
+// are sealed to the phones (PROTOCOL §15). Only where the owner turns on playing them on this
+// computer (the desktop app with an OS keychain, THREAT-MODEL T13) does this screen play them
+// (playback.ts); elsewhere it says why not.
 import type { RecordingInfo, RecordingMode, RecordingStorage } from '../bridge.ts';
 import { clear, h } from '../dom.ts';
 import { errorBox, unwrap, type ScreenFactory } from '../screen.ts';
+import { desktopSection } from './playback.ts';
 
 const MODES: readonly [RecordingMode, string][] = [['continuous', 'Continuous'], ['events', 'Events only'], ['off', 'Off']];
 const MAX_KEEP_DAYS = 3650;
@@ -39,9 +42,10 @@ export const recordingsScreen: ScreenFactory = (ctx) => {
       h('th', { scope: 'col' }, 'Records'), h('th', { scope: 'col' }, 'Keep (days)'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
     body);
   const empty = h('div', { class: 'empty', hidden: true }, h('p', {}, 'No camera yet: add one, then choose what it records.'), h('a', { class: 'button primary', href: '#/add' }, 'Add camera'));
+  const desktop = desktopSection(ctx);
   const el = h('section', {}, h('h1', {}, 'Recordings'),
-    h('p', { class: 'hint' }, 'Recordings are sealed to your phones: this hub writes them but cannot play them back. Watch and export them from a phone.'),
-    err, h('div', { class: 'storage' }, summary, used), empty, table);
+    h('p', { class: 'hint' }, 'Recordings are sealed to your phones: this hub writes them but cannot play them back. Watch and export them from a phone (or on this computer, where the desktop app can keep their keys: below).'),
+    err, h('div', { class: 'storage' }, summary, used), empty, table, desktop.el);
   /** Cameras whose row has unsaved changes: the timer does not redraw the table under them. */
   const editing = new Set<string>();
 
@@ -98,6 +102,7 @@ export const recordingsScreen: ScreenFactory = (ctx) => {
       return;
     }
     const rows = list.value;
+    desktop.cameras(rows);
     clear(body);
     for (const r of rows) body.append(rowFor(r));
     table.hidden = rows.length === 0;
@@ -109,5 +114,11 @@ export const recordingsScreen: ScreenFactory = (ctx) => {
   const timer = setInterval(() => {
     if (editing.size === 0) void refresh();
   }, 5000);
-  return { el, dispose: () => clearInterval(timer) };
+  return {
+    el,
+    dispose: () => {
+      clearInterval(timer);
+      desktop.dispose();
+    },
+  };
 };
