@@ -139,6 +139,20 @@ class HubWebSocket extends WebSocket {
   }
 }
 
+/**
+ * Told whenever a topic's watchers change on any link of any HubLinks in this process: the cameras
+ * (main/media/live-cameras.ts) then read a camera a phone now watches as it comes, before the
+ * phone's watch command asks for its start. Process-wide so that it needs no wiring; a listener
+ * only re-checks its own cameras, so another hub's change costs it a few map lookups.
+ */
+const watchersListeners = new Set<() => void>();
+
+/** Returns the function that stops listening. */
+export function onWatchersChanged(listener: () => void): () => void {
+  watchersListeners.add(listener);
+  return () => watchersListeners.delete(listener);
+}
+
 /** First size of the send buffer; it grows to the largest fragment seen (a keyframe). */
 const SEND_BUFFER_BYTES = 64 * 1024;
 
@@ -158,7 +172,7 @@ export interface LinkEvents {
   onMailboxMessage(mailboxId: Uint8Array, from: Uint8Array, payload: Uint8Array, via: Link): void;
   onReady(via: Link): void;
   onState(via: Link, state: string): void;
-  /** A topic's watchers on a link changed (hex topic, the new count there): LiveCameras.demandChanged. */
+  /** A topic's watchers on a link changed (hex topic, the new count there). */
   onWatchers?(topic: string, count: number, via: Link): void;
   /** Once per change of reason while a link cannot connect (RelayClient onFailure). */
   onFailure?(via: Link, failure: RelayFailure): void;
@@ -211,6 +225,7 @@ export class HubLinks {
         if (count > 0) watchers.set(hex, count);
         else watchers.delete(hex);
         this.#guard(() => this.events.onWatchers?.(hex, count, link));
+        for (const listener of watchersListeners) this.#guard(listener);
       },
       onFailure: (f) => this.events.onFailure?.(link, f),
       onStateChange: (s) => {

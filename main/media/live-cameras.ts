@@ -11,6 +11,7 @@
 // detector and the start cache get the same fragments, up to PACE_MS later.
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { IngestSource, IngestState } from '../../native/ingest.ts';
+import { onWatchersChanged } from '../hub-links.ts';
 import type { Camera, Store } from '../store/db.ts';
 import { CameraFeed, type FeedTuning } from './camera-feed.ts';
 import type { MediaBus, MediaStream } from './media-bus.ts';
@@ -64,7 +65,12 @@ export class LiveCameras {
   /** Viewers on the hub itself (the UI's tiles) by camera number: they too want the camera live. */
   readonly #held = new Map<number, number>();
 
-  constructor(private readonly opts: LiveCamerasOptions) {}
+  /** Stops listening to relay links' watcher changes (see demandChanged). */
+  readonly #unlisten: () => void;
+
+  constructor(private readonly opts: LiveCamerasOptions) {
+    this.#unlisten = onWatchersChanged(() => this.demandChanged());
+  }
 
   get(number: number): LiveCamera | undefined {
     return this.#live.get(number);
@@ -89,8 +95,9 @@ export class LiveCameras {
   }
 
   /**
-   * Watchers changed somewhere (a relay told the hub): cameras now watched are read as they come at
-   * once. Without this call they are within PACE_MS anyway (checked whenever a paced read delivers).
+   * Watchers changed somewhere (a relay told the hub; main/hub-links.ts onWatchersChanged): cameras
+   * now watched are read as they come at once, so the GOP a watch starts with is the newest. Without
+   * this call they would be within PACE_MS anyway (checked whenever a paced read delivers).
    */
   demandChanged(): void {
     for (const live of this.#live.values()) this.#repace(live);
@@ -200,6 +207,7 @@ export class LiveCameras {
   }
 
   async stopAll(): Promise<void> {
+    this.#unlisten();
     await Promise.all([...this.#live.keys()].map((n) => this.stop(n)));
   }
 }
