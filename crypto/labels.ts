@@ -49,3 +49,5 @@ export const LABEL_BACKUP = 'vigil v1 backup';
 export const LABEL_BACKUP_WRAP = 'vigil v1 backup wrap';
 export const LABEL_BACKUP_SHARE = 'vigil v1 backup share';
 export const LABEL_RECOVERY_CODE = 'vigil v1 recovery code';
+export const LABEL_RESTORE_PROLOGUE = 'vigil v1 restore';
+export const LABEL_RESTORE_PSK = 'vigil v1 restore psk';

@@ -18,6 +18,14 @@ export const Envelope = {
   PAIR_CONFIRM: 0x12,
   /** hub -> phone: the certificate, or a refusal */
   PAIR_RESULT: 0x13,
+  /** owner phone -> new machine's restore mailbox: restore approval handshake message 1 (PROTOCOL §18.5) */
+  RESTORE_1: 0x14,
+  /** new machine -> phone: restore handshake message 2 */
+  RESTORE_2: 0x15,
+  /** phone -> restore mailbox: its share (sealed in the session) and the sealed backup */
+  RESTORE_APPROVAL: 0x16,
+  /** new machine -> phone: whether the share counts, sealed in the session */
+  RESTORE_ANSWER: 0x17,
   /** phone -> hub: session handshake message 1 */
   SESSION_1: 0x20,
   /** hub -> phone: session handshake message 2 */

@@ -2,22 +2,12 @@
 // owners' key (phone/core/backup.ts), next to its profile in PROFILE.backup (0600). `--out FILE`
 // also writes the sealed blob alone, for `vigil restore --from FILE` on a new machine: it opens
 // only with the printed recovery code or k owners' shares (PROTOCOL §18).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { toBase64url } from '../crypto/bytes.ts';
-import type { CliCommand } from '../relay/cli-options.ts';
 import { fetchBackup, type BackupLink } from './core/backup.ts';
+import { approveRestore, RestoreApprovalError, type KeptBackup } from './core/backup-restore.ts';
+import type { RelayFactory } from './core/pair.ts';
 import type { PhoneProfile } from './core/profile.ts';
-
-export const BACKUP: CliCommand = {
-  name: 'vigil-phone backup',
-  summary: 'Owners: fetches and keeps the hub\'s sealed backup (PROFILE.backup).',
-  options: {
-    profile: { type: 'string', value: 'FILE', required: true, help: 'the phone\'s profile (made by vigil-phone pair)' },
-    out: { type: 'string', value: 'FILE', help: 'also write the sealed backup to FILE, for vigil restore --from FILE' },
-    json: { type: 'boolean', help: 'one JSON object: id, madeAt, bytes, share, owners {k, n}, code' },
-    relay: { type: 'string', value: 'URL', multiple: true, help: 'reach the hub through this relay instead of the profile\'s' },
-  },
-};
 
 export async function saveBackup(link: BackupLink & { ready(): Promise<void> }, profile: PhoneProfile, profilePath: string, opts: { out?: string; json: boolean }): Promise<number> {
   await link.ready();
@@ -31,5 +21,21 @@ export async function saveBackup(link: BackupLink & { ready(): Promise<void> }, 
     const ways = [b.code ? 'the printed recovery code' : '', b.owners ? `${b.owners.k} of ${b.owners.n} owner phones` : ''].filter(Boolean).join(' or ');
     console.log(`backup ${b.id.slice(0, 8)} of ${summary.madeAt} kept in ${profilePath}.backup (${b.blob.length} bytes); it opens with ${ways}${b.share ? '; this phone holds a share' : ''}`);
   }
+  return 0;
+}
+
+/** `vigil-phone approve-restore`: this phone's share and kept backup, to the machine showing the invite. */
+export async function approveRestoreFromCli(profile: PhoneProfile, profilePath: string, link: string, relayFactory: RelayFactory, opts: { relayUrls?: readonly string[]; json: boolean }): Promise<number> {
+  let kept: KeptBackup;
+  try {
+    kept = JSON.parse(readFileSync(`${profilePath}.backup`, 'utf8')) as KeptBackup;
+  } catch {
+    throw new RestoreApprovalError(`this phone keeps no backup (${profilePath}.backup): it is fetched with vigil-phone backup while the hub runs`);
+  }
+  const a = await approveRestore({ link, profile, kept, relayFactory, ...(opts.relayUrls ? { relayUrls: opts.relayUrls } : {}) });
+  if (opts.json) console.log(JSON.stringify(a));
+  else if (a.state === 'restored') console.log(`restored: the new machine now holds hub ${a.hubId?.slice(0, 16)} (${a.have} of ${a.need} owner phones approved)`);
+  else if (a.state === 'accepted') console.log(`approved: ${a.have} of the ${a.need} owner phones needed so far; the new machine waits for the others`);
+  if (a.state === 'refused') throw new RestoreApprovalError(`the new machine refused this approval: ${a.reason ?? 'no reason given'}`);
   return 0;
 }

@@ -172,8 +172,31 @@ export const EVENT_IMAGE: CliCommand = {
   },
 };
 
+export const BACKUP: CliCommand = {
+  name: 'vigil-phone backup',
+  summary: 'Owners: fetches and keeps the hub\'s sealed backup (PROFILE.backup).',
+  options: {
+    profile,
+    out: { type: 'string', value: 'FILE', help: 'also write the sealed backup to FILE, for vigil restore --from FILE' },
+    json: { type: 'boolean', help: 'one JSON object: id, madeAt, bytes, share, owners {k, n}, code' },
+    ...linkOptions,
+  },
+};
+
+export const APPROVE_RESTORE: CliCommand = {
+  name: 'vigil-phone approve-restore',
+  summary: 'Owners: approves restoring the hub on a new machine (vigil restore --from-phones).',
+  options: {
+    profile,
+    invite: { type: 'string', value: 'LINK', required: true, help: 'the restore invite the new machine shows (vigil://restore/...)' },
+    relay: { ...relay, help: 'reach the new machine through this relay instead of those in the invite' },
+    json: { type: 'boolean', help: 'one JSON object: state (accepted, restored), have, need, hubId' },
+  },
+  notes: 'Sends this phone\'s share of the owners\' key and the backup it keeps (vigil-phone backup) to\nthe machine showing the invite, after checking that machine holds the invite\'s key. Only the\nowners\' k shares together open the backup.',
+};
+
 export const PHONE_PROGRAM: CliProgram = {
   name: 'vigil-phone',
   summary: 'A command-line phone: pairs with a hub and watches, on the same protocol as the phone app.',
-  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ, RECORDINGS, PLAY, EXPORT, ROSTER, ALERTS, SHARE_HISTORY, EVENTS, EVENT_IMAGE],
+  commands: [PAIR, CAMERAS, WATCH, SNAPSHOT, PTZ, RECORDINGS, PLAY, EXPORT, ROSTER, ALERTS, SHARE_HISTORY, EVENTS, EVENT_IMAGE, BACKUP, APPROVE_RESTORE],
 };

@@ -14,7 +14,7 @@ import { profileFromJson, type PhoneProfile } from './core/profile.ts';
 import { findHubOnLan } from './lan-discovery.ts';
 import { saveProfile } from './profile-file.ts';
 import { CliHelpRequested, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
-import { ALERTS, CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, ROSTER, SHARE_HISTORY, SNAPSHOT, WATCH, EVENTS, EVENT_IMAGE } from './cli-commands.ts';
+import { ALERTS, APPROVE_RESTORE, BACKUP, CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, PLAY, PTZ, RECORDINGS, ROSTER, SHARE_HISTORY, SNAPSHOT, WATCH, EVENTS, EVENT_IMAGE } from './cli-commands.ts';
 import { printShare } from './cli-history.ts';
 import { NoticeTap, eventsBetween, printEvents, saveEventImage } from './cli-events.ts';
 import { describeAlert, printAlerts, printRoster } from './cli-roster.ts';
@@ -397,9 +397,16 @@ async function main(argv: string[]): Promise<number> {
         return await withLink(values, usage, (link, profile) => printEvents(link, profile, tap, o, (why) => new CliError(why)), { onNotice: tap.onNotice });
       }
       case 'backup': {
-        const { BACKUP, saveBackup } = await import('./cli-backup.ts');
+        const { saveBackup } = await import('./cli-backup.ts');
         const { values, usage } = parse(rest, BACKUP);
         return await withLink(values, usage, (link, profile, path) => saveBackup(link, profile, path, { ...(typeof values.out === 'string' ? { out: values.out } : {}), json: values.json === true }));
+      }
+      case 'approve-restore': {
+        const { approveRestoreFromCli } = await import('./cli-backup.ts');
+        const { values, usage } = parse(rest, APPROVE_RESTORE);
+        const path = need(values, 'profile', usage);
+        const relayUrls = relayList(values);
+        return await approveRestoreFromCli(loadProfile(path), path, need(values, 'invite', usage), relayFactory, { ...(relayUrls ? { relayUrls } : {}), json: values.json === true });
       }
       case 'event-image': {
         const { values, usage } = parse(rest, EVENT_IMAGE);

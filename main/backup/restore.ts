@@ -12,7 +12,7 @@ import { EMPTY_ROSTER, GENESIS, NO_DEVICE, entryHash, extendRoster, signRosterEn
 import { fromBase64url } from '../../crypto/bytes.ts';
 import type { Secret } from '../../crypto/secret.ts';
 import { openStore } from '../store/db.ts';
-import { readPayload, writePayload } from './payload.ts';
+import { readPayload, writePayload, type BackupPayload } from './payload.ts';
 
 export class RestoreError extends Error {
   override readonly name = 'RestoreError';
@@ -27,7 +27,11 @@ export interface RestoreOutcome {
   readonly entry: number;
 }
 
-export function restoreHub(dataDir: string, blob: Uint8Array, seed: Secret, by: string, now = Date.now()): RestoreOutcome {
+/**
+ * `by` names who allowed it, for the roster entry: the printed code, or (a function of the opened
+ * payload, which may refuse with a RestoreError before anything is written) the approving phones.
+ */
+export function restoreHub(dataDir: string, blob: Uint8Array, seed: Secret, by: string | ((payload: BackupPayload) => string), now = Date.now()): RestoreOutcome {
   const opened = openBackup(blob, seed);
   const payload = readPayload(opened.payload);
   opened.payload.fill(0);
@@ -36,6 +40,7 @@ export function restoreHub(dataDir: string, blob: Uint8Array, seed: Secret, by: 
   if (!equalBytes(hub.hubId, opened.hubId)) throw new CryptoError('tampered', 'restoreHub', 'the identity inside is not the hub the backup names');
   // The log must be one this hub signed, chained from the start: the phones will check it too.
   extendRoster(EMPTY_ROSTER, payload.rosterLog.map(fromBase64url), hubPublicKeys(hub));
+  const byText = typeof by === 'string' ? by : by(payload);
   const store = openStore(dataDir);
   try {
     if (store.getHubIdentity() !== undefined) throw new RestoreError(`${dataDir} holds a hub already; restore into a new, empty data directory`);
@@ -52,7 +57,7 @@ export function restoreHub(dataDir: string, blob: Uint8Array, seed: Secret, by: 
         fingerprint: labeledHash(LABEL_BACKUP, 32, blob),
         name: '',
         role: 'owner',
-        by,
+        by: byText,
       }));
       store.audit('owner', 'hub-created', { restored: true, entry });
     });

@@ -6,41 +6,18 @@ import { decodeRecoveryCode } from '../../crypto/backup.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
 import { cryptoReady } from '../../crypto/sodium.ts';
 import { parseCommand, usageOf, type CliCommand } from '../../relay/cli-options.ts';
+import { BACKUP, BACKUP_STATUS, RESTORE } from './commands.ts';
 import { newRecoveryCode, readRecovery, recoveryStatus } from '../backup/recovery.ts';
-import { restoreHub } from '../backup/restore.ts';
+import WebSocket from 'ws';
+import { formatRestoreLink, newRestoreInvite } from '../../crypto/backup-restore.ts';
+import { newSigningKeyPair, sign } from '../../crypto/identity.ts';
+import { RelayClient, type WebSocketConstructor } from '../../relay/client.ts';
+import { RestoreDesk } from '../backup/restore-approvals.ts';
+import { RestoreError, restoreHub, type RestoreOutcome } from '../backup/restore.ts';
 import { openStore } from '../store/db.ts';
 import { CliError } from './api-client.ts';
 
 type Out = { log(line: string): void; error(line: string): void };
-
-const data = { type: 'string', value: 'DIR', required: true, help: 'the hub\'s data directory' } as const;
-
-export const BACKUP: CliCommand = {
-  name: 'vigil backup',
-  summary: 'Prints a new recovery code (once) that opens the hub\'s backups kept by owner phones.',
-  options: {
-    data,
-    'print-code': { type: 'boolean', help: 'make a new recovery code and print it, with its QR code, once; backups\nmade from now on open with it (and no longer with an earlier code)' },
-  },
-  notes: 'Owner phones keep the sealed backup (vigil-phone backup). Keep the code on paper, away from the\nhub: with the backup it brings the hub back on a new machine (vigil restore).',
-};
-
-export const BACKUP_STATUS: CliCommand = {
-  name: 'vigil backup-status',
-  summary: 'Says which recovery keys the hub\'s backups are sealed to (never a key).',
-  options: { data, json: { type: 'boolean', help: 'one JSON object' } },
-};
-
-export const RESTORE: CliCommand = {
-  name: 'vigil restore',
-  summary: 'Brings the hub back into a new data directory from its sealed backup and the recovery code.',
-  options: {
-    data: { ...data, help: 'a new, empty data directory for the restored hub' },
-    from: { type: 'string', value: 'FILE', required: true, help: 'the sealed backup (vigil-phone backup --out FILE on an owner phone)' },
-    code: { type: 'string', value: 'CODE', required: true, help: 'the recovery code vigil backup --print-code printed (VR1-...)' },
-  },
-  notes: 'Then start the hub on DIR with the same --relay: paired phones reconnect without pairing again\nand each shows the restore as a roster alert.',
-};
 
 function need(values: Record<string, unknown>, name: string, command: CliCommand): string {
   const v = values[name];
@@ -86,21 +63,19 @@ export async function cmdBackupStatus(argv: string[], out: Out): Promise<void> {
 export async function cmdRestore(argv: string[], out: Out): Promise<void> {
   const { values } = parseCommand(RESTORE, argv);
   const dir = need(values, 'data', RESTORE);
+  if (values['from-phones'] === true) {
+    if (values.code !== undefined) throw new CliError(`restore takes --code or --from-phones, not both\n${usageOf(RESTORE)}`);
+    return await restoreFromPhones(values, dir, out);
+  }
+  if (values.relay !== undefined || values.wait !== undefined) throw new CliError(`--relay and --wait go with --from-phones\n${usageOf(RESTORE)}`);
   const from = need(values, 'from', RESTORE);
   const codeText = need(values, 'code', RESTORE);
   await cryptoReady();
-  let blob: Uint8Array;
-  try {
-    blob = new Uint8Array(readFileSync(from));
-  } catch (e) {
-    throw new CliError(`cannot read ${from}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
+  const blob = readBlob(from);
   try {
     const seed = decodeRecoveryCode(codeText);
     try {
-      const r = restoreHub(dir, blob, seed, 'the printed recovery code');
-      out.log(`restored hub ${r.hubId.slice(0, 16)} into ${dir}: ${r.phones} phone${r.phones === 1 ? '' : 's'} (${r.removedPhones} removed stay removed), ${r.cameras} camera${r.cameras === 1 ? '' : 's'}; roster log entry ${r.entry}`);
-      out.log(`start it with: vigil hub --data ${dir} --relay URL (the relay it used before)`);
+      restored(out, dir, restoreHub(dir, blob, seed, 'the printed recovery code'));
     } finally {
       seed.wipe();
     }
@@ -110,5 +85,88 @@ export async function cmdRestore(argv: string[], out: Out): Promise<void> {
     if (isCryptoError(e, 'tampered')) throw new CliError('the backup does not open: it was changed or damaged');
     if (isCryptoError(e, 'malformed') || isCryptoError(e, 'unsupported')) throw new CliError(`not a usable backup or code: ${e.message}`);
     throw e;
+  }
+}
+
+function readBlob(from: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(from));
+  } catch (e) {
+    throw new CliError(`cannot read ${from}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+function restored(out: Out, dir: string, r: RestoreOutcome): void {
+  out.log(`restored hub ${r.hubId.slice(0, 16)} into ${dir}: ${r.phones} phone${r.phones === 1 ? '' : 's'} (${r.removedPhones} removed stay removed), ${r.cameras} camera${r.cameras === 1 ? '' : 's'}; roster log entry ${r.entry}`);
+  out.log(`start it with: vigil hub --data ${dir} --relay URL (the relay it used before)`);
+}
+
+const DEFAULT_WAIT_SECONDS = 600;
+
+/**
+ * `vigil restore --from-phones` (PROTOCOL §18.5): a restore invite on a relay mailbox, approvals
+ * from owner phones until k of them rebuild the owners' key, or the deadline.
+ */
+async function restoreFromPhones(values: Record<string, unknown>, dir: string, out: Out): Promise<void> {
+  const relays = (values.relay as string[] | undefined) ?? [];
+  if (relays.length === 0) throw new CliError(`--from-phones needs --relay URL (the relay the hub used)\n${usageOf(RESTORE)}`);
+  const waitText = (values.wait as string | undefined) ?? String(DEFAULT_WAIT_SECONDS);
+  const wait = Number(waitText);
+  if (!(Number.isInteger(wait) && wait >= 1 && wait <= 3600)) throw new CliError('--wait must be a whole number of seconds, 1 to 3600');
+  await cryptoReady();
+  const blob = typeof values.from === 'string' ? readBlob(values.from) : undefined;
+  const store = openStore(dir);
+  try {
+    if (store.getHubIdentity() !== undefined) throw new CliError(`${dir} holds a hub already; restore into a new, empty data directory`);
+  } finally {
+    store.close();
+  }
+  const { invite, key } = (() => {
+    try {
+      return newRestoreInvite({ relays, now: Date.now() / 1000, ttlSeconds: wait });
+    } catch (e) {
+      throw new CliError(`--relay: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  })();
+  let desk: RestoreDesk | undefined;
+  const relayKey = newSigningKeyPair('restore relay key');
+  const client = new RelayClient({
+    urls: relays, publicKey: relayKey.publicKey, sign: (m) => sign(relayKey, m), WebSocket: WebSocket as unknown as WebSocketConstructor,
+    onMailboxMessage: (id, from, payload) => desk?.onMailboxMessage(id, from, payload),
+    onFailure: (f) => out.error(`cannot connect to ${f.url}: ${f.message} [${f.code}]; retrying`),
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    try {
+      desk = new RestoreDesk({
+        dataDir: dir, invite, key, ...(blob !== undefined ? { blob } : {}),
+        send: (to, payload) => client.send(to, payload),
+        log: (line) => out.log(line),
+      });
+    } catch (e) {
+      if (e instanceof RestoreError || isCryptoError(e)) throw new CliError(`not a backup owner phones can restore: ${e.message}`);
+      throw e;
+    }
+    await client.waitReady(15_000).catch(() => {
+      throw new CliError(`cannot reach the relay ${relays.join(', ')}`);
+    });
+    await client.openMailbox(invite.mailboxId, invite.expiresAt);
+    const link = formatRestoreLink(invite);
+    out.log(`restore invite: ${link}`);
+    if (process.stdout.isTTY) out.log(await QRCode.toString(link, { type: 'terminal', small: true }));
+    out.log(`On each approving owner phone: vigil-phone approve-restore --profile F --invite LINK (or scan it in the app). Waiting up to ${wait} s.`);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const { have, need: k } = desk!.progress;
+        reject(new CliError(`restore not approved in ${wait} s: ${have} of the ${k ?? 'k'} owner phones needed approved it; nothing was restored`));
+      }, wait * 1000);
+    });
+    restored(out, dir, await Promise.race([desk.restored, deadline]));
+    await desk.told();
+  } finally {
+    clearTimeout(timer);
+    await client.close();
+    invite.secret.wipe();
+    key.privateKey.wipe();
   }
 }

@@ -167,9 +167,42 @@ export const ROSTER: CliCommand = {
   notes: 'Reads the store directly, with or without the hub running. Compare the safety code with the one\neach owner phone shows (vigil-phone roster): the same code means the same log.',
 };
 
+export const BACKUP: CliCommand = {
+  name: 'vigil backup',
+  summary: 'Prints a new recovery code (once) that opens the hub\'s backups kept by owner phones.',
+  options: {
+    data,
+    'print-code': { type: 'boolean', help: 'make a new recovery code and print it, with its QR code, once; backups\nmade from now on open with it (and no longer with an earlier code)' },
+  },
+  notes: 'Owner phones keep the sealed backup (vigil-phone backup). Keep the code on paper, away from the\nhub: with the backup it brings the hub back on a new machine (vigil restore).',
+};
+
+export const BACKUP_STATUS: CliCommand = {
+  name: 'vigil backup-status',
+  summary: 'Says which recovery keys the hub\'s backups are sealed to (never a key).',
+  options: { data, json: { type: 'boolean', help: 'one JSON object' } },
+};
+
+export const RESTORE: CliCommand = {
+  name: 'vigil restore',
+  summary: 'Brings the hub back in a new data directory: with the recovery code, or owner phones.',
+  options: {
+    data: { ...data, help: 'a new, empty data directory for the restored hub' },
+    from: { type: 'string', value: 'FILE', help: 'the sealed backup (vigil-phone backup --out FILE on an owner phone);\nwith --from-phones, optional: else the first approving phone sends it' },
+    code: { type: 'string', value: 'CODE', help: 'the recovery code vigil backup --print-code printed (VR1-...)' },
+    'from-phones': {
+      type: 'boolean',
+      help: 'instead of a code: print a one-time restore invite (link and QR) for\nowner phones to approve (vigil-phone approve-restore); restores once k\nof them have',
+    },
+    relay: { type: 'string', value: 'URL', multiple: true, help: 'with --from-phones: the relay the phones reach this machine through\n(the one the hub used)' },
+    wait: { type: 'string', value: 'SECONDS', help: 'with --from-phones: how long to wait for the approvals (default 600, at\nmost 3600)' },
+  },
+  notes: 'Then start the hub on DIR with the same --relay: paired phones reconnect without pairing again\nand each shows the restore as a roster alert.',
+};
+
 export const VIGIL_PROGRAM: CliProgram = {
   name: 'vigil',
   summary: 'The hub\'s command line.',
-  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS, RECORD, RECORDINGS, DETECT, EVENTS, ROSTER, VERIFY_EXPORT],
+  commands: [RELAY_COMMAND, HUB, DISCOVER_COMMAND, CAMERA, INVITE, DEVICES, STATUS, RECORD, RECORDINGS, DETECT, EVENTS, ROSTER, BACKUP, BACKUP_STATUS, RESTORE, VERIFY_EXPORT],
   notes: 'Commands that change a running hub reach it through its local API on 127.0.0.1, with the token\nin DIR/api-token.',
 };
