@@ -10,12 +10,14 @@ import {
 import { LABEL_CERTIFICATE, PROTOCOL_VERSION } from './labels.ts';
 import { Reader, Writer } from './wire.ts';
 
-export type Role = 'owner' | 'viewer';
-const ROLE_CODES: Record<Role, number> = { owner: 1, viewer: 2 };
+/** A guest watches live only, some cameras, often for a window of time (PROTOCOL §16.3). */
+export type Role = 'owner' | 'viewer' | 'guest';
+const ROLE_CODES: Record<Role, number> = { owner: 1, viewer: 2, guest: 3 };
 
 export function roleFromCode(code: number, where: string): Role {
   if (code === 1) return 'owner';
   if (code === 2) return 'viewer';
+  if (code === 3) return 'guest';
   throw malformed(where, `unknown role ${code}`);
 }
 

@@ -21,6 +21,8 @@ export type Action = (typeof ACTIONS)[number];
 export const ROLE_ALLOWS: Record<Role, readonly Action[]> = {
   owner: ACTIONS,
   viewer: ['list-cameras', 'watch', 'unwatch', 'snapshot', 'recording-keys', 'recordings', 'segment', 'roster-log', 'events', 'event-image', 'push-subscribe', 'push-unsubscribe', 'push-settings'],
+  // Live only, its own cameras (main/phones/scope.ts checks which); the roster log, to check its keys.
+  guest: ['list-cameras', 'watch', 'unwatch', 'snapshot', 'roster-log'],
 };
 
 export const MAX_COMMAND_ARGS_BYTES = 4096;

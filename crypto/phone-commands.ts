@@ -227,6 +227,11 @@ export type RefusalCode =
   | 'no-such-event'
   | 'no-backup'
   | CryptoErrorCode
+  // A guest's or scoped viewer's limits (PROTOCOL §16.3): a camera outside its scope (existing or
+  // not: the answer does not tell), a time outside its window, and what scoped phones never get.
+  | 'not-in-scope'
+  | 'outside-window'
+  | 'live-only'
   | 'failed';
 
 /** A refusal as it travels: a result with `ok = 0` and this value (PROTOCOL §10.3). */

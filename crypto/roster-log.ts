@@ -8,9 +8,9 @@ import { concat, equalBytes, fromUtf8, toHex, utf8 } from './bytes.ts';
 import { CryptoError, malformed } from './errors.ts';
 import { labeledHash } from './hash.ts';
 import { ID_BYTES, sign, verify, type HubIdentity } from './identity.ts';
-import { roleCode, roleFromCode, type Role } from './certificate.ts';
+import { roleFromCode, type Role } from './certificate.ts';
 import { LABEL_ROSTER_ENTRY, LABEL_ROSTER_HEAD, PROTOCOL_VERSION } from './labels.ts';
-import type { RosterEntry } from './roster.ts';
+import { SCOPED_ROLE_FLAG, readScope, scopedRoleCode, writeScope, type RosterEntry, type Scope } from './roster.ts';
 import { Reader, Writer } from './wire.ts';
 
 const HASH_BYTES = 32;
@@ -18,6 +18,8 @@ const SIGNATURE_BYTES = 64;
 // A device name is 1-64 characters: up to 256 bytes of UTF-8.
 const MAX_NAME_BYTES = 256;
 const MAX_BY_BYTES = 128;
+/** Entries that state a device's role, and so its scope. */
+const SCOPE_CHANGES: ReadonlySet<RosterChange> = new Set<RosterChange>(['added', 'removed', 'role-changed']);
 /** The hash before the first entry. */
 export const GENESIS = new Uint8Array(HASH_BYTES);
 
@@ -51,6 +53,8 @@ export interface RosterLogEntry {
   readonly name: string;
   /** The role it has after this change. */
   readonly role: Role;
+  /** Which cameras, and when, it may see (a guest always, a viewer maybe; PROTOCOL §16.3). */
+  readonly scope?: Scope;
   /** Who made the change, as the hub knows it: e.g. "hub owner (local API)". */
   readonly by: string;
   /** Set exactly when change is 'history-shared'. */
@@ -63,9 +67,12 @@ function body(e: Omit<RosterLogEntry, 'signature'>, hubId: Uint8Array): Uint8Arr
   const by = utf8(e.by);
   if (name.length > MAX_NAME_BYTES || by.length > MAX_BY_BYTES) throw new RangeError('roster entry text too long');
   if ((e.change === 'history-shared') !== (e.history !== undefined)) throw new RangeError('history goes with a history-shared entry, and only there');
+  if (e.scope !== undefined && !SCOPE_CHANGES.has(e.change)) throw new RangeError('a scope goes with an added, removed or role-changed entry');
   const w = new Writer().u8(PROTOCOL_VERSION).fixed(hubId, ID_BYTES).u64(BigInt(e.seq)).fixed(e.prev, HASH_BYTES).u64(BigInt(e.at))
-    .u8(CHANGE_CODE[e.change]).fixed(e.deviceId, ID_BYTES).fixed(e.fingerprint, HASH_BYTES).bytes16(name).u8(roleCode(e.role))
-    .bytes16(by);
+    .u8(CHANGE_CODE[e.change]).fixed(e.deviceId, ID_BYTES).fixed(e.fingerprint, HASH_BYTES).bytes16(name).u8(scopedRoleCode(e.role, e.scope));
+  // An entry without a scope is byte for byte what it was before scopes existed (old logs verify).
+  if (e.scope !== undefined) writeScope(w, e.scope);
+  w.bytes16(by);
   const h = e.history;
   if (h !== undefined) w.fixed(h.from, ID_BYTES).u32(h.firstEpoch).u32(h.lastEpoch).u32(h.epochs);
   return w.finish();
@@ -99,7 +106,14 @@ export function openRosterEntry(wire: Uint8Array, hub: { hubId: Uint8Array; sign
   const deviceId = r.fixed(ID_BYTES, 'deviceId');
   const fingerprint = r.fixed(HASH_BYTES, 'fingerprint');
   const name = fromUtf8(r.bytes16('name', MAX_NAME_BYTES));
-  const role = roleFromCode(r.u8('role'), where);
+  const roleByte = r.u8('role');
+  const role = roleFromCode(roleByte & ~SCOPED_ROLE_FLAG, where);
+  let scope: Scope | undefined;
+  if ((roleByte & SCOPED_ROLE_FLAG) !== 0) {
+    if (!SCOPE_CHANGES.has(change)) throw malformed(where, `a scope on a ${change} entry`);
+    if (role === 'owner') throw malformed(where, 'an owner with a scope');
+    scope = readScope(r, where);
+  } else if (role === 'guest' && SCOPE_CHANGES.has(change)) throw malformed(where, 'a guest without a scope');
   const by = fromUtf8(r.bytes16('by', MAX_BY_BYTES));
   let history: SharedHistory | undefined;
   if (change === 'history-shared') {
@@ -110,7 +124,7 @@ export function openRosterEntry(wire: Uint8Array, hub: { hubId: Uint8Array; sign
   if (change === 'restored' && !equalBytes(deviceId, NO_DEVICE)) throw malformed(where, 'a restored entry names a device');
   r.end();
   if (!verify(hub.signingKey, concat(utf8(LABEL_ROSTER_ENTRY), b), signature)) throw new CryptoError('tampered', where, 'bad hub signature');
-  return { seq, prev, at, change, deviceId, fingerprint, name, role, by, ...(history ? { history } : {}), signature };
+  return { seq, prev, at, change, deviceId, fingerprint, name, role, ...(scope ? { scope } : {}), by, ...(history ? { history } : {}), signature };
 }
 
 /** The hash the next entry names as `prev`. */
@@ -124,7 +138,7 @@ export interface RosterView {
   readonly length: number;
   readonly head: Uint8Array;
   /** By device id (hex): role, name. */
-  readonly members: ReadonlyMap<string, { readonly deviceId: Uint8Array; readonly role: Role; readonly name: string }>;
+  readonly members: ReadonlyMap<string, { readonly deviceId: Uint8Array; readonly role: Role; readonly name: string; readonly scope?: Scope }>;
 }
 
 export const EMPTY_ROSTER: RosterView = { length: 0, head: GENESIS, members: new Map() };
@@ -152,7 +166,7 @@ export function extendRoster(view: RosterView, wires: readonly Uint8Array[], hub
     } else if (e.change === 'restored') {
       // The hub came back from a backup on another machine (PROTOCOL §18.4): no membership changes.
     } else if (e.change === 'removed') members.delete(id);
-    else members.set(id, { deviceId: e.deviceId, role: e.role, name: e.name });
+    else members.set(id, { deviceId: e.deviceId, role: e.role, name: e.name, ...(e.scope ? { scope: e.scope } : {}) });
     head = entryHash(wire);
     length++;
     entries.push(e);
@@ -162,7 +176,7 @@ export function extendRoster(view: RosterView, wires: readonly Uint8Array[], hub
 
 /** The roster a log arrives at, as key updates name it (crypto/roster.ts). */
 export function rosterOf(view: RosterView): RosterEntry[] {
-  return [...view.members.values()].map((m) => ({ deviceId: m.deviceId, role: m.role }));
+  return [...view.members.values()].map((m) => ({ deviceId: m.deviceId, role: m.role, ...(m.scope ? { scope: m.scope } : {}) }));
 }
 
 /** 30 digits in six groups from the head: what two owners compare in person. */

@@ -92,7 +92,7 @@ export function buildVectors(): Vector[] {
   bad('long', 'one byte appended (1419)', 'malformed', o + '00');
   bad('empty', 'no bytes', 'malformed', '');
   bad('role-0', 'role byte 0 (not signed; refused before the signature)', 'malformed', toHex(concat(fromHex(o).subarray(0, AT.role), Uint8Array.of(0), fromHex(o).subarray(AT.role + 1))));
-  bad('authentic-role-3', 'signed by the hub, role 3', 'malformed', signedBody(concat(body.subarray(0, AT.role), Uint8Array.of(3), body.subarray(AT.role + 1))));
+  bad('authentic-role-4', 'signed by the hub, role 4 (3 is guest since issue 18)', 'malformed', signedBody(concat(body.subarray(0, AT.role), Uint8Array.of(4), body.subarray(AT.role + 1))));
   bad('authentic-device-id-mismatch', 'signed by the hub, but deviceId is not H("vigil v1 device id", 16, signingKey)', 'malformed',
     signedBody(concat(body.subarray(0, AT.deviceId), seq(16, 0x77), body.subarray(AT.signingKey))));
 
