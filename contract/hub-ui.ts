@@ -96,7 +96,23 @@ export type InviteStatus =
   | { state: 'expired' }
   | { state: 'cancelled' };
 
-export type Role = 'owner' | 'viewer';
+export type Role = 'owner' | 'viewer' | 'guest';
+
+/** Which cameras (ids) a guest or scoped viewer sees, and when (Unix ms, 0 for none); PROTOCOL §16.3. */
+export interface ScopeInfo {
+  cameras: string[];
+  from: number;
+  until: number;
+}
+
+/** What an invite grants (`vigil invite --role R --camera NAME... --from T --until T`). Times Unix ms. */
+export interface InviteAccess {
+  role: Role;
+  /** Camera names or ids; none: every camera. */
+  cameras?: string[];
+  from?: number;
+  until?: number;
+}
 
 export interface PairedPhone {
   id: string;
@@ -112,6 +128,8 @@ export interface Phone {
   pairedAt: number;
   lastSeen: number | null;
   revoked: boolean;
+  /** Set for a guest or a viewer limited to some cameras. */
+  scope?: ScopeInfo;
 }
 
 export interface RelayInfo {
@@ -147,6 +165,8 @@ export interface RosterReport {
   length: number;
   entries: {
     seq: number; at: number; change: 'added' | 'removed' | 'role-changed' | 'history-shared' | 'restored'; deviceId: string; name: string; role: Role; by: string;
+    /** A guest's or scoped viewer's cameras and window. */
+    scope?: ScopeInfo;
     /** history-shared: the owner phone (device id) that sealed recording epochs first..last (`epochs` of them) to this one. */
     history?: { from: string; firstEpoch: number; lastEpoch: number; epochs: number };
   }[];

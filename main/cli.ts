@@ -10,6 +10,8 @@ import { CAMERA, CAMERA_ADD, CAMERA_LIST, CAMERA_REMOVE, DEVICES, DEVICES_LIST, 
 import { CliHelpRequested, chooseSubcommand, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
 import { createUiServer } from './ui/ui-server.ts';
 import { MAX_FRAGMENT_MS, isFragmentMs } from '../native/ingest.ts';
+import { TimeArgError, isoTime, parseTimeArg } from '../lib/time-arg.ts';
+import { describeScope } from './cli/roster.ts';
 
 const USAGE = programHelpOf(VIGIL_PROGRAM);
 
@@ -170,9 +172,29 @@ async function cmdInvite(argv: string[]): Promise<void> {
   const { values, usage } = parse(argv, INVITE);
   const dir = dataDir(values, usage);
   const role = (values.role as string | undefined) ?? 'owner';
-  if (role !== 'owner' && role !== 'viewer') throw new CliError('--role must be owner or viewer');
+  if (role !== 'owner' && role !== 'viewer' && role !== 'guest') throw new CliError('--role must be owner, viewer or guest');
+  const cameras = (values.camera as string[] | undefined) ?? [];
+  const time = (name: 'from' | 'until'): number | undefined => {
+    const text = values[name] as string | undefined;
+    if (text === undefined) return undefined;
+    try {
+      return parseTimeArg(text, Date.now());
+    } catch (e) {
+      if (e instanceof TimeArgError) throw new CliError(`--${name}: ${e.message}`);
+      throw e;
+    }
+  };
+  const from = time('from');
+  const until = time('until');
+  const scoped = role === 'guest' || cameras.length > 0 || from !== undefined || until !== undefined;
   const api = await needHub(dir);
-  const invite = await api.call('createInvite', Number(values.ttl ?? 600));
+  const invite = scoped
+    ? await api.call('createInvite', Number(values.ttl ?? 600), { role, cameras, ...(from !== undefined ? { from } : {}), ...(until !== undefined ? { until } : {}) })
+    : await api.call('createInvite', Number(values.ttl ?? 600));
+  if (scoped) {
+    const window = `${from !== undefined ? ` from ${isoTime(from)}` : ''}${until !== undefined ? ` until ${isoTime(until)}` : ''}`;
+    out.log(`for a ${role}${cameras.length > 0 ? ` seeing ${cameras.map((c) => `"${c}"`).join(', ')} only, live` : ''}${window}`);
+  }
   out.log(`pairing link: ${invite.link}`);
   if (process.stdout.isTTY) out.log(await QRCode.toString(invite.link, { type: 'terminal', small: true }));
   out.log(`valid until ${new Date(invite.expiresAt * 1000).toLocaleTimeString()}; scan it with the phone app or run: ./bin/vigil-phone pair '<link>' --profile phone.json`);
@@ -211,12 +233,18 @@ async function cmdDevices(argv: string[]): Promise<void> {
     const devices = api ? await api.call('listPhones') : (() => {
       const store = openStore(dir);
       try {
-        return store.listDevices({ includeRevoked: true }).map((d) => ({ id: d.id, name: d.name, role: d.role, pairedAt: d.pairedAt, lastSeen: d.lastSeen, revoked: d.revokedAt !== null }));
+        return store.listDevices({ includeRevoked: true }).map((d) => ({
+          id: d.id, name: d.name, role: d.role, pairedAt: d.pairedAt, lastSeen: d.lastSeen, revoked: d.revokedAt !== null,
+          ...(d.scope !== null ? { scope: { cameras: [...d.scope.cameras], from: d.scope.from, until: d.scope.until } } : {}),
+        }));
       } finally {
         store.close();
       }
     })();
-    for (const d of devices) out.log(values.json ? JSON.stringify(d) : `${d.id}\t${d.name}\t${d.role}\t${d.revoked ? 'revoked' : 'active'}`);
+    for (const d of devices) {
+      const scope = 'scope' in d && d.scope ? `\t${describeScope(d.scope)}` : '';
+      out.log(values.json ? JSON.stringify(d) : `${d.id}\t${d.name}\t${d.role}\t${d.revoked ? 'revoked' : 'active'}${scope}`);
+    }
   } else if (command === DEVICES_REVOKE) {
     const dir = dataDir(values, usage);
     const id = positionals[0];

@@ -31,15 +31,19 @@ export class EpochKeys {
     return this.#epoch;
   }
 
-  /** Starts `epoch` (from the store's counter, which never repeats) for these cameras and this roster. */
-  begin(epoch: number, cameras: readonly KeyedCamera[], roster: readonly RosterEntry[]): void {
+  /**
+   * Starts `epoch` (from the store's counter, which never repeats) for these cameras and this roster.
+   * `joined`: a phone on the roster already starts getting keys now (a guest's window opened), so
+   * nothing captured before may be sealed again under this epoch, as if it had just been added.
+   */
+  begin(epoch: number, cameras: readonly KeyedCamera[], roster: readonly RosterEntry[], joined = false): void {
     if (epoch <= this.#epoch) throw new Error(`epoch must go forward (${this.#epoch} -> ${epoch})`);
     for (const s of this.#sealers.values()) s.close();
     for (const k of this.#keys.values()) k.key.wipe();
     this.#keys = new Map();
     this.#sealers = new Map();
     const before = new Set(this.#roster.map((m) => bytesToHex(m.deviceId)));
-    const grew = this.#epoch < 0 || roster.some((m) => !before.has(bytesToHex(m.deviceId)));
+    const grew = joined || this.#epoch < 0 || roster.some((m) => !before.has(bytesToHex(m.deviceId)));
     this.#epoch = epoch;
     this.#startedAt = this.now();
     if (grew) this.#sharedSince = this.#startedAt;
@@ -90,14 +94,18 @@ export class EpochKeys {
     return this.#sealers.get(cameraNumber);
   }
 
-  /** The signed key update that hands `recipient` every camera key of the current epoch. */
-  keyUpdateFor(recipient: Uint8Array): Uint8Array {
+  /**
+   * The signed key update that hands `recipient` the camera keys of the current epoch: every one, or
+   * only those of the cameras (hex ids) in `only` (a guest's or scoped viewer's, main/phones/scope.ts).
+   */
+  keyUpdateFor(recipient: Uint8Array, only?: ReadonlySet<string>): Uint8Array {
+    const keys = [...this.#keys.values()];
     return signKeyUpdate(this.hub, {
       epoch: this.#epoch,
       rosterHash: rosterHash(this.#epoch, this.#roster),
       recipient,
       issuedAt: this.now(),
-      cameras: [...this.#keys.values()],
+      cameras: only === undefined ? keys : keys.filter((k) => only.has(bytesToHex(k.cameraId))),
     });
   }
 }

@@ -19,6 +19,8 @@ import { phoneCommands } from './phones/commands/index.ts';
 import { Watching } from './phones/commands/watch.ts';
 import { removePhone } from './phones/removal.ts';
 import { HubRosterLog, rosterReport } from './phones/roster-log.ts';
+import { AccessWindows, ScopeGate, capabilityExpiry, visibleCameras } from './phones/scope.ts';
+import { bytesToHex } from './hex.ts';
 import { PtzQueue } from './onvif/ptz-queue.ts';
 import { EventBus } from './events/hub-events.ts';
 import { HubDetection } from './events/detect-hub.ts';
@@ -64,6 +66,9 @@ export class Hub {
   readonly #viewers = new LocalViewers();
   readonly #ptz = new PtzQueue();
   readonly #rosterLog: HubRosterLog;
+  /** Guests' and scoped viewers' limits on commands (PROTOCOL §16.3), with its refusal counters. */
+  readonly scopes: ScopeGate;
+  readonly #windows: AccessWindows;
   readonly recordings: HubRecordings;
   /** Events sealed to the recording epoch, stored, and told to phones (PROTOCOL §17.2). */
   readonly eventStore: HubEventStore;
@@ -96,7 +101,8 @@ export class Hub {
       tuning: { ...(opts.ingestTiming ? { timing: opts.ingestTiming } : {}), ...(opts.fragmentMs !== undefined ? { fragmentMs: opts.fragmentMs } : {}) },
       onState: (camera, s, profile) => {
         log(`camera ${camera.number}${profile ? ` ${profile} profile` : ''}: ${s.state}${s.error ? ` (${s.error})` : ''}`);
-        if (profile === undefined) this.sessions.notifyAll({ type: 'camera-state', camera: camera.id, state: s.state, ...(s.error ? { error: s.error } : {}) });
+        // A guest hears only of its own cameras (PROTOCOL §16.3).
+        if (profile === undefined) this.sessions.notifyAll({ type: 'camera-state', camera: camera.id, state: s.state, ...(s.error ? { error: s.error } : {}) }, (id) => visibleCameras(store.getDevice(id), Date.now())?.has(camera.id) ?? true);
         else if (s.state === 'stopped') this.#watching.stopped(profileOf(this.#live.get(camera.number), profile)?.stream.topic ?? '');
       },
       onProfileAdded: (camera, number) => {
@@ -109,6 +115,7 @@ export class Hub {
       onPaired: async (device) => {
         await this.#delivery.grant(device).catch((e: unknown) => log(`grant failed: ${String(e)}`));
         this.#rosterLog.changed('added', device, () => this.#delivery.newEpoch('device-added'), (length) => this.sessions.notifyAll({ type: 'roster-changed', length }));
+        this.#windows.check();
       },
       onStatus: (id, status) => {
         if (status.state === 'confirm') log(`invite ${id.slice(0, 8)}: "${status.name}" shows code ${status.code}`);
@@ -117,7 +124,7 @@ export class Hub {
     const notify = (deviceId: string, notice: Notice): void => this.sessions.notify(deviceId, notice);
     const publisher = new PhonePublisher(this.keys, this.links, { linkOf: (id) => this.sessions.linkOf(id) });
     this.recordings = new HubRecordings({ dataDir: opts.dataDir, identity, store, notify, log, ...(opts.storageMaxBytes !== undefined ? { quotaBytes: opts.storageMaxBytes } : {}) });
-    this.#delivery = new KeyDelivery({ identity, store, keys: this.keys, cameras: this.#live, publisher, sessions: { sendKeyUpdates: (o) => this.sessions.sendKeyUpdates(o) }, links: this.links, log, onEpoch: (r) => this.recordings.epochChanged(r) });
+    this.#delivery = new KeyDelivery({ identity, store, keys: this.keys, cameras: this.#live, publisher, sessions: { sendKeyUpdates: (o) => this.sessions.sendKeyUpdates(o) }, links: this.links, log, onEpoch: (r) => this.recordings.epochChanged(r), camerasFor: (d) => visibleCameras(d, Date.now()), capabilityExpiry });
     this.cameras = new Cameras({ store, live: this.#live, viewers: this.#viewers, watchers, newEpoch: (r) => this.#delivery.newEpoch(r), changed: () => this.sessions.notifyAll({ type: 'cameras-changed' }) });
     this.#watching = new Watching({ store, cameras: this.#live, keys: this.keys, publisher, watchers, notify });
     const history = new HistoryShare({ store, index: this.recordings.index, rosterLog: this.#rosterLog, hubId: identity.hubId, told: (length) => this.sessions.notifyAll({ type: 'roster-changed', length }) });
@@ -126,8 +133,17 @@ export class Hub {
     const push = composePush({ identity, store, ...(opts.push ? { options: opts.push } : {}), ...(ffmpeg ? { ffmpegPath: ffmpeg.path } : {}), log, ownersAtHome: () => this.#ownersAtHome() });
     this.push = push.push;
     this.events.subscribe(this.push);
+    this.scopes = new ScopeGate(store);
+    this.#windows = new AccessWindows({
+      store, log,
+      // A guest's `from` came: a new epoch, whose keys it gets, with nothing captured before it (T3).
+      opened: () => this.#delivery.newEpoch('device-added', true),
+      ended: (d) => removePhone({ store: this.store, ptzQueue: this.#ptz, sessions: this.sessions, delivery: this.#delivery, links: this.links, rosterLog: this.#rosterLog },
+        d.id, { by: 'the hub: its access window ended', actor: 'hub', reason: 'window-ended' })
+        .finally(() => this.sessions.notifyAll({ type: 'roster-changed', length: this.#rosterLog.length() })),
+    });
     const handle = phoneCommands({ store, cameras: this.#live, ptzQueue: this.#ptz, notify, watching: this.#watching, status: () => this.cameras.status(), rosterLog: this.#rosterLog, recordings: this.recordings.commands, history, events: this.eventStore.commands, push: push.commands, backup: new HubBackup(store, identity) });
-    this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id), handle, log, (deviceId) => {
+    this.sessions = new PhoneSessions(identity, store, transport, (id) => this.keys.keyUpdateFor(id, visibleCameras(store.getDevice(bytesToHex(id)), Date.now())), this.scopes.wrap(handle), log, (deviceId) => {
       // Always, an empty list too: a phone asked to use relays only waits for this to know that
       // the address it came in on is not the LAN endpoint (PROTOCOL §12.1).
       this.sessions.notify(deviceId, { type: 'paths', lan: this.lanUrl !== undefined ? [this.lanUrl] : [] });
@@ -150,6 +166,8 @@ export class Hub {
     hub.#rosterLog.start();
     hub.recordings.start();
     hub.eventStore.start();
+    // Before the first epoch: a guest whose window ended while the hub was off is removed first.
+    hub.#windows.start();
     hub.#delivery.start();
     for (const camera of store.listCameras()) hub.#live.start(camera);
     hub.#watching.start();
@@ -225,6 +243,7 @@ export class Hub {
     if (this.#closed) return;
     this.#closed = true;
     this.#ptz.close();
+    this.#windows.stop();
     this.#delivery.stop();
     this.#watching.stop();
     this.#viewers.endAll();

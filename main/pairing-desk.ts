@@ -10,7 +10,8 @@ import { acceptPairing, pairingInviteId, type HubPairing } from '../crypto/pairi
 import type { Role } from '../crypto/certificate.ts';
 import { bytesToHex, hexToBytes } from './hex.ts';
 import type { Device, Store } from './store/db.ts';
-import type { InviteStatus } from '../contract/hub-ui.ts';
+import type { InviteAccess, InviteStatus } from '../contract/hub-ui.ts';
+import { resolveAccess } from './phones/scope.ts';
 
 export const DEFAULT_INVITE_TTL_SECONDS = 10 * 60;
 /** Pairing attempts kept per invite: a flood of bogus PAIR_1 messages cannot grow memory. */
@@ -61,14 +62,19 @@ export class PairingDesk {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async createInvite(ttlSeconds = DEFAULT_INVITE_TTL_SECONDS): Promise<{ id: string; link: string; expiresAt: number }> {
+  /** With `access`, the phone it pairs gets exactly that role and scope (PROTOCOL §16.3), whatever approves it. */
+  async createInvite(ttlSeconds = DEFAULT_INVITE_TTL_SECONDS, access?: InviteAccess): Promise<{ id: string; link: string; expiresAt: number }> {
+    const granted = access === undefined ? undefined : resolveAccess(this.store, access, this.now());
     const now = Math.floor(this.now() / 1000);
     const invite = newInvite(this.hub, { relays: this.relays(), now, ttlSeconds });
-    const id = this.store.addInvite({ inviteId: invite.inviteId, secret: invite.secret, expiresAt: invite.expiresAt });
+    const id = this.store.addInvite({ inviteId: invite.inviteId, secret: invite.secret, expiresAt: invite.expiresAt, ...(granted ?? {}) });
     const link = formatInviteLink(invite, this.appUrl);
     this.#invites.set(id, { id, link, expiresAt: invite.expiresAt, attempts: [], status: { state: 'waiting' } });
     await this.transport.openMailbox(invite.inviteId, invite.expiresAt);
-    this.store.audit('owner', 'invite-created', { invite: id.slice(0, 8), expiresAt: invite.expiresAt });
+    this.store.audit('owner', 'invite-created', {
+      invite: id.slice(0, 8), expiresAt: invite.expiresAt,
+      ...(granted ? { role: granted.role, ...(granted.scope ? { cameras: granted.scope.cameras.length, from: granted.scope.from, until: granted.scope.until } : {}) } : {}),
+    });
     return { id, link, expiresAt: invite.expiresAt };
   }
 
@@ -151,14 +157,23 @@ export class PairingDesk {
       this.#finish(open, { state: 'expired' });
       throw new CryptoError('expired', 'approve', 'the invite expired before it was approved');
     }
+    // An invite made for a role and scope pairs exactly that: approving it as anything else is refused.
+    const made = this.store.getInvite(id);
+    if (made?.role != null && made.role !== role) {
+      throw new CryptoError('forbidden', 'approve', `this invite is for a ${made.role}; approve it as one`);
+    }
+    if (role === 'guest' && made?.scope == null) throw new CryptoError('forbidden', 'approve', 'a guest needs an invite made with --camera');
+    if (made?.scope != null && made.scope.until !== 0 && this.now() >= made.scope.until) {
+      throw new CryptoError('expired', 'approve', 'the window this invite grants has ended');
+    }
     const { certificate, message3 } = confirmed.pairing.approve(role, this.now() / 1000);
     // One transaction: the phone is on the roster exactly when its invite is used up.
     const device = this.store.transaction(() => {
-      const d = this.store.addDevice({ name: confirmed.pairing.name, certificate });
+      const d = this.store.addDevice({ name: confirmed.pairing.name, certificate, scope: made?.scope ?? null });
       if (!this.store.markInviteUsed(id, d.id)) throw new CryptoError('replayed', 'approve', 'this invite was already used');
       return d;
     });
-    this.store.audit('owner', 'paired', { device: device.id, name: device.name, role });
+    this.store.audit('owner', 'paired', { device: device.id, name: device.name, role, ...(device.scope ? { cameras: device.scope.cameras.length, from: device.scope.from, until: device.scope.until } : {}) });
     await this.events.onPaired(device);
     await confirmed.via.send(confirmed.from, encodeEnvelope(Envelope.PAIR_RESULT, message3)).catch(() => undefined);
     this.#finish(open, { state: 'approved', deviceId: device.id, name: device.name });

@@ -406,8 +406,9 @@ export class PhoneSessions {
     if (s !== undefined) this.#sendInSession(s, encodeSessionMessage({ kind: 'notice', value: notice }));
   }
 
-  notifyAll(notice: Notice): void {
-    for (const id of this.#sessions.keys()) this.notify(id, notice);
+  /** Tells every phone with a session (or those `only` picks: a camera's news to the phones that may see it). */
+  notifyAll(notice: Notice, only: (deviceId: string) => boolean = () => true): void {
+    for (const id of this.#sessions.keys()) if (only(id)) this.notify(id, notice);
   }
 
   /** Ends a phone's session (after telling it why, if `notice` is given). */

@@ -4,7 +4,7 @@
 // arrive as untrusted JSON or structured clones: each check returns the contract's argument tuple or
 // throws HubError('bad-argument'), and bounds what it lets through.
 import {
-  isCallName, type CallArgs, type CallName, type CallValue, type NewCameraInput, type Role,
+  isCallName, type CallArgs, type CallName, type CallValue, type InviteAccess, type NewCameraInput, type Role,
 } from '../../contract/hub-ui.ts';
 import { HubError } from './errors.ts';
 import type { HubLocalApi } from './service.ts';
@@ -39,8 +39,22 @@ function newCamera(v: unknown): NewCameraInput {
 
 function role(v: unknown): Role {
   const r = v ?? 'owner';
-  if (r !== 'owner' && r !== 'viewer') throw new HubError('bad-argument', 'role must be owner or viewer');
+  if (r !== 'owner' && r !== 'viewer' && r !== 'guest') throw new HubError('bad-argument', 'role must be owner, viewer or guest');
   return r;
+}
+
+/** An invite's role and scope (main/phones/scope.ts checks the cameras and times against the hub). */
+function inviteAccess(v: unknown): InviteAccess {
+  if (typeof v !== 'object' || v === null) throw new HubError('bad-argument', 'access is {role, cameras?, from?, until?}');
+  const a = v as Record<string, unknown>;
+  const cameras = a.cameras ?? [];
+  if (!Array.isArray(cameras) || cameras.length > 64) throw new HubError('bad-argument', '"cameras" is a list of at most 64 camera names');
+  const time = (t: unknown, name: string): number => {
+    if (t === undefined || t === null) return 0;
+    if (!Number.isSafeInteger(t) || (t as number) < 0) throw new HubError('bad-argument', `"${name}" must be Unix ms`);
+    return t as number;
+  };
+  return { role: role(a.role), cameras: cameras.map((c, i) => text(c, `cameras[${i}]`)), from: time(a.from, 'from'), until: time(a.until, 'until') };
 }
 
 function finite(v: unknown, name: string): number {
@@ -91,7 +105,11 @@ export const UI_CALLS: { readonly [K in CallName]: Check<CallArgs<K>> } = {
 /** What the local HTTP API serves: the UI's calls and the command line's. */
 export const LOCAL_CALLS: { readonly [K in LocalCallName]: Check<LocalCallArgs<K>> } = {
   ...UI_CALLS,
-  createInvite: (a) => (a[0] === undefined || a[0] === null ? [] : [finite(a[0], 'ttlSeconds')]),
+  createInvite: (a) => {
+    const ttl = a[0] === undefined || a[0] === null ? undefined : finite(a[0], 'ttlSeconds');
+    if (a[1] === undefined || a[1] === null) return ttl === undefined ? [] : [ttl];
+    return [ttl, inviteAccess(a[1])];
+  },
   setLan: (a) => {
     if (typeof a[0] !== 'boolean') throw new HubError('bad-argument', 'missing "enabled" (true or false)');
     return [a[0]];

@@ -5,7 +5,7 @@
 //
 // It sees the hub through HubCore, the few parts it needs: it does not import hub.ts, which builds it.
 import type {
-  AuditEntry, CameraInfo, CameraRef, DiscoveredDevice, HubApi, HubStatus, Invite, InviteStatus, NewCameraInput, PairedPhone, Phone,
+  AuditEntry, CameraInfo, CameraRef, DiscoveredDevice, HubApi, HubStatus, Invite, InviteAccess, InviteStatus, NewCameraInput, PairedPhone, Phone,
   RecordingInfo, RecordingMode, RecordingStorage, RelayInfo, RelayProblem, Role, RosterReport,
   DesktopRecordings, RecordingClip, RecordingRanges,
 } from '../../contract/hub-ui.ts';
@@ -26,8 +26,8 @@ export const MAX_AUDIT_ENTRIES = 1000;
 
 /** What the local API offers beyond the UI's calls: the command line's (and never the Electron page's). */
 export interface HubLocalApi extends HubApi {
-  /** `vigil invite --ttl S`: 30 s to 1 h; 10 min without. */
-  createInvite(ttlSeconds?: number): Promise<Invite>;
+  /** `vigil invite --ttl S`: 30 s to 1 h; 10 min without. With `access`, the role and scope it pairs a phone with (PROTOCOL §16.3). */
+  createInvite(ttlSeconds?: number, access?: InviteAccess): Promise<Invite>;
   /** Stops or starts the LAN endpoint on the same port (hubs started with --lan only). */
   setLan(enabled: boolean): Promise<{ enabled: boolean; url: string | null }>;
 }
@@ -144,12 +144,12 @@ export class HubService implements HubLocalApi {
     return null;
   }
 
-  createInvite(ttlSeconds: number = INVITE_TTL_S.default): Promise<Invite> {
+  createInvite(ttlSeconds: number = INVITE_TTL_S.default, access?: InviteAccess): Promise<Invite> {
     return guard(async () => {
       if (!(ttlSeconds >= INVITE_TTL_S.min && ttlSeconds <= INVITE_TTL_S.max)) {
         throw new HubError('bad-argument', `ttlSeconds must be ${INVITE_TTL_S.min}..${INVITE_TTL_S.max}`);
       }
-      return this.hub.desk.createInvite(ttlSeconds);
+      return this.hub.desk.createInvite(ttlSeconds, access);
     });
   }
 
@@ -176,6 +176,7 @@ export class HubService implements HubLocalApi {
   async listPhones(): Promise<Phone[]> {
     return this.hub.store.listDevices({ includeRevoked: true }).map((d) => ({
       id: d.id, name: d.name, role: d.role, pairedAt: d.pairedAt, lastSeen: d.lastSeen, revoked: d.revokedAt !== null,
+      ...(d.scope !== null ? { scope: { cameras: [...d.scope.cameras], from: d.scope.from, until: d.scope.until } } : {}),
     }));
   }
 

@@ -78,10 +78,13 @@ export const INVITE: CliCommand = {
   options: {
     data,
     yes: { type: 'boolean', help: 'approve the phone without asking (compare the code yourself first)' },
-    role: { type: 'string', value: 'owner|viewer', help: 'owner (default) may steer cameras; viewer may only watch' },
+    role: { type: 'string', value: 'owner|viewer|guest', help: 'owner (default) may steer cameras; viewer may only watch;\nguest watches live only, the cameras given with --camera' },
+    camera: { type: 'string', value: 'NAME', multiple: true, help: 'a guest or viewer sees only these cameras (repeat it);\nguests and scoped viewers see live video only' },
+    from: { type: 'string', value: 'TIME', help: 'it gets keys from then on: ISO 8601 or now+2h (default: now)' },
+    until: { type: 'string', value: 'TIME', help: 'then the hub removes it and starts new keys without it' },
     ttl: { type: 'string', value: 'SECONDS', help: 'how long the invite stays valid, 30..3600 (default 600)' },
   },
-  notes: 'Needs the hub running (vigil hub --data DIR ...).',
+  notes: 'Needs the hub running (vigil hub --data DIR ...). --from and --until go with --camera.',
 };
 
 export const DEVICES_LIST: CliCommand = {

@@ -11,6 +11,17 @@ import { ROSTER } from './commands.ts';
 
 type Out = { log(line: string): void; error(line: string): void };
 
+/** A guest's or scoped viewer's limits for people: `cameras "Front door" until 2026-12-03T10:00:00.000Z`. */
+export function describeScope(scope: { readonly cameras: readonly string[]; readonly from: number; readonly until: number }, nameOf: (id: string) => string | undefined = () => undefined): string {
+  const cameras = scope.cameras.map((id) => {
+    const name = nameOf(id);
+    return name === undefined ? id.slice(0, 8) : `"${name}"`;
+  });
+  const from = scope.from !== 0 ? ` from ${new Date(scope.from).toISOString()}` : '';
+  const until = scope.until !== 0 ? ` until ${new Date(scope.until).toISOString()}` : '';
+  return `cameras ${cameras.join(', ')}${from}${until}, live only`;
+}
+
 export async function cmdRoster(argv: string[], out: Out): Promise<void> {
   const { values } = parseCommand(ROSTER, argv);
   if (typeof values.data !== 'string') throw new CliError(`roster needs --data DIR\n${usageOf(ROSTER)}`);
@@ -21,14 +32,19 @@ export async function cmdRoster(argv: string[], out: Out): Promise<void> {
       throw new CliError(`${values.data} holds no hub yet (start it once with vigil hub --data ${values.data})`);
     });
     const report = rosterReport(importHubIdentity(identity), store);
+    const nameOf = (id: string): string | undefined => store.getCamera(id)?.name;
     if (values.json === true) {
-      for (const e of report.entries) out.log(JSON.stringify({ ...e, at: new Date(e.at).toISOString() }));
+      for (const e of report.entries) {
+        const scope = e.scope && { ...e.scope, names: e.scope.cameras.map((id) => nameOf(id) ?? null) };
+        out.log(JSON.stringify({ ...e, at: new Date(e.at).toISOString(), ...(scope ? { scope } : {}) }));
+      }
       out.log(JSON.stringify({ safetyCode: report.safetyCode, length: report.length }));
       return;
     }
     for (const e of report.entries) {
       const shared = e.history ? ` epochs ${e.history.firstEpoch}..${e.history.lastEpoch} (${e.history.epochs})` : '';
-      out.log(`${e.seq}\t${new Date(e.at).toISOString()}\t${e.change}${shared}\t"${e.name}" (${e.role}, ${e.deviceId.slice(0, 8)})\tby ${e.by}`);
+      const scope = e.scope ? `\t${describeScope(e.scope, nameOf)}` : '';
+      out.log(`${e.seq}\t${new Date(e.at).toISOString()}\t${e.change}${shared}\t"${e.name}" (${e.role}, ${e.deviceId.slice(0, 8)})\tby ${e.by}${scope}`);
     }
     out.log(`safety code: ${report.safetyCode}`);
   } finally {

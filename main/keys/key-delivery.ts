@@ -14,6 +14,7 @@ import type { LiveCameras } from '../media/live-cameras.ts';
 import type { PhoneSessions } from '../phone-sessions.ts';
 import type { PhonePublisher } from '../phones/publisher.ts';
 import type { Device, EpochReason, Store } from '../store/db.ts';
+import { rosterScope } from '../phones/scope.ts';
 
 /** Capabilities are re-granted at every relay login; this only bounds a leaked one. */
 const CAPABILITY_LIFETIME_S = 7 * 24 * 3600;
@@ -30,6 +31,10 @@ export interface KeyDeliveryParts {
   log(line: string): void;
   /** After each new epoch (the recorder starts a recording epoch on a start, a day, a roster change). */
   onEpoch?(reason: EpochReason): void;
+  /** The cameras (hex ids) a phone gets keys of now; undefined: all (main/phones/scope.ts). */
+  camerasFor?(device: Device): ReadonlySet<string> | undefined;
+  /** When a phone's relay capability ends (Unix s), or undefined for none now (scope.ts capabilityExpiry). */
+  capabilityExpiry?(device: Device, nowMs: number, lifetimeS: number): number | undefined;
 }
 
 export class KeyDelivery {
@@ -49,12 +54,15 @@ export class KeyDelivery {
     clearInterval(this.#daily);
   }
 
-  /** Starts a new epoch and hands every phone still on the roster its keys (T2, T3). */
-  newEpoch(reason: EpochReason): void {
+  /**
+   * Starts a new epoch and hands every phone still on the roster its keys (T2, T3). `joined`: a phone
+   * on the roster starts getting keys now (a guest's window opened; EpochKeys.begin).
+   */
+  newEpoch(reason: EpochReason, joined = false): void {
     const { store, keys } = this.p;
     const epoch = store.nextEpoch(reason);
-    const roster = store.listDevices().map((d) => ({ deviceId: hexToBytes(d.id), role: d.role }));
-    keys.begin(epoch, [...store.listCameras(), ...this.p.cameras.profileKeys()], roster);
+    const roster = store.listDevices().map((d) => ({ deviceId: hexToBytes(d.id), role: d.role, ...(d.scope !== null ? { scope: rosterScope(d.scope) } : {}) }));
+    keys.begin(epoch, [...store.listCameras(), ...this.p.cameras.profileKeys()], roster, joined);
     this.p.publisher.resendInits(this.p.cameras.streams());
     this.deliver(true);
     this.p.log(`epoch ${epoch} (${reason})`);
@@ -81,21 +89,24 @@ export class KeyDelivery {
     for (const d of this.p.store.listDevices()) {
       if (reached.has(d.id)) continue;
       const cert = decodeCertificate(d.certificate, identity.signing.publicKey);
-      const wire = sealKeyUpdateOffline(identity.hubId, { deviceId: cert.deviceId, pqKey: cert.pqKey }, keys.keyUpdateFor(cert.deviceId));
+      const wire = sealKeyUpdateOffline(identity.hubId, { deviceId: cert.deviceId, pqKey: cert.pqKey }, keys.keyUpdateFor(cert.deviceId, this.p.camerasFor?.(d)));
       this.p.links.sendEverywhere(hexToBytes(d.relayKey), encodeEnvelope(Envelope.KEY_UPDATE_OFFLINE, wire));
     }
   }
 
-  /** Lets the relays forward between this phone and the hub. */
+  /** Lets the relays forward between this phone and the hub (a scoped phone: only inside its window, until its end). */
   async grant(device: Device): Promise<void> {
     const { identity } = this.p;
+    const now = Date.now();
+    const expiresAt = this.p.capabilityExpiry ? this.p.capabilityExpiry(device, now, CAPABILITY_LIFETIME_S) : Math.floor(now / 1000) + CAPABILITY_LIFETIME_S;
+    if (expiresAt === undefined) return;
     const cap = signCapability({
       hubRelayId: identity.relay.publicKey,
       deviceRelayId: hexToBytes(device.relayKey),
       // Every phone watches and sends commands (viewers too: list, watch); which commands a role may
       // run is decided end to end by crypto/command.ts, not by the relay.
       rights: RIGHT_WATCH | RIGHT_COMMAND,
-      expiresAt: Math.floor(Date.now() / 1000) + CAPABILITY_LIFETIME_S,
+      expiresAt,
     }, (m) => sign(identity.relay, m));
     await this.p.links.grant(cap);
   }

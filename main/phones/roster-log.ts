@@ -9,6 +9,7 @@ import { toHex } from '../../crypto/bytes.ts';
 import type { RosterReport } from '../../contract/hub-ui.ts';
 import { hexToBytes } from '../hex.ts';
 import type { Device, Store } from '../store/db.ts';
+import { rosterScope } from './scope.ts';
 
 /** The most entries one `roster-log` answer carries (each under 300 bytes; a session message holds 60 kB of JSON). */
 export const MAX_ROSTER_ENTRIES_SENT = 100;
@@ -39,6 +40,8 @@ export class HubRosterLog {
       fingerprint: certificateFingerprint(device.certificate),
       name: device.name,
       role: device.role,
+      // A guest's or scoped viewer's cameras and window, on its 'added' and 'removed' entries alike.
+      ...(device.scope !== null && change !== 'history-shared' && change !== 'restored' ? { scope: rosterScope(device.scope) } : {}),
       by,
       ...(history ? { history } : {}),
     }));
@@ -80,6 +83,7 @@ export function rosterReport(hub: HubIdentity, store: Pick<Store, 'rosterLog' | 
     length: view.length,
     entries: entries.map((e) => ({
       seq: e.seq, at: e.at, change: e.change, deviceId: toHex(e.deviceId), name: e.name, role: e.role, by: e.by,
+      ...(e.scope ? { scope: { cameras: e.scope.cameras.map(toHex), from: e.scope.from, until: e.scope.until } } : {}),
       ...(e.history ? { history: { from: toHex(e.history.from), firstEpoch: e.history.firstEpoch, lastEpoch: e.history.lastEpoch, epochs: e.history.epochs } } : {}),
     })),
   };

@@ -11,6 +11,7 @@ import { RecordingAdmin } from './admin.ts';
 import { RecordingEpochs, recordingEpochReason } from './epochs.ts';
 import { Recorder } from './recorder.ts';
 import { diskSpace, freeFloor } from './retention.ts';
+import { mayHoldRecordings } from '../phones/scope.ts';
 
 export interface HubRecordingsParts {
   dataDir: string;
@@ -31,7 +32,7 @@ export class HubRecordings {
   constructor(private readonly p: HubRecordingsParts) {
     const { store, identity, log } = p;
     this.index = new RecordingIndex(store);
-    this.epochs = new RecordingEpochs({ identity, index: this.index, devices: () => store.listDevices(), log });
+    this.epochs = new RecordingEpochs({ identity, index: this.index, devices: () => store.listDevices().filter(mayHoldRecordings), log });
     this.recorder = new Recorder({
       dataDir: p.dataDir, identity, index: this.index, epochs: this.epochs, log,
       ...(p.quotaBytes !== undefined ? { quotaBytes: p.quotaBytes } : {}),

@@ -92,6 +92,15 @@ export interface Device {
   readonly revokedAt: number | null;
   /** Highest command sequence accepted from this device; -1n before the first. */
   readonly lastCommandSeq: bigint;
+  /** The cameras and window it is limited to (a guest always); null: every camera, any time. */
+  readonly scope: DeviceScope | null;
+}
+
+/** A phone's (or an invite's) limits, PROTOCOL §16.3: camera ids in hex; times Unix ms, 0 for none. */
+export interface DeviceScope {
+  readonly cameras: readonly string[];
+  readonly from: number;
+  readonly until: number;
 }
 
 export type InviteState = 'open' | 'used' | 'expired' | 'cancelled';
@@ -105,6 +114,9 @@ export interface StoredInvite {
   /** An open invite past its expiry reads as 'expired' even before expireInvites runs. */
   readonly state: InviteState;
   readonly deviceId: string | null;
+  /** The role and scope the phone it pairs gets (null: the role is chosen at approval, no scope). */
+  readonly role: Role | null;
+  readonly scope: DeviceScope | null;
 }
 
 /** 'hub', 'owner' (someone at the hub's own UI or CLI) or a device id in hex. */
@@ -152,6 +164,9 @@ interface DeviceRow {
   last_seen: number | null;
   revoked_at: number | null;
   last_command_seq: string;
+  scope_cameras: string | null;
+  scope_from_ms: number | null;
+  scope_until_ms: number | null;
 }
 
 interface InviteRow {
@@ -161,6 +176,10 @@ interface InviteRow {
   expires_at: number;
   state: InviteState;
   device_id: string | null;
+  role: Role | null;
+  scope_cameras: string | null;
+  scope_from_ms: number | null;
+  scope_until_ms: number | null;
 }
 
 interface AuditRow {
@@ -222,8 +241,23 @@ function toDevice(r: DeviceRow): Device {
   return {
     id: r.id, name: r.name, role: r.role, certificate: new Uint8Array(r.certificate), relayKey: r.relay_key,
     exchangeKey: r.exchange_key, signingKey: r.signing_key, pairedAt: r.paired_at, lastSeen: r.last_seen,
-    revokedAt: r.revoked_at, lastCommandSeq: BigInt(r.last_command_seq),
+    revokedAt: r.revoked_at, lastCommandSeq: BigInt(r.last_command_seq), scope: scopeOfRow(r),
   };
+}
+
+function scopeOfRow(r: { scope_cameras: string | null; scope_from_ms: number | null; scope_until_ms: number | null }): DeviceScope | null {
+  if (r.scope_cameras === null) return null;
+  return { cameras: JSON.parse(r.scope_cameras) as string[], from: r.scope_from_ms ?? 0, until: r.scope_until_ms ?? 0 };
+}
+
+/** The scope columns' values; refuses what is not a list of camera ids and a window in Unix ms. */
+function scopeColumns(scope: DeviceScope | null | undefined, where: string): [string | null, number | null, number | null] {
+  if (scope === null || scope === undefined) return [null, null, null];
+  const ids = scope.cameras.map((c) => idHex(c, 'camera id', where));
+  if (ids.length === 0 || new Set(ids).size !== ids.length) throw new StoreError('invalid', where, 'a scope names one or more cameras, each once');
+  for (const t of [scope.from, scope.until]) if (!Number.isSafeInteger(t) || t < 0) throw new StoreError('invalid', where, 'scope times are Unix ms');
+  if (scope.until !== 0 && scope.until <= scope.from) throw new StoreError('invalid', where, 'a scope ends after it begins');
+  return [JSON.stringify(ids), scope.from || null, scope.until || null];
 }
 
 /** JSON for the audit log; refuses bytes, Secrets and secret-looking keys rather than logging them. */
@@ -657,22 +691,25 @@ export class Store {
   // ---- devices (phones) ---------------------------------------------------------------------
 
   /** Enrols a phone from the certificate the hub issued it; ids and keys come from the certificate. */
-  addDevice(device: { name: string; certificate: DeviceCertificate }): Device {
+  addDevice(device: { name: string; certificate: DeviceCertificate; scope?: DeviceScope | null }): Device {
     const where = 'addDevice';
     const name = checkName(device.name, 'device', where);
     const c = device.certificate;
     const id = idHex(c.deviceId, 'device id', where);
     const encoded = encodeCertificate(c);
+    const scope = scopeColumns(device.scope, where);
+    if (c.role === 'guest' && scope[0] === null) throw new StoreError('invalid', where, 'a guest has a scope');
+    if (c.role === 'owner' && scope[0] !== null) throw new StoreError('invalid', where, 'an owner has no scope');
     return this.#durable(() => {
       if (this.#stmt('SELECT 1 FROM devices WHERE id = ?').get(id) !== undefined) {
         // A revoked phone stays revoked: re-pairing must bring a new device identity.
         throw new StoreError('exists', where, `device ${id.slice(0, 8)} is already enrolled or was revoked`);
       }
       try {
-        this.#stmt(`INSERT INTO devices (id, name, role, certificate, relay_key, exchange_key, signing_key, paired_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        this.#stmt(`INSERT INTO devices (id, name, role, certificate, relay_key, exchange_key, signing_key, paired_at, scope_cameras, scope_from_ms, scope_until_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .run(id, name, c.role, blob(encoded), keyHex(c.relayKey, 'relay key', where),
-            keyHex(c.exchangeKey, 'exchange key', where), keyHex(c.signingKey, 'signing key', where), this.#now());
+            keyHex(c.exchangeKey, 'exchange key', where), keyHex(c.signingKey, 'signing key', where), this.#now(), ...scope);
       } catch (e) {
         if (isUniqueViolation(e)) throw new StoreError('exists', where, 'another device has the same key', { cause: e });
         throw e;
@@ -770,16 +807,17 @@ export class Store {
   // ---- invites ------------------------------------------------------------------------------
 
   /** Stores a new open invite (crypto/invite.ts `Invite` fits); returns its id in hex. */
-  addInvite(invite: { inviteId: Uint8Array | string; secret: Secret | Uint8Array; expiresAt: number }): string {
+  addInvite(invite: { inviteId: Uint8Array | string; secret: Secret | Uint8Array; expiresAt: number; role?: Role; scope?: DeviceScope | null }): string {
     const where = 'addInvite';
+    const scope = scopeColumns(invite.scope, where);
     const id = idHex(invite.inviteId, 'invite id', where);
     const secret = invite.secret instanceof Secret ? invite.secret.expose() : invite.secret;
     if (secret.length === 0) throw new StoreError('invalid', where, 'empty invite secret');
     if (!Number.isSafeInteger(invite.expiresAt)) throw new StoreError('invalid', where, 'expiresAt must be Unix seconds');
     this.#durable(() => {
       try {
-        this.#stmt("INSERT INTO invites (id, secret, created_at, expires_at, state) VALUES (?, ?, ?, ?, 'open')")
-          .run(id, blob(this.#key.seal(SEAL_INVITE_SECRET, id, secret)), this.#now(), invite.expiresAt);
+        this.#stmt("INSERT INTO invites (id, secret, created_at, expires_at, state, role, scope_cameras, scope_from_ms, scope_until_ms) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)")
+          .run(id, blob(this.#key.seal(SEAL_INVITE_SECRET, id, secret)), this.#now(), invite.expiresAt, invite.role ?? null, ...scope);
       } catch (e) {
         if (isUniqueViolation(e)) throw new StoreError('exists', where, `invite ${id.slice(0, 8)} already exists`, { cause: e });
         throw e;
@@ -796,7 +834,7 @@ export class Store {
     const secret = row.secret === null || expired ? null : new Secret(this.#key.open(SEAL_INVITE_SECRET, row.id, row.secret), 'invite secret');
     return {
       id: row.id, secret, createdAt: row.created_at, expiresAt: row.expires_at,
-      state: expired ? 'expired' : row.state, deviceId: row.device_id,
+      state: expired ? 'expired' : row.state, deviceId: row.device_id, role: row.role, scope: scopeOfRow(row),
     };
   }
 

@@ -191,6 +191,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    description: 'guests and scoped phones (PROTOCOL §16.3): the guest role, and the cameras and window a device or invite is limited to',
+    // SQLite cannot change a CHECK in place and rebuilding devices would break the foreign keys that
+    // name it, so the role moves to a new column with the wider CHECK (DROP COLUMN takes the old
+    // CHECK with it). Its default is the narrowest role; every insert names the role anyway.
+    // scope_cameras: a JSON array of camera ids, NULL for every camera; times Unix ms, NULL for none.
+    sql: `
+      ALTER TABLE devices ADD COLUMN role_scoped TEXT NOT NULL DEFAULT 'guest' CHECK (role_scoped IN ('owner', 'viewer', 'guest'));
+      UPDATE devices SET role_scoped = role;
+      ALTER TABLE devices DROP COLUMN role;
+      ALTER TABLE devices RENAME COLUMN role_scoped TO role;
+      ALTER TABLE devices ADD COLUMN scope_cameras TEXT;
+      ALTER TABLE devices ADD COLUMN scope_from_ms INTEGER;
+      ALTER TABLE devices ADD COLUMN scope_until_ms INTEGER;
+      CREATE INDEX devices_scope_until ON devices (scope_until_ms) WHERE scope_until_ms IS NOT NULL AND revoked_at IS NULL;
+
+      -- An invite made for a role and scope pairs a phone with exactly those; NULL role: chosen at approval.
+      ALTER TABLE invites ADD COLUMN role TEXT CHECK (role IS NULL OR role IN ('owner', 'viewer', 'guest'));
+      ALTER TABLE invites ADD COLUMN scope_cameras TEXT;
+      ALTER TABLE invites ADD COLUMN scope_from_ms INTEGER;
+      ALTER TABLE invites ADD COLUMN scope_until_ms INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

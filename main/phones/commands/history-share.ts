@@ -13,6 +13,7 @@ import type { Device, Store } from '../../store/db.ts';
 import type { RecordingIndex } from '../../store/recordings.ts';
 import type { HubRosterLog } from '../roster-log.ts';
 import type { Handler } from './handlers.ts';
+import { mayHoldRecordings } from '../scope.ts';
 
 export interface HistoryShareParts {
   store: Pick<Store, 'getDevice' | 'audit' | 'transaction'>;
@@ -45,6 +46,8 @@ export class HistoryShare {
   readonly share: Handler<'share-history'> = async (args, { device }) => {
     if (args.to === device.id) throw new CommandRefused('no-such-phone', 'a phone holds its own recording keys already');
     const to = onRoster(this.p.store, args.to);
+    // A recording epoch opens every camera: a phone limited to some cameras holds none (PROTOCOL §16.3).
+    if (!mayHoldRecordings(to)) throw new CommandRefused('live-only', 'that phone sees live video of some cameras only: recordings are not shared with it');
     const toId = hexToBytes(to.id);
     const keys = args.keys.map((k) => {
       let sealed: Uint8Array;

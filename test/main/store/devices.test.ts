@@ -27,7 +27,7 @@ describe('devices', () => {
     expect(device).toEqual({
       id: toHex(cert.deviceId), name: "Ana's phone", role: 'owner', certificate: encodeCertificate(cert),
       relayKey: toHex(cert.relayKey), exchangeKey: toHex(cert.exchangeKey), signingKey: toHex(cert.signingKey),
-      pairedAt: 1_800_000_100, lastSeen: null, revokedAt: null, lastCommandSeq: -1n,
+      pairedAt: 1_800_000_100, lastSeen: null, revokedAt: null, lastCommandSeq: -1n, scope: null,
     });
     expect(store.getDevice(cert.deviceId)).toEqual(device);
     expect(store.getDevice(device.id.toUpperCase())).toEqual(device);
