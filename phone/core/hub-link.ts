@@ -76,6 +76,11 @@ export class HubLink {
     return this.paths.candidate.url;
   }
 
+  /** This phone's device id on its hub (its roster entry says what it may see). */
+  get deviceId(): Uint8Array {
+    return this.opts.profile.device.deviceId;
+  }
+
   get linkState(): LinkState {
     return this.session.state;
   }

@@ -6,10 +6,38 @@ import { fromHex, toHex } from '../../crypto/bytes.ts';
 import type { Role } from '../../crypto/certificate.ts';
 import type { HubPublicKeys } from '../../crypto/identity.ts';
 import type { KeyUpdate } from '../../crypto/keyupdate.ts';
-import { rosterHash } from '../../crypto/roster.ts';
+import { rosterHash, type Scope } from '../../crypto/roster.ts';
 import { EMPTY_ROSTER, entryHash, extendRoster, rosterOf, safetyCode, type RosterChange, type RosterView } from '../../crypto/roster-log.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { equalBytes } from '../../crypto/bytes.ts';
+
+/** A guest's or scoped viewer's limits as the log states them (PROTOCOL §16.3): camera ids in hex; Unix ms, 0 for none. */
+export interface ScopeState {
+  readonly cameras: readonly string[];
+  readonly from: number;
+  readonly until: number;
+}
+
+function scopeState(s: Scope): ScopeState {
+  return { cameras: s.cameras.map(toHex), from: s.from, until: s.until };
+}
+
+function scopeOf(s: ScopeState): Scope {
+  return { cameras: s.cameras.map(fromHex), from: s.from, until: s.until };
+}
+
+function scopeFromJson(v: unknown): ScopeState | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = v as Record<string, unknown>;
+  if (!Array.isArray(s.cameras) || !s.cameras.every((c) => typeof c === 'string' && /^[0-9a-f]{32}$/.test(c))
+    || !Number.isSafeInteger(s.from) || !Number.isSafeInteger(s.until)) throw new Error('roster state is malformed');
+  return { cameras: s.cameras as string[], from: s.from as number, until: s.until as number };
+}
+
+function roleFromJson(v: unknown): Role {
+  if (v === 'owner' || v === 'viewer' || v === 'guest') return v;
+  throw new Error('roster state is malformed');
+}
 
 /** A change of the roster this phone learnt of after it joined: shown until acknowledged. */
 export interface RosterAlert {
@@ -21,6 +49,8 @@ export interface RosterAlert {
   /** Who made the change, as the hub's signed entry says. */
   readonly by: string;
   readonly at: number;
+  /** A guest's or scoped viewer's cameras and window. */
+  readonly scope?: ScopeState;
   /** history-shared: which owner phone (hex id) sealed which recording epochs to this device. */
   readonly history?: { readonly from: string; readonly firstEpoch: number; readonly lastEpoch: number; readonly epochs: number };
   acknowledged: boolean;
@@ -31,7 +61,7 @@ export interface RosterState {
   length: number;
   /** Hex of the head hash. */
   head: string;
-  members: { id: string; role: Role; name: string }[];
+  members: { id: string; role: Role; name: string; scope?: ScopeState }[];
   alerts: RosterAlert[];
 }
 
@@ -46,7 +76,7 @@ function viewOf(s: RosterState): RosterView {
   return {
     length: s.length,
     head: fromHex(s.head),
-    members: new Map(s.members.map((m) => [m.id, { deviceId: fromHex(m.id), role: m.role, name: m.name }])),
+    members: new Map(s.members.map((m) => [m.id, { deviceId: fromHex(m.id), role: m.role, name: m.name, ...(m.scope ? { scope: scopeOf(m.scope) } : {}) }])),
   };
 }
 
@@ -58,7 +88,10 @@ export function rosterStateFromJson(v: unknown): RosterState {
   return {
     length: s.length,
     head: s.head,
-    members: s.members.map((m) => ({ id: String(m.id), role: m.role === 'owner' ? 'owner' : 'viewer', name: String(m.name) })),
+    members: s.members.map((m) => {
+      const scope = scopeFromJson(m.scope);
+      return { id: String(m.id), role: roleFromJson(m.role), name: String(m.name), ...(scope ? { scope } : {}) };
+    }),
     alerts: s.alerts.slice(-MAX_ALERTS).map((a) => ({ ...a, acknowledged: a.acknowledged === true })),
   };
 }
@@ -98,14 +131,17 @@ export class RosterCheck {
       const mine = equalBytes(e.deviceId, this.me);
       if (joined && !(mine && e.change === 'added')) {
         const history = e.history && { from: toHex(e.history.from), firstEpoch: e.history.firstEpoch, lastEpoch: e.history.lastEpoch, epochs: e.history.epochs };
-        alerts.push({ seq: e.seq, change: e.change, deviceId: toHex(e.deviceId), name: e.name, role: e.role, by: e.by, at: e.at, ...(history ? { history } : {}), acknowledged: false });
+        alerts.push({
+          seq: e.seq, change: e.change, deviceId: toHex(e.deviceId), name: e.name, role: e.role, by: e.by, at: e.at,
+          ...(e.scope ? { scope: scopeState(e.scope) } : {}), ...(history ? { history } : {}), acknowledged: false,
+        });
       }
       if (mine && e.change === 'added') joined = true;
     }
     this.state = {
       length: view.length,
       head: toHex(view.head),
-      members: [...view.members.values()].map((m) => ({ id: toHex(m.deviceId), role: m.role, name: m.name })),
+      members: [...view.members.values()].map((m) => ({ id: toHex(m.deviceId), role: m.role, name: m.name, ...(m.scope ? { scope: scopeState(m.scope) } : {}) })),
       alerts: [...this.state.alerts, ...alerts].slice(-MAX_ALERTS),
     };
     return alerts;
@@ -136,13 +172,25 @@ export class RosterCheck {
   }
 }
 
+/** A scope for people: `cameras "Front door" from … until …, live only` (names where this phone knows them). */
+export function describeScope(s: ScopeState, nameOf: (id: string) => string | undefined = () => undefined): string {
+  const cameras = s.cameras.map((id) => {
+    const name = nameOf(id);
+    return name === undefined ? id.slice(0, 8) : `"${name}"`;
+  });
+  const from = s.from !== 0 ? ` from ${new Date(s.from).toISOString()}` : '';
+  const until = s.until !== 0 ? ` until ${new Date(s.until).toISOString()}` : '';
+  return `cameras ${cameras.join(', ')}${from}${until}, live only`;
+}
+
 /** One line for people: "New phone 'Pixel 8' added as viewer by … at …". */
-export function describeAlert(a: RosterAlert): string {
+export function describeAlert(a: RosterAlert, nameOf?: (id: string) => string | undefined): string {
   const at = new Date(a.at).toISOString();
   const who = `"${a.name}" (${a.deviceId.slice(0, 8)})`;
+  const scope = a.scope ? ` (${describeScope(a.scope, nameOf)})` : '';
   switch (a.change) {
     case 'added':
-      return `new phone ${who} added as ${a.role} by ${a.by} at ${at}`;
+      return `new phone ${who} added as ${a.role}${scope} by ${a.by} at ${at}`;
     case 'removed':
       return `phone ${who} removed by ${a.by} at ${at}`;
     case 'role-changed':
