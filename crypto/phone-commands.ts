@@ -167,6 +167,8 @@ export interface BackupPage {
   readonly data: string;
   /** With offset 0, to an owner phone the owners' key was split to: its share, sealed to it. */
   readonly share?: string;
+  /** What a restore would bring back, hashed (PROTOCOL §18.3): a phone keeping the backup fetches it again when this moves. */
+  readonly version: string;
 }
 
 /** The most events one `events` answer lists (fewer when they do not fit one message). */
@@ -203,7 +205,7 @@ export type PhoneCommands = {
     /** Without prefs: reads them (and the VAPID key an app subscribes with); with: changes them. */
     'push-settings': { args: { readonly prefs?: PushPrefs }; result: PushSettingsResult };
     /** Owners: a page of the hub's sealed backup, with this phone's sealed share on the first (PROTOCOL §18.3). */
-    backup: { args: { readonly offset: number }; result: BackupPage };
+    backup: { args: { readonly offset: number; readonly peek?: boolean }; result: BackupPage };
   }[A];
 };
 
@@ -366,9 +368,11 @@ export const READ_ARGS: { readonly [A in Action]: (raw: unknown) => ArgsOf<A> } 
   'push-unsubscribe': () => null,
   'push-settings': (raw) => pushArgs(() => readPushSettings(raw)),
   backup: (raw) => {
-    const offset = record(raw).offset ?? 0;
+    const { offset = 0, peek } = record(raw);
     if (!(Number.isSafeInteger(offset) && (offset as number) >= 0)) throw bad('offset must be a byte offset');
-    return { offset: offset as number };
+    if (peek !== undefined && typeof peek !== 'boolean') throw bad('peek is true or false');
+    // peek: the id, size and version only (no data, no share), to see whether a kept backup is stale.
+    return { offset: offset as number, ...(peek === true ? { peek: true } : {}) };
   },
 };
 

@@ -70,7 +70,7 @@ async function cmdPair(argv: string[]): Promise<void> {
   console.log(`paired with hub ${Buffer.from(profile.hub.hubId).toString('hex').slice(0, 16)} as ${profile.certificate.role}; profile saved to ${path}`);
 }
 
-async function withLink<T>(values: Values, usage: string, f: (link: HubLink, profile: PhoneProfile, path: string) => Promise<T>, hooks: { onFrame?: (f: OpenedFrame) => void; onNotice?: NoticeTap['onNotice'] } = {}): Promise<T> {
+async function withLink<T>(values: Values, usage: string, f: (link: HubLink, profile: PhoneProfile, path: string) => Promise<T>, hooks: { onFrame?: (f: OpenedFrame) => void; onNotice?: NoticeTap['onNotice']; refreshBackup?: false } = {}): Promise<T> {
   const path = need(values, 'profile', usage);
   const profile = loadProfile(path);
   const mode = (values.path as string | undefined) ?? 'auto';
@@ -100,7 +100,12 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
     ...(hooks.onNotice ? { onNotice: hooks.onNotice } : {}),
   });
   try {
-    return await f(link, profile, path);
+    const result = await f(link, profile, path);
+    // An owner phone that keeps its hub's backup keeps it fresh at each connection (PROTOCOL §18.3).
+    if (hooks.refreshBackup !== false && profile.certificate.role === 'owner' && existsSync(`${path}.backup`)) {
+      await (await import('./cli-backup.ts')).refreshKeptBackup(link, profile, path);
+    }
+    return result;
   } finally {
     await link.close();
   }
@@ -399,7 +404,7 @@ async function main(argv: string[]): Promise<number> {
       case 'backup': {
         const { saveBackup } = await import('./cli-backup.ts');
         const { values, usage } = parse(rest, BACKUP);
-        return await withLink(values, usage, (link, profile, path) => saveBackup(link, profile, path, { ...(typeof values.out === 'string' ? { out: values.out } : {}), json: values.json === true }));
+        return await withLink(values, usage, (link, profile, path) => saveBackup(link, profile, path, { ...(typeof values.out === 'string' ? { out: values.out } : {}), json: values.json === true }), { refreshBackup: false });
       }
       case 'approve-restore': {
         const { approveRestoreFromCli } = await import('./cli-backup.ts');

@@ -6,7 +6,9 @@
 //
 // The payload is JSON (binary in base64url), read back with every field checked: it comes out of an
 // authenticated backup, but a restore must still fail clearly, never half-write a store.
-import { fromBase64url, toBase64url } from '../../crypto/bytes.ts';
+import { fromBase64url, toBase64url, toHex } from '../../crypto/bytes.ts';
+import { labeledHash } from '../../crypto/hash.ts';
+import { LABEL_BACKUP } from '../../crypto/labels.ts';
 import { exportHubIdentity, type HubIdentity } from '../../crypto/identity.ts';
 import type { Store } from '../store/db.ts';
 
@@ -141,6 +143,21 @@ export function readPayload(bytes: Uint8Array): BackupPayload {
     })(),
     recovery: strOrNull(raw.recovery ?? null, 'recovery'),
   };
+}
+
+/**
+ * The backup's *version* (PROTOCOL §18.3): a hash of what a restore brings back that an owner would
+ * miss, so a phone keeping the backup fetches a new one when it moves. It leaves out what changes
+ * all the time and a restore does not need fresh: a device's last-seen time and last command number
+ * (a command's 60 s lifetime outlasts a restore), and the counters but for every half of
+ * RESTORE_COUNTER_GAP (a restore moves them a whole gap past the backup's).
+ */
+export function materialVersion(payload: Uint8Array): string {
+  const p = JSON.parse(new TextDecoder().decode(payload)) as BackupPayload;
+  // Counters only coarsely: a kept backup whose counters fall half the restore gap behind is stale.
+  const counters = Object.fromEntries(Object.entries(p.counters).map(([k, v]) => [k, Math.floor(v / (RESTORE_COUNTER_GAP / 2))]));
+  const material = { ...p, counters, devices: p.devices.map((d) => ({ ...d, last_seen: null, last_command_seq: '' })) };
+  return toHex(labeledHash(LABEL_BACKUP, 16, new TextEncoder().encode(JSON.stringify(material))));
 }
 
 /** How far a restore moves each counter past the backup's (PROTOCOL §18.4): epochs a phone saw since stay behind. */

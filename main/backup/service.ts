@@ -10,41 +10,46 @@ import { LABEL_BACKUP } from '../../crypto/labels.ts';
 import { CommandRefused } from '../../crypto/phone-commands.ts';
 import type { Handler } from '../phones/commands/handlers.ts';
 import type { Store } from '../store/db.ts';
-import { exportPayload } from './payload.ts';
+import { exportPayload, materialVersion } from './payload.ts';
 import { ensureOwnersKey, readRecovery, recipientsOf } from './recovery.ts';
 
 /** Bytes of backup one `backup` answer carries: 48 KiB of base64url, under a session message's 60 kB of JSON. */
 export const BACKUP_PAGE_BYTES = 36 * 1024;
 
 export class HubBackup {
-  #cached: { payloadHash: string; blob: Uint8Array } | undefined;
+  #cached: { version: string; blob: Uint8Array } | undefined;
 
   constructor(private readonly store: Store, private readonly hub: HubIdentity, private readonly now: () => number = Date.now) {}
 
-  /** The current backup, or undefined when no recovery key exists yet (no code printed, fewer than 2 owners). */
-  current(): Uint8Array | undefined {
+  /**
+   * The current backup and its version, or undefined when no recovery key exists yet (no code
+   * printed, fewer than 2 owners). The same version gives the same blob: a phone's page requests
+   * (each a command, which moves the phone's last command number) fetch one blob.
+   */
+  current(): { blob: Uint8Array; version: string } | undefined {
     ensureOwnersKey(this.store, this.hub, this.now());
     const recipients = recipientsOf(readRecovery(this.store));
     if (recipients.length === 0) return undefined;
     const payload = exportPayload(this.store, this.hub);
-    const payloadHash = toHex(labeledHash(LABEL_BACKUP, 32, payload));
-    if (this.#cached?.payloadHash !== payloadHash) this.#cached = { payloadHash, blob: sealBackup(this.hub.hubId, this.now(), recipients, payload) };
+    const version = materialVersion(payload);
+    if (this.#cached?.version !== version) this.#cached = { version, blob: sealBackup(this.hub.hubId, this.now(), recipients, payload) };
     payload.fill(0);
-    return this.#cached.blob;
+    return this.#cached;
   }
 
   /** `backup {offset}` (owners): a page of the current backup, and with the first page this phone's sealed share. */
-  readonly command: Handler<'backup'> = async ({ offset }, { device }) => {
-    const blob = this.current();
-    if (blob === undefined) throw new CommandRefused('no-backup', 'this hub has no recovery key yet: print a recovery code on the hub (vigil backup --print-code), or pair a second owner phone');
+  readonly command: Handler<'backup'> = async ({ offset, peek }, { device }) => {
+    const { blob, version } = this.current() ?? {};
+    if (blob === undefined || version === undefined) throw new CommandRefused('no-backup', 'this hub has no recovery key yet: print a recovery code on the hub (vigil backup --print-code), or pair a second owner phone');
     if (offset > blob.length) throw new CommandRefused('bad-arguments', 'offset past the end of the backup');
-    const share = offset === 0 ? readRecovery(this.store).owners?.shares[device.id] : undefined;
+    const share = offset === 0 && peek !== true ? readRecovery(this.store).owners?.shares[device.id] : undefined;
     return {
       id: toHex(labeledHash(LABEL_BACKUP, 16, blob)),
       total: blob.length,
       offset,
-      data: toBase64url(blob.subarray(offset, offset + BACKUP_PAGE_BYTES)),
+      data: peek === true ? '' : toBase64url(blob.subarray(offset, offset + BACKUP_PAGE_BYTES)),
       ...(share !== undefined ? { share } : {}),
+      version,
     };
   };
 }

@@ -19,8 +19,11 @@ export class RestoreApprovalError extends Error {
 export interface KeptBackup {
   readonly hub: string;
   readonly id: string;
+  readonly madeAt: number;
   readonly blob: string;
   readonly share?: string;
+  /** The hub's backup version when it was fetched (absent in files from before versions). */
+  readonly version?: string;
 }
 
 /** How long the new machine has to answer each step. */

@@ -22,6 +22,8 @@ export interface HeldBackup {
   /** The owners' key: shares needed and made. */
   readonly owners?: { readonly k: number; readonly n: number };
   readonly code: boolean;
+  /** What a restore would bring back, hashed by the hub: a new backup is fetched when it moves. */
+  readonly version: string;
 }
 
 export class BackupFetchError extends Error {
@@ -39,7 +41,7 @@ export async function fetchBackup(link: BackupLink, profile: Pick<PhoneProfile, 
   let offset = 0;
   for (let i = 0; ; i++) {
     if (i >= MAX_PAGES) throw new BackupFetchError('the backup did not end');
-    if (page.id !== first.id || page.total !== first.total || page.offset !== offset) throw new BackupFetchError('the backup changed while it was fetched; fetch it again');
+    if (page.id !== first.id || page.total !== first.total || page.offset !== offset || page.version !== first.version) throw new BackupFetchError('the backup changed while it was fetched; fetch it again');
     const data = fromBase64url(page.data);
     if (data.length === 0 || offset + data.length > blob.length) throw new BackupFetchError('the hub sent pages that do not add up');
     blob.set(data, offset);
@@ -58,5 +60,13 @@ export async function fetchBackup(link: BackupLink, profile: Pick<PhoneProfile, 
     ...(share !== undefined ? { share } : {}),
     ...(owners ? { owners: { k: owners.k, n: owners.n } } : {}),
     code: address.recipients.some((r) => r.kind === 'code'),
+    version: first.version,
   };
+}
+
+/** The hub's current backup version, without its bytes (PROTOCOL §18.3): to see whether a kept one is stale. */
+export async function backupVersion(link: BackupLink): Promise<string> {
+  const page = await link.command('backup', { offset: 0, peek: true });
+  if (typeof page.version !== 'string' || page.version.length === 0 || page.version.length > 64) throw new BackupFetchError('the hub named no backup version');
+  return page.version;
 }

@@ -3,7 +3,8 @@
 // deleted; `vigil restore` brings the same hub back in a new one, with the printed recovery code and,
 // separately, approved by both owner phones (2 of 2). An owner phone then watches without pairing
 // again and shows the restore as a roster alert; a phone removed before the backup stays removed; a
-// wrong code, a changed backup or too few approvals are refused clearly; the code is in no hub output.
+// wrong code, a changed backup or too few approvals are refused clearly; the code is in no hub output;
+// an owner phone keeping the backup fetches a new one when what a restore brings back changes.
 // Commands that do not depend on each other run at the same time: each CLI start costs seconds on a
 // busy machine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +72,19 @@ describe('backup and restore', () => {
     // Sealed to the code and to the two owners' key, each owner holding a share.
     expect(lines(kept.stdout).at(-1)).toMatchObject({ code: true, share: true, owners: { k: 2, n: 2 } });
     expect(lines(keptBen.stdout).at(-1)).toMatchObject({ code: true, share: true, owners: { k: 2, n: 2 } });
-    const status = await run(VIGIL, ['backup-status', '--data', first, '--json']);
+    // Something a restore brings back changes (a camera's recording settings): the owner phone's
+    // next command, whatever it is, keeps the new backup (PROTOCOL §18.3); a last-seen time does not.
+    const keptId = () => (JSON.parse(readFileSync(`${anna}.backup`, 'utf8')) as { id: string }).id;
+    const before = keptId();
+    const [status, record] = await Promise.all([
+      run(VIGIL, ['backup-status', '--data', first, '--json']),
+      run(VIGIL, ['record', '--data', first, '--camera', CAMERA, '--mode', 'off', '--keep-days', '3']),
+    ]);
+    expect(record.code, record.stderr).toBe(0);
+    const cameras = await run(VIGIL_PHONE, ['cameras', '--profile', anna], { timeoutMs: 60_000 });
+    expect(cameras.code, cameras.stderr).toBe(0);
+    expect(cameras.stderr).toMatch(/backup: kept the hub's new backup/);
+    expect(keptId()).not.toBe(before);
     expect(JSON.parse(status.stdout.trim())).toMatchObject({ code: true, owners: { k: 2, n: 2 } });
     expect(status.stdout).not.toContain(code.slice(4, 20));
     expect(statSync(`${anna}.backup`).mode & 0o077).toBe(0);

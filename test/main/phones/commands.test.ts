@@ -38,7 +38,7 @@ const answers: Handlers = {
   'push-subscribe': async (args) => ({ vapidKey: 'k', subscribed: true, prefs: args.prefs }),
   'push-unsubscribe': async () => ({ ok: true }),
   'push-settings': async (args) => ({ vapidKey: 'k', subscribed: false, prefs: args.prefs ?? { cooldownSeconds: 60, awayOnly: false } }),
-  backup: async ({ offset }) => ({ id: 'i', total: 0, offset, data: '' }),
+  backup: async ({ offset }) => ({ id: 'i', total: 0, offset, data: '', version: 'v' }),
 };
 
 // @ts-expect-error a table without a handler for every action does not compile
