@@ -13,10 +13,12 @@
 // the next keyframe.
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FrameAead } from '../../crypto/frame.ts';
 import type { HubIdentity } from '../../crypto/identity.ts';
 import { SegmentWriter, type RecordingEpoch } from '../../crypto/recording.ts';
 import type { IngestFragment, IngestInit } from '../../native/ingest.ts';
 import { hexToBytes } from '../hex.ts';
+import { nodeFrameAead } from '../node-aead.ts';
 import type { DetectedEvent, EventConsumer } from '../events/hub-events.ts';
 import type { MediaConsumer, MediaStream } from '../media/media-bus.ts';
 import type { RecordingIndex, RecordingMode } from '../store/recordings.ts';
@@ -54,6 +56,8 @@ export interface RecorderParts {
   disk?: (dir: string) => DiskSpace;
   now?: () => number;
   log?(line: string): void;
+  /** Seals chunks; default node:crypto's (the same bytes as the phones' libsodium, about 3x faster). */
+  aead?: FrameAead;
 }
 
 interface OpenSegment {
@@ -367,7 +371,7 @@ export class Recorder implements MediaConsumer {
       return false;
     }
     try {
-      writer = new SegmentWriter(this.p.identity, epoch, { cameraId: hexToBytes(cameraId), segmentId: BigInt(row.id), start: time });
+      writer = new SegmentWriter(this.p.identity, epoch, { cameraId: hexToBytes(cameraId), segmentId: BigInt(row.id), start: time }, { aead: this.p.aead ?? nodeFrameAead });
       const head = writer.headerBytes;
       const first = writer.chunk('init', time, init.data);
       this.#files.append(fd, head);
