@@ -7,6 +7,7 @@ import { toHex } from '../../../crypto/bytes.ts';
 import { CommandError, type HubLink } from '../../core/hub-link.ts';
 import { HistoryShareError, shareHistory } from '../../core/history-share.ts';
 import type { PhoneProfile } from '../../core/profile.ts';
+import { describeScope } from '../../core/roster.ts';
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -15,6 +16,23 @@ function $<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 let sharing = false;
+/** Camera names by id as the hub lists them to this phone (a guest: its own cameras), fetched once a scope is shown. */
+let cameraNames: Map<string, string> | undefined;
+let fetchingNames = false;
+
+function nameOf(link: HubLink, profile: PhoneProfile): (id: string) => string | undefined {
+  if (cameraNames === undefined && !fetchingNames) {
+    fetchingNames = true;
+    link.listCameras().then((cameras) => {
+      cameraNames = new Map(cameras.map((c) => [c.id, c.name]));
+      drawn = '';
+      renderPhones(link, profile);
+    }, () => undefined).finally(() => {
+      fetchingNames = false;
+    });
+  }
+  return (id) => cameraNames?.get(id);
+}
 /** What the list was last drawn for: it is drawn again only when that changes (keyboard focus stays). */
 let drawn = '';
 
@@ -34,9 +52,12 @@ export function renderPhones(link: HubLink, profile: PhoneProfile): void {
     name.textContent = `${m.name}${m.id === me ? ' (this phone)' : ''}`;
     const role = document.createElement('span');
     role.className = 'muted small';
-    role.textContent = ` ${m.role} · ${m.id.slice(0, 8)}`;
+    // A guest's or scoped viewer's cameras and window, as the roster log every phone checks says (PROTOCOL §16.3).
+    const scope = m.scope ? ` · ${describeScope(m.scope, nameOf(link, profile))}` : '';
+    role.textContent = ` ${m.role} · ${m.id.slice(0, 8)}${scope}`;
     li.append(name, role);
-    if (owner && m.id !== me) {
+    // Recordings are not shared with a scoped phone: it sees live video only.
+    if (owner && m.id !== me && m.scope === undefined) {
       const b = document.createElement('button');
       b.type = 'button';
       b.className = 'share-history';
@@ -48,7 +69,10 @@ export function renderPhones(link: HubLink, profile: PhoneProfile): void {
     }
     return li;
   }));
-  $('phones-note').textContent = owner ? 'A phone paired later sees no recordings from before it was paired, unless you share them.' : '';
+  const mine = members.find((m) => m.id === me)?.scope;
+  $('phones-note').textContent = owner
+    ? 'A phone paired later sees no recordings from before it was paired, unless you share them.'
+    : mine !== undefined ? `This phone may see ${describeScope(mine, nameOf(link, profile))}.` : '';
 }
 
 async function share(link: HubLink, profile: PhoneProfile, id: string, name: string): Promise<void> {
