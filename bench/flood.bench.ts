@@ -7,28 +7,26 @@
 // fragment -> the phone opened it, one wall clock), and the hub process's CPU, with the ratio
 // flood / no flood. Everything runs in this one process except the hub (bench/lib/hub.worker.ts)
 // and the cameras. Prints PASS/FAIL against the targets and exits 0: it is a report, not a test.
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { OpenedFrame } from '../crypto/frame.ts';
 import { sign } from '../crypto/identity.ts';
 import { Envelope, encodeEnvelope } from '../crypto/messages.ts';
 import { startSession } from '../crypto/session.ts';
 import { cryptoReady } from '../crypto/sodium.ts';
-import { hubV8Flags } from '../main/v8-flags.ts';
 import { DEFAULT_FRAGMENT_MS } from '../native/ingest.ts';
 import { HubLink } from '../phone/core/hub-link.ts';
-import { pairWithHub, type RelayFactory } from '../phone/core/pair.ts';
+import { pairWithHub } from '../phone/core/pair.ts';
 import type { PhoneProfile } from '../phone/core/profile.ts';
 import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
 import { DEFAULT_LIMITS } from '../relay/limits.ts';
 import { startRelay, type RelayHandle } from '../relay/server.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../test/support/camera/camera.ts';
-import type { WorkerReply, WorkerRequest, WorkerStatus } from './lib/hub.worker.ts';
-import { childrenOf, sampleTree, treeDelta } from './lib/proc.ts';
+import type { WorkerRequest, WorkerStatus } from './lib/hub.worker.ts';
+import { sampleTree, treeDelta } from './lib/proc.ts';
+import { relayFactory } from './lib/relay-factory.ts';
+import { runBench } from './lib/run.ts';
 import { fixed, machineLine, median, nowMs, percentile, verdict } from './lib/stats.ts';
+import { HUB_WORKER, HubWorker, sleep, waitFor } from './lib/worker-client.ts';
 
 /** VIGIL_BENCH_CAMERAS=N: how many cameras the hub seals while the flood runs. */
 const CAMERAS = Number(process.env['VIGIL_BENCH_CAMERAS'] ?? 2);
@@ -48,14 +46,8 @@ const TARGET_DELIVERY_RATIO = 0.95;
 /** ...and the added latency's p99 stays under this. */
 const TARGET_LATENCY_P99_MS = 100;
 
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'hub.worker.ts');
-const relayFactory: RelayFactory = (o) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
 let relay: RelayHandle | undefined;
-let worker: ChildProcess | undefined;
+const worker = new HubWorker<WorkerRequest>(HUB_WORKER, { killAfterMs: 8_000 });
 let link: HubLink | undefined;
 let flooder: RelayClient | undefined;
 let cleaning: Promise<void> | undefined;
@@ -64,97 +56,19 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await flooder?.close().catch(() => undefined);
     await link?.close().catch(() => undefined);
-    await stopWorker();
+    await worker.stop();
     await stopAllCameras();
     await relay?.close().catch(() => undefined);
   })();
   return cleaning;
 }
 
-let nextId = 1;
-const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
-function rpc<T>(req: DistributiveOmit<WorkerRequest, 'id'>, timeoutMs = 20_000): Promise<T> {
-  const w = worker;
-  if (w === undefined) return Promise.reject(new Error('hub worker is not running'));
-  const id = nextId++;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      reject(new Error(`hub worker: no answer to ${req.op} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    pending.set(id, {
-      resolve: (v) => {
-        clearTimeout(timer);
-        resolve(v as T);
-      },
-      reject: (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    });
-    w.send({ ...req, id });
-  });
-}
 
-async function startWorker(relayUrl: string): Promise<void> {
-  const w = fork(WORKER, [relayUrl, String(DEFAULT_FRAGMENT_MS)], { execArgv: [...hubV8Flags(), '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  worker = w;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('hub worker did not start within 30 s')), 30_000);
-    w.on('message', (m: WorkerReply) => {
-      if (m.id === 0) {
-        clearTimeout(timer);
-        resolve();
-        return;
-      }
-      const p = pending.get(m.id);
-      if (p === undefined) return;
-      pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(new Error(m.error));
-    });
-    w.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hub worker exited (code ${code}, signal ${signal})`));
-      for (const [, p] of pending) p.reject(new Error('hub worker exited'));
-      pending.clear();
-    });
-  });
-}
-
-async function stopWorker(): Promise<void> {
-  const w = worker;
-  if (w === undefined || w.pid === undefined) return;
-  worker = undefined;
-  if (w.exitCode !== null || w.signalCode !== null) return;
-  const exited = once(w, 'exit');
-  const orphans = childrenOf(w.pid);
-  if (w.connected) w.disconnect(); // the worker closes the hub (and its ffmpeg) and exits
-  const killer = setTimeout(() => w.kill('SIGKILL'), 8_000);
-  await exited;
-  clearTimeout(killer);
-  for (const o of orphans) {
-    try {
-      process.kill(o.pid, 'SIGKILL');
-    } catch {
-      // already gone, as it should be
-    }
-  }
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 async function pair(name: string): Promise<PhoneProfile> {
-  const invite = await rpc<{ id: string; link: string }>({ op: 'invite' });
-  const approved = rpc<string>({ op: 'approve', invite: invite.id, timeoutMs: 20_000 }, 25_000);
+  const invite = await worker.rpc<{ id: string; link: string }>({ op: 'invite' });
+  const approved = worker.rpc<string>({ op: 'approve', invite: invite.id, timeoutMs: 20_000 }, 25_000);
   const profile = await pairWithHub({ link: invite.link, name, relayFactory, timeoutMs: 20_000 });
   await approved;
   return profile;
@@ -182,8 +96,8 @@ function onFrame(f: OpenedFrame): void {
 }
 
 async function measure(): Promise<Window> {
-  const pid = worker!.pid!;
-  const before = await rpc<WorkerStatus>({ op: 'status' });
+  const pid = worker.pid;
+  const before = await worker.rpc<WorkerStatus>({ op: 'status' });
   const a = sampleTree(pid, []);
   const start = nowMs();
   measuring = { from: Date.now(), opened: new Map(), latency: [] };
@@ -192,7 +106,7 @@ async function measure(): Promise<Window> {
   measuring = undefined;
   const seconds = (nowMs() - start) / 1000;
   const b = sampleTree(pid, []);
-  const after = await rpc<WorkerStatus>({ op: 'status' });
+  const after = await worker.rpc<WorkerStatus>({ op: 'status' });
   const produced = after.cameras.reduce((n, c) => n + c.fragments, 0) - before.cameras.reduce((n, c) => n + c.fragments, 0);
   return { seconds, opened: m.opened, latency: m.latency, produced, hubCpu: treeDelta(a, b).self / seconds };
 }
@@ -246,21 +160,21 @@ async function main(): Promise<void> {
     size: CAMERA.size, fps: CAMERA.fps, gop: CAMERA.gop, runSeconds: DEADLINE_MS / 1000 + 10,
     extraArgs: ['--bitrate', String(CAMERA.bitrateKbps)],
   })));
-  await startWorker(relay.url);
+  await worker.start([relay.url, String(DEFAULT_FRAGMENT_MS)]);
   const watcher = await pair('bench watcher');
   const attacker = await pair('bench flooder');
 
   const names = cams.map((_, i) => `cam${i + 1}`);
-  for (let i = 0; i < cams.length; i++) await rpc({ op: 'add-camera', name: names[i]!, url: cams[i]!.url });
+  for (let i = 0; i < cams.length; i++) await worker.rpc({ op: 'add-camera', name: names[i]!, url: cams[i]!.url });
   await waitFor('every camera live', 30_000, async () => {
-    const s = await rpc<WorkerStatus>({ op: 'status' });
+    const s = await worker.rpc<WorkerStatus>({ op: 'status' });
     return names.every((n) => s.cameras.some((c) => c.name === n && c.state === 'live' && c.fragments > 0));
   });
 
   link = new HubLink({ profile: watcher, relayFactory, onFrame, commandTimeoutMs: 10_000, path: 'relay' });
   await link.ready(20_000);
   const list = (await link.listCameras()).filter((c) => names.includes(c.name));
-  await waitFor('the watcher to hold the epoch\'s keys', 10_000, async () => link!.currentEpoch >= (await rpc<WorkerStatus>({ op: 'status' })).epoch);
+  await waitFor('the watcher to hold the epoch\'s keys', 10_000, async () => link!.currentEpoch >= (await worker.rpc<WorkerStatus>({ op: 'status' })).epoch);
   for (const c of list) await link.watch(c);
 
   // The flooder's message 1s, made before anything is measured (X-Wing encapsulation costs here).
@@ -304,24 +218,4 @@ async function main(): Promise<void> {
   console.log(`overall: ${verdict(pass)}; done in ${fixed((nowMs() - startedAt) / 1000, 1)} s`);
 }
 
-const deadline = setTimeout(() => {
-  console.error(`bench:flood: not done within ${DEADLINE_MS / 1000} s; stopping everything`);
-  void cleanup().finally(() => process.exit(1));
-}, DEADLINE_MS);
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .catch((e: unknown) => {
-    console.error(`bench:flood failed: ${e instanceof Error ? e.stack : String(e)}`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    clearTimeout(deadline);
-    process.exit();
-  });
+runBench('bench:flood', DEADLINE_MS, main, cleanup);

@@ -14,25 +14,24 @@
 // (bench/lib/hub.worker.ts), so its CPU is read from /proc apart from theirs. Everything listens on
 // 127.0.0.1. Every process (cameras, hub, ffmpeg) is stopped on the way out, on error and on a
 // deadline too. Prints PASS/FAIL against the targets and exits 0: it is a report.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import type { OpenedFrame } from '../crypto/frame.ts';
 import { cryptoReady } from '../crypto/sodium.ts';
 import { resolveFfmpeg } from '../native/ffmpeg.ts';
 import { DEFAULT_FRAGMENT_MS, fragmentDurationUs } from '../native/ingest.ts';
 import { hubV8Flags } from '../main/v8-flags.ts';
 import { HubLink, type CameraInfo } from '../phone/core/hub-link.ts';
-import { pairWithHub, type RelayFactory } from '../phone/core/pair.ts';
-import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
+import { pairWithHub } from '../phone/core/pair.ts';
 import { startRelay, type RelayHandle } from '../relay/server.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../test/support/camera/camera.ts';
-import type { WorkerReply, WorkerRequest, WorkerStatus } from './lib/hub.worker.ts';
-import { childrenOf, readStat, sampleTree, treeDelta } from './lib/proc.ts';
+import type { WorkerRequest, WorkerStatus } from './lib/hub.worker.ts';
+import { readStat, sampleTree, treeDelta } from './lib/proc.ts';
+import { relayFactory } from './lib/relay-factory.ts';
+import { runBench } from './lib/run.ts';
 import { fixed, machineLine, median, nowMs, percentile, verdict } from './lib/stats.ts';
+import { HUB_WORKER, HubWorker, sleep, waitFor } from './lib/worker-client.ts';
 
 // VIGIL_BENCH_CAMERAS=N and VIGIL_BENCH_CAMERA=WxH@FPS:KBPS change the load (e.g. 1 camera at
 // 1280x720@25:4000, a typical home camera's main stream); the defaults fit 8 cameras on 2 cores.
@@ -73,18 +72,11 @@ const TARGET_TTFF_MS = 1_000;
 const TARGET_LATENCY_P99_MS = 50;
 const TARGET_CPU_RATIO = 2;
 
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'hub.worker.ts');
-
-const relayFactory: RelayFactory = (o) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
 // ---------------------------------------------------------------------------------------------
 // Everything that must be stopped on the way out
 
 let relay: RelayHandle | undefined;
-let worker: ChildProcess | undefined;
+const worker = new HubWorker<WorkerRequest>(HUB_WORKER, { closeMs: 8_000, killAfterMs: 5_000, hubArgs: true });
 let link: HubLink | undefined;
 const baselines = new Set<ChildProcess>();
 let cleaning: Promise<void> | undefined;
@@ -93,112 +85,23 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     for (const b of baselines) b.kill('SIGKILL');
     await link?.close().catch(() => undefined);
-    await stopWorker();
+    await worker.stop();
     await stopAllCameras();
     await relay?.close().catch(() => undefined);
   })();
   return cleaning;
 }
 
-async function stopWorker(): Promise<void> {
-  const w = worker;
-  if (w === undefined || w.pid === undefined) return;
-  worker = undefined;
-  if (w.exitCode !== null || w.signalCode !== null) return;
-  const exited = once(w, 'exit');
-  // The hub stops its ffmpeg processes on close; if it does not, they go with it.
-  await Promise.race([rpcOn(w, { op: 'close' }, 8_000).catch(() => undefined), sleep(8_000)]);
-  const orphans = childrenOf(w.pid);
-  if (w.connected) w.disconnect();
-  const killer = setTimeout(() => w.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(killer);
-  for (const o of orphans) {
-    try {
-      process.kill(o.pid, 'SIGKILL');
-    } catch {
-      // already gone, as it should be
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The hub worker
 
-let nextId = 1;
-const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
-function rpcOn<T>(w: ChildProcess, req: DistributiveOmit<WorkerRequest, 'id'>, timeoutMs = 20_000): Promise<T> {
-  const id = nextId++;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      reject(new Error(`hub worker: no answer to ${req.op} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    pending.set(id, {
-      resolve: (v) => {
-        clearTimeout(timer);
-        resolve(v as T);
-      },
-      reject: (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    });
-    w.send({ ...req, id });
-  });
-}
-
-function rpc<T>(req: DistributiveOmit<WorkerRequest, 'id'>, timeoutMs?: number): Promise<T> {
-  if (worker === undefined) return Promise.reject(new Error('hub worker is not running'));
-  return rpcOn<T>(worker, req, timeoutMs);
-}
-
-async function startWorker(relayUrl: string): Promise<ChildProcess> {
-  // VIGIL_BENCH_HUB_ARGS: extra node flags for the hub alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
-  // (NODE_OPTIONS refuses --cpu-prof). Its CPU figures then include the profiler's cost.
-  const extra = (process.env['VIGIL_BENCH_HUB_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-  // The hub's own V8 flags, as `vigil hub` runs it (main/hub.v8-flags).
-  const w = fork(WORKER, [relayUrl, String(FRAGMENT_MS)], { execArgv: [...hubV8Flags(), '--import', 'tsx', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  worker = w;
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('hub worker did not start within 30 s')), 30_000);
-    w.on('message', (m: WorkerReply) => {
-      if (m.id === 0) {
-        clearTimeout(timer);
-        resolve();
-        return;
-      }
-      const p = pending.get(m.id);
-      if (p === undefined) return;
-      pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(new Error(m.error));
-    });
-    w.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hub worker exited (code ${code}, signal ${signal})`));
-      for (const [, p] of pending) p.reject(new Error('hub worker exited'));
-      pending.clear();
-    });
-  });
-  await ready;
-  return w;
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 async function waitLive(names: readonly string[]): Promise<void> {
   let last: WorkerStatus | undefined;
   await waitFor(`cameras ${names.join(', ')} live on the hub`, 30_000, async () => {
-    last = await rpc<WorkerStatus>({ op: 'status' });
+    last = await worker.rpc<WorkerStatus>({ op: 'status' });
     return names.every((n) => last!.cameras.some((c) => c.name === n && c.state === 'live' && c.fragments > 0));
   }).catch((e: unknown) => {
     throw new Error(`${(e as Error).message}; last status: ${JSON.stringify(last?.cameras)}`);
@@ -206,7 +109,7 @@ async function waitLive(names: readonly string[]): Promise<void> {
 }
 
 async function waitKeys(): Promise<void> {
-  const { epoch } = await rpc<WorkerStatus>({ op: 'status' });
+  const { epoch } = await worker.rpc<WorkerStatus>({ op: 'status' });
   await waitFor(`the phone to hold epoch ${epoch}`, 10_000, () => (link?.currentEpoch ?? -1) >= epoch);
 }
 
@@ -299,7 +202,7 @@ function syscalls(pid: number): { reads: number; writes: number } | undefined {
 
 async function scenario(cameras: readonly CameraInfo[]): Promise<ScenarioResult> {
   await waitKeys();
-  const pid = worker!.pid!;
+  const pid = worker.pid;
   await Promise.all(cameras.map((c) => link!.watch(c)));
   await sleep(WARMUP_MS);
   await Promise.all(cameras.map((c) => link!.unwatch(c)));
@@ -315,7 +218,7 @@ async function scenario(cameras: readonly CameraInfo[]): Promise<ScenarioResult>
 
   await Promise.all(cameras.map((c) => link!.watch(c)));
   await sleep(SETTLE_MS);
-  const before = await rpc<WorkerStatus>({ op: 'status' });
+  const before = await worker.rpc<WorkerStatus>({ op: 'status' });
   latencies = [];
   latencyFromWall = Date.now();
   const a = sampleTree(pid, MEDIA_TOOLS);
@@ -328,7 +231,7 @@ async function scenario(cameras: readonly CameraInfo[]): Promise<ScenarioResult>
   const seconds = (nowMs() - start) / 1000;
   const bench = process.cpuUsage(benchA);
   latencyFromWall = Number.POSITIVE_INFINITY;
-  const after = await rpc<WorkerStatus>({ op: 'status' });
+  const after = await worker.rpc<WorkerStatus>({ op: 'status' });
   const latency = latencies;
   await Promise.all(cameras.map((c) => link!.unwatch(c)));
   const numbers = new Set(cameras.map((c) => c.number));
@@ -457,17 +360,17 @@ async function main(): Promise<void> {
     size: CAMERA.size, fps: CAMERA.fps, gop: CAMERA.gop, runSeconds: DEADLINE_MS / 1000 + 10,
     extraArgs: ['--bitrate', String(CAMERA.bitrateKbps)],
   })));
-  await startWorker(relay.url);
+  await worker.start([relay.url, String(FRAGMENT_MS)]);
 
   // Pair one phone, as the owner would: invite, the phone's code shows up on the hub, approve.
-  const invite = await rpc<{ id: string; link: string }>({ op: 'invite' });
-  const approved = rpc<string>({ op: 'approve', invite: invite.id, timeoutMs: 20_000 }, 25_000);
+  const invite = await worker.rpc<{ id: string; link: string }>({ op: 'invite' });
+  const approved = worker.rpc<string>({ op: 'approve', invite: invite.id, timeoutMs: 20_000 }, 25_000);
   const profile = await pairWithHub({ link: invite.link, name: 'bench phone', relayFactory, timeoutMs: 20_000 });
   await approved;
   link = new HubLink({ profile, relayFactory, onFrame, commandTimeoutMs: 10_000, path: 'relay' });
   await link.ready(20_000);
 
-  await rpc({ op: 'add-camera', name: 'cam1', url: cams[0]!.url });
+  await worker.rpc({ op: 'add-camera', name: 'cam1', url: cams[0]!.url });
   await waitLive(['cam1']);
   // A new camera is a new epoch, and the hub ends every session at one (PROTOCOL 6.6): ask once the
   // phone has handshaken again and holds the new keys, or the request dies with the old session.
@@ -476,7 +379,7 @@ async function main(): Promise<void> {
   const one = ONLY_ALL ? undefined : await scenario(list.filter((c) => c.name === 'cam1'));
 
   // The same camera watched straight from the hub's LAN endpoint (issue 8), same process layout.
-  const lanUrl = await rpc<string | null>({ op: 'lan-url' });
+  const lanUrl = await worker.rpc<string | null>({ op: 'lan-url' });
   let oneLan: ScenarioResult | undefined;
   if (lanUrl !== null && !ONLY_ALL) {
     await link.close();
@@ -489,7 +392,7 @@ async function main(): Promise<void> {
   }
 
   const names = cams.map((_, i) => `cam${i + 1}`);
-  for (let i = 1; i < cams.length; i++) await rpc({ op: 'add-camera', name: names[i]!, url: cams[i]!.url });
+  for (let i = 1; i < cams.length; i++) await worker.rpc({ op: 'add-camera', name: names[i]!, url: cams[i]!.url });
   await waitLive(names);
   await waitKeys();
   list = await link.listCameras();
@@ -497,7 +400,7 @@ async function main(): Promise<void> {
 
   await link.close();
   link = undefined;
-  await stopWorker();
+  await worker.stop();
   // ffmpeg alone only once the hub is gone: a second client of a test camera (GStreamer's shared
   // media) restarts the stream's timestamps for the first, which would stall the hub's fragments.
   const base1 = one === undefined ? undefined : await baseline([cams[0]!.url]);
@@ -518,25 +421,4 @@ async function main(): Promise<void> {
   console.log(`overall: ${verdict(pass1 && pass8)}; done in ${fixed((nowMs() - startedAt) / 1000, 1)} s`);
 }
 
-const deadline = setTimeout(() => {
-  console.error(`bench:path: not done within ${DEADLINE_MS / 1000} s; stopping everything`);
-  void cleanup().finally(() => process.exit(1));
-}, DEADLINE_MS);
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .catch((e: unknown) => {
-    console.error(`bench:path failed: ${e instanceof Error ? e.stack : String(e)}`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    clearTimeout(deadline);
-    // A stray socket or timer must not keep a finished report running.
-    process.exit();
-  });
+runBench('bench:path', DEADLINE_MS, main, cleanup);

@@ -20,28 +20,28 @@
 // RTSP/TCP as it pulls a camera. Layout: relay and phone in this process, the hub in a child process
 // (its CPU and I/O read apart), the RTSP server in another. Every process is stopped on the way out,
 // on error and at a deadline. Prints PASS/FAIL against the goals and exits 0: it is a report.
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import type { SegmentInfo } from '../crypto/phone-commands.ts';
 import { cryptoReady } from '../crypto/sodium.ts';
-import { hubV8Flags } from '../main/v8-flags.ts';
 import { resolveFfmpeg } from '../native/ffmpeg.ts';
 import { DEFAULT_FRAGMENT_MS } from '../native/ingest.ts';
 import { Coverage, segmentFor } from '../phone/app/src/timeline.ts';
 import { HubLink } from '../phone/core/hub-link.ts';
-import { pairWithHub, type RelayFactory } from '../phone/core/pair.ts';
+import { pairWithHub } from '../phone/core/pair.ts';
 import { PhoneRecordings, keyframeOf, segmentsBetween, type Keyframe, type RecordingsLink } from '../phone/core/recordings.ts';
-import { RelayClient, type WebSocketConstructor } from '../relay/client.ts';
 import { startRelay, type RelayHandle } from '../relay/server.ts';
-import type { BackfillResult, PartName, RecordingWorkerReply, RecordingWorkerRequest, RecordingWorkerStatus } from './lib/recording-hub.worker.ts';
-import { childrenOf, readStat, sampleTree, treeDelta } from './lib/proc.ts';
+import type { BackfillResult, PartName, RecordingWorkerRequest, RecordingWorkerStatus } from './lib/recording-hub.worker.ts';
+import { readStat, sampleTree, treeDelta } from './lib/proc.ts';
+import { relayFactory } from './lib/relay-factory.ts';
+import { runBench } from './lib/run.ts';
 import { fixed, machineLine, median, nowMs, percentile, verdict } from './lib/stats.ts';
+import { HubWorker, RECORDING_HUB_WORKER, sleep, waitFor as waitEvery } from './lib/worker-client.ts';
 
 // ---- options ------------------------------------------------------------------------------------
 
@@ -80,17 +80,12 @@ const GOAL_TAP_P50_MS = 300;
 const GOAL_TAP_P99_MS = 1_000;
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const WORKER = path.join(HERE, 'lib', 'recording-hub.worker.ts');
 const FILE_SERVER = path.join(HERE, 'lib', 'rtsp-file-server.ts');
-
-const relayFactory: RelayFactory = (o) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 // ---- everything that must be stopped on the way out ---------------------------------------------
 
 let relay: RelayHandle | undefined;
-let worker: ChildProcess | undefined;
+const worker = new HubWorker<RecordingWorkerRequest>(RECORDING_HUB_WORKER, { closeMs: 15_000, killAfterMs: 5_000, hubArgs: true });
 let fileServer: ChildProcess | undefined;
 let link: HubLink | undefined;
 let recs: PhoneRecordings | undefined;
@@ -100,7 +95,7 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     recs?.close();
     await link?.close().catch(() => undefined);
-    await stopWorker();
+    await worker.stop();
     if (fileServer !== undefined && fileServer.exitCode === null && fileServer.signalCode === null) {
       const gone = once(fileServer, 'exit');
       fileServer.kill('SIGKILL');
@@ -111,98 +106,16 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-async function stopWorker(): Promise<void> {
-  const w = worker;
-  if (w === undefined || w.pid === undefined) return;
-  worker = undefined;
-  if (w.exitCode !== null || w.signalCode !== null) return;
-  const exited = once(w, 'exit');
-  await Promise.race([rpcOn(w, { op: 'close' }, 15_000).catch(() => undefined), sleep(15_000)]);
-  const orphans = childrenOf(w.pid);
-  if (w.connected) w.disconnect();
-  const killer = setTimeout(() => w.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(killer);
-  for (const o of orphans) {
-    try {
-      process.kill(o.pid, 'SIGKILL');
-    } catch {
-      // already gone, as it should be
-    }
-  }
-}
 
 // ---- the hub worker -------------------------------------------------------------------------------
 
-let nextId = 1;
-const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
-function rpcOn<T>(w: ChildProcess, req: DistributiveOmit<RecordingWorkerRequest, 'id'>, timeoutMs = 20_000): Promise<T> {
-  const id = nextId++;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      reject(new Error(`hub worker: no answer to ${req.op} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    pending.set(id, {
-      resolve: (v) => {
-        clearTimeout(timer);
-        resolve(v as T);
-      },
-      reject: (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    });
-    w.send({ ...req, id });
-  });
-}
 
-function rpc<T>(req: DistributiveOmit<RecordingWorkerRequest, 'id'>, timeoutMs?: number): Promise<T> {
-  if (worker === undefined) return Promise.reject(new Error('hub worker is not running'));
-  return rpcOn<T>(worker, req, timeoutMs);
-}
-
-async function startWorker(relayUrl: string): Promise<ChildProcess> {
-  // VIGIL_BENCH_HUB_ARGS: extra node flags for the hub alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
-  const extra = (process.env['VIGIL_BENCH_HUB_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-  const w = fork(WORKER, [relayUrl, String(FRAGMENT_MS)], { execArgv: [...hubV8Flags(), '--import', 'tsx', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  worker = w;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('hub worker did not start within 30 s')), 30_000);
-    w.on('message', (m: RecordingWorkerReply) => {
-      if (m.id === 0) {
-        clearTimeout(timer);
-        resolve();
-        return;
-      }
-      const p = pending.get(m.id);
-      if (p === undefined) return;
-      pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(new Error(m.error));
-    });
-    w.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hub worker exited (code ${code}, signal ${signal})`));
-      for (const [, p] of pending) p.reject(new Error('hub worker exited'));
-      pending.clear();
-    });
-  });
-  return w;
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+/** Polled every 200 ms: the checks here ask the hub worker or read /proc. */
+const waitFor = (what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> => waitEvery(what, timeoutMs, check, 200);
 
 async function waitKeys(): Promise<void> {
-  const { epoch } = await rpc<RecordingWorkerStatus>({ op: 'status' });
+  const { epoch } = await worker.rpc<RecordingWorkerStatus>({ op: 'status' });
   await waitFor(`the phone to hold epoch ${epoch}`, 20_000, () => (link?.currentEpoch ?? -1) >= epoch);
 }
 
@@ -411,10 +324,10 @@ interface Window {
 }
 
 async function window(names: readonly string[], recording: boolean): Promise<Window> {
-  await rpc({ op: 'set-mode', cameras: [...names], mode: recording ? 'continuous' : 'off' });
+  await worker.rpc({ op: 'set-mode', cameras: [...names], mode: recording ? 'continuous' : 'off' });
   await sleep(SWITCH_SETTLE_MS);
-  const pid = worker!.pid!;
-  const s0 = await rpc<RecordingWorkerStatus>({ op: 'status' });
+  const pid = worker.pid;
+  const s0 = await worker.rpc<RecordingWorkerStatus>({ op: 'status' });
   const v0 = await serverStats();
   const a = sampleTree(pid, MEDIA_TOOLS);
   const io0 = procIo(pid);
@@ -425,7 +338,7 @@ async function window(names: readonly string[], recording: boolean): Promise<Win
   const io1 = procIo(pid);
   const c1 = readStat(fileServer!.pid!)?.cpu ?? Number.NaN;
   const seconds = (nowMs() - t0) / 1000;
-  const s1 = await rpc<RecordingWorkerStatus>({ op: 'status' });
+  const s1 = await worker.rpc<RecordingWorkerStatus>({ op: 'status' });
   const v1 = await serverStats();
   const d = treeDelta(a, b);
   const mine = (s: RecordingWorkerStatus) => s.cameras.filter((c) => names.includes(c.name));
@@ -467,9 +380,9 @@ async function main(): Promise<void> {
   console.log('layout: relay + phone in this process; hub (main/hub.ts) in a child process with the hub\'s V8 flags; the RTSP server in another; all on 127.0.0.1');
   console.log('');
 
-  await startWorker(relay.url);
-  const invite = await rpc<{ id: string; link: string }>({ op: 'invite' });
-  const approved = rpc<string>({ op: 'approve', invite: invite.id, timeoutMs: 20_000 }, 25_000);
+  await worker.start([relay.url, String(FRAGMENT_MS)]);
+  const invite = await worker.rpc<{ id: string; link: string }>({ op: 'invite' });
+  const approved = worker.rpc<string>({ op: 'approve', invite: invite.id, timeoutMs: 20_000 }, 25_000);
   const profile = await pairWithHub({ link: invite.link, name: 'bench phone', relayFactory, timeoutMs: 20_000 });
   await approved;
   link = new HubLink({ profile, relayFactory, commandTimeoutMs: 30_000, path: 'relay' });
@@ -477,13 +390,13 @@ async function main(): Promise<void> {
 
   // ---- 1. the timeline
   // A camera that is never reached (nothing listens on port 9): only the backfill records it.
-  await rpc({ op: 'add-camera', name: 'timeline', url: 'rtsp://127.0.0.1:9/offline' });
-  await rpc({ op: 'set-mode', cameras: ['timeline'], mode: 'continuous' });
+  await worker.rpc({ op: 'add-camera', name: 'timeline', url: 'rtsp://127.0.0.1:9/offline' });
+  await worker.rpc({ op: 'set-mode', cameras: ['timeline'], mode: 'continuous' });
   await waitKeys();
-  const cameraId = (await rpc<RecordingWorkerStatus>({ op: 'status' })).cameras.find((c) => c.name === 'timeline')!.id;
+  const cameraId = (await worker.rpc<RecordingWorkerStatus>({ op: 'status' })).cameras.find((c) => c.name === 'timeline')!.id;
   const to = Date.now() - 60_000;
   const from = to - TIMELINE_MIN * 60_000;
-  const filled = await rpc<BackfillResult>({ op: 'backfill', camera: 'timeline', clip: clip.mp4, fromMs: from, toMs: to }, 600_000);
+  const filled = await worker.rpc<BackfillResult>({ op: 'backfill', camera: 'timeline', clip: clip.mp4, fromMs: from, toMs: to }, 600_000);
   console.log(`timeline: ${TIMELINE_MIN} min of one camera (the clip above) recorded by the hub's Recorder at a faster clock than real in ${fixed(filled.wallMs / 1000, 1)} s: ` +
     `${filled.fragments} fragments, ${mb(filled.bytes)}, ${filled.segments} segments`);
   console.log(`  the kernel writing the backfill out to the disk took ${fixed(await writtenOut(), 1)} s more; the taps start after it`);
@@ -522,12 +435,12 @@ async function main(): Promise<void> {
   // ---- 2. N cameras
   await writtenOut();
   const names = Array.from({ length: CAMERAS }, (_, i) => `cam${i + 1}`);
-  for (const n of names) await rpc({ op: 'add-camera', name: n, url: `rtsp://127.0.0.1:${server.port}/${n}` });
+  for (const n of names) await worker.rpc({ op: 'add-camera', name: n, url: `rtsp://127.0.0.1:${server.port}/${n}` });
   await waitFor(`${CAMERAS} cameras live on the hub`, 120_000, async () => {
-    const s = await rpc<RecordingWorkerStatus>({ op: 'status' });
+    const s = await worker.rpc<RecordingWorkerStatus>({ op: 'status' });
     return names.every((n) => s.cameras.some((c) => c.name === n && c.state === 'live' && c.fragments > 0));
   });
-  await rpc({ op: 'set-mode', cameras: names, mode: 'continuous' });
+  await worker.rpc({ op: 'set-mode', cameras: names, mode: 'continuous' });
   await sleep(WARMUP_S * 1000);
   const windows: Window[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -535,7 +448,7 @@ async function main(): Promise<void> {
     const order = r % 2 === 0 ? [false, true] : [true, false];
     for (const on of order) windows.push(await window(names, on));
   }
-  await rpc({ op: 'set-mode', cameras: names, mode: 'off' });
+  await worker.rpc({ op: 'set-mode', cameras: names, mode: 'off' });
 
   const offs = windows.filter((w) => !w.recording);
   const ons = windows.filter((w) => w.recording);
@@ -596,24 +509,4 @@ async function main(): Promise<void> {
     `done in ${fixed((nowMs() - startedAt) / 1000, 1)} s`);
 }
 
-const deadline = setTimeout(() => {
-  console.error(`bench:recording: not done within ${DEADLINE_MS / 1000} s; stopping everything`);
-  void cleanup().finally(() => process.exit(1));
-}, DEADLINE_MS);
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .catch((e: unknown) => {
-    console.error(`bench:recording failed: ${e instanceof Error ? e.stack : String(e)}`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    clearTimeout(deadline);
-    process.exit();
-  });
+runBench('bench:recording', DEADLINE_MS, main, cleanup);

@@ -1,14 +1,14 @@
 // The hub of bench/recording.bench.ts, in a process of its own so that its CPU (and that of the
 // ffmpeg processes it starts) and its disk writes are read from /proc apart from the relay's and the
-// phone's. Driven over the fork IPC channel: one request, one answer. It exits when the channel
-// closes, so a crashed bench leaves no hub behind (Hub.close stops every ffmpeg).
+// phone's. Driven over the fork IPC channel (bench/lib/worker-serve.ts): one request, one answer. It
+// exits when the channel closes, so a crashed bench leaves no hub behind (Hub.close stops every ffmpeg).
 //
 // `backfill` records a stretch of the past in seconds instead of an hour: the clip's fragments (cut
 // by ffmpeg -c copy into fragmented MP4 as the hub's ingest cuts a camera's stream) handed to the
 // hub's own Recorder as the media bus hands them, with capture times stepping by each fragment's
 // length from `fromMs`: the real SegmentWriter, index and files, at a faster clock than real.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import type { RecordingMode } from '../../main/store/recordings.ts';
 import { resolveFfmpeg } from '../../native/ffmpeg.ts';
 import { Fmp4Splitter } from '../../native/fmp4.ts';
 import { fragmentDurationUs, type IngestInit } from '../../native/ingest.ts';
+import { HubLog, approveWhenConfirmed, closeOnce, runWorker, serve, workerArgs } from './worker-serve.ts';
 
 export type RecordingWorkerRequest =
   | { id: number; op: 'add-camera'; name: string; url: string }
@@ -77,13 +78,7 @@ export interface BackfillResult {
   lastMs: number;
 }
 
-export type RecordingWorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
-
-const log: string[] = [];
-const keep = (line: string): void => {
-  log.push(line);
-  if (log.length > 60) log.shift();
-};
+const log = new HubLog(60);
 
 interface ClipFragments {
   init: IngestInit;
@@ -121,29 +116,18 @@ async function clipFragments(clip: string, fragmentMs: number): Promise<ClipFrag
 }
 
 async function main(): Promise<void> {
-  const relay = process.argv[2];
-  const fragmentMs = Number(process.argv[3]);
-  if (relay === undefined || !Number.isInteger(fragmentMs) || process.send === undefined) {
-    throw new Error('usage: forked by bench/recording.bench.ts with the relay URL and the fragment length (ms)');
-  }
+  const { relay, fragmentMs } = workerArgs('bench/recording.bench.ts');
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-recording-'));
-  const hub = await Hub.start({ dataDir, relays: [relay], log: keep, fragmentMs });
+  const hub = await Hub.start({ dataDir, relays: [relay], log: log.keep, fragmentMs });
   // The media bus calls the recorder's own `fragment` (an own property wins over the class's).
   timed(hub.recordings.recorder as unknown as Record<'fragment', unknown>, 'fragment', 'recorder');
   timed(SegmentWriter.prototype as unknown as Record<'chunk', unknown>, 'chunk', 'seal');
   timed(realSegmentFiles as unknown as Record<'append', unknown>, 'append', 'append');
   timed(hub.recordings.index as unknown as Record<'openSegment', unknown>, 'openSegment', 'index-open');
   timed(hub.recordings.index as unknown as Record<'updateSegment', unknown>, 'updateSegment', 'index-update');
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= hub.close().finally(() => rmSync(dataDir, { recursive: true, force: true }));
-    return closing;
-  };
-  process.on('disconnect', () => {
-    void close().finally(() => process.exit(0));
-  });
+  const close = closeOnce(hub, dataDir);
 
   const camera = (name: string) => {
     const c = hub.cameras.status().find((x) => x.name === name);
@@ -151,20 +135,14 @@ async function main(): Promise<void> {
     return c;
   };
 
-  const handle = async (req: RecordingWorkerRequest): Promise<unknown> => {
+  const handle = async (req: Exclude<RecordingWorkerRequest, { op: 'close' }>): Promise<unknown> => {
     switch (req.op) {
       case 'add-camera':
         return hub.cameras.add({ name: req.name, url: req.url }).number;
       case 'invite':
         return await hub.desk.createInvite();
-      case 'approve': {
-        const deadline = Date.now() + req.timeoutMs;
-        while (Date.now() < deadline) {
-          if (hub.desk.status(req.invite)?.state === 'confirm') return (await hub.desk.approve(req.invite)).id;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        throw new Error(`no phone confirmed invite within ${req.timeoutMs} ms`);
-      }
+      case 'approve':
+        return await approveWhenConfirmed(hub, req.invite, req.timeoutMs);
       case 'set-mode':
         for (const name of req.cameras) hub.recordings.set(name, req.mode);
         return true;
@@ -212,25 +190,13 @@ async function main(): Promise<void> {
           fragments: n, bytes, segments: info?.segments ?? -1,
           wallMs: performance.now() - started, firstMs: req.fromMs, lastMs: last,
         };
-        keep(`backfill: ${n} fragments, ${hub.recordings.index.totalBytes() - before} bytes in segments`);
+        log.keep(`backfill: ${n} fragments, ${hub.recordings.index.totalBytes() - before} bytes in segments`);
         return result;
       }
-      case 'close':
-        await close();
-        return true;
     }
   };
 
-  process.on('message', (req: RecordingWorkerRequest) => {
-    handle(req).then(
-      (value) => process.send?.({ id: req.id, ok: true, value } satisfies RecordingWorkerReply),
-      (e: unknown) => process.send?.({ id: req.id, ok: false, error: `${e instanceof Error ? e.message : String(e)}\nhub log:\n${log.join('\n')}` } satisfies RecordingWorkerReply),
-    );
-  });
-  process.send({ id: 0, ok: true, value: 'ready' } satisfies RecordingWorkerReply);
+  serve(handle, log, close);
 }
 
-main().catch((e: unknown) => {
-  console.error(`recording hub worker: ${e instanceof Error ? e.stack : String(e)}\n${log.join('\n')}`);
-  process.exit(1);
-});
+runWorker('recording hub worker', main, log);
