@@ -15,6 +15,7 @@ import { hubPublicKeys, type DeviceIdentity, type HubIdentity } from '../../cryp
 import { MAX_SEGMENTS_LISTED, type ArgsOf, type ResultOf, type SegmentInfo } from '../../crypto/phone-commands.ts';
 import { CommandError } from '../../phone/core/link/api.ts';
 import { PhoneRecordings, writeClip, type ClipOutcome, type RecordingsLink } from '../../phone/core/recordings.ts';
+import { nodeFrameAead } from '../node-aead.ts';
 import { MAX_KEYS_PER_ANSWER, mergeRanges } from '../phones/commands/recordings.ts';
 import type { RecordingIndex } from '../store/recordings.ts';
 
@@ -92,7 +93,8 @@ export interface PlayParts {
 /** Opens a camera's segments over [from, to) with the viewer's keys, as `vigil-phone play` does, into one MP4 in memory. */
 export async function playRange(p: PlayParts, cameraId: string, from: number, to: number): Promise<PlayedRange> {
   const link = new LocalRecordingsLink(p.index, p.dataDir, toHex(p.viewer.deviceId));
-  const recs = new PhoneRecordings(link, { hub: hubPublicKeys(p.identity), device: p.viewer });
+  // OpenSSL opens the same bytes as the phones' libsodium, about 3x faster (main/node-aead.ts).
+  const recs = new PhoneRecordings(link, { hub: hubPublicKeys(p.identity), device: p.viewer }, { aead: nodeFrameAead });
   const parts: Uint8Array[] = [];
   const lines: string[] = [];
   try {

@@ -15,7 +15,7 @@ import type { ClipSegment } from '../../crypto/clip-proof.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
 import { type ArgsOf, type RecordingKey, type RecordingsResult, type ResultOf, type SegmentInfo } from '../../crypto/phone-commands.ts';
 import {
-  SEGMENT_HEADER_BYTES, decodeRecordingEpoch, openEpochKey, openSegment, readSegmentHeader, type OpenedSegment, type RecordingEpoch,
+  SEGMENT_HEADER_BYTES, decodeRecordingEpoch, openEpochKey, openSegment, readSegmentHeader, type OpenedSegment, type RecordingCryptoOptions, type RecordingEpoch,
 } from '../../crypto/recording.ts';
 import type { Secret } from '../../crypto/secret.ts';
 import { ClipAssembler } from './clip-file.ts';
@@ -130,7 +130,8 @@ export class PhoneRecordings {
   /** Why the last key refresh refused an epoch (for the user; no secrets). */
   refusedKeys: string[] = [];
 
-  constructor(private readonly link: RecordingsLink, private readonly profile: RecordingsHolder) {
+  /** `crypto`: how segments are opened; libsodium by default (the hub's desktop viewer passes node:crypto's). */
+  constructor(private readonly link: RecordingsLink, private readonly profile: RecordingsHolder, private readonly crypto: RecordingCryptoOptions = {}) {
     this.keys = new RecordingKeyring(profile);
   }
 
@@ -188,7 +189,7 @@ export class PhoneRecordings {
         const what = toHex(header.cameraId) !== cameraId ? 'another camera\'s segment' : `segment ${header.segmentId} (${new Date(header.start).toISOString()})`;
         return { ok: false, code: 'not-this-segment', why: `not the segment the index names: its file is ${what}` };
       }
-      opened = openSegment(bytes, seed, this.profile.hub);
+      opened = openSegment(bytes, seed, this.profile.hub, this.crypto);
     } catch (e) {
       this.counters.refused++;
       const cut = bytes.length < SEGMENT_HEADER_BYTES;
