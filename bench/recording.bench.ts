@@ -1,4 +1,4 @@
-// npm run bench:recording [-- --quick] [--cameras N] [--seconds N] [--rounds N] [--taps N] [--drags N] [--timeline-minutes N]
+// npm run bench:recording [-- --quick] [--cameras N] [--seconds N] [--rounds N] [--taps N] [--drags N] [--timeline-minutes N] [--fragment-ms N]
 // What recording costs the hub and how fast a phone sees a recorded picture (issue 16):
 //   1. the timeline: an hour of one 4 Mbit/s camera recorded by the hub's own Recorder at a faster
 //      clock than real (bench/lib/recording-hub.worker.ts, `backfill`), then through a real relay on
@@ -62,7 +62,8 @@ const WARMUP_S = option('warmup', 30, 8);
 const TAPS = option('taps', 100, 30);
 const DRAGS = option('drags', 5, 3);
 const TIMELINE_MIN = option('timeline-minutes', 60, 10);
-const FRAGMENT_MS = DEFAULT_FRAGMENT_MS;
+/** The hub's fragment length (`vigil hub --fragment-ms`; 0: one frame per fragment). */
+const FRAGMENT_MS = option('fragment-ms', DEFAULT_FRAGMENT_MS, DEFAULT_FRAGMENT_MS);
 /** After switching recording on or off: every camera's next keyframe (2 s GOP) and a margin. */
 const SWITCH_SETTLE_MS = 4_000;
 /** A finger's drag across the timeline, and how often it moves. */
@@ -106,10 +107,7 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-
 // ---- the hub worker -------------------------------------------------------------------------------
-
-
 
 /** Polled every 200 ms: the checks here ask the hub worker or read /proc. */
 const waitFor = (what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> => waitEvery(what, timeoutMs, check, 200);
@@ -376,7 +374,7 @@ async function main(): Promise<void> {
   const server = await startFileServer(clip.h264);
   console.log(`load: one RTSP server process (bench/lib/rtsp-file-server.ts) serving a pre-encoded clip, no encoder: libx264 ${CLIP.size} at ${CLIP.fps} fps, ` +
     `High, CBR ${CLIP.kbps} kbit/s (measured ${server.kbps} kbit/s), keyframe every ${CLIP.gopFrames / CLIP.fps} s, a ${CLIP.seconds} s moving pattern with noise, looped; ` +
-    `each camera is a path of it, pulled by the hub's own ffmpeg over RTSP/TCP; fragments of ${FRAGMENT_MS} ms (the hub's default)`);
+    `each camera is a path of it, pulled by the hub's own ffmpeg over RTSP/TCP; ${FRAGMENT_MS === 0 ? 'one frame per fragment' : `fragments of ${FRAGMENT_MS} ms`}${FRAGMENT_MS === DEFAULT_FRAGMENT_MS ? ' (the hub\'s default)' : ''}`);
   console.log('layout: relay + phone in this process; hub (main/hub.ts) in a child process with the hub\'s V8 flags; the RTSP server in another; all on 127.0.0.1');
   console.log('');
 
@@ -469,7 +467,8 @@ async function main(): Promise<void> {
   const ratio = sumOn('segmentBytes') / sumOn('toRecordBytes');
   const ioOn = ons.every((w) => w.io !== undefined) ? ons.reduce((s, w) => s + w.io!.writeBytes, 0) : Number.NaN;
   const ioOff = offs.every((w) => w.io !== undefined) ? offs.reduce((s, w) => s + w.io!.writeBytes, 0) : Number.NaN;
-  const expected = (w: Window) => (CAMERAS * w.seconds * 1000) / FRAGMENT_MS;
+  // One frame per fragment (0) at the clip's frame rate.
+  const expected = (w: Window) => (CAMERAS * w.seconds * 1000) / (FRAGMENT_MS === 0 ? 1000 / CLIP.fps : FRAGMENT_MS);
   const stalled = windows.filter((w) => w.ingested < 0.95 * expected(w) || w.notLive.length > 0 || w.served.dropped > 0);
   const noneDropped = dropped === 0 && notHanded === 0 && !stalled.some((w) => w.recording);
 
