@@ -12,12 +12,21 @@
 // tap on (the player settled), the range of the per-tap medians, tap to first frame, the first
 // frame's age, and the hub's CPU (node and its ffmpeg) over the tapping, as a share of one core.
 //
+// Then the first tap after a revocation (issue 20: "tap to first frame < 200 ms p99, including the
+// first tap after a revocation"): before the browser pairs, `--revocations` command-line viewers are
+// paired too (vigil invite --role viewer, vigil-phone pair); after the taps each is revoked in turn
+// at a random moment of the GOP (the hub's local API call `vigil devices revoke` makes, without a
+// CLI's start-up of seconds, which would let the next keyframe come first), and as soon as the API
+// shows the new epoch the camera is tapped once, reported on its own: tap to first frame, and
+// whether that frame was captured before the revocation (the cached GOP sealed again under the new
+// epoch) or after it (the camera's next keyframe).
+//
 // A report, not a test: it prints figures and exits 0 (1 if a measurement could not be taken).
 // Everything runs on 127.0.0.1 and is stopped on the way out, also on error, Ctrl-C or when the whole
 // run overruns --deadline-s.
 //
 //   npm run bench:glass -- [--taps 10] [--watch-s 4] [--fragment-ms 300] [--paths relay,lan]
-//                          [--codec h264|h265] [--player webcodecs|mse] [--deadline-s 240]
+//                          [--codec h264|h265] [--player webcodecs|mse] [--revocations 3] [--deadline-s 300]
 // --player mse deletes VideoDecoder from the page before the app loads, so the app falls back to its
 // Media Source player; by default the app chooses (WebCodecs where chromium decodes the stream).
 // --codec h265 makes the camera send H.265, which chromium cannot play: the app then watches the
@@ -28,7 +37,10 @@ import type { Page } from 'playwright-core';
 import { buildApp } from '../phone/app/build.ts';
 import { serveApp, type AppServer } from '../phone/app/serve.ts';
 import { startCamera, stopAllCameras, type StampLayout } from '../test/support/camera/camera.ts';
-import { VIGIL, addCamera, start, stopAll, tempDir, waitForCameraState, type Running } from '../test/support/system.ts';
+import {
+  VIGIL, addCamera, pairPhone, start, stopAll, tempDir, waitForCameraState, waitUntil, type Running,
+} from '../test/support/system.ts';
+import { runningHub } from '../main/cli/api-client.ts';
 import { closeAllBrowsers, launchBrowser } from '../test/support/browser/browser.ts';
 import { machineLine, percentile } from './lib/stats.ts';
 import { sampleTree, treeDelta } from './lib/proc.ts';
@@ -42,6 +54,7 @@ const { values } = parseArgs({
     paths: { type: 'string' },
     codec: { type: 'string' },
     player: { type: 'string' },
+    revocations: { type: 'string' },
     'deadline-s': { type: 'string' },
   },
 });
@@ -50,11 +63,13 @@ const WATCH_MS = Number(values['watch-s'] ?? 4) * 1000;
 const FRAGMENT_MS = values['fragment-ms'];
 const PATHS = (values.paths ?? 'relay,lan').split(',') as Array<'relay' | 'lan'>;
 const CODEC = (values.codec ?? 'h264') as 'h264' | 'h265';
-const DEADLINE_S = Number(values['deadline-s'] ?? 240);
+const REVOCATIONS = Number(values.revocations ?? 3);
+const DEADLINE_S = Number(values['deadline-s'] ?? 300);
 const PLAYER = values.player as 'webcodecs' | 'mse' | undefined;
 if (PLAYER !== undefined && PLAYER !== 'webcodecs' && PLAYER !== 'mse') throw new Error('--player: webcodecs or mse');
 for (const p of PATHS) if (p !== 'relay' && p !== 'lan') throw new Error(`--paths: unknown path ${p} (relay, lan)`);
 if (!(TAPS >= 1) || !(WATCH_MS >= 1000)) throw new Error('--taps must be >= 1 and --watch-s >= 1');
+if (!Number.isInteger(REVOCATIONS) || REVOCATIONS < 0 || REVOCATIONS > 10) throw new Error('--revocations: 0..10');
 if (CODEC !== 'h264' && CODEC !== 'h265') throw new Error('--codec: h264 or h265');
 
 const FPS = 15;
@@ -94,10 +109,22 @@ interface PathResult {
   /** The hub's address the page's live WebSocket used at the end. */
   socket: string;
   taps: TapRecord[];
+  /** The first tap after each revocation. */
+  afterRevocation: RevocationTap[];
   /** Hub (node and its ffmpeg children) CPU over the tapping, % of one core. */
   hubCpu: number;
   /** The hub's child processes counted in hubCpu, by name. */
   children: string[];
+}
+
+interface RevocationTap {
+  tap: TapRecord;
+  /** The revocation asked of the hub, wall-clock ms. */
+  revokedAt: number;
+  /** The revocation to the hub's local API showing the new epoch, ms. */
+  epochAfter: number;
+  /** The first readable frame's capture time minus revokedAt, ms (negative: captured before it). */
+  firstCapturedVsRevocation: number | undefined;
 }
 
 async function tapOnce(page: Page, layout: StampLayout): Promise<TapRecord> {
@@ -128,6 +155,13 @@ async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: 
   await addCamera(hubDir, CAMERA, camera.url);
   await waitForCameraState(hubDir, CAMERA, ['live'], 60_000);
   if (CODEC === 'h265') await hub.waitFor(/h264 profile: running/, 60_000).catch(() => undefined);
+
+  // The viewers to revoke after the taps, paired before the browser so that its own pairing stays
+  // the last epoch change before the first of the ordinary taps, as without them.
+  const viewers: string[] = [];
+  for (let i = 0; i < REVOCATIONS; i++) {
+    viewers.push((await pairPhone(hubDir, join(hubDir, '..', `viewer-${i}.json`), `Viewer ${i + 1}`, 'viewer')).deviceId);
+  }
 
   const invite = start(VIGIL, ['invite', '--data', hubDir, '--yes'], { maxSeconds: 60 });
   const [, link] = await invite.waitFor(/pairing link: (\S+)/);
@@ -167,6 +201,25 @@ async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: 
   }
   const d = treeDelta(cpu0, sampleTree(pid, ['ffmpeg']));
   const hubCpu = ((d.self + d.children) / ((performance.now() - t0) / 1000)) * 100;
+
+  const afterRevocation: RevocationTap[] = [];
+  const api = await runningHub(hubDir);
+  if (api === undefined && viewers.length > 0) throw new Error('the hub\'s local API is not there');
+  for (const [i, viewer] of viewers.entries()) {
+    await sleep(Math.random() * GOP_MS); // a random moment of the GOP, as the taps
+    const before = (await api!.call('status')).epoch;
+    const revokedAt = Date.now();
+    const r = await api!.call('revokePhone', viewer);
+    if (!r.revoked) throw new Error(`viewer ${viewer} was not revoked`);
+    await waitUntil('the hub\'s new epoch', async () => (await api!.call('status')).epoch > before, 20_000, 20);
+    const epochAfter = Date.now() - revokedAt;
+    const tap = await tapOnce(page, layout(camera));
+    const s0 = tap.samples[0];
+    const firstCapturedVsRevocation = s0 === undefined ? undefined : tap.tapWall + s0.since - s0.glass - revokedAt;
+    afterRevocation.push({ tap, revokedAt, epochAfter, firstCapturedVsRevocation });
+    console.log(`  ${path} first tap after revocation ${i + 1} (new epoch ${epochAfter} ms after the revoke): first frame ${fmt(tap.firstPainted)} after the tap, ` +
+      `${fmt(s0?.glass)} old, captured ${capturedWhen(firstCapturedVsRevocation)}; glass p50 ${fmt(percentile(tap.samples.map((x) => x.glass), 50))}`);
+  }
   const open = sockets.filter((s) => !s.closed()).map((s) => s.url);
   const socket = open.at(-1) ?? 'none';
   if (lanUrl !== undefined && !open.some((u) => u.startsWith(lanUrl))) console.log(`  warning: the app is not on the LAN endpoint ${lanUrl} (open: ${open.join(', ')})`);
@@ -175,10 +228,12 @@ async function measurePath(path: 'relay' | 'lan', camera: { url: string; stamp: 
   await phone.close();
   await hub.stop();
   if (PLAYER !== undefined && player !== PLAYER) console.log(`  warning: the app played with ${player}, not ${PLAYER}`);
-  return { path, player, socket, taps, hubCpu, children: d.childNames };
+  return { path, player, socket, taps, afterRevocation, hubCpu, children: d.childNames };
 }
 
 const layout = (camera: { stamp: StampLayout }): StampLayout => camera.stamp;
+const capturedWhen = (ms: number | undefined): string => ms === undefined ? 'n/a'
+  : ms < 0 ? `${Math.round(-ms)} ms before the revocation (the cached GOP)` : `${Math.round(ms)} ms after the revocation`;
 const fmt = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? 'n/a' : `${Math.round(n)} ms`);
 const dist = (xs: number[]): string => `p50 ${fmt(percentile(xs, 50))}, p90 ${fmt(percentile(xs, 90))}, p99 ${fmt(percentile(xs, 99))}, max ${fmt(Math.max(...xs))}`;
 
@@ -201,15 +256,24 @@ function report(r: PathResult): string {
   console.log(`  first frame's age                  ${dist(firstAge)}`);
   console.log(`  player holds back (settled)        p50 ${fmt(percentile(behind, 50))}, max ${fmt(Math.max(...behind))}`);
   console.log(`  hub CPU (node + ${r.children.join(", ") || "no ffmpeg found"})  ${r.hubCpu.toFixed(1)}% of one core`);
+  if (r.afterRevocation.length > 0) {
+    const firsts = r.afterRevocation.map((x) => x.tap.firstPainted ?? Number.NaN);
+    const before = r.afterRevocation.filter((x) => x.firstCapturedVsRevocation !== undefined && x.firstCapturedVsRevocation < 0).length;
+    console.log(`  first tap after a revocation (${r.afterRevocation.length}): tap to first frame ${dist(firsts)}; ` +
+      `first frame's age ${dist(r.afterRevocation.map((x) => x.tap.samples[0]?.glass ?? Number.NaN))}; ` +
+      `${before} of ${r.afterRevocation.length} started with frames captured before the revocation`);
+  }
   const settings = `${CODEC === 'h265' ? 'h264 profile, ' : ''}--fragment-ms ${FRAGMENT_MS ?? 'default'}`;
+  const revoked = r.afterRevocation.map((x) => x.tap.firstPainted ?? Number.NaN);
   return `| ${name} | ${r.player} | ${settings} | ${fmt(percentile(glass, 50))} | ${fmt(percentile(glass, 90))} | ${fmt(percentile(glass, 99))} | ${fmt(Math.max(...glass))} | ` +
-    `${fmt(percentile(settled, 50))} / ${fmt(percentile(settled, 99))} | ${fmt(percentile(first, 50))} / ${fmt(Math.max(...first))} | ${r.hubCpu.toFixed(1)}% |`;
+    `${fmt(percentile(settled, 50))} / ${fmt(percentile(settled, 99))} | ${fmt(percentile(first, 50))} / ${fmt(Math.max(...first))} | ` +
+    `${revoked.length === 0 ? 'n/a' : revoked.map((x) => fmt(x)).join(', ')} | ${r.hubCpu.toFixed(1)}% |`;
 }
 
 try {
   console.log(machineLine());
   console.log(`bench:glass: camera 640x360@${FPS} ${CODEC}, keyframe every ${GOP_MS / 1000} s, stamped; hub --fragment-ms ${FRAGMENT_MS ?? 'default'}; ` +
-    `${TAPS} taps of ${WATCH_MS / 1000} s per path (${PATHS.join(', ')})`);
+    `${TAPS} taps of ${WATCH_MS / 1000} s per path (${PATHS.join(', ')}), then ${REVOCATIONS} after a revocation`);
   const dir = tempDir('vigil-bench-glass-');
   const [built, camera] = await Promise.all([
     buildApp({ out: join(dir, 'app') }),
@@ -224,8 +288,8 @@ try {
     const r = await measurePath(path, { url: camera.url, stamp: camera.info.stamp }, relayUrl!, app.url);
     rows.push(report(r));
   }
-  console.log('\n| path | player | settings | p50 | p90 | p99 | max | settled p50 / p99 | tap to first frame p50 / max | hub CPU |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| path | player | settings | p50 | p90 | p99 | max | settled p50 / p99 | tap to first frame p50 / max | first tap after a revocation | hub CPU |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
 } catch (e) {
   console.error(`bench:glass failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);

@@ -25,6 +25,8 @@ export interface GlassSample {
 }
 
 export interface TapRecord {
+  /** When the tap was, wall-clock ms (the stamps' clock): with a sample, its frame's capture time is tapWall + since - glass. */
+  tapWall: number;
   /** Tap to the first presented frame (ms), readable or not. */
   firstPainted: number | undefined;
   samples: GlassSample[];
@@ -116,7 +118,7 @@ export function armTap(layout: StampLayout): string {
 export const COLLECT = `(() => {
   const r = window.benchRec;
   r.stop = true;
-  return JSON.stringify({ firstPainted: r.firstPainted, samples: r.samples, unreadable: r.unreadable });
+  return JSON.stringify({ tapWall: performance.timeOrigin + r.t0, firstPainted: r.firstPainted, samples: r.samples, unreadable: r.unreadable });
 })()`;
 
 /** Whether the first frame after the tap was presented yet. */
