@@ -63,9 +63,6 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-
-
-
 async function pair(name: string): Promise<PhoneProfile> {
   const invite = await worker.rpc<{ id: string; link: string }>({ op: 'invite' });
   const approved = worker.rpc<string>({ op: 'approve', invite: invite.id, timeoutMs: 20_000 }, 25_000);

@@ -92,11 +92,8 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // The hub worker
-
-
 
 async function waitLive(names: readonly string[]): Promise<void> {
   let last: WorkerStatus | undefined;

@@ -6,15 +6,12 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Hub } from '../../main/hub.ts';
-import { HubLog, approveWhenConfirmed, closeOnce, runWorker, serve, workerArgs } from './worker-serve.ts';
+import { HubLog, closeOnce, runWorker, serve, workerArgs, type CommonRequest, type OwnRequest } from './worker-serve.ts';
 
 export type WorkerRequest =
-  | { id: number; op: 'add-camera'; name: string; url: string }
-  | { id: number; op: 'invite' }
-  | { id: number; op: 'approve'; invite: string; timeoutMs: number }
+  | CommonRequest
   | { id: number; op: 'status' }
-  | { id: number; op: 'lan-url' }
-  | { id: number; op: 'close' };
+  | { id: number; op: 'lan-url' };
 
 export interface WorkerStatus {
   epoch: number;
@@ -31,14 +28,8 @@ async function main(): Promise<void> {
   const hub = await Hub.start({ dataDir, relays: [relay], log: log.keep, lan: { host: '127.0.0.1', port: 0 }, fragmentMs });
   const close = closeOnce(hub, dataDir);
 
-  const handle = async (req: Exclude<WorkerRequest, { op: 'close' }>): Promise<unknown> => {
+  const handle = async (req: OwnRequest<WorkerRequest>): Promise<unknown> => {
     switch (req.op) {
-      case 'add-camera':
-        return hub.cameras.add({ name: req.name, url: req.url }).number;
-      case 'invite':
-        return await hub.desk.createInvite();
-      case 'approve':
-        return await approveWhenConfirmed(hub, req.invite, req.timeoutMs);
       case 'lan-url':
         return hub.lanUrl ?? null;
       case 'status': {
@@ -55,7 +46,7 @@ async function main(): Promise<void> {
     }
   };
 
-  serve(handle, log, close);
+  serve(hub, handle, log, close);
 }
 
 runWorker('hub worker', main, log);

@@ -20,16 +20,13 @@ import type { RecordingMode } from '../../main/store/recordings.ts';
 import { resolveFfmpeg } from '../../native/ffmpeg.ts';
 import { Fmp4Splitter } from '../../native/fmp4.ts';
 import { fragmentDurationUs, type IngestInit } from '../../native/ingest.ts';
-import { HubLog, approveWhenConfirmed, closeOnce, runWorker, serve, workerArgs } from './worker-serve.ts';
+import { HubLog, closeOnce, runWorker, serve, workerArgs, type CommonRequest, type OwnRequest } from './worker-serve.ts';
 
 export type RecordingWorkerRequest =
-  | { id: number; op: 'add-camera'; name: string; url: string }
-  | { id: number; op: 'invite' }
-  | { id: number; op: 'approve'; invite: string; timeoutMs: number }
+  | CommonRequest
   | { id: number; op: 'set-mode'; cameras: string[]; mode: RecordingMode }
   | { id: number; op: 'status' }
-  | { id: number; op: 'backfill'; camera: string; clip: string; fromMs: number; toMs: number }
-  | { id: number; op: 'close' };
+  | { id: number; op: 'backfill'; camera: string; clip: string; fromMs: number; toMs: number };
 
 export interface RecordingWorkerStatus {
   epoch: number;
@@ -135,14 +132,8 @@ async function main(): Promise<void> {
     return c;
   };
 
-  const handle = async (req: Exclude<RecordingWorkerRequest, { op: 'close' }>): Promise<unknown> => {
+  const handle = async (req: OwnRequest<RecordingWorkerRequest>): Promise<unknown> => {
     switch (req.op) {
-      case 'add-camera':
-        return hub.cameras.add({ name: req.name, url: req.url }).number;
-      case 'invite':
-        return await hub.desk.createInvite();
-      case 'approve':
-        return await approveWhenConfirmed(hub, req.invite, req.timeoutMs);
       case 'set-mode':
         for (const name of req.cameras) hub.recordings.set(name, req.mode);
         return true;
@@ -196,7 +187,7 @@ async function main(): Promise<void> {
     }
   };
 
-  serve(handle, log, close);
+  serve(hub, handle, log, close);
 }
 
 runWorker('recording hub worker', main, log);

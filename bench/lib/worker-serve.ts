@@ -5,6 +5,15 @@
 import { rmSync } from 'node:fs';
 import type { Hub } from '../../main/hub.ts';
 
+/** What every hub worker answers, served here: add a camera, pair a phone, close. */
+export type CommonRequest =
+  | { id: number; op: 'add-camera'; name: string; url: string }
+  | { id: number; op: 'invite' }
+  | { id: number; op: 'approve'; invite: string; timeoutMs: number }
+  | { id: number; op: 'close' };
+/** A worker's own requests, left to its handler. */
+export type OwnRequest<R extends { op: string }> = Exclude<R, { op: CommonRequest['op'] }>;
+
 export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 
 /** The hub's last `max` log lines, said with any error. */
@@ -43,7 +52,7 @@ export function workerArgs(bench: string): { relay: string; fragmentMs: number }
 }
 
 /** The phone shows the code; here the owner approves as soon as the hub shows it too. */
-export async function approveWhenConfirmed(hub: Hub, invite: string, timeoutMs: number): Promise<string> {
+async function approveWhenConfirmed(hub: Hub, invite: string, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (hub.desk.status(invite)?.state === 'confirm') return (await hub.desk.approve(invite)).id;
@@ -53,19 +62,30 @@ export async function approveWhenConfirmed(hub: Hub, invite: string, timeoutMs: 
 }
 
 /**
- * Answers each request with `handle`'s value or error (`close` closes the hub and answers true),
- * closes and exits when the channel closes, and tells the bench it is ready.
+ * Answers each request with its value or error (the common ones here, the worker's own through
+ * `handle`), closes the hub and exits when the channel closes, and tells the bench it is ready.
  */
 export function serve<R extends { id: number; op: string }>(
-  handle: (req: Exclude<R, { op: 'close' }>) => Promise<unknown>, log: HubLog, close: () => Promise<void>,
+  hub: Hub, handle: (req: OwnRequest<R>) => Promise<unknown>, log: HubLog, close: () => Promise<void>,
 ): void {
   process.on('disconnect', () => {
     void close().finally(() => process.exit(0));
   });
   const answer = async (req: R): Promise<unknown> => {
-    if (req.op !== 'close') return await handle(req as Exclude<R, { op: 'close' }>);
-    await close();
-    return true;
+    const common = req as unknown as CommonRequest;
+    switch (common.op) {
+      case 'add-camera':
+        return hub.cameras.add({ name: common.name, url: common.url }).number;
+      case 'invite':
+        return await hub.desk.createInvite();
+      case 'approve':
+        return await approveWhenConfirmed(hub, common.invite, common.timeoutMs);
+      case 'close':
+        await close();
+        return true;
+      default:
+        return await handle(req as OwnRequest<R>);
+    }
   };
   process.on('message', (req: R) => {
     answer(req).then(
