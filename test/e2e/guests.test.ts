@@ -87,6 +87,24 @@ async function refusalOf(p: Promise<unknown>): Promise<string | undefined> {
   return undefined;
 }
 
+/** Those of `frames` that the keys of one of `updates` open: e.g. the frames of some epochs, by the owner's keys of them. */
+function openedBy(updates: readonly Held[], frames: readonly Uint8Array[]): Uint8Array[] {
+  const out = new Set<Uint8Array>();
+  for (const u of updates) {
+    const opener = new FrameOpener();
+    for (const c of u.cameras) opener.addKey({ hubId: u.hubId, cameraId: c.cameraId, cameraNumber: c.cameraNumber, epoch: u.epoch, key: c.key });
+    for (const f of frames) {
+      try {
+        opener.open(f);
+        out.add(f);
+      } catch (e) {
+        if (!isCryptoError(e)) throw e;
+      }
+    }
+  }
+  return frames.filter((f) => out.has(f));
+}
+
 /**
  * The most of `frames` that the keys of any one key update a phone took open, each update tried
  * with an opener of its own (so no replay window stands in for a missing key). A frame that does
@@ -195,6 +213,8 @@ describe('a guest for one camera', () => {
     // Typed, counted and audited on the hub.
     const audit = await (await hubApi()).call('audit', 200);
     expect(audit.some((a) => a.actor === deviceId && a.action === 'command-refused' && /not-in-scope/.test(JSON.stringify(a.detail)))).toBe(true);
+    // The command-line phones below log in with these profiles' relay keys: one client per key at a time.
+    await Promise.all([o.link.close(), g.link.close()]);
 
     // The owner's phone shows the guest's scope, as the roster log every phone checks says it.
     const alerts = await run(VIGIL_PHONE, ['alerts', '--profile', owner, '--json'], { timeoutMs: 60_000 });
@@ -213,14 +233,13 @@ describe('a guest for one camera', () => {
     const hubRoster = await run(VIGIL, ['roster', '--data', hubDir, '--json']);
     const entry = hubRoster.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name?: string; scope?: { names: string[] } }).find((e) => e.name === 'Visitor');
     expect(entry?.scope?.names).toEqual([FRONT]);
-    await Promise.all([o.link.close(), g.link.close()]);
   }, 400_000);
 });
 
 describe('a guest\'s window', () => {
   it('at --until the hub removes it: a roster log entry, a new epoch, and it opens nothing sealed after', async () => {
     const profile = join(dir, 'guest-short.json');
-    const { deviceId } = await pairScoped(profile, 'Cleaner', ['--role', 'guest', '--camera', FRONT, '--until', 'now+40s']);
+    const { deviceId } = await pairScoped(profile, 'Cleaner', ['--role', 'guest', '--camera', FRONT, '--until', 'now+45s']);
     const afterFrames: Uint8Array[] = [];
     let removedEpoch = Number.MAX_SAFE_INTEGER;
     const o = await phone(owner, (p) => afterFrames.push(p));
@@ -256,6 +275,44 @@ describe('a guest\'s window', () => {
     expect(opens(g.updates, fresh)).toBe(0);
     // Its session is gone and it cannot start another: commands get no answer or a refusal.
     expect(await refusalOf(g.link.command('list-cameras'))).toBeDefined();
+    await Promise.all([o.link.close(), g.link.close()]);
+  }, 400_000);
+});
+
+describe('a guest before its window', () => {
+  it('is on the roster and connects, but holds no key and may not watch until --from; then a new epoch gives it its camera', async () => {
+    const profile = join(dir, 'guest-later.json');
+    const { deviceId } = await pairScoped(profile, 'Plumber', ['--role', 'guest', '--camera', FRONT, '--from', 'now+45s', '--until', 'now+10m']);
+    const api = await hubApi();
+    expect((await api.call('roster')).entries.some((e) => e.change === 'added' && e.deviceId === deviceId && e.scope !== undefined)).toBe(true);
+    const frontFrames: Uint8Array[] = [];
+    const o = await phone(owner, (p) => frontFrames.push(p));
+    const g = await phone(profile);
+    // It reached the hub (a session, the roster log checked): its key updates hold no camera.
+    expect(g.updates.length).toBeGreaterThan(0);
+    for (const u of g.updates) expect(u.cameras).toEqual([]);
+    expect(await g.link.listCameras()).toEqual([]);
+    expect(await refusalOf(g.link.command('watch', { camera: cams.front.id }))).toBe('outside-window');
+    await o.link.watch(cams.front);
+    await waitUntil('frames of the front camera before --from', () => frontFrames.length >= 10, 60_000);
+    expect(opens(g.updates, frontFrames)).toBe(0);
+    const before = (await api.call('status')).epoch;
+
+    // At --from the hub starts a new epoch; the guest's next key update holds its camera.
+    await waitUntil('the guest gets its camera\'s key at --from', () => g.updates.some((u) => u.cameras.length > 0), 90_000, 250);
+    const first = g.updates.find((u) => u.cameras.length > 0)!;
+    expect(first.epoch).toBeGreaterThan(before);
+    // Its camera's own stream and its profiles (the same camera id), nothing else.
+    expect([...new Set(first.cameras.map((c) => toHex(c.cameraId)))]).toEqual([cams.front.id]);
+    // Nothing from before --from opens with it: the frames the owner's keys of the epochs before open.
+    const beforeFrom = openedBy(o.updates.filter((u) => u.epoch <= before), frontFrames);
+    expect(beforeFrom.length).toBeGreaterThanOrEqual(10);
+    expect(opens([first], beforeFrom)).toBe(0);
+    // While frames of its window do (the search works).
+    await waitUntil('frames of the guest\'s epoch on the relay', () => openedBy([first], frontFrames).length >= 3, 60_000);
+    expect((await g.link.listCameras()).map((c) => c.name)).toEqual([FRONT]);
+    await g.link.watch(cams.front);
+    await waitUntil('the guest watches inside its window', () => g.link.counters.opened >= 3, 60_000);
     await Promise.all([o.link.close(), g.link.close()]);
   }, 400_000);
 });
