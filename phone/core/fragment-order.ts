@@ -8,7 +8,7 @@
 // missing can break decoding).
 import { equalBytes } from '../../crypto/bytes.ts';
 import type { OpenedFrame } from '../../crypto/frame.ts';
-import { decodeTimes, Fmp4TimeError } from '../../lib/fmp4-time.ts';
+import { decodeTimes, Fmp4TimeError, type TrackDecodeTime } from '../../lib/fmp4-time.ts';
 
 export type OrderDecision = 'init' | 'fragment' | 'skip';
 
@@ -24,10 +24,10 @@ function sealedNotAfter(a: Sealed, b: Sealed): boolean {
   return a.epoch < b.epoch || (a.epoch === b.epoch && a.counter <= b.counter);
 }
 
-/** The first track fragment's decode time, or undefined if the fragment does not say. */
-function firstDecodeTime(payload: Uint8Array): number | undefined {
+/** The first track fragment's track and decode time, or undefined if the fragment does not say. */
+function firstDecodeTime(payload: Uint8Array): TrackDecodeTime | undefined {
   try {
-    return decodeTimes(payload)[0]?.decodeTime;
+    return decodeTimes(payload)[0];
   } catch (e) {
     if (e instanceof Fmp4TimeError) return undefined;
     throw e;
@@ -40,6 +40,12 @@ export class FragmentOrder {
   /** The last fragment let through: its capture time (hub clock) and bytes (for a tie). */
   #lastCapture = -Infinity;
   #lastPayload: Uint8Array | undefined;
+  /**
+   * Per track, the decode time of the last fragment let through that starts with it. One-frame
+   * fragments of a camera with audio alternate video-only and audio-only fragments, whose decode
+   * times are in different timescales (90 kHz, 48 kHz): a tie is only ever broken within a track.
+   */
+  #lastDecode = new Map<number, number>();
   #needKeyframe = true;
   skipped = 0;
 
@@ -57,6 +63,7 @@ export class FragmentOrder {
       // A new init segment restarts the media (a camera's new stream): nothing before it repeats.
       this.#lastCapture = -Infinity;
       this.#lastPayload = undefined;
+      this.#lastDecode.clear();
       return 'init';
     }
     if (this.#init === undefined) return this.#skip();
@@ -71,20 +78,23 @@ export class FragmentOrder {
     this.#lastSealed = sealed;
     this.#lastCapture = f.captureTime;
     this.#lastPayload = f.payload;
+    const first = firstDecodeTime(f.payload);
+    if (first !== undefined) this.#lastDecode.set(first.trackId, first.decodeTime);
     return 'fragment';
   }
 
   /**
    * A fragment already let through, sent again. The capture time (the hub's clock when ffmpeg gave
    * it the fragment) identifies it; two fragments from one read share a millisecond, so a tie is
-   * broken by the media's own decode time.
+   * broken by the media's own decode time, compared with the last one let through of the same track
+   * (none yet since the init segment: it is new).
    */
   #isRepeat(f: OrderedFrame): boolean {
     if (f.captureTime !== this.#lastCapture) return f.captureTime < this.#lastCapture;
-    const last = this.#lastPayload === undefined ? undefined : firstDecodeTime(this.#lastPayload);
     const now = firstDecodeTime(f.payload);
-    if (last === undefined || now === undefined) return equalBytes(f.payload, this.#lastPayload ?? new Uint8Array(0));
-    return now <= last;
+    if (now === undefined) return equalBytes(f.payload, this.#lastPayload ?? new Uint8Array(0));
+    const last = this.#lastDecode.get(now.trackId);
+    return last !== undefined && now.decodeTime <= last;
   }
 
   /** A fragment was lost (tampered, dropped by the relay): wait for the next keyframe. */
@@ -98,6 +108,7 @@ export class FragmentOrder {
     this.#lastSealed = undefined;
     this.#lastCapture = -Infinity;
     this.#lastPayload = undefined;
+    this.#lastDecode.clear();
     this.#needKeyframe = true;
   }
 

@@ -96,6 +96,25 @@ describe('FragmentOrder', () => {
     expect(o.accept(f('delta', 1, 23, fragment([[1, 21000]]), 100))).toBe('fragment');
   });
 
+  it('one-frame fragments of a camera with audio: a video and an audio fragment of one read are both new, each once', () => {
+    // Video-only and audio-only fragments alternate; their decode times are in different timescales
+    // (90 kHz and 48 kHz), so the audio's number is smaller than the video's it was read with.
+    const o = new FragmentOrder();
+    o.accept(f('init', 1, 10, Uint8Array.of(7), 1000));
+    expect(o.accept(f('keyframe', 1, 11, fragment([[1, 90_000]]), 100))).toBe('fragment');
+    expect(o.accept(f('delta', 1, 12, fragment([[2, 48_000]]), 100))).toBe('fragment');
+    expect(o.accept(f('delta', 1, 13, fragment([[1, 96_000]]), 100))).toBe('fragment');
+    expect(o.accept(f('delta', 1, 14, fragment([[2, 49_024]]), 101))).toBe('fragment');
+    // The GOP sent again (new counters, the same capture times): none of it twice; then new media.
+    o.accept(f('init', 1, 20, Uint8Array.of(7), 2000));
+    expect(o.accept(f('keyframe', 1, 21, fragment([[1, 90_000]]), 100))).toBe('skip');
+    expect(o.accept(f('delta', 1, 22, fragment([[2, 48_000]]), 100))).toBe('skip');
+    expect(o.accept(f('delta', 1, 23, fragment([[1, 96_000]]), 100))).toBe('skip');
+    expect(o.accept(f('delta', 1, 24, fragment([[2, 49_024]]), 101))).toBe('skip');
+    expect(o.accept(f('delta', 1, 25, fragment([[1, 102_000]]), 101))).toBe('fragment');
+    expect(o.accept(f('delta', 1, 26, fragment([[2, 50_048]]), 101))).toBe('fragment');
+  });
+
   it('starts afresh after a new init segment (a camera restarted: capture times go on, media times restart)', () => {
     const o = new FragmentOrder();
     o.accept(f('init', 1, 10, Uint8Array.of(7), 1000));
