@@ -73,11 +73,7 @@ export interface MotionDetectorOptions {
 export const DECODER_ARGS = {
   // Decoder options before -i: one thread (the hub has other cameras), no loop filter.
   input: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '1', '-skip_loop_filter', 'all', '-flags2', 'fast', '-f', 'mp4', '-i', 'pipe:0'],
-  // One picture per 1/fps s of the stream, picked by `select` as each decoded picture comes (the fps
-  // filter holds pictures to even out the rate: 335 ms against 200 ms from fragment in to picture out,
-  // bench of 2026-12-03 in PROTOCOL §17.1), passed through as they are (no duplicates).
-  output: ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', 'select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,{interval}),scale={width}:{height}:flags=area',
-    '-fps_mode', 'passthrough', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
+  output: ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', 'fps={fps},scale={width}:{height}:flags=area', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
   preview: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '{width}x{height}', '-i', 'pipe:0',
     '-frames:v', '1', '-q:v', '{q}', '-f', 'mjpeg', 'pipe:1'],
 } as const;
@@ -122,10 +118,9 @@ export class MotionDetector implements CameraDetector {
   #lastFrameAt = 0;
   #lastFedAt = 0;
   /**
-   * The trackers' clock: the stream's own time, one picture interval (1000 / fps: the decoder picks
-   * one picture per interval of the stream's time, exactly so for cameras at 5, 10, 15, 20, 25 or
-   * 30 fps) per picture, never when a picture happened to arrive. (Across fragments dropped past the
-   * backlog the clock counts the gap short: at worst a candidate is kept a moment longer.) A busy hub gets its pictures unevenly (a
+   * The trackers' clock: the stream's own time, one picture interval (1000 / fps: the decoder's fps
+   * filter gives pictures at that rate of the stream's time, repeating one across a gap) per
+   * picture, never when a picture happened to arrive. A busy hub gets its pictures unevenly (a
    * decoder behind, then catching up at two or three times real time); timed by arrival, two ticks
    * of a clock overlay a second apart in the stream looked like motion that lasted, and a still
    * scene made events. Across a decoder restart the clock moves on by the wall time that passed.
@@ -237,8 +232,7 @@ export class MotionDetector implements CameraDetector {
       this.#endAll();
       this.#tracked = [];
     }
-    // A picture every 1/fps s, less a millisecond so that a camera's 15 or 25 fps rounding keeps it.
-    const vars = { interval: String(1 / this.timing.fps - 0.001), width: String(size.width), height: String(size.height) };
+    const vars = { fps: String(this.timing.fps), width: String(size.width), height: String(size.height) };
     const args = [...DECODER_ARGS.input, ...fill(DECODER_ARGS.output, vars)];
     let child: ChildProcess;
     try {
