@@ -51,7 +51,7 @@ describe('the bridge contract', () => {
     expect(await refusal(runUiCall(service, 'addCamera', [null]))).toMatch(/missing the camera/);
     expect(await refusal(runUiCall(service, 'addCamera', [{ name: 'x' }]))).toBe('missing "url"');
     expect(await refusal(runUiCall(service, 'revokePhone', ['../devices']))).toBe('"id" must be 32 hex digits');
-    expect(await refusal(runUiCall(service, 'approveInvite', ['a'.repeat(32), 'admin']))).toBe('role must be owner or viewer');
+    expect(await refusal(runUiCall(service, 'approveInvite', ['a'.repeat(32), 'admin']))).toBe('role must be owner, viewer or guest');
     expect(await refusal(runUiCall(service, 'audit', ['1000']))).toBe('"limit" must be a number');
     expect(await refusal(runLocalCall(service, 'setLan', ['yes']))).toBe('missing "enabled" (true or false)');
     expect(seen).toEqual([]);
