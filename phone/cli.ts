@@ -191,7 +191,7 @@ async function cmdWatch(argv: string[]): Promise<void> {
       check();
       const c = link.counters;
       console.log(`path at the end: ${link.path === 'lan' ? 'at home' : 'through relay'} (${link.pathUrl})`);
-      console.log(`wrote ${fragments} fragments (${bytes} bytes) to ${outPath}; dropped: ${c.notForMe} not for me, ${c.tampered} tampered, ${c.replayed} replayed; left out: ${order.skipped} (sent twice, or before a keyframe)`);
+      console.log(`wrote ${fragments} fragments (${bytes} bytes) to ${outPath}; dropped: ${c.notForMe} not for me, ${c.tampered} tampered, ${c.replayed} replayed, ${c.stale} late from a replaced session; left out: ${order.skipped} (sent twice, or before a keyframe)`);
       console.log(`video at the end: ${describeLiveness(link.liveness(cam, watchOpts))}`);
       if (link.linkState === 'removed') throw new CliError('this phone was removed from the hub');
     }, { onFrame });

@@ -29,6 +29,11 @@ export interface LinkCounters {
   notForMe: number;
   replayed: number;
   tampered: number;
+  /**
+   * Session messages the hub sealed in the session just replaced (a re-key, or the new handshake it
+   * asked for after an epoch change) that arrived after the new one began: authentic, late, dropped.
+   */
+  stale: number;
   malformed: number;
   /** Frames the relay says it dropped for this phone (a slow viewer); the video has a gap there. */
   relayDropped: number;

@@ -23,7 +23,7 @@ const SUBSCRIBE_STEP_MS = 300;
 const REMEASURE_INTERVAL_MS = 30_000;
 
 export class Media {
-  readonly counters: LinkCounters = { opened: 0, notForMe: 0, replayed: 0, tampered: 0, malformed: 0, relayDropped: 0 };
+  readonly counters: LinkCounters = { opened: 0, notForMe: 0, replayed: 0, tampered: 0, stale: 0, malformed: 0, relayDropped: 0 };
   /** How old the newest picture of each stream is, against the hub's clock (liveness.ts). */
   readonly clock: LiveClock;
   private readonly opener = new FrameOpener();
@@ -221,6 +221,10 @@ export class Media {
         return;
       case 'tampered':
         this.counters.tampered++;
+        return;
+      case 'expired':
+        // A message of a session that has ended (link/session.ts keeps the last one a moment).
+        this.counters.stale++;
         return;
       default:
         this.counters.malformed++;

@@ -2,6 +2,7 @@
 // fresh handshake when the hub lost ours (SESSION_RESET, or commands it stops answering), the
 // link's state, and those waiting for a session.
 import { Envelope, decodeSessionMessage, encodeSessionMessage, type SessionMessage } from '../../../crypto/messages.ts';
+import { CryptoError, isCryptoError } from '../../../crypto/errors.ts';
 import { startSession, type Session } from '../../../crypto/session.ts';
 import { CommandError, type HubLinkOptions, type LinkState } from './api.ts';
 import type { Paths } from './paths.ts';
@@ -20,6 +21,12 @@ export const REHANDSHAKE_AFTER_TIMEOUTS = 2;
  * refuses a session after 3 minutes (main/phone-sessions.ts REJECT_AFTER_MS). PROTOCOL 6.6.
  */
 export const REKEY_AFTER_MS = 120_000;
+/**
+ * How long the session a new handshake replaced still opens what the hub sealed in it before it
+ * saw the new one (messages in flight): those are counted stale and dropped, not taken for
+ * tampering. After this, or on close, its keys are wiped.
+ */
+export const PREVIOUS_SESSION_MS = 10_000;
 
 export interface SessionEvents {
   /** The key update the hub sent with message 2 (sealed to this phone); empty from no hub today. */
@@ -30,6 +37,8 @@ export interface SessionEvents {
 
 export class HubSession {
   private session: Session | undefined;
+  /** The session the last handshake replaced, until `until` (performance.now()). */
+  private previous: { session: Session; until: number } | undefined;
   private handshake: { finish(message2: Uint8Array): { session: Session; payload: Uint8Array } } | undefined;
   private waiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
   private current: LinkState = 'connecting';
@@ -85,9 +94,45 @@ export class HubSession {
   /** Opens a SESSION_DATA body: undefined without a session; throws what the crypto throws. */
   open(body: Uint8Array): SessionMessage | undefined {
     if (this.session === undefined) return undefined;
-    const message = decodeSessionMessage(this.session.open(body));
+    let opened: Uint8Array;
+    try {
+      opened = this.session.open(body);
+    } catch (e) {
+      if (isCryptoError(e) && e.code === 'tampered' && this.openedByPrevious(body)) {
+        throw new CryptoError('expired', 'session.open(phone)', 'a message of the session the last handshake replaced');
+      }
+      throw e;
+    }
+    const message = decodeSessionMessage(opened);
     this.paths.heard();
     return message;
+  }
+
+  /** Whether the replaced session (still within PREVIOUS_SESSION_MS) opens `body`. */
+  private openedByPrevious(body: Uint8Array): boolean {
+    const p = this.previous;
+    if (p === undefined) return false;
+    if (performance.now() > p.until) {
+      this.dropPrevious();
+      return false;
+    }
+    try {
+      p.session.open(body);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Keeps `session` (being replaced) a moment for messages in flight. */
+  private keepPrevious(session: Session | undefined): void {
+    this.dropPrevious();
+    if (session !== undefined) this.previous = { session, until: performance.now() + PREVIOUS_SESSION_MS };
+  }
+
+  private dropPrevious(): void {
+    this.previous?.session.close();
+    this.previous = undefined;
   }
 
   private throwIfRefused(): void {
@@ -134,6 +179,7 @@ export class HubSession {
   /** The hub says this phone was removed (authenticated, inside the session). */
   removed(): void {
     this.session = undefined;
+    this.dropPrevious();
     this.setState('removed', 'this phone was removed from the hub');
   }
 
@@ -167,6 +213,7 @@ export class HubSession {
     // Unauthenticated, so it can only make us do a fresh handshake, nothing worse. One under
     // way already answers it (and a relay repeating resets must not restart it forever).
     if (this.handshake !== undefined) return;
+    this.keepPrevious(this.session);
     this.session = undefined;
     this.start();
   }
@@ -180,6 +227,7 @@ export class HubSession {
     if (payload.length > 0) this.events.keyUpdate(payload);
     // A scheduled re-key: the hub still holds our watches, and this session replaces a working one.
     const rekeyed = this.session !== undefined;
+    if (rekeyed) this.keepPrevious(this.session);
     this.session = session;
     this.handshakeAttempt = 0;
     this.handshakeTimer?.cancel();
@@ -217,6 +265,7 @@ export class HubSession {
   /** Stops the timers; the caller sets the state to 'closed' once what waits on commands is told. */
   close(): void {
     this.closed = true;
+    this.dropPrevious();
     this.handshakeTimer?.cancel();
     this.rekeyTimer?.cancel();
   }

@@ -188,3 +188,38 @@ describe('finding 7: the phone re-keys on a schedule and after each epoch change
     await expect(link.command('list-cameras')).resolves.toEqual({ action: 'list-cameras' });
   });
 });
+
+describe('messages of the session a new handshake replaced', () => {
+  it('arriving late are counted stale and dropped, not taken for tampering; a changed bit still is tampering', async () => {
+    const setup = new Setup();
+    const link = setup.link({ commandTimeoutMs: 2_000 });
+    await link.command('list-cameras');
+    // A slow relay holds back what the hub seals in this session...
+    const held: Uint8Array[] = [];
+    let holding = true;
+    const toPhone = setup.relay.toPhone.bind(setup.relay);
+    setup.relay.toPhone = (payload) => {
+      if (holding && payload[0] === Envelope.SESSION_DATA) held.push(payload.slice());
+      else toPhone(payload);
+    };
+    setup.relay.sessions.sendKeyUpdates({ epochChanged: false });
+    setup.relay.sessions.sendKeyUpdates({ epochChanged: false });
+    await until('two messages held', () => held.length === 2);
+    // ... while an epoch change makes the hub ask for a new handshake, which completes.
+    holding = false;
+    setup.keys.begin(2, [{ id: '00112233445566778899aabbccddeeff', number: 1 }], []);
+    setup.relay.sessions.sendKeyUpdates({ epochChanged: true });
+    await until('the new epoch', () => link.currentEpoch === 2);
+    const before = { ...link.counters };
+    // The old session's message, late: authentic, stale.
+    setup.relay.toPhone(held[0]!);
+    // The other one with a bit changed: tampering, whichever session it claims.
+    const changed = held[1]!.slice();
+    changed[changed.length - 1]! ^= 1;
+    setup.relay.toPhone(changed);
+    await until('both counted', () => link.counters.stale + link.counters.tampered > before.stale + before.tampered + 1);
+    expect(link.counters.stale - before.stale).toBe(1);
+    expect(link.counters.tampered - before.tampered).toBe(1);
+    await expect(link.command('list-cameras')).resolves.toEqual({ action: 'list-cameras' });
+  });
+});
