@@ -21,6 +21,7 @@ import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { resolveFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
 import { CameraIngest, INGEST_DEFAULTS, type FfmpegArgTemplates } from '../native/ingest.ts';
 import { startCamera, stopAllCameras, type StampLayout } from '../test/support/camera/camera.ts';
+import { readStamp } from '../test/support/camera/stamp.ts';
 import { fixed, machineLine, percentile } from './lib/stats.ts';
 
 const FPS = (process.env['VIGIL_BENCH_FPS'] ?? '25,10').split(',').map(Number);
@@ -228,34 +229,6 @@ async function decode(ffmpeg: FfmpegInfo, init: Uint8Array, fragments: readonly 
   return out;
 }
 
-function crc16(bytes: readonly number[]): number {
-  let crc = 0xffff;
-  for (const b of bytes) {
-    crc ^= b << 8;
-    for (let i = 0; i < 8; i++) crc = ((crc & 0x8000) !== 0 ? ((crc << 1) ^ 0x1021) : (crc << 1)) & 0xffff;
-  }
-  return crc;
-}
-
-/** The stamp's time (ms), or undefined when its CRC fails (rtsp-camera.py, STAMP). */
-function readStamp(grey: Uint8Array, L: StampLayout): number | undefined {
-  let time = 0;
-  let crc = 0;
-  const q = Math.floor(L.block / 4);
-  for (let i = 0; i < L.cols * L.rows; i++) {
-    const bx = L.x + (i % L.cols) * L.block + q;
-    const by = L.y + Math.floor(i / L.cols) * L.block + q;
-    let sum = 0;
-    for (let y = by; y < by + 2 * q; y++) for (let x = bx; x < bx + 2 * q; x++) sum += grey[y * SIZE.w + x]!;
-    const bit = sum / (4 * q * q) > 126 ? 1 : 0;
-    if (i < L.timeBits) time = time * 2 + bit;
-    else crc = crc * 2 + bit;
-  }
-  const bytes: number[] = [];
-  for (let i = 5; i >= 0; i--) bytes.push(Math.floor(time / 2 ** (8 * i)) % 256);
-  return crc16(bytes) === crc ? time : undefined;
-}
-
 /**
  * A reference without the MP4 muxer: ffmpeg decodes the camera to raw pictures (one decoder thread,
  * low_delay) and each picture's arrival here is kept. Its delay is the camera's, RTSP's and the H.264
@@ -277,7 +250,7 @@ async function decodedDirect(ffmpeg: FfmpegInfo, url: string, layout: StampLayou
       pending = pending.subarray(size);
       firstAt ||= at;
       if (at < firstAt + SETTLE_MS) continue;
-      const stamp = readStamp(picture, layout);
+      const stamp = readStamp(picture, SIZE.w, layout);
       if (stamp !== undefined) delays.push(at - stamp);
     }
   });
@@ -341,7 +314,7 @@ async function main(): Promise<void> {
           const delays: number[] = [];
           let unreadable = 0;
           for (let i = fragments.length - counted.length; i < fragments.length; i++) {
-            const stamp = readStamp(pictures[i]!, layout!);
+            const stamp = readStamp(pictures[i]!, SIZE.w, layout!);
             if (stamp === undefined) unreadable++;
             else delays.push(fragments[i]!.at - stamp);
           }

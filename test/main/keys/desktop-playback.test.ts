@@ -25,6 +25,7 @@ import {
 import type { SegmentRow } from '../../../main/store/recordings.ts';
 import { HttpBridge } from '../../../renderer/bridge-http.ts';
 import { startCamera, type StampLayout, type TestCamera } from '../../support/camera/camera.ts';
+import { readStamp } from '../../support/camera/stamp.ts';
 
 const CAMERA = 'Porch';
 const SIZE = { w: 640, h: 360 };
@@ -75,34 +76,6 @@ function ffmpeg(args: string[]): Promise<{ code: number | null; out: Buffer; err
       resolve({ code, out: Buffer.concat(out), err });
     });
   });
-}
-
-function crc16(bytes: number[]): number {
-  let crc = 0xffff;
-  for (const b of bytes) {
-    crc ^= b << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-
-/** The time the camera stamped into a grey picture (rtsp-camera.py, STAMP), or undefined if its CRC fails. */
-function readStamp(grey: Uint8Array, L: StampLayout): number | undefined {
-  let time = 0;
-  let crc = 0;
-  const q = Math.floor(L.block / 4);
-  for (let i = 0; i < L.cols * L.rows; i++) {
-    const bx = L.x + (i % L.cols) * L.block + q;
-    const by = L.y + Math.floor(i / L.cols) * L.block + q;
-    let sum = 0;
-    for (let y = by; y < by + 2 * q; y++) for (let x = bx; x < bx + 2 * q; x++) sum += grey[y * SIZE.w + x]!;
-    const bit = sum / (4 * q * q) > 126 ? 1 : 0;
-    if (i < L.timeBits) time = time * 2 + bit;
-    else crc = crc * 2 + bit;
-  }
-  const bytes: number[] = [];
-  for (let i = 5; i >= 0; i--) bytes.push(Math.floor(time / 2 ** (8 * i)) % 256);
-  return crc16(bytes) === crc ? time : undefined;
 }
 
 /** Every file under a directory. */
@@ -194,7 +167,7 @@ describe('recordings played on this computer', () => {
     expect(Number.isInteger(frames)).toBe(true);
     const stamps: number[] = [];
     for (let i = 0; i < frames; i++) {
-      const t = readStamp(grey.out.subarray(i * frame, (i + 1) * frame), stamp);
+      const t = readStamp(grey.out.subarray(i * frame, (i + 1) * frame), SIZE.w, stamp);
       if (t !== undefined) stamps.push(t);
     }
     // Frames of the whole range (the camera's rate may sag on a busy machine), nearly every one with
