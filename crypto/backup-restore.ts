@@ -9,7 +9,7 @@ import { decodeBackupShare, encodeBackupShare, type BackupShare } from './backup
 import { CryptoError, malformed } from './errors.ts';
 import { deriveKey, labeledHash } from './hash.ts';
 import { DH_BYTES, ID_BYTES, type KeyPair } from './identity.ts';
-import { MAX_INVITE_RELAYS, MAX_RELAY_URL_BYTES } from './invite.ts';
+import { MAX_INVITE_RELAYS, MAX_RELAY_URL_BYTES, checkRelayUrl } from './invite.ts';
 import { LABEL_BACKUP, LABEL_RESTORE_PROLOGUE, LABEL_RESTORE_PSK, PROTOCOL_VERSION } from './labels.ts';
 import { createHandshake, type CipherState, type HandshakeState } from './noise.ts';
 import { Secret } from './secret.ts';
@@ -50,24 +50,11 @@ export function newRestoreInvite(opts: { relays: readonly string[]; now: number;
       restorerKey: kp.publicKey,
       mailboxId: s.randombytes_buf(ID_BYTES),
       secret: new Secret(s.randombytes_buf(RESTORE_SECRET_BYTES), 'restore invite secret'),
-      relays: opts.relays.map((u) => checkRelay(u, 'newRestoreInvite')),
+      relays: opts.relays.map((u) => checkRelayUrl(u, 'newRestoreInvite')),
       expiresAt: Math.floor(opts.now) + Math.floor(opts.ttlSeconds),
     },
     key: { publicKey: kp.publicKey, privateKey: new Secret(kp.privateKey, 'restore key') },
   };
-}
-
-function checkRelay(url: string, where: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw malformed(where, 'relay is not a URL');
-  }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw malformed(where, 'relay URL must be ws: or wss:');
-  if (parsed.username || parsed.password) throw malformed(where, 'relay URL must not carry credentials');
-  if (utf8(url).length > MAX_RELAY_URL_BYTES) throw malformed(where, 'relay URL too long');
-  return url;
 }
 
 /** invite = u8 version || restorerKey (32) || mailboxId (16) || secret (32) || u64 expiresAt || u8 count || text16 relay... */
@@ -101,7 +88,7 @@ export function parseRestoreLink(text: string, now: number): RestoreInvite {
   const count = r.u8('relayCount');
   if (count < 1 || count > MAX_INVITE_RELAYS) throw malformed(where, `${count} relays`);
   const relays: string[] = [];
-  for (let i = 0; i < count; i++) relays.push(checkRelay(r.text16('relay', MAX_RELAY_URL_BYTES), where));
+  for (let i = 0; i < count; i++) relays.push(checkRelayUrl(r.text16('relay', MAX_RELAY_URL_BYTES), where));
   r.end();
   if (Number(expires) <= now) throw new CryptoError('expired', where, 'this restore invite has expired; start vigil restore again');
   return { restorerKey, mailboxId, secret, relays, expiresAt: Number(expires) };

@@ -83,7 +83,8 @@ export function decodeInvite(bytes: Uint8Array): Invite {
   return { version, hubId, hubSigningKey, hubExchangeKey, inviteId, secret, relays, expiresAt: Number(expires) };
 }
 
-function checkRelayUrl(url: string, where: string): string {
+/** A relay URL an invite (or a restore invite) may carry: ws: or wss:, no credentials, bounded; else `malformed`. */
+export function checkRelayUrl(url: string, where: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
