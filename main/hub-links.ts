@@ -2,8 +2,6 @@
 // endpoint (the same relay protocol, served by the hub) for phones at home. Every link is equally
 // untrusted: the same capabilities are granted on each, frames go to a link only while a phone
 // watches there, and a reply goes back on the link the phone's message came in on.
-import { randomFillSync } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { sign, type HubIdentity } from '../crypto/identity.ts';
@@ -14,143 +12,44 @@ import { bytesToHex, hexToBytes } from './hex.ts';
 export type LinkKind = 'relay' | 'lan';
 
 /**
- * Every message the hub sends to a relay in one event-loop turn, from any camera, leaves in one
- * write per relay once the turn's I/O callbacks have run (setImmediate). The hub frames each
- * message itself (RFC 6455 §5.2: a binary frame, FIN, masked as a client must) straight into one
- * buffer per relay socket, and writes that buffer: no array per message, no stream machinery per
- * message. The bytes on the wire are what ws would send; only the system calls and copies are
- * fewer. The buffer is used again next turn when the kernel took all of it at once (the usual
- * case), else the socket keeps it and the next turn takes a new one.
+ * TCP sockets to relays holding what this event-loop turn sent: uncorked together once the turn's
+ * I/O callbacks have run (setImmediate), so every message sent in one turn, from any camera, leaves
+ * in one write (writev) per relay instead of one write per message. The bytes on the wire are the
+ * same (each message is still its own WebSocket frame); only the system calls are fewer.
  */
-const turnBatches = new Set<TurnBatch>();
-let flushPending = false;
+const corked = new Set<Socket>();
+let uncorkPending = false;
 
-function flushAll(): void {
-  flushPending = false;
-  for (const batch of turnBatches) batch.flush();
-  turnBatches.clear();
-}
-
-/** bufferutil (a dependency, ws's own native helper): XOR with the 4-byte key, source into target. */
-const bufferUtil = createRequire(import.meta.url)('bufferutil') as {
-  mask(source: Uint8Array, mask: Uint8Array, output: Uint8Array, offset: number, length: number): void;
-};
-
-/** Masking keys come from a pool of random bytes, refilled 2,048 keys at a time (as ws does). */
-const MASK_POOL_BYTES = 8 * 1024;
-const maskPool = Buffer.alloc(MASK_POOL_BYTES);
-let maskAt = MASK_POOL_BYTES;
-
-/** First size of a relay socket's turn buffer; it grows to the largest turn seen. */
-const TURN_BUFFER_BYTES = 64 * 1024;
-/** A frame's header: 2 bytes, up to 8 of extended length, the 4-byte masking key. */
-const MAX_FRAME_HEADER_BYTES = 14;
-
-class TurnBatch {
-  #buffer = Buffer.allocUnsafe(TURN_BUFFER_BYTES);
-  #used = 0;
-
-  constructor(private readonly socket: Socket) {}
-
-  /** Appends `data` as one masked binary frame. */
-  add(data: Uint8Array): void {
-    const length = data.length;
-    const need = this.#used + MAX_FRAME_HEADER_BYTES + length;
-    if (need > this.#buffer.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, 2 * this.#buffer.length));
-      bigger.set(this.#buffer.subarray(0, this.#used));
-      this.#buffer = bigger;
-    }
-    const b = this.#buffer;
-    let at = this.#used;
-    b[at++] = 0x82; // FIN, binary
-    if (length < 126) {
-      b[at++] = 0x80 | length;
-    } else if (length < 65536) {
-      b[at++] = 0x80 | 126;
-      b[at++] = length >>> 8;
-      b[at++] = length & 0xff;
-    } else {
-      b[at++] = 0x80 | 127;
-      b.writeUInt32BE(0, at);
-      b.writeUInt32BE(length, at + 4); // under 2^32: the relay's limit is far lower
-      at += 8;
-    }
-    if (maskAt === MASK_POOL_BYTES) {
-      randomFillSync(maskPool);
-      maskAt = 0;
-    }
-    const key = maskPool.subarray(maskAt, maskAt + 4);
-    maskAt += 4;
-    b.set(key, at);
-    at += 4;
-    if (length < 48) {
-      for (let i = 0; i < length; i++) b[at + i] = data[i]! ^ key[i & 3]!;
-    } else {
-      bufferUtil.mask(data, key, b, at, length);
-    }
-    this.#used = at + length;
-  }
-
-  flush(): void {
-    const used = this.#used;
-    if (used === 0) return;
-    this.#used = 0;
-    if (this.socket.destroyed) return;
-    this.socket.write(this.#buffer.subarray(0, used));
-    // Written in full at once: the kernel has copied it and the buffer is ours again. Otherwise the
-    // socket holds on to it until it drains.
-    if (this.socket.writableLength > 0) this.#buffer = Buffer.allocUnsafe(this.#buffer.length);
-  }
+function uncorkAll(): void {
+  uncorkPending = false;
+  for (const socket of corked) socket.uncork();
+  corked.clear();
 }
 
 /**
- * ws with compression off (ciphertext does not compress), whose binary messages go through the
- * turn's batch (see `turnBatches`). Anything else (a callback, options, text) flushes the batch
- * first and goes through ws, so messages keep their order.
+ * ws with compression off: ciphertext does not compress, and only without it does ws frame (and
+ * mask) a message inside send(), which is what lets the hub reuse its send buffer right after.
+ * Its sends are corked until the end of the turn (see `corked`).
  */
 class HubWebSocket extends WebSocket {
-  #batch: TurnBatch | undefined;
-
   constructor(url: string) {
     super(url, { perMessageDeflate: false });
   }
 
   override send(data: Parameters<WebSocket['send']>[0], ...rest: unknown[]): void {
-    // ws keeps the net.Socket as _socket (not in its types).
+    // ws keeps the net.Socket as _socket (not in its types); it corks and uncorks around a frame
+    // itself, which nests inside this (a socket writes when its cork count is back to 0).
     const socket = (this as unknown as { _socket?: Socket })._socket;
-    if (rest.length === 0 && data instanceof Uint8Array && socket !== undefined && this.readyState === WebSocket.OPEN) {
-      const batch = (this.#batch ??= new TurnBatch(socket));
-      batch.add(data);
-      turnBatches.add(batch);
-      if (!flushPending) {
-        flushPending = true;
-        setImmediate(flushAll);
+    if (socket !== undefined && this.readyState === WebSocket.OPEN && !corked.has(socket)) {
+      socket.cork();
+      corked.add(socket);
+      if (!uncorkPending) {
+        uncorkPending = true;
+        setImmediate(uncorkAll);
       }
-      return;
     }
-    this.#batch?.flush();
     (super.send as (...args: unknown[]) => void).call(this, data, ...rest);
   }
-
-  override close(...args: Parameters<WebSocket['close']>): void {
-    this.#batch?.flush(); // what was sent before the close frame goes before it
-    super.close(...args);
-  }
-}
-
-/**
- * Told whenever a topic's watchers change on any link of any HubLinks in this process: the cameras
- * (main/media/live-cameras.ts) then read a camera a phone now watches as it comes, before the
- * phone's watch command asks for its start. Process-wide so that it needs no wiring; a listener
- * only re-checks its own cameras, so another hub's change costs it a few map lookups.
- */
-const watchersListeners = new Set<() => void>();
-
-/** Returns the function that stops listening. */
-export function onWatchersChanged(listener: () => void): () => void {
-  watchersListeners.add(listener);
-  return () => watchersListeners.delete(listener);
 }
 
 /** First size of the send buffer; it grows to the largest fragment seen (a keyframe). */
@@ -225,7 +124,6 @@ export class HubLinks {
         if (count > 0) watchers.set(hex, count);
         else watchers.delete(hex);
         this.#guard(() => this.events.onWatchers?.(hex, count, link));
-        for (const listener of watchersListeners) this.#guard(listener);
       },
       onFailure: (f) => this.events.onFailure?.(link, f),
       onStateChange: (s) => {
@@ -291,7 +189,7 @@ export class HubLinks {
 
   /**
    * One buffer for every publish message: each fragment is sealed straight into it behind the
-   * publish header, and every link's turn batch copies it out (masked) before the next. A new array per
+   * publish header, and every link's socket copies it out before the next. A new array per
    * fragment (and another for the message around it) was most of what publishing cost: fresh
    * memory is a page fault per 4 KiB the first time it is written (docs/PERFORMANCE.md).
    */

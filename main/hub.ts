@@ -89,6 +89,8 @@ export class Hub {
         for (const d of store.listDevices()) void this.#delivery.grant(d).catch(() => undefined);
         this.#delivery.deliver();
       },
+      // A phone subscribed before its watch command: read its camera as it comes from now on.
+      onWatchers: () => this.#live.demandChanged(),
       ...relayLogger(log),
     });
     if (this.#relays.length > 0) this.links.add('relay', this.#relays);

@@ -11,7 +11,6 @@
 // detector and the start cache get the same fragments, up to PACE_MS later.
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { IngestSource, IngestState } from '../../native/ingest.ts';
-import { onWatchersChanged } from '../hub-links.ts';
 import type { Camera, Store } from '../store/db.ts';
 import { CameraFeed, type FeedTuning } from './camera-feed.ts';
 import type { MediaBus, MediaStream } from './media-bus.ts';
@@ -65,12 +64,7 @@ export class LiveCameras {
   /** Viewers on the hub itself (the UI's tiles) by camera number: they too want the camera live. */
   readonly #held = new Map<number, number>();
 
-  /** Stops listening to relay links' watcher changes (see demandChanged). */
-  readonly #unlisten: () => void;
-
-  constructor(private readonly opts: LiveCamerasOptions) {
-    this.#unlisten = onWatchersChanged(() => this.demandChanged());
-  }
+  constructor(private readonly opts: LiveCamerasOptions) {}
 
   get(number: number): LiveCamera | undefined {
     return this.#live.get(number);
@@ -95,7 +89,7 @@ export class LiveCameras {
   }
 
   /**
-   * Watchers changed somewhere (a relay told the hub; main/hub-links.ts onWatchersChanged): cameras
+   * Watchers changed somewhere (a relay told the hub: HubLinks' onWatchers, wired in main/hub.ts): cameras
    * now watched are read as they come at once, so the GOP a watch starts with is the newest. Without
    * this call they would be within PACE_MS anyway (checked whenever a paced read delivers).
    */
@@ -207,7 +201,6 @@ export class LiveCameras {
   }
 
   async stopAll(): Promise<void> {
-    this.#unlisten();
     await Promise.all([...this.#live.keys()].map((n) => this.stop(n)));
   }
 }

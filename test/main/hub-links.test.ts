@@ -1,6 +1,6 @@
 // The hub's relay links send everything one event-loop turn produced, for every camera, in one
-// write per relay: the hub frames each message itself into the relay socket's turn buffer and writes
-// it after the turn's I/O. Real relay server and clients over loopback; the writes are counted on
+// write per relay: the relay socket is corked on the turn's first send and uncorked after the turn's
+// I/O. Real relay server and clients over loopback; the writes are counted on
 // the hub's TCP socket, and a watching device checks every frame arrives whole.
 import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,7 +69,7 @@ describe('HubLinks', () => {
     }
   });
 
-  it('frames every length the same as ws would: short, 16-bit and 64-bit lengths, intact at a watcher', async () => {
+  it('batched messages of every length arrive intact: short, 16-bit and 64-bit frame lengths, at a watcher', async () => {
     const device = newHubIdentity().relay; // any Ed25519 key pair will do for a watching device
     const got: MediaMessage[] = [];
     let arrived: () => void = () => undefined;
