@@ -2,7 +2,7 @@
 // (phone/core/roster.ts). Both fetch what the log gained first; a log that does not extend the one
 // this phone kept is refused and said so, never shown as if it were fine.
 import type { HubLink } from './core/hub-link.ts';
-import { describeAlert, describeScope } from './core/roster.ts';
+import { describeAlert, describeScope, describeSplit } from './core/roster.ts';
 import { toHex } from '../crypto/bytes.ts';
 
 export { describeAlert };
@@ -36,6 +36,11 @@ export async function printRoster(link: HubLink, json: boolean): Promise<number>
   if (mine?.scope) console.log(`this phone: ${mine.role}, ${describeScope(mine.scope, nameOf)}`);
   console.log(`safety code: ${check.safetyCode} (${state.length} entries)`);
   for (const a of unseen) console.log(`unseen: ${describeAlert(a)}`);
+  // Cross-checks with other owner phones (PROTOCOL §16.4): none for long means they are dropped.
+  for (const [id, c] of Object.entries(state.crossChecked ?? {})) {
+    const name = state.members.find((m) => m.id === id)?.name ?? id.slice(0, 8);
+    console.log(`last cross-checked with "${name}" at ${new Date(c.checkedAt).toISOString()}: ${c.agrees ? `same log (${c.length} entries)` : 'LOG SPLIT'}`);
+  }
   if (refused) console.error('the hub\'s roster log was refused: it does not extend the log this phone checked before (shown: the log as this phone last checked it)');
   return refused ? 1 : 0;
 }
@@ -44,8 +49,10 @@ export async function printAlerts(link: HubLink, json: boolean, ack: boolean): P
   await link.ready();
   await link.syncRoster();
   const alerts = link.rosterLog.saved.alerts.filter((a) => !a.acknowledged);
+  const splits = (link.rosterLog.saved.splits ?? []).filter((a) => !a.acknowledged);
   const nameOf = json || !alerts.some((a) => a.scope) ? () => undefined : await cameraNames(link);
+  for (const a of splits) console.log(json ? JSON.stringify(a) : describeSplit(a));
   for (const a of alerts) console.log(json ? JSON.stringify(a) : describeAlert(a, nameOf));
-  if (!json && alerts.length === 0) console.log('no roster changes you have not seen');
-  return ack ? link.rosterLog.acknowledge(Math.max(-1, ...alerts.map((a) => a.seq))) : 0;
+  if (!json && alerts.length === 0 && splits.length === 0) console.log('no roster changes you have not seen');
+  return ack ? link.rosterLog.acknowledge(Math.max(-1, ...alerts.map((a) => a.seq))) + link.rosterLog.acknowledgeSplits() : 0;
 }

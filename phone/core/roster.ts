@@ -56,6 +56,33 @@ export interface RosterAlert {
   acknowledged: boolean;
 }
 
+/**
+ * Another owner phone verified a log that is not this phone's (PROTOCOL §16.4): the hub shows phones
+ * different logs. Shown until acknowledged, like a roster alert.
+ */
+export interface SplitAlert {
+  readonly type: 'log-split';
+  /** The other phone (hex id) and its name on this phone's log. */
+  readonly peer: string;
+  readonly peerName: string;
+  /** When this phone found it (Unix ms). */
+  readonly at: number;
+  readonly mine: { readonly length: number; readonly head: string };
+  readonly theirs: { readonly length: number; readonly head: string };
+  readonly why: string;
+  acknowledged: boolean;
+}
+
+/** The last cross-check taken from another owner phone. */
+export interface CrossChecked {
+  /** The other phone's time of it (replays must be newer). */
+  readonly sentAt: number;
+  /** When this phone checked it. */
+  readonly checkedAt: number;
+  readonly length: number;
+  readonly agrees: boolean;
+}
+
 /** The part of a phone's profile about the roster log: plain JSON. */
 export interface RosterState {
   length: number;
@@ -63,6 +90,10 @@ export interface RosterState {
   head: string;
   members: { id: string; role: Role; name: string; scope?: ScopeState }[];
   alerts: RosterAlert[];
+  /** Splits other owner phones' cross-checks revealed (§16.4). */
+  splits?: SplitAlert[];
+  /** By other phone's hex id: its last cross-check. */
+  crossChecked?: Record<string, CrossChecked>;
 }
 
 /** At most this many alerts are kept (oldest acknowledged ones go first). */
@@ -93,7 +124,19 @@ export function rosterStateFromJson(v: unknown): RosterState {
       return { id: String(m.id), role: roleFromJson(m.role), name: String(m.name), ...(scope ? { scope } : {}) };
     }),
     alerts: s.alerts.slice(-MAX_ALERTS).map((a) => ({ ...a, acknowledged: a.acknowledged === true })),
+    ...(Array.isArray(s.splits) ? { splits: s.splits.slice(-MAX_ALERTS).map((a) => ({ ...a, acknowledged: a.acknowledged === true })) } : {}),
+    ...(s.crossChecked !== undefined ? { crossChecked: crossCheckedFromJson(s.crossChecked) } : {}),
   };
+}
+
+function crossCheckedFromJson(v: unknown): Record<string, CrossChecked> {
+  if (typeof v !== 'object' || v === null) throw new Error('roster state is malformed');
+  const out: Record<string, CrossChecked> = {};
+  for (const [id, c] of Object.entries(v as Record<string, CrossChecked>)) {
+    if (!/^[0-9a-f]{32}$/.test(id) || !Number.isSafeInteger(c.sentAt) || !Number.isSafeInteger(c.checkedAt) || !Number.isSafeInteger(c.length) || typeof c.agrees !== 'boolean') throw new Error('roster state is malformed');
+    out[id] = { sentAt: c.sentAt, checkedAt: c.checkedAt, length: c.length, agrees: c.agrees };
+  }
+  return out;
 }
 
 export class RosterCheck {
@@ -143,8 +186,16 @@ export class RosterCheck {
       head: toHex(view.head),
       members: [...view.members.values()].map((m) => ({ id: toHex(m.deviceId), role: m.role, name: m.name, ...(m.scope ? { scope: scopeState(m.scope) } : {}) })),
       alerts: [...this.state.alerts, ...alerts].slice(-MAX_ALERTS),
+      ...(this.state.splits ? { splits: this.state.splits } : {}),
+      ...(this.state.crossChecked ? { crossChecked: this.state.crossChecked } : {}),
     };
     return alerts;
+  }
+
+  /** Keeps another owner phone's cross-check (PROTOCOL §16.4), and the split it revealed if any. */
+  crossChecked(peer: string, seen: CrossChecked, split?: SplitAlert): void {
+    this.state.crossChecked = { ...this.state.crossChecked, [peer]: seen };
+    if (split !== undefined) this.state.splits = [...(this.state.splits ?? []), split].slice(-MAX_ALERTS);
   }
 
   /** Throws `tampered` unless this entry is the last one this phone checked, unchanged. */
@@ -157,6 +208,18 @@ export class RosterCheck {
   /** Whether the roster a key update was made for is the one the log arrives at. */
   matches(update: KeyUpdate): boolean {
     return equalBytes(update.rosterHash, rosterHash(update.epoch, rosterOf(viewOf(this.state))));
+  }
+
+  /** Marks every split alert as seen. Returns how many changed. */
+  acknowledgeSplits(): number {
+    let n = 0;
+    for (const a of this.state.splits ?? []) {
+      if (!a.acknowledged) {
+        a.acknowledged = true;
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Marks alerts as seen (all, or those up to `seq`). Returns how many changed. */
@@ -181,6 +244,11 @@ export function describeScope(s: ScopeState, nameOf: (id: string) => string | un
   const from = s.from !== 0 ? ` from ${new Date(s.from).toISOString()}` : '';
   const until = s.until !== 0 ? ` until ${new Date(s.until).toISOString()}` : '';
   return `cameras ${cameras.join(', ')}${from}${until}, live only`;
+}
+
+/** One line for people about a split another owner phone revealed. */
+export function describeSplit(a: SplitAlert): string {
+  return `LOG SPLIT: phone "${a.peerName}" (${a.peer.slice(0, 8)}) verified another roster log than this phone (theirs: ${a.theirs.length} entries, head ${a.theirs.head.slice(0, 16)}; this phone's: ${a.mine.length}, head ${a.mine.head.slice(0, 16)}): ${a.why}; found at ${new Date(a.at).toISOString()}`;
 }
 
 /** One line for people: "New phone 'Pixel 8' added as viewer by … at …". */
