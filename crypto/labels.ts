@@ -12,6 +12,7 @@ export const LABEL_HUB_KEYS = 'vigil v1 hub keys';
 export const LABEL_CERTIFICATE = 'vigil v1 device certificate';
 export const LABEL_SESSION_PROLOGUE = 'vigil v1 session';
 export const LABEL_SESSION_PSK = 'vigil v1 session psk';
+export const LABEL_SESSION_TAG = 'vigil v1 session tag';
 export const LABEL_KEY_UPDATE = 'vigil v1 key update';
 export const LABEL_KEY_UPDATE_OFFLINE = 'vigil v1 key update offline';
 export const LABEL_ROSTER = 'vigil v1 roster';

@@ -5,13 +5,15 @@
 //
 //   message 1  phone -> hub  u8 0x11 || Noise(e, es, s, ss; payload = xwingCiphertext || app payload)
 //   message 2  hub -> phone  u8 0x12 || Noise(e, ee, se, psk; payload = app payload)
-//   transport  either way    u8 0x13 || u64be seq || ChaChaPoly(k, nonce(seq), ad = first 9 bytes, plaintext)
+//   transport  either way    u8 0x13 || tag(4) || u64be seq || ChaChaPoly(k, nonce(seq), ad = first 13 bytes, plaintext)
 //
-// The first byte is (PROTOCOL_VERSION << 4) | type. Sequence numbers travel in the clear so a relay
-// may reorder or drop messages; a replay window refuses each number a second time.
+// The first byte is (PROTOCOL_VERSION << 4) | type. The tag names the session (from its handshake
+// hash), so a message sealed in a session the receiver does not hold is told apart from a changed
+// one. Sequence numbers travel in the clear so a relay may reorder or drop messages; a replay window
+// refuses each number a second time.
 import { concat, toHex, utf8, u8, wipe } from './bytes.ts';
 import { CryptoError, isCryptoError } from './errors.ts';
-import { deriveKey } from './hash.ts';
+import { deriveKey, labeledHash } from './hash.ts';
 import {
   DH_BYTES,
   ID_BYTES,
@@ -22,7 +24,7 @@ import {
   type HubIdentity,
   type HubPublicKeys,
 } from './identity.ts';
-import { LABEL_SESSION_PROLOGUE, LABEL_SESSION_PSK, PROTOCOL_VERSION } from './labels.ts';
+import { LABEL_SESSION_PROLOGUE, LABEL_SESSION_PSK, LABEL_SESSION_TAG, PROTOCOL_VERSION } from './labels.ts';
 import { MAX_MESSAGE_LEN, MAX_NONCE, TAG_LEN, createHandshake, type CipherState, type HandshakeState } from './noise.ts';
 import { ReplayWindow } from './replay.ts';
 import { sodium } from './sodium.ts';
@@ -44,8 +46,19 @@ export function sessionHeaderByte(type: SessionMessageType): number {
 }
 
 const HEADER_LEN = 1;
-/** Transport header: type/version byte and u64be sequence number; it is the AEAD's associated data. */
-export const TRANSPORT_HEADER_LEN = 9;
+/** Bytes of the session tag in a transport header. */
+export const SESSION_TAG_LEN = 4;
+/** Transport header: type/version byte, session tag, u64be sequence number; the AEAD's associated data. */
+export const TRANSPORT_HEADER_LEN = 1 + SESSION_TAG_LEN + 8;
+
+/**
+ * tag = H("vigil v1 session tag", 16, handshakeHash)[0:4]: names a session on the wire. It proves
+ * nothing (anyone on the path may change it, as they may drop the message); it only lets a
+ * receiver tell "not sealed in this session" from "changed".
+ */
+export function sessionTag(handshakeHash: Uint8Array): Uint8Array {
+  return labeledHash(LABEL_SESSION_TAG, 16, handshakeHash).slice(0, SESSION_TAG_LEN);
+}
 /** The last sequence number a sender uses: 2^64-1 is Noise's reserved nonce. */
 export const MAX_SEQUENCE = MAX_NONCE - 1n;
 /** Largest plaintext `seal` takes: a Noise transport ciphertext is at most 65535 bytes. */
@@ -271,6 +284,7 @@ export class Session {
   /** Which end this is. */
   readonly role: 'phone' | 'hub';
   readonly #handshakeHash: Uint8Array;
+  readonly #tag: Uint8Array;
   readonly #send: CipherState;
   readonly #receive: CipherState;
   readonly #window = new ReplayWindow();
@@ -283,6 +297,7 @@ export class Session {
     const { send, receive } = completedHandshake.split();
     this.role = role;
     this.#handshakeHash = completedHandshake.handshakeHash;
+    this.#tag = sessionTag(this.#handshakeHash);
     this.#send = send;
     this.#receive = receive;
     // The phone has seen the hub prove its keys in message 2; the hub has not yet seen the phone
@@ -305,7 +320,7 @@ export class Session {
     return this.#nextSeq;
   }
 
-  /** wire = u8 0x13 || u64be seq || ChaChaPoly(send key, nonce(seq), ad = first 9 bytes, plaintext). */
+  /** wire = u8 0x13 || tag || u64be seq || ChaChaPoly(send key, nonce(seq), ad = first 13 bytes, plaintext). */
   seal(plaintext: Uint8Array): Uint8Array {
     const where = `session.seal(${this.role}, seq=${this.#nextSeq})`;
     if (this.#closed) throw new CryptoError('expired', where, 'session closed');
@@ -315,7 +330,8 @@ export class Session {
     const seq = this.#nextSeq;
     const header = new Uint8Array(TRANSPORT_HEADER_LEN);
     header[0] = sessionHeaderByte(SessionMessageType.TRANSPORT);
-    new DataView(header.buffer).setBigUint64(1, seq);
+    header.set(this.#tag, 1);
+    new DataView(header.buffer).setBigUint64(1 + SESSION_TAG_LEN, seq);
     this.#nextSeq = seq + 1n; // before encrypting, so a failure cannot lead to a reused nonce
     try {
       return concat(header, this.#send.encryptAt(seq, header, plaintext));
@@ -325,9 +341,10 @@ export class Session {
   }
 
   /**
-   * Opens a transport message. 'replayed' for a sequence number already opened or behind the
-   * window; 'tampered' for any changed bit or another session's message; 'unsupported' for another
-   * protocol version. The window only moves after the message authenticated.
+   * Opens a transport message. 'not-for-me' for a message whose tag names another session;
+   * 'replayed' for a sequence number already opened or behind the window; 'tampered' for any
+   * changed bit; 'unsupported' for another protocol version. The window only moves after the
+   * message authenticated.
    */
   open(message: Uint8Array): Uint8Array {
     let where = `session.open(${this.role})`;
@@ -335,7 +352,8 @@ export class Session {
     const body = stripHeader(message, SessionMessageType.TRANSPORT, where);
     if (message.length < TRANSPORT_HEADER_LEN + TAG_LEN) throw new CryptoError('malformed', where, `message of ${message.length} bytes is too short`);
     if (message.length > TRANSPORT_HEADER_LEN + MAX_MESSAGE_LEN) throw new CryptoError('malformed', where, `message of ${message.length} bytes is too long`);
-    const seq = new DataView(body.buffer, body.byteOffset, body.byteLength).getBigUint64(0);
+    if (!this.sealedHere(message)) throw new CryptoError('not-for-me', where, 'a message of another session');
+    const seq = new DataView(body.buffer, body.byteOffset, body.byteLength).getBigUint64(SESSION_TAG_LEN);
     where = `session.open(${this.role}, seq=${seq})`;
     if (seq > MAX_SEQUENCE) throw new CryptoError('malformed', where, 'sequence number no sender uses');
     if (!this.#window.wouldAccept(seq)) throw new CryptoError('replayed', where, 'sequence number already seen or too old');
@@ -348,6 +366,13 @@ export class Session {
     this.#window.commit(seq);
     this.#confirmed = true;
     return plaintext;
+  }
+
+  /** Whether a transport message's tag names this session (nothing authenticated yet). */
+  sealedHere(message: Uint8Array): boolean {
+    if (message.length < TRANSPORT_HEADER_LEN) return false;
+    for (let i = 0; i < SESSION_TAG_LEN; i++) if (message[1 + i] !== this.#tag[i]) return false;
+    return true;
   }
 
   /** Wipes the keys; every later seal or open fails. */

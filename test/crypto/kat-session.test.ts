@@ -22,7 +22,7 @@ describe('session known-answer vectors (test/crypto/vectors/session.json)', () =
   const transcript = vectors.find((v) => v.transcript !== undefined)?.transcript;
 
   it('covers success, tampered, replayed, unsupported, malformed and forbidden', () => {
-    expectKinds(vectors, ['success', 'tampered', 'replayed', 'unsupported', 'malformed', 'forbidden']);
+    expectKinds(vectors, ['success', 'tampered', 'replayed', 'unsupported', 'malformed', 'forbidden', 'not-for-me']);
   });
 
   it('transcript: the shipped code reproduces every byte', () => {

@@ -103,13 +103,13 @@ describe('session handshake', () => {
     for (let i = 0; i < 3; i++) {
       const up = c.phoneSession.seal(utf8(`command ${i}`));
       expect(up[0]).toBe(0x13);
-      expect(up.length).toBe(9 + `command ${i}`.length + 16);
+      expect(up.length).toBe(13 + `command ${i}`.length + 16);
       expect(text(c.hubSession.open(up))).toBe(`command ${i}`);
       expect(text(c.phoneSession.open(c.hubSession.seal(utf8(`result ${i}`))))).toBe(`result ${i}`);
     }
     expect(c.hubSession.confirmed).toBe(true);
     expect(c.phoneSession.nextSequence).toBe(3n);
-    expect(c.phoneSession.seal(new Uint8Array(0)).length).toBe(25);
+    expect(c.phoneSession.seal(new Uint8Array(0)).length).toBe(29);
   });
 
   it('every handshake gives a new session (fresh ephemerals and X-Wing secret)', () => {
@@ -117,8 +117,9 @@ describe('session handshake', () => {
     const a = connect(w);
     const b = connect(w);
     expect(toHex(a.phoneSession.handshakeHash)).not.toBe(toHex(b.phoneSession.handshakeHash));
-    expectCryptoError(() => b.hubSession.open(a.phoneSession.seal(utf8('for A'))), 'tampered');
-    expectCryptoError(() => a.phoneSession.open(b.hubSession.seal(utf8('for B'))), 'tampered');
+    // Each names its session (the tag): a message of the other is not for it, not a changed one.
+    expectCryptoError(() => b.hubSession.open(a.phoneSession.seal(utf8('for A'))), 'not-for-me');
+    expectCryptoError(() => a.phoneSession.open(b.hubSession.seal(utf8('for B'))), 'not-for-me');
   });
 
   it('a replayed message 1 yields a different, unconfirmed session the relay cannot read or use', () => {
@@ -134,8 +135,12 @@ describe('session handshake', () => {
     expectCryptoError(() => attacker.finish(message2b), 'tampered');
     // Nothing sealed in B opens in the phone's real session, and nothing of A confirms B.
     const fromB = hubB.seal(utf8('video key'));
-    expectCryptoError(() => c.phoneSession.open(fromB), 'tampered');
-    expectCryptoError(() => hubB.open(c.phoneSession.seal(utf8('command'))), 'tampered');
+    expectCryptoError(() => c.phoneSession.open(fromB), 'not-for-me');
+    expectCryptoError(() => hubB.open(c.phoneSession.seal(utf8('command'))), 'not-for-me');
+    // Nor with the tag rewritten to the other session's: the keys differ.
+    const retagged = fromB.slice();
+    retagged.set(c.phoneSession.seal(utf8('x')).subarray(1, 5), 1);
+    expectCryptoError(() => c.phoneSession.open(retagged), 'tampered');
     expect(hubB.confirmed).toBe(false);
     // The real session keeps working.
     expect(text(c.hubSession.open(c.phoneSession.seal(utf8('still here'))))).toBe('still here');
@@ -323,7 +328,8 @@ describe('session transport', () => {
     const { phoneSession, hubSession } = connect(w);
     const sealed = phoneSession.seal(utf8('pan left'));
     for (let bit = 0; bit < sealed.length * 8; bit++) {
-      const expected: CryptoErrorCode = bit >= 8 ? 'tampered' : bit >= 4 ? 'unsupported' : 'malformed';
+      // The session tag (bytes 1-4) names no session of the hub's: not for it; past it, tampered.
+      const expected: CryptoErrorCode = bit >= 40 ? 'tampered' : bit >= 8 ? 'not-for-me' : bit >= 4 ? 'unsupported' : 'malformed';
       expectCryptoError(() => hubSession.open(flipBit(sealed, bit)), expected);
     }
     expect(text(hubSession.open(sealed))).toBe('pan left'); // forgeries did not move the window
@@ -333,7 +339,7 @@ describe('session transport', () => {
     const w = world();
     const a = connect(w);
     const b = connect(w);
-    expectCryptoError(() => b.hubSession.open(a.phoneSession.seal(utf8('a'))), 'tampered');
+    expectCryptoError(() => b.hubSession.open(a.phoneSession.seal(utf8('a'))), 'not-for-me');
     // Reflection: the phone's own message sent back to it.
     expectCryptoError(() => a.phoneSession.open(a.phoneSession.seal(utf8('mirror'))), 'tampered');
   });
@@ -343,7 +349,7 @@ describe('session transport', () => {
     const { phoneSession, hubSession } = connect(w);
     const sealed = phoneSession.seal(utf8('snapshot'));
     for (let n = 0; n < sealed.length; n++) {
-      const e = expectCryptoError(() => hubSession.open(sealed.subarray(0, n)), n < 25 ? 'malformed' : 'tampered');
+      const e = expectCryptoError(() => hubSession.open(sealed.subarray(0, n)), n < 29 ? 'malformed' : 'tampered');
       expect(e.where).toMatch(/^session\.open\(hub/);
     }
     fc.assert(

@@ -166,13 +166,14 @@ describe('T1/T5: a relay hands hub A\'s frames and key updates to a phone of hub
       else opts.onMessage!(profileB.hub.relayKey, c.payload);
     }
     for (const k of offline) opts.onMessage!(profileB.hub.relayKey, k);
-    // And hub A's session messages: they do not authenticate in B's session.
-    for (const c of capturedA.filter((x) => x.kind === 'direct' && x.payload[0] === Envelope.SESSION_DATA)) {
-      opts.onMessage!(profileB.hub.relayKey, c.payload);
-    }
+    // And hub A's session messages: their tags name sessions B never had (PROTOCOL 6.4).
+    const sessionA = capturedA.filter((x) => x.kind === 'direct' && x.payload[0] === Envelope.SESSION_DATA);
+    expect(sessionA.length).toBeGreaterThan(0);
+    for (const c of sessionA) opts.onMessage!(profileB.hub.relayKey, c.payload);
     expect(framesB).toHaveLength(0);
     expect(linkB.counters.opened).toBe(before.opened);
-    expect(linkB.counters.notForMe - before.notForMe).toBe(frames.length + offline.length);
+    expect(linkB.counters.notForMe - before.notForMe).toBe(frames.length + offline.length + sessionA.length);
+    expect(linkB.counters.tampered).toBe(before.tampered);
     expect(linkB.linkState).toBe('live');
     await linkB.close();
   }, 60_000);

@@ -126,6 +126,9 @@ describe('h264 profile of an H.265 camera', () => {
     await watch.waitFor(/wrote (\d+) fragments/, 40_000);
     await until('the phone to exit', () => watch.child.exitCode !== null, 10_000);
     expect(watch.child.exitCode, watch.output()).toBe(0);
+    // Nothing changed on the way; what the hub sealed for an earlier vigil-phone's session is not
+    // for this one (the session tag, PROTOCOL 6.4), not tampering.
+    expect(watch.output()).toMatch(/ 0 tampered,/);
     const probe = await ffprobe(out);
     expect(probe.streams.find((s) => s.codec_type === 'video')?.codec_name).toBe('h264');
     expect(probe.streams.find((s) => s.codec_type === 'video')?.width).toBe(640);

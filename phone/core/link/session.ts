@@ -91,16 +91,20 @@ export class HubSession {
     return this.session.seal(encodeSessionMessage(message));
   }
 
-  /** Opens a SESSION_DATA body: undefined without a session; throws what the crypto throws. */
+  /**
+   * Opens a SESSION_DATA body: undefined without a session; throws what the crypto throws. A
+   * message whose tag names the session the last handshake replaced is opened there and thrown as
+   * `expired` (stale, in flight when we re-keyed); one naming no session of ours is `not-for-me`
+   * (the hub seals into a session it still holds for this phone as well, e.g. an earlier process's
+   * while our handshake is not yet confirmed; PROTOCOL 6.5); a changed bit is `tampered`.
+   */
   open(body: Uint8Array): SessionMessage | undefined {
     if (this.session === undefined) return undefined;
     let opened: Uint8Array;
     try {
       opened = this.session.open(body);
     } catch (e) {
-      if (isCryptoError(e) && e.code === 'tampered' && this.openedByPrevious(body)) {
-        throw new CryptoError('expired', 'session.open(phone)', 'a message of the session the last handshake replaced');
-      }
+      if (isCryptoError(e, 'not-for-me')) this.openInPrevious(body);
       throw e;
     }
     const message = decodeSessionMessage(opened);
@@ -108,20 +112,20 @@ export class HubSession {
     return message;
   }
 
-  /** Whether the replaced session (still within PREVIOUS_SESSION_MS) opens `body`. */
-  private openedByPrevious(body: Uint8Array): boolean {
+  /**
+   * A message of the replaced session (within PREVIOUS_SESSION_MS): throws `expired` when it opens
+   * there, what opening threw when it does not; returns when the tag names no session of ours.
+   */
+  private openInPrevious(body: Uint8Array): void {
     const p = this.previous;
-    if (p === undefined) return false;
+    if (p === undefined) return;
     if (performance.now() > p.until) {
       this.dropPrevious();
-      return false;
+      return;
     }
-    try {
-      p.session.open(body);
-      return true;
-    } catch {
-      return false;
-    }
+    if (!p.session.sealedHere(body)) return;
+    p.session.open(body);
+    throw new CryptoError('expired', 'session.open(phone)', 'a message of the session the last handshake replaced');
   }
 
   /** Keeps `session` (being replaced) a moment for messages in flight. */

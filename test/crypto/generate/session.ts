@@ -2,7 +2,7 @@
 // test/crypto/vectors/session.json; test/crypto/kat-session.test.ts checks the code against that file.
 import { sodium } from '../../../crypto/sodium.ts';
 import { concat, fromHex, toHex, utf8 } from '../../../crypto/bytes.ts';
-import { deriveKey } from '../../../crypto/hash.ts';
+import { deriveKey, labeledHash } from '../../../crypto/hash.ts';
 import { hubPublicKeys, type DeviceIdentity, type HubIdentity } from '../../../crypto/identity.ts';
 import { deviceIdentityFromSeeds, hubIdentityFromSeeds } from '../../../crypto/identity.testing.ts';
 import { LABEL_SESSION_PSK } from '../../../crypto/labels.ts';
@@ -108,10 +108,12 @@ export function reference(t: Transcript) {
   i.readMessage(message2.subarray(1));
   const phoneSend = i.split().send;
   const hubSend = r.split().send;
+  const tag = labeledHash('vigil v1 session tag', 16, i.handshakeHash).subarray(0, 4);
   const transport = t.transport.map((m) => {
-    const header = new Uint8Array(9);
+    const header = new Uint8Array(13);
     header[0] = 0x13;
-    new DataView(header.buffer).setBigUint64(1, BigInt(m.seq));
+    header.set(tag, 1);
+    new DataView(header.buffer).setBigUint64(5, BigInt(m.seq));
     return toHex(concat(header, (m.from === 'phone' ? phoneSend : hubSend).encryptAt(BigInt(m.seq), header, fromHex(m.plaintext))));
   });
   return { prologue, kem, psk, message1, message2, handshakeHash: i.handshakeHash, transport };
@@ -163,18 +165,21 @@ export function buildVectors(): Vector[] {
   const other = startFixed({ ...t, phoneEphemeral: toHex(seq(32, 0x13)) }, phone, hub);
   const otherM2 = acceptFixed(t, hub, other.message1, phone.exchange.publicKey).message2;
   step('message2-of-another-handshake', 'the hub\'s answer to another message 1 of the same phone', 'tampered', 'phone-read-2', toHex(otherM2));
+  const otherWire = toHex(other.finish(otherM2).session.seal(utf8('list-cameras command')));
   step('message2-version-2', 'header 0x22', 'unsupported', 'phone-read-2', '22' + t.message2.slice(2));
   step('message2-short', 'message 2 cut to 40 bytes', 'malformed', 'phone-read-2', t.message2.slice(0, 80));
 
   step('transport-reordered', 'the phone opens the hub\'s second message, then its first: inside the window', 'success', 'phone-open', h0, { openFirst: [h1] });
   step('transport-replayed-at-hub', 'the phone\'s first message delivered twice', 'replayed', 'hub-open', p0, { openFirst: [p0] });
   step('transport-replayed-at-phone', 'the hub\'s first message delivered twice', 'replayed', 'phone-open', h0, { openFirst: [h0, h1] });
-  step('transport-bit', 'the phone\'s first message with a ciphertext bit flipped', 'tampered', 'hub-open', flip(p0, 12, 0));
-  step('transport-seq-changed', 'the phone\'s second message (seq 1) re-labelled as seq 2', 'tampered', 'hub-open', flip(flip(p1, 8, 0), 8, 1));
+  step('transport-bit', 'the phone\'s first message with a ciphertext bit flipped', 'tampered', 'hub-open', flip(p0, 16, 0));
+  step('transport-seq-changed', 'the phone\'s second message (seq 1) re-labelled as seq 2', 'tampered', 'hub-open', flip(flip(p1, 12, 0), 12, 1));
+  step('transport-tag-changed', 'the phone\'s first message with a bit of its session tag flipped: it names no session the hub holds', 'not-for-me', 'hub-open', flip(p0, 2, 3));
+  step('transport-other-session', 'a message the same phone sealed in another handshake\'s session', 'not-for-me', 'hub-open', otherWire);
   step('transport-reflected', 'the hub\'s own message sent back to it', 'tampered', 'hub-open', h0);
   step('transport-version-2', 'header 0x23', 'unsupported', 'hub-open', '23' + p0.slice(2));
   step('transport-type-1', 'header 0x11 on a transport message', 'malformed', 'hub-open', '11' + p0.slice(2));
-  step('transport-short', '24 bytes: header and less than a tag', 'malformed', 'hub-open', p0.slice(0, 48));
-  step('transport-max-seq', 'sequence number 2^64-1, which no sender uses', 'malformed', 'hub-open', '13ffffffffffffffff' + p0.slice(18));
+  step('transport-short', '28 bytes: header and less than a tag', 'malformed', 'hub-open', p0.slice(0, 56));
+  step('transport-max-seq', 'sequence number 2^64-1, which no sender uses', 'malformed', 'hub-open', p0.slice(0, 10) + 'ffffffffffffffff' + p0.slice(26));
   return v;
 }

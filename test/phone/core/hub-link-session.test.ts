@@ -22,8 +22,11 @@ beforeAll(async () => {
 });
 
 const links: HubLink[] = [];
+const relays: FakeRelay[] = [];
 afterEach(async () => {
   for (const l of links.splice(0)) await l.close();
+  // What a closing link sent is still on its way (setImmediate): the hub's store closes after this.
+  for (const r of relays.splice(0)) r.stopped = true;
 });
 
 /** A relay in memory between one phone and one hub; `filter` plays a hostile relay. */
@@ -34,17 +37,23 @@ class FakeRelay {
   readonly fromPhone: Uint8Array[] = [];
   /** Return false to drop: direction and the envelope kind. */
   filter: (to: 'hub' | 'phone', kind: number) => boolean = () => true;
+  /** After the test: nothing more is delivered. */
+  stopped = false;
+
+  constructor() {
+    relays.push(this);
+  }
 
   toHub(from: Uint8Array, payload: Uint8Array): void {
     this.fromPhone.push(payload.slice());
     if (!this.filter('hub', payload[0]!)) return;
-    setImmediate(() => this.sessions.onMessage(from, payload));
+    setImmediate(() => this.stopped || this.sessions.onMessage(from, payload));
   }
 
   toPhone(payload: Uint8Array): void {
     if (!this.filter('phone', payload[0]!)) return;
     const phone = this.phone;
-    setImmediate(() => phone?.options.onMessage?.(hubIdentity.relay.publicKey, payload));
+    setImmediate(() => this.stopped || phone?.options.onMessage?.(hubIdentity.relay.publicKey, payload));
   }
 
   count(kind: number): number {
@@ -221,5 +230,43 @@ describe('messages of the session a new handshake replaced', () => {
     expect(link.counters.stale - before.stale).toBe(1);
     expect(link.counters.tampered - before.tampered).toBe(1);
     await expect(link.command('list-cameras')).resolves.toEqual({ action: 'list-cameras' });
+  });
+});
+
+describe('messages the hub sealed in a session this phone does not hold', () => {
+  it('a copy for the session of an earlier process of the same phone is not for it, not tampering', async () => {
+    const setup = new Setup();
+    const first = setup.link({ commandTimeoutMs: 2_000 });
+    await first.command('list-cameras');
+    await first.close(); // the app restarts: the hub still holds the old process's session
+    // Hold the new process's first transport message, so the hub has not yet seen it use the new
+    // session: until then the hub seals into both (PROTOCOL 6.5).
+    const held: Array<[Uint8Array, Uint8Array]> = [];
+    let holding = true;
+    const toHub = setup.relay.toHub.bind(setup.relay);
+    setup.relay.toHub = (from, payload) => {
+      if (holding && payload[0] === Envelope.SESSION_DATA) held.push([from, payload.slice()]);
+      else toHub(from, payload);
+    };
+    const second = setup.link({ commandTimeoutMs: 5_000 });
+    const answered = second.command('list-cameras');
+    await until('the new handshake and its first messages', () => held.length >= 1);
+    setup.relay.sessions.sendKeyUpdates({ epochChanged: false });
+    // The copy in the old session comes first (current, then pending), then the one in ours.
+    await until('the old session\'s copy counted', () => second.counters.notForMe + second.counters.tampered >= 1);
+    holding = false;
+    for (const [from, payload] of held) toHub(from, payload);
+    await expect(answered).resolves.toEqual({ action: 'list-cameras' });
+    expect(second.counters.tampered).toBe(0);
+    expect(second.counters.notForMe).toBe(1);
+    // A changed bit in a message of its own session is still tampering.
+    const toPhone = setup.relay.toPhone.bind(setup.relay);
+    setup.relay.toPhone = (payload) => {
+      const changed = payload.slice();
+      if (changed[0] === Envelope.SESSION_DATA) changed[changed.length - 1]! ^= 1;
+      toPhone(changed);
+    };
+    setup.relay.sessions.sendKeyUpdates({ epochChanged: false });
+    await until('the changed one counted', () => second.counters.tampered === 1);
   });
 });
