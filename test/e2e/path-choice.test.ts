@@ -159,7 +159,10 @@ describe('a host at the remembered LAN address that is not the hub (issue 14, fi
       const before = frames;
       deadline = Date.now() + 10_000;
       while (frames < before + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(frames).toBeGreaterThanOrEqual(before + 5);
+      // Said when it fails (seen twice under a loaded full suite, cause not found): which paths the
+      // link took and what it counted, so the next failure tells where the video stopped.
+      expect(frames, `paths ${paths.join(' → ')}; now ${link.pathUrl}; state ${link.linkState}; counters ${JSON.stringify(link.counters)}`)
+        .toBeGreaterThanOrEqual(before + 5);
       // It does not go back to the fake endpoint at the next probes (held off).
       const visits = paths.filter((p) => p === `lan ${fake.url}`).length;
       const probesBefore = probes;
