@@ -114,6 +114,17 @@ export interface InviteAccess {
   until?: number;
 }
 
+/**
+ * A paired phone's new scope (`vigil devices scope`, the Phones screen), in place of the one it has:
+ * camera names or ids, none for every camera (viewers only: a guest always has some). Times Unix ms;
+ * not given: kept as they are; 0: none.
+ */
+export interface ScopeChange {
+  cameras: string[];
+  from?: number;
+  until?: number;
+}
+
 export interface PairedPhone {
   id: string;
   name: string;
@@ -253,12 +264,15 @@ export interface HubApi {
   removeCamera(id: string): Promise<{ removed: boolean }>;
   /** null when this hub has no discovery (yet). */
   discovery(): Promise<DiscoveredDevice[] | null>;
-  createInvite(): Promise<Invite>;
+  /** The UI gives no lifetime (the default); with `access`, the role and scope the phone it pairs gets (PROTOCOL §16.3). */
+  createInvite(ttlSeconds?: number, access?: InviteAccess): Promise<Invite>;
   inviteStatus(id: string): Promise<InviteStatus>;
   approveInvite(id: string, role: Role): Promise<PairedPhone>;
   refuseInvite(id: string): Promise<{ refused: boolean }>;
   listPhones(): Promise<Phone[]>;
   revokePhone(id: string): Promise<{ revoked: boolean }>;
+  /** Changes a phone's cameras and window without pairing again: a roster log entry and a new epoch (PROTOCOL §16.3). */
+  setPhoneScope(id: string, change: ScopeChange): Promise<Phone>;
   relay(): Promise<RelayInfo>;
   /** The newest entries first; at most 1000. */
   audit(limit: number): Promise<AuditEntry[]>;
@@ -300,6 +314,7 @@ export const CALL_CHANNELS = {
   refuseInvite: 'vigil:refuse-invite',
   listPhones: 'vigil:list-phones',
   revokePhone: 'vigil:revoke-phone',
+  setPhoneScope: 'vigil:set-phone-scope',
   relay: 'vigil:relay',
   audit: 'vigil:audit',
   recordings: 'vigil:recordings',
@@ -350,7 +365,7 @@ export type LiveEvent =
 export const CALL_TIMEOUT_MS = 10_000;
 /** Adding a camera and approving a phone wait for the store and the relay. */
 export const SLOW_CALL_TIMEOUT_MS = 20_000;
-export const SLOW_CALLS: ReadonlySet<CallName> = new Set<CallName>(['addCamera', 'approveInvite', 'revokePhone', 'removeCamera', 'createInvite', 'setDesktopRecordings', 'playRecording']);
+export const SLOW_CALLS: ReadonlySet<CallName> = new Set<CallName>(['addCamera', 'approveInvite', 'revokePhone', 'setPhoneScope', 'removeCamera', 'createInvite', 'setDesktopRecordings', 'playRecording']);
 
 /**
  * A played range's MP4 (RecordingClip.clip), given once: over IPC an invoke on CLIP_CHANNEL that

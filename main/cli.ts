@@ -6,7 +6,7 @@ import { Hub } from './hub.ts';
 import { CliError, runningHub, type HubClient } from './cli/api-client.ts';
 import { openStore } from './store/db.ts';
 import { cmdCameraAddFromDiscovery, cmdDiscover } from './cli/discover.ts';
-import { CAMERA, CAMERA_ADD, CAMERA_LIST, CAMERA_REMOVE, DEVICES, DEVICES_LIST, DEVICES_REVOKE, HUB, INVITE, STATUS, VIGIL_PROGRAM } from './cli/commands.ts';
+import { CAMERA, CAMERA_ADD, CAMERA_LIST, CAMERA_REMOVE, DEVICES, DEVICES_LIST, DEVICES_REVOKE, DEVICES_SCOPE, HUB, INVITE, STATUS, VIGIL_PROGRAM } from './cli/commands.ts';
 import { CliHelpRequested, chooseSubcommand, parseCommand, programHelpOf, usageOf, type CliArgs, type CliCommand } from '../relay/cli-options.ts';
 import { createUiServer } from './ui/ui-server.ts';
 import { MAX_FRAGMENT_MS, isFragmentMs } from '../native/ingest.ts';
@@ -264,6 +264,29 @@ async function cmdDevices(argv: string[]): Promise<void> {
       }
       out.log(`revoked ${id}; the hub starts a new epoch without it when it starts`);
     }
+  } else if (command === DEVICES_SCOPE) {
+    const dir = dataDir(values, usage);
+    const id = positionals[0];
+    if (id === undefined || !/^[0-9a-f]{32}$/.test(id)) throw new CliError(`devices scope needs a DEVICE_ID (32 hex digits)\n${usage}`);
+    const cameras = (values.camera as string[] | undefined) ?? [];
+    if ((cameras.length > 0) === (values.all === true)) throw new CliError(`give --camera NAME (one or more) or --all\n${usage}`);
+    const time = (name: 'from' | 'until'): number | undefined => {
+      const text = values[name] as string | undefined;
+      if (text === undefined) return undefined;
+      if (text === 'none') return 0;
+      try {
+        return parseTimeArg(text, Date.now());
+      } catch (e) {
+        if (e instanceof TimeArgError) throw new CliError(`--${name}: ${e.message}`);
+        throw e;
+      }
+    };
+    const from = time('from');
+    const until = time('until');
+    const api = await needHub(dir);
+    const phone = await api.call('setPhoneScope', id, { cameras, ...(from !== undefined ? { from } : {}), ...(until !== undefined ? { until } : {}) });
+    const names = new Map((await api.call('listCameras')).map((c) => [c.id, c.name]));
+    out.log(`${phone.name} (${phone.role}) now sees ${phone.scope ? describeScope(phone.scope, (c) => names.get(c)) : 'every camera, and recordings'}`);
   } else {
     throw new CliError(usage);
   }

@@ -7,7 +7,7 @@ import { exportHubIdentity, importHubIdentity, newHubIdentity, type HubIdentity 
 import type { Notice } from '../crypto/messages.ts';
 import type { RelayFailure } from '../relay/client.ts';
 import { findFfmpeg, type FfmpegInfo } from '../native/ffmpeg.ts';
-import type { RosterReport } from '../contract/hub-ui.ts';
+import type { RosterReport, ScopeChange } from '../contract/hub-ui.ts';
 import { HubLinks } from './hub-links.ts';
 import { LanEndpoint } from './links/lan-endpoint.ts';
 import { EpochKeys } from './epoch-keys.ts';
@@ -18,8 +18,8 @@ import { PhonePublisher } from './phones/publisher.ts';
 import { phoneCommands } from './phones/commands/index.ts';
 import { Watching } from './phones/commands/watch.ts';
 import { removePhone } from './phones/removal.ts';
-import { HubRosterLog, rosterReport } from './phones/roster-log.ts';
-import { AccessWindows, ScopeGate, capabilityExpiry, visibleCameras } from './phones/scope.ts';
+import { BY_HUB_OWNER, HubRosterLog, rosterReport } from './phones/roster-log.ts';
+import { AccessWindows, ScopeGate, capabilityExpiry, changePhoneScope, visibleCameras } from './phones/scope.ts';
 import { bytesToHex } from './hex.ts';
 import { PtzQueue } from './onvif/ptz-queue.ts';
 import { EventBus } from './events/hub-events.ts';
@@ -192,6 +192,18 @@ export class Hub {
   revokeDevice(id: string): Promise<boolean> {
     const removed = removePhone({ store: this.store, ptzQueue: this.#ptz, sessions: this.sessions, delivery: this.#delivery, links: this.links, rosterLog: this.#rosterLog }, id);
     return removed.finally(() => this.sessions.notifyAll({ type: 'roster-changed', length: this.#rosterLog.length() }));
+  }
+
+  /** Changes a phone's cameras and window (main/phones/scope.ts): a roster log entry and a new epoch; phones are told. */
+  async changePhoneScope(id: string, change: ScopeChange): Promise<Device> {
+    const { device, changed } = await changePhoneScope({ store: this.store, delivery: this.#delivery, rosterLog: this.#rosterLog }, id, change, BY_HUB_OWNER);
+    if (changed) {
+      this.sessions.notifyAll({ type: 'roster-changed', length: this.#rosterLog.length() });
+      this.sessions.notify(id, { type: 'cameras-changed' });
+      // Its window may end or open at another time now.
+      this.#windows.check();
+    }
+    return device;
   }
 
   /**

@@ -2,7 +2,7 @@
 // carries the token as a Bearer header; the token came in the link the hub printed (`ui: URL`).
 import {
   CALL_TIMEOUT_MS, CLIP_PATH_PREFIX, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, callPath, fail, ok, withTimeout,
-  type CallArgs, type CallBody, type CallName, type CallValue, type NewCameraInput, type RecordingMode, type Result, type Role,
+  type CallArgs, type CallBody, type CallName, type CallValue, type InviteAccess, type ScopeChange, type NewCameraInput, type RecordingMode, type Result, type Role,
 } from '../contract/hub-ui.ts';
 import type { HubBridge, LiveHandle, LiveSink } from './bridge.ts';
 import { LiveFrameReader } from './live-framing.ts';
@@ -51,12 +51,13 @@ export class HttpBridge implements HubBridge {
   renameCamera(id: string, name: string) { return this.#call('renameCamera', id, name); }
   removeCamera(id: string) { return this.#call('removeCamera', id); }
   discovery() { return this.#call('discovery'); }
-  createInvite() { return this.#call('createInvite'); }
+  createInvite(ttlSeconds?: number, access?: InviteAccess) { return access === undefined ? this.#call('createInvite') : this.#call('createInvite', ttlSeconds, access); }
   inviteStatus(id: string) { return this.#call('inviteStatus', id); }
   approveInvite(id: string, role: Role) { return this.#call('approveInvite', id, role); }
   refuseInvite(id: string) { return this.#call('refuseInvite', id); }
   listPhones() { return this.#call('listPhones'); }
   revokePhone(id: string) { return this.#call('revokePhone', id); }
+  setPhoneScope(id: string, change: ScopeChange) { return this.#call('setPhoneScope', id, change); }
   relay() { return this.#call('relay'); }
   audit(limit: number) { return this.#call('audit', limit); }
   roster() { return this.#call('roster'); }

@@ -2,7 +2,7 @@
 // `window.vigilHub` (PreloadApi), and this wraps it in the same interface as the HTTP bridge.
 import {
   CALL_TIMEOUT_MS, SLOW_CALLS, SLOW_CALL_TIMEOUT_MS, fail, withTimeout,
-  type CallArgs, type CallName, type CallValue, type LiveEvent, type NewCameraInput, type PreloadApi, type RecordingMode, type Result, type Role,
+  type CallArgs, type CallName, type CallValue, type InviteAccess, type ScopeChange, type LiveEvent, type NewCameraInput, type PreloadApi, type RecordingMode, type Result, type Role,
 } from '../contract/hub-ui.ts';
 import type { HubBridge, LiveHandle, LiveSink } from './bridge.ts';
 
@@ -26,12 +26,13 @@ export class IpcBridge implements HubBridge {
   renameCamera(id: string, name: string) { return this.#call('renameCamera', id, name); }
   removeCamera(id: string) { return this.#call('removeCamera', id); }
   discovery() { return this.#call('discovery'); }
-  createInvite() { return this.#call('createInvite'); }
+  createInvite(ttlSeconds?: number, access?: InviteAccess) { return access === undefined ? this.#call('createInvite') : this.#call('createInvite', ttlSeconds, access); }
   inviteStatus(id: string) { return this.#call('inviteStatus', id); }
   approveInvite(id: string, role: Role) { return this.#call('approveInvite', id, role); }
   refuseInvite(id: string) { return this.#call('refuseInvite', id); }
   listPhones() { return this.#call('listPhones'); }
   revokePhone(id: string) { return this.#call('revokePhone', id); }
+  setPhoneScope(id: string, change: ScopeChange) { return this.#call('setPhoneScope', id, change); }
   relay() { return this.#call('relay'); }
   audit(limit: number) { return this.#call('audit', limit); }
   roster() { return this.#call('roster'); }

@@ -4,8 +4,9 @@
 //
 // Pure types: no DOM, no Node, no Electron.
 export type {
-  AuditEntry, CameraInfo, CameraRef, CameraState, DesktopRecordings, DiscoveredDevice, HubCalls, HubStatus, Invite, InviteStatus, NewCameraInput,
+  AuditEntry, CameraInfo, CameraRef, CameraState, DesktopRecordings, DiscoveredDevice, HubCalls, HubStatus, Invite, InviteAccess, InviteStatus, NewCameraInput,
   PairedPhone, Phone, RecordingClip, RecordingInfo, RecordingMode, RecordingRanges, RecordingStorage, RelayInfo, RelayProblem, Result, Role,
+  RosterReport, ScopeChange, ScopeInfo,
 } from '../contract/hub-ui.ts';
 import type { HubCalls, Result } from '../contract/hub-ui.ts';
 

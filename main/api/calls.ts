@@ -4,7 +4,7 @@
 // arrive as untrusted JSON or structured clones: each check returns the contract's argument tuple or
 // throws HubError('bad-argument'), and bounds what it lets through.
 import {
-  isCallName, type CallArgs, type CallName, type CallValue, type InviteAccess, type NewCameraInput, type Role,
+  isCallName, type CallArgs, type CallName, type CallValue, type InviteAccess, type NewCameraInput, type Role, type ScopeChange,
 } from '../../contract/hub-ui.ts';
 import { HubError } from './errors.ts';
 import type { HubLocalApi } from './service.ts';
@@ -43,18 +43,33 @@ function role(v: unknown): Role {
   return r;
 }
 
+function cameraNames(v: unknown): string[] {
+  const cameras = v ?? [];
+  if (!Array.isArray(cameras) || cameras.length > 64) throw new HubError('bad-argument', '"cameras" is a list of at most 64 camera names');
+  return cameras.map((c, i) => text(c, `cameras[${i}]`));
+}
+
+/** A scope's time: Unix ms, 0 for none; undefined when not given. */
+function scopeTime(t: unknown, name: string): number | undefined {
+  if (t === undefined || t === null) return undefined;
+  if (!Number.isSafeInteger(t) || (t as number) < 0) throw new HubError('bad-argument', `"${name}" must be Unix ms`);
+  return t as number;
+}
+
 /** An invite's role and scope (main/phones/scope.ts checks the cameras and times against the hub). */
 function inviteAccess(v: unknown): InviteAccess {
   if (typeof v !== 'object' || v === null) throw new HubError('bad-argument', 'access is {role, cameras?, from?, until?}');
   const a = v as Record<string, unknown>;
-  const cameras = a.cameras ?? [];
-  if (!Array.isArray(cameras) || cameras.length > 64) throw new HubError('bad-argument', '"cameras" is a list of at most 64 camera names');
-  const time = (t: unknown, name: string): number => {
-    if (t === undefined || t === null) return 0;
-    if (!Number.isSafeInteger(t) || (t as number) < 0) throw new HubError('bad-argument', `"${name}" must be Unix ms`);
-    return t as number;
-  };
-  return { role: role(a.role), cameras: cameras.map((c, i) => text(c, `cameras[${i}]`)), from: time(a.from, 'from'), until: time(a.until, 'until') };
+  return { role: role(a.role), cameras: cameraNames(a.cameras), from: scopeTime(a.from, 'from') ?? 0, until: scopeTime(a.until, 'until') ?? 0 };
+}
+
+/** A phone's new scope (main/phones/scope.ts checks it against the phone's role and the hub's cameras). */
+function scopeChange(v: unknown): ScopeChange {
+  if (typeof v !== 'object' || v === null) throw new HubError('bad-argument', 'the scope is {cameras, from?, until?}');
+  const a = v as Record<string, unknown>;
+  const from = scopeTime(a.from, 'from');
+  const until = scopeTime(a.until, 'until');
+  return { cameras: cameraNames(a.cameras), ...(from !== undefined ? { from } : {}), ...(until !== undefined ? { until } : {}) };
 }
 
 function finite(v: unknown, name: string): number {
@@ -78,12 +93,14 @@ export const UI_CALLS: { readonly [K in CallName]: Check<CallArgs<K>> } = {
   renameCamera: (a) => [text(a[0], 'id'), text(a[1], 'name')],
   removeCamera: (a) => [text(a[0], 'id')],
   discovery: none,
-  createInvite: none,
+  // The UI's invites live the default lifetime; the role and scope it may choose.
+  createInvite: (a) => (a[1] === undefined || a[1] === null ? [] : [undefined, inviteAccess(a[1])]),
   inviteStatus: (a) => [hexId(a[0], 'id')],
   approveInvite: (a) => [hexId(a[0], 'id'), role(a[1])],
   refuseInvite: (a) => [hexId(a[0], 'id')],
   listPhones: none,
   revokePhone: (a) => [hexId(a[0], 'id')],
+  setPhoneScope: (a) => [hexId(a[0], 'id'), scopeChange(a[1])],
   relay: none,
   audit: (a) => [finite(a[0], 'limit')],
   recordings: none,

@@ -6,13 +6,13 @@
 // It sees the hub through HubCore, the few parts it needs: it does not import hub.ts, which builds it.
 import type {
   AuditEntry, CameraInfo, CameraRef, DiscoveredDevice, HubApi, HubStatus, Invite, InviteAccess, InviteStatus, NewCameraInput, PairedPhone, Phone,
-  RecordingInfo, RecordingMode, RecordingStorage, RelayInfo, RelayProblem, Role, RosterReport,
+  RecordingInfo, RecordingMode, RecordingStorage, RelayInfo, RelayProblem, Role, RosterReport, ScopeChange,
   DesktopRecordings, RecordingClip, RecordingRanges,
 } from '../../contract/hub-ui.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
 import type { RelayFailure } from '../../relay/client.ts';
 import type { PairingDesk } from '../pairing-desk.ts';
-import type { Store } from '../store/db.ts';
+import type { Device, Store } from '../store/db.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { RecordingIndex } from '../store/recordings.ts';
 import { DesktopViewerError, NO_KEYCHAIN_WHY, type DesktopViewer } from '../keys/desktop-viewer.ts';
@@ -51,6 +51,7 @@ export interface HubCore {
     remove(idOrName: string): Promise<boolean>;
   };
   revokeDevice(id: string): Promise<boolean>;
+  changePhoneScope(id: string, change: ScopeChange): Promise<Device>;
   setLan(enabled: boolean): Promise<void>;
   readonly recordings: {
     list(): RecordingInfo[];
@@ -81,6 +82,13 @@ async function desktopGuard<T>(f: () => Promise<T>): Promise<T> {
     const code = e.code === 'too-large' ? 'bad-argument' : e.code === 'no-recording' ? 'not-found' : 'conflict';
     throw new HubError(code, e.message, { cause: e });
   }
+}
+
+function phoneOf(d: Device): Phone {
+  return {
+    id: d.id, name: d.name, role: d.role, pairedAt: d.pairedAt, lastSeen: d.lastSeen, revoked: d.revokedAt !== null,
+    ...(d.scope !== null ? { scope: { cameras: [...d.scope.cameras], from: d.scope.from, until: d.scope.until } } : {}),
+  };
 }
 
 function ref(camera: CameraRef): CameraRef {
@@ -174,14 +182,15 @@ export class HubService implements HubLocalApi {
   }
 
   async listPhones(): Promise<Phone[]> {
-    return this.hub.store.listDevices({ includeRevoked: true }).map((d) => ({
-      id: d.id, name: d.name, role: d.role, pairedAt: d.pairedAt, lastSeen: d.lastSeen, revoked: d.revokedAt !== null,
-      ...(d.scope !== null ? { scope: { cameras: [...d.scope.cameras], from: d.scope.from, until: d.scope.until } } : {}),
-    }));
+    return this.hub.store.listDevices({ includeRevoked: true }).map(phoneOf);
   }
 
   async revokePhone(id: string): Promise<{ revoked: boolean }> {
     return { revoked: await this.hub.revokeDevice(id) };
+  }
+
+  setPhoneScope(id: string, change: ScopeChange): Promise<Phone> {
+    return guard(async () => phoneOf(await this.hub.changePhoneScope(id, change)));
   }
 
   async relay(): Promise<RelayInfo> {

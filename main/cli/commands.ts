@@ -100,7 +100,22 @@ export const DEVICES_REVOKE: CliCommand = {
   options: { data },
 };
 
-export const DEVICES: CliGroup = { name: 'vigil devices', summary: 'Lists and revokes paired phones.', commands: [DEVICES_LIST, DEVICES_REVOKE] };
+export const DEVICES_SCOPE: CliCommand = {
+  name: 'vigil devices scope',
+  summary: 'Changes which cameras a viewer or guest sees, and until when, without pairing again.',
+  args: ['DEVICE_ID'],
+  options: {
+    data,
+    camera: { type: 'string', value: 'NAME', multiple: true, help: 'it sees only these cameras from now on, live only (repeat it)' },
+    all: { type: 'boolean', help: 'a viewer sees every camera again, and recordings (not for a guest)' },
+    from: { type: 'string', value: 'TIME', help: 'it gets keys from then on: ISO 8601 or now+2h (default: as before)' },
+    until: { type: 'string', value: 'TIME', help: 'then the hub removes it; \'none\' for no end (default: as before)' },
+  },
+  notes: 'Needs the hub running. A roster log entry every phone checks and new keys at once: a camera\n' +
+    'taken away opens nothing new for the phone, a camera added reaches it from now on.',
+};
+
+export const DEVICES: CliGroup = { name: 'vigil devices', summary: 'Lists and revokes paired phones, and changes their cameras.', commands: [DEVICES_LIST, DEVICES_REVOKE, DEVICES_SCOPE] };
 
 export const STATUS: CliCommand = {
   name: 'vigil status',

@@ -9,11 +9,13 @@ import type { Role } from '../../crypto/certificate.ts';
 import type { Action } from '../../crypto/command.ts';
 import { CommandRefused, type RefusalCode } from '../../crypto/phone-commands.ts';
 import { checkScope, MAX_SCOPE_CAMERAS, type Scope } from '../../crypto/roster.ts';
-import type { InviteAccess } from '../../contract/hub-ui.ts';
+import type { InviteAccess, ScopeChange } from '../../contract/hub-ui.ts';
 import { HubError } from '../api/errors.ts';
 import { hexToBytes } from '../hex.ts';
+import type { KeyDelivery } from '../keys/key-delivery.ts';
 import type { CommandHandler } from '../phone-sessions.ts';
 import type { Device, DeviceScope, Store } from '../store/db.ts';
+import type { HubRosterLog } from './roster-log.ts';
 
 /** The crypto form of a stored scope (camera ids as bytes), for the roster hash and log. */
 export function rosterScope(scope: DeviceScope | null): Scope | undefined {
@@ -98,6 +100,68 @@ export function resolveAccess(store: Pick<Store, 'getCamera'>, access: InviteAcc
     throw new HubError('bad-argument', e instanceof Error ? e.message : 'not a scope');
   }
   return { role, scope };
+}
+
+/**
+ * The scope a paired phone gets from `vigil devices scope` (or the Phones screen): checked as an
+ * invite's is, for the role it has. Times not given are kept; with no camera (every camera, viewers
+ * only) there is no window either.
+ */
+export function resolveScopeChange(store: Pick<Store, 'getCamera'>, device: Pick<Device, 'role' | 'scope'>, change: ScopeChange, now: number): DeviceScope | null {
+  if (device.role === 'owner') throw new HubError('bad-argument', 'an owner sees every camera at any time: only a viewer\'s or a guest\'s cameras can change');
+  const kept = change.cameras.length > 0 ? device.scope : null;
+  const from = change.from ?? kept?.from ?? 0;
+  const until = change.until ?? kept?.until ?? 0;
+  return resolveAccess(store, { role: device.role, cameras: change.cameras, from, until }, now).scope;
+}
+
+function sameScope(a: DeviceScope | null, b: DeviceScope | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.from === b.from && a.until === b.until && a.cameras.length === b.cameras.length && a.cameras.every((c) => b.cameras.includes(c));
+}
+
+export interface ScopeChangeParts {
+  store: Pick<Store, 'getDevice' | 'getCamera' | 'listCameras' | 'setDeviceScope' | 'transaction' | 'audit'>;
+  delivery: Pick<KeyDelivery, 'newEpoch' | 'grant'>;
+  rosterLog: Pick<HubRosterLog, 'append'>;
+  now?: () => number;
+}
+
+/**
+ * Changes a paired phone's cameras and window without pairing again (PROTOCOL §16.3), the way a
+ * phone is added or removed: a 'role-changed' log entry with the new scope, in the same transaction
+ * as the store's change, then a new epoch whose key updates name the roster the log arrives at. A
+ * camera taken away is sealed from then on under keys the phone never gets (its recording keys too,
+ * if it held them: a recording epoch opens every camera); a camera added reaches it from the new
+ * epoch on, nothing captured before sealed again (T3). Its relay capability is granted again, to end
+ * at its new `until`. Unchanged: nothing happens (no entry, no epoch).
+ */
+export async function changePhoneScope(p: ScopeChangeParts, id: string, change: ScopeChange, by: string): Promise<{ device: Device; changed: boolean }> {
+  const device = p.store.getDevice(id);
+  if (device === undefined || device.revokedAt !== null) throw new HubError('not-found', 'no such phone');
+  const now = (p.now ?? Date.now)();
+  const scope = resolveScopeChange(p.store, device, change, now);
+  if (sameScope(device.scope, scope)) return { device, changed: false };
+  const changed = p.store.transaction(() => {
+    const d = p.store.setDeviceScope(id, scope);
+    // In the log before the new epoch's key updates, which name the roster it arrives at.
+    p.rosterLog.append('role-changed', d, by);
+    return d;
+  });
+  const every = p.store.listCameras().map((c) => c.id);
+  const before = new Set(device.scope?.cameras ?? every);
+  const after = new Set(scope?.cameras ?? every);
+  const lost = [...before].some((c) => !after.has(c)) || (mayHoldRecordings(device) && !mayHoldRecordings(changed));
+  const gained = [...after].some((c) => !before.has(c)) || (device.scope !== null && scope !== null && (scope.from < device.scope.from || (device.scope.until !== 0 && (scope.until === 0 || scope.until > device.scope.until))));
+  // New keys before anything else is sealed: 'device-removed' when it lost something (a new
+  // recording epoch it holds no key of, too), else as for a phone added.
+  p.delivery.newEpoch(lost ? 'device-removed' : 'device-added', gained);
+  p.store.audit('owner', 'scope-changed', {
+    device: id, name: changed.name, role: changed.role,
+    ...(scope === null ? { cameras: 'all' } : { cameras: scope.cameras, from: scope.from, until: scope.until }),
+  });
+  await p.delivery.grant(changed);
+  return { device: changed, changed: true };
 }
 
 /** Actions that name one camera: allowed for a camera in the phone's scope, inside its window. */

@@ -124,7 +124,7 @@ export type AuditActor = string;
 export const AUDIT_ACTIONS = [
   'paired', 'pairing-refused', 'revoked', 'device-renamed', 'watched', 'snapshot', 'ptz', 'settings', 'command-refused',
   'camera-added', 'camera-removed', 'camera-renamed', 'invite-created', 'invite-cancelled', 'hub-created', 'epoch',
-  'recording-settings', 'history-shared',
+  'recording-settings', 'history-shared', 'scope-changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -763,6 +763,24 @@ export class Store {
     return this.#write(() => {
       const changed = this.#stmt('UPDATE devices SET name = ? WHERE id = ?').run(name, hex).changes;
       if (changed === 0) throw new StoreError('not-found', where, `no device ${hex.slice(0, 8)}`);
+      return this.#requireDevice(hex, where);
+    });
+  }
+
+  /**
+   * Sets an active phone's cameras and window (null: every camera, at any time); the caller appends
+   * the roster log entry in the same transaction and starts a new epoch (main/phones/scope.ts).
+   */
+  setDeviceScope(id: string | Uint8Array, scope: DeviceScope | null): Device {
+    const where = 'setDeviceScope';
+    const hex = idHex(id, 'device id', where);
+    const columns = scopeColumns(scope, where);
+    return this.#durable(() => {
+      const device = this.getDevice(hex);
+      if (device === undefined || device.revokedAt !== null) throw new StoreError('not-found', where, `no active device ${hex.slice(0, 8)}`);
+      if (device.role === 'guest' && columns[0] === null) throw new StoreError('invalid', where, 'a guest has a scope');
+      if (device.role === 'owner' && columns[0] !== null) throw new StoreError('invalid', where, 'an owner has no scope');
+      this.#stmt('UPDATE devices SET scope_cameras = ?, scope_from_ms = ?, scope_until_ms = ? WHERE id = ?').run(...columns, hex);
       return this.#requireDevice(hex, where);
     });
   }
