@@ -1,22 +1,54 @@
-// Pair a phone: a one-time invite as a QR code and a link; when the phone answers, both show the
-// same 6-digit code, and the owner approves or rejects here. Nothing is added without approval.
+// Pair a phone: first who it is for (owner, viewer or guest, and for a guest or viewer which cameras
+// and when: PROTOCOL §16.3), then a one-time invite as a QR code and a link; when the phone answers,
+// both show the same 6-digit code, and the owner approves or rejects here. Nothing is added without
+// approval, and an invite made for a role and scope pairs exactly that.
 import QRCode from 'qrcode';
-import type { Invite, InviteStatus, Role } from '../bridge.ts';
+import type { CameraInfo, Invite, InviteAccess, InviteStatus, Role } from '../bridge.ts';
 import { errorBox, unwrap, type ScreenFactory } from '../screen.ts';
 import { clear, h } from '../dom.ts';
+import { camerasText, scopeForm, windowText, type ChosenScope, type ScopeForm } from '../scope-form.ts';
 
 const POLL_MS = 600;
+
+const ROLE_TEXT: Record<Role, string> = {
+  owner: 'Owner: watches, records and controls every camera',
+  viewer: 'Viewer: watches only (every camera, or some cameras live)',
+  guest: 'Guest: watches some cameras live, for a while',
+};
 
 export const pairScreen: ScreenFactory = (ctx) => {
   const err = errorBox();
   const start = h('button', { type: 'button', class: 'primary', id: 'pair-start' }, 'Show a pairing code');
   const stage = h('div', { id: 'pair-stage', 'aria-live': 'polite' });
+  const role = h('select', { id: 'pair-role' }, ...(['owner', 'viewer', 'guest'] as const).map((r) => h('option', { value: r }, ROLE_TEXT[r])));
+  const access = h('div', { id: 'pair-access' }, h('div', { class: 'field' }, h('label', { for: 'pair-role' }, 'Who is it for?'), role));
   const el = h('section', {}, h('h1', {}, 'Pair a phone'),
     h('p', {}, 'Open the Vigil app on the phone and scan the code. The code works once, for 10 minutes. Until you approve it here, the phone gets no keys.'),
-    start, err, stage);
+    access, start, err, stage);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let invite: Invite | undefined;
+  /** What the invite shown now grants. */
+  let granted: { role: Role; scope: ChosenScope } | undefined;
+  let cameras: CameraInfo[] = [];
+  let form: ScopeForm | undefined;
   let disposed = false;
+  const nameOf = (id: string) => cameras.find((c) => c.id === id)?.name;
+
+  role.addEventListener('change', () => form?.setRole(role.value as Role));
+  void ctx.bridge.listCameras().then((r) => {
+    if (disposed) return;
+    cameras = unwrap(r, err) ?? [];
+    form = scopeForm('pair', cameras);
+    form.setRole(role.value as Role);
+    access.append(form.el);
+  });
+
+  /** "as a guest: Front door, until …" for the confirm box. */
+  function grantText(g: { role: Role; scope: ChosenScope }): string {
+    if (g.scope.cameras.length === 0) return `as ${g.role === 'owner' ? 'an owner' : 'a viewer'} of every camera`;
+    const s = { cameras: g.scope.cameras, from: g.scope.from, until: g.scope.until };
+    return `as a ${g.role}: ${camerasText(s, nameOf)}, live only; ${windowText(s).toLowerCase()}`;
+  }
 
   async function show(inv: Invite): Promise<void> {
     clear(stage);
@@ -42,21 +74,20 @@ export const pairScreen: ScreenFactory = (ctx) => {
     status?.remove();
     // The invite is single-use and now taken: the QR has done its job.
     for (const el of stage.querySelectorAll<HTMLElement>('.qr-box, .field, #pair-expiry')) el.hidden = true;
-    const role = h('select', { id: 'pair-role' }, h('option', { value: 'owner' }, 'Owner: watches and controls cameras'), h('option', { value: 'viewer' }, 'Viewer: watches only'));
     const approve = h('button', { type: 'button', class: 'primary', id: 'pair-approve' }, 'Approve');
     const reject = h('button', { type: 'button', class: 'danger', id: 'pair-reject' }, 'Reject');
     const box = h('div', { class: 'confirm-code', id: 'pair-confirm', role: 'group', 'aria-labelledby': 'pair-confirm-title' },
       h('h2', { id: 'pair-confirm-title' }, `"${s.name}" wants to pair`),
       h('p', {}, 'Approve only if the phone shows exactly this code:'),
       h('p', { class: 'code', id: 'pair-code', 'aria-label': `Code ${s.code.split('').join(' ')}` }, `${s.code.slice(0, 3)} ${s.code.slice(3)}`),
-      h('div', { class: 'field' }, h('label', { for: 'pair-role' }, 'Role'), role),
+      h('p', { id: 'pair-grant' }, `It will pair ${granted === undefined ? 'as an owner' : grantText(granted)}.`),
       h('div', { class: 'buttons' }, approve, reject));
     stage.append(box);
     approve.addEventListener('click', () => {
       void (async () => {
         if (invite === undefined) return;
         approve.disabled = reject.disabled = true;
-        const r = unwrap(await ctx.bridge.approveInvite(invite.id, role.value as Role), err);
+        const r = unwrap(await ctx.bridge.approveInvite(invite.id, granted?.role ?? 'owner'), err);
         if (r === undefined) approve.disabled = reject.disabled = false;
       })();
     });
@@ -91,7 +122,7 @@ export const pairScreen: ScreenFactory = (ctx) => {
       case 'confirm':
         break;
     }
-    start.hidden = false;
+    start.hidden = access.hidden = false;
     start.textContent = 'Pair another phone';
   }
 
@@ -112,13 +143,22 @@ export const pairScreen: ScreenFactory = (ctx) => {
 
   start.addEventListener('click', () => {
     void (async () => {
+      const r = role.value as Role;
+      const scope = r === 'owner' || form === undefined ? { cameras: [], from: 0, until: 0 } : form.read();
+      if (typeof scope === 'string') {
+        unwrap({ ok: false, error: scope }, err);
+        return;
+      }
       start.disabled = true;
       clearTimeout(timer);
-      const inv = unwrap(await ctx.bridge.createInvite(), err);
+      // An owner's invite is as before; a viewer's or guest's keeps its role and scope on the hub.
+      const made: InviteAccess | undefined = r === 'owner' ? undefined : { role: r, cameras: scope.cameras, from: scope.from, until: scope.until };
+      const inv = unwrap(await ctx.bridge.createInvite(undefined, made), err);
       start.disabled = false;
       if (inv === undefined) return;
       invite = inv;
-      start.hidden = true;
+      granted = { role: r, scope };
+      start.hidden = access.hidden = true;
       await show(inv);
       void poll();
     })();
