@@ -262,7 +262,8 @@ export function describeAlert(a: RosterAlert, nameOf?: (id: string) => string | 
     case 'removed':
       return `phone ${who} removed by ${a.by} at ${at}`;
     case 'role-changed':
-      return `phone ${who} is now ${a.role}, changed by ${a.by} at ${at}`;
+      // A scope change is a role-changed entry too (PROTOCOL §16.3): say what it may see now.
+      return `phone ${who} is now ${a.role}${scope || (a.role === 'owner' ? '' : ' (every camera)')}, changed by ${a.by} at ${at}`;
     case 'history-shared': {
       const h = a.history;
       const epochs = h === undefined ? 'past recordings' : `${h.epochs} recording epoch${h.epochs === 1 ? '' : 's'} (${h.firstEpoch}..${h.lastEpoch})`;
