@@ -227,7 +227,9 @@ describe('changing a viewer\'s cameras without pairing again', () => {
     const changes = (await ownerAlerts()).filter((a) => a.name === 'Neighbour' && a.change === 'role-changed');
     expect(changes.map((a) => [...(a.scope?.cameras ?? [])].sort())).toEqual([[cams.a.id, cams.b.id].sort(), [cams.a.id]]);
     const text = await run(VIGIL_PHONE, ['alerts', '--profile', owner], { timeoutMs: 60_000 });
-    expect(text.stdout).toMatch(/"Neighbour".* is now viewer/);
+    // The log keeps a scope's cameras in id order: either order of names.
+    expect(text.stdout).toMatch(/"Neighbour".* is now viewer \(cameras ("Garage", "Garden"|"Garden", "Garage"), live only\), changed by/);
+    expect(text.stdout).toMatch(/"Neighbour".* is now viewer \(cameras "Garage", live only\), changed by/);
     const roster = await run(VIGIL_PHONE, ['roster', '--profile', owner, '--json'], { timeoutMs: 60_000 });
     expect(roster.code, roster.stderr).toBe(0);
     const members = (JSON.parse(roster.stdout.trim().split('\n').pop()!) as { members: { name: string; role: string; scope?: { cameras: string[] } }[] }).members;
