@@ -31,6 +31,11 @@ export interface DetectedEvent {
   readonly zones: readonly string[];
   /** A small JPEG at the event's peak, when the detector has one. */
   readonly preview?: Uint8Array;
+  /**
+   * On `started` without a preview: the detector is making one and sends it in an `updated` of the
+   * same key (with or without a picture, if it failed) before anything else of that event.
+   */
+  readonly previewFollows?: boolean;
 }
 
 export interface EventConsumer {

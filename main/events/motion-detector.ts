@@ -9,7 +9,8 @@
 // backoff, a stall watchdog, SIGTERM then SIGKILL on stop. Decoding costs the most: the decoder
 // skips H.264's loop filter (-skip_loop_filter all, -flags2 fast), which motion does not need.
 // The preview is a JPEG of the picture at the event's peak, made by a one-shot ffmpeg from the kept
-// yuv420p frame (320 pixels wide, under MAX_PREVIEW_BYTES).
+// yuv420p frame (320 pixels wide, under MAX_PREVIEW_BYTES). `started` does not wait for it: the
+// event leaves at once marked `previewFollows`, and the picture in an `updated` when it is made.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import type { IngestFragment, IngestInit } from '../../native/ingest.ts';
@@ -73,7 +74,13 @@ export interface MotionDetectorOptions {
 export const DECODER_ARGS = {
   // Decoder options before -i: one thread (the hub has other cameras), no loop filter.
   input: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '1', '-skip_loop_filter', 'all', '-flags2', 'fast', '-f', 'mp4', '-i', 'pipe:0'],
-  output: ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', 'fps={fps},scale={width}:{height}:flags=area', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
+  // One picture per 1/fps of the stream's time, each out as soon as it is decoded: `-r` with
+  // `-fps_mode cfr` drops and repeats frames on their own timestamps (a gap in the stream is filled
+  // with repeats, as the trackers' clock assumes). The fps filter did the same but held each picture
+  // until the next frame after its slot had come (335 ms with one-frame fragments, up to a fragment
+  // with 300 ms ones). Not select + passthrough (PROTOCOL §17.1): it gives no picture for a gap and
+  // fewer than fps a second when timestamps jitter, so the clock ran slow and ticks looked lasting.
+  output: ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', 'scale={width}:{height}:flags=area', '-r', '{fps}', '-fps_mode', 'cfr', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
   preview: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '{width}x{height}', '-i', 'pipe:0',
     '-frames:v', '1', '-q:v', '{q}', '-f', 'mjpeg', 'pipe:1'],
 } as const;
@@ -351,11 +358,20 @@ export class MotionDetector implements CameraDetector {
       const startWallMs = (t.startWallMs = Math.round(step.startMs + (this.#wallOffsetMs ?? 0)));
       const key = (t.key = `${t.analyser.source}:${this.#o.camera.id}:${startWallMs}`);
       t.lastPreviewMs = Date.now();
+      // The event leaves now and its picture when made (an `updated` of the same key): a one-shot
+      // encoder takes 0.1-0.4 s to start on a busy hub, which an online phone's notice need not wait.
       const jpeg = this.#jpeg(i420);
+      const follows = jpeg !== undefined;
       this.#queue(async () => {
-        t.preview = await jpeg;
-        sink.started(key, this.#event(t, step, startWallMs, t.preview));
+        sink.started(key, { ...this.#event(t, step, startWallMs, undefined), ...(follows ? { previewFollows: true } : {}) });
       });
+      if (jpeg !== undefined) {
+        this.#queue(async () => {
+          t.preview = await jpeg;
+          // Sent even without a picture: whoever waits for it (Web Push) learns there will be none.
+          sink.updated(key, this.#event(t, step, startWallMs, t.preview));
+        });
+      }
     } else if (step.type === 'updated') {
       const key = t.key;
       const startWallMs = t.startWallMs;
@@ -363,6 +379,7 @@ export class MotionDetector implements CameraDetector {
       if (key === undefined || startWallMs === undefined || now - t.lastPreviewMs < this.timing.previewEveryMs) return;
       t.lastPreviewMs = now;
       const jpeg = this.#jpeg(i420);
+      if (jpeg === undefined) return;
       this.#queue(async () => {
         const p = await jpeg;
         if (p !== undefined) t.preview = p;
@@ -390,15 +407,18 @@ export class MotionDetector implements CameraDetector {
     }
   }
 
-  /** Events leave in order, each after its preview is made; a sink that throws is the bus's to report. */
+  /** Steps leave in order (an `updated` with a picture after the encoder); a sink that throws is the bus's to report. */
   #queue(f: () => Promise<void>): void {
     this.#emitting = this.#emitting.then(f).catch((e: unknown) => this.#o.log?.(`event publish failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 
-  /** A JPEG of the picture (copied now), or undefined if none fits MAX_PREVIEW_BYTES in time. */
-  #jpeg(i420: Uint8Array): Promise<Uint8Array | undefined> {
+  /**
+   * A JPEG of the picture (copied now): resolves to undefined if none fits MAX_PREVIEW_BYTES in
+   * time; undefined at once when there is nothing to make one with.
+   */
+  #jpeg(i420: Uint8Array): Promise<Uint8Array | undefined> | undefined {
     const ffmpeg = this.#o.ffmpeg;
-    if (ffmpeg === undefined || i420.length === 0) return Promise.resolve(undefined);
+    if (ffmpeg === undefined || i420.length === 0) return undefined;
     const copy = i420.slice();
     const { width, height } = this.#size;
     return (async () => {

@@ -1,8 +1,8 @@
 // Events stored and told to phones (PROTOCOL §17): the consumer on the events bus that seals each
 // event to the current recording epoch (crypto/event.ts), keeps its row (main/store/events.ts) and
 // sends the sealed record at once to every online phone that holds that epoch's key. While an event
-// goes on it is sealed again at most every RESEAL_MS (a better picture, a higher score), and once
-// more when it ends. The hub holds only the epoch's public key: what it sealed, it cannot open.
+// goes on it is sealed again at most every RESEAL_MS (a better picture, a higher score), at once for
+// its first picture, and once more when it ends. The hub holds only the epoch's public key: what it sealed, it cannot open.
 import { fromHex, toBase64url } from '../../crypto/bytes.ts';
 import { MAX_PREVIEW_BYTES, sealEvent, type EventRecord } from '../../crypto/event.ts';
 import type { HubIdentity } from '../../crypto/identity.ts';
@@ -138,10 +138,15 @@ export class EventSealer implements EventConsumer {
   updated(key: string, event: DetectedEvent): void {
     const o = this.#ongoing.get(key);
     if (o === undefined) return;
+    // The event's first picture (the detector sends `started` before its preview is made) is sealed
+    // and told at once: phones have the event already and wait only for the picture.
+    const firstPicture = event.preview !== undefined && o.latest.preview === undefined;
     o.latest = merge(o.latest, event);
-    if (o.timer !== undefined) return;
+    if (firstPicture) clearTimeout(o.timer);
+    else if (o.timer !== undefined) return;
+    o.timer = undefined;
     const wait = o.sealedAt + RESEAL_MS - this.#now();
-    if (wait <= 0) {
+    if (wait <= 0 || firstPicture) {
       this.#reseal(key, o);
       return;
     }

@@ -4,7 +4,8 @@
 // push: a Vigil push message (crypto/push.ts: signed by the hub, sealed to the phone, fixed size)
 // inside RFC 8291's encryption, sent with VAPID. A push service answering 404 or 410 says the
 // subscription is gone: it is removed. Sends run at most `maxInFlight` at a time; past that an
-// event's pushes are dropped and counted (a burst of events must not queue without bound).
+// event's pushes are dropped and counted (a burst of events must not queue without bound). An event
+// that starts before its picture is made (`previewFollows`) is pushed once the picture comes.
 import { hexToBytes } from '../hex.ts';
 import { toBase64url, utf8 } from '../../crypto/bytes.ts';
 import { decodeCertificate } from '../../crypto/certificate.ts';
@@ -52,6 +53,11 @@ export interface HubPushParts {
 /** An hour: an alert older than that is news no more (RFC 8030 TTL). */
 export const DEFAULT_PUSH_SEND: SendOptions = { ttlSeconds: 3600, urgency: 'high', timeoutMs: 10_000 };
 export const DEFAULT_MAX_IN_FLIGHT = 32;
+/**
+ * How long a push waits for the picture of an event that started without one (the motion
+ * detector's `previewFollows`: the JPEG comes 0.1-0.4 s later), then goes without it.
+ */
+export const PREVIEW_WAIT_MS = 6_000;
 
 /** Minutes after midnight, in the phone's time, of a Unix ms time. */
 function phoneMinute(now: number, utcOffset: number): number {
@@ -71,6 +77,8 @@ export class HubPush implements EventConsumer {
   /** Last push per phone and camera, for the cooldown. */
   readonly #last = new Map<string, number>();
   readonly #inFlight = new Set<Promise<void>>();
+  /** Events that started with `previewFollows`, waiting for their picture, by key. */
+  readonly #picture = new Map<string, (preview: Uint8Array | undefined) => void>();
   /** Push requests under way. */
   #sending = 0;
   readonly #send: SendOptions;
@@ -82,11 +90,35 @@ export class HubPush implements EventConsumer {
     this.#now = p.now ?? Date.now;
   }
 
-  started(_key: string, event: DetectedEvent): void {
+  started(key: string, event: DetectedEvent): void {
     if (this.#closed) return;
-    const run = this.#push(event).catch((e: unknown) => this.p.log?.(`push failed: ${e instanceof Error ? e.message : String(e)}`));
+    const ready = event.previewFollows === true ? this.#withPicture(key, event) : Promise.resolve(event);
+    const run = ready.then((e) => this.#push(e)).catch((e: unknown) => this.p.log?.(`push failed: ${e instanceof Error ? e.message : String(e)}`));
     this.#inFlight.add(run);
     void run.finally(() => this.#inFlight.delete(run));
+  }
+
+  updated(key: string, event: DetectedEvent): void {
+    this.#picture.get(key)?.(event.preview);
+  }
+
+  ended(key: string, event: DetectedEvent): void {
+    this.#picture.get(key)?.(event.preview);
+  }
+
+  /** The event once its picture came (the detector's next step of it), or as it is after PREVIEW_WAIT_MS. */
+  #withPicture(key: string, event: DetectedEvent): Promise<DetectedEvent> {
+    return new Promise((resolve) => {
+      const done = (preview: Uint8Array | undefined): void => {
+        clearTimeout(timer);
+        this.#picture.delete(key);
+        resolve(preview !== undefined ? { ...event, preview } : event);
+      };
+      const timer = setTimeout(() => done(undefined), PREVIEW_WAIT_MS);
+      timer.unref?.();
+      this.#picture.get(key)?.(undefined);
+      this.#picture.set(key, done);
+    });
   }
 
   /** Resolves when every push under way has its answer (or timed out). */
@@ -96,6 +128,7 @@ export class HubPush implements EventConsumer {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const done of [...this.#picture.values()]) done(undefined);
     await this.settled();
   }
 

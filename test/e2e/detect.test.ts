@@ -64,13 +64,16 @@ describe('motion detection on the hub', () => {
     // All three decoders run (the hub noticed the store change) ...
     await waitUntil('three motion decoders analysing pictures', () => ['moving', 'still', 'masked'].every((n) => (hub.detection.detector(ids[n]!)?.frames ?? 0) > 0), 30_000);
     const since = Date.now();
-    // ... the moving ball starts an event, with a preview picture ...
+    // ... the moving ball starts an event, at once, and its preview picture follows in an update ...
     await waitUntil('a motion event of the moving camera', () => seen.some((s) => s.type === 'started' && s.event.cameraId === ids.moving), 30_000);
     const started = seen.find((s) => s.type === 'started' && s.event.cameraId === ids.moving)!;
-    expect(started.event).toMatchObject({ kind: 'motion', source: 'motion', zones: [] });
+    expect(started.event).toMatchObject({ kind: 'motion', source: 'motion', zones: [], previewFollows: true });
+    expect(started.event.preview).toBeUndefined();
     expect(started.event.score).toBeGreaterThan(0);
     expect(Math.abs(started.event.startMs - Date.now())).toBeLessThan(30_000);
-    const jpeg = started.event.preview!;
+    const picture = (): (typeof seen)[number] | undefined => seen.find((s) => s.type === 'updated' && s.key === started.key);
+    await waitUntil("the event's picture", () => picture() !== undefined, 15_000);
+    const jpeg = picture()!.event.preview!;
     expect(jpeg).toBeInstanceOf(Uint8Array);
     expect([jpeg[0], jpeg[1], jpeg[jpeg.length - 2], jpeg[jpeg.length - 1]]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
     expect(jpeg.length).toBeLessThanOrEqual(30 * 1024);

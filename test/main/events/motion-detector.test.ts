@@ -45,13 +45,14 @@ async function clip(name: string, blockFrom?: number): Promise<{ init: IngestIni
 }
 
 /** Feeds the clip to a detector at `speed` times real time; the events it started. */
-async function detect(c: { init: IngestInit; fragments: IngestFragment[] }, speed: number): Promise<{ events: DetectedEvent[]; frames: number; fedFrom: number }> {
+async function detect(c: { init: IngestInit; fragments: IngestFragment[] }, speed: number): Promise<{ events: DetectedEvent[]; updates: DetectedEvent[]; frames: number; fedFrom: number }> {
   const events: DetectedEvent[] = [];
+  const updates: DetectedEvent[] = [];
   const gop: IngestFragment[] = [];
   const stream: MediaStream = { cameraId: 'cam', number: 1, topic: 'cam', kind: 'camera', init: c.init, gop };
   const detector = new MotionDetector({
     camera: { id: 'cam' }, settings: { cameraId: 'cam', motion: true, sensitivity: 10, masks: [], zones: [] }, ffmpeg,
-    sink: { started: (_k, e) => events.push(e), updated: () => undefined, ended: () => undefined },
+    sink: { started: (_k, e) => events.push(e), updated: (_k, e) => updates.push(e), ended: () => undefined },
   });
   detector.join(stream);
   try {
@@ -67,7 +68,9 @@ async function detect(c: { init: IngestInit; fragments: IngestFragment[] }, spee
     }
     // Every fragment decoded: 5 pictures a second of stream, less the decoder's last few.
     await waitUntil('the pictures of the whole clip', () => detector.frames >= (SECONDS - 1) * 5, 15_000);
-    return { events, frames: detector.frames, fedFrom };
+    // An event's picture follows its start (made by a one-shot encoder, 5 s at most).
+    if (events.length > 0) await waitUntil("the first event's picture", () => updates.length > 0, 10_000);
+    return { events, updates, frames: detector.frames, fedFrom };
   } finally {
     await detector.stop();
   }
@@ -93,5 +96,17 @@ describe('MotionDetector on a real decoder', () => {
     // time is the wall time its pictures were analysed, less what the stream's clock says passed).
     expect(events[0]!.startMs - fedFrom).toBeGreaterThan(4_000);
     expect(events[0]!.startMs - fedFrom).toBeLessThan(12_000);
+  }, 60_000);
+
+  it('an event leaves before its picture is made, and the picture follows in an update of it', async () => {
+    const { events, updates } = await detect(await clip('moving', 12), 2);
+    expect(events).toHaveLength(1);
+    // The notice waits for no encoder: no picture yet, and a mark that one follows.
+    expect(events[0]!.preview).toBeUndefined();
+    expect(events[0]!.previewFollows).toBe(true);
+    const first = updates[0]!;
+    expect(first.startMs).toBe(events[0]!.startMs);
+    const jpeg = first.preview!;
+    expect([jpeg[0], jpeg[1], jpeg[jpeg.length - 2], jpeg[jpeg.length - 1]]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
   }, 60_000);
 });
