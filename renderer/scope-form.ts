@@ -31,10 +31,13 @@ export function whenMs(ms: number): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-/** "Front door, Back yard" (or "all cameras"): camera names where the hub lists them, else the id's start. */
+/**
+ * "Back yard, Front door" (or "All cameras"): camera names where the hub lists them, else the id's
+ * start, in name order (the roster log keeps a scope's cameras in id order).
+ */
 export function camerasText(scope: Pick<ScopeInfo, 'cameras'> | undefined, nameOf: (id: string) => string | undefined): string {
   if (scope === undefined) return 'All cameras';
-  return scope.cameras.map((id) => nameOf(id) ?? `camera ${id.slice(0, 8)}`).join(', ');
+  return scope.cameras.map((id) => nameOf(id) ?? `camera ${id.slice(0, 8)}`).sort((a, b) => a.localeCompare(b)).join(', ');
 }
 
 /** "from … until …", "until …", or "Any time". */

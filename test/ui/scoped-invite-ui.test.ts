@@ -139,7 +139,7 @@ describe('scoped invites in the hub UI', () => {
     expect(await a11yProblems(page)).toEqual([]);
     await shot('phones-scope-edit');
     await page.click('#scope-save');
-    await expect.poll(() => row.locator('[data-field=cameras]').textContent(), { timeout: 20_000 }).toBe(`${FRONT}, ${BACK}live only`);
+    await expect.poll(() => row.locator('[data-field=cameras]').textContent(), { timeout: 20_000 }).toBe(`${BACK}, ${FRONT}live only`);
 
     // The hub made a new epoch and the phone, paired once, now lists both.
     expect((await (await api()).call('status')).epoch).toBeGreaterThan(epoch);
@@ -149,11 +149,11 @@ describe('scoped invites in the hub UI', () => {
     await go('audit');
     const changed = page.locator('#roster-table tbody tr[data-change=role-changed]');
     await changed.first().waitFor();
-    expect(await changed.first().locator('[data-field=cameras]').textContent()).toBe(`${FRONT}, ${BACK}`);
+    expect(await changed.first().locator('[data-field=cameras]').textContent()).toBe(`${BACK}, ${FRONT}`);
     expect(await changed.first().locator('[data-field=window]').textContent()).toMatch(/^until /);
     expect(await page.locator('#roster-table tbody tr[data-change=added]', { hasText: 'Visitor' }).locator('[data-field=cameras]').textContent()).toBe(FRONT);
     await expect.poll(() => page.locator('#audit-table tbody tr[data-action=scope-changed]').first().textContent())
-      .toMatch(new RegExp(`changed a phone's cameras.*cameras: ${FRONT}, ${BACK}`));
+      .toMatch(new RegExp(`changed a phone's cameras.*cameras: ${BACK}, ${FRONT}`));
     expect(await a11yProblems(page)).toEqual([]);
     await shot('audit-roster');
   }, 240_000);
