@@ -24,6 +24,8 @@ import { TimelineView } from './timeline.dom.ts';
 import { EventsPanel } from './events.dom.ts';
 import { EVENT_PRE_ROLL_MS } from './events.ts';
 import { renderPhones } from './phones.dom.ts';
+import { AccessView } from './scope.dom.ts';
+import { BackupPanel, forgetKeptBackup } from './backup.dom.ts';
 import { readTimelineHash } from './push-inbox.ts';
 
 const relayFactory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: WebSocket as unknown as WebSocketConstructor });
@@ -133,6 +135,8 @@ async function pair(link: string): Promise<void> {
 // Linked to a hub
 
 let link: HubLink | undefined;
+/** The cameras the hub listed, and of those the ones offered (a scoped phone: its own, in its window). */
+let listed: CameraInfo[] = [];
 let cameras: CameraInfo[] = [];
 /** `opts` names the stream watched (the camera's own, or the hub's h264 profile); `number` is its frames'. */
 let watching: { camera: CameraInfo; opts: WatchOptions; number: number; player: LivePlayer | Mpeg1Player | WebCodecsPlayer | undefined; tappedAt: number } | undefined;
@@ -145,6 +149,8 @@ function lossMark(): number {
 
 let linkedProfile: PhoneProfile | undefined;
 let eventsPanel: EventsPanel | undefined;
+let access: AccessView | undefined;
+let backupPanel: BackupPanel | undefined;
 
 function startLinked(profile: PhoneProfile): void {
   linkedProfile = profile;
@@ -162,10 +168,13 @@ function startLinked(profile: PhoneProfile): void {
     onFrame: (f) => onFrame(f),
     onNotice: (n) => {
       if (n.type === 'cameras-changed' || n.type === 'camera-state') void refreshCameras();
+      // A camera added or changed moves what a restore brings back: an owner phone keeps the new backup.
+      if (n.type === 'cameras-changed') void backupPanel?.refresh();
       if (n.type === 'event') void eventsPanel?.onNotice(n).then((e) => e !== undefined && timeline?.addEvent(e));
     },
     onRosterAlerts: (alerts) => {
       showRoster();
+      void backupPanel?.refresh();
       // An owner shared older recordings with this phone: fetch those keys now, so they play at once.
       const shared = alerts.filter((a) => a.change === 'history-shared' && a.deviceId === toHex(profile.device.deviceId));
       if (shared.length > 0) {
@@ -187,6 +196,11 @@ function startLinked(profile: PhoneProfile): void {
     cameraName: (id) => cameras.find((c) => c.id === id)?.name,
     onOpen: (target) => openTimelineOf(target.camera, target.time),
   });
+  access?.close();
+  access = new AccessView({ me: toHex(profile.device.deviceId), role: profile.certificate.role, onChange: () => void refreshCameras(true) });
+  backupPanel?.close();
+  backupPanel = new BackupPanel({ link, profile, relayFactory });
+  void backupPanel.load();
   showRoster();
   clearInterval(statsTimer);
   statsTimer = setInterval(showStats, 1000);
@@ -207,6 +221,7 @@ function showRoster(): void {
     return li;
   }));
   $('roster-alerts').hidden = unseen.length === 0;
+  access?.update(check.saved, cameraName);
   if (linkedProfile !== undefined) renderPhones(link, linkedProfile);
 }
 
@@ -232,14 +247,29 @@ function onLinkState(state: LinkState): void {
   }
   // Events told while the link was down are in the hub's list.
   if (state === 'live') void eventsPanel?.load();
+  // At each connection an owner phone checks that the backup it keeps is the hub's current one.
+  if (state === 'live') void backupPanel?.refresh();
+}
+
+/** A camera's name as the hub listed it to this phone. */
+function cameraName(id: string): string | undefined {
+  return listed.find((c) => c.id === id)?.name;
 }
 
 let refreshing = false;
-async function refreshCameras(): Promise<void> {
-  if (link === undefined || refreshing) return;
+let refreshAgain = false;
+/** `again`: list once more if a listing is under way (the scope changed while it ran). */
+async function refreshCameras(again = false): Promise<void> {
+  if (link === undefined) return;
+  if (refreshing) {
+    refreshAgain ||= again;
+    return;
+  }
   refreshing = true;
   try {
-    cameras = await link.listCameras();
+    listed = await link.listCameras();
+    cameras = access?.offered(listed) ?? listed;
+    access?.render(cameraName);
     renderCameras();
     setText('cameras-error', '');
     eventsPanel?.camerasChanged();
@@ -248,6 +278,10 @@ async function refreshCameras(): Promise<void> {
     if (link.linkState !== 'removed') setText('cameras-error', `Cannot list cameras: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     refreshing = false;
+    if (refreshAgain) {
+      refreshAgain = false;
+      void refreshCameras();
+    }
   }
 }
 
@@ -270,7 +304,7 @@ function renderCameras(): void {
     item.append(button);
     list.append(item);
   }
-  setText('cameras-empty', cameras.length === 0 ? 'Your hub has no cameras yet. Add one on the hub.' : '');
+  setText('cameras-empty', cameras.length === 0 ? access?.emptyText() ?? 'Your hub has no cameras yet. Add one on the hub.' : '');
   if (watching !== undefined) {
     const fresh = cameras.find((c) => c.id === watching!.camera.id);
     if (fresh !== undefined) showStreamLabel(fresh, watching.opts);
@@ -580,7 +614,13 @@ async function forget(): Promise<void> {
   link = undefined;
   eventsPanel?.close();
   eventsPanel = undefined;
+  access?.close();
+  access = undefined;
+  backupPanel?.close();
+  backupPanel = undefined;
   await forgetProfile();
+  await forgetKeptBackup();
+  listed = [];
   cameras = [];
   showPairing();
 }
