@@ -7,12 +7,10 @@ import { CERTIFICATE_BYTES, decodeCertificate, type DeviceCertificate } from './
 import { CryptoError, isCryptoError, malformed } from './errors.ts';
 import { labeledHash } from './hash.ts';
 import { DH_BYTES, ID_BYTES, sign, verify, type DeviceIdentity, type HubPublicKeys } from './identity.ts';
-import { PROTOCOL_VERSION } from './labels.ts';
+import { LABEL_CROSSCHECK, PROTOCOL_VERSION } from './labels.ts';
 import { sodium } from './sodium.ts';
 import { Reader, Writer } from './wire.ts';
 
-/** The label of the mailbox id and the sender's signature (PROTOCOL §16.4). */
-export const LABEL_CROSSCHECK = 'vigil v1 roster crosscheck';
 /** The first byte of a cross-check posted to a mailbox (the envelope kind space of §11.1). */
 export const CROSSCHECK_KIND = 0x18;
 const HEAD_BYTES = 32;

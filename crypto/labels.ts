@@ -38,6 +38,8 @@ export const LABEL_SEGMENT_PROOF = 'vigil v1 segment proof';
 // The roster log (crypto/roster-log.ts, PROTOCOL §16).
 export const LABEL_ROSTER_ENTRY = 'vigil v1 roster entry';
 export const LABEL_ROSTER_HEAD = 'vigil v1 roster head';
+/** The cross-check between owner phones (crypto/crosscheck.ts, PROTOCOL §16.4): its mailbox id and the sender's signature. */
+export const LABEL_CROSSCHECK = 'vigil v1 roster crosscheck';
 // Events (crypto/event.ts, PROTOCOL §17).
 export const LABEL_EVENT = 'vigil v1 event';
 export const LABEL_EVENT_KEY = 'vigil v1 event key';
