@@ -114,15 +114,15 @@ export const ROSTER: CliCommand = {
   summary: 'Checks the roster log: who holds the keys, the safety code, changes not yet seen.',
   options: {
     profile,
-    json: { type: 'boolean', help: 'one JSON object: {"safetyCode", "length", "members": [...], "unseen": [...]}' },
+    json: { type: 'boolean', help: 'one JSON object: {"safetyCode", "length", "members": [...], "unseen": [...],\n"crossChecked": {ID: {checkedAt, length, agrees}}, "splits": [...],\n"crossCheckRound"}' },
     ...linkOptions,
   },
-  notes: 'Compare the safety code with the one the hub (vigil roster) and every owner phone shows: the\nsame code means the same log. A log the hub rewrote after this phone checked it is refused.',
+  notes: 'Compare the safety code with the one the hub (vigil roster) and every owner phone shows: the\nsame code means the same log. A log the hub rewrote after this phone checked it is refused.\nAn owner phone also cross-checks the log with the other owner phones through the relay, sealed\nphone to phone: this command sends a round and waits up to 2 s for those online to answer, then\nprints when it last cross-checked with each ("same log" or LOG SPLIT). watch and\nevents --follow cross-check while they run (and answer other phones); other commands do not.',
 };
 
 export const ALERTS: CliCommand = {
   name: 'vigil-phone alerts',
-  summary: 'Prints roster changes (phones added or removed) this phone learnt of after it joined.',
+  summary: 'Prints roster changes (phones added or removed) this phone learnt of after it joined,\nand log splits another owner phone\'s cross-check revealed.',
   options: {
     profile,
     json: { type: 'boolean', help: 'one JSON object per alert' },

@@ -4,6 +4,7 @@
 import type { HubLink } from './core/hub-link.ts';
 import { describeAlert, describeScope, describeSplit } from './core/roster.ts';
 import { toHex } from '../crypto/bytes.ts';
+import type { CrossCheckRunner } from './core/crosscheck-runner.ts';
 
 export { describeAlert };
 
@@ -17,9 +18,15 @@ async function cameraNames(link: HubLink): Promise<(id: string) => string | unde
   }
 }
 
-export async function printRoster(link: HubLink, json: boolean): Promise<number> {
+/** How long `vigil-phone roster` waits for the other owner phones it reached to answer its cross-check. */
+const CROSSCHECK_WAIT_MS = 2000;
+
+export async function printRoster(link: HubLink, json: boolean, crossCheck?: CrossCheckRunner): Promise<number> {
   await link.ready();
   await link.syncRoster();
+  // An owner phone cross-checks first (PROTOCOL §16.4): the other owners online answer within a
+  // relay round trip, and what they said is printed below with the older cross-checks.
+  const round = await crossCheck?.round(CROSSCHECK_WAIT_MS);
   const check = link.rosterLog;
   const refused = link.rosterCounters.rosterForked > 0;
   const state = check.saved;
@@ -27,7 +34,11 @@ export async function printRoster(link: HubLink, json: boolean): Promise<number>
   const me = toHex(link.deviceId);
   const mine = state.members.find((m) => m.id === me);
   if (json) {
-    console.log(JSON.stringify({ safetyCode: check.safetyCode, length: state.length, members: state.members, ...(mine ? { me: mine } : {}), unseen, refused: link.rosterCounters }));
+    console.log(JSON.stringify({
+      safetyCode: check.safetyCode, length: state.length, members: state.members, ...(mine ? { me: mine } : {}), unseen, refused: link.rosterCounters,
+      crossChecked: state.crossChecked ?? {}, splits: (state.splits ?? []).filter((a) => !a.acknowledged),
+      ...(round !== undefined ? { crossCheckRound: { reached: round.sent, offline: round.offline, answered: round.answered } } : {}),
+    }));
     return refused ? 1 : 0;
   }
   const nameOf = await cameraNames(link);
@@ -40,6 +51,11 @@ export async function printRoster(link: HubLink, json: boolean): Promise<number>
   for (const [id, c] of Object.entries(state.crossChecked ?? {})) {
     const name = state.members.find((m) => m.id === id)?.name ?? id.slice(0, 8);
     console.log(`last cross-checked with "${name}" at ${new Date(c.checkedAt).toISOString()}: ${c.agrees ? `same log (${c.length} entries)` : 'LOG SPLIT'}`);
+  }
+  for (const a of (state.splits ?? []).filter((x) => !x.acknowledged)) console.log(describeSplit(a));
+  if (round !== undefined && round.others > 0) {
+    const silent = round.sent.length - round.answered.length;
+    console.log(`cross-check now: ${round.sent.length} of ${round.others} other owner phone${round.others === 1 ? '' : 's'} reached, ${round.answered.length} answered${silent > 0 ? `, ${silent} not within ${CROSSCHECK_WAIT_MS / 1000} s` : ''}${round.offline.length > 0 ? `; ${round.offline.length} offline (they check with this phone when both are online)` : ''}`);
   }
   if (refused) console.error('the hub\'s roster log was refused: it does not extend the log this phone checked before (shown: the log as this phone last checked it)');
   return refused ? 1 : 0;

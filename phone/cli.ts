@@ -18,6 +18,8 @@ import { ALERTS, APPROVE_RESTORE, BACKUP, CAMERAS, EXPORT, PAIR, PHONE_PROGRAM, 
 import { printShare } from './cli-history.ts';
 import { NoticeTap, eventsBetween, printEvents, saveEventImage } from './cli-events.ts';
 import { describeAlert, printAlerts, printRoster } from './cli-roster.ts';
+import { describeSplit } from './core/roster.ts';
+import { CrossCheckRunner } from './core/crosscheck-runner.ts';
 import { PhoneRecordings, writeClip, type ClipOutcome } from './core/recordings.ts';
 import { clipProof, encodeClipProof } from '../crypto/clip-proof.ts';
 import { fromHex } from '../crypto/bytes.ts';
@@ -70,7 +72,15 @@ async function cmdPair(argv: string[]): Promise<void> {
   console.log(`paired with hub ${Buffer.from(profile.hub.hubId).toString('hex').slice(0, 16)} as ${profile.certificate.role}; profile saved to ${path}`);
 }
 
-async function withLink<T>(values: Values, usage: string, f: (link: HubLink, profile: PhoneProfile, path: string) => Promise<T>, hooks: { onFrame?: (f: OpenedFrame) => void; onNotice?: NoticeTap['onNotice']; refreshBackup?: false } = {}): Promise<T> {
+/**
+ * How a command takes part in the owner phones' cross-check of the roster log (PROTOCOL §16.4):
+ * 'background' for the long-running ones (watch, events --follow: a round at the start, then its
+ * mailbox open, compared and answered, until the command ends); 'on-demand' for `roster` (one round,
+ * and up to 2 s for the answers). Other commands leave it out: they stay as fast as they were.
+ */
+type CrossCheckUse = 'background' | 'on-demand';
+
+async function withLink<T>(values: Values, usage: string, f: (link: HubLink, profile: PhoneProfile, path: string, crossCheck: CrossCheckRunner | undefined) => Promise<T>, hooks: { onFrame?: (f: OpenedFrame) => void; onNotice?: NoticeTap['onNotice']; refreshBackup?: false; crossCheck?: CrossCheckUse } = {}): Promise<T> {
   const path = need(values, 'profile', usage);
   const profile = loadProfile(path);
   const mode = (values.path as string | undefined) ?? 'auto';
@@ -79,6 +89,8 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
   if (mode === 'lan' && found.length === 0 && profile.lanUrls === undefined && await learnLanEndpoints(profile, relayFactory, profile.relays)) {
     saveProfile(path, profile); // fresh from pairing: the hub has now said which address is its LAN endpoint
   }
+  // Made once the link is: its rounds follow the link's state.
+  const made: { crossCheck?: CrossCheckRunner } = {};
   const link = new HubLink({
     profile,
     relayFactory,
@@ -94,21 +106,51 @@ async function withLink<T>(values: Values, usage: string, f: (link: HubLink, pro
     },
     onRosterProblem: (why) => console.error(`WARNING: ${why}`),
     onState: (state, detail) => {
+      made.crossCheck?.linkChanged(state);
       if (state !== 'live' && state !== 'connecting' && state !== 'closed') console.error(`link: ${state}${detail ? ` (${detail})` : ''}`);
     },
     ...(hooks.onFrame ? { onFrame: hooks.onFrame } : {}),
     ...(hooks.onNotice ? { onNotice: hooks.onNotice } : {}),
   });
+  const crossCheck = made.crossCheck = hooks.crossCheck !== undefined && profile.certificate.role === 'owner' ? crossCheckerFor(link, profile, path, relayList(values)?.[0], hooks.crossCheck === 'background') : undefined;
+  if (hooks.crossCheck === 'background') {
+    void crossCheck?.start().then((r) => {
+      if (r !== undefined && r.others > 0) console.error(`cross-check: with ${r.others} other owner phone${r.others === 1 ? '' : 's'} while this runs (${r.sent.length} reached, ${r.offline.length} offline)`);
+    });
+  }
   try {
-    const result = await f(link, profile, path);
+    const result = await f(link, profile, path, crossCheck);
     // An owner phone that keeps its hub's backup keeps it fresh at each connection (PROTOCOL §18.3).
     if (hooks.refreshBackup !== false && profile.certificate.role === 'owner' && existsSync(`${path}.backup`)) {
       await (await import('./cli-backup.ts')).refreshKeptBackup(link, profile, path);
     }
     return result;
   } finally {
+    await crossCheck?.close();
     await link.close();
   }
+}
+
+/**
+ * The cross-check of an owner phone (phone/core/crosscheck-runner.ts): each check saved in the
+ * profile, splits said on stderr, and while a long command runs each agreeing check too (`roster`
+ * prints them on stdout).
+ */
+function crossCheckerFor(link: HubLink, profile: PhoneProfile, path: string, relayUrl: string | undefined, sayEach: boolean): CrossCheckRunner {
+  return new CrossCheckRunner({
+    link,
+    profile,
+    relayFactory,
+    ...(relayUrl !== undefined ? { relayUrl } : {}),
+    onSplit: (a) => console.error(`roster alert: ${describeSplit(a)} (vigil-phone alerts --ack to mark seen)`),
+    onChecked: (peer, agrees) => {
+      saveProfile(path, profile);
+      const c = link.rosterLog.saved.crossChecked?.[peer];
+      const name = link.rosterLog.saved.members.find((m) => m.id === peer)?.name ?? peer.slice(0, 8);
+      if (sayEach && agrees) console.error(`cross-check with "${name}": same log (${c?.length ?? '?'} entries)`);
+    },
+    onProblem: (why) => console.error(`cross-check: ${why}`),
+  });
 }
 
 async function cmdCameras(argv: string[]): Promise<void> {
@@ -194,7 +236,7 @@ async function cmdWatch(argv: string[]): Promise<void> {
       console.log(`wrote ${fragments} fragments (${bytes} bytes) to ${outPath}; dropped: ${c.notForMe} not for me, ${c.tampered} tampered, ${c.replayed} replayed, ${c.stale} late from a replaced session; left out: ${order.skipped} (sent twice, or before a keyframe)`);
       console.log(`video at the end: ${describeLiveness(link.liveness(cam, watchOpts))}`);
       if (link.linkState === 'removed') throw new CliError('this phone was removed from the hub');
-    }, { onFrame });
+    }, { onFrame, crossCheck: 'background' });
   } finally {
     closeSync(fd);
   }
@@ -375,7 +417,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'roster': {
         const { values, usage } = parse(rest, ROSTER);
-        return await withLink(values, usage, (link) => printRoster(link, values.json === true));
+        return await withLink(values, usage, (link, _profile, _path, crossCheck) => printRoster(link, values.json === true, crossCheck), { crossCheck: 'on-demand' });
       }
       case 'alerts': {
         const { values, usage } = parse(rest, ALERTS);
@@ -399,7 +441,7 @@ async function main(argv: string[]): Promise<number> {
         if (seconds !== undefined && !(seconds > 0 && seconds <= 24 * 3600)) throw new CliError('--seconds must be a positive number (at most a day)');
         const tap = new NoticeTap();
         const o = { ...(typeof values.camera === 'string' ? { camera: values.camera } : {}), json: values.json === true, ...(seconds !== undefined ? { followSeconds: seconds } : {}) };
-        return await withLink(values, usage, (link, profile) => printEvents(link, profile, tap, o, (why) => new CliError(why)), { onNotice: tap.onNotice });
+        return await withLink(values, usage, (link, profile) => printEvents(link, profile, tap, o, (why) => new CliError(why)), { onNotice: tap.onNotice, ...(seconds !== undefined ? { crossCheck: 'background' as const } : {}) });
       }
       case 'backup': {
         const { saveBackup } = await import('./cli-backup.ts');

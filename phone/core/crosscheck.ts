@@ -16,7 +16,7 @@ import { encodeCertificate } from '../../crypto/certificate.ts';
 import type { RelayClient } from '../../relay/client.ts';
 import type { RelayFactory } from './pair.ts';
 import type { PhoneProfile } from './profile.ts';
-import type { RosterCheck, SplitAlert } from './roster.ts';
+import type { RosterCheck, RosterState, SplitAlert } from './roster.ts';
 
 /** What the cross-check needs of the hub link (HubLink has it all). */
 export interface CrossCheckLink {
@@ -30,7 +30,7 @@ export interface CrossCheckOptions {
   readonly link: CrossCheckLink;
   readonly profile: PhoneProfile;
   readonly relayFactory: RelayFactory;
-  /** The relay both phones use (the profile's first relay). */
+  /** The relay every owner phone of the hub keeps its mailbox on (crossCheckRelay in crosscheck-runner.ts). */
   readonly relayUrl: string;
   readonly now?: () => number;
   /** A split found: show it (it is kept in the roster state too). */
@@ -64,6 +64,8 @@ export class CrossChecker {
   #timer: ReturnType<typeof setInterval> | undefined;
   #mailbox: Uint8Array;
   #busy: Promise<void> = Promise.resolve();
+  /** Woken after each cross-check taken (answered() waits on them). */
+  #waiters: (() => void)[] = [];
 
   constructor(private readonly opts: CrossCheckOptions) {
     this.#mailbox = crossCheckMailbox(opts.profile.hub.hubId, opts.profile.device.deviceId);
@@ -105,6 +107,30 @@ export class CrossChecker {
     await this.#busy;
   }
 
+  /**
+   * Resolves, with those of `peers` cross-checked at or after `since` (this phone's clock), once
+   * all of them are or after `ms`: a phone reached by a round answers within a relay round trip.
+   */
+  async answered(peers: readonly string[], since: number, ms: number): Promise<string[]> {
+    const done = () => peers.filter((p) => (this.opts.link.rosterLog.saved.crossChecked?.[p]?.checkedAt ?? -Infinity) >= since);
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (done().length === peers.length || left <= 0 || this.#client === undefined) return done();
+      await new Promise<void>((resolve) => {
+        const waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          resolve();
+        }, left);
+        this.#waiters.push(waiter);
+      });
+    }
+  }
+
   private async reopen(): Promise<void> {
     const client = this.#client;
     if (client === undefined) return;
@@ -126,10 +152,10 @@ export class CrossChecker {
     const offline: string[] = [];
     if (this.#client === undefined) return { sent, offline };
     await this.opts.link.syncRoster();
+    const others = otherOwners(this.opts.link.rosterLog, this.opts.profile);
+    if (others.length === 0) return { sent, offline };
     const log = await this.logCopy();
-    const me = toHex(this.opts.profile.device.deviceId);
-    for (const m of this.opts.link.rosterLog.saved.members) {
-      if (m.id === me || m.role !== 'owner') continue;
+    for (const m of others) {
       try {
         const exchangeKey = await this.exchangeKeyOf(log, m.id);
         await this.post(m.id, exchangeKey, log, true);
@@ -148,6 +174,7 @@ export class CrossChecker {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    for (const w of this.#waiters.splice(0)) w();
     const client = this.#client;
     this.#client = undefined;
     await client?.close();
@@ -230,6 +257,7 @@ export class CrossChecker {
       this.opts.onSplit?.(split);
     }
     this.opts.onChecked?.(peer, split === undefined);
+    for (const w of this.#waiters.splice(0)) w();
     // Answer once, to a phone whose keys this log lists: it learns this phone's head too.
     if (c.answer && listed !== undefined && equalBytes(listed, certificateFingerprint(c.certificateBytes))) {
       try {
@@ -240,6 +268,12 @@ export class CrossChecker {
       }
     }
   }
+}
+
+/** The owners on this phone's verified log other than itself: the phones it cross-checks with. */
+export function otherOwners(check: RosterCheck, profile: PhoneProfile): RosterState['members'] {
+  const me = toHex(profile.device.deviceId);
+  return check.saved.members.filter((m) => m.id !== me && m.role === 'owner');
 }
 
 /** The fingerprint of the device's latest 'added' or 'role-changed' entry, unless its last entry removed it. */
