@@ -10,7 +10,8 @@ import { pairWithHub } from '../../core/pair.ts';
 import { HubLink, streamOf, type CameraInfo, type LinkState, type WatchOptions } from '../../core/hub-link.ts';
 import type { LiveState } from '../../core/liveness.ts';
 import type { PhoneProfile } from '../../core/profile.ts';
-import { describeAlert } from '../../core/roster.ts';
+import { describeAlert, describeSplit } from '../../core/roster.ts';
+import { CrossCheckRunner } from '../../core/crosscheck-runner.ts';
 import { askPersistentStorage, forgetProfile, loadProfile, saveProfile } from './store.dom.ts';
 import { startScanner, type Scanner } from './scanner.dom.ts';
 import { LivePlayer, mediaSourceClass, playability, type PlayerState } from './player.dom.ts';
@@ -151,6 +152,8 @@ let linkedProfile: PhoneProfile | undefined;
 let eventsPanel: EventsPanel | undefined;
 let access: AccessView | undefined;
 let backupPanel: BackupPanel | undefined;
+/** An owner phone's cross-check of the roster log with the other owner phones, while linked (PROTOCOL §16.4). */
+let crossCheck: CrossCheckRunner | undefined;
 
 function startLinked(profile: PhoneProfile): void {
   linkedProfile = profile;
@@ -201,6 +204,17 @@ function startLinked(profile: PhoneProfile): void {
   backupPanel?.close();
   backupPanel = new BackupPanel({ link, profile, relayFactory });
   void backupPanel.load();
+  void crossCheck?.close();
+  crossCheck = new CrossCheckRunner({
+    link,
+    profile,
+    relayFactory,
+    onChecked: () => {
+      void saveProfile(profile).catch(() => undefined);
+      showRoster();
+    },
+  });
+  void crossCheck.start();
   showRoster();
   clearInterval(statsTimer);
   statsTimer = setInterval(showStats, 1000);
@@ -214,20 +228,22 @@ function showRoster(): void {
   const check = link.rosterLog;
   setText('safety-code', check.length > 0 ? check.safetyCode : '…');
   const unseen = check.saved.alerts.filter((a) => !a.acknowledged);
+  // A split another owner phone's cross-check revealed comes first: the hub shows phones different logs.
+  const splits = (check.saved.splits ?? []).filter((a) => !a.acknowledged);
   const list = $('roster-alert-list');
-  list.replaceChildren(...unseen.map((a) => {
+  list.replaceChildren(...[...splits.map(describeSplit), ...unseen.map((a) => describeAlert(a))].map((text) => {
     const li = document.createElement('li');
-    li.textContent = describeAlert(a);
+    li.textContent = text;
     return li;
   }));
-  $('roster-alerts').hidden = unseen.length === 0;
+  $('roster-alerts').hidden = unseen.length + splits.length === 0;
   access?.update(check.saved, cameraName);
   if (linkedProfile !== undefined) renderPhones(link, linkedProfile);
 }
 
 function acknowledgeRoster(): void {
   if (link === undefined) return;
-  if (link.rosterLog.acknowledge() > 0 && linkedProfile !== undefined) {
+  if (link.rosterLog.acknowledge() + link.rosterLog.acknowledgeSplits() > 0 && linkedProfile !== undefined) {
     linkedProfile.roster = link.rosterLog.saved;
     void saveProfile(linkedProfile).catch(() => undefined);
   }
@@ -236,6 +252,7 @@ function acknowledgeRoster(): void {
 
 function onLinkState(state: LinkState): void {
   document.body.dataset.link = state;
+  crossCheck?.linkChanged(state);
   const banner = $('link-state');
   banner.dataset.state = state;
   banner.textContent = LINK_TEXT[state];
@@ -618,6 +635,8 @@ async function forget(): Promise<void> {
   access = undefined;
   backupPanel?.close();
   backupPanel = undefined;
+  void crossCheck?.close();
+  crossCheck = undefined;
   await forgetProfile();
   await forgetKeptBackup();
   listed = [];

@@ -41,7 +41,8 @@ export function renderPhones(link: HubLink, profile: PhoneProfile): void {
   const me = toHex(profile.device.deviceId);
   const owner = profile.certificate.role === 'owner';
   const members = link.rosterLog.saved.members;
-  const key = JSON.stringify([me, owner, sharing, members]);
+  const crossChecked = link.rosterLog.saved.crossChecked ?? {};
+  const key = JSON.stringify([me, owner, sharing, members, crossChecked]);
   if (key === drawn) return;
   drawn = key;
   $('phones').replaceChildren(...members.map((m) => {
@@ -56,6 +57,15 @@ export function renderPhones(link: HubLink, profile: PhoneProfile): void {
     const scope = m.scope ? ` · ${describeScope(m.scope, nameOf(link, profile))}` : '';
     role.textContent = ` ${m.role} · ${m.id.slice(0, 8)}${scope}`;
     li.append(name, role);
+    // Another owner phone this one cross-checked the roster log with, sealed phone to phone (PROTOCOL §16.4).
+    const c = crossChecked[m.id];
+    if (c !== undefined) {
+      const seen = document.createElement('span');
+      seen.className = 'crosschecked small';
+      seen.dataset.agrees = String(c.agrees);
+      seen.textContent = ` · last cross-checked ${new Date(c.checkedAt).toLocaleString()}: ${c.agrees ? `same log (${c.length} entries)` : 'LOG SPLIT'}`;
+      li.append(seen);
+    }
     // Recordings are not shared with a scoped phone: it sees live video only.
     if (owner && m.id !== me && m.scope === undefined) {
       const b = document.createElement('button');
