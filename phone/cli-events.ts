@@ -95,13 +95,24 @@ export async function printEvents(link: HubLink, profile: PhoneProfile, tap: Not
   }
 }
 
+/** How long event-image waits for the picture of an event that started RECENT_EVENT_MS ago or less. */
+const PICTURE_WAIT_MS = 5_000;
+const RECENT_EVENT_MS = 30_000;
+
 /** Writes an event's preview JPEG; fails if the event has none or does not open. */
 export async function saveEventImage(link: HubLink, profile: PhoneProfile, id: number, out: string, fail: (why: string) => Error): Promise<void> {
   const recordings = new PhoneRecordings(link, profile);
   try {
     await recordings.refreshKeys();
     const events = new PhoneEvents(link, profile, recordings);
-    const r = await events.image(id);
+    let r = await events.image(id);
+    // The hub sends an event as soon as it starts and its picture 0.1-0.5 s later (PROTOCOL 17):
+    // a just-started event without one yet is asked for again, for a bounded while.
+    const until = Date.now() + PICTURE_WAIT_MS;
+    while (r.ok && r.event.preview === undefined && Date.now() - r.event.start < RECENT_EVENT_MS && Date.now() < until) {
+      await new Promise((done) => setTimeout(done, 500));
+      r = await events.image(id);
+    }
     if (!r.ok) throw fail(r.why);
     if (r.event.preview === undefined) throw fail(`event ${id} has no picture`);
     writeFileSync(out, r.event.preview, { mode: 0o644 });
