@@ -1,8 +1,11 @@
 // What a backup holds (PROTOCOL §18.1): the hub's identity and the rows it needs to come back as the
 // same hub: cameras (with their passwords: the hub cannot reach them otherwise), their recording and
 // detection settings, every device ever paired (a removed phone stays removed), the roster log, and
-// the recovery keys' public halves. Not the recordings, their index, events, invites, push
-// subscriptions or the audit log: recordings are sealed to phones and stay where they are.
+// the recovery keys' public halves, and the recording epochs recordings on disk need (each epoch's
+// signed public record and every phone's sealed copy of its seed, as `recording-keys` hands them
+// out), so a restored hub can give phones the keys to recordings made before. Not the recordings,
+// their index, events, invites, push subscriptions or the audit log: recordings stay where they are
+// (a restore re-indexes the files that survived: main/recording/reindex.ts).
 //
 // The payload is JSON (binary in base64url), read back with every field checked: it comes out of an
 // authenticated backup, but a restore must still fail clearly, never half-write a store.
@@ -25,6 +28,23 @@ export interface DeviceRowOut {
   paired_at: number; last_seen: number | null; revoked_at: number | null; last_command_seq: string;
 }
 
+/** One recording epoch as the hub stores it (main/store/recordings.ts): public and signed, and each phone's sealed seed. */
+export interface RecordingEpochOut {
+  number: number;
+  createdAtMs: number;
+  /** encodeRecordingEpoch, base64url. */
+  epoch: string;
+  keys: { deviceId: string; sealed: string }[];
+}
+
+/**
+ * Bytes of recording epochs (records and sealed seeds, before base64url) a backup carries at most:
+ * an epoch is 1309 bytes and 1205 per phone, so about 34 epochs of 100 phones, about 1100 (three
+ * years of daily epochs) of 2. Past it the oldest epochs are left out, and their recordings do not
+ * come back with a restore (PROTOCOL §18.1).
+ */
+export const MAX_BACKUP_EPOCH_BYTES = 4 * 1024 * 1024;
+
 export interface BackupPayload {
   v: number;
   identity: string;
@@ -36,6 +56,31 @@ export interface BackupPayload {
   rosterLog: string[];
   /** meta.backup_recovery (main/backup/recovery.ts): public keys only. */
   recovery: string | null;
+  /** Oldest first. Absent in backups made before it was added: read as none. */
+  recordingEpochs: RecordingEpochOut[];
+}
+
+/**
+ * The epochs a restore needs: each with a segment in the index, and the newest (the one recording
+ * now, which may have none yet), newest first until MAX_BACKUP_EPOCH_BYTES; returned oldest first.
+ * An epoch with no segment is of no use after a restore (events, which hold epochs too, are not in
+ * the backup), so a hub recording nothing carries one epoch.
+ */
+function exportRecordingEpochs(store: Store): RecordingEpochOut[] {
+  const epochs = store.statement<{ number: number; created_at_ms: number; epoch: Buffer }>(
+    `SELECT number, created_at_ms, epoch FROM recording_epochs e
+     WHERE EXISTS (SELECT 1 FROM segments s WHERE s.epoch = e.number) OR number = (SELECT max(number) FROM recording_epochs)
+     ORDER BY number DESC`).all();
+  const keysOf = store.statement<{ device_id: string; sealed: Buffer }>('SELECT device_id, sealed FROM recording_keys WHERE epoch = ? ORDER BY device_id');
+  const out: RecordingEpochOut[] = [];
+  let bytes = 0;
+  for (const e of epochs) {
+    const keys = keysOf.all(e.number);
+    bytes += e.epoch.length + keys.reduce((n, k) => n + k.sealed.length, 0);
+    if (bytes > MAX_BACKUP_EPOCH_BYTES) break;
+    out.push({ number: e.number, createdAtMs: e.created_at_ms, epoch: toBase64url(e.epoch), keys: keys.map((k) => ({ deviceId: k.device_id, sealed: toBase64url(k.sealed) })) });
+  }
+  return out.reverse();
 }
 
 /** The rows, read in one transaction so they agree with each other. */
@@ -68,6 +113,7 @@ export function exportPayload(store: Store, hub: HubIdentity): Uint8Array {
       devices,
       rosterLog: store.rosterLog(0, 1_000_000).map((r) => toBase64url(r.entry)),
       recovery: recovery === undefined ? null : recovery.value.toString('utf8'),
+      recordingEpochs: exportRecordingEpochs(store),
     };
     return new TextEncoder().encode(JSON.stringify(payload));
   });
@@ -142,6 +188,10 @@ export function readPayload(bytes: Uint8Array): BackupPayload {
       return raw.rosterLog.map((e) => str(e, 'roster entry'));
     })(),
     recovery: strOrNull(raw.recovery ?? null, 'recovery'),
+    recordingEpochs: (raw.recordingEpochs === undefined ? [] : list(raw.recordingEpochs, 'recordingEpochs')).map((e) => ({
+      number: int(e.number, 'recording epoch number'), createdAtMs: int(e.createdAtMs, 'recording epoch createdAtMs'), epoch: str(e.epoch, 'recording epoch'),
+      keys: list(e.keys, 'recording epoch keys').map((k) => ({ deviceId: str(k.deviceId, 'recording key deviceId'), sealed: str(k.sealed, 'recording key') })),
+    })),
   };
 }
 
@@ -196,5 +246,10 @@ export function writePayload(store: Store, p: BackupPayload, identity: Uint8Arra
     }
     p.rosterLog.forEach((e, seq) => store.statement('INSERT INTO roster_log (seq, entry) VALUES (?, ?)').run(seq, Buffer.from(fromBase64url(e))));
     if (p.recovery !== null) store.statement("INSERT INTO meta (name, value) VALUES ('backup_recovery', ?)").run(Buffer.from(p.recovery, 'utf8'));
+    // Checked by the caller (restoreHub: signed by this hub, each seed addressed to its phone and epoch).
+    for (const e of p.recordingEpochs) {
+      store.statement('INSERT INTO recording_epochs (number, created_at_ms, epoch) VALUES (?, ?, ?)').run(e.number, e.createdAtMs, Buffer.from(fromBase64url(e.epoch)));
+      for (const k of e.keys) store.statement('INSERT INTO recording_keys (epoch, device_id, sealed) VALUES (?, ?, ?)').run(e.number, k.deviceId, Buffer.from(fromBase64url(k.sealed)));
+    }
   });
 }
