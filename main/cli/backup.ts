@@ -1,6 +1,10 @@
 // `vigil backup`, `vigil backup-status` and `vigil restore` (PROTOCOL §18). They read and write the
 // store directly (SQLite allows it while the hub runs), like `vigil roster`.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { fromHex } from '../../crypto/bytes.ts';
+import { reindexRecordings } from '../recording/reindex.ts';
+import { RECORDINGS_DIR } from '../recording/segment-files.ts';
+import { join } from 'node:path';
 import QRCode from 'qrcode';
 import { decodeRecoveryCode } from '../../crypto/backup.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
@@ -63,9 +67,11 @@ export async function cmdBackupStatus(argv: string[], out: Out): Promise<void> {
 export async function cmdRestore(argv: string[], out: Out): Promise<void> {
   const { values } = parseCommand(RESTORE, argv);
   const dir = need(values, 'data', RESTORE);
+  const recordings = values.recordings as string | undefined;
+  if (recordings !== undefined && !isDirectory(recordings)) throw new CliError(`--recordings ${recordings} is not a folder`);
   if (values['from-phones'] === true) {
     if (values.code !== undefined) throw new CliError(`restore takes --code or --from-phones, not both\n${usageOf(RESTORE)}`);
-    return await restoreFromPhones(values, dir, out);
+    return await restoreFromPhones(values, dir, out, recordings);
   }
   if (values.relay !== undefined || values.wait !== undefined) throw new CliError(`--relay and --wait go with --from-phones\n${usageOf(RESTORE)}`);
   const from = need(values, 'from', RESTORE);
@@ -75,7 +81,7 @@ export async function cmdRestore(argv: string[], out: Out): Promise<void> {
   try {
     const seed = decodeRecoveryCode(codeText);
     try {
-      restored(out, dir, restoreHub(dir, blob, seed, 'the printed recovery code'));
+      restored(out, dir, restoreHub(dir, blob, seed, 'the printed recovery code'), recordings);
     } finally {
       seed.wipe();
     }
@@ -96,8 +102,31 @@ function readBlob(from: string): Uint8Array {
   }
 }
 
-function restored(out: Out, dir: string, r: RestoreOutcome): void {
-  out.log(`restored hub ${r.hubId.slice(0, 16)} into ${dir}: ${r.phones} phone${r.phones === 1 ? '' : 's'} (${r.removedPhones} removed stay removed), ${r.cameras} camera${r.cameras === 1 ? '' : 's'}; roster log entry ${r.entry}`);
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function restored(out: Out, dir: string, r: RestoreOutcome, recordings: string | undefined): void {
+  out.log(`restored hub ${r.hubId.slice(0, 16)} into ${dir}: ${r.phones} phone${r.phones === 1 ? '' : 's'} (${r.removedPhones} removed stay removed), ${r.cameras} camera${r.cameras === 1 ? '' : 's'}, ${r.recordingEpochs} recording epoch${r.recordingEpochs === 1 ? '' : 's'}; roster log entry ${r.entry}`);
+  // The hub is restored whatever happens here: the recordings are what a restore can add after.
+  const store = openStore(dir);
+  try {
+    const report = reindexRecordings(store, dir, fromHex(r.hubId), recordings);
+    const skipped = Object.entries(report.skipped);
+    const total = skipped.reduce((n, [, c]) => n + c, 0);
+    const where = recordings ?? join(dir, RECORDINGS_DIR);
+    if (report.indexed + total === 0) out.log(`recordings: none found in ${where} (to bring the old hub's back: --recordings FOLDER)`);
+    else out.log(`recordings: ${report.indexed} segment${report.indexed === 1 ? '' : 's'} (${(report.bytes / 1e6).toFixed(1)} MB) indexed from ${where}`
+      + (total === 0 ? '' : `; ${total} file${total === 1 ? '' : 's'} skipped: ${skipped.map(([why, c]) => `${c} ${why}`).join(', ')}`));
+  } catch (e) {
+    throw new CliError(`the hub is restored, but its recordings were not indexed: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    store.close();
+  }
   out.log(`start it with: vigil hub --data ${dir} --relay URL (the relay it used before)`);
 }
 
@@ -107,7 +136,7 @@ const DEFAULT_WAIT_SECONDS = 600;
  * `vigil restore --from-phones` (PROTOCOL §18.5): a restore invite on a relay mailbox, approvals
  * from owner phones until k of them rebuild the owners' key, or the deadline.
  */
-async function restoreFromPhones(values: Record<string, unknown>, dir: string, out: Out): Promise<void> {
+async function restoreFromPhones(values: Record<string, unknown>, dir: string, out: Out, recordings: string | undefined): Promise<void> {
   const relays = (values.relay as string[] | undefined) ?? [];
   if (relays.length === 0) throw new CliError(`--from-phones needs --relay URL (the relay the hub used)\n${usageOf(RESTORE)}`);
   const waitText = (values.wait as string | undefined) ?? String(DEFAULT_WAIT_SECONDS);
@@ -161,8 +190,12 @@ async function restoreFromPhones(values: Record<string, unknown>, dir: string, o
         reject(new CliError(`restore not approved in ${wait} s: ${have} of the ${k ?? 'k'} owner phones needed approved it; nothing was restored`));
       }, wait * 1000);
     });
-    restored(out, dir, await Promise.race([desk.restored, deadline]));
-    await desk.told();
+    const outcome = await Promise.race([desk.restored, deadline]);
+    try {
+      restored(out, dir, outcome, recordings);
+    } finally {
+      await desk.told();
+    }
   } finally {
     clearTimeout(timer);
     await client.close();

@@ -214,8 +214,12 @@ export const RESTORE: CliCommand = {
     },
     relay: { type: 'string', value: 'URL', multiple: true, help: 'with --from-phones: the relay the phones reach this machine through\n(the one the hub used)' },
     wait: { type: 'string', value: 'SECONDS', help: 'with --from-phones: how long to wait for the approvals (default 600, at\nmost 3600)' },
+    recordings: {
+      type: 'string', value: 'FOLDER',
+      help: 'the old hub\'s recordings folder, if it survived: its segments are copied\nin and indexed (default: DIR/recordings, if you copied it there)',
+    },
   },
-  notes: 'Then start the hub on DIR with the same --relay: paired phones reconnect without pairing again\nand each shows the restore as a roster alert.',
+  notes: 'Then start the hub on DIR with the same --relay: paired phones reconnect without pairing again\nand each shows the restore as a roster alert. Recordings made before play on the phones that\ncould play them then. Put the old recordings in place before restoring: a hub start removes\nsegment files its index does not list.',
 };
 
 export const VIGIL_PROGRAM: CliProgram = {
