@@ -307,6 +307,11 @@ export class TimelineView {
   }
 
   async #showPictureAt(t: number): Promise<void> {
+    // A play pressed while this picture was on its way wins: shown late, the picture would pause
+    // the video and land after the segment playing (seen on a loaded machine: playback stayed
+    // paused).
+    const generation = this.#generation;
+    const stillWanted = () => !this.#closed && this.#player !== undefined && this.#mode !== 'play' && generation === this.#generation;
     try {
       await this.#ensureListed(t - LIST_AROUND_MS, t + LIST_AROUND_MS);
     } catch (e) {
@@ -320,10 +325,11 @@ export class TimelineView {
     }
     try {
       const kf = await this.#keyframe(seg);
-      if (this.#closed || this.#player === undefined) return;
+      if (!stillWanted()) return;
       // If the finger moved on meanwhile, this one is still shown (a picture now beats none), then the newer.
-      await this.#player.showPicture(kf.init, kf.fragment);
-      const video = this.#player.video;
+      await this.#player!.showPicture(kf.init, kf.fragment);
+      if (!stillWanted()) return;
+      const video = this.#player!.video;
       video.dataset.picture = seg.id;
       video.dataset.pictureTime = String(kf.time);
       this.#say(`${clockLabel(kf.time, true)} (keyframe)`);
@@ -366,6 +372,7 @@ export class TimelineView {
     if (this.#player === undefined) return;
     this.#speed = speed;
     this.#mode = 'play';
+    this.#wantedPicture = undefined; // a drag's last wish, not yet fetched, is not shown over the play
     this.#prefetchGeneration++;
     const generation = ++this.#generation;
     this.#placed = [];
