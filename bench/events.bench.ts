@@ -18,6 +18,8 @@ import { VIGIL, VIGIL_PHONE, pairPhone, run, start, startRelay, stopAll, tempDir
 import { fixed, machineLine, percentile, verdict } from './lib/stats.ts';
 
 const ROUNDS = Number(process.env['VIGIL_BENCH_EVENTS_ROUNDS'] ?? 12);
+/** The hub's fragment length (its --fragment-ms); unset: the hub's default. */
+const FRAGMENT_MS = process.env['VIGIL_BENCH_FRAGMENT_MS'] === undefined ? undefined : Number(process.env['VIGIL_BENCH_FRAGMENT_MS']);
 const CAMERA = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'events-camera.py');
 
 async function main(): Promise<void> {
@@ -29,7 +31,8 @@ async function main(): Promise<void> {
   const cameraPid = camProc.child.pid!;
   const relay = await startRelay('127.0.0.1:0');
   const published = new Map<string, number>();
-  const hub = await Hub.start({ dataDir: data, relays: [relay.url], apiHost: '127.0.0.1', apiPort: 0 });
+  const hub = await Hub.start({ dataDir: data, relays: [relay.url], apiHost: '127.0.0.1', apiPort: 0, ...(FRAGMENT_MS !== undefined ? { fragmentMs: FRAGMENT_MS } : {}) });
+  console.log(`hub fragments: ${FRAGMENT_MS === undefined ? 'default' : FRAGMENT_MS === 0 ? 'one frame each' : `${FRAGMENT_MS} ms`}`);
   let open = false;
   hub.events.subscribe({
     started: (key) => { published.set(key, Date.now()); open = true; },
