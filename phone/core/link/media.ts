@@ -28,6 +28,8 @@ export class Media {
   readonly clock: LiveClock;
   private readonly opener = new FrameOpener();
   private epoch = -1;
+  /** The streams the newest epoch's key update named, to tell when the hub's cameras changed. */
+  private streams: string | undefined;
   private readonly watched = new Map<string, { camera: CameraInfo; opts: WatchOptions }>();
   private rewatchRound = 0;
   /** Ends a rewatch wait at once (close()); the loop then sees `closed`. */
@@ -183,6 +185,12 @@ export class Media {
     if (update.epoch > this.epoch) {
       this.epoch = update.epoch;
       this.opts.onKeyUpdate?.(update.epoch);
+      // A camera added or removed starts a new epoch, which ends every session: the hub's
+      // 'cameras-changed' notice, sent right after, finds this phone without one and is lost. The
+      // new epoch's streams say the same, so say it here (once per change; none for the first).
+      const streams = update.cameras.map((c) => `${c.cameraId}/${c.cameraNumber}`).sort().join(',');
+      if (this.streams !== undefined && streams !== this.streams) this.opts.onNotice?.({ type: 'cameras-changed' });
+      this.streams = streams;
     }
   }
 

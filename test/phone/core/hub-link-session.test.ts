@@ -270,3 +270,24 @@ describe('messages the hub sealed in a session this phone does not hold', () => 
     await until('the changed one counted', () => second.counters.tampered === 1);
   });
 });
+
+describe('a camera added or removed on the hub', () => {
+  it('tells the phone its cameras changed, from the new epoch\'s key update (the notice itself finds no session)', async () => {
+    const setup = new Setup();
+    const notices: string[] = [];
+    const link = setup.link({ commandTimeoutMs: 2_000, onNotice: (n) => notices.push(n.type) });
+    await link.command('list-cameras');
+    const cameras = [{ id: '00112233445566778899aabbccddeeff', number: 1 }];
+    // The daily rotation: a new epoch, the same cameras: nothing changed.
+    setup.keys.begin(2, cameras, []);
+    setup.relay.sessions.sendKeyUpdates({ epochChanged: true });
+    await until('epoch 2', () => link.currentEpoch === 2);
+    expect(notices.filter((n) => n === 'cameras-changed')).toHaveLength(0);
+    // A camera added: the hub starts an epoch (ending every session), then notifies, into no session.
+    setup.keys.begin(3, [...cameras, { id: 'ffeeddccbbaa99887766554433221100', number: 2 }], []);
+    setup.relay.sessions.sendKeyUpdates({ epochChanged: true });
+    setup.relay.sessions.notifyAll({ type: 'cameras-changed' });
+    await until('epoch 3', () => link.currentEpoch === 3);
+    expect(notices.filter((n) => n === 'cameras-changed')).toHaveLength(1);
+  });
+});
