@@ -168,24 +168,27 @@ async function cmdCamera(argv: string[]): Promise<void> {
   }
 }
 
+/** --from / --until as Unix ms (ISO 8601 or now+2h); `none` is 0 where `noneLifts`. */
+function timeOption(values: Record<string, unknown>, name: 'from' | 'until', noneLifts = false): number | undefined {
+  const text = values[name] as string | undefined;
+  if (text === undefined) return undefined;
+  if (noneLifts && text === 'none') return 0;
+  try {
+    return parseTimeArg(text, Date.now());
+  } catch (e) {
+    if (e instanceof TimeArgError) throw new CliError(`--${name}: ${e.message}`);
+    throw e;
+  }
+}
+
 async function cmdInvite(argv: string[]): Promise<void> {
   const { values, usage } = parse(argv, INVITE);
   const dir = dataDir(values, usage);
   const role = (values.role as string | undefined) ?? 'owner';
   if (role !== 'owner' && role !== 'viewer' && role !== 'guest') throw new CliError('--role must be owner, viewer or guest');
   const cameras = (values.camera as string[] | undefined) ?? [];
-  const time = (name: 'from' | 'until'): number | undefined => {
-    const text = values[name] as string | undefined;
-    if (text === undefined) return undefined;
-    try {
-      return parseTimeArg(text, Date.now());
-    } catch (e) {
-      if (e instanceof TimeArgError) throw new CliError(`--${name}: ${e.message}`);
-      throw e;
-    }
-  };
-  const from = time('from');
-  const until = time('until');
+  const from = timeOption(values, 'from');
+  const until = timeOption(values, 'until');
   const scoped = role === 'guest' || cameras.length > 0 || from !== undefined || until !== undefined;
   const api = await needHub(dir);
   const invite = scoped
@@ -270,19 +273,9 @@ async function cmdDevices(argv: string[]): Promise<void> {
     if (id === undefined || !/^[0-9a-f]{32}$/.test(id)) throw new CliError(`devices scope needs a DEVICE_ID (32 hex digits)\n${usage}`);
     const cameras = (values.camera as string[] | undefined) ?? [];
     if ((cameras.length > 0) === (values.all === true)) throw new CliError(`give --camera NAME (one or more) or --all\n${usage}`);
-    const time = (name: 'from' | 'until'): number | undefined => {
-      const text = values[name] as string | undefined;
-      if (text === undefined) return undefined;
-      if (text === 'none') return 0;
-      try {
-        return parseTimeArg(text, Date.now());
-      } catch (e) {
-        if (e instanceof TimeArgError) throw new CliError(`--${name}: ${e.message}`);
-        throw e;
-      }
-    };
-    const from = time('from');
-    const until = time('until');
+    // 'none' lifts a limit: 0 to the hub.
+    const from = timeOption(values, 'from', true);
+    const until = timeOption(values, 'until', true);
     const api = await needHub(dir);
     const phone = await api.call('setPhoneScope', id, { cameras, ...(from !== undefined ? { from } : {}), ...(until !== undefined ? { until } : {}) });
     const names = new Map((await api.call('listCameras')).map((c) => [c.id, c.name]));

@@ -6,19 +6,15 @@
 // owner's phone shows each one's scope.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import WebSocket from 'ws';
 import { cryptoReady } from '../../crypto/sodium.ts';
 import { isCryptoError } from '../../crypto/errors.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { FrameOpener } from '../../crypto/frame.ts';
-import type { KeyUpdate } from '../../crypto/keyupdate.ts';
 import { runningHub } from '../../main/cli/api-client.ts';
-import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../../relay/client.ts';
-import { CommandError, HubLink, type CameraInfo } from '../../phone/core/hub-link.ts';
-import { profileFromJson } from '../../phone/core/profile.ts';
+import type { CameraInfo, HubLink } from '../../phone/core/hub-link.ts';
 import { startCamera, stopAllCameras } from '../support/camera/camera.ts';
 import { startRelayTap, type RelayTap } from '../support/relay-tap.ts';
+import { keyKeepingPhone, openedBy, refusalOf, type Held } from '../support/key-keeping-phone.ts';
 import {
   VIGIL, VIGIL_PHONE, addCamera, fragmentsIn, pairPhone, run, start, startHub, startRelay, stopAll, tempDir, waitForCameraState, waitUntil,
 } from '../support/system.ts';
@@ -42,67 +38,6 @@ async function pairScoped(profile: string, name: string, args: string[]): Promis
   const m = await invite.waitFor(/paired "[^"]*" as \w+ \(device ([0-9a-f]{32})\)/);
   await invite.stop();
   return { deviceId: m[1]!, said: invite.output() };
-}
-
-/** A relay factory that hands every media message the relay delivers to `record` too. */
-function tapped(record: (payload: Uint8Array) => void) {
-  return (options: RelayClientOptions) => new RelayClient({
-    ...options,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
-    onMedia: (m) => {
-      record(Uint8Array.from(m.payload));
-      options.onMedia?.(m);
-    },
-  });
-}
-
-/** A key update as the phone took it, its keys copied (the link wipes its own when an epoch ends). */
-interface Held {
-  readonly hubId: Uint8Array;
-  readonly epoch: number;
-  readonly cameras: { readonly cameraId: Uint8Array; readonly cameraNumber: number; readonly key: Uint8Array }[];
-}
-
-/** A phone in this process, on the relay only, connected, whose key updates the test keeps. */
-async function phone(profile: string, record: (payload: Uint8Array) => void = () => undefined): Promise<{ link: HubLink; updates: Held[] }> {
-  const link = new HubLink({ profile: profileFromJson(readFileSync(profile, 'utf8')), relayFactory: tapped(record), path: 'relay', commandTimeoutMs: 15_000 });
-  links.push(link);
-  const media = link['media'] as unknown as { takeKeyUpdate(u: KeyUpdate): void };
-  const updates: Held[] = [];
-  const take = media.takeKeyUpdate.bind(media);
-  media.takeKeyUpdate = (u) => {
-    updates.push({ hubId: u.hubId, epoch: u.epoch, cameras: u.cameras.map((c) => ({ cameraId: c.cameraId, cameraNumber: c.cameraNumber, key: Uint8Array.from(c.key.expose()) })) });
-    take(u);
-  };
-  await link.ready(60_000);
-  return { link, updates };
-}
-
-async function refusalOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof CommandError ? e.code ?? 'no answer' : `not a refusal: ${String(e)}`;
-  }
-  return undefined;
-}
-
-/** Those of `frames` that the keys of one of `updates` open: e.g. the frames of some epochs, by the owner's keys of them. */
-function openedBy(updates: readonly Held[], frames: readonly Uint8Array[]): Uint8Array[] {
-  const out = new Set<Uint8Array>();
-  for (const u of updates) {
-    const opener = new FrameOpener();
-    for (const c of u.cameras) opener.addKey({ hubId: u.hubId, cameraId: c.cameraId, cameraNumber: c.cameraNumber, epoch: u.epoch, key: c.key });
-    for (const f of frames) {
-      try {
-        opener.open(f);
-        out.add(f);
-      } catch (e) {
-        if (!isCryptoError(e)) throw e;
-      }
-    }
-  }
-  return frames.filter((f) => out.has(f));
 }
 
 /**
@@ -149,7 +84,7 @@ beforeAll(async () => {
   owner = join(dir, 'owner.json');
   await pairPhone(hubDir, owner, 'Anna');
   await Promise.all([waitForCameraState(hubDir, FRONT, ['live'], 60_000), waitForCameraState(hubDir, BACK, ['live'], 60_000)]);
-  const o = await phone(owner);
+  const o = await keyKeepingPhone(owner, links);
   const list = await o.link.listCameras();
   cams = { front: list.find((c) => c.name === FRONT)!, back: list.find((c) => c.name === BACK)! };
   await o.link.close();
@@ -184,8 +119,8 @@ describe('a guest for one camera', () => {
 
     // ... and the hub refuses it when asked straight, by its id, whatever the phone's app does.
     const backFrames: Uint8Array[] = [];
-    const o = await phone(owner, (p) => backFrames.push(p));
-    const g = await phone(profile);
+    const o = await keyKeepingPhone(owner, links, (p) => backFrames.push(p));
+    const g = await keyKeepingPhone(profile, links);
     expect(await refusalOf(g.link.command('watch', { camera: cams.back.id }))).toBe('not-in-scope');
     expect(await refusalOf(g.link.command('watch', { camera: BACK }))).toBe('not-in-scope');
     expect(await refusalOf(g.link.command('snapshot', { camera: cams.back.id }))).toBe('not-in-scope');
@@ -242,8 +177,8 @@ describe('a guest\'s window', () => {
     const { deviceId } = await pairScoped(profile, 'Cleaner', ['--role', 'guest', '--camera', FRONT, '--until', 'now+45s']);
     const afterFrames: Uint8Array[] = [];
     let removedEpoch = Number.MAX_SAFE_INTEGER;
-    const o = await phone(owner, (p) => afterFrames.push(p));
-    const g = await phone(profile);
+    const o = await keyKeepingPhone(owner, links, (p) => afterFrames.push(p));
+    const g = await keyKeepingPhone(profile, links);
     await g.link.watch(cams.front);
     await waitUntil('the guest opens its camera in its window', () => g.link.counters.opened >= 3, 60_000);
     await o.link.watch(cams.front);
@@ -286,8 +221,8 @@ describe('a guest before its window', () => {
     const api = await hubApi();
     expect((await api.call('roster')).entries.some((e) => e.change === 'added' && e.deviceId === deviceId && e.scope !== undefined)).toBe(true);
     const frontFrames: Uint8Array[] = [];
-    const o = await phone(owner, (p) => frontFrames.push(p));
-    const g = await phone(profile);
+    const o = await keyKeepingPhone(owner, links, (p) => frontFrames.push(p));
+    const g = await keyKeepingPhone(profile, links);
     // It reached the hub (a session, the roster log checked): its key updates hold no camera.
     expect(g.updates.length).toBeGreaterThan(0);
     for (const u of g.updates) expect(u.cameras).toEqual([]);
@@ -330,8 +265,8 @@ describe('a viewer limited to one camera', () => {
     expect(fragmentsIn(out)).toBeGreaterThan(5);
 
     const frontFrames: Uint8Array[] = [];
-    const o = await phone(owner, (p) => frontFrames.push(p));
-    const v = await phone(profile);
+    const o = await keyKeepingPhone(owner, links, (p) => frontFrames.push(p));
+    const v = await keyKeepingPhone(profile, links);
     expect(await refusalOf(v.link.command('watch', { camera: cams.front.id }))).toBe('not-in-scope');
     // A viewer's role allows recordings; its scope does not (a recording epoch opens every camera).
     expect(await refusalOf(v.link.command('recordings', { camera: cams.back.id }))).toBe('live-only');

@@ -7,18 +7,12 @@
 // and the owner's `vigil-phone alerts` and `roster` show it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import WebSocket from 'ws';
 import { cryptoReady } from '../../crypto/sodium.ts';
-import { isCryptoError } from '../../crypto/errors.ts';
 import { toHex } from '../../crypto/bytes.ts';
-import { FrameOpener } from '../../crypto/frame.ts';
-import type { KeyUpdate } from '../../crypto/keyupdate.ts';
 import { runningHub } from '../../main/cli/api-client.ts';
-import { RelayClient, type RelayClientOptions, type WebSocketConstructor } from '../../relay/client.ts';
-import { CommandError, HubLink, type CameraInfo } from '../../phone/core/hub-link.ts';
-import { profileFromJson } from '../../phone/core/profile.ts';
+import type { CameraInfo, HubLink } from '../../phone/core/hub-link.ts';
 import { startCamera, stopAllCameras } from '../support/camera/camera.ts';
+import { keyKeepingPhone, openedBy, refusalOf } from '../support/key-keeping-phone.ts';
 import {
   VIGIL, VIGIL_PHONE, addCamera, fragmentsIn, pairPhone, run, start, startHub, startRelay, stopAll, tempDir, waitForCameraState, waitUntil,
 } from '../support/system.ts';
@@ -33,63 +27,6 @@ let viewer: string;
 let viewerId: string;
 const links: HubLink[] = [];
 let cams: { a: CameraInfo; b: CameraInfo };
-
-/** A key update as the phone took it, its keys copied (the link wipes its own when an epoch ends). */
-interface Held {
-  readonly hubId: Uint8Array;
-  readonly epoch: number;
-  readonly cameras: { readonly cameraId: Uint8Array; readonly cameraNumber: number; readonly key: Uint8Array }[];
-}
-
-/** A phone in this process, on the relay, whose key updates the test keeps and whose relay messages go to `record` too. */
-async function phone(profile: string, record: (payload: Uint8Array) => void = () => undefined): Promise<{ link: HubLink; updates: Held[] }> {
-  const relayFactory = (options: RelayClientOptions) => new RelayClient({
-    ...options,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
-    onMedia: (m) => {
-      record(Uint8Array.from(m.payload));
-      options.onMedia?.(m);
-    },
-  });
-  const link = new HubLink({ profile: profileFromJson(readFileSync(profile, 'utf8')), relayFactory, path: 'relay', commandTimeoutMs: 15_000 });
-  links.push(link);
-  const media = link['media'] as unknown as { takeKeyUpdate(u: KeyUpdate): void };
-  const updates: Held[] = [];
-  const take = media.takeKeyUpdate.bind(media);
-  media.takeKeyUpdate = (u) => {
-    updates.push({ hubId: u.hubId, epoch: u.epoch, cameras: u.cameras.map((c) => ({ cameraId: c.cameraId, cameraNumber: c.cameraNumber, key: Uint8Array.from(c.key.expose()) })) });
-    take(u);
-  };
-  await link.ready(60_000);
-  return { link, updates };
-}
-
-/** Those of `frames` that the keys of one of `updates` open (each update with an opener of its own). */
-function openedBy(updates: readonly Held[], frames: readonly Uint8Array[]): Uint8Array[] {
-  const out = new Set<Uint8Array>();
-  for (const u of updates) {
-    const opener = new FrameOpener();
-    for (const c of u.cameras) opener.addKey({ hubId: u.hubId, cameraId: c.cameraId, cameraNumber: c.cameraNumber, epoch: u.epoch, key: c.key });
-    for (const f of frames) {
-      try {
-        opener.open(f);
-        out.add(f);
-      } catch (e) {
-        if (!isCryptoError(e)) throw e;
-      }
-    }
-  }
-  return frames.filter((f) => out.has(f));
-}
-
-async function refusalOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof CommandError ? e.code ?? 'no answer' : `not a refusal: ${String(e)}`;
-  }
-  return undefined;
-}
 
 async function hubApi() {
   const api = await runningHub(hubDir);
@@ -131,7 +68,7 @@ beforeAll(async () => {
   owner = join(dir, 'owner.json');
   await pairPhone(hubDir, owner, 'Anna');
   await Promise.all([waitForCameraState(hubDir, A, ['live'], 60_000), waitForCameraState(hubDir, B, ['live'], 60_000)]);
-  const o = await phone(owner);
+  const o = await keyKeepingPhone(owner, links);
   const list = await o.link.listCameras();
   cams = { a: list.find((c) => c.name === A)!, b: list.find((c) => c.name === B)! };
   await o.link.close();
@@ -170,7 +107,7 @@ describe('changing a viewer\'s cameras without pairing again', () => {
 
     // In this process: the viewer takes B's key of the widened epoch and opens B's frames with it;
     // it keeps every key it took, as a phone that wants more than it is given would.
-    const v = await phone(viewer);
+    const v = await keyKeepingPhone(viewer, links);
     await waitUntil('the widened viewer\'s key update', () => v.updates.some((u) => u.epoch >= widened.epoch), 60_000);
     const wide = v.updates.filter((u) => u.epoch >= widened.epoch);
     for (const u of wide) expect([...new Set(u.cameras.map((c) => toHex(c.cameraId)))].sort()).toEqual([cams.a.id, cams.b.id].sort());
@@ -179,7 +116,7 @@ describe('changing a viewer\'s cameras without pairing again', () => {
 
     // Narrowed back to A while it is connected and watching B.
     const bFrames: Uint8Array[] = [];
-    const o = await phone(owner, (p) => bFrames.push(p));
+    const o = await keyKeepingPhone(owner, links, (p) => bFrames.push(p));
     await o.link.watch(cams.b);
     const narrowed = await changeScope(['--camera', A]);
     expect(narrowed.stdout).toMatch(/Neighbour \(viewer\) now sees cameras "Garage", live only/);

@@ -35,8 +35,8 @@ function pair(store: Store, role: Role, name: string, cameras: string[] | null, 
 
 function setup() {
   const store = open(tempDataDir());
-  const front = store.addCamera({ name: 'Front door', url: 'rtsp://10.0.0.1/a' });
-  const back = store.addCamera({ name: 'Back yard', url: 'rtsp://10.0.0.2/a' });
+  const front = store.addCamera({ name: 'Front door', url: 'rtsp://127.0.0.1:1/a' });
+  const back = store.addCamera({ name: 'Back yard', url: 'rtsp://127.0.0.1:2/a' });
   const rosterLog = new HubRosterLog(hub, store, () => T0);
   const epochs: { reason: EpochReason; joined: boolean }[] = [];
   const granted: Device[] = [];
