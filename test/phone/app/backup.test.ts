@@ -26,6 +26,7 @@ import { buildApp } from '../../../phone/app/build.ts';
 import { serveApp, type AppServer } from '../../../phone/app/serve.ts';
 import { VIGIL, VIGIL_PHONE, pairPhone, run, start, stopAll, tempDir, waitUntil } from '../../support/system.ts';
 import { closeAllBrowsers, launchBrowser } from '../../support/browser/browser.ts';
+import { pairInApp } from './pair-in-app.ts';
 
 const CAMERA = 'Porch';
 
@@ -89,11 +90,7 @@ beforeAll(async () => {
   page.on('dialog', (d) => void d.accept());
   await pairPhone(data, anna, 'Anna');
   // The app pairs as the second owner by its own link: with two owner phones the hub splits an owners' key.
-  const invite = start(VIGIL, ['invite', '--data', data, '--yes'], { maxSeconds: 90 });
-  const [, link] = await invite.waitFor(/pairing link: (\S+)/, 40_000);
-  await page.goto(`${app.url}#pair=${link!.slice('vigil://pair/'.length)}`);
-  await invite.waitFor(/paired "[^"]*" as owner/, 40_000);
-  await invite.stop();
+  await pairInApp(page, app.url, data);
   await page.waitForFunction(() => document.body.dataset.screen === 'cameras', null, { timeout: 30_000 });
 }, 180_000);
 

@@ -10,8 +10,9 @@ import { startRelay, type RelayHandle } from '../../../relay/server.ts';
 import { cryptoReady } from '../../../crypto/sodium.ts';
 import { buildApp } from '../../../phone/app/build.ts';
 import { serveApp, type AppServer } from '../../../phone/app/serve.ts';
-import { VIGIL, VIGIL_PHONE, pairPhone, start, stopAll, tempDir, waitUntil } from '../../support/system.ts';
+import { VIGIL_PHONE, pairPhone, start, stopAll, tempDir, waitUntil } from '../../support/system.ts';
 import { closeAllBrowsers, launchBrowser } from '../../support/browser/browser.ts';
+import { pairInApp } from './pair-in-app.ts';
 
 let relay: RelayHandle;
 let hub: Hub | undefined;
@@ -33,11 +34,7 @@ beforeAll(async () => {
   app = await serveApp({ dir: built.dir });
   page = (await launchBrowser({ maxSeconds: 180 })).page;
   annaId = (await pairPhone(data, anna, 'Anna')).deviceId;
-  const invite = start(VIGIL, ['invite', '--data', data, '--yes'], { maxSeconds: 90 });
-  const [, link] = await invite.waitFor(/pairing link: (\S+)/, 40_000);
-  await page.goto(`${app.url}#pair=${link!.slice('vigil://pair/'.length)}`);
-  await invite.waitFor(/paired "[^"]*" as owner/, 40_000);
-  await invite.stop();
+  await pairInApp(page, app.url, data);
   await page.waitForFunction(() => document.body.dataset.screen === 'cameras', null, { timeout: 30_000 });
 }, 150_000);
 

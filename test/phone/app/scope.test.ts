@@ -12,8 +12,9 @@ import { Hub } from '../../../main/hub.ts';
 import { startRelay, type RelayHandle } from '../../../relay/server.ts';
 import { buildApp } from '../../../phone/app/build.ts';
 import { serveApp, type AppServer } from '../../../phone/app/serve.ts';
-import { VIGIL, start, stopAll, tempDir, waitUntil } from '../../support/system.ts';
+import { stopAll, tempDir, waitUntil } from '../../support/system.ts';
 import { closeAllBrowsers, launchBrowser } from '../../support/browser/browser.ts';
+import { pairInApp } from './pair-in-app.ts';
 
 const FRONT = 'Front door';
 const BACK = 'Back yard';
@@ -46,17 +47,13 @@ afterAll(async () => {
 });
 
 /** Pairs a phone by opening the app at the invite's link (`#pair=`); resolves once it lists its cameras (maybe none). */
-async function pairInApp(args: string[]): Promise<{ page: Page; device: string; invitedAt: number }> {
+async function pairedApp(args: string[]): Promise<{ page: Page; device: string; invitedAt: number }> {
   const invitedAt = Date.now();
-  const invite = start(VIGIL, ['invite', '--data', data, '--yes', ...args], { maxSeconds: 90 });
-  const [, link] = await invite.waitFor(/pairing link: (\S+)/, 40_000);
   const b = await launchBrowser();
-  await b.page.goto(`${app.url}#pair=${link!.slice('vigil://pair/'.length)}`);
-  const [, device] = await invite.waitFor(/paired "[^"]*" as \w+ \(device ([0-9a-f]{32})\)/, 40_000);
-  await invite.stop();
+  const device = await pairInApp(b.page, app.url, data, args);
   // The line comes from the roster log the app checked, once it names this phone.
   await b.page.waitForFunction(() => document.body.dataset.screen === 'cameras' && !document.getElementById('access')!.hidden, null, { timeout: 30_000 });
-  return { page: b.page, device: device!, invitedAt };
+  return { page: b.page, device, invitedAt };
 }
 
 const access = (page: Page) => page.evaluate(() => {
@@ -66,7 +63,7 @@ const access = (page: Page) => page.evaluate(() => {
 
 describe('a scoped phone\'s own app', () => {
   it('a guest limited to one camera until now+10m sees its role, that camera and its window, and only that camera', async () => {
-    const { page, invitedAt } = await pairInApp(['--role', 'guest', '--camera', FRONT, '--until', 'now+10m']);
+    const { page, invitedAt } = await pairedApp(['--role', 'guest', '--camera', FRONT, '--until', 'now+10m']);
     await page.waitForFunction(() => document.querySelectorAll('#cameras button.camera').length > 0 && document.getElementById('access')!.textContent!.includes('"'), null, { timeout: 30_000 });
     const a = await access(page);
     expect(a).toMatchObject({ role: 'guest', cameras: ids.front, from: '0', window: 'open' });
@@ -85,7 +82,7 @@ describe('a scoped phone\'s own app', () => {
   }, 90_000);
 
   it('a viewer limited to one camera from now+1h is offered no camera yet, and told when its access starts and ends', async () => {
-    const { page, invitedAt } = await pairInApp(['--role', 'viewer', '--camera', BACK, '--from', 'now+1h', '--until', 'now+2h']);
+    const { page, invitedAt } = await pairedApp(['--role', 'viewer', '--camera', BACK, '--from', 'now+1h', '--until', 'now+2h']);
     await page.waitForFunction(() => document.getElementById('cameras-empty')!.textContent!.startsWith('Your access starts'), null, { timeout: 30_000 });
     const a = await access(page);
     expect(a).toMatchObject({ role: 'viewer', cameras: ids.back, window: 'before' });
