@@ -25,8 +25,14 @@ export interface TrackerTuning {
   readonly betterPeak: number;
 }
 
+/**
+ * minDurationMs 0: motion (motion.ts) already counts a cell only when it moved in two of the last
+ * three pictures, which is what a clock's tick or a compression blip never does; three pictures
+ * (400 ms, before 2026-12-03) added 200 ms to every event's notice. A model detector that needs
+ * more passes its own.
+ */
 export const TRACKER_DEFAULTS: TrackerTuning = {
-  minDurationMs: 400,
+  minDurationMs: 0,
   gapMs: 500,
   endAfterMs: 3_000,
   cooldownMs: 10_000,

@@ -12,8 +12,12 @@
 //    often it moved, and a cell above NOISY_ABOVE no longer counts. Something that walks through the
 //    picture moves each cell only for a moment; the clock moves the same cells every second, forever.
 //    The first WARMUP_FRAMES learn fast and report nothing;
-//  * a clock's minutes and hours change rarely, several digits at once, but only in one frame: the
-//    tracker (detect-tracker.ts) wants motion over several frames in a row;
+//  * a clock's minutes and hours change rarely, several digits at once, but only in one frame, and
+//    two clocks (a camera's time and its running-time overlay) tick each at its own phase, in cells
+//    far apart: a cell counts only when it or a neighbour also moved in one of the two frames before
+//    (something that moves keeps moving where it was). The first frame of true motion counts
+//    nothing and the second does, so an event starts there (the tracker's minimum duration is 0
+//    for motion: detect-tracker.ts);
 //  * a change of most of the picture at once is the light (lamp, IR switch at dusk), not motion: the
 //    background is reset to the new scene.
 import type { Rect } from './hub-events.ts';
@@ -101,6 +105,8 @@ export class MotionModel {
   readonly #changedPrev: Uint32Array;
   #previous: Uint8Array | undefined;
   readonly #noise: Float32Array;
+  /** Per cell: it moved (and was not noise) one frame ago (bit 0), two frames ago (bit 1). */
+  readonly #recent: Uint8Array;
   #background: Float32Array | undefined;
   #frames = 0;
 
@@ -125,6 +131,7 @@ export class MotionModel {
     this.#changed = new Uint32Array(cells);
     this.#changedPrev = new Uint32Array(cells);
     this.#noise = new Float32Array(cells);
+    this.#recent = new Uint8Array(cells);
     const hasZones = settings.zones.length > 0;
     let total = 0;
     for (let y = 0; y < height; y++) {
@@ -195,18 +202,25 @@ export class MotionModel {
     let rawMovingPixels = 0;
     let zoneBits = 0;
     const cellSize = (this.width / this.#cols) * (this.height / this.#rows);
+    const recent = this.#recent;
+    const cols = this.#cols;
+    const rows = this.#rows;
     for (let c = 0; c < changed.length; c++) {
       const watched = this.#cellWatched[c]!;
       const active = watched >= t.minWatched * cellSize && changed[c]! >= t.cellFraction * watched && changedPrev[c]! >= t.cellFraction * t.stillShare * watched;
       if (active) rawMovingPixels += watched;
       const noisy = this.#noise[c]! > t.noisyAbove;
       this.#noise[c] = this.#noise[c]! + alpha * ((active ? 1 : 0) - this.#noise[c]!);
-      if (active && !noisy) {
+      if (!active || noisy) continue;
+      recent[c] = recent[c]! | 4; // moves now: bit 2 until every cell has been looked at
+      if (movedNear(recent, c, cols, rows)) {
         movingPixels += watched;
         zoneBits |= this.#cellZones[c]!;
       }
     }
+    for (let c = 0; c < recent.length; c++) recent[c] = ((recent[c]! << 1) | (recent[c]! >> 2)) & 3;
     if (rawMovingPixels / this.#watchedTotal > t.lightChangeAbove) {
+      recent.fill(0);
       for (let i = 0; i < n; i++) bg[i] = data[i]!;
       return { moving: false, area: 0, zones: [] };
     }
@@ -217,6 +231,18 @@ export class MotionModel {
     for (let z = 0; zoneBits !== 0 && z < 31; z++) if ((zoneBits >>> z) & 1) zones.push(z);
     return { moving: !warming && area >= this.#minArea, area, zones };
   }
+}
+
+/** Whether cell c or one of its 8 neighbours moved in one of the two frames before (bits 0-1). */
+function movedNear(recent: Uint8Array, c: number, cols: number, rows: number): boolean {
+  const x = c % cols;
+  const y = (c - x) / cols;
+  for (let yy = Math.max(0, y - 1); yy <= Math.min(rows - 1, y + 1); yy++) {
+    for (let xx = Math.max(0, x - 1); xx <= Math.min(cols - 1, x + 1); xx++) {
+      if ((recent[yy * cols + xx]! & 3) !== 0) return true;
+    }
+  }
+  return false;
 }
 
 /** Takes the luma plane of a planar YUV 4:2:0 frame (what the decoder hands over) as a GrayFrame. */

@@ -105,6 +105,45 @@ describe('MotionModel', () => {
     expect(steps.filter((s) => s.type === 'started')).toHaveLength(1);
   });
 
+  it('one picture of change counts nothing; an event starts at the second picture of motion in the same place', () => {
+    // A block that appears for one picture (a digit redrawn, a compression blip) is never moving;
+    // a block that walks is moving from its second picture, and the tracker starts the event there.
+    const blip = run(80, (i) => {
+      const f = base.slice();
+      if (i === 40 || i === 50 || i === 51) fill(f, 100 + (i % 2) * 150, 70, 40, 40, 250); // 50 and 51 far apart
+      return f;
+    });
+    expect(blip.moving).toEqual([]);
+    const walk = run(80, (i) => {
+      const f = base.slice();
+      if (i >= 40) fill(f, 20 + (i - 40) * 7, 60, 40, 60, 0); // darker than every pixel of the scene
+      return f;
+    });
+    expect(walk.moving[0]).toBe(41);
+    expect(walk.steps[0]).toMatchObject({ type: 'started', startMs: (41 * 1000) / FPS });
+  });
+
+  it('two clocks that tick in consecutive pictures, in cells far apart, make no event at the highest sensitivity', () => {
+    // The project's test camera has a wall clock (top left) and a running time (bottom right), each
+    // with its own phase: here the clock's seconds change at picture 5k and the other's at 5k + 1.
+    // With the tracker's minimum duration at 0, two pictures in a row of change anywhere would be
+    // an event; the rule is two pictures of change in the same place.
+    const { moving, steps } = run(5 * 60 * FPS, (i) => {
+      const f = base.slice();
+      const s = Math.floor(i / FPS);
+      const s2 = Math.floor((i - 1) / FPS);
+      fill(f, 2, 2, 40, 14, 16);
+      digit(f, 4, 4, Math.floor(s / 10) % 6, 2);
+      digit(f, 20, 4, s % 10, 2);
+      fill(f, W - 42, H - 16, 40, 14, 16);
+      digit(f, W - 40, H - 14, Math.floor(s2 / 10) % 6, 2);
+      digit(f, W - 24, H - 14, s2 % 10, 2);
+      return f;
+    }, { sensitivity: 10 });
+    expect(steps).toEqual([]);
+    expect(moving).toEqual([]);
+  });
+
   it('sensor noise on every pixel makes no event', () => {
     const r = rng(7);
     const { moving } = run(600, () => {
