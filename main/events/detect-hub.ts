@@ -40,6 +40,14 @@ export interface HubDetectionOptions {
   substream?: SubstreamResolver | false;
   /** The substream ingest's supervision (default: native/ingest.ts's). */
   substreamTuning?: FeedTuning;
+  /**
+   * Has the camera's main stream read as it comes, not paced, until the returned function is
+   * called (LiveCameras.holdLive). An unwatched camera's output is otherwise read every PACE_MS
+   * (250 ms), which the time from motion to a phone's notice cannot spare.
+   */
+  holdPrompt?: (cameraNumber: number) => () => void;
+  /** A camera's motion detection was turned on or off by its settings (LiveCameras.refragment). */
+  motionChanged?: (cameraId: string) => void;
 }
 
 interface CameraDetection {
@@ -49,6 +57,8 @@ interface CameraDetection {
   /** What the motion decoder reads now: the bus's main stream, or the substream while it is live. */
   source: 'main' | 'substream';
   sub: SubstreamFeed | undefined;
+  /** Ends the prompt reading of the main stream while the decoder reads it (undefined: not held). */
+  release: (() => void) | undefined;
 }
 
 export class HubDetection implements MediaConsumer {
@@ -84,6 +94,15 @@ export class HubDetection implements MediaConsumer {
     if (r === undefined) return undefined;
     const s = r.source === 'substream' ? r.sub?.substream : undefined;
     return { source: r.source, ...(s ? { width: s.width, height: s.height } : {}) };
+  }
+
+  /** Whether the camera's stored settings have motion detection on (false if they cannot be read). */
+  motionOn(cameraId: string): boolean {
+    try {
+      return this.#settings.settings(cameraId).motion;
+    } catch {
+      return false;
+    }
   }
 
   /** Re-reads the settings now (the hub's own changes; others are seen by the poll). */
@@ -141,7 +160,10 @@ export class HubDetection implements MediaConsumer {
     const running = this.#running.get(cameraId);
     const stream = this.#streams.get(cameraId);
     if (!settings.motion || stream === undefined) {
-      if (running !== undefined) void this.#stopCamera(cameraId);
+      if (running !== undefined) {
+        void this.#stopCamera(cameraId);
+        if (!settings.motion) this.#o.motionChanged?.(cameraId);
+      }
       return;
     }
     if (running !== undefined) {
@@ -162,11 +184,12 @@ export class HubDetection implements MediaConsumer {
     } catch (e) {
       this.#o.log?.(`camera ${cameraId.slice(0, 8)}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const cd: CameraDetection = { settings, motion, extra, source: 'main', sub: undefined };
+    const cd: CameraDetection = { settings, motion, extra, source: 'main', sub: undefined, release: undefined };
     this.#running.set(cameraId, cd);
     // The main stream until the substream (if any) gives its first picture: detection never waits on the camera's ONVIF service.
-    motion.join(stream);
+    this.#readsMain(cd, stream);
     this.#o.log?.(`camera ${cameraId.slice(0, 8)}: motion detection on (sensitivity ${settings.sensitivity})`);
+    this.#o.motionChanged?.(cameraId);
     void this.#startSubstream(cd, cameraId);
   }
 
@@ -193,7 +216,7 @@ export class HubDetection implements MediaConsumer {
       if (cd.source !== 'substream') return;
       cd.source = 'main';
       const main = this.#streams.get(cameraId);
-      if (main !== undefined) cd.motion.join(main);
+      if (main !== undefined) this.#readsMain(cd, main);
       this.#o.log?.(`${label}: substream ${why}; motion detection decodes the main stream meanwhile`);
     };
     const feed = new SubstreamFeed(cameraId, sub, this.#o.ffmpeg, {
@@ -201,6 +224,8 @@ export class HubDetection implements MediaConsumer {
         if (this.#running.get(cameraId) !== cd) return;
         if (cd.source !== 'substream') this.#o.log?.(`${label}: motion detection decodes the substream (profile ${sub.token}, ${sub.width}x${sub.height})`);
         cd.source = 'substream';
+        cd.release?.(); // the substream's own ingest is read as it comes
+        cd.release = undefined;
         cd.motion.join(feed.stream);
       },
       onFragment: (f) => {
@@ -212,6 +237,12 @@ export class HubDetection implements MediaConsumer {
     }, this.#o.substreamTuning);
     cd.sub = feed;
     feed.start();
+  }
+
+  /** The motion decoder reads the camera's main stream, which is read as it comes meanwhile. */
+  #readsMain(cd: CameraDetection, stream: MediaStream): void {
+    cd.release ??= this.#o.holdPrompt?.(stream.number);
+    cd.motion.join(stream);
   }
 
   /** The camera's PullPoint events, with the owner's credentials, if it has an ONVIF service (the pinned device only). */
@@ -231,6 +262,8 @@ export class HubDetection implements MediaConsumer {
     const running = this.#running.get(cameraId);
     if (running === undefined) return;
     this.#running.delete(cameraId);
+    running.release?.();
+    running.release = undefined;
     await Promise.all([running.motion.stop(), running.extra?.stop(), running.sub?.stop()]);
     this.#o.log?.(`camera ${cameraId.slice(0, 8)}: motion detection off`);
   }
