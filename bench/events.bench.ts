@@ -2,8 +2,10 @@
 // Real parts: an RTSP camera (bench/lib/events-camera.py: 640x360, 15 fps, H.264 from x264 as the
 // project's test camera) showing still SMPTE bars with its clock, and a grey block standing on them;
 // a hub (this process) with motion detection on at the default sensitivity; the real relay; a paired
-// CLI phone running `vigil-phone events --follow`. Each round the block starts walking on SIGUSR1 (the
-// camera prints the wall time its position first changed), and the time is taken when the phone
+// CLI phone running `vigil-phone events --follow`. Each round, at a random moment of the camera's
+// frame rhythm, the block starts walking on SIGUSR1 (the camera prints the wall time at which the
+// first picture with the block moved left its compositor: what a real camera's sensor would see
+// first), and the time is taken when the phone
 // prints the event's first line (the notice) and its first line with a picture; then the block stops
 // and the round waits for the event's end and the tracker's cooldown. Motion starts in a still scene,
 // as in front of a real camera: switching the whole picture (the project camera's --usr1-pattern,
@@ -57,11 +59,14 @@ async function main(): Promise<void> {
     const detect: number[] = [];
     const deliver: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
+      // A random moment of the camera's frame and fragment rhythm: each round otherwise starts a
+      // whole number of seconds after the last, at the same phase, and one phase is all it measures.
+      await new Promise((r) => setTimeout(r, Math.random() * 1000));
       const seenLines = phone.lines().length;
       const before = published.size;
       const mark = camProc.output().length;
       process.kill(cameraPid, 'SIGUSR1');
-      const m = await waitFor(() => /"event": "scene", "moving": true, "ms": (\d+)/.exec(camProc.output().slice(mark)), 5_000);
+      const m = await waitFor(() => /"event": "frame", "moved": true, "ms": (\d+)/.exec(camProc.output().slice(mark)), 5_000);
       const switchedMs = Number(m[1]);
       type Line = { id: number; end: string | null; start: string; preview: number | null };
       const parsed = () => phone.lines().slice(seenLines).filter((l) => l.text.startsWith('{')).map((l) => ({ t: l.t, e: JSON.parse(l.text) as Line }));

@@ -2,11 +2,15 @@
 """bench:events' camera: a still scene in which an object starts moving at a known time.
 
 Serves rtsp://127.0.0.1:PORT/cam (H.264 baseline, x264 ultrafast zerolatency, as the project's test
-camera): still SMPTE bars with the test camera's clock and running-time overlays, and a grey block
-(a tenth of the picture wide, a quarter high: a person at a few metres) standing on them. Each SIGUSR1
-starts the block walking sideways (a third of the picture's width a second, turning at the edges)
-or stops it where it is, and prints {"event": "scene", "moving": true|false, "ms": WALL_MS} with the
-wall time at which its position first changed (or stopped changing). The rest of the scene never
+camera): still SMPTE bars with the test camera's clock and running-time overlays, and a black and
+white checkered block (a tenth of the picture wide, a quarter high: a person at a few metres)
+standing on them. Each SIGUSR1 starts the block walking sideways (a third of the picture's width a
+second, turning at the edges) or stops it where it is, and prints {"event": "scene", "moving":
+true|false, "ms": WALL_MS} when it is told; when it starts, also {"event": "frame", "moved": true,
+"ms": WALL_MS} once the first picture with the block moved leaves the compositor (the moment a real
+camera's sensor would see it). The block is checkered so that it differs from every bar: a grey one
+was the grey level of the red bar, and a detector rightly saw nothing while it crossed it, which
+measured the scene's contrast rather than the time to an event. The rest of the scene never
 changes, so what the detector sees is motion starting, not a new scene (the project camera's
 --usr1-pattern switches the whole picture, which a detector rightly takes for a change of light).
 
@@ -51,7 +55,7 @@ def main(argv):
         f"bitrate={max(200, w * h * a.fps // 5000)} sliced-threads=false "
         f"! video/x-h264,profile=baseline ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 "
         f"videotestsrc is-live=true pattern=smpte ! {caps} ! mix.sink_0 "
-        f"videotestsrc is-live=true pattern=solid-color foreground-color=0xff404040 "
+        f"videotestsrc is-live=true pattern=checkers-8 "
         f"! video/x-raw,width={ow},height={oh},framerate={a.fps}/1 ! mix.sink_1 )"
     )
     server = GstRtspServer.RTSPServer()
@@ -67,13 +71,23 @@ def main(argv):
         return 2
 
     pads = []
-    state = {"moving": False, "x": float(margin), "dir": 1.0, "last": 0.0}
+    state = {"moving": False, "x": float(margin), "dir": 1.0, "last": 0.0, "watch": None}
 
     def configure(_f, media):
-        pad = media.get_element().get_by_name("mix").get_static_pad("sink_1")
+        mix = media.get_element().get_by_name("mix")
+        pad = mix.get_static_pad("sink_1")
         if pad is not None:
             pad.set_property("xpos", int(state["x"]))
             pads.append(pad)
+            mix.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, composed, pad)
+
+    def composed(_src, _info, pad):
+        # A picture just left the compositor: the first with the block moved is motion's start.
+        x = pad.get_property("xpos")
+        if state["watch"] is not None and x != state["watch"]:
+            state["watch"] = None
+            print(json.dumps({"event": "frame", "moved": True, "ms": int(time.time() * 1000)}), flush=True)
+        return Gst.PadProbeReturn.OK
     factory.connect("media-configure", configure)
 
     def place():
@@ -96,6 +110,7 @@ def main(argv):
     def toggle(*_):
         state["moving"] = not state["moving"]
         if state["moving"]:
+            state["watch"] = int(state["x"])
             # The first step now (a few pixels), then one every 10 ms: its wall time is motion's start.
             state["last"] = time.monotonic() - 0.01
             step()
