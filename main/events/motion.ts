@@ -233,13 +233,21 @@ export class MotionModel {
   }
 }
 
-/** Whether cell c or one of its 8 neighbours moved in one of the two frames before (bits 0-1). */
+/**
+ * Whether motion in cell c continues motion from before: one of its 8 neighbours moved in one of
+ * the two frames before (bits 0-1), or the cell itself moved in both. The cell alone in one frame
+ * before is not enough: a clock digit that changes is redrawn by the camera's encoder a frame later
+ * (its quality catching up), a second change in the same place that at sensitivity 10 passed for
+ * motion.
+ */
 function movedNear(recent: Uint8Array, c: number, cols: number, rows: number): boolean {
+  if ((recent[c]! & 3) === 3) return true;
   const x = c % cols;
   const y = (c - x) / cols;
   for (let yy = Math.max(0, y - 1); yy <= Math.min(rows - 1, y + 1); yy++) {
     for (let xx = Math.max(0, x - 1); xx <= Math.min(cols - 1, x + 1); xx++) {
-      if ((recent[yy * cols + xx]! & 3) !== 0) return true;
+      const n = yy * cols + xx;
+      if (n !== c && (recent[n]! & 3) !== 0) return true;
     }
   }
   return false;
