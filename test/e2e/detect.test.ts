@@ -53,10 +53,10 @@ function hubDir(): string {
 describe('motion detection on the hub', () => {
   it('vigil detect turns it on in the running hub; the moving ball is an event with a JPEG; the still picture with its clock and the masked ball are none for a minute', async () => {
     expect(await detect(['--camera', 'moving', '--motion', 'on'])).toMatch(/"moving": motion on, sensitivity 5 \(the running hub applies it/);
-    // The default sensitivity, as an owner gets it. Open defect (PROTOCOL 17.1, closing note of
-    // 2026-12-03): at sensitivity 10 this scene still made two false events in a minute in the full
-    // CI run (both cores loaded), after the trackers moved to the stream's own clock (which ended
-    // the catch-up case, test/main/events/motion-detector.test.ts); the rest of the cause is not found.
+    // The default sensitivity, as an owner gets it. Open defect (PROTOCOL 17.1): at sensitivity 10
+    // this scene still made two false events in a minute in 1 of 5 runs with both cores loaded
+    // (2026-12-03, after motion began to want change continuing from a neighbouring cell, which
+    // ended the encoder's redrawn digit; it was 2 in a minute in the loaded CI run before).
     await detect(['--camera', 'still', '--motion', 'on']);
     // Over a minute the ball reaches every part of the picture: the masks cover it all (two of them,
     // left and right halves), and the decoder still runs (its pictures are counted below).
