@@ -26,10 +26,10 @@ export interface TrackerTuning {
 }
 
 /**
- * minDurationMs 0: motion (motion.ts) already counts a cell only when it moved in two of the last
- * three pictures, which is what a clock's tick or a compression blip never does; three pictures
- * (400 ms, before 2026-12-03) added 200 ms to every event's notice. A model detector that needs
- * more passes its own.
+ * minDurationMs 0: motion (motion.ts) already counts a cell only when its change continues motion
+ * from the pictures before (from a neighbouring cell, or from itself in both), which a clock's tick
+ * or a compression blip does not; three pictures anywhere (400 ms, before 2026-12-03) added 200 ms to
+ * every event's notice. A model detector that needs more passes its own.
  */
 export const TRACKER_DEFAULTS: TrackerTuning = {
   minDurationMs: 0,

@@ -14,10 +14,11 @@
 //    The first WARMUP_FRAMES learn fast and report nothing;
 //  * a clock's minutes and hours change rarely, several digits at once, but only in one frame, and
 //    two clocks (a camera's time and its running-time overlay) tick each at its own phase, in cells
-//    far apart: a cell counts only when it or a neighbour also moved in one of the two frames before
-//    (something that moves keeps moving where it was). The first frame of true motion counts
-//    nothing and the second does, so an event starts there (the tracker's minimum duration is 0
-//    for motion: detect-tracker.ts);
+//    far apart: a cell counts only when its change continues motion from a neighbouring cell (one
+//    that moved in one of the two frames before) or from itself in both frames before (movedNear:
+//    something that moves keeps moving where it was). The first frame of true motion counts nothing
+//    and the second does, so an event starts there (the tracker's minimum duration is 0 for motion:
+//    detect-tracker.ts);
 //  * a change of most of the picture at once is the light (lamp, IR switch at dusk), not motion: the
 //    background is reset to the new scene.
 import type { Rect } from './hub-events.ts';
