@@ -54,7 +54,7 @@ describe('motion detection on the hub', () => {
   it('vigil detect turns it on in the running hub; the moving ball is an event with a JPEG; the still picture with its clock and the masked ball are none for a minute', async () => {
     expect(await detect(['--camera', 'moving', '--motion', 'on'])).toMatch(/"moving": motion on, sensitivity 5 \(the running hub applies it/);
     // The default sensitivity, as an owner gets it. Open defect (PROTOCOL 17.1): at sensitivity 10
-    // this scene still made two false events in a minute in 1 of 5 runs with both cores loaded
+    // this scene still failed 2 of 6 runs with both cores loaded (two false events in a minute in one)
     // (2026-12-03, after motion began to want change continuing from a neighbouring cell, which
     // ended the encoder's redrawn digit; it was 2 in a minute in the loaded CI run before).
     await detect(['--camera', 'still', '--motion', 'on']);
