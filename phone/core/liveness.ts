@@ -86,6 +86,11 @@ export class LiveClock {
     return this.#remeasure;
   }
 
+  /** The hub's clock stepped forward: no upper bound until a round trip (nothing can be live). */
+  get stepped(): boolean {
+    return this.#hi === Infinity && Number.isFinite(this.#lo);
+  }
+
   /**
    * The hub answered a request sent at local `sentAt` (taken before sending) with `hubTime`; call it
    * when the answer arrives. `stream` started being watched then.
