@@ -219,7 +219,9 @@ async function cmdWatch(argv: string[]): Promise<void> {
       let shownAt = 0;
       const check = (): void => {
         const l = link.liveness(cam, watchOpts);
-        if (l.state === 'not-live' && l.captureTime !== undefined) notLive ??= l;
+        // Not while the hub's clock just stepped (its machine's clock was set): that is not known
+        // to be old, only not measured yet; the link measures again at once.
+        if (l.state === 'not-live' && l.captureTime !== undefined && !link.clockStepped) notLive ??= l;
         const key = `${l.state}${l.captureTime === undefined ? '' : ' with a picture'}`;
         if (key !== shown || Date.now() - shownAt >= BEHIND_EVERY_MS) {
           console.error(`video: ${describeLiveness(l)}`);
@@ -229,8 +231,11 @@ async function cmdWatch(argv: string[]): Promise<void> {
       };
       const timer = setInterval(check, 500);
       await new Promise((r) => setTimeout(r, seconds * 1000));
+      // A step of the hub's clock in the last moments: its measuring round trip is on the way.
+      for (let i = 0; i < 30 && link.clockStepped; i++) await new Promise((r) => setTimeout(r, 100));
       clearInterval(timer);
       check();
+      if (link.clockStepped) notLive ??= link.liveness(cam, watchOpts); // still not measured: not shown as live
       const c = link.counters;
       console.log(`path at the end: ${link.path === 'lan' ? 'at home' : 'through relay'} (${link.pathUrl})`);
       console.log(`wrote ${fragments} fragments (${bytes} bytes) to ${outPath}; dropped: ${c.notForMe} not for me, ${c.tampered} tampered, ${c.replayed} replayed, ${c.stale} late from a replaced session; left out: ${order.skipped} (sent twice, or before a keyframe)`);

@@ -161,6 +161,11 @@ export class HubLink {
     return this.media.liveness(camera, opts);
   }
 
+  /** The hub's clock stepped forward (its machine's clock was set): liveness is unknown until measured. */
+  get clockStepped(): boolean {
+    return this.media.clockStepped;
+  }
+
   unwatch(camera: CameraInfo, opts: WatchOptions = {}): Promise<void> {
     return this.media.unwatch(camera, opts);
   }

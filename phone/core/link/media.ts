@@ -98,6 +98,11 @@ export class Media {
     return this.clock.liveness(streamOf(camera, opts).number);
   }
 
+  /** The hub's clock stepped forward and a round trip is on its way: nothing is known yet. */
+  get clockStepped(): boolean {
+    return this.clock.stepped;
+  }
+
   /**
    * Subscribes, retrying briefly: in a relay cluster the hub's capability for this phone can reach
    * our node a moment after we ask.
