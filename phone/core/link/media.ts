@@ -21,17 +21,6 @@ const SUBSCRIBE_TRIES = 5;
 const SUBSCRIBE_STEP_MS = 300;
 /** At most this often, watch again only to measure the hub's clock (it re-sends the GOP). */
 const REMEASURE_INTERVAL_MS = 30_000;
-/**
- * ...but after the hub's clock stepped forward, this often: until a round trip nothing can be shown
- * live, and a step of a few ms (the machine's clock set by NTP) is enough. Two `vigil-phone watch`
- * runs in CI were NOT LIVE for their last 5-6 s so, the step coming within 30 s of a measure.
- */
-const STEPPED_REMEASURE_MS = 2_000;
-
-/** Whether a measuring watch may go now, `last` ms after the one before. */
-export function remeasureDue(now: number, last: number, stepped: boolean): boolean {
-  return now - last >= (stepped ? STEPPED_REMEASURE_MS : REMEASURE_INTERVAL_MS);
-}
 
 export class Media {
   readonly counters: LinkCounters = { opened: 0, notForMe: 0, replayed: 0, tampered: 0, stale: 0, malformed: 0, relayDropped: 0 };
@@ -171,7 +160,7 @@ export class Media {
   /** The hub's clock notices say ours is off (or late): watch one stream again to measure. */
   private remeasure(): void {
     const first = this.watched.values().next();
-    if (first.done === true || !remeasureDue(this.clock.now(), this.lastRemeasure, this.clock.stepped)) return;
+    if (first.done === true || this.clock.now() - this.lastRemeasure < REMEASURE_INTERVAL_MS) return;
     this.lastRemeasure = this.clock.now();
     this.watchCommand(first.value.camera, first.value.opts).catch(() => undefined);
   }

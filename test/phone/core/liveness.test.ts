@@ -3,7 +3,6 @@
 // delays everything (the round trip gives it away), and the hub's clock being set.
 import { describe, expect, it } from 'vitest';
 import { LiveClock } from '../../../phone/core/liveness.ts';
-import { remeasureDue } from '../../../phone/core/link/media.ts';
 
 /** The hub's wall clock is this far ahead of the phone's monotonic clock. */
 const OFFSET = 1_700_000_000_000;
@@ -147,14 +146,6 @@ describe('LiveClock', () => {
     expect(s.clock.stepped).toBe(false);
   });
 
-  it('a phone measures again 2 s after a measure once the hub\'s clock stepped, else only after 30 s', () => {
-    // A step of a few ms (NTP setting the machine's clock) leaves nothing live until measured.
-    expect(remeasureDue(1_000, -Infinity, false)).toBe(true);
-    expect(remeasureDue(10_000, 5_000, false)).toBe(false);
-    expect(remeasureDue(35_000, 5_000, false)).toBe(true);
-    expect(remeasureDue(6_000, 5_000, true)).toBe(false);
-    expect(remeasureDue(7_000, 5_000, true)).toBe(true);
-  });
 
   it('the hub\'s clock set back: a new round trip replaces the old bounds', () => {
     const s = setup();
