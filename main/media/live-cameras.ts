@@ -129,10 +129,9 @@ export class LiveCameras {
     return [...this.#live.values()].flatMap((l) => [l.profile, l.mpeg1].flatMap((p) => (p ? [{ id: l.camera.id, number: p.stream.number }] : [])));
   }
 
-  /** The fragment length for the camera's ingest: the hub's, or one frame while it is detecting. */
-  #fragmentMs(camera: Camera): number | undefined {
-    if (this.opts.tuning.fragmentMs !== undefined) return this.opts.tuning.fragmentMs;
-    return this.opts.detecting?.(camera) === true ? 0 : undefined;
+  /** The fragment length for the camera's ingest: the hub's if set, else one frame while it is detecting. */
+  #fragmentMs(camera: Camera): number {
+    return this.opts.tuning.fragmentMs ?? (this.opts.detecting?.(camera) === true ? 0 : DEFAULT_FRAGMENT_MS);
   }
 
   /**
@@ -143,15 +142,13 @@ export class LiveCameras {
   async refragment(camera: Camera): Promise<void> {
     const live = this.#live.get(camera.number);
     if (live === undefined || this.#closed) return;
-    const want = this.#fragmentMs(camera) ?? DEFAULT_FRAGMENT_MS;
-    if (live.feed.fragmentMs === want) return;
+    if (live.feed.fragmentMs === this.#fragmentMs(camera)) return;
     await this.stop(camera.number);
     if (!this.#closed && !this.#live.has(camera.number)) this.start(camera);
   }
 
   start(camera: Camera): LiveCamera {
     const { bus } = this.opts;
-    const fragmentMs = this.#fragmentMs(camera);
     const source: IngestSource = camera.kind === 'test-pattern'
       ? { kind: 'test-pattern', size: '640x360', fps: 15 }
       : { kind: 'rtsp', url: this.opts.store.cameraUrlWithCredentials(camera.id) };
@@ -178,7 +175,7 @@ export class LiveCameras {
         }
       },
       onState: (s) => this.opts.onState(live.camera, s),
-    }, { ...this.opts.tuning, ...(fragmentMs !== undefined ? { fragmentMs } : {}) });
+    }, { ...this.opts.tuning, fragmentMs: this.#fragmentMs(camera) });
     const live: LiveCamera = { camera, feed, stream };
     this.#live.set(camera.number, live);
     this.#repace(live);
