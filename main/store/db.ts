@@ -361,6 +361,26 @@ function checkDataDirPrivate(dir: string): void {
     `${loose.map((l) => `${l.path} has mode ${l.mode.toString(8).padStart(4, '0')}`).join(', ')}; the hub's data directory and database must be accessible by their owner only (run: ${run})`);
 }
 
+/**
+ * `journal_mode = WAL` on a fresh hub.db needs an exclusive lock. When several processes open it at
+ * once (the hub and a CLI command on first start), each holds a shared lock and wants the exclusive
+ * one; SQLite then answers SQLITE_BUSY at once instead of calling the busy handler, since waiting
+ * would deadlock (sqlite3_busy_handler). One of them gets it once the others let go, so this tries
+ * again every few ms, for at most busy_timeout. 5 in 480 six-process starts failed without it.
+ */
+function switchToWal(db: Database.Database, timeoutMs: number): unknown {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return db.pragma('journal_mode = WAL', { simple: true });
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
+      Atomics.wait(pause, 0, 0, Math.min(2 + attempt, 20)); // openStore is synchronous: a short blocking pause
+    }
+  }
+}
+
 /** Opens (creating if needed) the store in dataDir: hub.db, hub.key. */
 export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
   const protector = opts.keyProtector ?? fileKeyProtector;
@@ -377,7 +397,7 @@ export function openStore(dataDir: string, opts: StoreOptions = {}): Store {
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma('foreign_keys = ON');
-    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    const mode = switchToWal(db, busyTimeoutMs);
     if (mode !== 'wal') throw new StoreError('invalid', 'openStore', `could not switch hub.db to WAL (journal_mode=${String(mode)})`);
     db.pragma('synchronous = NORMAL');
     migrate(db);
