@@ -81,7 +81,7 @@ function load(path: string): PhoneProfile {
 beforeAll(async () => {
   await cryptoReady();
   dir = tempDir();
-  camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, auth: 'digest', user: 'admin', password: CAMERA_PASSWORD, runSeconds: 300 });
+  camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, auth: 'digest', user: 'admin', password: CAMERA_PASSWORD });
   tap = await startRelayTap();
   const r = await startRelay('127.0.0.1:0', ['--public-host', tap.host]);
   relay = r.proc;

@@ -46,7 +46,7 @@ describe('backup and restore', () => {
 
   beforeAll(async () => {
     await cryptoReady();
-    const [relay, camera] = await Promise.all([startRelay('127.0.0.1:0'), startCamera({ codec: 'h264', size: '320x240', fps: 15, gop: 15, runSeconds: 300 })]);
+    const [relay, camera] = await Promise.all([startRelay('127.0.0.1:0'), startCamera({ codec: 'h264', size: '320x240', fps: 15, gop: 15 })]);
     relayUrl = relay.url;
     const hub = await startHub(first, relay.url, ['--no-lan']);
     hubId = hubIdOf(hub.output());

@@ -20,7 +20,7 @@ const hubDir = () => join(dir, 'hub');
 describe.skipIf(!haveNats)('a relay cluster over NATS', () => {
   beforeAll(async () => {
     dir = tempDir();
-    camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, runSeconds: 200 });
+    camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15 });
     nats = await startNats();
     node1 = await startRelayProcess(nats.url);
     node2 = await startRelayProcess(nats.url);

@@ -31,7 +31,7 @@ const seen: { type: string; key: string; event: DetectedEvent }[] = [];
 const lines: string[] = [];
 
 beforeAll(async () => {
-  const base = { codec: 'h264' as const, fps: 10, runSeconds: 240 };
+  const base = { codec: 'h264' as const, fps: 10 };
   [porchMain, porchSub, gateCam] = await Promise.all([
     startCamera({ ...base, size: '1280x720', extraArgs: ['--pattern', 'smpte', '--motion', '0'] }),
     startCamera({ ...base, size: '640x360', path: '/sub', extraArgs: ['--pattern', 'ball'] }),

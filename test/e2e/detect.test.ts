@@ -20,7 +20,7 @@ const seen: { type: string; key: string; event: DetectedEvent }[] = [];
 const lines: string[] = [];
 
 beforeAll(async () => {
-  const base = { codec: 'h264' as const, size: '640x360', fps: 10, runSeconds: 200 };
+  const base = { codec: 'h264' as const, size: '640x360', fps: 10 };
   [cams.moving, cams.still, cams.masked] = await Promise.all([
     startCamera({ ...base, extraArgs: ['--pattern', 'ball'] }),
     startCamera({ ...base, extraArgs: ['--pattern', 'smpte', '--motion', '0'] }),

@@ -74,7 +74,7 @@ interface Seen extends OpenedFrame {
 beforeAll(async () => {
   await cryptoReady();
   dir = tempDir();
-  camera = await startCamera({ codec: 'h264', size: '640x360', fps: FPS, gop: FPS * GOP_SECONDS, runSeconds: 300 });
+  camera = await startCamera({ codec: 'h264', size: '640x360', fps: FPS, gop: FPS * GOP_SECONDS });
   const relay = await startRelay('127.0.0.1:0');
   await startHub(hub(), relay.url, ['--no-lan']);
   await addCamera(hub(), CAMERA, camera.url);

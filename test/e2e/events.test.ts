@@ -65,7 +65,7 @@ beforeAll(async () => {
   const ff = await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x90:rate=1', '-frames:v', '1', '-q:v', '6', made]);
   expect(ff.code, ff.stderr).toBe(0);
   jpeg = new Uint8Array(readFileSync(made));
-  const camera = await startCamera({ codec: 'h264', size: '640x360', fps: 10, gop: 10, runSeconds: 400, extraArgs: ['--pattern', 'ball'] });
+  const camera = await startCamera({ codec: 'h264', size: '640x360', fps: 10, gop: 10, extraArgs: ['--pattern', 'ball'] });
   tap = await startRelayTap();
   const relay = await startRelay('127.0.0.1:0', ['--public-host', tap.host]);
   tap.setUpstream(relay.url);

@@ -28,7 +28,7 @@ const factory = (o: RelayClientOptions) => new RelayClient({ ...o, WebSocket: We
 beforeAll(async () => {
   await cryptoReady();
   dir = tempDir();
-  camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, runSeconds: 300 });
+  camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15 });
   relay = await startRelay();
   hub = await startHub(hubDir(), relay.url);
   await addCamera(hubDir(), 'Front', camera.url);
@@ -123,7 +123,7 @@ describe('faults', () => {
       // Never shorter than the step before (200 ms for the log's way through a busy machine).
       steps.slice(1).forEach((g, i) => expect(g, why).toBeGreaterThanOrEqual(steps[i]! - 200));
     } finally {
-      camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, port, runSeconds: 300 });
+      camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, port });
     }
     await waitForCameraState(hubDir(), 'Front', ['live'], 45_000);
   }, 90_000);

@@ -74,7 +74,7 @@ beforeAll(async () => {
   await cryptoReady();
   dir = tempDir();
   hubDir = join(dir, 'hub');
-  const camera = await startCamera({ codec: 'h264', size: '320x240', fps: 15, gop: 15, runSeconds: 400 });
+  const camera = await startCamera({ codec: 'h264', size: '320x240', fps: 15, gop: 15 });
   tap = await startRelayTap();
   const r = await startRelay('127.0.0.1:0', ['--public-host', tap.host]);
   tap.setUpstream(r.url);

@@ -30,7 +30,7 @@ interface ProfileStatus { name: string; number: number; topic: string; running: 
 beforeAll(async () => {
   dir = tempDir('vigil-h264-profile-');
   hubDir = join(dir, 'hub');
-  camera = await startCamera({ codec: 'h265', audio: 'pcmu', size: '640x360', fps: FPS, runSeconds: 200, auth: 'digest', user: 'admin', password: PASSWORD });
+  camera = await startCamera({ codec: 'h265', audio: 'pcmu', size: '640x360', fps: FPS, auth: 'digest', user: 'admin', password: PASSWORD });
   const relay = await startRelay();
   hub = await startHub(hubDir, relay.url);
   await addCamera(hubDir, 'Garage', camera.urlWithCredentials);

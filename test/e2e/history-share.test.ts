@@ -50,7 +50,7 @@ beforeAll(async () => {
   await cryptoReady();
   dir = tempDir();
   data = join(dir, 'hub');
-  const camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15, runSeconds: 300 });
+  const camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15 });
   const relay = await startRelay('127.0.0.1:0');
   await startHub(data, relay.url);
   await addCamera(data, CAMERA, camera.url);

@@ -13,7 +13,7 @@ import { VIGIL, VIGIL_PHONE, ffprobe, run, start, stopAll, tempDir, waitForCamer
 let camera: TestCamera;
 
 beforeAll(async () => {
-  camera = await startCamera({ codec: 'h264', size: '320x240', fps: 15, runSeconds: 200 });
+  camera = await startCamera({ codec: 'h264', size: '320x240', fps: 15 });
 }, 60_000);
 
 afterAll(async () => {

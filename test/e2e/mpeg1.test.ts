@@ -30,7 +30,7 @@ interface ProfileStatus { name: string; number: number; topic: string; running: 
 beforeAll(async () => {
   dir = tempDir('vigil-mpeg1-');
   hubDir = join(dir, 'hub');
-  camera = await startCamera({ codec: 'h264', audio: 'pcmu', size: '640x360', fps: 15, runSeconds: 200, auth: 'digest', user: 'admin', password: PASSWORD });
+  camera = await startCamera({ codec: 'h264', audio: 'pcmu', size: '640x360', fps: 15, auth: 'digest', user: 'admin', password: PASSWORD });
   tap = await startRelayTap();
   const relay = await startRelay('127.0.0.1:0', ['--public-host', tap.host]);
   tap.setUpstream(relay.url);

@@ -20,8 +20,8 @@ let hubPid: number;
 beforeAll(async () => {
   dir = tempDir();
   cameras = await Promise.all([
-    startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: FPS, runSeconds: 240 }),
-    startCamera({ codec: 'h265', audio: 'pcmu', size: '640x360', fps: FPS, runSeconds: 240 }),
+    startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: FPS }),
+    startCamera({ codec: 'h265', audio: 'pcmu', size: '640x360', fps: FPS }),
   ]);
   const relay = await startRelay();
   hubPid = (await startHub(join(dir, 'hub'), relay.url)).child.pid!;

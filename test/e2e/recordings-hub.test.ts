@@ -36,7 +36,7 @@ beforeAll(async () => {
   await cryptoReady();
   dir = tempDir();
   // A keyframe every second: segments of about 4 s.
-  camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15, runSeconds: 300 });
+  camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15 });
   const relay = await startRelay('127.0.0.1:0');
   hubProc = await startHub(hub(), relay.url, ['--no-lan']);
   profiles.early = join(dir, 'early.json');

@@ -62,7 +62,7 @@ beforeAll(async () => {
   dir = tempDir('vigil-rec-offline-');
   data = join(dir, 'hub');
   profile = join(dir, 'owner.json');
-  const options: CameraOptions = { codec: 'h264', size: '640x360', fps: 15, gop: 15, runSeconds: 300 };
+  const options: CameraOptions = { codec: 'h264', size: '640x360', fps: 15, gop: 15 };
   camera = await startCamera(options);
   const relay = await startRelay();
   await startHub(data, relay.url);

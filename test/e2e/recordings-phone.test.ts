@@ -64,7 +64,7 @@ beforeAll(async () => {
   await cryptoReady();
   dir = tempDir();
   data = join(dir, 'hub');
-  const camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15, runSeconds: 400 });
+  const camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15 });
   tap = await startRelayTap();
   const relay = await startRelay('127.0.0.1:0', ['--public-host', tap.host]);
   tap.setUpstream(relay.url);

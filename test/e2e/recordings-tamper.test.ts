@@ -91,7 +91,7 @@ beforeAll(async () => {
   data = join(dir, 'hub');
   profile = join(dir, 'owner.json');
   // A keyframe every second: each segment of about 4 s holds about 4 fragments.
-  const camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15, runSeconds: 300 });
+  const camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15 });
   const relay = await startRelay();
   hub = await startHub(data, relay.url);
   await addCamera(data, CAMERA, camera.url);

@@ -20,7 +20,7 @@ const servers: Server[] = [];
 
 beforeAll(async () => {
   await cryptoReady();
-  camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15, runSeconds: 240 });
+  camera = await startCamera({ codec: 'h264', size: '640x360', fps: 15 });
 }, 60_000);
 
 afterEach(async () => {

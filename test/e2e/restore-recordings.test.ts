@@ -45,7 +45,7 @@ describe('recordings after a restore', () => {
 
   beforeAll(async () => {
     await cryptoReady();
-    const [relay, camera] = await Promise.all([startRelay('127.0.0.1:0'), startCamera({ codec: 'h264', size: '320x240', fps: 15, gop: 15, runSeconds: 240 })]);
+    const [relay, camera] = await Promise.all([startRelay('127.0.0.1:0'), startCamera({ codec: 'h264', size: '320x240', fps: 15, gop: 15 })]);
     relayUrl = relay.url;
     const hub = await startHub(first, relay.url, ['--no-lan']);
     await Promise.all([addCamera(first, CAMERA, camera.url), pairPhone(first, anna, 'Anna')]);

@@ -60,7 +60,7 @@ beforeAll(async () => {
   await cryptoReady();
   dir = tempDir();
   hubDir = join(dir, 'hub');
-  const camera = await startCamera({ codec: 'h264', size: '320x240', fps: 15, gop: 15, runSeconds: 500 });
+  const camera = await startCamera({ codec: 'h264', size: '320x240', fps: 15, gop: 15 });
   const relay = await startRelay('127.0.0.1:0');
   await startHub(hubDir, relay.url, ['--no-lan']);
   await addCamera(hubDir, A, camera.url);

@@ -21,9 +21,9 @@ beforeAll(async () => {
   dir = tempDir();
   // A keyframe a minute: the GOP the hub sends again after the reconnect overlaps what the phone
   // already wrote (with a short GOP the outage could outlast it, and nothing would repeat).
-  const camera = await startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: FPS, gop: FPS * 60, runSeconds: 240 });
+  const camera = await startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: FPS, gop: FPS * 60 });
   // A keyframe every 2 s: a watch begins at a GOP far from the start of the hub's ffmpeg.
-  const yard = await startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: FPS, gop: FPS * 2, runSeconds: 240 });
+  const yard = await startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: FPS, gop: FPS * 2 });
   relay = await startRelay();
   await startHub(join(dir, 'hub'), relay.url);
   // The phone first: the hub sends a GOP only to phones that were on the roster when it began (T3).

@@ -73,7 +73,7 @@ beforeAll(async () => {
   const [, relay, cam] = await Promise.all([
     buildRenderer(),
     startProgram(VIGIL, ['relay', '--listen', '127.0.0.1:0'], /relay listening on (ws:\/\/\S+)/),
-    startCamera({ size: '640x360', fps: 15, runSeconds: 240 }),
+    startCamera({ size: '640x360', fps: 15 }),
   ]);
   camera = cam;
   const hub = await startProgram(VIGIL, ['hub', '--data', join(work, 'hub'), '--relay', relay.match[1]!, '--ui', '127.0.0.1:0'], /^ui: (\S+)$/m);

@@ -56,7 +56,7 @@ beforeAll(async () => {
   await cryptoReady();
   work = tempDir('vigil-ui-play-');
   const ui = createUiServer();
-  const [, cam] = await Promise.all([buildRenderer(), startCamera({ size: '640x360', fps: 15, gop: 15, runSeconds: 240 })]);
+  const [, cam] = await Promise.all([buildRenderer(), startCamera({ size: '640x360', fps: 15, gop: 15 })]);
   camera = cam;
   hub = await Hub.start({ dataDir: join(work, 'hub'), relays: [], apiHost: '127.0.0.1', apiPort: 0, uiHandler: ui.handler });
   ui.attach(hub);

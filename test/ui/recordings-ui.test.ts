@@ -35,7 +35,7 @@ async function cliRecordings(): Promise<{ camera: string; mode: string; keepDays
 beforeAll(async () => {
   const work = tempDir('vigil-ui-rec-');
   data = join(work, 'hub');
-  const [, cam] = await Promise.all([buildRenderer(), startCamera({ size: '640x360', fps: 15, runSeconds: 240 })]);
+  const [, cam] = await Promise.all([buildRenderer(), startCamera({ size: '640x360', fps: 15 })]);
   camera = cam;
   const hub = await startProgram(VIGIL, ['hub', '--data', data, '--storage-max-gb', '2', '--ui', '127.0.0.1:0'], /^ui: (\S+)$/m);
   uiUrl = hub.match[1]!;

@@ -56,7 +56,7 @@ beforeAll(async () => {
   const [, relay, cam] = await Promise.all([
     buildRenderer(),
     startProgram(VIGIL, ['relay', '--listen', '127.0.0.1:0'], /relay listening on (ws:\/\/\S+)/),
-    startCamera({ size: '320x240', fps: 10, runSeconds: 300 }),
+    startCamera({ size: '320x240', fps: 10 }),
   ]);
   camera = cam;
   const hub = await startProgram(VIGIL, ['hub', '--data', hubDir, '--relay', relay.match[1]!, '--ui', '127.0.0.1:0', '--no-lan'], /^ui: (\S+)$/m);

@@ -96,7 +96,7 @@ let cameraId: string;
 
 beforeAll(async () => {
   await cryptoReady();
-  camera = await startCamera({ size: `${SIZE.w}x${SIZE.h}`, fps: FPS, gop: FPS, stamp: true, runSeconds: 240 });
+  camera = await startCamera({ size: `${SIZE.w}x${SIZE.h}`, fps: FPS, gop: FPS, stamp: true });
   stamp = camera.info.stamp!;
   work = mkdtempSync(join(tmpdir(), 'vigil-desktop-play-'));
   data = join(work, 'hub');

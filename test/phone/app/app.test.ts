@@ -32,8 +32,8 @@ beforeAll(async () => {
   hubDir = join(dir, 'hub');
   const [built, cameraH264, cameraH265] = await Promise.all([
     buildApp(),
-    startCamera({ codec: 'h264', size: '640x360', fps: 15, runSeconds: 200 }),
-    startCamera({ codec: 'h265', size: '640x360', fps: 15, runSeconds: 200 }),
+    startCamera({ codec: 'h264', size: '640x360', fps: 15 }),
+    startCamera({ codec: 'h265', size: '640x360', fps: 15 }),
   ]);
   app = await serveApp({ dir: built.dir });
   proxy = await startMediaProxy();

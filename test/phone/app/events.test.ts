@@ -129,7 +129,7 @@ beforeAll(async () => {
   expect(ff.code, ff.stderr).toBe(0);
   jpeg = new Uint8Array(readFileSync(made));
   const [camera, built] = await Promise.all([
-    startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15, runSeconds: 400 }),
+    startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15 }),
     buildApp({ out: join(dir, 'app') }),
   ]);
   relay = await startRelay({ host: '127.0.0.1', port: 0 });

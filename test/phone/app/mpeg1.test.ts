@@ -26,7 +26,7 @@ beforeAll(async () => {
   hubDir = join(dir, 'hub');
   const [built, camera] = await Promise.all([
     buildApp(),
-    startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: 15, runSeconds: 200 }),
+    startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: 15 }),
   ]);
   app = await serveApp({ dir: built.dir });
   tap = await startRelayTap();

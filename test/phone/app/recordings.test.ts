@@ -77,7 +77,7 @@ beforeAll(async () => {
   hubDir = join(dir, 'hub');
   const [built, camera] = await Promise.all([
     buildApp(),
-    startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15, runSeconds: 300 }),
+    startCamera({ codec: 'h264', size: '640x360', fps: 15, gop: 15 }),
   ]);
   app = await serveApp({ dir: built.dir });
   const relay = await startRelay('127.0.0.1:0');

@@ -23,8 +23,8 @@ beforeAll(async () => {
   hubDir = join(dir, 'hub');
   const [built, h264, h265] = await Promise.all([
     buildApp(),
-    startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: 15, runSeconds: 240 }),
-    startCamera({ codec: 'h265', size: '640x360', fps: 15, runSeconds: 240 }),
+    startCamera({ codec: 'h264', audio: 'aac', size: '640x360', fps: 15 }),
+    startCamera({ codec: 'h265', size: '640x360', fps: 15 }),
   ]);
   app = await serveApp({ dir: built.dir });
   const relay = await startRelay('127.0.0.1:0');

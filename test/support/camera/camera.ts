@@ -1,7 +1,9 @@
 // Starts the project's own RTSP test camera (GStreamer's RTSP server, rtsp-camera.py next to this
 // file) on 127.0.0.1 and stops it again. The camera runs in its own process group and is killed as a
-// group; it also exits by itself when our stdin pipe closes (the test process died) and after
-// `runSeconds`, so a crashed test run leaves nothing behind. A camera that lacks a GStreamer element
+// group; it also exits by itself when our stdin pipe closes (the test process died), so a crashed
+// test run leaves nothing behind. It has no time limit of its own unless asked (`runSeconds`): a
+// limit guessed per file ran out under a loaded suite while the file still watched (path-choice's
+// "video keeps coming" failed so: its camera, limited to 200 s, stopped mid-test). A camera that lacks a GStreamer element
 // exits before it serves, and start() rejects at once with its line naming the element and package.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,7 +25,7 @@ export interface CameraOptions {
   /** 0 (default) picks a free port; give the old port to restart a camera "at the same address". */
   port?: number;
   path?: string;
-  /** The camera exits by itself after this long (default 120 s). */
+  /** The camera exits by itself after this long (default: never; it runs until stop() or until this process is gone). */
   runSeconds?: number;
   /** How long to wait for the ready line (default 15 s). */
   readyTimeoutMs?: number;
@@ -111,7 +113,7 @@ export class TestCamera {
       '--auth', options.auth ?? 'none',
       '--size', options.size ?? '640x360',
       '--fps', String(options.fps ?? 15),
-      '--run-seconds', String(options.runSeconds ?? 120),
+      '--run-seconds', String(options.runSeconds ?? 0),
       '--exit-on-stdin-eof',
     ];
     if (options.gop !== undefined) args.push('--gop', String(options.gop));
