@@ -39,10 +39,10 @@ beforeAll(async () => {
   ]);
   [porchMock, gateMock] = await Promise.all([
     startLoopbackOnvifMock({
-      port: await closedPort(), runSeconds: 240,
+      port: await closedPort(),
       profiles: [{ token: 'main', width: 1280, height: 720, uri: porchMain.url }, { token: 'sub', width: 640, height: 360, uri: porchSub.url }],
     }),
-    startLoopbackOnvifMock({ port: await closedPort(), runSeconds: 240, streamUri: gateCam.url, renew: false }),
+    startLoopbackOnvifMock({ port: await closedPort(), streamUri: gateCam.url, renew: false }),
   ]);
   dataDir = tempDir();
   hub = await Hub.start({ dataDir, relays: [], apiHost: '127.0.0.1', apiPort: 0, log: (l) => lines.push(l) });

@@ -43,7 +43,7 @@ describe.skipIf(!support.ok)('from discovery to live video', () => {
     const hub = ns.spawn(VIGIL, ['hub', '--data', hubDir(), '--relay', 'ws://127.0.0.1:8787/v1']);
     // The four start side by side: the hub retries the relay until it listens.
     [mock] = await Promise.all([
-      startOnvifMock(ns, { port: 10101, streamUri: STREAM_URI, runSeconds: 120 }),
+      startOnvifMock(ns, { port: 10101, streamUri: STREAM_URI }),
       ns.waitFor(camera, '"event": "ready"', 20_000),
       ns.waitFor(relay, /relay listening/, 20_000),
       ns.waitFor(hub, /hub [0-9a-f]+ running/, 30_000).then(() => ns.waitFor(hub, /relay: ready/, 30_000)),

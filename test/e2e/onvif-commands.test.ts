@@ -50,7 +50,7 @@ describe.skipIf(!support.ok)('ONVIF snapshot and PTZ from phones (T9)', () => {
     ns = Netns.create('onvife2e');
     const camera = ns.spawn('/usr/bin/python3', [join(ROOT, 'test/support/camera/rtsp-camera.py'), '--port', '8554', '--size', '640x360', '--fps', '15', '--run-seconds', '200']);
     await ns.waitFor(camera, '"event": "ready"', 20_000);
-    mock = await startOnvifMock(ns, { port: 10101, streamUri: 'rtsp://127.0.0.1:8554/cam', runSeconds: 200 });
+    mock = await startOnvifMock(ns, { port: 10101, streamUri: 'rtsp://127.0.0.1:8554/cam' });
     const relay = ns.spawn(VIGIL, ['relay', '--listen', '127.0.0.1:8787']);
     await ns.waitFor(relay, /relay listening/, 20_000);
     const hub = ns.spawn(VIGIL, ['hub', '--data', hubDir(), '--relay', 'ws://127.0.0.1:8787/v1']);

@@ -42,7 +42,7 @@ describe('resolveSubstream against the ONVIF mock', () => {
   });
 
   async function camera(name: string, subUri: string, pinSerial = serial): Promise<{ id: string; mock: LoopbackOnvifMock }> {
-    const mock = await startLoopbackOnvifMock({ port: await closedPort(), runSeconds: 60, profiles: [{ token: 'main', width: 1920, height: 1080, uri: 'rtsp://127.0.0.1:8554/main' }, { token: 'sub', width: 640, height: 360, uri: subUri }] });
+    const mock = await startLoopbackOnvifMock({ port: await closedPort(), profiles: [{ token: 'main', width: 1920, height: 1080, uri: 'rtsp://127.0.0.1:8554/main' }, { token: 'sub', width: 640, height: 360, uri: subUri }] });
     mocks.push(mock);
     const cam = store.addCamera({ name, url: 'rtsp://admin:s%40cret@127.0.0.1:8554/main' });
     store.setCameraOnvifPin(cam.id, encodePin({ serial: pinSerial, xaddr: mock.xaddr }));

@@ -68,9 +68,10 @@ export class Netns {
   }
 
   /** Starts a long-running process in the namespace; it is killed by destroy(). Output is collected in `output`. */
-  spawn(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess & { output: string } {
+  spawn(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdinPipe?: boolean } = {}): ChildProcess & { output: string } {
+    // stdinPipe: a pipe from this process as stdin, which closes when it is gone (for a child that exits then).
     const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], {
-      cwd: opts.cwd ?? PROJECT_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: opts.cwd ?? PROJECT_ROOT, env: { ...process.env, ...opts.env }, stdio: [opts.stdinPipe === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     }) as ChildProcess & { output: string };
     child.output = '';
     const keep = (b: Buffer) => { child.output = (child.output + b.toString()).slice(-64 * 1024); };

@@ -18,6 +18,7 @@ export interface OnvifMockOptions {
   endpointUuid?: string;
   user?: string;
   password?: string;
+  /** The mock exits by itself after this long (default: never; it runs until stopped or until this process is gone). */
   runSeconds?: number;
 }
 
@@ -34,7 +35,8 @@ export async function startOnvifMock(ns: Netns, o: OnvifMockOptions = {}): Promi
   const uuid = o.endpointUuid ?? 'c9790c3a-701b-464d-a189-0060351c8ada';
   const child = ns.spawn(process.execPath, [MOCK_LAUNCHER, '--host', host, '--port', String(port),
     '--stream-uri', o.streamUri ?? `rtsp://${host}:8554/cam`, '--endpoint-uuid', uuid,
-    '--user', o.user ?? 'admin', '--password', o.password ?? 'secret', '--run-seconds', String(o.runSeconds ?? 60), '--verbose']);
+    '--user', o.user ?? 'admin', '--password', o.password ?? 'secret', '--run-seconds', String(o.runSeconds ?? 0), '--exit-on-stdin-eof', '--verbose'],
+    { stdinPipe: true }); // no time limit of its own: destroy() or the end of this process ends it
   await ns.waitFor(child, '"event":"ready"', 15_000);
   return { xaddr: `http://${host}:${port}/onvif/device_service`, endpoint: `urn:uuid:${uuid}`, output: () => child.output };
 }
@@ -45,6 +47,7 @@ export interface LoopbackOnvifMockOptions {
   /** token:WxH:URI each (GetProfiles lists them, GetStreamUri answers each one's URI). */
   profiles?: { token: string; width: number; height: number; uri: string }[];
   renew?: boolean;
+  /** The mock exits by itself after this long (default: never; it runs until stopped or until this process is gone). */
   runSeconds?: number;
 }
 
@@ -90,10 +93,12 @@ export async function startLoopbackOnvifMock(o: LoopbackOnvifMockOptions): Promi
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-onvif-mock-'));
   const socketPath = path.join(dir, 'control.sock');
   const args = [MOCK_LAUNCHER, '--host', '127.0.0.1', '--port', String(o.port), '--no-discovery', '--control', socketPath, '--verbose',
-    '--stream-uri', o.streamUri ?? o.profiles?.[0]?.uri ?? 'rtsp://127.0.0.1:8554/cam', '--run-seconds', String(o.runSeconds ?? 120)];
+    '--stream-uri', o.streamUri ?? o.profiles?.[0]?.uri ?? 'rtsp://127.0.0.1:8554/cam', '--run-seconds', String(o.runSeconds ?? 0), '--exit-on-stdin-eof'];
   if (o.profiles !== undefined) args.push('--profiles', o.profiles.map((p) => `${p.token}:${p.width}x${p.height}:${p.uri}`).join(','));
   if (o.renew === false) args.push('--no-renew');
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // No time limit of its own (a guessed one can run out while a slow test still uses it): it ends at
+  // stop(), or when this process is gone and the stdin pipe closes.
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => { out = (out + b.toString()).slice(-64 * 1024); };
   child.stdout.on('data', keep);

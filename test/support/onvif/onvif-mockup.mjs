@@ -23,7 +23,7 @@
 // Run it inside a network namespace (it joins a multicast group), from the project root; with
 // --no-discovery it opens no UDP socket at all and may run on loopback.
 // usage: node onvif-mockup.mjs [--host 127.0.0.1] [--port 10101] [--stream-uri URI] [--endpoint-uuid UUID]
-//        [--user admin --password secret] [--run-seconds 60] [--verbose] [--no-discovery]
+//        [--user admin --password secret] [--run-seconds 60 (0: no limit)] [--exit-on-stdin-eof] [--verbose] [--no-discovery]
 //        [--profiles main:1920x1080:rtsp://h/cam,sub:640x360:rtsp://h/sub] [--no-renew] [--control SOCKET]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -214,6 +214,12 @@ mockup.server.on('listening', () => {
   console.log(JSON.stringify({ event: 'ready', device_service: `http://${host}:${port}/onvif/device_service`, endpoint: `urn:uuid:${endpointUuid}`, stream_uri: streamUri }));
 });
 const stop = () => { try { mockup.close(); } catch { /* already closed */ } process.exit(0); };
-setTimeout(stop, runSeconds * 1000).unref();
+if (runSeconds > 0) setTimeout(stop, runSeconds * 1000).unref();
+// The test process that started us is gone (its end of our stdin closed): so are we.
+if (args.includes('--exit-on-stdin-eof')) {
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
+}
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
