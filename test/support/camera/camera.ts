@@ -3,8 +3,9 @@
 // group; it also exits by itself when our stdin pipe closes (the test process died), so a crashed
 // test run leaves nothing behind. It has no time limit of its own unless asked (`runSeconds`): a
 // limit guessed per file ran out under a loaded suite while the file still watched (path-choice's
-// "video keeps coming" failed so: its camera, limited to 200 s, stopped mid-test). A camera that lacks a GStreamer element
-// exits before it serves, and start() rejects at once with its line naming the element and package.
+// "video keeps coming" failed so: its camera, limited to 200 s, stopped mid-test). A camera that
+// lacks a GStreamer element exits before it serves, and start() rejects at once with its line naming
+// the element and package.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
