@@ -108,6 +108,9 @@ describe('phone app without Media Source', () => {
     mkdirSync(out, { recursive: true });
     const shot = (file: string) => page.locator('#canvas').screenshot({ path: join(out, file) });
     const first = await shot('mpeg1-canvas-0s.png');
+    // The stats line refreshes every second, from the moment the phone connected: the picture can
+    // play before its first refresh, when `appended` is not written yet.
+    await page.waitForFunction(() => Number(document.getElementById('stats')!.dataset.appended) > 0, null, { timeout: 5_000 });
     const decodedAt0 = Number(await page.evaluate(() => document.getElementById('stats')!.dataset.appended));
     await new Promise((r) => setTimeout(r, 5000));
     const later = await shot('mpeg1-canvas-5s.png');
