@@ -447,6 +447,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     const splitter = new Fmp4Splitter(this.options.splitter);
     let videoTracks = new Set<number>();
     let lastVideoTime: number | undefined;
+    let lastVideoSync = false; // ffmpeg's own flag on the last video fragment
     const clock = new MediaClockWatch(this.timing.clockWindowMs);
     let clockStuck = false;
     const input = this.source.kind === 'fmp4' ? this.source.input : undefined;
@@ -497,11 +498,17 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
           let keyframe = seg.keyframe;
           // A camera that sends a keyframe as several slices makes ffmpeg's RTSP reader emit one
           // packet per slice with the same DTS (bumped by 1 tick), so one picture spans two
-          // fragments, both flagged sync. Only the first is a place to start.
-          if (keyframe && hasVideo && seg.decodeTime !== undefined && lastVideoTime !== undefined && seg.decodeTime - lastVideoTime <= 1) {
+          // fragments, both flagged sync. Only the first is a place to start. Only after a sync
+          // fragment: while ffmpeg clamps a clock that went back, every frame is 1 tick after the
+          // one before, and at one frame per fragment every keyframe would lose its flag until the
+          // media clock watch restarts ffmpeg (up to two windows without a place to start).
+          if (keyframe && hasVideo && lastVideoSync && seg.decodeTime !== undefined && lastVideoTime !== undefined && seg.decodeTime - lastVideoTime <= 1) {
             keyframe = false;
           }
-          if (hasVideo && seg.decodeTime !== undefined) lastVideoTime = seg.decodeTime;
+          if (hasVideo && seg.decodeTime !== undefined) {
+            lastVideoTime = seg.decodeTime;
+            lastVideoSync = seg.keyframe;
+          }
           if (hasVideo && seg.decodeTime !== undefined && seg.timescale && clock.observe((seg.decodeTime / seg.timescale) * 1000, performance.now())) {
             this.attemptError ??= `the video's timestamps from ${this.label} stopped advancing (its clock went back?); restarting ffmpeg`;
             clockStuck = true; // nothing more from this attempt reaches viewers

@@ -289,7 +289,7 @@ describe('CameraIngest supervision', () => {
   it('timestamps that go back (a second client restarts the test camera\'s shared stream): ffmpeg is restarted and video moves again', async () => {
     // ffmpeg clamps them and only keyframes still cut fragments until the camera's clock catches up
     // (8 s here): the media clock watch sees media time stand still and restarts ffmpeg.
-    const cam = await startCamera({ codec: 'h264' });
+    const cam = await startCamera({ codec: 'h264', extraArgs: ['--restart-on-play'] });
     const rec = record({ source: { kind: 'rtsp', url: cam.url }, timing: { clockWindowMs: 2500, stallTimeoutMs: 2500, backoffMs: [300], startTimeoutMs: 8000 } });
     const second = { proc: undefined as ChildProcess | undefined };
     try {
@@ -317,6 +317,72 @@ describe('CameraIngest supervision', () => {
         const gone = new Promise((r) => p.once('exit', r));
         p.kill('SIGKILL');
         await gone; // later tests count this process's ffmpeg children
+      }
+      await rec.ingest.stop();
+      await cam.stop();
+    }
+  });
+
+  it('one frame per fragment: while ffmpeg clamps timestamps that went back, keyframes keep their flag', async () => {
+    // Clamped, each frame is 1 tick after the one before, as the second slice of a multi-slice
+    // keyframe is; only a sync fragment right after another sync fragment is such a slice. Before
+    // that rule a one-frame ingest lost every keyframe flag until the media clock watch restarted
+    // ffmpeg (the clock window is long here, so no restart hides it).
+    const cam = await startCamera({ codec: 'h264', size: '320x240', fps: FPS, extraArgs: ['--restart-on-play'] });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url }, fragmentMs: 0, timing: { clockWindowMs: 30_000, stallTimeoutMs: 10_000 } });
+    const second = { proc: undefined as ChildProcess | undefined };
+    try {
+      rec.ingest.start();
+      await waitFor('live', () => rec.ingest.state.state === 'live', 15_000);
+      const mediaSeconds = () => {
+        const f = rec.fragments.at(-1);
+        return f?.decodeTime !== undefined && f.timescale ? f.decodeTime / f.timescale : 0;
+      };
+      await waitFor('10 s of media', () => mediaSeconds() >= 10, 25_000);
+      const from = rec.fragments.length;
+      second.proc = spawn((await resolveFfmpeg()).path, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', cam.url, '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
+      second.proc.on('error', () => undefined);
+      // 5 s of frames after the jump: the clamp lasts about 10 s, and a GOP is 2 s.
+      await waitFor('5 s of frames', () => rec.fragments.length - from >= 5 * FPS, 15_000);
+      const after = rec.fragments.slice(from);
+      const ticks = after.slice(1).map((f, i) => f.decodeTime! - after[i]!.decodeTime!);
+      // The attack happened: most frames are 1 tick apart (clamped).
+      expect(ticks.filter((t) => t === 1).length, 'timestamps were clamped').toBeGreaterThan(ticks.length / 2);
+      expect(after.filter((f) => f.keyframe).length, 'keyframes in 5 s of clamped frames').toBeGreaterThanOrEqual(2);
+      expect(rec.states.map((s) => s.state)).not.toContain('backoff');
+    } finally {
+      const p = second.proc;
+      if (p !== undefined && p.exitCode === null && p.signalCode === null) {
+        const gone = new Promise((r) => p.once('exit', r));
+        p.kill('SIGKILL');
+        await gone;
+      }
+      await rec.ingest.stop();
+      await cam.stop();
+    }
+  });
+
+  it('the test camera, like a real one, lets a second client join without restarting the first one\'s timeline', async () => {
+    const cam = await startCamera({ codec: 'h264', size: '320x240', fps: FPS });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url }, fragmentMs: 0 });
+    const second = { proc: undefined as ChildProcess | undefined };
+    try {
+      rec.ingest.start();
+      await waitFor('4 s of frames', () => rec.fragments.length >= 4 * FPS, 20_000);
+      const from = rec.fragments.length;
+      second.proc = spawn((await resolveFfmpeg()).path, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', cam.url, '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
+      second.proc.on('error', () => undefined);
+      await waitFor('3 s of frames', () => rec.fragments.length - from >= 3 * FPS, 15_000);
+      const after = rec.fragments.slice(from - 1);
+      const ticks = after.slice(1).map((f, i) => f.decodeTime! - after[i]!.decodeTime!);
+      expect(ticks.filter((t) => t <= 1), 'clamped timestamps').toEqual([]);
+      expect(after.filter((f) => f.keyframe).length).toBeGreaterThanOrEqual(1);
+    } finally {
+      const p = second.proc;
+      if (p !== undefined && p.exitCode === null && p.signalCode === null) {
+        const gone = new Promise((r) => p.once('exit', r));
+        p.kill('SIGKILL');
+        await gone;
       }
       await rec.ingest.stop();
       await cam.stop();

@@ -119,6 +119,9 @@ def build_args(argv):
                    help="videotestsrc horizontal-speed in px/frame (0 = static picture)")
     p.add_argument("--not-shared", action="store_true",
                    help="one encoder per client instead of one shared encoder")
+    p.add_argument("--restart-on-play", action="store_true",
+                   help="each client's PLAY restarts the shared stream's timeline, so the timestamps of "
+                        "clients already watching go back (GStreamer's default; real cameras do not)")
     p.add_argument("--usr1-pattern", default=None, metavar="PATTERN",
                    help="each SIGUSR1 switches the picture between --pattern and PATTERN (motion starting at a known time); "
                         "prints {\"event\": \"scene\", \"pattern\": ..., \"ms\": ...}")
@@ -364,6 +367,13 @@ def main(argv):
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
     factory.set_shared(not a.not_shared)
+    if not a.restart_on_play:
+        # A camera's live stream ignores the Range of a PLAY. GStreamer's RTSP server instead seeks
+        # a seekable shared media to it (ffmpeg asks for npt=0-), which restarts the timeline of
+        # every client already watching: their timestamps go back and ffmpeg clamps them. A media
+        # that publishes its clock and offset counts as not seekable (rtsp-media.c check_seekable),
+        # so a new client joins the stream as it runs.
+        factory.set_publish_clock_mode(GstRtspServer.RTSPPublishClockMode.CLOCK_AND_OFFSET)
     if a.stamp:
         install_stamper(factory, a, Gst)
     # unicast only: never negotiate multicast RTP
