@@ -107,7 +107,6 @@ export class Hub {
         if (profile === undefined) this.sessions.notifyAll({ type: 'camera-state', camera: camera.id, state: s.state, ...(s.error ? { error: s.error } : {}) }, (id) => visibleCameras(store.getDevice(id), Date.now())?.has(camera.id) ?? true);
         else if (s.state === 'stopped') this.#watching.stopped(profileOf(this.#live.get(camera.number), profile)?.stream.topic ?? '');
       },
-      detecting: (camera) => this.detection.motionOn(camera.id),
       onProfileAdded: (camera, number) => {
         this.#delivery.addStream(camera, number);
         this.sessions.notifyAll({ type: 'cameras-changed' });
@@ -153,12 +152,8 @@ export class Hub {
     });
     this.detection = new HubDetection({
       store, ffmpeg, sink: this.events, log,
-      // A detecting camera is read as it comes and cut one frame per fragment (live-cameras.ts).
+      // A camera whose detector decodes its main stream is read as it comes (live-cameras.ts).
       holdPrompt: (n) => this.#live.holdLive(n),
-      motionChanged: (id) => setImmediate(() => {
-        const camera = store.getCamera(id);
-        if (camera !== undefined) this.#live.refragment(camera).catch((e: unknown) => log(`camera ${camera.number}: ${e instanceof Error ? e.message : String(e)}`));
-      }),
     });
     // Phones first (sealing is the hot path), then what stays on the hub.
     for (const consumer of [publisher, this.#watching, this.#viewers, this.recordings.recorder, this.detection]) this.#bus.subscribe(consumer);

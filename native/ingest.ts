@@ -228,15 +228,16 @@ export interface CameraIngestOptions {
 }
 
 /**
- * 300 ms (5 frames at 15 fps, 333 ms; 9 at 30 fps). The hub's Node process pays a cold wake-up, a
- * read, a seal and a send per fragment (about 400-700 µs on the 2-vCPU machine of
- * docs/PERFORMANCE.md), where ffmpeg's remux costs 180-220 µs per frame: per frame the hub was 2.6-4x
- * ffmpeg alone, at 200 ms 1.96x (8 cameras) but 2.2x (1 camera), at 300 ms 1.4-1.8x for both. The price
- * is delay: a frame waits in ffmpeg until its fragment is cut, up to 300 ms plus one frame interval
- * instead of one frame interval, and players sit a fragment behind the newest media
- * (phone/core/live-edge.ts). `vigil hub --fragment-ms` trades the other way.
+ * 0: one fragment per frame. A frame then leaves ffmpeg after its two-frame hold instead of waiting
+ * for the rest of a fragment (up to 300 ms more at the old default of 300 ms): glass to glass in the
+ * phone app p50 ~287 ms against ~565 ms (docs/PERFORMANCE.md, "Glass to glass"). The price is CPU
+ * while a phone watches: the hub's Node process is woken, reads, seals and sends once per frame, and
+ * that costs more than ffmpeg's remux of the frame (2.8x ffmpeg alone at 8 cameras against 1.6-1.9x
+ * at 300 ms). A camera nobody watches is read paced (every 250 ms with all the others,
+ * native/child-output.ts), so unwatched one-frame fragments cost about 0.07% of a core per camera.
+ * `vigil hub --fragment-ms` trades the other way.
  */
-export const DEFAULT_FRAGMENT_MS = 300;
+export const DEFAULT_FRAGMENT_MS = 0;
 /** Longer fragments would hold frames back for longer than a live view can stand. */
 export const MAX_FRAGMENT_MS = 2_000;
 

@@ -32,7 +32,7 @@ export const HUB: CliCommand = {
     },
     'fragment-ms': {
       type: 'string', value: 'MS',
-      help: `video per fragment sent to phones, 0..${MAX_FRAGMENT_MS} (default ${DEFAULT_FRAGMENT_MS}, and one frame for\na camera whose motion detection is on); lower is less delay and more CPU,\n0 = one fragment per frame`,
+      help: `video per fragment sent to phones, 0..${MAX_FRAGMENT_MS} (default ${DEFAULT_FRAGMENT_MS}: one fragment per\nframe); higher is less CPU while watched and more delay`,
     },
     'storage-max-gb': {
       type: 'string', value: 'N',

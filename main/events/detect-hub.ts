@@ -46,8 +46,6 @@ export interface HubDetectionOptions {
    * (250 ms), which the time from motion to a phone's notice cannot spare.
    */
   holdPrompt?: (cameraNumber: number) => () => void;
-  /** A camera's motion detection was turned on or off by its settings (LiveCameras.refragment). */
-  motionChanged?: (cameraId: string) => void;
 }
 
 interface CameraDetection {
@@ -94,15 +92,6 @@ export class HubDetection implements MediaConsumer {
     if (r === undefined) return undefined;
     const s = r.source === 'substream' ? r.sub?.substream : undefined;
     return { source: r.source, ...(s ? { width: s.width, height: s.height } : {}) };
-  }
-
-  /** Whether the camera's stored settings have motion detection on (false if they cannot be read). */
-  motionOn(cameraId: string): boolean {
-    try {
-      return this.#settings.settings(cameraId).motion;
-    } catch {
-      return false;
-    }
   }
 
   /** Re-reads the settings now (the hub's own changes; others are seen by the poll). */
@@ -162,7 +151,6 @@ export class HubDetection implements MediaConsumer {
     if (!settings.motion || stream === undefined) {
       if (running !== undefined) {
         void this.#stopCamera(cameraId);
-        if (!settings.motion) this.#o.motionChanged?.(cameraId);
       }
       return;
     }
@@ -189,7 +177,6 @@ export class HubDetection implements MediaConsumer {
     // The main stream until the substream (if any) gives its first picture: detection never waits on the camera's ONVIF service.
     this.#readsMain(cd, stream);
     this.#o.log?.(`camera ${cameraId.slice(0, 8)}: motion detection on (sensitivity ${settings.sensitivity})`);
-    this.#o.motionChanged?.(cameraId);
     void this.#startSubstream(cd, cameraId);
   }
 

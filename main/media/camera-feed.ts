@@ -3,7 +3,7 @@
 // holds plaintext only in memory; what it makes goes on the media bus (live-cameras.ts), and sealing
 // happens where the keys are (phone-publisher.ts).
 import {
-  CameraIngest, DEFAULT_FRAGMENT_MS, type CameraIngestOptions, type Fmp4Input, type Fmp4Sink, type IngestFragment, type IngestInit, type IngestSource, type IngestState,
+  CameraIngest, type CameraIngestOptions, type Fmp4Input, type Fmp4Sink, type IngestFragment, type IngestInit, type IngestSource, type IngestState,
 } from '../../native/ingest.ts';
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import { StartCache } from './start-cache.ts';
@@ -63,11 +63,6 @@ export class CameraFeed {
 
   get state(): IngestState {
     return this.#state;
-  }
-
-  /** Video per fragment ffmpeg cuts for this feed (0: one frame each). */
-  get fragmentMs(): number {
-    return this.tuning.fragmentMs ?? DEFAULT_FRAGMENT_MS;
   }
 
   /** Whether ffmpeg's output is read on the shared pacing tick rather than as it comes (live-cameras.ts). */

@@ -3,19 +3,14 @@
 // profile. Everything they make goes on the media bus; what
 // reads it (phones, local viewers) is not this module's business.
 //
-// Few wake-ups unless someone needs the camera now: ffmpeg cuts a fragment every DEFAULT_FRAGMENT_MS
-// (300 ms; `vigil hub --fragment-ms`), and a camera's output is read as it comes only while someone
-// needs it live: a phone watches it or one of its profiles, the hub's UI shows it, or its motion
-// detector decodes it (holdLive). Otherwise it is paced (native/child-output.ts): read with every
-// other unwatched camera's every PACE_MS, so 8 unwatched cameras wake the hub about 4 times a second,
-// and the recorder and the start cache get the same fragments, up to PACE_MS later.
-// A camera whose motion detection is on gets one frame per fragment (when the hub's fragment length
-// is its default): a frame reaches the detector when ffmpeg has it, not when its 300 ms fragment is
-// cut, which is about 170 ms of every event's notice (docs/PERFORMANCE.md, bench:events); it costs the
-// hub a read per frame, small beside the detector's decoding. Turning detection on or off restarts
-// the camera's ingest with the other length (refragment).
+// Few wake-ups unless someone needs the camera now: ffmpeg cuts one fragment per frame (the default;
+// `vigil hub --fragment-ms` gathers more), and a camera's output is read as it comes only while
+// someone needs it live: a phone watches it or one of its profiles, the hub's UI shows it, or its
+// motion detector decodes it (holdLive). Otherwise it is paced (native/child-output.ts): read with
+// every other unwatched camera's every PACE_MS, so 8 unwatched cameras wake the hub about 4 times a
+// second, and the recorder and the start cache get the same fragments, up to PACE_MS later.
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
-import { DEFAULT_FRAGMENT_MS, type IngestSource, type IngestState } from '../../native/ingest.ts';
+import type { IngestSource, IngestState } from '../../native/ingest.ts';
 import type { Camera, Store } from '../store/db.ts';
 import { CameraFeed, type FeedTuning } from './camera-feed.ts';
 import type { MediaBus, MediaStream } from './media-bus.ts';
@@ -50,8 +45,6 @@ export interface LiveCamerasOptions {
   onState(camera: Camera, state: IngestState, profile?: string): void;
   /** A camera now offers a profile under this number (h264: its codec turned out to be H.265; mpeg1: it started). */
   onProfileAdded(camera: Camera, number: number): void;
-  /** Whether the camera's motion detection is on: one frame per fragment (unless `tuning` sets a length). */
-  detecting?(camera: Camera): boolean;
 }
 
 function streamOf(camera: Camera, kind: MediaStream['kind'], number: number, topic: string, feed: () => Pick<CameraFeed, 'init' | 'gop'>): MediaStream {
@@ -70,7 +63,6 @@ export class LiveCameras {
   readonly #live = new Map<number, LiveCamera>();
   /** Viewers on the hub itself (the UI's tiles) by camera number: they too want the camera live. */
   readonly #held = new Map<number, number>();
-  #closed = false;
 
   constructor(private readonly opts: LiveCamerasOptions) {}
 
@@ -129,24 +121,6 @@ export class LiveCameras {
     return [...this.#live.values()].flatMap((l) => [l.profile, l.mpeg1].flatMap((p) => (p ? [{ id: l.camera.id, number: p.stream.number }] : [])));
   }
 
-  /** The fragment length for the camera's ingest: the hub's if set, else one frame while it is detecting. */
-  #fragmentMs(camera: Camera): number {
-    return this.opts.tuning.fragmentMs ?? (this.opts.detecting?.(camera) === true ? 0 : DEFAULT_FRAGMENT_MS);
-  }
-
-  /**
-   * The camera's detection was turned on or off: if its ingest cuts fragments of the other length,
-   * it starts again with this one (its streams end and begin again on the bus, as at a camera's
-   * restart). Resolves once done.
-   */
-  async refragment(camera: Camera): Promise<void> {
-    const live = this.#live.get(camera.number);
-    if (live === undefined || this.#closed) return;
-    if (live.feed.fragmentMs === this.#fragmentMs(camera)) return;
-    await this.stop(camera.number);
-    if (!this.#closed && !this.#live.has(camera.number)) this.start(camera);
-  }
-
   start(camera: Camera): LiveCamera {
     const { bus } = this.opts;
     const source: IngestSource = camera.kind === 'test-pattern'
@@ -175,7 +149,7 @@ export class LiveCameras {
         }
       },
       onState: (s) => this.opts.onState(live.camera, s),
-    }, { ...this.opts.tuning, fragmentMs: this.#fragmentMs(camera) });
+    }, this.opts.tuning);
     const live: LiveCamera = { camera, feed, stream };
     this.#live.set(camera.number, live);
     this.#repace(live);
@@ -227,7 +201,6 @@ export class LiveCameras {
   }
 
   async stopAll(): Promise<void> {
-    this.#closed = true;
     await Promise.all([...this.#live.keys()].map((n) => this.stop(n)));
   }
 }

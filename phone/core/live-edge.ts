@@ -1,5 +1,5 @@
 // Keeps a live player on the newest frame. Media arrives a fragment at a time (the hub's
-// --fragment-ms, 300 ms by default; one frame with 0), so the newest buffered time moves in steps,
+// --fragment-ms: one frame by default, up to 2 s), so the newest buffered time moves in steps,
 // and each step lands a little early or late (network, decryption, a busy tab). The play head has to
 // stay behind the newest media by just enough that the next fragment lands before it gets there:
 //

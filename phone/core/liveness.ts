@@ -19,8 +19,8 @@
 /** Older than this (upper bound): "late", a warning. See DEFAULT_NOT_LIVE_MS for the choice. */
 export const DEFAULT_LATE_MS = 5_000;
 /**
- * Older than this (upper bound): not live. The hub cuts fragments by time (300 ms by default, 2 s
- * at most) or, at worst, at each keyframe: a camera's GOP is 1–4 s in practice. The newest fragment
+ * Older than this (upper bound): not live. The hub cuts fragments by frame (by default) or by time (up
+ * to 2 s) or, at worst, at each keyframe: a camera's GOP is 1–4 s in practice. The newest fragment
  * is therefore at most about one GOP behind the hub's clock, plus transit and the round trip's
  * uncertainty (well under a second at home or through a nearby relay). 5 s is a 4 s GOP plus a
  * second; 10 s leaves room for a slow network and is still far below a replay or a delay that

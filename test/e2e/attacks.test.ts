@@ -116,7 +116,7 @@ async function captureHubA(): Promise<CaptureOfHubA> {
   try {
     const cam = (await linkA.listCameras()).find((c) => c.name === CAMERA_NAME)!;
     await linkA.watch(cam);
-    // The GOP so far, then 300 ms fragments (the hub's default).
+    // The GOP so far, then one fragment per frame (the hub's default).
     await waitUntil('phone A to open 9 frames', () => framesA.length > 8, 20_000);
   } finally {
     await linkA.close();
@@ -227,7 +227,7 @@ describe('T2: a removed phone opens nothing new while another keeps watching', (
     expect(r.code, r.stderr).toBe(0);
     revoked = true;
     const cleanerCountAtRevoke = cleaner.length;
-    // The owner goes on, under a newer epoch (300 ms fragments, the hub's default: 9 in about 3 s),
+    // The owner goes on, under a newer epoch (one fragment per frame, the hub's default: 9 in under a second),
     // and the relay has carried as many of those frames as the removed phone could be handed.
     const ownerNew = () => owner.filter((f) => f.epoch > epochBefore && f.frameType !== 'init');
     await waitUntil('9 frames of the new epoch at the owner\'s phone, and the cleaner\'s told',

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import { hubV8Flags } from '../../main/v8-flags.ts';
-import { DEFAULT_FRAGMENT_MS } from '../../native/ingest.ts';
+import { DEFAULT_FRAGMENT_MS, fragmentDurationUs } from '../../native/ingest.ts';
 import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
 import {
   VIGIL_PHONE, addCamera, ffprobe, pairPhone, run, startHub, startRelay, stopAll, tempDir, waitForCameraState, expectNearlyEveryFrame,
@@ -54,7 +54,7 @@ describe('camera -> hub -> relay -> phone', () => {
     const argv = readFileSync(`/proc/${hubPid}/cmdline`, 'utf8').split('\0');
     for (const flag of flags) expect(argv).toContain(flag);
     const ffmpeg = await run('ps', ['-o', 'args=', '--ppid', String(hubPid)]);
-    expect(ffmpeg.stdout).toContain(`-frag_duration ${DEFAULT_FRAGMENT_MS * 1000} `);
+    expect(ffmpeg.stdout).toContain(`-frag_duration ${fragmentDurationUs(DEFAULT_FRAGMENT_MS)} `);
   });
 
   it('the phone lists the cameras by their names (which travel encrypted)', async () => {

@@ -77,6 +77,8 @@ function ffmpegChildren(): string[] {
 }
 
 const LIVE_SECONDS = 3;
+/** Time-cut fragments of several frames (4.5 at 15 fps), what these tests check beside the default of one frame each. */
+const SEVERAL_FRAMES_MS = 300;
 
 /** Runs the ingest for LIVE_SECONDS once live; fragmentMs: what it was given (for how many fragments to expect). */
 async function captureLive(rec: Recording, fragmentMs = 0): Promise<void> {
@@ -152,10 +154,10 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     await cam.stop();
   });
 
-  it('H.265 with PCMU (G.711) audio: hvc1 copied, audio transcoded to AAC, default fragments of several frames', async () => {
+  it('H.265 with PCMU (G.711) audio: hvc1 copied, audio transcoded to AAC, time-cut fragments of several frames', async () => {
     const cam = await startCamera({ codec: 'h265', audio: 'pcmu' });
-    const rec = record({ source: { kind: 'rtsp', url: cam.url } });
-    await captureLive(rec, DEFAULT_FRAGMENT_MS);
+    const rec = record({ source: { kind: 'rtsp', url: cam.url }, fragmentMs: SEVERAL_FRAMES_MS });
+    await captureLive(rec, SEVERAL_FRAMES_MS);
     const init = rec.inits[0]!;
     expect(init.codecs[0]).toMatch(/^hvc1\.1\.6\.L\d+/);
     expect(init.codecs[1]).toBe('mp4a.40.2');
@@ -163,12 +165,12 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     expect(probe.streams.map((s) => `${s.codec_type}:${s.codec_name}:${s.codec_tag_string}`)).toEqual(['video:hevc:hvc1', 'audio:aac:mp4a']);
     // 8 kHz G.711 is encoded at 48 kHz: at 8 kHz the AAC encoder held the video ~280 ms longer.
     expect(probe.streams[1]!.sample_rate).toBe('48000');
-    // Every frame the camera sent in the span is there, in fragments of DEFAULT_FRAGMENT_MS or cut short by a keyframe.
+    // Every frame the camera sent in the span is there, in fragments of SEVERAL_FRAMES_MS or cut short by a keyframe.
     const { expected } = videoFrames(rec);
     const frames = Number(probe.streams[0]!.nb_read_frames);
     expect(frames).toBeGreaterThanOrEqual(expected - 1);
-    expect(frames).toBeLessThanOrEqual(expected + Math.ceil((DEFAULT_FRAGMENT_MS / 1000) * FPS) + 1);
-    expectFragmentLengths(rec, DEFAULT_FRAGMENT_MS, true);
+    expect(frames).toBeLessThanOrEqual(expected + Math.ceil((SEVERAL_FRAMES_MS / 1000) * FPS) + 1);
+    expectFragmentLengths(rec, SEVERAL_FRAMES_MS, true);
     await cam.stop();
   });
 
@@ -191,21 +193,22 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     await cam.stop();
   });
 
-  it('test pattern at the default fragment length: several frames per fragment, every frame kept, keyframes first', async () => {
-    const rec = record({ source: { kind: 'test-pattern', size: '320x180', fps: FPS } });
-    expect(rec.ingest.fragmentMs).toBe(DEFAULT_FRAGMENT_MS);
-    await captureLive(rec, DEFAULT_FRAGMENT_MS);
+  it('test pattern with time-cut fragments: several frames per fragment, every frame kept, keyframes first', async () => {
+    const rec = record({ source: { kind: 'test-pattern', size: '320x180', fps: FPS }, fragmentMs: SEVERAL_FRAMES_MS });
+    await captureLive(rec, SEVERAL_FRAMES_MS);
     const probe = probeOutput('pattern-default', rec);
     const frames = Number(probe.streams[0]!.nb_read_frames);
     // ffmpeg makes the pattern itself: no frame can go missing, so frames are 3 a fragment but where a keyframe cuts.
     expect(frames).toBeGreaterThan(rec.fragments.length * 2);
-    expectFragmentLengths(rec, DEFAULT_FRAGMENT_MS);
+    expectFragmentLengths(rec, SEVERAL_FRAMES_MS);
     expect(rec.fragments[0]!.keyframe).toBe(true);
     expect(rec.fragments.filter((f) => f.keyframe).length).toBeGreaterThanOrEqual(2);
   });
 
-  it('test pattern: H.264 made by ffmpeg, one fragment per frame with fragmentMs 0', async () => {
-    const rec = record({ source: { kind: 'test-pattern', size: '320x180', fps: FPS }, fragmentMs: 0 });
+  it('test pattern: H.264 made by ffmpeg, one fragment per frame by default', async () => {
+    const rec = record({ source: { kind: 'test-pattern', size: '320x180', fps: FPS } });
+    expect(rec.ingest.fragmentMs).toBe(DEFAULT_FRAGMENT_MS);
+    expect(DEFAULT_FRAGMENT_MS).toBe(0);
     await captureLive(rec);
     expect(rec.inits[0]).toMatchObject({ width: 320, height: 180 });
     expect(rec.inits[0]!.codecs[0]).toMatch(/^avc1\./);
@@ -290,7 +293,8 @@ describe('CameraIngest supervision', () => {
     // ffmpeg clamps them and only keyframes still cut fragments until the camera's clock catches up
     // (8 s here): the media clock watch sees media time stand still and restarts ffmpeg.
     const cam = await startCamera({ codec: 'h264', extraArgs: ['--restart-on-play'] });
-    const rec = record({ source: { kind: 'rtsp', url: cam.url }, timing: { clockWindowMs: 2500, stallTimeoutMs: 2500, backoffMs: [300], startTimeoutMs: 8000 } });
+    // Time-cut fragments: while the timestamps are clamped only keyframes cut, and time cuts come back after the restart.
+    const rec = record({ source: { kind: 'rtsp', url: cam.url }, fragmentMs: SEVERAL_FRAMES_MS, timing: { clockWindowMs: 2500, stallTimeoutMs: 2500, backoffMs: [300], startTimeoutMs: 8000 } });
     const second = { proc: undefined as ChildProcess | undefined };
     try {
       rec.ingest.start();
@@ -310,7 +314,7 @@ describe('CameraIngest supervision', () => {
       const from = rec.fragments.length;
       await waitFor('4 fragments again (about 3 a second)', () => rec.fragments.length - from >= 4, 3000);
       const fresh = rec.fragments.slice(from);
-      expectFragmentLengths({ ...rec, fragments: fresh }, DEFAULT_FRAGMENT_MS);
+      expectFragmentLengths({ ...rec, fragments: fresh }, SEVERAL_FRAMES_MS);
     } finally {
       const p = second.proc;
       if (p !== undefined && p.exitCode === null && p.signalCode === null) {

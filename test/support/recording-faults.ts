@@ -34,6 +34,9 @@ import { ROOT } from './system.ts';
 export async function captureStream(file: string, opts: { seconds: number; gop?: number }): Promise<CapturedStream> {
   const ingest = new CameraIngest({
     source: { kind: 'test-pattern', size: '640x360', fps: 15 }, label: 'capture',
+    // Fragments of 300 ms (5 frames), not the hub's default of one frame: the rig is fed a count of
+    // fragments, and the tests size what they record in these (60 fragments: about 20 s).
+    fragmentMs: 300,
     args: { testPatternVideo: ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(opts.gop ?? 15)] },
   });
   let init: IngestInit | undefined;
