@@ -78,16 +78,27 @@ describe('MpegTsCutter', () => {
   });
 });
 
-/** The file's fragmented MP4 as a live input: init, then a fragment every 20 ms. */
+/**
+ * The file's fragmented MP4 as a live input: init, then each fragment at its own time, as a camera
+ * sends it. Not faster: the transcoder's output is cut into fragments at the first frame after
+ * MPEG1_FRAGMENT_MS of wall time, so a whole file given at once comes out as a burst whose last
+ * fragment waits for a frame that never comes, and the stall watchdog restarts ffmpeg (it did so
+ * under load when fragments came every 20 ms).
+ */
 function fileInput(): Fmp4Input & { stop(): void } {
   const segs = new Fmp4Splitter().push(new Uint8Array(readFileSync(fmp4)));
   const timers: ReturnType<typeof setTimeout>[] = [];
   return {
     subscribe(sink) {
-      let i = 0;
+      let first: number | undefined;
       for (const s of segs) {
-        if (s.type === 'init') sink.init(s.data);
-        else timers.push(setTimeout(() => sink.fragment(s.data, s.keyframe), 20 * i++));
+        if (s.type === 'init') {
+          sink.init(s.data);
+          continue;
+        }
+        const at = s.decodeTime! / s.timescale!;
+        first ??= at;
+        timers.push(setTimeout(() => sink.fragment(s.data, s.keyframe), (at - first) * 1000));
       }
       return () => undefined;
     },
