@@ -79,7 +79,11 @@ export class RecordingPlayer {
     return this.#serial(async (sb) => {
       this.#video.pause();
       const placed = await this.#appendMedia(sb, init, [fragment]);
-      await this.#seek(placed.mediaStart + 0.001);
+      // Just inside the picture: a millisecond in, or halfway where it lasts less. The first frame
+      // an ingest writes may last 1 tick (11 µs): ffmpeg gives the first packet of an RTSP stream
+      // no timestamp and the second one the first real one, so it clamps the second to 1 tick
+      // later. A seek past the appended range finds no picture.
+      await this.#seek(placed.mediaStart + Math.min(0.001, (placed.mediaEnd - placed.mediaStart) / 2));
       this.pictures++;
       await this.#trim(sb, placed.mediaStart);
     });
