@@ -71,6 +71,26 @@ function probeOutput(name: string, rec: Recording): { streams: Array<{ codec_nam
   return JSON.parse(json) as ReturnType<typeof probeOutput>;
 }
 
+/** The media time (s) of the newest fragment recorded. */
+function mediaSeconds(rec: Recording): number {
+  const f = rec.fragments.at(-1);
+  return f?.decodeTime !== undefined && f.timescale ? f.decodeTime / f.timescale : 0;
+}
+
+/** Another client of the camera's stream (ffmpeg copying it to nowhere), until stop(). */
+async function secondClient(url: string): Promise<{ stop(): Promise<void> }> {
+  const p: ChildProcess = spawn((await resolveFfmpeg()).path, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', url, '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
+  p.on('error', () => undefined); // a failure to start shows in what the test checks
+  return {
+    async stop() {
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const gone = new Promise((r) => p.once('exit', r));
+      p.kill('SIGKILL');
+      await gone; // later tests count this process's ffmpeg children
+    },
+  };
+}
+
 function ffmpegChildren(): string[] {
   const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
   return out.split('\n').filter((l) => /ffmpeg|ffprobe/.test(l));
@@ -295,19 +315,14 @@ describe('CameraIngest supervision', () => {
     const cam = await startCamera({ codec: 'h264', extraArgs: ['--restart-on-play'] });
     // Time-cut fragments: while the timestamps are clamped only keyframes cut, and time cuts come back after the restart.
     const rec = record({ source: { kind: 'rtsp', url: cam.url }, fragmentMs: SEVERAL_FRAMES_MS, timing: { clockWindowMs: 2500, stallTimeoutMs: 2500, backoffMs: [300], startTimeoutMs: 8000 } });
-    const second = { proc: undefined as ChildProcess | undefined };
+    let second: { stop(): Promise<void> } | undefined;
     try {
       rec.ingest.start();
       await waitFor('live', () => rec.ingest.state.state === 'live', 15_000);
       // 8 s of the camera's media time, the size of the jump back to come.
-      const mediaSeconds = () => {
-        const f = rec.fragments.at(-1);
-        return f?.decodeTime !== undefined && f.timescale ? f.decodeTime / f.timescale : 0;
-      };
-      await waitFor('8 s of media', () => mediaSeconds() >= 8, 20_000);
+      await waitFor('8 s of media', () => mediaSeconds(rec) >= 8, 20_000);
       const jumped = rec.states.length;
-      second.proc = spawn((await resolveFfmpeg()).path, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', cam.url, '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
-      second.proc.on('error', () => undefined); // a failure to start shows as no restart below
+      second = await secondClient(cam.url);
       await waitFor('a restart', () => rec.states.slice(jumped).some((s) => s.state === 'backoff'), 12_000);
       expect(rec.states.slice(jumped).find((s) => s.state === 'backoff')?.error).toMatch(/timestamps .* stopped advancing/);
       await waitFor('live again', () => rec.ingest.state.state === 'live' && rec.states.length > jumped + 1, 15_000);
@@ -316,12 +331,7 @@ describe('CameraIngest supervision', () => {
       const fresh = rec.fragments.slice(from);
       expectFragmentLengths({ ...rec, fragments: fresh }, SEVERAL_FRAMES_MS);
     } finally {
-      const p = second.proc;
-      if (p !== undefined && p.exitCode === null && p.signalCode === null) {
-        const gone = new Promise((r) => p.once('exit', r));
-        p.kill('SIGKILL');
-        await gone; // later tests count this process's ffmpeg children
-      }
+      await second?.stop();
       await rec.ingest.stop();
       await cam.stop();
     }
@@ -334,18 +344,13 @@ describe('CameraIngest supervision', () => {
     // ffmpeg (the clock window is long here, so no restart hides it).
     const cam = await startCamera({ codec: 'h264', size: '320x240', fps: FPS, extraArgs: ['--restart-on-play'] });
     const rec = record({ source: { kind: 'rtsp', url: cam.url }, fragmentMs: 0, timing: { clockWindowMs: 30_000, stallTimeoutMs: 10_000 } });
-    const second = { proc: undefined as ChildProcess | undefined };
+    let second: { stop(): Promise<void> } | undefined;
     try {
       rec.ingest.start();
       await waitFor('live', () => rec.ingest.state.state === 'live', 15_000);
-      const mediaSeconds = () => {
-        const f = rec.fragments.at(-1);
-        return f?.decodeTime !== undefined && f.timescale ? f.decodeTime / f.timescale : 0;
-      };
-      await waitFor('10 s of media', () => mediaSeconds() >= 10, 25_000);
+      await waitFor('10 s of media', () => mediaSeconds(rec) >= 10, 25_000);
       const from = rec.fragments.length;
-      second.proc = spawn((await resolveFfmpeg()).path, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', cam.url, '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
-      second.proc.on('error', () => undefined);
+      second = await secondClient(cam.url);
       // 5 s of frames after the jump: the clamp lasts about 10 s, and a GOP is 2 s.
       await waitFor('5 s of frames', () => rec.fragments.length - from >= 5 * FPS, 15_000);
       const after = rec.fragments.slice(from);
@@ -355,12 +360,7 @@ describe('CameraIngest supervision', () => {
       expect(after.filter((f) => f.keyframe).length, 'keyframes in 5 s of clamped frames').toBeGreaterThanOrEqual(2);
       expect(rec.states.map((s) => s.state)).not.toContain('backoff');
     } finally {
-      const p = second.proc;
-      if (p !== undefined && p.exitCode === null && p.signalCode === null) {
-        const gone = new Promise((r) => p.once('exit', r));
-        p.kill('SIGKILL');
-        await gone;
-      }
+      await second?.stop();
       await rec.ingest.stop();
       await cam.stop();
     }
@@ -369,25 +369,19 @@ describe('CameraIngest supervision', () => {
   it('the test camera, like a real one, lets a second client join without restarting the first one\'s timeline', async () => {
     const cam = await startCamera({ codec: 'h264', size: '320x240', fps: FPS });
     const rec = record({ source: { kind: 'rtsp', url: cam.url }, fragmentMs: 0 });
-    const second = { proc: undefined as ChildProcess | undefined };
+    let second: { stop(): Promise<void> } | undefined;
     try {
       rec.ingest.start();
       await waitFor('4 s of frames', () => rec.fragments.length >= 4 * FPS, 20_000);
       const from = rec.fragments.length;
-      second.proc = spawn((await resolveFfmpeg()).path, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', cam.url, '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
-      second.proc.on('error', () => undefined);
+      second = await secondClient(cam.url);
       await waitFor('3 s of frames', () => rec.fragments.length - from >= 3 * FPS, 15_000);
       const after = rec.fragments.slice(from - 1);
       const ticks = after.slice(1).map((f, i) => f.decodeTime! - after[i]!.decodeTime!);
       expect(ticks.filter((t) => t <= 1), 'clamped timestamps').toEqual([]);
       expect(after.filter((f) => f.keyframe).length).toBeGreaterThanOrEqual(1);
     } finally {
-      const p = second.proc;
-      if (p !== undefined && p.exitCode === null && p.signalCode === null) {
-        const gone = new Promise((r) => p.once('exit', r));
-        p.kill('SIGKILL');
-        await gone;
-      }
+      await second?.stop();
       await rec.ingest.stop();
       await cam.stop();
     }
