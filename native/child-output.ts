@@ -12,17 +12,16 @@
 // Either way the caller gets each read as a Uint8Array it owns (copied out of the shared buffer):
 // the fMP4 splitter keeps views of it.
 //
-// Paced reading: with one fragment per frame, reading each camera's output as it comes wakes the hub
-// once per frame per camera (8 cameras at 15 fps: 120 times a second), and each wake-up costs more
-// than ffmpeg's remux of the frame. Output nobody needs at once (no phone watches the camera) can be
-// paced instead: its socket is left unread and every paced socket is read together, in one
-// event-loop turn, every PACE_MS. The fragments are the same, only later (at most PACE_MS, with the
-// kernel's socket buffer holding them meanwhile); a watched camera is read as it comes.
+// Paced reading (native/paced-sockets.ts): a camera nobody watches is read every PACE_MS with all
+// the others, in one event-loop turn, instead of once per frame.
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { isPaced, setPaced } from './paced-sockets.ts';
+
+export { PACE_MS } from './paced-sockets.ts';
 
 /** One read buffer for every camera: callbacks run one at a time and copy out before returning. */
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -31,45 +30,8 @@ let readBuffer: Uint8Array | undefined; // made on the first socket pair, not at
 /** Longest socket path we use: under the 104 bytes of macOS's sockaddr_un, with room to spare. */
 const MAX_SOCKET_PATH_BYTES = 100;
 
-/**
- * How often paced outputs are read. Their fragments reach the recorder and the motion detector up to
- * this much later; 250 ms holds about 4 fragments of a 15 fps camera, and at 4 Mbit/s about 125 kB,
- * within the kernel's default socket buffer (ffmpeg waits, loses nothing, if it fills).
- */
-export const PACE_MS = 250;
-
 /** How long a paced output may take to hand over what its exited child left in the socket. */
 const DRAIN_MS = 1_000;
-
-/** Sockets read only on the pacing tick, and the one timer for all of them. */
-const paced = new Set<net.Socket>();
-let paceTimer: ReturnType<typeof setInterval> | undefined;
-
-function paceTick(): void {
-  // Reading starts here (timers phase), the poll phase of this same loop iteration reads every
-  // socket that has data, and the check phase stops them again.
-  for (const socket of paced) socket.resume();
-  setImmediate(() => {
-    for (const socket of paced) socket.pause();
-  });
-}
-
-function setPaced(socket: net.Socket, on: boolean): void {
-  if (on && !socket.destroyed) {
-    paced.add(socket);
-    socket.pause();
-    if (paceTimer === undefined) {
-      paceTimer = setInterval(paceTick, PACE_MS);
-      paceTimer.unref();
-    }
-  } else {
-    if (paced.delete(socket)) socket.resume();
-    if (paced.size === 0 && paceTimer !== undefined) {
-      clearInterval(paceTimer);
-      paceTimer = undefined;
-    }
-  }
-}
 
 /** Bounds the set-up of the socket pair (listen, connect, accept on a local path). */
 const PAIR_TIMEOUT_MS = 2_000;
@@ -152,7 +114,7 @@ class SocketPairOutput implements ChildOutput {
    * now, and close when the socket ends (its end of file), within DRAIN_MS.
    */
   #closeAfterChild(): void {
-    if (!paced.has(this.ours)) {
+    if (!isPaced(this.ours)) {
       this.close();
       return;
     }
