@@ -11,9 +11,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { resolveFfmpeg, resolveFfprobe, FfmpegMissingError, type FfmpegInfo } from './ffmpeg.ts';
 import { openChildOutput, type ChildOutput } from './child-output.ts';
-import { MediaClockWatch } from './media-clock.ts';
-import { Fmp4Error, Fmp4Splitter, type Fmp4SplitterOptions, type TrackInfo } from './fmp4.ts';
+import type { Fmp4SplitterOptions } from './fmp4.ts';
+import { IngestStage, type IngestFragment, type IngestInit } from './ingest-stage.ts';
 import { Redactor, StderrRing, urlWithoutCredentials } from './redact.ts';
+
+export type { IngestFragment, IngestInit } from './ingest-stage.ts';
 
 export type IngestSource =
   | {
@@ -65,28 +67,6 @@ export interface IngestState {
   attempt: number;
   /** In 'backoff': when the next attempt starts. */
   retryInMs?: number;
-}
-
-export interface IngestInit {
-  data: Uint8Array;
-  codecs: string[];
-  /** `video/mp4; codecs="…"` for MediaSource.isTypeSupported / addSourceBuffer. */
-  mime: string;
-  width?: number;
-  height?: number;
-  tracks: TrackInfo[];
-}
-
-export interface IngestFragment {
-  data: Uint8Array;
-  /** First video sample is a sync sample: a viewer may start here. */
-  keyframe: boolean;
-  /** Unix ms when the hub had the whole fragment from ffmpeg: what phones measure liveness by. */
-  captureTime: number;
-  /** In the video track's timescale; restarts from 0 after every new init. */
-  decodeTime?: number;
-  timescale?: number;
-  trackIds: number[];
 }
 
 export interface IngestEvents {
@@ -445,12 +425,6 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     }
     if (gen !== this.generation) return;
 
-    const splitter = new Fmp4Splitter(this.options.splitter);
-    let videoTracks = new Set<number>();
-    let lastVideoTime: number | undefined;
-    let lastVideoSync = false; // ffmpeg's own flag on the last video fragment
-    const clock = new MediaClockWatch(this.timing.clockWindowMs);
-    let clockStuck = false;
     const input = this.source.kind === 'fmp4' ? this.source.input : undefined;
     const output = await openChildOutput({ stdin: input ? 'pipe' : 'ignore' });
     if (gen !== this.generation) {
@@ -474,57 +448,11 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     child.stderr?.on('error', () => undefined);
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => this.stderr.push(d));
-    output.attach(child, (chunk) => {
-      if (gen !== this.generation || clockStuck) return;
-      let segments;
-      try {
-        segments = splitter.push(chunk);
-      } catch (err) {
-        const code = err instanceof Fmp4Error ? err.code : 'error';
-        this.attemptError ??= `ffmpeg output is not valid fragmented MP4 (${code}): ${(err as Error).message}`;
-        void this.killChild();
-        return;
-      }
-      for (const seg of segments) {
-        if (gen !== this.generation) return;
-        if (seg.type === 'init') {
-          videoTracks = new Set(seg.tracks.filter((t) => t.kind === 'video').map((t) => t.id));
-          const init: IngestInit = { data: seg.data, codecs: seg.codecs, mime: seg.mime, tracks: seg.tracks };
-          if (seg.width !== undefined) init.width = seg.width;
-          if (seg.height !== undefined) init.height = seg.height;
-          this.emit('init', init);
-        } else {
-          this.onFragment(gen);
-          const hasVideo = seg.trackIds.some((id) => videoTracks.has(id));
-          let keyframe = seg.keyframe;
-          // A camera that sends a keyframe as several slices makes ffmpeg's RTSP reader emit one
-          // packet per slice with the same DTS (bumped by 1 tick), so one picture spans two
-          // fragments, both flagged sync. Only the first is a place to start. Only after a sync
-          // fragment: while ffmpeg clamps a clock that went back, every frame is 1 tick after the
-          // one before, and at one frame per fragment every keyframe would lose its flag until the
-          // media clock watch restarts ffmpeg (up to two windows without a place to start).
-          if (keyframe && hasVideo && lastVideoSync && seg.decodeTime !== undefined && lastVideoTime !== undefined && seg.decodeTime - lastVideoTime <= 1) {
-            keyframe = false;
-          }
-          if (hasVideo && seg.decodeTime !== undefined) {
-            lastVideoTime = seg.decodeTime;
-            lastVideoSync = seg.keyframe;
-          }
-          if (hasVideo && seg.decodeTime !== undefined && seg.timescale && clock.observe((seg.decodeTime / seg.timescale) * 1000, performance.now())) {
-            this.attemptError ??= `the video's timestamps from ${this.label} stopped advancing (its clock went back?); restarting ffmpeg`;
-            clockStuck = true; // nothing more from this attempt reaches viewers
-            void this.killChild();
-            return;
-          }
-          // The hub's capture time: when the fragment left ffmpeg (PROTOCOL §9: the frame header's
-          // captureTime). Taken here, once, so every consumer of this fragment sees the same one.
-          const frag: IngestFragment = { data: seg.data, keyframe, captureTime: Date.now(), trackIds: seg.trackIds };
-          if (seg.decodeTime !== undefined) frag.decodeTime = seg.decodeTime;
-          if (seg.timescale !== undefined) frag.timescale = seg.timescale;
-          this.emit('fragment', frag);
-        }
-      }
+    const stage = this.stage(gen, 'ffmpeg', (why) => {
+      this.attemptError ??= why;
+      void this.killChild();
     });
+    output.attach(child, (chunk) => stage.push(chunk));
     this.output = output;
     output.pace(this.paced);
     child.once('close', (code, signal) => {
@@ -535,6 +463,22 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       this.afterAttempt(gen, why);
     });
     if (input !== undefined) this.feedStdin(gen, child, input);
+  }
+
+  /** What turns this attempt's fragmented MP4 into init and fragment events. */
+  private stage(gen: number, producer: string, end: (why: string) => void): IngestStage {
+    const stageOptions: ConstructorParameters<typeof IngestStage>[1] = { clockWindowMs: this.timing.clockWindowMs, producer, label: this.label };
+    if (this.options.splitter !== undefined) stageOptions.splitter = this.options.splitter;
+    return new IngestStage(
+      {
+        current: () => gen === this.generation,
+        init: (init) => this.emit('init', init),
+        alive: () => this.onFragment(gen),
+        fragment: (fragment) => this.emit('fragment', fragment),
+        end,
+      },
+      stageOptions,
+    );
   }
 
   /** Writes an `fmp4` source into ffmpeg's stdin for as long as this attempt's ffmpeg runs. */
