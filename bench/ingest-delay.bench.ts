@@ -11,7 +11,9 @@
 // runs. A reference run decodes the camera to raw pictures instead (no MP4 muxer); stage runs copy
 // the video into NUT (a container written packet by packet, so what is left is the RTP demuxer and
 // the H.264/H.265 parser) and MPEG-TS. Each ffmpeg argument variant runs against the same camera,
-// one after the other; then the ingest with a G.711 camera (audio transcoded to AAC).
+// one after the other, and the hub's own RTSP reader ('hub-reader': no ffmpeg; "held" is then the
+// hub's own time from a frame's last packet to its fragment); then the ingest with a G.711 camera
+// (audio transcoded to AAC).
 //   VIGIL_BENCH_FPS (default "25,10"), VIGIL_BENCH_WINDOW_S (default 10),
 //   VIGIL_BENCH_VARIANTS (default: all, comma-separated names from VARIANTS below),
 //   VIGIL_BENCH_AUDIO (default "none,pcmu": the camera's audio; pcmu runs AUDIO_VARIANTS),
@@ -38,8 +40,11 @@ const SETTLE_MS = 2_000;
  * its own, without keyframe flag or decode time, and ffmpeg writes no usable MP4).
  */
 const NOW = INGEST_DEFAULTS.args;
+const HUB_READER = 'hub-reader';
 const VARIANTS: Record<string, Partial<FfmpegArgTemplates>> = {
   now: {},
+  /** Not ffmpeg: the hub's own RTSP reader and MP4 writer (CameraIngestOptions.reader 'auto'). */
+  [HUB_READER]: {},
   'input-nobuffer': {
     rtspInput: ['-rtsp_transport', 'tcp', '-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-i', '{url}'],
   },
@@ -181,8 +186,8 @@ function wallMs(): number {
 }
 
 /** The ingest's fragments for `seconds` after it is live, with the time each was emitted. */
-async function capture(ffmpeg: FfmpegInfo, url: string, args: Partial<FfmpegArgTemplates>, seconds: number, audio: 'none' | 'auto'): Promise<{ init: Uint8Array; fragments: Emitted[] }> {
-  const ingest = new CameraIngest({ source: { kind: 'rtsp', url, audio }, ffmpeg, fragmentMs: 0, args });
+async function capture(ffmpeg: FfmpegInfo, url: string, args: Partial<FfmpegArgTemplates>, seconds: number, audio: 'none' | 'auto', reader: 'auto' | 'ffmpeg'): Promise<{ init: Uint8Array; fragments: Emitted[] }> {
+  const ingest = new CameraIngest({ source: { kind: 'rtsp', url, audio }, ffmpeg, fragmentMs: 0, args, reader });
   let init: Uint8Array | undefined;
   const fragments: Emitted[] = [];
   let firstAt = 0;
@@ -297,7 +302,7 @@ async function main(): Promise<void> {
         for (const [name, args] of Object.entries(variants)) {
           if (args === undefined) throw new Error(`no variant ${name} (have ${Object.keys(VARIANTS).join(', ')})`);
           const proxy = await rtspProxy(camera.info.port);
-          const { init, fragments } = await capture(ffmpeg, camera.url.replace(`:${camera.info.port}/`, `:${proxy.port}/`), args, WINDOW_S, audio === 'none' ? 'none' : 'auto');
+          const { init, fragments } = await capture(ffmpeg, camera.url.replace(`:${camera.info.port}/`, `:${proxy.port}/`), args, WINDOW_S, audio === 'none' ? 'none' : 'auto', name === HUB_READER ? 'auto' : 'ffmpeg');
           proxy.server.close();
           const from = fragments[0]!.at + SETTLE_MS;
           const held = heldLine(heldByBytes(output([{ at: fragments[0]!.at, data: init }, ...fragments]), proxy.arrivals, from), fps);

@@ -342,6 +342,7 @@ async function main(): Promise<void> {
   console.log(`ffmpeg: ${ffmpeg.path} ${ffmpeg.version}`);
   console.log(`cameras: ${CAMERAS} GStreamer RTSP test cameras (test/support/camera), one process each, H.264 ${CAMERA.size} at ${CAMERA.fps} fps, ` +
     `${CAMERA.bitrateKbps} kbit/s, keyframe every ${CAMERA.gop} frames; the hub pulls each over RTSP/TCP with its own ffmpeg`);
+  console.log(`RTSP reader: ${process.env['VIGIL_BENCH_READER'] === 'ffmpeg' ? 'ffmpeg (VIGIL_BENCH_READER=ffmpeg)' : 'auto (the hub\'s own where it can; VIGIL_BENCH_READER=ffmpeg for ffmpeg)'}`);
   console.log(FRAGMENT_MS === 0
     ? 'fragments: one per video frame (hub --fragment-ms 0), in the hub and in ffmpeg alone'
     : `fragments: ${FRAGMENT_MS} ms of video each (hub --fragment-ms ${FRAGMENT_MS}), in the hub and in ffmpeg alone; a frame waits in ffmpeg ` +

@@ -43,6 +43,8 @@ async function cmdHub(argv: string[]): Promise<void> {
     fragmentMs = Number(values['fragment-ms']);
     if (!/^\d+$/.test(values['fragment-ms']) || !isFragmentMs(fragmentMs)) throw new CliError(`--fragment-ms wants a whole number of milliseconds 0..${MAX_FRAGMENT_MS}\n${usage}`);
   }
+  const rtspReader = values['rtsp-reader'];
+  if (rtspReader !== undefined && rtspReader !== 'auto' && rtspReader !== 'ffmpeg') throw new CliError(`--rtsp-reader wants auto or ffmpeg\n${usage}`);
   let storageMaxBytes: number | undefined;
   if (typeof values['storage-max-gb'] === 'string') {
     const gb = Number(values['storage-max-gb']);
@@ -87,6 +89,7 @@ async function cmdHub(argv: string[]): Promise<void> {
     ...(ui ? { uiHandler: ui.handler } : {}),
     ...(lan ? { lan } : {}),
     ...(fragmentMs !== undefined ? { fragmentMs } : {}),
+    ...(rtspReader !== undefined ? { rtspReader } : {}),
     ...(storageMaxBytes !== undefined ? { storageMaxBytes } : {}),
   });
   ui?.attach(hub);

@@ -16,6 +16,8 @@ export interface HubOptions {
   ingestTiming?: Partial<IngestTiming>;
   /** How much video goes into one fragment, in ms (native/ingest.ts DEFAULT_FRAGMENT_MS; 0 = one per frame). */
   fragmentMs?: number;
+  /** Who reads RTSP cameras (native/ingest.ts CameraIngestOptions.reader): 'auto' (the hub's own reader where it can) or 'ffmpeg'. */
+  rtspReader?: 'auto' | 'ffmpeg';
   log?: (line: string) => void;
   /** The LAN endpoint for phones at home (links/lan-endpoint.ts); `announce` multicasts: networks you own only. */
   lan?: LanOptions;

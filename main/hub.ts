@@ -100,7 +100,7 @@ export class Hub {
     this.events = new EventBus((e) => log(`event consumer failed: ${e instanceof Error ? e.message : String(e)}`));
     this.#live = new LiveCameras({
       store, bus: this.#bus, ffmpeg, watchers,
-      tuning: { ...(opts.ingestTiming ? { timing: opts.ingestTiming } : {}), ...(opts.fragmentMs !== undefined ? { fragmentMs: opts.fragmentMs } : {}) },
+      tuning: { ...(opts.ingestTiming ? { timing: opts.ingestTiming } : {}), ...(opts.fragmentMs !== undefined ? { fragmentMs: opts.fragmentMs } : {}), ...(opts.rtspReader !== undefined ? { reader: opts.rtspReader } : {}) },
       onState: (camera, s, profile) => {
         log(`camera ${camera.number}${profile ? ` ${profile} profile` : ''}: ${s.state}${s.error ? ` (${s.error})` : ''}`);
         // A guest hears only of its own cameras (PROTOCOL §16.3).

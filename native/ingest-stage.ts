@@ -40,7 +40,8 @@ export interface StageSink {
 }
 
 export class IngestStage {
-  private readonly splitter: Fmp4Splitter;
+  private splitter: Fmp4Splitter;
+  private readonly splitterOptions: Fmp4SplitterOptions | undefined;
   private readonly clock: MediaClockWatch;
   private videoTracks = new Set<number>();
   private lastVideoTime: number | undefined;
@@ -58,6 +59,7 @@ export class IngestStage {
       label: string;
     },
   ) {
+    this.splitterOptions = options.splitter;
     this.splitter = new Fmp4Splitter(options.splitter);
     this.clock = new MediaClockWatch(options.clockWindowMs);
     this.producer = options.producer;
@@ -66,6 +68,16 @@ export class IngestStage {
 
   private readonly producer: string;
   private readonly label: string;
+
+  /**
+   * The next bytes start a new stream (an init segment, then its fragments): the hub's own writer
+   * starts one when the camera's picture size changes. ffmpeg never does within one process.
+   */
+  newStream(): void {
+    this.splitter = new Fmp4Splitter(this.splitterOptions);
+    this.lastVideoTime = undefined;
+    this.lastVideoSync = false;
+  }
 
   push(chunk: Uint8Array): void {
     if (this.ended || !this.sink.current()) return;

@@ -13,6 +13,10 @@ import { resolveFfmpeg, resolveFfprobe, FfmpegMissingError, type FfmpegInfo } fr
 import { openChildOutput, type ChildOutput } from './child-output.ts';
 import type { Fmp4SplitterOptions } from './fmp4.ts';
 import { IngestStage, type IngestFragment, type IngestInit } from './ingest-stage.ts';
+import type { AccessUnit } from './access-unit.ts';
+import { Fmp4Writer } from './fmp4-writer.ts';
+import { H26xError } from './h26x.ts';
+import { RtspVideoReader } from './rtsp-client.ts';
 import { Redactor, StderrRing, urlWithoutCredentials } from './redact.ts';
 
 export type { IngestFragment, IngestInit } from './ingest-stage.ts';
@@ -67,6 +71,8 @@ export interface IngestState {
   attempt: number;
   /** In 'backoff': when the next attempt starts. */
   retryInMs?: number;
+  /** In 'live': who reads the camera, the hub's own RTSP reader or ffmpeg. */
+  reader?: 'hub' | 'ffmpeg';
 }
 
 export interface IngestEvents {
@@ -205,6 +211,11 @@ export interface CameraIngestOptions {
    * longer fragments cost less CPU per camera, and a frame waits longer before it leaves the hub.
    */
   fragmentMs?: number;
+  /**
+   * Who reads an RTSP camera. 'auto' (default): the hub's own reader when it can (H.264 or H.265
+   * video copied at one frame per fragment, no audio kept), else ffmpeg. 'ffmpeg': always ffmpeg.
+   */
+  reader?: 'auto' | 'ffmpeg';
 }
 
 /**
@@ -293,6 +304,12 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
   private startTimer: ReturnType<typeof setTimeout> | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
   private output: ChildOutput | undefined;
+  /** Ends the hub's own reader's DESCRIBE (stop(), the start time-out), as killing the probe ends ffprobe. */
+  private asking: AbortController | undefined;
+  /** Why this camera is read by ffmpeg after the hub's own reader tried it; kept until stop(). */
+  private ownReaderRefused: string | undefined;
+  /** The hub's own RTSP reader of this attempt, when it reads the camera instead of ffmpeg. */
+  private reader: RtspVideoReader | undefined;
   private paced = false;
 
   constructor(private readonly options: CameraIngestOptions) {
@@ -360,6 +377,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
   pace(on: boolean): void {
     this.paced = on;
     this.output?.pace(on);
+    this.reader?.pace(on);
   }
 
   /** Start (or restart after 'failed'). No-op while running. */
@@ -367,6 +385,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     if (this.running) return;
     this.running = true;
     this.attempt = 0;
+    this.ownReaderRefused = undefined; // the camera's settings may have changed since
     this.relaunch();
   }
 
@@ -377,6 +396,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     this.generation++;
     this.clearTimers();
     this.probeChild?.kill('SIGKILL');
+    this.asking?.abort();
     // An attempt may be between awaits (resolving ffmpeg runs `ffmpeg -version`): let it see the
     // new generation and return before we look for processes to kill.
     await this.launching;
@@ -404,10 +424,17 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     this.startTimer = this.timer(this.timing.startTimeoutMs, () => {
       this.attemptError = `no video from ${this.label} within ${this.timing.startTimeoutMs / 1000} s${this.stderrHint()}`;
       this.probeChild?.kill('SIGKILL');
+      this.asking?.abort();
       void this.killChild();
-      // If the attempt was still probing, there is no child whose exit would move us on.
-      if (!this.child) this.afterAttempt(gen, this.attemptError);
+      // If the attempt was still probing or asking the camera, there is no child or reader whose
+      // end would move us on.
+      if (!this.child && !this.reader) this.afterAttempt(gen, this.attemptError);
     });
+
+    if (this.wantsOwnReader()) {
+      const handled = await this.launchOwnReader(gen);
+      if (handled || gen !== this.generation) return;
+    }
 
     let args: string[];
     try {
@@ -463,6 +490,107 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       this.afterAttempt(gen, why);
     });
     if (input !== undefined) this.feedStdin(gen, child, input);
+  }
+
+  /**
+   * The hub's own reader (native/rtsp-client.ts, native/fmp4-writer.ts) instead of ffmpeg: for an
+   * RTSP camera whose video is copied at one frame per fragment. It hands each frame on when its
+   * last packet arrives (ffmpeg holds two), and costs the hub one wake-up per frame instead of
+   * ffmpeg's work plus that wake-up (docs/PERFORMANCE.md, "The hub's own RTSP reader").
+   */
+  private wantsOwnReader(): boolean {
+    return this.source.kind === 'rtsp' && this.options.video !== 'h264' && this.fragmentMs === 0 && (this.options.reader ?? 'auto') === 'auto' &&
+      this.ownReaderRefused === undefined;
+  }
+
+  /**
+   * One attempt with the hub's own reader. False when the camera needs ffmpeg after all (video it
+   * does not read, or audio to keep): the attempt then goes on with ffmpeg. True when the attempt
+   * is under way or over (its end moves the supervisor on, as ffmpeg's exit does).
+   */
+  private async launchOwnReader(gen: number): Promise<boolean> {
+    const src = this.source as Extract<IngestSource, { kind: 'rtsp' }>;
+    let writer: Fmp4Writer | undefined;
+    let reader: RtspVideoReader | undefined;
+    const end = (why: string): void => {
+      this.attemptError ??= why;
+      void this.closeReader();
+    };
+    const stage = this.stage(gen, 'the hub\'s RTSP reader', end);
+    let lastTime: number | undefined;
+    const onAccessUnit = (au: AccessUnit): void => {
+      if (gen !== this.generation || writer === undefined) return;
+      // RTP carries presentation times. A camera that sends B-frames sends them out of order, which
+      // the writer cannot express (it writes decode order without composition offsets): ffmpeg
+      // reads such a camera from the next attempt on. A clock that steps back further is the
+      // writer's to clamp and the media clock watch's to notice, as with ffmpeg.
+      if (lastTime !== undefined && au.time < lastTime && lastTime - au.time < REORDER_WINDOW_TICKS) {
+        this.ownReaderRefused = 'its frames come out of order (B-frames)';
+        end(`${this.label} sends frames out of order (B-frames): ffmpeg reads it from now on`);
+        return;
+      }
+      lastTime = au.time;
+      let segments: Uint8Array[];
+      try {
+        segments = writer.push(au);
+      } catch (err) {
+        const code = err instanceof H26xError ? err.code : 'error';
+        end(`the video from ${this.label} cannot be written as MP4 (${code}): ${(err as Error).message}`);
+        return;
+      }
+      for (const segment of segments) {
+        if (isInitSegment(segment)) stage.newStream();
+        stage.push(segment);
+      }
+    };
+    const onClose = (err?: Error): void => {
+      if (reader === undefined || this.reader !== reader) return;
+      this.reader = undefined;
+      this.afterAttempt(gen, this.attemptError ?? (err ? err.message : `${this.label} closed the connection`));
+    };
+    const asking = new AbortController();
+    this.asking = asking;
+    try {
+      reader = await RtspVideoReader.describe({ url: this.inputUrl, timeoutMs: this.timing.probeTimeoutMs, signal: asking.signal, onAccessUnit, onClose });
+    } catch (err) {
+      if (gen === this.generation) this.afterAttempt(gen, this.redactor.redact(`cannot open ${this.label}: ${(err as Error).message}`));
+      return true;
+    } finally {
+      if (this.asking === asking) this.asking = undefined;
+    }
+    if (gen !== this.generation) {
+      await reader.close();
+      return true;
+    }
+    const keepsAudio = reader.info.audio !== undefined && (src.audio ?? 'auto') !== 'none';
+    if (reader.codec === undefined || keepsAudio) {
+      // ffmpeg reads this camera: it asks the camera again, a few milliseconds.
+      await reader.close();
+      return false;
+    }
+    try {
+      writer = new Fmp4Writer({ codec: reader.codec, parameterSets: reader.info.video?.parameterSets ?? [] });
+    } catch {
+      // The SDP's parameter sets do not parse: cameras repeat them in the stream before keyframes.
+      writer = new Fmp4Writer({ codec: reader.codec });
+    }
+    this.reader = reader;
+    reader.pace(this.paced);
+    try {
+      await reader.play();
+    } catch (err) {
+      if (this.reader === reader) {
+        this.reader = undefined;
+        await reader.close();
+        if (gen === this.generation) this.afterAttempt(gen, this.redactor.redact(`cannot play ${this.label}: ${(err as Error).message}`));
+      }
+    }
+    return true;
+  }
+
+  /** Ends the reader's connection; its close moves the supervisor on. */
+  private async closeReader(): Promise<void> {
+    await this.reader?.close();
   }
 
   /** What turns this attempt's fragmented MP4 into init and fragment events. */
@@ -529,7 +657,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       this.startTimer = undefined;
     }
     if (this.current.state !== 'live') {
-      this.setState({ state: 'live', attempt: this.attempt });
+      this.setState({ state: 'live', attempt: this.attempt, reader: this.reader ? 'hub' : 'ffmpeg' });
       this.timer(this.timing.stableAfterMs, () => {
         this.attempt = 0; // the next failure starts the backoff from its first step again
       });
@@ -693,8 +821,12 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     });
   }
 
-  /** SIGTERM, then SIGKILL after killTimeoutMs; resolves when the process is gone. */
+  /**
+   * Ends the attempt's process or reader: SIGTERM, then SIGKILL after killTimeoutMs; resolves when
+   * the process is gone and the reader closed.
+   */
   private async killChild(): Promise<void> {
+    await this.closeReader();
     const child = this.child;
     const exited = this.childExit;
     if (!child || !exited) return;
@@ -753,6 +885,14 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
  */
 function isPermanent(message: string): boolean {
   return /\b401\b|Unauthorized|authorization failed|\b403\b|Forbidden/i.test(message);
+}
+
+/** A frame that comes this little before the one before it was reordered (B-frames), not a clock step: 1 s at 90 kHz. */
+const REORDER_WINDOW_TICKS = 90_000;
+
+/** The writer's init segment starts with its ftyp box. */
+function isInitSegment(segment: Uint8Array): boolean {
+  return segment.length >= 8 && segment[4] === 0x66 && segment[5] === 0x74 && segment[6] === 0x79 && segment[7] === 0x70;
 }
 
 function fill(template: readonly string[], vars: Record<string, string>): string[] {

@@ -120,6 +120,8 @@ export interface RtspClientOptions {
   password?: string;
   timeoutMs?: number;
   maxMessageBytes?: number;
+  /** Aborting it closes the connection at once, as a 'closed' error (the hub stopping the camera). */
+  signal?: AbortSignal;
   /**
    * Each interleaved frame. `data` is a view of a buffer reused for the next read: valid only
    * during the call; copy what must outlive it.
@@ -189,7 +191,10 @@ export class RtspClient {
     this.maxMessageBytes = options.maxMessageBytes ?? RTSP_DEFAULTS.maxMessageBytes;
     this.onInterleaved = options.onInterleaved ?? (() => undefined);
     this.onClose = options.onClose ?? (() => undefined);
+    this.signal = options.signal;
   }
+
+  private readonly signal: AbortSignal | undefined;
 
   /** Connected, or an RtspError ('bad-options', 'connect', 'timeout'). */
   static async connect(options: RtspClientOptions): Promise<RtspClient> {
@@ -225,6 +230,15 @@ export class RtspClient {
         },
       });
       this.socket = socket;
+      const signal = this.signal;
+      if (signal !== undefined) {
+        const onAbort = (): void => this.fail(this.makeError('closed', `the hub stopped reading ${this.url}`));
+        if (signal.aborted) onAbort();
+        else {
+          signal.addEventListener('abort', onAbort, { once: true });
+          socket.once('close', () => signal.removeEventListener('abort', onAbort));
+        }
+      }
       socket.once('connect', () => {
         connected = true;
         clearTimeout(timer);
@@ -236,7 +250,7 @@ export class RtspClient {
           return;
         }
         clearTimeout(timer);
-        const err = this.makeError('connect', `cannot connect to ${this.url}: ${e.code ?? e.message}`, e);
+        const err = this.makeError('connect', `cannot connect to ${this.url}: ${connectFailure(e)}`, e);
         this.fail(err);
         reject(err);
       });
@@ -628,6 +642,8 @@ export interface RtspVideoReaderOptions {
   idleTimeoutMs?: number;
   /** Largest access unit (default 16 MiB, RTP_DEFAULTS of rtp-h26x.ts). */
   maxAccessUnitBytes?: number;
+  /** Aborting it ends describe() at once (RtspError 'closed'). */
+  signal?: AbortSignal;
   /** One picture. Its NALs are the reader's copies: the callee may keep them. */
   onAccessUnit(au: AccessUnit): void;
   /**
@@ -686,6 +702,7 @@ export class RtspVideoReader {
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
       onInterleaved: (channel, data) => hooks.reader?.frame(channel, data),
       onClose: (err) => hooks.reader?.ended(err),
     });
@@ -864,4 +881,14 @@ export class RtspVideoReader {
 function expectOk(res: RtspResponse, method: string, url: string, client: RtspClient): void {
   if (res.status >= 200 && res.status < 300) return;
   throw client.makeError('status', `${method} ${url} answered ${res.statusLine}`, undefined, res.status);
+}
+
+/** Why a connection failed, in words a user reads (the code too, for searching). */
+function connectFailure(e: NodeJS.ErrnoException): string {
+  const words: Record<string, string> = {
+    ECONNREFUSED: 'connection refused', EHOSTUNREACH: 'host unreachable', ENETUNREACH: 'network unreachable',
+    ETIMEDOUT: 'timed out', ENOTFOUND: 'no such host', EAI_AGAIN: 'name lookup failed',
+  };
+  const text = e.code !== undefined ? words[e.code] : undefined;
+  return text !== undefined ? `${text} (${e.code})` : (e.code ?? e.message);
 }

@@ -25,7 +25,9 @@ async function main(): Promise<void> {
   const { relay, fragmentMs } = workerArgs('bench/path.bench.ts');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-hub-'));
   // The hub's LAN endpoint on loopback too, so the bench can compare both paths in one run.
-  const hub = await Hub.start({ dataDir, relays: [relay], log: log.keep, lan: { host: '127.0.0.1', port: 0 }, fragmentMs });
+  // VIGIL_BENCH_READER=ffmpeg (inherited from the bench): ffmpeg reads every camera, as before the hub's own reader.
+  const rtspReader = process.env['VIGIL_BENCH_READER'] === 'ffmpeg' ? 'ffmpeg' : 'auto';
+  const hub = await Hub.start({ dataDir, relays: [relay], log: log.keep, lan: { host: '127.0.0.1', port: 0 }, fragmentMs, rtspReader });
   const close = closeOnce(hub, dataDir);
 
   const handle = async (req: OwnRequest<WorkerRequest>): Promise<unknown> => {

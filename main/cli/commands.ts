@@ -34,6 +34,10 @@ export const HUB: CliCommand = {
       type: 'string', value: 'MS',
       help: `video per fragment sent to phones, 0..${MAX_FRAGMENT_MS} (default ${DEFAULT_FRAGMENT_MS}: one fragment per\nframe); higher is less CPU while watched and more delay`,
     },
+    'rtsp-reader': {
+      type: 'string', value: 'auto|ffmpeg',
+      help: 'who reads RTSP cameras: auto (default: the hub\'s own reader for H.264/H.265\nvideo at one frame per fragment without audio, else ffmpeg) or ffmpeg',
+    },
     'storage-max-gb': {
       type: 'string', value: 'N',
       help: 'the most all recordings may take on disk, in GiB (the oldest go first);\nwithout it only keep days and the free-space floor (1 GiB or 5 %) limit them',

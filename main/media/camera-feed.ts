@@ -8,7 +8,7 @@ import {
 import type { FfmpegInfo } from '../../native/ffmpeg.ts';
 import { StartCache } from './start-cache.ts';
 
-export type FeedTuning = Pick<CameraIngestOptions, 'timing' | 'fragmentMs'>;
+export type FeedTuning = Pick<CameraIngestOptions, 'timing' | 'fragmentMs' | 'reader'>;
 
 export interface FeedEvents {
   onInit(init: IngestInit): void;

@@ -18,6 +18,7 @@ import {
 import { startCamera, stopAllCameras, type TestCamera } from '../support/camera/camera.ts';
 import { resolveFfmpeg } from '../../native/ffmpeg.ts';
 import { closedPort } from '../support/ports.ts';
+import { PACE_MS } from '../../native/paced-sockets.ts';
 
 const FPS = 15;
 const PASSWORD = 'Sup3r-S3cret!pw';
@@ -143,11 +144,12 @@ function videoFrames(rec: Recording): { frames: number; expected: number } {
 }
 
 describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
-  it('H.264 with digest auth: video copied, fragments play, password never shown', async () => {
+  it('ffmpeg, H.264 with digest auth: video copied, fragments play, password never shown', async () => {
     const cam = await startCamera({ codec: 'h264', auth: 'digest', user: 'admin', password: PASSWORD });
     // loglevel info makes ffmpeg print its input URL, credentials included: the redaction must hold.
     const rec = record({
       source: { kind: 'rtsp', url: cam.url, username: 'admin', password: PASSWORD },
+      reader: 'ffmpeg',
       args: { global: ['-hide_banner', '-nostdin', '-loglevel', 'info'] },
       fragmentMs: 0, // one fragment per frame: the counts below are per fragment
     });
@@ -199,6 +201,8 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     // ffprobe: null probes with ffmpeg itself, as with the npm ffmpeg that ships no ffprobe.
     const rec = record({ source: { kind: 'rtsp', url: cam.url }, ffprobe: null, fragmentMs: 0 });
     await captureLive(rec);
+    // Audio to keep: ffmpeg reads this camera, not the hub's own reader.
+    expect(rec.states.find((s) => s.state === 'live')?.reader).toBe('ffmpeg');
     expect(rec.inits[0]!.codecs[1]).toBe('mp4a.40.2');
     const probe = probeOutput('h264-aac', rec);
     expect(probe.streams.map((s) => s.codec_name)).toEqual(['h264', 'aac']);
@@ -210,6 +214,87 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     expect(Math.abs(pictures - expected)).toBeLessThanOrEqual(Math.ceil(expected * 0.1));
     // Both slices of a keyframe are sync samples; only the first fragment is a place to start.
     expect(rec.fragments.filter((f) => f.keyframe).length).toBeLessThanOrEqual(Math.ceil(expected / (2 * FPS)) + 1);
+    await cam.stop();
+  });
+
+  it('the hub\'s own reader, H.264 with digest auth: no ffmpeg, one fragment per frame that plays, password never shown', async () => {
+    const cam = await startCamera({ codec: 'h264', auth: 'digest', user: 'admin', password: PASSWORD });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url, username: 'admin', password: PASSWORD } });
+    await captureLive(rec);
+    expect(rec.states.find((s) => s.state === 'live')?.reader).toBe('hub');
+    expect(rec.ingest.stderrText()).toBe(''); // no ffmpeg ran
+    const init = rec.inits[0]!;
+    expect(init.codecs).toEqual([expect.stringMatching(/^avc1\.42[0-9A-F]{4}$/)]);
+    expect([init.width, init.height]).toEqual([640, 360]);
+    expect(rec.fragments[0]?.keyframe).toBe(true);
+    const probe = probeOutput('own-h264', rec);
+    expect(probe.streams.map((s) => s.codec_name)).toEqual(['h264']);
+    // Every fragment is one picture that decodes, and the camera's every frame is there.
+    expect(Number(probe.streams[0]!.nb_read_frames)).toBe(rec.fragments.length);
+    const { frames, expected } = videoFrames(rec);
+    expect(Math.abs(frames - expected)).toBeLessThanOrEqual(1);
+    const ticks = rec.fragments.slice(1).map((f, i) => f.decodeTime! - rec.fragments[i]!.decodeTime!);
+    expect(new Set(ticks)).toEqual(new Set([90_000 / FPS]));
+    expect(rec.fragments.filter((f) => f.keyframe).length).toBeLessThanOrEqual(Math.ceil(frames / (2 * FPS)) + 1);
+    const everything = JSON.stringify(rec.states) + JSON.stringify(rec.ingest.state);
+    expect(everything).not.toContain(PASSWORD);
+    expect(everything).not.toContain(encodeURIComponent(PASSWORD));
+    await cam.stop();
+  });
+
+  it('the hub\'s own reader, H.265 in 4 slices per frame: hvc1, one fragment per picture, every picture decodes', async () => {
+    const cam = await startCamera({ codec: 'h265', size: '640x360', fps: FPS, extraArgs: ['--slices', '4'] });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url } });
+    await captureLive(rec);
+    expect(rec.states.find((s) => s.state === 'live')?.reader).toBe('hub');
+    expect(rec.inits[0]!.codecs[0]).toMatch(/^hvc1\.1\.6\.L\d+/);
+    const probe = probeOutput('own-h265', rec);
+    expect(probe.streams.map((s) => `${s.codec_name}:${s.codec_tag_string}`)).toEqual(['hevc:hvc1']);
+    expect(Number(probe.streams[0]!.nb_read_frames)).toBe(rec.fragments.length);
+    // A picture's 4 slices travel as one fragment: decode times step by whole frames.
+    const ticks = rec.fragments.slice(1).map((f, i) => f.decodeTime! - rec.fragments[i]!.decodeTime!);
+    expect(new Set(ticks)).toEqual(new Set([90_000 / FPS]));
+    const keyframes = rec.fragments.filter((f) => f.keyframe).length;
+    expect(keyframes).toBeGreaterThanOrEqual(1);
+    expect(keyframes).toBeLessThanOrEqual(Math.ceil(rec.fragments.length / (2 * FPS)) + 1);
+    await cam.stop();
+  });
+
+  it('the hub\'s own reader hands a camera that sends B-frames to ffmpeg, which plays it', async () => {
+    const cam = await startCamera({ codec: 'h264', size: '320x240', fps: FPS, extraArgs: ['--bframes', '2'] });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url }, timing: { backoffMs: [200] } });
+    rec.ingest.start();
+    await waitFor('live with ffmpeg', () => rec.ingest.state.state === 'live' && rec.ingest.state.reader === 'ffmpeg', 20_000);
+    expect(rec.states.find((s) => s.state === 'backoff')?.error).toMatch(/out of order \(B-frames\)/);
+    const from = rec.fragments.length;
+    await waitFor('2 s of frames', () => rec.fragments.length - from >= 2 * FPS, 10_000);
+    await rec.ingest.stop();
+    await cam.stop();
+  });
+
+  it('the hub\'s own reader, paced: a camera nobody watches is read every PACE_MS, every frame kept', async () => {
+    const cam = await startCamera({ codec: 'h264', size: '320x240', fps: FPS });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url } });
+    rec.ingest.pace(true);
+    rec.ingest.start();
+    await waitFor('live', () => rec.ingest.state.state === 'live', 15_000);
+    const from = rec.fragments.length;
+    await new Promise((r) => setTimeout(r, 2000));
+    const paced = rec.fragments.slice(from);
+    // Read in bursts: a new burst where the capture time jumps (a read), not between frames of one.
+    const gaps = (fs: IngestFragment[]) => fs.slice(1).map((f, i) => f.captureTime - fs[i]!.captureTime);
+    const bursts = 1 + gaps(paced).filter((g) => g > 30).length;
+    expect(paced.length).toBeGreaterThan(1.5 * FPS);
+    expect(bursts).toBeLessThanOrEqual(Math.ceil(2000 / PACE_MS) + 2);
+    const ticks = paced.slice(1).map((f, i) => f.decodeTime! - paced[i]!.decodeTime!);
+    expect(new Set(ticks)).toEqual(new Set([90_000 / FPS]));
+    // Watched again: read as it comes, one read per frame.
+    rec.ingest.pace(false);
+    const at = rec.fragments.length;
+    await new Promise((r) => setTimeout(r, 1000));
+    const live = rec.fragments.slice(at);
+    expect(gaps(live).filter((g) => g > 30).length).toBeGreaterThan(live.length * 0.7);
+    await rec.ingest.stop();
     await cam.stop();
   });
 
@@ -337,17 +422,18 @@ describe('CameraIngest supervision', () => {
     }
   });
 
-  it('one frame per fragment: while ffmpeg clamps timestamps that went back, keyframes keep their flag', async () => {
+  it.each(['hub', 'ffmpeg'] as const)('one frame per fragment: while the %s reader clamps timestamps that went back, keyframes keep their flag', async (reader) => {
     // Clamped, each frame is 1 tick after the one before, as the second slice of a multi-slice
     // keyframe is; only a sync fragment right after another sync fragment is such a slice. Before
     // that rule a one-frame ingest lost every keyframe flag until the media clock watch restarted
     // ffmpeg (the clock window is long here, so no restart hides it).
     const cam = await startCamera({ codec: 'h264', size: '320x240', fps: FPS, extraArgs: ['--restart-on-play'] });
-    const rec = record({ source: { kind: 'rtsp', url: cam.url }, fragmentMs: 0, timing: { clockWindowMs: 30_000, stallTimeoutMs: 10_000 } });
+    const rec = record({ source: { kind: 'rtsp', url: cam.url }, fragmentMs: 0, reader: reader === 'hub' ? 'auto' : 'ffmpeg', timing: { clockWindowMs: 30_000, stallTimeoutMs: 10_000 } });
     let second: { stop(): Promise<void> } | undefined;
     try {
       rec.ingest.start();
       await waitFor('live', () => rec.ingest.state.state === 'live', 15_000);
+      expect(rec.ingest.state.reader).toBe(reader);
       await waitFor('10 s of media', () => mediaSeconds(rec) >= 10, 25_000);
       const from = rec.fragments.length;
       second = await secondClient(cam.url);
@@ -387,10 +473,10 @@ describe('CameraIngest supervision', () => {
     }
   });
 
-  it('a wrong password fails at once (no retry storm to lock the account) and is never shown', async () => {
+  it.each(['auto', 'ffmpeg'] as const)('a wrong password fails at once (no retry storm to lock the account) and is never shown (reader %s)', async (reader) => {
     const cam = await startCamera({ codec: 'h264', auth: 'digest', user: 'admin', password: PASSWORD });
     const wrong = 'Wr0ng-Pa55word';
-    const rec = record({ source: { kind: 'rtsp', url: `rtsp://admin:${wrong}@127.0.0.1:${cam.port}/cam` } });
+    const rec = record({ source: { kind: 'rtsp', url: `rtsp://admin:${wrong}@127.0.0.1:${cam.port}/cam` }, reader });
     rec.ingest.start();
     await waitFor('failed', () => rec.ingest.state.state === 'failed', 10_000);
     expect(rec.ingest.state.error).toMatch(/401|Unauthorized/);
