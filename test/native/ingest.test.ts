@@ -288,12 +288,13 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     expect(bursts).toBeLessThanOrEqual(Math.ceil(2000 / PACE_MS) + 2);
     const ticks = paced.slice(1).map((f, i) => f.decodeTime! - paced[i]!.decodeTime!);
     expect(new Set(ticks)).toEqual(new Set([90_000 / FPS]));
-    // Watched again: read as it comes, one read per frame.
+    // Watched again: read as it comes, about once per frame (fewer on a loaded machine, where frames
+    // wait for a busy event loop), so clearly more often than a paced socket is.
     rec.ingest.pace(false);
     const at = rec.fragments.length;
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 2000));
     const live = rec.fragments.slice(at);
-    expect(gaps(live).filter((g) => g > 30).length).toBeGreaterThan(live.length * 0.7);
+    expect(1 + gaps(live).filter((g) => g > 30).length).toBeGreaterThan(Math.ceil(2000 / PACE_MS) + 4);
     await rec.ingest.stop();
     await cam.stop();
   });
