@@ -175,9 +175,9 @@ async function stage(ffmpeg: FfmpegInfo, url: string, format: string, seconds: n
 }
 
 function heldLine(held: readonly number[], fps: number): string {
-  if (held.length < 10) return 'held by ffmpeg: could not find the frames in its output';
+  if (held.length < 10) return 'held by the reader: could not find the frames in its output';
   const h = (q: number) => fixed(percentile(held, q), 0);
-  return `held by ffmpeg (frame's bytes out - its last RTP packet in): p50 ${h(50)} ms, p90 ${h(90)}, max ${fixed(Math.max(...held), 0)} ` +
+  return `held by the reader, ffmpeg or the hub's (frame's bytes out - its last RTP packet in): p50 ${h(50)} ms, p90 ${h(90)}, max ${fixed(Math.max(...held), 0)} ` +
     `(${fixed(percentile(held, 50) * fps / 1000, 2)} frame intervals, ${held.length} frames)`;
 }
 

@@ -16,7 +16,7 @@ import { IngestStage, type IngestFragment, type IngestInit } from './ingest-stag
 import type { AccessUnit } from './access-unit.ts';
 import { Fmp4Writer } from './fmp4-writer.ts';
 import { H26xError } from './h26x.ts';
-import { RtspVideoReader } from './rtsp-client.ts';
+import { RtspError, RtspVideoReader, type RtspErrorCode } from './rtsp-client.ts';
 import { Redactor, StderrRing, urlWithoutCredentials } from './redact.ts';
 
 export type { IngestFragment, IngestInit } from './ingest-stage.ts';
@@ -219,14 +219,14 @@ export interface CameraIngestOptions {
 }
 
 /**
- * 0: one fragment per frame. A frame then leaves ffmpeg after its two-frame hold instead of waiting
- * for the rest of a fragment (up to 300 ms more at the old default of 300 ms): glass to glass in the
- * phone app p50 ~287 ms against ~565 ms (docs/PERFORMANCE.md, "Glass to glass"). The price is CPU
- * while a phone watches: the hub's Node process is woken, reads, seals and sends once per frame, and
- * that costs more than ffmpeg's remux of the frame (2.8x ffmpeg alone at 8 cameras against 1.6-1.9x
- * at 300 ms). A camera nobody watches is read paced (every 250 ms with all the others,
- * native/child-output.ts), so unwatched one-frame fragments cost about 0.07% of a core per camera.
- * `vigil hub --fragment-ms` trades the other way.
+ * 0: one fragment per frame. Read by the hub's own RTSP reader (H.264/H.265 without audio kept), a
+ * frame leaves the ingest when its last packet arrives, for 1.15x ffmpeg's bare remux at 8 watched
+ * cameras; read by ffmpeg, after ffmpeg's two-frame hold, and the hub's Node process is then woken
+ * once per frame on top of ffmpeg's work (2.4x). Glass to glass in the phone app p50 ~146 ms with
+ * the hub's reader, ~287 ms with ffmpeg, ~565 ms with ffmpeg at 300 ms fragments
+ * (docs/PERFORMANCE.md). A camera nobody watches is read paced (every 250 ms with all the others,
+ * native/paced-sockets.ts). `vigil hub --fragment-ms` trades CPU for delay through ffmpeg's
+ * time-cut fragments.
  */
 export const DEFAULT_FRAGMENT_MS = 0;
 /** Longer fragments would hold frames back for longer than a live view can stand. */
@@ -499,8 +499,8 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
    * ffmpeg's work plus that wake-up (docs/PERFORMANCE.md, "The hub's own RTSP reader").
    */
   private wantsOwnReader(): boolean {
-    return this.source.kind === 'rtsp' && this.options.video !== 'h264' && this.fragmentMs === 0 && (this.options.reader ?? 'auto') === 'auto' &&
-      this.ownReaderRefused === undefined;
+    return this.source.kind === 'rtsp' && /^rtsp:\/\//i.test(this.inputUrl) && this.options.video !== 'h264' && this.fragmentMs === 0 &&
+      (this.options.reader ?? 'auto') === 'auto' && this.ownReaderRefused === undefined;
   }
 
   /**
@@ -518,6 +518,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     };
     const stage = this.stage(gen, 'the hub\'s RTSP reader', end);
     let lastTime: number | undefined;
+    let pictures = 0; // written by this attempt
     const onAccessUnit = (au: AccessUnit): void => {
       if (gen !== this.generation || writer === undefined) return;
       // RTP carries presentation times. A camera that sends B-frames sends them out of order, which
@@ -535,17 +536,22 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
         segments = writer.push(au);
       } catch (err) {
         const code = err instanceof H26xError ? err.code : 'error';
-        end(`the video from ${this.label} cannot be written as MP4 (${code}): ${(err as Error).message}`);
+        this.ownReaderRefused = `its video cannot be written as MP4 by the hub (${code})`;
+        end(`the video from ${this.label} cannot be written as MP4 (${code}): ${(err as Error).message}; ffmpeg reads it from now on`);
         return;
       }
+      if (segments.length > 0) pictures++;
       for (const segment of segments) {
         if (isInitSegment(segment)) stage.newStream();
         stage.push(segment);
       }
     };
-    const onClose = (err?: Error): void => {
+    const onClose = (err?: RtspError): void => {
       if (reader === undefined || this.reader !== reader) return;
       this.reader = undefined;
+      // The camera answers in a way the hub's reader does not follow (SETUP or PLAY refused, an
+      // answer it cannot parse) before any picture came: ffmpeg may, from the next attempt on.
+      if (err !== undefined && pictures === 0 && FFMPEG_MAY_READ.has(err.code)) this.ownReaderRefused = `the hub's reader failed on it (${err.code})`;
       this.afterAttempt(gen, this.attemptError ?? (err ? err.message : `${this.label} closed the connection`));
     };
     const asking = new AbortController();
@@ -553,7 +559,13 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     try {
       reader = await RtspVideoReader.describe({ url: this.inputUrl, timeoutMs: this.timing.probeTimeoutMs, signal: asking.signal, onAccessUnit, onClose });
     } catch (err) {
-      if (gen === this.generation) this.afterAttempt(gen, this.redactor.redact(`cannot open ${this.label}: ${(err as Error).message}`));
+      if (gen !== this.generation) return true;
+      if (err instanceof RtspError && FFMPEG_MAY_READ.has(err.code)) {
+        // Not an answer the hub's reader follows: ffmpeg asks the camera in this same attempt.
+        this.ownReaderRefused = `the hub's reader failed on it (${err.code})`;
+        return false;
+      }
+      this.afterAttempt(gen, this.redactor.redact(`cannot open ${this.label}: ${(err as Error).message}`));
       return true;
     } finally {
       if (this.asking === asking) this.asking = undefined;
@@ -886,6 +898,12 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
 function isPermanent(message: string): boolean {
   return /\b401\b|Unauthorized|authorization failed|\b403\b|Forbidden/i.test(message);
 }
+
+/**
+ * The hub's reader's failures after which ffmpeg gets the camera: answers it does not follow. Not
+ * the camera being unreachable, silent, or refusing the password: ffmpeg would fare no better.
+ */
+const FFMPEG_MAY_READ: ReadonlySet<RtspErrorCode> = new Set(['protocol', 'status', 'sdp', 'unsupported', 'state', 'too-large']);
 
 /** A frame that comes this little before the one before it was reordered (B-frames), not a clock step: 1 s at 90 kHz. */
 const REORDER_WINDOW_TICKS = 90_000;

@@ -272,6 +272,40 @@ describe.concurrent('CameraIngest against the GStreamer RTSP camera', () => {
     await cam.stop();
   });
 
+  it('a camera whose answer the hub\'s own reader does not follow is read by ffmpeg, in the same attempt', async () => {
+    const cam = await startCamera({ codec: 'h264', size: '320x240', fps: FPS });
+    // In front of the camera: the first connection (the hub's reader's DESCRIBE) gets an answer that
+    // is not RTSP; every later one (ffmpeg's probe and ffmpeg) reaches the camera.
+    let connections = 0;
+    const sockets = new Set<net.Socket>();
+    const front = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      if (connections++ === 0) {
+        s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+        return;
+      }
+      const back = net.connect(cam.port, '127.0.0.1');
+      sockets.add(back);
+      back.on('error', () => s.destroy());
+      s.pipe(back).pipe(s);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    const port = (front.address() as net.AddressInfo).port;
+    try {
+      const rec = record({ source: { kind: 'rtsp', url: `rtsp://127.0.0.1:${port}/cam` } });
+      rec.ingest.start();
+      await waitFor('live', () => rec.ingest.state.state === 'live', 15_000);
+      expect(rec.ingest.state.reader).toBe('ffmpeg');
+      expect(rec.states.map((s) => s.state)).not.toContain('backoff');
+      await rec.ingest.stop();
+    } finally {
+      for (const s of sockets) s.destroy();
+      front.close();
+      await cam.stop();
+    }
+  });
+
   it('the hub\'s own reader, paced: a camera nobody watches is read every PACE_MS, every frame kept', async () => {
     const cam = await startCamera({ codec: 'h264', size: '320x240', fps: FPS });
     const rec = record({ source: { kind: 'rtsp', url: cam.url } });
