@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import type { AccessUnit, VideoCodec } from '../../native/access-unit.ts';
 import { Fmp4Splitter, type Fmp4Segment, type Fragment, type InitSegment } from '../../native/fmp4.ts';
 import { FMP4_WRITER_DEFAULTS, Fmp4Writer, SAMPLE_FLAGS, type Fmp4WriterOptions } from '../../native/fmp4-writer.ts';
+import { IngestStage } from '../../native/ingest-stage.ts';
 import { H26xError, isAccessUnitDelimiter, isKeyframe, isParameterSet, isVclType, nalType } from '../../native/h26x.ts';
 
 const run = promisify(execFile);
@@ -274,6 +275,36 @@ describe('Fmp4Writer on real encoder output', () => {
     expect(fragments(segs).map((f) => f.sequence)).toEqual(aus.map((_, i) => i + 1));
     // From the new init on, a stream of its own.
     await expectDecodes(`${codec}-change`, output.slice(1 + big.aus.length), small.aus.length);
+  });
+
+  it('through the ingest\'s IngestStage (as CameraIngest hands it the writer\'s output), a resolution change is a second init, not an error', () => {
+    const big = stream('h264');
+    const small = stream('h264 320x180');
+    const writer = new Fmp4Writer({ codec: 'h264' });
+    const inits: { width?: number; height?: number }[] = [];
+    const decodeTimes: number[] = [];
+    const ended: string[] = [];
+    const stage = new IngestStage({
+      current: () => true,
+      init: (i) => inits.push({ width: i.width, height: i.height }),
+      alive: () => undefined,
+      fragment: (f) => decodeTimes.push(f.decodeTime!),
+      end: (why) => ended.push(why),
+    }, { clockWindowMs: 60_000, producer: 'the hub\'s RTSP reader', label: 'test' });
+    for (const au of timed([...big.aus, ...small.aus])) {
+      for (const segment of writer.push(au)) {
+        if (String.fromCharCode(...segment.subarray(4, 8)) === 'ftyp') stage.newStream();
+        stage.push(segment);
+      }
+    }
+    expect(ended).toEqual([]);
+    expect(inits).toEqual([{ width: 640, height: 360 }, { width: 320, height: 180 }]);
+    expect(decodeTimes).toEqual([...big.aus.map((_, i) => i * FRAME_TICKS), ...small.aus.map((_, i) => i * FRAME_TICKS)]);
+    // Without newStream() the splitter refuses the second init: the attempt would end and restart.
+    const stale = new IngestStage({ current: () => true, init: () => undefined, alive: () => undefined, fragment: () => undefined, end: (why) => ended.push(why) },
+      { clockWindowMs: 60_000, producer: 'the hub\'s RTSP reader', label: 'test' });
+    for (const segment of writeAll({ codec: 'h264' }, timed([...big.aus, ...small.aus])).output) stale.push(segment);
+    expect(ended).toEqual([expect.stringMatching(/not valid fragmented MP4/)]);
   });
 
   it('keeps one init when the camera repeats its parameter sets, with or without trailing zero bytes', () => {
