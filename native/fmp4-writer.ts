@@ -18,7 +18,7 @@
 
 import type { AccessUnit, VideoCodec } from './access-unit.ts';
 import {
-  H264_NAL, H265_NAL, H26xError, MAX_PARAMETER_SET_BYTES, avcC, hvcC, isKeyframeType, isVclType, nalLayerId,
+  H264_NAL, H265_NAL, H26xError, avcC, hvcC, isKeyframeType, isVclType, nalLayerId,
   nalType, parameterSetId, parameterSetKind, parseSps,
 } from './h26x.ts';
 
@@ -57,6 +57,11 @@ export const SAMPLE_FLAGS = { keyframe: 0x0200_0000, other: 0x0101_0000 } as con
 const MAX_GUESSED_DURATION_SECONDS = 10;
 
 const TRACK_ID = 1;
+
+/** Real parameter sets are under 1 KiB; a configuration record could hold 64 KiB (h26x.ts MAX_PARAMETER_SET_BYTES). */
+const MAX_CAMERA_PARAMETER_SET_BYTES = 4096;
+/** Cameras send one VPS, SPS and PPS (or a few PPS) before a keyframe. */
+const MAX_PARAMETER_SETS_PER_PICTURE = 32;
 
 /** What almost every frame carries: no new parameter sets (shared, so a frame allocates nothing for it). */
 const NO_UPDATES: readonly SetUpdate[] = [];
@@ -166,31 +171,30 @@ export class Fmp4Writer {
   /** Parameter sets among `nals` that differ from the ones kept; throws before anything is kept. */
   private collectUpdates(nals: readonly Uint8Array[]): readonly SetUpdate[] {
     let updates: SetUpdate[] | undefined;
+    let count = 0;
     for (const nal of nals) {
       const kind = parameterSetKind(this.codec, nalType(this.codec, nal));
       // Layers above the base layer are for decoders that know them: they stay in the sample only.
       if (kind === undefined || nalLayerId(this.codec, nal) !== 0) continue;
+      // Bounds on what a hostile camera can make the hub compare for each picture: a few sets of a
+      // few hundred bytes is what cameras send before a keyframe.
+      if (++count > MAX_PARAMETER_SETS_PER_PICTURE) {
+        throw new H26xError('bad-parameter-set', `more than ${MAX_PARAMETER_SETS_PER_PICTURE} parameter sets in one ${this.codec} picture`);
+      }
       const trimmed = trimTrailingZeros(nal);
-      if (this.isKept(kind, trimmed)) continue;
-      if (trimmed.length > MAX_PARAMETER_SET_BYTES) {
-        throw new H26xError('bad-parameter-set', `${this.codec} ${kind} of ${trimmed.length} bytes, limit ${MAX_PARAMETER_SET_BYTES}`);
+      if (trimmed.length > MAX_CAMERA_PARAMETER_SET_BYTES) {
+        throw new H26xError('bad-parameter-set', `${this.codec} ${kind} of ${trimmed.length} bytes, limit ${MAX_CAMERA_PARAMETER_SET_BYTES}`);
       }
-      const update: SetUpdate = { kind, id: 0, nal: trimmed.slice() };
-      if (kind === 'sps') {
-        const sps = parseSps(this.codec, trimmed);
-        update.id = sps.spsId;
-        update.size = { width: sps.width, height: sps.height };
-      } else {
-        update.id = parameterSetId(this.codec, trimmed);
-      }
+      // Compared with the kept set of the same id only (one comparison, not one per kept set).
+      const sps = kind === 'sps' ? parseSps(this.codec, trimmed) : undefined;
+      const id = sps !== undefined ? sps.spsId : parameterSetId(this.codec, trimmed);
+      const kept = this.sets[kind].get(id);
+      if (kept !== undefined && equalBytes(kept, trimmed)) continue;
+      const update: SetUpdate = { kind, id, nal: trimmed.slice() };
+      if (sps !== undefined) update.size = { width: sps.width, height: sps.height };
       (updates ??= []).push(update);
     }
     return updates ?? NO_UPDATES;
-  }
-
-  private isKept(kind: SetKind, nal: Uint8Array): boolean {
-    for (const kept of this.sets[kind].values()) if (equalBytes(kept, nal)) return true;
-    return false;
   }
 
   private applyUpdates(updates: readonly SetUpdate[]): void {

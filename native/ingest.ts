@@ -304,6 +304,8 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
   private startTimer: ReturnType<typeof setTimeout> | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
   private output: ChildOutput | undefined;
+  /** Pictures the hub's reader received and wrote in its current attempt (the start time-out looks). */
+  private ownCounts = { units: 0, pictures: 0 };
   /** Ends the hub's own reader's DESCRIBE (stop(), the start time-out), as killing the probe ends ffprobe. */
   private asking: AbortController | undefined;
   /** Why this camera is read by ffmpeg after the hub's own reader tried it; kept until stop(). */
@@ -397,6 +399,8 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     this.clearTimers();
     this.probeChild?.kill('SIGKILL');
     this.asking?.abort();
+    // An attempt of the hub's reader may be in SETUP or PLAY (up to their time-outs): end it now.
+    void this.closeReader();
     // An attempt may be between awaits (resolving ffmpeg runs `ffmpeg -version`): let it see the
     // new generation and return before we look for processes to kill.
     await this.launching;
@@ -421,8 +425,15 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     this.attemptError = undefined;
     this.stderr.clear();
     this.setState({ state: 'starting', attempt: this.attempt });
+    this.ownCounts = { units: 0, pictures: 0 };
     this.startTimer = this.timer(this.timing.startTimeoutMs, () => {
       this.attemptError = `no video from ${this.label} within ${this.timing.startTimeoutMs / 1000} s${this.stderrHint()}`;
+      if (this.reader !== undefined && this.ownCounts.units > 0 && this.ownCounts.pictures === 0) {
+        // Pictures came, none the writer could start with (no IDR, e.g. a camera that refreshes
+        // by slices; parameter sets that never come): ffmpeg from the next attempt on.
+        this.ownReaderRefused = 'the hub\'s reader found no picture to start with (no keyframe or parameter sets)';
+        this.attemptError = `no picture to start with from ${this.label} within ${this.timing.startTimeoutMs / 1000} s; ffmpeg reads it from now on`;
+      }
       this.probeChild?.kill('SIGKILL');
       this.asking?.abort();
       void this.killChild();
@@ -518,9 +529,11 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     };
     const stage = this.stage(gen, 'the hub\'s RTSP reader', end);
     let lastTime: number | undefined;
-    let pictures = 0; // written by this attempt
+    const counts = { units: 0, pictures: 0 }; // of this attempt
+    this.ownCounts = counts;
     const onAccessUnit = (au: AccessUnit): void => {
       if (gen !== this.generation || writer === undefined) return;
+      counts.units++;
       // RTP carries presentation times. A camera that sends B-frames sends them out of order, which
       // the writer cannot express (it writes decode order without composition offsets): ffmpeg
       // reads such a camera from the next attempt on. A clock that steps back further is the
@@ -540,7 +553,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
         end(`the video from ${this.label} cannot be written as MP4 (${code}): ${(err as Error).message}; ffmpeg reads it from now on`);
         return;
       }
-      if (segments.length > 0) pictures++;
+      if (segments.length > 0) counts.pictures++;
       for (const segment of segments) {
         if (isInitSegment(segment)) stage.newStream();
         stage.push(segment);
@@ -551,13 +564,15 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       this.reader = undefined;
       // The camera answers in a way the hub's reader does not follow (SETUP or PLAY refused, an
       // answer it cannot parse) before any picture came: ffmpeg may, from the next attempt on.
-      if (err !== undefined && pictures === 0 && FFMPEG_MAY_READ.has(err.code)) this.ownReaderRefused = `the hub's reader failed on it (${err.code})`;
+      if (err !== undefined && counts.pictures === 0 && FFMPEG_MAY_READ.has(err.code)) this.ownReaderRefused = `the hub's reader failed on it (${err.code})`;
       this.afterAttempt(gen, this.attemptError ?? (err ? err.message : `${this.label} closed the connection`));
     };
     const asking = new AbortController();
     this.asking = asking;
     try {
-      reader = await RtspVideoReader.describe({ url: this.inputUrl, timeoutMs: this.timing.probeTimeoutMs, signal: asking.signal, onAccessUnit, onClose });
+      reader = await RtspVideoReader.describe({
+        url: this.inputUrl, timeoutMs: this.timing.probeTimeoutMs, signal: asking.signal, maxAccessUnitBytes: MAX_PICTURE_BYTES, onAccessUnit, onClose,
+      });
     } catch (err) {
       if (gen !== this.generation) return true;
       if (err instanceof RtspError && FFMPEG_MAY_READ.has(err.code)) {
@@ -580,11 +595,17 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
       await reader.close();
       return false;
     }
+    // The first frame's duration, until two frames give the interval: the SDP's frame rate, else
+    // 10 fps. Media Source takes a step of more than twice the last duration for a gap and drops
+    // frames to the next keyframe, so a guess too short for a slow camera costs a GOP; one too long
+    // only overlaps the next frame, which starts at its own time.
+    const framerate = reader.info.video?.framerate;
+    const defaultFrameTicks = framerate !== undefined && framerate >= 1 && framerate <= 240 ? Math.round(90_000 / framerate) : 9_000;
     try {
-      writer = new Fmp4Writer({ codec: reader.codec, parameterSets: reader.info.video?.parameterSets ?? [] });
+      writer = new Fmp4Writer({ codec: reader.codec, parameterSets: reader.info.video?.parameterSets ?? [], defaultFrameTicks, maxFrameBytes: MAX_FRAME_BYTES });
     } catch {
       // The SDP's parameter sets do not parse: cameras repeat them in the stream before keyframes.
-      writer = new Fmp4Writer({ codec: reader.codec });
+      writer = new Fmp4Writer({ codec: reader.codec, defaultFrameTicks, maxFrameBytes: MAX_FRAME_BYTES });
     }
     this.reader = reader;
     reader.pace(this.paced);
@@ -904,6 +925,14 @@ function isPermanent(message: string): boolean {
  * the camera being unreachable, silent, or refusing the password: ffmpeg would fare no better.
  */
 const FFMPEG_MAY_READ: ReadonlySet<RtspErrorCode> = new Set(['protocol', 'status', 'sdp', 'unsupported', 'state', 'too-large']);
+
+/**
+ * The largest picture the hub's reader takes (larger ones are counted and dropped), and what the
+ * writer may make of it (4 bytes more per NAL unit, at most 4,096 of them): both under the
+ * splitter's 16 MiB box limit, so a picture the reader takes never ends the attempt downstream.
+ */
+const MAX_PICTURE_BYTES = 15 * 1024 * 1024;
+const MAX_FRAME_BYTES = MAX_PICTURE_BYTES + 64 * 1024;
 
 /** A frame that comes this little before the one before it was reordered (B-frames), not a clock step: 1 s at 90 kHz. */
 const REORDER_WINDOW_TICKS = 90_000;

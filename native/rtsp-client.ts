@@ -316,7 +316,11 @@ export class RtspClient {
   async request(method: string, url: string, headers: Record<string, string> = {}, options: { timeoutMs?: number } = {}): Promise<RtspResponse> {
     let res = await this.send(method, url, headers, options.timeoutMs);
     if (res.status !== 401) return res;
-    const challenge = this.password || this.username ? pickChallenge(res) : undefined;
+    const picked = this.password || this.username ? pickChallenge(res) : 'none';
+    if (picked === 'unsupported') {
+      throw this.makeError('unsupported', `${method} ${url}: the camera asks for a Digest algorithm other than MD5`, undefined, 401);
+    }
+    const challenge = picked === 'none' ? undefined : picked;
     if (challenge) {
       this.challenge = challenge;
       this.digestCount = 0;
@@ -595,18 +599,32 @@ function quote(buf: Buffer, pos: number, end: number): string {
   return JSON.stringify(quoteText(buf.toString('latin1', pos, Math.min(end, pos + QUOTE_CHARS))));
 }
 
-/** Digest if offered (the password never crosses the wire), else Basic; undefined if neither. */
-function pickChallenge(res: RtspResponse): Challenge | undefined {
+/** Digest algorithms this client computes (RFC 2617); a camera that asks only for SHA-256 is 'unsupported'. */
+const DIGEST_ALGORITHMS = new Set([undefined, 'md5', 'md5-sess']);
+
+/**
+ * Digest if offered with an algorithm we compute (the password never crosses the wire), else Basic;
+ * 'none' if the camera offers neither, 'unsupported' if it offers only Digest we cannot compute.
+ */
+function pickChallenge(res: RtspResponse): Challenge | 'none' | 'unsupported' {
   const challenges: Challenge[] = [];
   for (const value of res.headers.get('www-authenticate') ?? []) challenges.push(...parseChallenges(value));
-  return challenges.find((c) => c.scheme === 'digest' && c.params.has('nonce')) ?? challenges.find((c) => c.scheme === 'basic');
+  const digest = challenges.filter((c) => c.scheme === 'digest' && c.params.has('nonce'));
+  const usable = digest.find((c) => DIGEST_ALGORITHMS.has(c.params.get('algorithm')?.toLowerCase()));
+  const chosen = usable ?? challenges.find((c) => c.scheme === 'basic');
+  if (chosen) return chosen;
+  return digest.length > 0 ? 'unsupported' : 'none';
 }
 
 /** `Basic realm="x", Digest realm="y", nonce="z"` → one entry per scheme (RFC 2617 §1.2). */
-export function parseWwwAuthenticate(value: string): Array<{ scheme: string; params: Map<string, string> }> {
+export function parseWwwAuthenticate(whole: string): Array<{ scheme: string; params: Map<string, string> }> {
+  // Real challenges are a few hundred bytes; a camera's 64 KiB header is not parsed whole.
+  const value = whole.slice(0, MAX_CHALLENGE_CHARS);
   const out: Array<{ scheme: string; params: Map<string, string> }> = [];
   let current: { scheme: string; params: Map<string, string> } | undefined;
-  const re = /\s*,?\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?:\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*)))?/gy;
+  // One quantifier for the separators: two (`\s*,?\s*`) could split a run of white space every
+  // way before failing, quadratic in a hostile header's length.
+  const re = /[\s,]*([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?:\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*)))?/gy;
   let m: RegExpExecArray | null;
   while (re.lastIndex < value.length && (m = re.exec(value)) !== null) {
     if (m[0].length === 0) break;
@@ -621,6 +639,8 @@ export function parseWwwAuthenticate(value: string): Array<{ scheme: string; par
   }
   return out;
 }
+
+const MAX_CHALLENGE_CHARS = 4096;
 
 function parseChallenges(value: string): Challenge[] {
   const out: Challenge[] = [];

@@ -307,6 +307,17 @@ describe('Fmp4Writer on real encoder output', () => {
     expect(ended).toEqual([expect.stringMatching(/not valid fragmented MP4/)]);
   });
 
+  it('bounds what a hostile camera\'s parameter sets cost: at most 32 in a picture, 4 KiB each', () => {
+    const { aus } = stream('h264');
+    const pps = aus[0]!.find((n) => nalType('h264', n) === 8)!;
+    const many = { nals: [...Array.from({ length: 33 }, () => pps), ...aus[0]!], time: 0 };
+    expectCode(() => new Fmp4Writer({ codec: 'h264' }).push(many), 'bad-parameter-set');
+    const big = Uint8Array.from([...pps, ...new Uint8Array(5000).fill(0x55)]);
+    expectCode(() => new Fmp4Writer({ codec: 'h264' }).push({ nals: [big, ...aus[0]!], time: 0 }), 'bad-parameter-set');
+    // The camera's own, repeated before every keyframe, stay well inside.
+    expect(() => writeAll({ codec: 'h264' }, timed(aus))).not.toThrow();
+  });
+
   it('keeps one init when the camera repeats its parameter sets, with or without trailing zero bytes', () => {
     const { codec, aus } = stream('h264');
     const padded = aus.map((au, i) => au.map((n) => (i === 15 && isParameterSet(codec, n) ? Uint8Array.from([...n, 0, 0]) : n)));

@@ -343,6 +343,23 @@ describe('RtspVideoReader against a hostile camera', () => {
     expect(p.get('response')).toBe(md5(`${ha1}:abc123:${p.get('nc')}:${p.get('cnonce')}:auth:${ha2}`));
   });
 
+  it('a Digest challenge only for SHA-256: \'unsupported\' (ffmpeg may try), not \'unauthorized\' (a wrong password, permanent)', async () => {
+    const { url, requests } = await hostile((req, socket) =>
+      reply(socket, req, '401 Unauthorized', { 'WWW-Authenticate': 'Digest realm="cam", nonce="n1", algorithm=SHA-256' }),
+    );
+    const err = await expectRejects(RtspVideoReader.describe({ url, username: 'admin', password: PASSWORD, ...noop }), 'unsupported');
+    expect(err.message).not.toContain(PASSWORD);
+    expect(requests).toHaveLength(1); // no answer computed with the wrong algorithm
+  });
+
+  it('a hostile challenge: 64 KiB of white space before a stray quote is parsed in one pass, and only its first 4 KiB', () => {
+    // With two white-space quantifiers the parser split the run every way: quadratic, seconds per answer.
+    const hostileValue = `Digest${' '.repeat(64 * 1024)}"`;
+    expect(parseWwwAuthenticate(hostileValue).map((c) => c.scheme)).toEqual(['digest']);
+    const late = `Basic realm="r"${' '.repeat(5000)}, Digest realm="y", nonce="z"`;
+    expect(parseWwwAuthenticate(late).map((c) => c.scheme)).toEqual(['basic']);
+  });
+
   it('Digest without qop, and Basic when that is all there is', async () => {
     const seen: string[] = [];
     for (const challenge of ['Digest realm="r", nonce="n0"', 'Basic realm="r"']) {
