@@ -17,6 +17,7 @@
 // Pure code (no Node built-ins).
 
 import type { AccessUnit, VideoCodec } from './access-unit.ts';
+import { Fmp4Splitter, type Fmp4Segment, type InitSegment } from './fmp4.ts';
 import {
   H264_NAL, H265_NAL, H26xError, avcC, hvcC, isKeyframeType, isVclType, nalLayerId,
   nalType, parameterSetId, parameterSetKind, parseSps,
@@ -113,9 +114,10 @@ export class Fmp4Writer {
    * Write one access unit. Returns what to send, in order: nothing (a frame before the first keyframe
    * with parameter sets, or an access unit without a picture, whose parameter sets are kept), this
    * frame's fragment, or a new init segment and then this frame's fragment. Throws H26xError and
-   * changes nothing when the access unit is refused.
+   * changes nothing when the access unit is refused. Each comes with what the ingest needs to know
+   * of it (keyframe, decode time; an init's codecs and size), so nobody parses the bytes again.
    */
-  push(au: AccessUnit): Uint8Array[] {
+  push(au: AccessUnit): Fmp4Segment[] {
     const codec = this.codec;
     const nals = au.nals;
     if (nals.length === 0) throw new H26xError('empty-access-unit', 'access unit with no NAL units');
@@ -150,7 +152,7 @@ export class Fmp4Writer {
     if (this.lastTime !== undefined && time <= this.lastTime) time = this.lastTime + 1;
     this.lastTime = time;
 
-    const out: Uint8Array[] = [];
+    const out: Fmp4Segment[] = [];
     if (!this.initWritten || this.configChanged) {
       if (keyframe && this.haveAllSets()) {
         out.push(this.initSegment());
@@ -164,7 +166,11 @@ export class Fmp4Writer {
       // Else the new parameter sets take effect at the next keyframe: this frame still decodes with
       // the old ones (an H.264/H.265 SPS only becomes active at an IDR/IRAP).
     }
-    out.push(this.fragment(nals, sampleBytes, time - this.baseTime, keyframe));
+    const decodeTime = time - this.baseTime;
+    out.push({
+      type: 'fragment', data: this.fragment(nals, sampleBytes, decodeTime, keyframe), keyframe, decodeTime,
+      timescale: this.clockRate, trackIds: [TRACK_ID], sequence: this.sequence,
+    });
     return out;
   }
 
@@ -212,7 +218,8 @@ export class Fmp4Writer {
     return this.currentSps !== undefined && this.sets.pps.size > 0 && (this.codec === 'h264' || this.sets.vps.size > 0);
   }
 
-  private initSegment(): Uint8Array {
+  /** Once per stream: its description read back by the splitter, which knows the codec strings. */
+  private initSegment(): InitSegment {
     const sps = this.currentSps!;
     const byId = (m: Map<number, Uint8Array>): Uint8Array[] => [...m.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
     // The configuration record takes its profile and level from its first SPS: the current one.
@@ -221,7 +228,7 @@ export class Fmp4Writer {
     const record = this.codec === 'h264'
       ? avcC(spsList, byId(this.sets.pps))
       : hvcC(byId(this.sets.vps), spsList, byId(this.sets.pps));
-    return initSegment({
+    const data = initSegment({
       sampleEntry: this.codec === 'h264' ? 'avc1' : 'hvc1',
       configBox: this.codec === 'h264' ? 'avcC' : 'hvcC',
       record,
@@ -229,6 +236,9 @@ export class Fmp4Writer {
       height: sps.height,
       timescale: this.clockRate,
     });
+    const [init] = new Fmp4Splitter().push(data);
+    if (init?.type !== 'init') throw new Error('the writer made an init segment its own splitter does not read');
+    return init;
   }
 
   /** moof + mdat in one buffer: the header from a template, each NAL copied once after its length. */

@@ -1,8 +1,9 @@
-// One ingest attempt's fragmented MP4, as bytes from whatever made it (ffmpeg's output, or the hub's
-// own RTSP reader and MP4 writer), into the ingest's init and fragment events: the split, the
-// rule for keyframes sent as several slices, the media clock watch, and the capture time.
+// One ingest attempt's fragmented MP4 into the ingest's init and fragment events: the rule for
+// keyframes sent as several slices, the media clock watch, and the capture time. ffmpeg's output
+// comes as bytes and is split here; the hub's own MP4 writer hands over segments it has described
+// already (native/fmp4-writer.ts), so its bytes are not parsed again.
 
-import { Fmp4Error, Fmp4Splitter, type Fmp4SplitterOptions, type TrackInfo } from './fmp4.ts';
+import { Fmp4Error, Fmp4Splitter, type Fmp4Segment, type Fmp4SplitterOptions, type TrackInfo } from './fmp4.ts';
 import { MediaClockWatch } from './media-clock.ts';
 
 export interface IngestInit {
@@ -40,8 +41,7 @@ export interface StageSink {
 }
 
 export class IngestStage {
-  private splitter: Fmp4Splitter;
-  private readonly splitterOptions: Fmp4SplitterOptions | undefined;
+  private readonly splitter: Fmp4Splitter;
   private readonly clock: MediaClockWatch;
   private videoTracks = new Set<number>();
   private lastVideoTime: number | undefined;
@@ -59,7 +59,6 @@ export class IngestStage {
       label: string;
     },
   ) {
-    this.splitterOptions = options.splitter;
     this.splitter = new Fmp4Splitter(options.splitter);
     this.clock = new MediaClockWatch(options.clockWindowMs);
     this.producer = options.producer;
@@ -69,16 +68,7 @@ export class IngestStage {
   private readonly producer: string;
   private readonly label: string;
 
-  /**
-   * The next bytes start a new stream (an init segment, then its fragments): the hub's own writer
-   * starts one when the camera's picture size changes. ffmpeg never does within one process.
-   */
-  newStream(): void {
-    this.splitter = new Fmp4Splitter(this.splitterOptions);
-    this.lastVideoTime = undefined;
-    this.lastVideoSync = false;
-  }
-
+  /** Bytes of one fragmented MP4 stream (ffmpeg's output), split here. */
   push(chunk: Uint8Array): void {
     if (this.ended || !this.sink.current()) return;
     let segments;
@@ -89,10 +79,20 @@ export class IngestStage {
       this.end(`${this.producer}'s output is not valid fragmented MP4 (${code}): ${(err as Error).message}`);
       return;
     }
+    this.segments(segments);
+  }
+
+  /**
+   * Segments split already (the hub's own writer). An init starts a new stream (the writer makes one
+   * when the camera's picture size changes; ffmpeg never does within one process).
+   */
+  segments(segments: readonly Fmp4Segment[]): void {
     for (const seg of segments) {
       if (this.ended || !this.sink.current()) return;
       if (seg.type === 'init') {
         this.videoTracks = new Set(seg.tracks.filter((t) => t.kind === 'video').map((t) => t.id));
+        this.lastVideoTime = undefined;
+        this.lastVideoSync = false;
         const init: IngestInit = { data: seg.data, codecs: seg.codecs, mime: seg.mime, tracks: seg.tracks };
         if (seg.width !== undefined) init.width = seg.width;
         if (seg.height !== undefined) init.height = seg.height;

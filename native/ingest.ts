@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { resolveFfmpeg, resolveFfprobe, FfmpegMissingError, type FfmpegInfo } from './ffmpeg.ts';
 import { openChildOutput, type ChildOutput } from './child-output.ts';
-import type { Fmp4SplitterOptions } from './fmp4.ts';
+import type { Fmp4Segment, Fmp4SplitterOptions } from './fmp4.ts';
 import { IngestStage, type IngestFragment, type IngestInit } from './ingest-stage.ts';
 import type { AccessUnit } from './access-unit.ts';
 import { Fmp4Writer } from './fmp4-writer.ts';
@@ -544,7 +544,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
         return;
       }
       lastTime = au.time;
-      let segments: Uint8Array[];
+      let segments: Fmp4Segment[];
       try {
         segments = writer.push(au);
       } catch (err) {
@@ -554,10 +554,7 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
         return;
       }
       if (segments.length > 0) counts.pictures++;
-      for (const segment of segments) {
-        if (isInitSegment(segment)) stage.newStream();
-        stage.push(segment);
-      }
+      stage.segments(segments);
     };
     const onClose = (err?: RtspError): void => {
       if (reader === undefined || this.reader !== reader) return;
@@ -936,11 +933,6 @@ const MAX_FRAME_BYTES = MAX_PICTURE_BYTES + 64 * 1024;
 
 /** A frame that comes this little before the one before it was reordered (B-frames), not a clock step: 1 s at 90 kHz. */
 const REORDER_WINDOW_TICKS = 90_000;
-
-/** The writer's init segment starts with its ftyp box. */
-function isInitSegment(segment: Uint8Array): boolean {
-  return segment.length >= 8 && segment[4] === 0x66 && segment[5] === 0x74 && segment[6] === 0x79 && segment[7] === 0x70;
-}
 
 function fill(template: readonly string[], vars: Record<string, string>): string[] {
   return template.map((arg) => arg.replace(/\{([a-zA-Z]+)\}/g, (m, name: string) => vars[name] ?? m));
