@@ -10,20 +10,12 @@ import { Fmp4Splitter, type Fmp4Segment, type Fragment, type InitSegment } from 
 import { FMP4_WRITER_DEFAULTS, Fmp4Writer, SAMPLE_FLAGS, type Fmp4WriterOptions } from '../../native/fmp4-writer.ts';
 import { IngestStage } from '../../native/ingest-stage.ts';
 import { H26xError, isAccessUnitDelimiter, isKeyframe, isParameterSet, isVclType, nalType } from '../../native/h26x.ts';
+import { expectErrorCode } from '../support/error-code.ts';
 
 const run = promisify(execFile);
 const FRAME_TICKS = 6000; // 15 fps at 90 kHz
 
-function expectCode(fn: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(H26xError);
-  expect((caught as H26xError).code).toBe(code);
-}
+const expectCode = (fn: () => unknown, code: string): void => expectErrorCode(H26xError, fn, code);
 
 // --- elementary streams --------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Fmp4Error, Fmp4Splitter, type Fmp4Segment, type Fragment, type InitSegment } from '../../native/fmp4.ts';
+import { expectErrorCode } from '../support/error-code.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 // Made with Debian's ffmpeg 5.1 (see fixtures/README.md): 2 s, 15 fps, GOP 15, fragments of 200 ms.
@@ -91,16 +92,7 @@ function splitAll(bytes: Uint8Array, opts?: ConstructorParameters<typeof Fmp4Spl
   s.end();
   return out;
 }
-function expectCode(fn: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(Fmp4Error);
-  expect((caught as Fmp4Error).code).toBe(code);
-}
+const expectCode = (fn: () => unknown, code: string): void => expectErrorCode(Fmp4Error, fn, code);
 
 describe('Fmp4Splitter on real ffmpeg output', () => {
   it('splits H.264 + AAC into init and fragments that tile the file', () => {

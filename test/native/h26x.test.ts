@@ -10,19 +10,11 @@ import {
   H26xError, MAX_PICTURE_SIDE, avcC, hvcC, isAccessUnitDelimiter, isKeyframe, isParameterSet, nalLayerId, nalType,
   parameterSetId, parseH264Sps, parseH265Sps, unescapeRbsp,
 } from '../../native/h26x.ts';
+import { expectErrorCode } from '../support/error-code.ts';
 
 const run = promisify(execFile);
 
-function expectCode(fn: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(H26xError);
-  expect((caught as H26xError).code).toBe(code);
-}
+const expectCode = (fn: () => unknown, code: string): void => expectErrorCode(H26xError, fn, code);
 
 /** Writes RBSP bits (u, ue, se), then a NAL: header, the RBSP with its stop bit, emulation prevention. */
 class BitWriter {

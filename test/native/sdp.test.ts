@@ -33,7 +33,7 @@ const H265 = [
   'm=video 0 RTP/AVP 98',
   'a=rtpmap:98 H265/90000',
   'a=fmtp:98 sprop-vps=QAEMAf//AWAAAAMAkAAAAwAAAwA8ugJA; sprop-sps=QgEBAWAAAAMAkAAAAwAAAwA8oAoIDxZbpKTC//AAEAAWoMDAwIAAAAMAgAAAB4Q=; sprop-pps=RAHAcYMS',
-  'a=control:rtsp://10.0.0.9/live/track1',
+  'a=control:rtsp://127.0.0.1/live/track1',
   '',
 ].join('\n');
 
@@ -52,10 +52,10 @@ describe('parseSdp / describeSdp', () => {
   });
 
   it('reads H.265 parameter sets in VPS, SPS, PPS order and keeps an absolute control URL', () => {
-    const s = describeSdp(H265, { requestUrl: 'rtsp://10.0.0.9/live' });
-    expect(s.video).toMatchObject({ codec: 'h265', payloadType: 98, control: 'rtsp://10.0.0.9/live/track1' });
+    const s = describeSdp(H265, { requestUrl: 'rtsp://127.0.0.1/live' });
+    expect(s.video).toMatchObject({ codec: 'h265', payloadType: 98, control: 'rtsp://127.0.0.1/live/track1' });
     expect(s.video!.parameterSets.map((p) => (p[0]! >> 1) & 0x3f)).toEqual([32, 33, 34]);
-    expect(s.control).toBe('rtsp://10.0.0.9/live');
+    expect(s.control).toBe('rtsp://127.0.0.1/live');
   });
 
   it('marks H.265 with DONL and H.264 interleaved mode as unsupported', () => {
