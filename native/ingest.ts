@@ -425,7 +425,6 @@ export class CameraIngest extends EventEmitter<IngestEvents> {
     this.attemptError = undefined;
     this.stderr.clear();
     this.setState({ state: 'starting', attempt: this.attempt });
-    this.ownCounts = { units: 0, pictures: 0 };
     this.startTimer = this.timer(this.timing.startTimeoutMs, () => {
       this.attemptError = `no video from ${this.label} within ${this.timing.startTimeoutMs / 1000} s${this.stderrHint()}`;
       if (this.reader !== undefined && this.ownCounts.units > 0 && this.ownCounts.pictures === 0) {
